@@ -1,0 +1,208 @@
+#include "export/flow_format.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "parse/parsed_packet.h"
+
+namespace skyprobe {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+void AppendUint8(uint8_t v, std::string* out) {
+  char buf[4];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), static_cast<unsigned>(v));
+  out->append(buf, res.ptr);
+}
+
+void AppendIpv4(const uint8_t* a, std::string* out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i != 0) out->push_back('.');
+    AppendUint8(a[i], out);
+  }
+}
+
+void AppendIpv6(const uint8_t* a, std::string* out) {
+  uint16_t groups[8];
+  for (int i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+
+  // RFC 5952 section 5: ::ffff:0:0/96 keeps its embedded IPv4 in dotted form.
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(a, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
+    out->append("::ffff:");
+    AppendIpv4(a + 12, out);
+    return;
+  }
+
+  // Longest run of zero groups; a single zero group is never shortened
+  // (section 4.2.2), and the first of equal runs wins (4.2.3).
+  int best_start = -1;
+  int best_len = 1;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) ++j;
+    if (j - i > best_len) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      out->append("::");
+      i += best_len - 1;
+      continue;
+    }
+    if (i != 0 && i != best_start + best_len) out->push_back(':');
+    char buf[4];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), groups[i], 16);
+    out->append(buf, res.ptr);
+  }
+}
+
+}  // namespace
+
+void AppendHex(uint64_t value, std::string* out) {
+  char buf[16];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), value, 16);  // lowercase
+  out->append(buf, res.ptr);
+}
+
+void AppendInt(int64_t value, std::string* out) {
+  char buf[20];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, res.ptr);
+}
+
+void AppendMac(const uint8_t mac[6], std::string* out) {
+  char buf[17];
+  for (int i = 0; i < 6; ++i) {
+    buf[3 * i] = kHexDigits[mac[i] >> 4];
+    buf[3 * i + 1] = kHexDigits[mac[i] & 0x0f];
+    if (i != 5) buf[3 * i + 2] = ':';
+  }
+  out->append(buf, sizeof(buf));
+}
+
+void AppendIp(uint8_t version, const uint8_t* addr, std::string* out) {
+  if (version == 4) {
+    AppendIpv4(addr, out);
+  } else if (version == 6) {
+    AppendIpv6(addr, out);
+  }
+}
+
+void AppendLayersPath(const FlowSnapshot& s, std::string* out) {
+  const int n = s.num_layers < kMaxLayers ? s.num_layers : kMaxLayers;
+  for (int i = 0; i < n; ++i) {
+    if (i != 0) out->push_back('/');
+    out->append(LayerName(s.layers[i]));
+  }
+}
+
+std::string_view ApplicationName(const FlowSnapshot& s) {
+  if (s.num_layers == 0) return {};
+  const int last = (s.num_layers < kMaxLayers ? s.num_layers : kMaxLayers) - 1;
+  return LayerName(s.layers[last]);
+}
+
+std::string_view CommunityId(const FlowSnapshot& s) {
+  // strnlen: the array is filled by enhancers; never trust a terminator.
+  return std::string_view(s.community_id, strnlen(s.community_id, sizeof(s.community_id)));
+}
+
+std::string_view FlowProtocolName(FlowProtocol p) {
+  switch (p) {
+    case FlowProtocol::kEthernet:
+      return "ETHERNET";
+    case FlowProtocol::kIpv4:
+      return "IPV4";
+    case FlowProtocol::kTcp:
+      return "TCP";
+    case FlowProtocol::kUdp:
+      return "UDP";
+    case FlowProtocol::kSctp:
+      return "SCTP";
+    case FlowProtocol::kIpv6:
+      return "IPV6";
+    case FlowProtocol::kIcmpv4:
+      return "ICMPV4";
+    case FlowProtocol::kIcmpv6:
+      return "ICMPV6";
+  }
+  return "ETHERNET";
+}
+
+std::string_view IcmpTypeName(IcmpType t) {
+  switch (t) {
+    case IcmpType::kUnknown:
+      return "UNKNOWN";
+    case IcmpType::kDestinationUnreachable:
+      return "DESTINATION_UNREACHABLE";
+    case IcmpType::kEcho:
+      return "ECHO";
+    case IcmpType::kNeighbor:
+      return "NEIGHBOR";
+    case IcmpType::kAddressMask:
+      return "ADDRESS_MASK";
+    case IcmpType::kInfo:
+      return "INFO";
+    case IcmpType::kParameterProblem:
+      return "PARAMETER_PROBLEM";
+    case IcmpType::kRedirect:
+      return "REDIRECT";
+    case IcmpType::kRouter:
+      return "ROUTER";
+    case IcmpType::kSourceQuench:
+      return "SOURCE_QUENCH";
+    case IcmpType::kTimeExceeded:
+      return "TIME_EXCEEDED";
+    case IcmpType::kTimestamp:
+      return "TIMESTAMP";
+    case IcmpType::kPacketTooBig:
+      return "PACKET_TOO_BIG";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view FinishTypeName(FinishType t) {
+  switch (t) {
+    case FinishType::kNotFinished:
+      return "NOT_FINISHED";
+    case FinishType::kTimeout:
+      return "TIMEOUT";
+    case FinishType::kTcpFin:
+      return "TCP_FIN";
+    case FinishType::kTcpRst:
+      return "TCP_RST";
+  }
+  return "NOT_FINISHED";
+}
+
+std::string_view FlowEventName(FlowEvent e) {
+  return e == FlowEvent::kExpire ? "EXPIRE" : "UPDATE";
+}
+
+std::string_view ExpireReasonName(ExpireReason r) {
+  switch (r) {
+    case ExpireReason::kNone:
+      return "NONE";
+    case ExpireReason::kIdle:
+      return "IDLE";
+    case ExpireReason::kTcpClosed:
+      return "TCP_CLOSED";
+    case ExpireReason::kEvicted:
+      return "EVICTED";
+    case ExpireReason::kFlush:
+      return "FLUSH";
+  }
+  return "NONE";
+}
+
+}  // namespace skyprobe
