@@ -1,0 +1,111 @@
+// config.h: the probe's whole configuration, one validated value.
+//
+// Owner: built once on the main thread before EAL starts (LoadConfig), then
+// read-only; workers get the parts they need copied into their own structs.
+//
+//   SKYPROBE_ASSIGN_OR_RETURN(Config cfg, LoadConfig(argc, argv));
+//   std::vector<std::string> eal = EalArguments(cfg);
+//
+// The flags, YAML keys and defaults are documented in docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace skyprobe {
+
+// One --pcap input as probed by LoadConfig (pcap_open_offline on the file).
+struct PcapInput {
+  std::string path;
+  uint32_t link_type = 0;       // effective DLT: --link-type if given, else the file's
+  uint32_t file_link_type = 0;  // DLT in the file header (pcap_datalink)
+  uint32_t snaplen = 0;         // snapshot length in the file header (pcap_snapshot)
+};
+
+enum class KeyMode : uint8_t { kL2 = 0, kL3 = 1 };
+
+// What happens when a shard holds --max-flows flows and a new one arrives.
+enum class OverloadPolicy : uint8_t {
+  kDropNew = 0,      // the new flow's packets are dropped and counted
+  kEvictOldest = 1,  // the least recently seen flow is expired (final record) first
+};
+
+struct Config {
+  // Inputs. Each pcap file becomes one net_pcap vdev ("--pcap", repeatable).
+  std::vector<std::string> pcap_files;
+  // Raw EAL arguments for real NICs ("--eal"), split on whitespace.
+  std::vector<std::string> eal_args;
+  // Force the link type of every pcap input (0 = take it from the file header).
+  uint32_t link_type_override = 0;
+  // True when --link-type was given; needed because DLT_NULL is 0. Consumers should read
+  // pcap_inputs[i].link_type, which already applies the override.
+  bool link_type_override_set = false;
+  // Filled by LoadConfig / ParseYamlConfig: one entry per pcap_files entry, same order.
+  std::vector<PcapInput> pcap_inputs;
+
+  // Outputs. JSON lines path, "-" for stdout, empty for none ("--json").
+  std::string json_path;
+
+  // Flow table.
+  uint32_t update_sec = 60;           // update handler period ("--update")
+  uint32_t expire_sec = 600;          // idle time before expiry ("--expire")
+  uint32_t tcp_close_hold_ms = 2000;  // hold after FIN both ways / RST ("--tcp-close-hold-ms")
+  uint32_t timer_tick_ms = 100;       // expiry granularity: max lateness ("--timer-tick-ms")
+  KeyMode key_mode = KeyMode::kL2;    // "--key-mode L2|L3"
+  std::string node_tid;               // NodeTID in every record ("--node-tid")
+  uint32_t max_flows = 1u << 20;      // per probe, preallocated ("--max-flows")
+  OverloadPolicy overload = OverloadPolicy::kEvictOldest;  // "--overload drop-new|evict-oldest"
+  uint32_t capture_length = 256;  // snaplen for raw packets, 14..4096 ("--capture-length")
+
+  // Enhancers: Community ID v1.
+  bool community_id = true;        // "--community-id" / "--no-community-id"
+  uint16_t community_id_seed = 0;  // "--community-id-seed"
+
+  // Runtime.
+  uint32_t ring_size = 4096;        // worker -> control record ring ("--ring-size")
+  uint32_t stats_interval_sec = 0;  // periodic counter line on stderr, 0 = off
+  bool quiet = false;               // no summary on stderr ("--quiet")
+
+  // Set by LoadConfig for --help / --version: main prints UsageText() / VersionText() and
+  // exits 0. Nothing else in the Config is meaningful then (it is not validated).
+  bool help = false;
+  bool version = false;
+  // The --config file that was read, empty if none (for the start-up banner).
+  std::string config_path;
+};
+
+// Parses argv (flags override the YAML file given by --config) and validates.
+// Errors name the flag or YAML key: "--expire: 'abc' is not a number".
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv);
+
+// Same, from a YAML document only (tests and --config). Keys not in the document keep
+// their value from `base`. Pcap inputs are probed and the result validated. Errors are
+// prefixed with `source_name` ("config.yaml: flow.expire: must be >= 1, got 0").
+absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base);
+absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base,
+                                       const std::string& source_name);
+
+// Checks ranges and combinations; the single place values are validated.
+absl::Status ValidateConfig(const Config& cfg);
+
+// The usage text printed by --help.
+std::string UsageText();
+
+// "skyprobe 0.1.0", printed by --version.
+std::string VersionText();
+
+// The EAL argv (program name first) for a validated Config: pcap inputs become net_pcap
+// vdevs; without --eal a no-hugepage, no-PCI set-up is derived. `prefix` is the
+// --file-prefix; empty means "skyprobe-<pid>" so several probes can run side by side.
+std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix = "");
+
+// Link types (DLT_*) the parser decodes: NULL 0, EN10MB 1, RAW 12 and 101, LINUX_SLL 113,
+// IPV4 228, IPV6 229.
+bool IsSupportedLinkType(uint32_t dlt);
+// "EN10MB", "RAW", ...; libpcap's name for others; "DLT <n>" when unknown.
+std::string LinkTypeName(uint32_t dlt);
+
+}  // namespace skyprobe

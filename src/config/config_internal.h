@@ -1,0 +1,112 @@
+// config_internal.h: pieces shared by the flag, YAML, validation and EAL code of
+// src/config; not part of the module's interface (tests may use it).
+//
+// Owner: main thread only, before EAL starts (like Config itself).
+//
+//   FieldLabels labels = DefaultLabels();             // "--expire", ...
+//   absl::Status s = SetField(Field::kExpire, "600", &cfg);  // then Prefixed(s, label)
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "config/config.h"
+
+namespace skyprobe::config_internal {
+
+// Every setting that can come from a flag or a YAML key. Errors are reported against the
+// place a field's value came from, so each field carries a label ("--expire" or
+// "config.yaml: flow.expire") that follows the last writer.
+enum class Field : uint8_t {
+  kPcap,
+  kEal,
+  kLinkType,
+  kJson,
+  kUpdate,
+  kExpire,
+  kTcpCloseHoldMs,
+  kTimerTickMs,
+  kKeyMode,
+  kNodeTid,
+  kMaxFlows,
+  kOverload,
+  kCaptureLength,
+  kCommunityId,
+  kCommunityIdSeed,
+  kRingSize,
+  kStatsInterval,
+  kQuiet,
+  kCount,
+};
+
+constexpr size_t kFieldCount = static_cast<size_t>(Field::kCount);
+
+using FieldLabels = std::array<std::string, kFieldCount>;
+
+// Labels naming each field's main flag ("--expire").
+FieldLabels DefaultLabels();
+
+// The flag (without "--") and the dotted YAML key of a field.
+absl::string_view FieldFlag(Field field);
+absl::string_view FieldYamlKey(Field field);
+
+// Prefixes `label` to the message of a non-OK status ("--expire: ..."). (Not the
+// include/skyprobe/status.h helper: that header takes std::string_view, which this
+// Debian Abseil build does not accept in StrCat.)
+inline absl::Status Prefixed(const absl::Status& status, absl::string_view label) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
+}
+
+inline const std::string& LabelOf(const FieldLabels& labels, Field field) {
+  return labels[static_cast<size_t>(field)];
+}
+
+// Parses `value` into the field. Errors carry no label ("'abc' is not a whole number of
+// seconds"); the caller prefixes the flag or YAML key. kPcap appends one file; kEal
+// replaces the EAL arguments; kCommunityId and kQuiet take a boolean word.
+absl::Status SetField(Field field, absl::string_view value, Config* cfg);
+
+// Boolean words accepted by flags and YAML: true/false, yes/no, on/off, 1/0.
+absl::Status ParseBool(absl::string_view value, bool* out);
+
+// Link type as a number or a name (EN10MB, ethernet, RAW, LINUX_SLL, IPV4, IPV6, NULL,
+// with or without a DLT_ / LINKTYPE_ prefix), restricted to the supported ones.
+absl::Status ParseLinkType(absl::string_view value, uint32_t* out);
+
+// "NULL (0), EN10MB (1), ..." for error messages and the usage text.
+std::string SupportedLinkTypesText();
+
+// Levenshtein distance, and the closest candidate when it is close enough to be a typo
+// (empty otherwise). Used for "unknown flag --expirre (did you mean --expire?)".
+size_t EditDistance(absl::string_view a, absl::string_view b);
+std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_view>& candidates);
+
+// Parses a YAML document into `cfg` without validating; each key it sets relabels its field
+// as "<source_name>: <key>".
+absl::Status ApplyYaml(const std::string& yaml_text, const std::string& source_name, Config* cfg,
+                       FieldLabels* labels);
+
+// The common tail of LoadConfig and ParseYamlConfig: capture_length 0 -> 256, probe every
+// pcap file (pcap_inputs), then validate, naming fields by `labels`.
+absl::Status FinishConfig(const FieldLabels& labels, Config* cfg);
+
+// Opens every pcap file with libpcap to check it and record its link type and snaplen.
+absl::Status ProbePcapInputs(const FieldLabels& labels, Config* cfg);
+
+// ValidateConfig with errors naming where each value came from.
+absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels);
+
+// EalArguments with the usable CPUs given (tests); EalArguments passes the process's
+// affinity set.
+std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::string& prefix,
+                                             const std::vector<int>& cpus);
+
+}  // namespace skyprobe::config_internal

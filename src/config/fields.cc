@@ -1,0 +1,306 @@
+// fields.cc: turning one text value into one Config field, shared by flags and YAML so
+// both accept exactly the same spellings and report the same messages.
+
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "config/config_internal.h"
+
+namespace skyprobe {
+namespace config_internal {
+namespace {
+
+struct FieldNames {
+  absl::string_view flag;
+  absl::string_view yaml_key;
+};
+
+// Indexed by Field; keep in the enum's order.
+constexpr FieldNames kFieldNames[kFieldCount] = {
+    {"pcap", "input.pcap"},
+    {"eal", "input.eal"},
+    {"link-type", "input.link_type"},
+    {"json", "output.json"},
+    {"update", "flow.update"},
+    {"expire", "flow.expire"},
+    {"tcp-close-hold-ms", "flow.tcp_close_hold_ms"},
+    {"timer-tick-ms", "flow.timer_tick_ms"},
+    {"key-mode", "flow.key_mode"},
+    {"node-tid", "flow.node_tid"},
+    {"max-flows", "flow.max_flows"},
+    {"overload", "flow.overload"},
+    {"capture-length", "flow.capture_length"},
+    {"community-id", "enhancers.community_id.enabled"},
+    {"community-id-seed", "enhancers.community_id.seed"},
+    {"ring-size", "runtime.ring_size"},
+    {"stats-interval", "runtime.stats_interval"},
+    {"quiet", "runtime.quiet"},
+};
+
+struct LinkTypeEntry {
+  uint32_t dlt;
+  absl::string_view name;
+};
+
+// Supported link types, in the order error messages list them. 101 is LINKTYPE_RAW as
+// written in files; libpcap normally maps it to DLT_RAW (12) on read, but a --link-type
+// override may name it directly.
+constexpr LinkTypeEntry kLinkTypes[] = {
+    {0, "NULL"},        {1, "EN10MB"}, {12, "RAW"},   {101, "RAW"},
+    {113, "LINUX_SLL"}, {228, "IPV4"}, {229, "IPV6"},
+};
+
+bool IsSupportedLinkTypeImpl(uint32_t dlt) {
+  for (const LinkTypeEntry& e : kLinkTypes) {
+    if (e.dlt == dlt) return true;
+  }
+  return false;
+}
+
+// A whole number, without sign; `what` finishes the message ("a whole number of seconds").
+absl::Status ParseUint(absl::string_view value, absl::string_view what, uint64_t max,
+                       uint64_t* out) {
+  absl::string_view v = absl::StripAsciiWhitespace(value);
+  uint64_t n = 0;
+  // SimpleAtoi accepts a leading '+' or '-'; a setting is never signed, so require digits.
+  if (v.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(v[0])) ||
+      !absl::SimpleAtoi(v, &n)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not ", what));
+  }
+  if (n > max) {
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is too large (max ", max, ")"));
+  }
+  *out = n;
+  return absl::OkStatus();
+}
+
+absl::Status ParseU32(absl::string_view value, absl::string_view what, uint32_t* out) {
+  uint64_t n = 0;
+  absl::Status s = ParseUint(value, what, std::numeric_limits<uint32_t>::max(), &n);
+  if (s.ok()) *out = static_cast<uint32_t>(n);
+  return s;
+}
+
+// Counts take binary k/M suffixes (1M = 1048576), matching the power-of-two defaults.
+absl::Status ParseCount(absl::string_view value, uint32_t* out) {
+  absl::string_view v = absl::StripAsciiWhitespace(value);
+  uint64_t multiplier = 1;
+  if (!v.empty()) {
+    const char last = absl::ascii_tolower(static_cast<unsigned char>(v.back()));
+    if (last == 'k') multiplier = 1ull << 10;
+    if (last == 'm') multiplier = 1ull << 20;
+    if (multiplier != 1) v.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  const uint64_t max = std::numeric_limits<uint32_t>::max();
+  if (v.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(v[0])) ||
+      !absl::SimpleAtoi(v, &n)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", value, "' is not a whole number (suffixes k and M allowed)"));
+  }
+  if (n > max / multiplier) {
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is too large (max ", max, ")"));
+  }
+  *out = static_cast<uint32_t>(n * multiplier);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+FieldLabels DefaultLabels() {
+  FieldLabels labels;
+  for (size_t i = 0; i < kFieldCount; ++i) labels[i] = absl::StrCat("--", kFieldNames[i].flag);
+  return labels;
+}
+
+absl::string_view FieldFlag(Field field) { return kFieldNames[static_cast<size_t>(field)].flag; }
+
+absl::string_view FieldYamlKey(Field field) {
+  return kFieldNames[static_cast<size_t>(field)].yaml_key;
+}
+
+absl::Status ParseBool(absl::string_view value, bool* out) {
+  const std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(value));
+  if (v == "true" || v == "yes" || v == "on" || v == "1") {
+    *out = true;
+  } else if (v == "false" || v == "no" || v == "off" || v == "0") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not true or false"));
+  }
+  return absl::OkStatus();
+}
+
+std::string SupportedLinkTypesText() {
+  std::vector<std::string> parts;
+  for (const LinkTypeEntry& e : kLinkTypes) parts.push_back(absl::StrCat(e.name, " (", e.dlt, ")"));
+  return absl::StrJoin(parts, ", ");
+}
+
+absl::Status ParseLinkType(absl::string_view value, uint32_t* out) {
+  std::string v = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+  uint32_t dlt = 0;
+  bool known = false;
+  if (!v.empty() && absl::ascii_isdigit(static_cast<unsigned char>(v[0]))) {
+    known = absl::SimpleAtoi(v, &dlt);
+  } else {
+    absl::string_view name = v;
+    if (!absl::ConsumePrefix(&name, "DLT_")) absl::ConsumePrefix(&name, "LINKTYPE_");
+    if (name == "ETHERNET") name = "EN10MB";
+    for (const LinkTypeEntry& e : kLinkTypes) {
+      if (e.name == name) {
+        dlt = e.dlt;
+        known = true;
+        break;
+      }
+    }
+  }
+  if (!known || !IsSupportedLinkTypeImpl(dlt)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported link type '", value, "'; supported: ", SupportedLinkTypesText()));
+  }
+  *out = dlt;
+  return absl::OkStatus();
+}
+
+absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
+  constexpr absl::string_view kSeconds = "a whole number of seconds";
+  constexpr absl::string_view kMillis = "a whole number of milliseconds";
+  switch (field) {
+    case Field::kPcap:
+      if (value.empty()) return absl::InvalidArgumentError("empty file name");
+      cfg->pcap_files.emplace_back(value);
+      return absl::OkStatus();
+    case Field::kEal: {
+      std::vector<std::string> args =
+          absl::StrSplit(value, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty());
+      if (args.empty()) return absl::InvalidArgumentError("no EAL arguments given");
+      cfg->eal_args = std::move(args);
+      return absl::OkStatus();
+    }
+    case Field::kLinkType: {
+      absl::Status s = ParseLinkType(value, &cfg->link_type_override);
+      if (s.ok()) cfg->link_type_override_set = true;
+      return s;
+    }
+    case Field::kJson:
+      if (value.empty()) {
+        return absl::InvalidArgumentError("empty path (give a file, or - for stdout)");
+      }
+      cfg->json_path = std::string(value);
+      return absl::OkStatus();
+    case Field::kUpdate:
+      return ParseU32(value, kSeconds, &cfg->update_sec);
+    case Field::kExpire:
+      return ParseU32(value, kSeconds, &cfg->expire_sec);
+    case Field::kTcpCloseHoldMs:
+      return ParseU32(value, kMillis, &cfg->tcp_close_hold_ms);
+    case Field::kTimerTickMs:
+      return ParseU32(value, kMillis, &cfg->timer_tick_ms);
+    case Field::kKeyMode: {
+      const std::string v = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+      if (v == "L2") {
+        cfg->key_mode = KeyMode::kL2;
+      } else if (v == "L3") {
+        cfg->key_mode = KeyMode::kL3;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not L2 or L3"));
+      }
+      return absl::OkStatus();
+    }
+    case Field::kNodeTid:
+      cfg->node_tid = std::string(value);
+      return absl::OkStatus();
+    case Field::kMaxFlows:
+      return ParseCount(value, &cfg->max_flows);
+    case Field::kOverload: {
+      const std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(value));
+      if (v == "drop-new") {
+        cfg->overload = OverloadPolicy::kDropNew;
+      } else if (v == "evict-oldest") {
+        cfg->overload = OverloadPolicy::kEvictOldest;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", value, "' is not drop-new or evict-oldest"));
+      }
+      return absl::OkStatus();
+    }
+    case Field::kCaptureLength:
+      return ParseU32(value, "a whole number of bytes", &cfg->capture_length);
+    case Field::kCommunityId:
+      return ParseBool(value, &cfg->community_id);
+    case Field::kCommunityIdSeed: {
+      uint64_t n = 0;
+      absl::Status s = ParseUint(value, "a whole number", std::numeric_limits<uint16_t>::max(), &n);
+      if (s.ok()) cfg->community_id_seed = static_cast<uint16_t>(n);
+      return s;
+    }
+    case Field::kRingSize:
+      return ParseCount(value, &cfg->ring_size);
+    case Field::kStatsInterval:
+      return ParseU32(value, kSeconds, &cfg->stats_interval_sec);
+    case Field::kQuiet:
+      return ParseBool(value, &cfg->quiet);
+    case Field::kCount:
+      break;
+  }
+  return absl::InternalError("unknown config field");
+}
+
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_view>& candidates) {
+  // A third of the word's length (at least 2) separates typos from different words.
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  size_t best = limit + 1;
+  absl::string_view match;
+  for (absl::string_view c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best) {
+      best = d;
+      match = c;
+    }
+  }
+  return std::string(match);
+}
+
+}  // namespace config_internal
+
+bool IsSupportedLinkType(uint32_t dlt) { return config_internal::IsSupportedLinkTypeImpl(dlt); }
+
+std::string LinkTypeName(uint32_t dlt) {
+  for (const config_internal::LinkTypeEntry& e : config_internal::kLinkTypes) {
+    if (e.dlt == dlt) return std::string(e.name);
+  }
+  const char* name = pcap_datalink_val_to_name(static_cast<int>(dlt));
+  return name != nullptr ? std::string(name) : absl::StrCat("DLT ", dlt);
+}
+
+}  // namespace skyprobe

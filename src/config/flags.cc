@@ -1,0 +1,210 @@
+// flags.cc: LoadConfig, the hand-written command-line parser. No getopt (global state,
+// no "did you mean") and no absl flags (process-wide registry): argv in, Config out.
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "config/config.h"
+#include "config/config_internal.h"
+
+namespace skyprobe {
+namespace {
+
+using config_internal::Field;
+
+enum class FlagKind : uint8_t {
+  kValue,      // --flag VALUE or --flag=VALUE
+  kSwitchOn,   // --flag, or --flag=true|false
+  kSwitchOff,  // --no-flag
+  kConfig,     // --config FILE
+  kHelp,
+  kVersion,
+};
+
+struct FlagSpec {
+  absl::string_view name;  // without "--"
+  FlagKind kind;
+  Field field;  // unused for kConfig / kHelp / kVersion
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"config", FlagKind::kConfig, Field::kCount},
+    {"pcap", FlagKind::kValue, Field::kPcap},
+    {"eal", FlagKind::kValue, Field::kEal},
+    {"link-type", FlagKind::kValue, Field::kLinkType},
+    {"json", FlagKind::kValue, Field::kJson},
+    {"update", FlagKind::kValue, Field::kUpdate},
+    {"expire", FlagKind::kValue, Field::kExpire},
+    {"tcp-close-hold-ms", FlagKind::kValue, Field::kTcpCloseHoldMs},
+    {"timer-tick-ms", FlagKind::kValue, Field::kTimerTickMs},
+    {"key-mode", FlagKind::kValue, Field::kKeyMode},
+    {"node-tid", FlagKind::kValue, Field::kNodeTid},
+    {"max-flows", FlagKind::kValue, Field::kMaxFlows},
+    {"overload", FlagKind::kValue, Field::kOverload},
+    {"capture-length", FlagKind::kValue, Field::kCaptureLength},
+    {"community-id", FlagKind::kSwitchOn, Field::kCommunityId},
+    {"no-community-id", FlagKind::kSwitchOff, Field::kCommunityId},
+    {"community-id-seed", FlagKind::kValue, Field::kCommunityIdSeed},
+    {"ring-size", FlagKind::kValue, Field::kRingSize},
+    {"stats-interval", FlagKind::kValue, Field::kStatsInterval},
+    {"quiet", FlagKind::kSwitchOn, Field::kQuiet},
+    {"help", FlagKind::kHelp, Field::kCount},
+    {"version", FlagKind::kVersion, Field::kCount},
+};
+
+const FlagSpec* FindFlag(absl::string_view name) {
+  for (const FlagSpec& f : kFlags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+absl::Status UnknownFlag(absl::string_view arg, absl::string_view name) {
+  std::vector<absl::string_view> names;
+  for (const FlagSpec& f : kFlags) names.push_back(f.name);
+  const std::string match = config_internal::ClosestMatch(name, names);
+  std::string msg = absl::StrCat("unknown flag ", arg);
+  if (!match.empty()) absl::StrAppend(&msg, " (did you mean --", match, "?)");
+  absl::StrAppend(&msg, "; see --help");
+  return absl::InvalidArgumentError(msg);
+}
+
+struct ParsedFlag {
+  const FlagSpec* spec;
+  std::string value;  // for kSwitchOn, "true" unless --flag=VALUE
+};
+
+// Splits argv into known flags and their values, without applying them, so that --config
+// can be read first wherever it appears.
+absl::StatusOr<std::vector<ParsedFlag>> Tokenize(const std::vector<absl::string_view>& args) {
+  std::vector<ParsedFlag> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const absl::string_view arg = args[i];
+    if (arg == "-h") {
+      out.push_back({FindFlag("help"), ""});
+      continue;
+    }
+    absl::string_view body = arg;
+    if (!absl::ConsumePrefix(&body, "--")) {
+      if (absl::StartsWith(arg, "-") && arg.size() > 1) {
+        return UnknownFlag(arg, arg.substr(1));
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' (pcap files go after --pcap)"));
+    }
+    absl::string_view name = body;
+    absl::string_view inline_value;
+    const size_t eq = body.find('=');
+    const bool has_inline = eq != absl::string_view::npos;
+    if (has_inline) {
+      name = body.substr(0, eq);
+      inline_value = body.substr(eq + 1);
+    }
+    const FlagSpec* spec = FindFlag(name);
+    if (spec == nullptr) return UnknownFlag(has_inline ? arg.substr(0, eq + 2) : arg, name);
+    const std::string flag = absl::StrCat("--", name);
+    switch (spec->kind) {
+      case FlagKind::kValue:
+      case FlagKind::kConfig:
+        if (has_inline) {
+          out.push_back({spec, std::string(inline_value)});
+        } else if (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) {
+          out.push_back({spec, std::string(args[++i])});
+        } else {
+          return absl::InvalidArgumentError(absl::StrCat(flag, ": missing value"));
+        }
+        break;
+      case FlagKind::kSwitchOn:
+        out.push_back({spec, has_inline ? std::string(inline_value) : "true"});
+        break;
+      case FlagKind::kSwitchOff:
+      case FlagKind::kHelp:
+      case FlagKind::kVersion:
+        if (has_inline) {
+          return absl::InvalidArgumentError(absl::StrCat(flag, ": takes no value"));
+        }
+        out.push_back({spec, ""});
+        break;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("--config ", path, ": cannot open: ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat("--config ", path, ": read error"));
+  }
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
+  std::vector<absl::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] != nullptr ? argv[i] : "");
+
+  absl::StatusOr<std::vector<ParsedFlag>> tokens = Tokenize(args);
+  if (!tokens.ok()) return tokens.status();
+  const std::vector<ParsedFlag>& flags = *tokens;
+
+  // --help and --version win over everything else, so a user can always get the usage.
+  Config cfg;
+  for (const ParsedFlag& f : flags) {
+    if (f.spec->kind == FlagKind::kHelp) cfg.help = true;
+    if (f.spec->kind == FlagKind::kVersion) cfg.version = true;
+  }
+  if (cfg.help || cfg.version) return cfg;
+
+  config_internal::FieldLabels labels = config_internal::DefaultLabels();
+  for (const ParsedFlag& f : flags) {
+    if (f.spec->kind == FlagKind::kConfig) cfg.config_path = f.value;
+  }
+  if (!cfg.config_path.empty()) {
+    absl::StatusOr<std::string> text = ReadFile(cfg.config_path);
+    if (!text.ok()) return text.status();
+    if (absl::Status s = config_internal::ApplyYaml(*text, cfg.config_path, &cfg, &labels); !s.ok())
+      return s;
+  }
+
+  // Flags override the file whatever their position. --pcap is repeatable: the first one
+  // on the command line replaces the file's list rather than adding to it.
+  bool pcap_from_flags = false;
+  for (const ParsedFlag& f : flags) {
+    const FlagKind kind = f.spec->kind;
+    if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
+      continue;
+    }
+    const std::string label = absl::StrCat("--", f.spec->name);
+    if (f.spec->field == Field::kPcap && !pcap_from_flags) {
+      cfg.pcap_files.clear();
+      pcap_from_flags = true;
+    }
+    const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
+    absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);
+    if (!s.ok()) return config_internal::Prefixed(s, label);
+    labels[static_cast<size_t>(f.spec->field)] = label;
+  }
+
+  if (absl::Status s = config_internal::FinishConfig(labels, &cfg); !s.ok()) return s;
+  return cfg;
+}
+
+}  // namespace skyprobe

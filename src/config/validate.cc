@@ -1,0 +1,139 @@
+// validate.cc: range and combination checks (the one place they live), and the probing
+// of pcap inputs with libpcap, so a bad file is reported before EAL starts instead of as
+// a net_pcap probe failure deep in rte_eal_init.
+
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "config/config.h"
+#include "config/config_internal.h"
+
+namespace skyprobe {
+namespace config_internal {
+namespace {
+
+constexpr uint32_t kMaxFlowsLimit = 1u << 28;
+constexpr uint32_t kTimerTickMaxMs = 10000;
+constexpr uint32_t kCaptureLengthMin = 14;  // an Ethernet header, as Skydive
+constexpr uint32_t kCaptureLengthMax = 4096;
+constexpr uint32_t kCaptureLengthDefault = 256;
+constexpr uint32_t kRingSizeMin = 64;
+constexpr uint32_t kRingSizeMax = 1u << 20;
+
+// "--pcap a.pcap" for a flag, "cfg.yaml: input.pcap: a.pcap" for a YAML key.
+std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
+  const std::string& label = LabelOf(labels, Field::kPcap);
+  if (absl::StartsWith(label, "--")) return absl::StrCat(label, " ", path);
+  return absl::StrCat(label, ": ", path);
+}
+
+absl::Status Range(const FieldLabels& labels, Field field, absl::string_view rule, uint64_t got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(LabelOf(labels, field), ": must be ", rule, ", got ", got));
+}
+
+}  // namespace
+
+absl::Status ProbePcapInputs(const FieldLabels& labels, Config* cfg) {
+  cfg->pcap_inputs.clear();
+  for (const std::string& path : cfg->pcap_files) {
+    const std::string label = PcapLabel(labels, path);
+    // libpcap reads stdin for "-", which a net_pcap vdev cannot do.
+    if (path == "-") {
+      return absl::InvalidArgumentError(absl::StrCat(label, ": reading stdin is not supported"));
+    }
+    struct stat st;
+    const bool missing = stat(path.c_str(), &st) != 0 && errno == ENOENT;
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
+    if (p == nullptr) {
+      const std::string msg = absl::StrCat(label, ": ", errbuf);
+      return missing ? absl::NotFoundError(msg) : absl::InvalidArgumentError(msg);
+    }
+    PcapInput input;
+    input.path = path;
+    input.file_link_type = static_cast<uint32_t>(pcap_datalink(p));
+    input.snaplen = static_cast<uint32_t>(pcap_snapshot(p));
+    input.link_type = cfg->link_type_override_set ? cfg->link_type_override : input.file_link_type;
+    pcap_close(p);
+    cfg->pcap_inputs.push_back(std::move(input));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
+  if (cfg.pcap_files.empty() && cfg.eal_args.empty()) {
+    return absl::InvalidArgumentError(
+        "no input: give --pcap FILE or --eal \"...\" for a real port");
+  }
+  for (const std::string& path : cfg.pcap_files) {
+    // The path becomes "--vdev=net_pcapN,rx_pcap=<path>"; rte_kvargs splits on ',' and '='.
+    if (path.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(LabelOf(labels, Field::kPcap), ": empty file name"));
+    }
+    if (path.find_first_of(",=") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          PcapLabel(labels, path),
+          ": ',' and '=' cannot appear in a pcap path (DPDK vdev arguments); rename or "
+          "symlink the file"));
+    }
+  }
+  if (cfg.link_type_override_set && !IsSupportedLinkType(cfg.link_type_override)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kLinkType), ": unsupported link type ",
+                     cfg.link_type_override, "; supported: ", SupportedLinkTypesText()));
+  }
+  for (const PcapInput& input : cfg.pcap_inputs) {
+    if (!IsSupportedLinkType(input.link_type)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(PcapLabel(labels, input.path), ": link type ", input.link_type, " (",
+                       LinkTypeName(input.link_type),
+                       ") is not supported; supported: ", SupportedLinkTypesText()));
+    }
+  }
+  if (cfg.update_sec < 1) return Range(labels, Field::kUpdate, ">= 1", cfg.update_sec);
+  if (cfg.expire_sec < 1) return Range(labels, Field::kExpire, ">= 1", cfg.expire_sec);
+  if (cfg.timer_tick_ms < 1 || cfg.timer_tick_ms > kTimerTickMaxMs) {
+    return Range(labels, Field::kTimerTickMs, absl::StrCat("1..", kTimerTickMaxMs),
+                 cfg.timer_tick_ms);
+  }
+  if (cfg.max_flows < 1 || cfg.max_flows > kMaxFlowsLimit) {
+    return Range(labels, Field::kMaxFlows, absl::StrCat("1..", kMaxFlowsLimit, " (256M)"),
+                 cfg.max_flows);
+  }
+  if (cfg.capture_length != 0 &&
+      (cfg.capture_length < kCaptureLengthMin || cfg.capture_length > kCaptureLengthMax)) {
+    return Range(labels, Field::kCaptureLength,
+                 absl::StrCat("0 (default) or ", kCaptureLengthMin, "..", kCaptureLengthMax),
+                 cfg.capture_length);
+  }
+  const uint32_t ring = cfg.ring_size;
+  if (ring < kRingSizeMin || ring > kRingSizeMax || (ring & (ring - 1)) != 0) {
+    return Range(labels, Field::kRingSize,
+                 absl::StrCat("a power of two in ", kRingSizeMin, "..", kRingSizeMax), ring);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FinishConfig(const FieldLabels& labels, Config* cfg) {
+  // Skydive's convention: a capture length of 0 means "the default".
+  if (cfg->capture_length == 0) cfg->capture_length = kCaptureLengthDefault;
+  if (absl::Status s = ProbePcapInputs(labels, cfg); !s.ok()) return s;
+  return ValidateWithLabels(*cfg, labels);
+}
+
+}  // namespace config_internal
+
+absl::Status ValidateConfig(const Config& cfg) {
+  return config_internal::ValidateWithLabels(cfg, config_internal::DefaultLabels());
+}
+
+}  // namespace skyprobe

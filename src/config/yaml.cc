@@ -1,0 +1,148 @@
+// yaml.cc: the --config file. Walks the document against the list of known keys so a
+// misspelt key is an error ("flow.expirre: unknown key"), never silently ignored.
+
+#include <yaml-cpp/yaml.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "config/config.h"
+#include "config/config_internal.h"
+
+namespace skyprobe {
+namespace config_internal {
+namespace {
+
+class YamlWalker {
+ public:
+  YamlWalker(const std::string& source, Config* cfg, FieldLabels* labels)
+      : source_(source), cfg_(cfg), labels_(labels) {}
+
+  absl::Status WalkMap(const YAML::Node& node, const std::string& prefix) {
+    if (!node.IsMap()) {
+      return Error(prefix.empty() ? "document" : prefix, "expected a mapping of keys");
+    }
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) return Error(prefix, "keys must be plain words");
+      const std::string key = item.first.Scalar();
+      const std::string path = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
+      if (const std::optional<Field> field = FindLeaf(path)) {
+        if (absl::Status s = SetLeaf(*field, path, item.second); !s.ok()) return s;
+      } else if (IsSection(path)) {
+        if (absl::Status s = WalkMap(item.second, path); !s.ok()) return s;
+      } else {
+        std::string msg = "unknown key";
+        const std::string match = ClosestMatch(key, ChildrenOf(prefix));
+        if (!match.empty()) absl::StrAppend(&msg, " (did you mean ", match, "?)");
+        return Error(path, msg);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(absl::string_view path, absl::string_view msg) const {
+    return absl::InvalidArgumentError(absl::StrCat(source_, ": ", path, ": ", msg));
+  }
+
+  static std::optional<Field> FindLeaf(absl::string_view path) {
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      if (FieldYamlKey(static_cast<Field>(i)) == path) return static_cast<Field>(i);
+    }
+    return std::nullopt;
+  }
+
+  static bool IsSection(absl::string_view path) {
+    const std::string dotted = absl::StrCat(path, ".");
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      if (absl::StartsWith(FieldYamlKey(static_cast<Field>(i)), dotted)) return true;
+    }
+    return false;
+  }
+
+  // The key names directly below `prefix`, for "did you mean" suggestions.
+  static std::vector<absl::string_view> ChildrenOf(absl::string_view prefix) {
+    std::vector<absl::string_view> out;
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      absl::string_view key = FieldYamlKey(static_cast<Field>(i));
+      if (!prefix.empty()) {
+        if (!absl::ConsumePrefix(&key, prefix) || !absl::ConsumePrefix(&key, ".")) continue;
+      }
+      out.push_back(key.substr(0, key.find('.')));
+    }
+    return out;
+  }
+
+  absl::Status SetLeaf(Field field, const std::string& path, const YAML::Node& value) {
+    const std::string label = absl::StrCat(source_, ": ", path);
+    (*labels_)[static_cast<size_t>(field)] = label;
+    if (value.IsNull()) return Error(path, "has no value");
+    // A list of files, or a list of EAL words, may be written as a YAML sequence.
+    if (value.IsSequence() && (field == Field::kPcap || field == Field::kEal)) {
+      std::vector<std::string> items;
+      for (const YAML::Node& item : value) {
+        if (!item.IsScalar()) return Error(path, "expected a list of plain values");
+        items.push_back(item.Scalar());
+      }
+      if (field == Field::kEal)
+        return Prefixed(SetField(field, absl::StrJoin(items, " "), cfg_), label);
+      cfg_->pcap_files.clear();
+      for (const std::string& item : items) {
+        if (absl::Status s = Prefixed(SetField(field, item, cfg_), label); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }
+    if (!value.IsScalar()) return Error(path, "expected a single value");
+    if (field == Field::kPcap) cfg_->pcap_files.clear();
+    return Prefixed(SetField(field, value.Scalar(), cfg_), label);
+  }
+
+  const std::string& source_;
+  Config* cfg_;
+  FieldLabels* labels_;
+};
+
+}  // namespace
+
+absl::Status ApplyYaml(const std::string& yaml_text, const std::string& source_name, Config* cfg,
+                       FieldLabels* labels) {
+  // yaml-cpp reports errors by exception; none may leave this function.
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) return absl::OkStatus();  // an empty file sets nothing
+    return YamlWalker(source_name, cfg, labels).WalkMap(root, "");
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", e.msg));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1, ": ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", e.what()));
+  }
+}
+
+}  // namespace config_internal
+
+absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base,
+                                       const std::string& source_name) {
+  config_internal::FieldLabels labels = config_internal::DefaultLabels();
+  if (absl::Status s = config_internal::ApplyYaml(yaml_text, source_name, &base, &labels); !s.ok())
+    return s;
+  if (absl::Status s = config_internal::FinishConfig(labels, &base); !s.ok()) return s;
+  return base;
+}
+
+absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base) {
+  return ParseYamlConfig(yaml_text, std::move(base), "config");
+}
+
+}  // namespace skyprobe

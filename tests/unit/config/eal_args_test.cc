@@ -1,0 +1,103 @@
+// Tests for the EAL argv derived from a Config.
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/config_internal.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/config/config_test_util.h"
+
+namespace skyprobe::testing {
+namespace {
+
+using config_internal::EalArgumentsForCpus;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::Not;
+
+Config PcapConfig() {
+  Config cfg;
+  cfg.pcap_files = {"/data/a.pcap", "/data/b.pcap"};
+  return cfg;
+}
+
+TEST(EalArgumentsTest, PcapModeOnTwoCores) {
+  EXPECT_THAT(EalArgumentsForCpus(PcapConfig(), "test", {0, 1}),
+              ElementsAre("skyprobe", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry",
+                          "-m", "728", "--file-prefix", "test", "--log-level=*:error", "-l", "0,1",
+                          "--vdev=net_pcap0,rx_pcap=/data/a.pcap",
+                          "--vdev=net_pcap1,rx_pcap=/data/b.pcap"));
+}
+
+TEST(EalArgumentsTest, OneCoreOversubscribes) {
+  std::vector<std::string> args = EalArgumentsForCpus(PcapConfig(), "test", {3});
+  EXPECT_THAT(args, Contains("--lcores"));
+  EXPECT_THAT(args, Contains("0@3,1@3"));
+  EXPECT_THAT(args, Not(Contains("-l")));
+}
+
+TEST(EalArgumentsTest, AffinityNotStartingAtZeroMapsLcoresOntoIt) {
+  std::vector<std::string> args = EalArgumentsForCpus(PcapConfig(), "test", {2, 5});
+  EXPECT_THAT(args, Contains("0@2,1@5"));
+}
+
+TEST(EalArgumentsTest, MemoryFollowsMaxFlows) {
+  Config cfg = PcapConfig();
+  cfg.max_flows = 1000;  // small table: the 256 MB floor
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("256"));
+  cfg.max_flows = 1u << 24;  // 16M flows * 600 B = 9600 MB, + 128
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("9728"));
+  cfg.max_flows = (1u << 20) + 1;  // rounds up: 601 MB + 128
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("729"));
+}
+
+TEST(EalArgumentsTest, DefaultPrefixIsPerProcess) {
+  std::vector<std::string> args = EalArguments(PcapConfig());
+  EXPECT_THAT(args, Contains("skyprobe-" + std::to_string(getpid())));
+  EXPECT_EQ(args.front(), "skyprobe");
+}
+
+TEST(EalArgumentsTest, EalModeKeepsOperatorArgs) {
+  Config cfg;
+  cfg.eal_args = {"-l", "0-3", "-a", "0000:3b:00.0"};
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "ignored", {0, 1}),
+              ElementsAre("skyprobe", "-l", "0-3", "-a", "0000:3b:00.0", "--no-telemetry",
+                          "--log-level=*:error"));
+}
+
+TEST(EalArgumentsTest, EalModeRespectsOperatorTelemetryAndLogLevel) {
+  Config cfg;
+  cfg.eal_args = {"-l", "0-1", "--telemetry", "--log-level=pmd.net.pcap:debug"};
+  EXPECT_THAT(
+      EalArgumentsForCpus(cfg, "x", {0, 1}),
+      ElementsAre("skyprobe", "-l", "0-1", "--telemetry", "--log-level=pmd.net.pcap:debug"));
+  cfg.eal_args = {"--no-telemetry", "--log-level", "8"};
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "x", {0, 1}),
+              ElementsAre("skyprobe", "--no-telemetry", "--log-level", "8"));
+}
+
+TEST(EalArgumentsTest, EalModeAddsPcapVdevsAvoidingTakenNames) {
+  Config cfg;
+  cfg.eal_args = {"-l", "0-1", "--vdev=net_pcap0,iface=eth0"};
+  cfg.pcap_files = {"/data/a.pcap"};
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "x", {0, 1}),
+              ElementsAre("skyprobe", "-l", "0-1", "--vdev=net_pcap0,iface=eth0", "--no-telemetry",
+                          "--log-level=*:error", "--vdev=net_pcap1,rx_pcap=/data/a.pcap"));
+}
+
+class EalFromFlagsTest : public ConfigTest {};
+
+TEST_F(EalFromFlagsTest, LoadedConfigGivesVdevPerPcap) {
+  const std::string a = WritePcap("a.pcap");
+  absl::StatusOr<Config> cfg = Load({"--pcap", a, "--max-flows", "1k"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  std::vector<std::string> args = EalArguments(*cfg, "fixed");
+  EXPECT_THAT(args, Contains("--vdev=net_pcap0,rx_pcap=" + a));
+  EXPECT_THAT(args, Contains("fixed"));
+  EXPECT_THAT(args, Contains("--no-huge"));
+}
+
+}  // namespace
+}  // namespace skyprobe::testing
