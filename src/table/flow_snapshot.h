@@ -1,0 +1,123 @@
+// flow_snapshot.h: a flow record as it leaves its worker.
+//
+// Owner: written by the RX lcore that owns the flow, then handed over a ring;
+// from then on owned by the control lcore (enhancers, handlers, sinks) until it
+// is returned to its pool. Fixed size, no pointers, so it can live in an
+// rte_mempool and cross cores as one message.
+//
+//   FlowSnapshot* s = ...;            // filled by FlowTable::Snapshot()
+//   WriteJsonLine(*s, cfg, &out);     // export/json_lines.h
+#pragma once
+
+#include <cstdint>
+
+#include "parse/parsed_packet.h"
+
+namespace skyprobe {
+
+// Why a record was emitted (the JSON "Event" field).
+enum class FlowEvent : uint8_t {
+  kUpdate = 0,  // periodic: flow touched during the last update window
+  kExpire = 1,  // final: idle timeout, TCP close, eviction, flush or exit
+};
+
+// Skydive's FlowFinishType.
+enum class FinishType : uint8_t {
+  kNotFinished = 0,
+  kTimeout = 1,
+  kTcpFin = 2,
+  kTcpRst = 3,
+};
+
+// Why an expire record was emitted (beyond Skydive; JSON "ExpireReason").
+enum class ExpireReason : uint8_t {
+  kNone = 0,      // update records
+  kIdle = 1,      // idle longer than the expire period
+  kTcpClosed = 2, // FIN both ways or RST, after the close hold
+  kEvicted = 3,   // table full, evict-oldest policy
+  kFlush = 4,     // end of input, SIGINT/SIGTERM, or a Flush request
+};
+
+// Skydive's FlowMetric. Times in Unix ms, RTT in ns.
+struct FlowMetric {
+  int64_t ab_packets = 0;
+  int64_t ab_bytes = 0;
+  int64_t ba_packets = 0;
+  int64_t ba_bytes = 0;
+  int64_t start = 0;
+  int64_t last = 0;
+  int64_t rtt = 0;
+};
+
+// Skydive's TCPMetric (flag part; reassembly fields stay 0 until a later issue).
+struct TcpMetric {
+  int64_t ab_syn_start = 0;
+  int64_t ba_syn_start = 0;
+  uint32_t ab_syn_ttl = 0;
+  uint32_t ba_syn_ttl = 0;
+  int64_t ab_fin_start = 0;
+  int64_t ba_fin_start = 0;
+  int64_t ab_rst_start = 0;
+  int64_t ba_rst_start = 0;
+};
+
+struct IpMetric {
+  int64_t fragments = 0;
+  int64_t fragment_errors = 0;
+};
+
+struct FlowSnapshot {
+  FlowEvent event = FlowEvent::kUpdate;
+  ExpireReason expire_reason = ExpireReason::kNone;
+  FinishType finish_type = FinishType::kNotFinished;
+  uint8_t worker = 0;  // which worker's shard held the flow
+
+  // Identity. Hex-formatted (no leading zeros) on output, as Skydive does.
+  uint64_t uuid = 0;
+  uint64_t parent_uuid = 0;
+  bool has_parent = false;
+  uint64_t tracking_id = 0;     // L2 key (== L3 key in L3 mode with IP)
+  uint64_t l3_tracking_id = 0;  // L3 key
+
+  // LayersPath from the first packet; Application is its last element.
+  uint8_t num_layers = 0;
+  Layer layers[kMaxLayers];
+
+  // Endpoints, A = source of the first packet. Raw wire bytes.
+  bool has_link = false;
+  uint8_t link_a[6] = {};
+  uint8_t link_b[6] = {};
+  int64_t link_id = 0;
+
+  uint8_t ip_version = 0;  // 0: no Network layer
+  uint8_t network_a[16] = {};
+  uint8_t network_b[16] = {};
+  int64_t network_id = 0;
+
+  FlowProtocol transport = FlowProtocol::kEthernet;  // kEthernet: no Transport layer
+  uint16_t transport_a = 0;
+  uint16_t transport_b = 0;
+
+  uint8_t icmp_version = 0;  // 0: no ICMP layer
+  IcmpType icmp_type = IcmpType::kUnknown;
+  uint8_t icmp_code = 0;
+  uint16_t icmp_id = 0;
+
+  int64_t start = 0;  // Unix ms
+  int64_t last = 0;
+
+  FlowMetric metric;
+  bool has_last_update_metric = false;
+  FlowMetric last_update_metric;
+  bool has_tcp_metric = false;
+  TcpMetric tcp_metric;
+  bool has_ip_metric = false;
+  IpMetric ip_metric;
+
+  int64_t raw_packets_captured = 0;
+
+  // Filled by the control lcore's enhancers (empty string: not computed).
+  char community_id[64] = {};
+};
+
+}  // namespace skyprobe

@@ -1,0 +1,138 @@
+// flow_table.h: one shard of the flow table (Skydive's Table, per worker).
+//
+// Owner: exactly one RX lcore. Nothing here is thread-safe and nothing needs
+// to be: other cores only ever see FlowSnapshots handed out through the
+// RecordSink. Storage is preallocated at Create(): an rte_hash of 64-bit
+// Skydive table keys (hash signature precomputed) whose positions index the
+// FlowHot/FlowWarm/FlowCold arrays.
+//
+//   auto table = FlowTable::Create(opts, sink);
+//   table->ProcessBurst(frames, parsed, ts_ns, n);   // per RX burst
+//   table->AdvanceClock(now_ns);                       // timers, update ticks
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "parse/parsed_packet.h"
+#include "skyprobe/compiler.h"
+#include "table/flow_key.h"
+#include "table/flow_record.h"
+#include "table/flow_snapshot.h"
+#include "table/timer_wheel.h"
+
+struct rte_hash;
+
+namespace skyprobe {
+
+// Where records leave the shard. `acquire` returns a slot to fill (it may
+// wait for the consumer, counting the stall; it never returns null), and
+// `publish` hands the filled slot over. Called per record, never per packet.
+struct RecordSink {
+  void* ctx = nullptr;
+  FlowSnapshot* (*acquire)(void* ctx) = nullptr;
+  void (*publish)(void* ctx, FlowSnapshot* s) = nullptr;
+};
+
+struct FlowTableOptions {
+  std::string name = "flows0";  // rte_hash name, unique per process
+  int socket_id = -1;           // NUMA socket of the port (-1: any)
+  uint8_t worker_id = 0;
+  uint32_t max_flows = 1u << 20;
+  KeyMode key_mode = KeyMode::kL2;
+  OverloadPolicy overload = OverloadPolicy::kEvictOldest;
+  int64_t update_ns = 60'000'000'000;
+  int64_t expire_ns = 600'000'000'000;
+  int64_t tcp_close_hold_ns = 2'000'000'000;
+  int64_t tick_ns = 100'000'000;
+  std::string node_tid;
+};
+
+// Single-writer counters of one shard (read by the control lcore for stats).
+struct SKYPROBE_CACHE_ALIGNED TableCounters {
+  uint64_t packets_in_flows = 0;     // frames counted in at least one flow
+  uint64_t drop_table_full = 0;      // frames dropped: drop-new policy at the limit
+  uint64_t flows_created = 0;
+  uint64_t flows_evicted = 0;        // expired early by the evict-oldest policy
+  uint64_t expired_idle = 0;
+  uint64_t expired_tcp_closed = 0;
+  uint64_t expired_flush = 0;
+  uint64_t update_records = 0;
+  uint64_t touched_overflow = 0;     // update ticks that had to scan the table
+};
+
+class FlowTable {
+ public:
+  static absl::StatusOr<std::unique_ptr<FlowTable>> Create(const FlowTableOptions& opts,
+                                                           RecordSink sink);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Accounts `n` parsed frames (frames[i] is the frame ParsedPacket i was
+  // parsed from, ts_ns[i] its time). Frames with no sub-packet are skipped:
+  // the caller counted their parse error.
+  void ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts, const int64_t* ts_ns,
+                    uint32_t n) noexcept;
+
+  // Moves the shard's clock to `now_ns` (never backwards): runs the update
+  // tick when due and expires idle or closed flows. Bounded work per call;
+  // returns false if expiry work is left for the next call.
+  bool AdvanceClock(int64_t now_ns) noexcept;
+
+  // Emits the final record of every live flow and empties the shard (end of
+  // input, signal, Flush request).
+  void FlushAll() noexcept;
+
+  uint32_t size() const { return live_; }
+  int64_t now_ns() const { return now_ns_; }
+  const TableCounters& counters() const { return counters_; }
+
+  // Fills `out` from the flow at `pos` (used for records and queries).
+  void FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason, FlowSnapshot* out) const;
+
+ private:
+  explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
+  absl::Status Init();
+
+  // Returns the position of the flow for `kb`, creating it if needed, or -1
+  // when the drop-new policy refused it.
+  int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
+                       uint64_t key, int32_t looked_up, int64_t ts_ns) noexcept;
+  void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
+                uint64_t key, int64_t ts_ns) noexcept;
+  void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
+               int64_t ts_ns) noexcept;
+  void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
+  void Expire(uint32_t pos, ExpireReason reason) noexcept;
+  void OnTimer(uint32_t pos) noexcept;
+  void RunUpdateTick(int64_t tick_ns) noexcept;
+  void EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
+  bool Closed(const FlowHot& h) const {
+    return (h.flags & kFlowRst) != 0 || (h.flags & (kFlowFinAb | kFlowFinBa)) ==
+                                            (kFlowFinAb | kFlowFinBa);
+  }
+
+  FlowTableOptions opts_;
+  RecordSink sink_;
+  rte_hash* hash_ = nullptr;
+  uint32_t capacity_ = 0;  // array size: max_flows + rte_hash slack
+  FlowHot* hot_ = nullptr;
+  FlowWarm* warm_ = nullptr;
+  FlowCold* cold_ = nullptr;
+  std::unique_ptr<TimerWheel> wheel_;
+  std::vector<uint32_t> touched_;  // flows touched since the last update tick
+  bool touched_overflow_ = false;
+  uint32_t live_ = 0;
+  int64_t now_ns_ = 0;
+  bool clock_started_ = false;
+  int64_t next_update_ns_ = 0;
+  int64_t last_tick_ms_ = 0;
+  TableCounters counters_;
+};
+
+}  // namespace skyprobe
