@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# setup.sh: install what skyprobe needs on Debian 12 and build it into ./build.
+#
+#   scripts/setup.sh           # runtime + build dependencies, then build
+#   scripts/setup.sh --tests   # also what the tests need (tshark, python3)
+#
+# Idempotent: packages already installed are not fetched again, an existing
+# build directory is reused (meson reconfigures itself when needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PACKAGES=(
+  g++ meson ninja-build pkg-config
+  libdpdk-dev dpdk
+  libpcap-dev
+  libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc
+  libabsl-dev libyaml-cpp-dev libxxhash-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3
+)
+TEST_PACKAGES=(tshark)
+
+want=("${BUILD_PACKAGES[@]}")
+if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build --buildtype=release >/dev/null
+fi
+# Two cores on the reference machine: ninja's default is fine elsewhere.
+ninja -C build >/dev/null
+echo "setup: built build/src/app/skyprobe" >&2

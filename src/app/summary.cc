@@ -1,0 +1,30 @@
+#include "app/summary.h"
+
+namespace skyprobe {
+
+uint64_t Summary::Get(const std::string& name) const {
+  for (const auto& [n, v] : values) {
+    if (n == name) return v;
+  }
+  return 0;
+}
+
+void PrintSummary(const Summary& s, std::FILE* out) {
+  std::fprintf(out, "skyprobe: summary\n");
+  for (const auto& [n, v] : s.values) {
+    std::fprintf(out, "  %s %llu\n", n.c_str(), static_cast<unsigned long long>(v));
+  }
+  std::fflush(out);
+}
+
+void PrintStatsLine(const Summary& s, std::FILE* out) {
+  std::fprintf(out, "skyprobe: stats");
+  for (const char* n : {"packets_in", "packets_in_flows", "drops", "flows_live", "flows_created",
+                        "flows_expired", "records_out", "ring_stalls", "port_imissed"}) {
+    std::fprintf(out, " %s=%llu", n, static_cast<unsigned long long>(s.Get(n)));
+  }
+  std::fprintf(out, "\n");
+  std::fflush(out);
+}
+
+}  // namespace skyprobe

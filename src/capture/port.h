@@ -1,0 +1,59 @@
+// port.h: EAL start-up and the DPDK ports the probe reads from.
+//
+// Owner: main thread, during start-up and shutdown only. This module (with
+// rx_worker) is the only place that includes rte_ethdev.h.
+//
+//   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg, prefix)));
+//   SKYPROBE_ASSIGN_OR_RETURN(Ports ports, SetupPorts(cfg));
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "parse/parsed_packet.h"
+
+struct rte_mempool;
+
+namespace skyprobe {
+
+// One RX queue as a worker sees it.
+struct RxQueueSpec {
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  LinkType link_type = LinkType::kEthernet;
+  // pcap inputs: the file's snaplen (a frame this long was cut by the
+  // capture; its wire length is recovered from its IP header). 0 = never cut.
+  uint32_t snaplen = 0;
+  bool is_file = false;  // end of data means end of input
+  std::string name;      // for messages: file path or device name
+};
+
+struct Ports {
+  std::vector<RxQueueSpec> queues;
+  rte_mempool* mbuf_pool = nullptr;
+  int timestamp_offset = -1;  // mbuf dynfield of RX timestamps, -1 if none
+  uint64_t timestamp_flag = 0;
+};
+
+// rte_eal_init with `args` (args[0] is the program name). EAL's own
+// messages go to stderr at the log level given in the args.
+absl::Status InitEal(const std::vector<std::string>& args);
+
+// Configures and starts every port: one RX queue each, promiscuous.
+absl::StatusOr<Ports> SetupPorts(const Config& cfg);
+
+// Per-port counters from the NIC/PMD.
+struct PortCounters {
+  uint64_t ipackets = 0;
+  uint64_t imissed = 0;
+  uint64_t ierrors = 0;
+  uint64_t rx_nombuf = 0;
+};
+PortCounters ReadPortCounters(uint16_t port_id);
+
+void StopPorts(const Ports& ports);
+
+}  // namespace skyprobe

@@ -1,0 +1,53 @@
+// record_channel.h: the one-way path of flow records from a worker to control.
+//
+// Owner: the producer side (Acquire/Publish) belongs to one RX lcore, the
+// consumer side (Drain/Release) to the control lcore. A FlowSnapshot pool and
+// an SPSC ring at least as large as the pool: a worker that finds the pool
+// empty waits for control to return slots (counted as a stall) and keeps its
+// flow meanwhile, so a record is never dropped.
+//
+//   auto ch = RecordChannel::Create("w0", 4096, socket);
+//   table_sink = ch->Sink();                // given to the worker's FlowTable
+//   n = ch->Drain(recs, 64); ...; ch->Release(recs, n);   // control lcore
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "skyprobe/compiler.h"
+#include "table/flow_table.h"
+
+struct rte_ring;
+struct rte_mempool;
+
+namespace skyprobe {
+
+class RecordChannel {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecordChannel>> Create(const std::string& name,
+                                                               uint32_t size, int socket_id);
+  ~RecordChannel();
+
+  RecordSink Sink();
+
+  // Consumer side.
+  uint32_t Drain(FlowSnapshot** out, uint32_t max) noexcept;
+  void Release(FlowSnapshot* const* recs, uint32_t n) noexcept;
+
+  // Producer-side counter, read by control for stats (single writer).
+  uint64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
+
+ private:
+  RecordChannel() = default;
+  static FlowSnapshot* AcquireThunk(void* ctx);
+  static void PublishThunk(void* ctx, FlowSnapshot* s);
+
+  rte_ring* ring_ = nullptr;
+  rte_mempool* pool_ = nullptr;
+  SKYPROBE_CACHE_ALIGNED std::atomic<uint64_t> stalls_{0};
+};
+
+}  // namespace skyprobe

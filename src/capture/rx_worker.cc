@@ -1,0 +1,136 @@
+#include "capture/rx_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace skyprobe {
+namespace {
+
+constexpr uint16_t kPrefetchAhead = 4;
+
+}  // namespace
+
+RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
+  for (const RxQueueSpec& q : setup_.queues) {
+    ParserConfig pc;
+    pc.link_type = q.link_type;
+    pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
+    parser_cfg_.push_back(pc);
+  }
+  at_end_.assign(setup_.queues.size(), false);
+  nombuf_seen_.assign(setup_.queues.size(), 0);
+  tsc_hz_ = rte_get_tsc_hz();
+  tsc_start_ = rte_rdtsc();
+  wall_start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+}
+
+int RxWorker::LaunchThunk(void* self) {
+  static_cast<RxWorker*>(self)->Run();
+  return 0;
+}
+
+int64_t RxWorker::ClockNs() const noexcept {
+  const uint64_t cycles = rte_rdtsc() - tsc_start_;
+  return wall_start_ns_ + static_cast<int64_t>(cycles / tsc_hz_ * 1'000'000'000ULL +
+                                               cycles % tsc_hz_ * 1'000'000'000ULL / tsc_hz_);
+}
+
+uint16_t RxWorker::PollQueue(size_t qi) noexcept {
+  const RxQueueSpec& q = setup_.queues[qi];
+  rte_mbuf* m[kBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, m, kBurst);
+  if (n == 0) {
+    if (q.is_file) {
+      // net_pcap returns nothing only at the end of the file, or when the
+      // mbuf pool is empty (then rx_nombuf moves): tell the two apart.
+      const uint64_t nombuf = ReadPortCounters(q.port_id).rx_nombuf;
+      if (nombuf == nombuf_seen_[qi]) at_end_[qi] = true;
+      nombuf_seen_[qi] = nombuf;
+    }
+    return 0;
+  }
+  // Per-worker scratch, reused burst after burst (the parser resets what it sets).
+  const uint8_t** frames = frames_;
+  ParsedPacket* pkts = pkts_;
+  int64_t* ts = ts_;
+  const int64_t burst_clock = setup_.timestamp_offset >= 0 ? 0 : ClockNs();
+  int64_t max_ts = 0;
+  for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) {
+    SKYPROBE_PREFETCH0(rte_pktmbuf_mtod(m[i], const void*));
+  }
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) SKYPROBE_PREFETCH0(rte_pktmbuf_mtod(m[i + kPrefetchAhead], void*));
+    rte_mbuf* mb = m[i];
+    const uint8_t* data = rte_pktmbuf_mtod(mb, const uint8_t*);
+    uint32_t caplen = mb->data_len;
+    if (SKYPROBE_UNLIKELY(mb->nb_segs > 1)) {
+      caplen = std::min<uint32_t>(mb->pkt_len, kLinearMax);
+      data = static_cast<const uint8_t*>(rte_pktmbuf_read(mb, 0, caplen, linear_[i]));
+      ++counters_.linearized;
+    }
+    // A pcap frame as long as the file's snaplen was cut by the capture:
+    // its wire length is unknown here (net_pcap drops it) and the parser
+    // recovers it from the IP header.
+    const uint32_t wire = (q.snaplen != 0 && mb->pkt_len >= q.snaplen) ? 0 : mb->pkt_len;
+    if (setup_.timestamp_offset >= 0) {
+      ts[i] = static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) *
+              1000;
+    } else {
+      ts[i] = burst_clock;
+    }
+    max_ts = std::max(max_ts, ts[i]);
+    frames[i] = data;
+    ParseFrame(data, caplen, wire, parser_cfg_[qi], &pkts[i]);
+    if (SKYPROBE_UNLIKELY(pkts[i].num_sub == 0)) {
+      ++counters_.drop_parse[static_cast<int>(pkts[i].error)];
+    }
+    if (SKYPROBE_UNLIKELY(pkts[i].anomalies != 0)) {
+      for (int b = 0; b < kAnomalyCountBits; ++b) {
+        if (pkts[i].anomalies & (1u << b)) ++counters_.anomalies[b];
+      }
+    }
+    counters_.rx_bytes += mb->pkt_len;
+  }
+  counters_.rx_packets += n;
+  ++counters_.bursts;
+  FlowTable& table = *setup_.table;
+  // Expire what was due before this burst, account it, then catch up.
+  table.AdvanceClock(ts[0]);
+  table.ProcessBurst(frames, pkts, ts, n);
+  table.AdvanceClock(max_ts);
+  rte_pktmbuf_free_bulk(m, n);
+  return n;
+}
+
+void RxWorker::Run() noexcept {
+  const size_t nq = setup_.queues.size();
+  bool any_live = false;
+  for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
+  for (;;) {
+    if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
+    uint32_t got = 0;
+    bool all_ended = true;
+    for (size_t q = 0; q < nq; ++q) {
+      if (at_end_[q]) continue;
+      got += PollQueue(q);
+      all_ended &= at_end_[q];
+    }
+    if (!any_live && all_ended) break;
+    // A quiet live link still needs its timers.
+    if (any_live && got == 0) setup_.table->AdvanceClock(ClockNs());
+  }
+  // Finish pending expiry work, then hand over every remaining flow.
+  while (!setup_.table->AdvanceClock(setup_.table->now_ns())) {
+  }
+  setup_.table->FlushAll();
+  done_.store(true, std::memory_order_release);
+}
+
+}  // namespace skyprobe

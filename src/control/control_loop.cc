@@ -1,0 +1,73 @@
+#include "control/control_loop.h"
+
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+namespace skyprobe {
+
+void ControlLoop::AddWorker(RecordChannel* channel, const RxWorker* worker) {
+  channels_.push_back(channel);
+  workers_.push_back(worker);
+}
+
+void ControlLoop::AddHandler(std::unique_ptr<FlowHandler> handler) {
+  handlers_.push_back(std::move(handler));
+}
+
+void ControlLoop::SetPeriodic(uint32_t period_sec, std::function<void()> fn) {
+  period_sec_ = period_sec;
+  periodic_ = std::move(fn);
+}
+
+uint32_t ControlLoop::DrainOnce() {
+  constexpr uint32_t kBatch = 64;
+  FlowSnapshot* recs[kBatch];
+  uint32_t total = 0;
+  for (RecordChannel* ch : channels_) {
+    const uint32_t n = ch->Drain(recs, kBatch);
+    for (uint32_t i = 0; i < n; ++i) {
+      FlowSnapshot* s = recs[i];
+      if (pipeline_ != nullptr) pipeline_->Enhance(s);
+      for (auto& h : handlers_) h->OnRecord(*s);
+      ++counters_.records;
+      if (s->event == FlowEvent::kUpdate) {
+        ++counters_.update_records;
+      } else {
+        ++counters_.expire_records;
+      }
+    }
+    if (n > 0) ch->Release(recs, n);
+    total += n;
+  }
+  return total;
+}
+
+absl::Status ControlLoop::Run() {
+  const uint64_t hz = rte_get_tsc_hz();
+  uint64_t next_periodic = rte_rdtsc() + period_sec_ * hz;
+  for (;;) {
+    // Read "done" before draining: a worker sets it after its last publish,
+    // so one more drain after seeing it empties its channel for good.
+    bool all_done = true;
+    for (const RxWorker* w : workers_) all_done &= w->done();
+    const uint32_t n = DrainOnce();
+    if (all_done) {
+      while (DrainOnce() > 0) {
+      }
+      break;
+    }
+    if (n == 0) rte_pause();
+    if (period_sec_ > 0 && rte_rdtsc() >= next_periodic) {
+      next_periodic += period_sec_ * hz;
+      if (periodic_) periodic_();
+    }
+  }
+  absl::Status first;
+  for (auto& h : handlers_) {
+    absl::Status st = h->Close();
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return first;
+}
+
+}  // namespace skyprobe

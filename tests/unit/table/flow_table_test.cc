@@ -1,0 +1,297 @@
+#include "table/flow_table.h"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "eal_env.h"
+#include "gtest/gtest.h"
+#include "packet_builder.h"
+
+namespace skyprobe {
+namespace {
+
+using testing::Make;
+using testing::Reverse;
+using testing::TestPacket;
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSec;  // a fake clock: packets carry their time
+
+// Collects records as the control lcore would receive them.
+struct VectorSink {
+  std::vector<FlowSnapshot> records;
+  FlowSnapshot slot;
+  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<VectorSink*>(ctx)->slot; }
+  static void Publish(void* ctx, FlowSnapshot* s) {
+    static_cast<VectorSink*>(ctx)->records.push_back(*s);
+  }
+  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
+  std::vector<FlowSnapshot> Of(FlowEvent e) const {
+    std::vector<FlowSnapshot> out;
+    for (const auto& r : records) {
+      if (r.event == e) out.push_back(r);
+    }
+    return out;
+  }
+};
+
+constexpr testing::Mac kMacA = {0x02, 0, 0, 0, 0, 0xa};
+constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
+constexpr testing::Ip4 kIpA = {10, 0, 0, 1};
+constexpr testing::Ip4 kIpB = {10, 0, 0, 2};
+
+class FlowTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build(FlowTableOptions()); }
+
+  void Build(FlowTableOptions opts) {
+    static std::atomic<int> n{0};
+    opts.name = "t" + std::to_string(n++);
+    if (opts.expire_ns == FlowTableOptions().expire_ns) opts.expire_ns = 10 * kSec;
+    if (opts.update_ns == FlowTableOptions().update_ns) opts.update_ns = 5 * kSec;
+    opts.tick_ns = 100'000'000;
+    if (opts.max_flows == FlowTableOptions().max_flows) opts.max_flows = 1u << 16;
+    sink_ = std::make_unique<VectorSink>();
+    table_.reset();
+    auto t = FlowTable::Create(opts, sink_->AsSink());
+    ASSERT_TRUE(t.ok()) << t.status();
+    table_ = std::move(*t);
+  }
+
+  void Feed(const TestPacket& p, int64_t ts) {
+    const uint8_t* frame = p.frame.data();
+    table_->AdvanceClock(ts);
+    table_->ProcessBurst(&frame, &p.parsed, &ts, 1);
+  }
+
+  TestPacket Udp(uint16_t sport, uint16_t dport = 53, uint32_t len = 100) {
+    return Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kUdp, sport, dport, len);
+  }
+  TestPacket Tcp(uint8_t flags, uint32_t len = 60) {
+    return Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kTcp, 40000, 80, len, flags);
+  }
+
+  std::unique_ptr<VectorSink> sink_;
+  std::unique_ptr<FlowTable> table_;
+};
+
+TEST_F(FlowTableTest, CountsBothDirectionsInOneFlowWithAFromTheFirstPacket) {
+  auto q = Udp(1234, 53, 80);
+  Feed(q, kT0);
+  Feed(Reverse(Udp(1234, 53, 200)), kT0 + kSec / 10);
+  Feed(q, kT0 + kSec / 5);
+  EXPECT_EQ(table_->size(), 1u);
+  table_->FlushAll();
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  const FlowSnapshot& s = exp[0];
+  EXPECT_EQ(s.metric.ab_packets, 2);
+  EXPECT_EQ(s.metric.ab_bytes, 160);
+  EXPECT_EQ(s.metric.ba_packets, 1);
+  EXPECT_EQ(s.metric.ba_bytes, 200);
+  EXPECT_EQ(s.transport_a, 1234);
+  EXPECT_EQ(s.transport_b, 53);
+  EXPECT_EQ(0, memcmp(s.network_a, kIpA.data(), 4));
+  EXPECT_EQ(0, memcmp(s.link_a, kMacA.data(), 6));
+  EXPECT_EQ(s.start, kT0 / 1'000'000);
+  EXPECT_EQ(s.last, (kT0 + kSec / 5) / 1'000'000);
+  EXPECT_EQ(s.expire_reason, ExpireReason::kFlush);
+  EXPECT_EQ(s.finish_type, FinishType::kTimeout);
+  EXPECT_EQ(table_->size(), 0u);
+  EXPECT_EQ(table_->counters().packets_in_flows, 3u);
+}
+
+TEST_F(FlowTableTest, ReplySeenFirstMakesItsSourceA) {
+  Feed(Reverse(Udp(1234)), kT0);
+  table_->FlushAll();
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].transport_a, 53);
+  EXPECT_EQ(0, memcmp(exp[0].network_a, kIpB.data(), 4));
+  EXPECT_EQ(exp[0].metric.ab_packets, 1);
+}
+
+TEST_F(FlowTableTest, IdleFlowExpiresAtMostOneTickLate) {
+  Feed(Udp(1), kT0);
+  Feed(Udp(2), kT0 + 3 * kSec);
+  // Expire is 10 s: nothing may go before its deadline.
+  table_->AdvanceClock(kT0 + 10 * kSec - 1);
+  EXPECT_TRUE(sink_->Of(FlowEvent::kExpire).empty());
+  table_->AdvanceClock(kT0 + 10 * kSec + 100'000'000);  // one tick later
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].transport_a, 1);
+  EXPECT_EQ(exp[0].expire_reason, ExpireReason::kIdle);
+  EXPECT_EQ(exp[0].finish_type, FinishType::kTimeout);
+  EXPECT_EQ(table_->size(), 1u);
+}
+
+TEST_F(FlowTableTest, ActivityPostponesExpiry) {
+  auto p = Udp(7);
+  for (int i = 0; i < 30; ++i) Feed(p, kT0 + i * kSec);  // every second for 30 s
+  EXPECT_TRUE(sink_->Of(FlowEvent::kExpire).empty());
+  table_->AdvanceClock(kT0 + 29 * kSec + 10 * kSec + 200'000'000);
+  EXPECT_EQ(sink_->Of(FlowEvent::kExpire).size(), 1u);
+}
+
+TEST_F(FlowTableTest, UpdateTickReportsOnlyTouchedFlowsWithDeltas) {
+  Feed(Udp(1), kT0);
+  Feed(Udp(2), kT0 + kSec);
+  table_->AdvanceClock(kT0 + 5 * kSec);  // first tick at T0+5s
+  auto upd = sink_->Of(FlowEvent::kUpdate);
+  ASSERT_EQ(upd.size(), 2u);
+  for (const auto& u : upd) {
+    EXPECT_EQ(u.last_update_metric.ab_packets, 1);
+    EXPECT_EQ(u.last_update_metric.last, (kT0 + 5 * kSec) / 1'000'000);
+    EXPECT_EQ(u.last_update_metric.start, u.start);  // first window starts at the flow
+  }
+  // Only flow 1 is touched in the second window, twice.
+  Feed(Udp(1), kT0 + 6 * kSec);
+  Feed(Udp(1), kT0 + 7 * kSec);
+  table_->AdvanceClock(kT0 + 10 * kSec);
+  upd = sink_->Of(FlowEvent::kUpdate);
+  ASSERT_EQ(upd.size(), 3u);
+  EXPECT_EQ(upd[2].transport_a, 1);
+  EXPECT_EQ(upd[2].last_update_metric.ab_packets, 2);
+  EXPECT_EQ(upd[2].metric.ab_packets, 3);
+  EXPECT_EQ(upd[2].last_update_metric.start, (kT0 + 5 * kSec) / 1'000'000);
+  // A quiet window reports nothing.
+  table_->AdvanceClock(kT0 + 15 * kSec - 1);
+  EXPECT_EQ(sink_->Of(FlowEvent::kUpdate).size(), 3u);
+}
+
+TEST_F(FlowTableTest, TcpClosedByFinBothWaysIsExportedAfterTheHold) {
+  FlowTableOptions o;
+  o.tcp_close_hold_ns = 2 * kSec;
+  o.expire_ns = 600 * kSec;
+  Build(o);
+  auto syn = Tcp(kTcpSyn);
+  Feed(syn, kT0);
+  Feed(Reverse(Tcp(kTcpSyn | kTcpAck)), kT0 + 33'000);
+  Feed(Tcp(kTcpAck), kT0 + 50'000);
+  Feed(Tcp(kTcpFin | kTcpAck), kT0 + kSec);
+  Feed(Reverse(Tcp(kTcpFin | kTcpAck)), kT0 + kSec + 10'000'000);
+  Feed(Tcp(kTcpAck), kT0 + kSec + 20'000'000);  // the last ACK still counts
+  table_->AdvanceClock(kT0 + 3 * kSec);
+  EXPECT_TRUE(sink_->Of(FlowEvent::kExpire).empty());
+  table_->AdvanceClock(kT0 + 3 * kSec + 200'000'000);
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  const FlowSnapshot& s = exp[0];
+  EXPECT_EQ(s.finish_type, FinishType::kTcpFin);
+  EXPECT_EQ(s.expire_reason, ExpireReason::kTcpClosed);
+  EXPECT_EQ(s.metric.ab_packets, 4);
+  EXPECT_EQ(s.metric.ba_packets, 2);
+  EXPECT_EQ(s.metric.rtt, 33'000);
+  ASSERT_TRUE(s.has_tcp_metric);
+  EXPECT_EQ(s.tcp_metric.ab_syn_start, kT0 / 1'000'000);
+  EXPECT_EQ(s.tcp_metric.ba_syn_start, kT0 / 1'000'000);
+  EXPECT_EQ(s.tcp_metric.ab_syn_ttl, 64u);
+  EXPECT_EQ(s.tcp_metric.ab_fin_start, (kT0 + kSec) / 1'000'000);
+  EXPECT_EQ(s.tcp_metric.ba_fin_start, (kT0 + kSec + 10'000'000) / 1'000'000);
+}
+
+TEST_F(FlowTableTest, RstFinishesAFlowWhateverItsFirstPacket) {
+  FlowTableOptions o;
+  o.tcp_close_hold_ns = kSec;
+  Build(o);
+  Feed(Tcp(kTcpAck), kT0);  // mid-stream start: no SYN seen
+  Feed(Reverse(Tcp(kTcpRst)), kT0 + kSec);
+  table_->AdvanceClock(kT0 + 2 * kSec + 100'000'000);
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].finish_type, FinishType::kTcpRst);
+  EXPECT_EQ(exp[0].tcp_metric.ba_rst_start, (kT0 + kSec) / 1'000'000);
+}
+
+TEST_F(FlowTableTest, EchoRequestToReplyGivesRtt) {
+  auto req = Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kIcmpv4, 77, 0, 98, 8);
+  auto rep = Reverse(Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kIcmpv4, 77, 0, 98, 0));
+  Feed(req, kT0);
+  Feed(rep, kT0 + 13'104'000);
+  table_->FlushAll();
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].metric.rtt, 13'104'000);
+  EXPECT_EQ(exp[0].metric.ab_packets, 1);
+  EXPECT_EQ(exp[0].metric.ba_packets, 1);
+  EXPECT_EQ(exp[0].icmp_id, 77);
+}
+
+TEST_F(FlowTableTest, EqualEndpointsFollowSkydivesInvertedTieBreak) {
+  constexpr testing::Mac kZero = {};
+  constexpr testing::Ip4 kLo = {127, 0, 0, 1};
+  auto c2s = Make(kZero, kZero, kLo, kLo, FlowProtocol::kTcp, 60038, 5001, 74, kTcpSyn);
+  Feed(c2s, kT0);
+  Feed(Reverse(c2s), kT0 + 1000);
+  Feed(c2s, kT0 + 2000);
+  table_->FlushAll();
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  // Transport.A (60038) > 60038 is false: client->server counts as B->A.
+  EXPECT_EQ(exp[0].metric.ba_packets, 2);
+  EXPECT_EQ(exp[0].metric.ab_packets, 1);
+}
+
+TEST_F(FlowTableTest, DropNewPolicyCountsRefusedPackets) {
+  FlowTableOptions o;
+  o.max_flows = 2;
+  o.overload = OverloadPolicy::kDropNew;
+  Build(o);
+  Feed(Udp(1), kT0);
+  Feed(Udp(2), kT0 + 1);
+  Feed(Udp(3), kT0 + 2);
+  Feed(Udp(3), kT0 + 3);
+  Feed(Udp(1), kT0 + 4);
+  EXPECT_EQ(table_->size(), 2u);
+  EXPECT_EQ(table_->counters().drop_table_full, 2u);
+  EXPECT_EQ(table_->counters().packets_in_flows, 3u);
+  EXPECT_TRUE(sink_->records.empty());
+}
+
+TEST_F(FlowTableTest, EvictOldestPolicyExportsTheVictim) {
+  FlowTableOptions o;
+  o.max_flows = 2;
+  o.overload = OverloadPolicy::kEvictOldest;
+  Build(o);
+  Feed(Udp(1), kT0);
+  Feed(Udp(2), kT0 + 2 * kSec);
+  Feed(Udp(3), kT0 + 4 * kSec);
+  EXPECT_EQ(table_->size(), 2u);
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].transport_a, 1);
+  EXPECT_EQ(exp[0].expire_reason, ExpireReason::kEvicted);
+  EXPECT_EQ(table_->counters().flows_evicted, 1u);
+  EXPECT_EQ(table_->counters().packets_in_flows, 3u);
+}
+
+TEST_F(FlowTableTest, ClockJumpPastTheWheelExpiresEverythingDue) {
+  for (uint16_t i = 1; i <= 50; ++i) Feed(Udp(i), kT0 + i * 1000);
+  Feed(Udp(999), kT0 + 3600 * kSec);  // an hour later
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  EXPECT_EQ(exp.size(), 50u);
+  EXPECT_EQ(table_->size(), 1u);
+}
+
+TEST_F(FlowTableTest, ManyFlowsRoundTrip) {
+  for (uint32_t i = 0; i < 20000; ++i) {
+    auto p = Make(kMacA, kMacB, {10, 1, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)},
+                  kIpB, FlowProtocol::kUdp, 1000, 2000, 64);
+    Feed(p, kT0 + i);
+  }
+  EXPECT_EQ(table_->size(), 20000u);
+  table_->FlushAll();
+  EXPECT_EQ(sink_->Of(FlowEvent::kExpire).size(), 20000u);
+  EXPECT_EQ(table_->size(), 0u);
+}
+
+}  // namespace
+}  // namespace skyprobe
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new skyprobe::testing::EalEnvironment());
+  return RUN_ALL_TESTS();
+}
