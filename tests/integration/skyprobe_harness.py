@@ -1,0 +1,564 @@
+"""Shared helpers for skyprobe's Python integration tests.
+
+Runs the real `skyprobe` binary, parses its JSON-lines flow records and the
+counter summary it prints on stderr, locates the shared traces and tshark,
+reads pcap files (pure Python and through libpcap) and parses tshark's
+conversation tables.
+
+Environment:
+  SKYPROBE_BUILD_ROOT     meson build dir (default ./build); the binary is
+                          $SKYPROBE_BUILD_ROOT/src/app/skyprobe
+  SKYPROBE_SOURCE_ROOT    source tree (default: two levels above this file)
+  SKYPROBE_PCAPS          shared traces
+                          (default $SKYPROBE_SOURCE_ROOT/../shared/pcaps)
+  SKYPROBE_REQUIRE_SHARED=1  missing shared traces fail instead of skipping
+  SKYPROBE_REQUIRE_TSHARK=1  missing tshark fails instead of skipping
+"""
+
+import collections
+import ctypes
+import ctypes.util
+import dataclasses
+import ipaddress
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUMMARY_HEADER = 'skyprobe: summary'
+# Signs of a crash or of DPDK chatter that must never reach the user when the
+# probe refuses its input.
+NOISE_PATTERNS = (
+    re.compile(r'EAL:'),
+    re.compile(r'^\s*#\d+\s+0x[0-9a-f]+', re.M),      # gdb/libunwind frames
+    re.compile(r'Segmentation fault|Aborted|core dumped', re.I),
+    re.compile(r'terminate called'),
+    re.compile(r'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:'),
+    re.compile(r'PANIC in'),
+    re.compile(r'Backtrace|backtrace', re.I),
+)
+
+
+# ---------------------------------------------------------------------------
+# Locations
+# ---------------------------------------------------------------------------
+
+def env_flag(name):
+    """True when the environment variable is set to 1/yes/true."""
+    return os.environ.get(name, '').strip().lower() in ('1', 'yes', 'true')
+
+
+def source_root():
+    """The skyprobe source tree."""
+    return os.environ.get('SKYPROBE_SOURCE_ROOT',
+                          os.path.dirname(os.path.dirname(HERE)))
+
+
+def build_root():
+    """The meson build directory."""
+    return os.path.abspath(os.environ.get('SKYPROBE_BUILD_ROOT', 'build'))
+
+
+def skyprobe_path():
+    """Path of the binary under test (SKYPROBE_BIN overrides)."""
+    return os.environ.get('SKYPROBE_BIN',
+                          os.path.join(build_root(), 'src', 'app', 'skyprobe'))
+
+
+def require_skyprobe(testcase):
+    """Fail (never skip) when the binary is missing: it is what we test."""
+    path = skyprobe_path()
+    if not os.access(path, os.X_OK):
+        testcase.fail('skyprobe binary not found at %s (build it, or set '
+                      'SKYPROBE_BUILD_ROOT)' % path)
+    return path
+
+
+def pcaps_dir():
+    """Root of the shared traces (skydive/ and tcpdump/ below it)."""
+    default = os.path.join(source_root(), '..', 'shared', 'pcaps')
+    return os.path.abspath(os.environ.get('SKYPROBE_PCAPS', default))
+
+
+def shared_dir(sub):
+    """Return pcaps_dir()/sub, or skip/fail when it is absent."""
+    path = os.path.join(pcaps_dir(), sub)
+    if not os.path.isdir(path):
+        message = ('shared traces not found at %s: golden tests did not run'
+                   % path)
+        if env_flag('SKYPROBE_REQUIRE_SHARED'):
+            raise AssertionError(message)
+        raise unittest.SkipTest(message)
+    return path
+
+
+def tshark_path():
+    """Return the tshark executable, or skip/fail when it is absent."""
+    path = shutil.which('tshark')
+    if path is None:
+        message = ('tshark not found in PATH: conversation tests did not run '
+                   '(apt-get install tshark)')
+        if env_flag('SKYPROBE_REQUIRE_TSHARK'):
+            raise AssertionError(message)
+        raise unittest.SkipTest(message)
+    return path
+
+
+def gen_pcap_script():
+    """Path of the capture generator."""
+    return os.path.join(source_root(), 'tests', 'data', 'gen_pcap.py')
+
+
+def scratch_dir(name):
+    """A directory under the build dir for generated test files."""
+    path = os.path.join(build_root(), 'tests', 'integration', name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Running the probe
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Run:
+    """Result of one skyprobe invocation."""
+
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    records: list = None     # JSON objects, in output order
+    summary: dict = None     # counter name -> value, None if absent
+    timed_out: bool = False
+
+    def describe(self):
+        """A compact description for assertion messages."""
+        tail = '\n'.join(self.stderr.splitlines()[-15:])
+        return ('skyprobe %s -> rc=%s%s\n--- stderr (tail) ---\n%s'
+                % (' '.join(self.args), self.returncode,
+                   ' (TIMEOUT)' if self.timed_out else '', tail))
+
+
+def run_skyprobe(args, json_path=None, timeout=120):
+    """Run skyprobe with args; with json_path, add --json and parse it."""
+    cmd = [skyprobe_path()] + list(args)
+    if json_path is not None:
+        cmd += ['--json', json_path]
+        if os.path.exists(json_path):
+            os.unlink(json_path)
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout)
+        rc, out, err, timed_out = (proc.returncode, proc.stdout, proc.stderr,
+                                   False)
+    except subprocess.TimeoutExpired as exc:
+        rc, timed_out = None, True
+        out, err = exc.stdout or b'', exc.stderr or b''
+    run = Run(list(args), rc, out.decode('utf-8', 'replace'),
+              err.decode('utf-8', 'replace'), time.monotonic() - start,
+              timed_out=timed_out)
+    run.summary = parse_summary(run.stderr)
+    if json_path is not None and os.path.exists(json_path):
+        with open(json_path, encoding='utf-8') as handle:
+            run.records = parse_json_lines(handle.read())
+    return run
+
+
+def parse_json_lines(text):
+    """Parse JSON lines; every non-empty line must be one JSON object."""
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AssertionError('JSON line %d is not valid JSON (%s): %.200s'
+                                 % (number, exc, line)) from None
+        if not isinstance(value, dict):
+            raise AssertionError('JSON line %d is not an object: %.200s'
+                                 % (number, line))
+        records.append(value)
+    return records
+
+
+def parse_summary(stderr):
+    """Return {counter: int} from the stderr summary block, or None."""
+    lines = stderr.splitlines()
+    try:
+        start = max(i for i, line in enumerate(lines)
+                    if line.strip() == SUMMARY_HEADER)
+    except ValueError:
+        return None
+    counters = {}
+    for line in lines[start + 1:]:
+        match = re.match(r'^\s+([A-Za-z0-9_.]+)\s+(-?\d+)\s*$', line)
+        if not match:
+            break
+        counters[match.group(1)] = int(match.group(2))
+    return counters
+
+
+# ---------------------------------------------------------------------------
+# Flow records
+# ---------------------------------------------------------------------------
+
+def final_flows(testcase, records, label=''):
+    """Check record structure; return the EXPIRE record of each flow.
+
+    Every record has a UUID and an Event of UPDATE or EXPIRE; each UUID has
+    exactly one EXPIRE record and nothing after it.
+    """
+    testcase.assertIsNotNone(records, '%s: no JSON output file' % label)
+    finals = collections.OrderedDict()
+    for index, record in enumerate(records):
+        uuid = record.get('UUID')
+        testcase.assertTrue(uuid, '%s: record %d has no UUID: %.300s'
+                            % (label, index, record))
+        event = record.get('Event')
+        testcase.assertIn(event, ('UPDATE', 'EXPIRE'),
+                          '%s: record %d (UUID %s) has Event %r'
+                          % (label, index, uuid, event))
+        testcase.assertNotIn(uuid, finals,
+                             '%s: UUID %s has a record after its EXPIRE '
+                             '(or two EXPIRE records: UUIDs not unique)'
+                             % (label, uuid))
+        if event == 'EXPIRE':
+            finals[uuid] = record
+    seen = {r.get('UUID') for r in records}
+    missing = seen - set(finals)
+    testcase.assertFalse(missing, '%s: flows without an EXPIRE record: %s'
+                         % (label, sorted(missing)[:10]))
+    return list(finals.values())
+
+
+def metric(flow, name):
+    """A Metric counter (0 when absent)."""
+    return int((flow.get('Metric') or {}).get(name, 0))
+
+
+def flow_packets(flow):
+    """AB + BA packets of a flow."""
+    return metric(flow, 'ABPackets') + metric(flow, 'BAPackets')
+
+
+def check_counters(testcase, run, flows, label=''):
+    """Check the counter invariants of one run against its final flows.
+
+    packets_in == packets_in_flows + sum(drop_*), the AB+BA packets of
+    outermost flows (empty ParentUUID) add up to packets_in_flows, every
+    non-empty ParentUUID names a flow of the run, and flows_created /
+    flows_expired (when printed) match the flows seen.
+    """
+    summary = run.summary
+    testcase.assertIsNotNone(summary, '%s: no "%s" block on stderr\n%s'
+                             % (label, SUMMARY_HEADER, run.describe()))
+    for name in ('packets_in', 'packets_in_flows'):
+        testcase.assertIn(name, summary, '%s: summary lacks %s: %s'
+                          % (label, name, summary))
+    drops = {k: v for k, v in summary.items() if k.startswith('drop_')}
+    testcase.assertEqual(
+        summary['packets_in'],
+        summary['packets_in_flows'] + sum(drops.values()),
+        '%s: packets_in != packets_in_flows + drops %s' % (label, drops))
+    outer = [f for f in flows if not f.get('ParentUUID')]
+    testcase.assertEqual(
+        sum(flow_packets(f) for f in outer), summary['packets_in_flows'],
+        '%s: sum of AB+BA packets over %d outermost flows != packets_in_flows'
+        % (label, len(outer)))
+    uuids = {f['UUID'] for f in flows}
+    for flow in flows:
+        parent = flow.get('ParentUUID')
+        testcase.assertTrue(not parent or parent in uuids,
+                            '%s: flow %s has unknown ParentUUID %s'
+                            % (label, flow['UUID'], parent))
+    if 'flows_created' in summary:
+        testcase.assertEqual(summary['flows_created'], len(flows),
+                             '%s: flows_created vs flows in JSON' % label)
+    if 'flows_expired' in summary:
+        testcase.assertEqual(summary['flows_expired'], len(flows),
+                             '%s: flows_expired vs EXPIRE records' % label)
+
+
+def stderr_noise(stderr):
+    """Return the crash/EAL patterns found in stderr (empty when clean)."""
+    return [p.pattern for p in NOISE_PATTERNS if p.search(stderr)]
+
+
+def check_clean_error(testcase, run, label, mentions=()):
+    """Assert a clean refusal: rc > 0, one stderr line, no noise.
+
+    mentions: alternatives, at least one of which the line must contain
+    (case-insensitive).
+    """
+    testcase.assertFalse(run.timed_out, '%s: timed out' % label)
+    testcase.assertTrue(run.returncode is not None and run.returncode > 0,
+                        '%s: expected a non-zero exit (not a signal)\n%s'
+                        % (label, run.describe()))
+    testcase.assertLess(run.returncode, 128, '%s: exit code looks like a '
+                        'crash\n%s' % (label, run.describe()))
+    testcase.assertEqual(stderr_noise(run.stderr), [],
+                         '%s: crash or DPDK noise on stderr\n%s'
+                         % (label, run.describe()))
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    testcase.assertEqual(len(lines), 1, '%s: expected one error line on '
+                         'stderr, got %d\n%s' % (label, len(lines),
+                                                 run.describe()))
+    if mentions:
+        low = lines[0].lower()
+        testcase.assertTrue(any(str(m).lower() in low for m in mentions),
+                            '%s: error line %r mentions none of %s'
+                            % (label, lines[0], list(mentions)))
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------
+# Pcap reading
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class PcapRecord:
+    """One record of a classic pcap file."""
+
+    ts_us: int
+    caplen: int
+    wirelen: int
+    data: bytes
+
+
+def read_pcap(path):
+    """Read a classic pcap file; return (linktype, [PcapRecord])."""
+    with open(path, 'rb') as handle:
+        blob = handle.read()
+    magic = blob[:4]
+    formats = {b'\xd4\xc3\xb2\xa1': ('<', 1), b'\xa1\xb2\xc3\xd4': ('>', 1),
+               b'\x4d\x3c\xb2\xa1': ('<', 1000),
+               b'\xa1\xb2\x3c\x4d': ('>', 1000)}
+    if magic not in formats:
+        raise ValueError('%s: not a classic pcap file' % path)
+    endian, divisor = formats[magic]
+    linktype = struct.unpack(endian + 'I', blob[20:24])[0] & 0x03FFFFFF
+    records, offset = [], 24
+    while offset + 16 <= len(blob):
+        sec, frac, caplen, wirelen = struct.unpack(endian + 'IIII',
+                                                   blob[offset:offset + 16])
+        data = blob[offset + 16:offset + 16 + caplen]
+        records.append(PcapRecord(sec * 1000000 + frac // divisor, caplen,
+                                  wirelen, data))
+        offset += 16 + caplen
+    return linktype, records
+
+
+class _PcapPkthdr(ctypes.Structure):
+    _fields_ = [('tv_sec', ctypes.c_long), ('tv_usec', ctypes.c_long),
+                ('caplen', ctypes.c_uint32), ('len', ctypes.c_uint32)]
+
+
+@dataclasses.dataclass
+class LibpcapScan:
+    """What libpcap makes of a capture file."""
+
+    opened: bool
+    datalink: int = -1
+    packets: int = 0
+    read_error: str = ''   # error after `packets` good records, if any
+    open_error: str = ''
+
+
+def _libpcap():
+    name = ctypes.util.find_library('pcap') or 'libpcap.so.0.8'
+    lib = ctypes.CDLL(name)
+    lib.pcap_open_offline.restype = ctypes.c_void_p
+    lib.pcap_open_offline.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.pcap_datalink.argtypes = [ctypes.c_void_p]
+    lib.pcap_next_ex.argtypes = [ctypes.c_void_p,
+                                 ctypes.POINTER(ctypes.POINTER(_PcapPkthdr)),
+                                 ctypes.POINTER(ctypes.c_char_p)]
+    lib.pcap_geterr.restype = ctypes.c_char_p
+    lib.pcap_geterr.argtypes = [ctypes.c_void_p]
+    lib.pcap_close.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def libpcap_scan(path):
+    """Open path with libpcap (as net_pcap does) and count its packets."""
+    lib = _libpcap()
+    errbuf = ctypes.create_string_buffer(512)
+    handle = lib.pcap_open_offline(path.encode(), errbuf)
+    if not handle:
+        return LibpcapScan(False, open_error=errbuf.value.decode('utf-8',
+                                                                 'replace'))
+    scan = LibpcapScan(True, datalink=lib.pcap_datalink(handle))
+    header = ctypes.POINTER(_PcapPkthdr)()
+    data = ctypes.c_char_p()
+    while True:
+        status = lib.pcap_next_ex(handle, ctypes.byref(header),
+                                  ctypes.byref(data))
+        if status == 1:
+            scan.packets += 1
+            continue
+        if status == -1:
+            scan.read_error = lib.pcap_geterr(handle).decode('utf-8',
+                                                              'replace')
+        break
+    lib.pcap_close(handle)
+    return scan
+
+
+# ---------------------------------------------------------------------------
+# tshark conversations
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class TsharkConversation:
+    """One row of a tshark -z conv table (A/B as tshark prints them)."""
+
+    table: str          # 'tcp', 'udp', 'ipv4' or 'ipv6'
+    addr_a: str
+    addr_b: str
+    port_a: int
+    port_b: int
+    frames_ab: int
+    bytes_ab: tuple     # (low, high): exact when low == high
+    frames_ba: int
+    bytes_ba: tuple
+
+    def endpoints(self):
+        """Unordered key: frozenset of (ip, port)."""
+        return frozenset(((self.addr_a, self.port_a),
+                          (self.addr_b, self.port_b)))
+
+
+_UNITS = {'bytes': 1, 'B': 1, 'kB': 1000, 'MB': 1000 ** 2, 'GB': 1000 ** 3,
+          'TB': 1000 ** 4, 'KiB': 1024, 'MiB': 1024 ** 2, 'GiB': 1024 ** 3,
+          'TiB': 1024 ** 4}
+
+
+def _size_range(value, unit):
+    """tshark prints sizes >= 10 units truncated; return (low, high)."""
+    scale = _UNITS[unit]
+    return value * scale, value * scale + scale - 1
+
+
+def normalize_ip(text):
+    """Canonical text form of an IPv4/IPv6 address."""
+    return str(ipaddress.ip_address(text))
+
+
+def _parse_counts(tokens):
+    """Parse 'frames size [unit]' groups from the token list."""
+    groups, i = [], 0
+    while len(groups) < 3:
+        frames = int(tokens[i])
+        value = int(tokens[i + 1])
+        unit = 'bytes'
+        i += 2
+        if i < len(tokens) and tokens[i] in _UNITS:
+            unit = tokens[i]
+            i += 1
+        groups.append((frames, _size_range(value, unit)))
+    return groups
+
+
+def parse_conversations(text):
+    """Parse every '<Proto> Conversations' table of tshark's output."""
+    rows = []
+    table, first_is_ba = None, True
+    for line in text.splitlines():
+        match = re.match(r'^(TCP|UDP|IPv4|IPv6) Conversations', line)
+        if match:
+            table = match.group(1).lower()
+            continue
+        if table and '<-' in line and '->' in line and '<->' not in line:
+            first_is_ba = line.index('<-') < line.index('->')
+            continue
+        if not table or '<->' not in line:
+            continue
+        left, right = line.split('<->', 1)
+        tokens = right.split()
+        addr_a, addr_b = left.strip(), tokens[0]
+        port_a = port_b = 0
+        if table in ('tcp', 'udp'):
+            addr_a, port_a = addr_a.rsplit(':', 1)
+            addr_b, port_b = addr_b.rsplit(':', 1)
+        first, second, _total = _parse_counts(tokens[1:])
+        ba, ab = (first, second) if first_is_ba else (second, first)
+        rows.append(TsharkConversation(
+            table, normalize_ip(addr_a), normalize_ip(addr_b), int(port_a),
+            int(port_b), ab[0], ab[1], ba[0], ba[1]))
+    return rows
+
+
+FIELDS = ('frame.len', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst',
+          'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport')
+
+
+def run_tshark(pcap, timeout=600):
+    """One tshark pass: per-frame fields and the four conversation tables.
+
+    Returns (conversations, exact) where exact maps
+    (table, frozenset of (ip, port)) -> {(src ip, src port): [frames, bytes]}
+    aggregated from the per-frame fields (tshark 4.0 prints sizes >= 10 kB
+    rounded in the tables).
+    """
+    cmd = [tshark_path(), '-n', '-r', pcap, '-T', 'fields', '-E',
+           'occurrence=f', '-E', 'separator=\t']
+    for field in FIELDS:
+        cmd += ['-e', field]
+    for table in ('tcp', 'udp', 'ipv4', 'ipv6'):
+        cmd += ['-z', 'conv,' + table]
+    proc = subprocess.run(cmd, capture_output=True, timeout=timeout,
+                          check=True)
+    text = proc.stdout.decode('utf-8', 'replace')
+    split = text.find('\n====')
+    field_text, table_text = text[:split], text[split:]
+    return parse_conversations(table_text), _aggregate_fields(field_text)
+
+
+def _aggregate_fields(text):
+    exact = collections.defaultdict(
+        lambda: collections.defaultdict(lambda: [0, 0]))
+    for line in text.splitlines():
+        cols = line.split('\t')
+        if len(cols) < len(FIELDS):
+            continue
+        length = int(cols[0])
+        src, dst = (cols[1], cols[2]) if cols[1] else (cols[3], cols[4])
+        if not src:
+            continue
+        src, dst = normalize_ip(src), normalize_ip(dst)
+        net = 'ipv4' if ':' not in src else 'ipv6'
+        keys = [(net, (src, 0), (dst, 0))]
+        if cols[5]:
+            keys.append(('tcp', (src, int(cols[5])), (dst, int(cols[6]))))
+        elif cols[7]:
+            keys.append(('udp', (src, int(cols[7])), (dst, int(cols[8]))))
+        for table, a, b in keys:
+            slot = exact[(table, frozenset((a, b)))][a]
+            slot[0] += 1
+            slot[1] += length
+    return exact
+
+
+# ---------------------------------------------------------------------------
+# Running a test module
+# ---------------------------------------------------------------------------
+
+def main():
+    """unittest main for meson: exit 1 on failure, 77 if all skipped."""
+    program = unittest.main(exit=False, verbosity=2)
+    result = program.result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    sys.exit(0)
