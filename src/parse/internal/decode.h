@@ -1,0 +1,176 @@
+// decode.h: internal state and per-layer decoders shared by the parser's .cc files.
+//
+// Owner: RX lcore only (stack state of one ParseFrame call). Not a public API.
+// Each DecodeX() reads the layer at c.pos (bytes up to c.end), appends its
+// name, moves c.pos/c.end to its payload and returns the decoder to run next:
+//
+//   Step s = Step::kEthernet;
+//   while (s != Step::kStop && c.pos < c.end) s = Dispatch(s, c);
+#pragma once
+
+#include <cstdint>
+
+#include "parse/parsed_packet.h"
+
+namespace skyprobe::parse_internal {
+
+// The decoder to run on the current payload. kUnsupported is a layer gopacket
+// knows (SIP, BFD, Modbus, IGMP, ...) but this parser does not name: the path
+// stops there, and it still wins over the source-port lookup.
+enum class Step : uint8_t {
+  kStop,
+  kUnsupported,
+  kEthernet,
+  kDot1Q,
+  kLlc,
+  kSnap,
+  kStp,
+  kCdp,
+  kLldp,
+  kEapol,
+  kPppoe,
+  kArp,
+  kMpls,
+  kIpv4,
+  kIpv6,
+  kHopByHop,
+  kRouting,
+  kIpv6Fragment,
+  kDestination,
+  kFragment,
+  kTcp,
+  kUdp,
+  kSctp,
+  kIcmpv4,
+  kIcmpv6,
+  kGre,
+  kDns,
+  kNtp,
+  kDhcpv4,
+  kDhcpv6,
+  kTls,
+  kVxlan,
+  kGeneve,
+  kGtpv1u,
+};
+
+struct IpSeen {
+  bool present = false;
+  uint16_t src_off = 0;
+  uint16_t dst_off = 0;
+  uint8_t ttl = 0;
+  uint16_t length = 0;  // IPv4 total length / IPv6 payload length
+  bool fragment = false;
+};
+
+struct PortsSeen {
+  bool present = false;
+  uint16_t src = 0;
+  uint16_t dst = 0;
+  uint8_t flags = 0;
+};
+
+struct IcmpSeen {
+  bool present = false;
+  uint8_t type = 0;
+  uint8_t code = 0;
+  uint16_t id = 0;
+  bool has_id = false;
+};
+
+// Decode state of one sub-packet. Facts are collected as layers go by and
+// turned into SubPacket fields once decoding stops (first IPv4 beats IPv6,
+// first UDP beats TCP beats SCTP, as Skydive picks them).
+struct Cursor {
+  const uint8_t* data = nullptr;
+  uint32_t pos = 0;  // first byte of the layer about to be decoded
+  uint32_t end = 0;  // one past its last readable byte (never beyond caplen)
+  SubPacket* sub = nullptr;
+  uint16_t anomalies = 0;
+
+  bool has_link = false;
+  uint8_t vlan_count = 0;
+  uint64_t link_id = 0;
+  IpSeen v4;
+  IpSeen v6;
+  uint8_t last_ip_version = 0;  // the IP header an IPv6Fragment belongs to
+  bool first_ip_set = false;    // the frame's first IP header, for wire_len recovery
+  uint32_t first_ip_off = 0;
+  uint32_t first_ip_span = 0;  // IPv4 total length, IPv6 40 + payload length
+  PortsSeen udp;
+  PortsSeen tcp;
+  PortsSeen sctp;
+  IcmpSeen icmp4;
+  IcmpSeen icmp6;
+  bool vni_seen = false;  // last layer is VXLAN/Geneve: VNI + port key
+  uint32_t vni = 0;
+  int64_t network_id = 0;
+  // Set by a tunnel header (GRE, MPLS, VXLAN, Geneve) after which Skydive cuts
+  // a new sub-packet. This issue stops there; the tunnel issue continues.
+  bool split_here = false;
+
+  uint32_t avail() const { return end - pos; }
+};
+
+inline uint16_t Be16(const uint8_t* p) {
+  return static_cast<uint16_t>((static_cast<uint16_t>(p[0]) << 8) | p[1]);
+}
+inline uint32_t Be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+
+inline void AddLayer(Cursor& c, Layer layer) {
+  // Deeper paths are cut (kMaxLayers); decoding goes on so the fields stay right.
+  if (c.sub->num_layers < kMaxLayers) c.sub->layers[c.sub->num_layers++] = layer;
+}
+
+// Next decoder for an EtherType (Ethernet, Dot1Q, SNAP, SLL payloads).
+Step StepForEtherType(uint16_t ether_type) noexcept;
+// Next decoder for an IP protocol number (IPv4, IPv6 and its extension headers).
+Step StepForIpProtocol(uint8_t proto) noexcept;
+
+// L2 (parse_l2.cc).
+Step DecodeEthernet(Cursor& c) noexcept;
+Step DecodeDot1Q(Cursor& c) noexcept;
+Step DecodeLlc(Cursor& c) noexcept;
+Step DecodeSnap(Cursor& c) noexcept;
+Step DecodeStp(Cursor& c) noexcept;
+Step DecodeCdp(Cursor& c) noexcept;
+Step DecodeLldp(Cursor& c) noexcept;
+Step DecodeEapol(Cursor& c) noexcept;
+Step DecodePppoe(Cursor& c) noexcept;
+Step DecodeArp(Cursor& c) noexcept;
+Step DecodeMpls(Cursor& c) noexcept;
+
+// L3 (parse_l3.cc).
+Step DecodeIpv4(Cursor& c) noexcept;
+Step DecodeIpv6(Cursor& c) noexcept;
+Step DecodeHopByHop(Cursor& c) noexcept;
+Step DecodeRouting(Cursor& c) noexcept;
+Step DecodeIpv6Fragment(Cursor& c) noexcept;
+Step DecodeDestination(Cursor& c) noexcept;
+Step DecodeFragment(Cursor& c) noexcept;
+Step DecodeGre(Cursor& c) noexcept;
+
+// L4 (parse_l4.cc).
+Step DecodeTcp(Cursor& c) noexcept;
+Step DecodeUdp(Cursor& c) noexcept;
+Step DecodeSctp(Cursor& c) noexcept;
+Step DecodeIcmpv4(Cursor& c) noexcept;
+Step DecodeIcmpv6(Cursor& c) noexcept;
+
+// Application and UDP tunnels (parse_app.cc).
+Step DecodeDns(Cursor& c) noexcept;
+Step DecodeNtp(Cursor& c) noexcept;
+Step DecodeDhcpv4(Cursor& c) noexcept;
+Step DecodeDhcpv6(Cursor& c) noexcept;
+Step DecodeTls(Cursor& c) noexcept;
+Step DecodeVxlan(Cursor& c) noexcept;
+Step DecodeGeneve(Cursor& c) noexcept;
+Step DecodeGtpv1u(Cursor& c) noexcept;
+
+// Structural DNS check (no allocation), exposed for tests.
+bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept;
+
+}  // namespace skyprobe::parse_internal

@@ -1,0 +1,237 @@
+// Application decoders chosen by port (DNS, NTP, DHCPv4/v6, TLS) and the UDP
+// tunnel headers (VXLAN, Geneve, GTPv1U). Each one only checks what gopacket's
+// decoder would reject: a layer that fails is not named and sets
+// kAnomalyBadAppLayer; the path then ends at UDP/TCP.
+#include "parse/internal/decode.h"
+
+namespace skyprobe::parse_internal {
+namespace {
+
+constexpr int kDnsMaxPointerHops = 255;  // gopacket's maxRecursionLevel
+
+// Walks one (possibly compressed) name starting at `off`; on success `*next`
+// is the offset just past it in the original stream. Mirrors gopacket's
+// decodeName: label runs over 255 bytes, 0x40/0x80 label types, pointers past
+// the message and more than 255 pointer hops are errors.
+bool SkipDnsName(const uint8_t* msg, uint32_t len, uint32_t off, uint32_t* next) {
+  bool jumped = false;
+  uint32_t after = 0;
+  uint32_t segment_start = off;
+  for (int hops = 0;;) {
+    if (off >= len) return false;
+    const uint8_t b = msg[off];
+    if (b == 0) {
+      *next = jumped ? after : off + 1;
+      return true;
+    }
+    switch (b & 0xC0) {
+      case 0x00: {
+        const uint32_t label_end = off + 1 + b;
+        if (label_end - segment_start > 255 || label_end > len) return false;
+        off = label_end;
+        break;
+      }
+      case 0xC0: {
+        if (off + 2 > len) return false;
+        const uint32_t target = Be16(msg + off) & 0x3FFF;
+        if (target >= len || ++hops > kDnsMaxPointerHops) return false;
+        if (!jumped) {
+          jumped = true;
+          after = off + 2;
+        }
+        off = target;
+        segment_start = target;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+}
+
+bool DnsRdataValid(const uint8_t* msg, uint32_t len, uint16_t type, uint32_t rdata,
+                   uint32_t rdlen) {
+  uint32_t next = 0;
+  switch (type) {
+    case 2:   // NS
+    case 5:   // CNAME
+    case 12:  // PTR
+      return SkipDnsName(msg, len, rdata, &next);
+    case 6:  // SOA: two names then five 32-bit fields (read from the message)
+      return SkipDnsName(msg, len, rdata, &next) && SkipDnsName(msg, len, next, &next) &&
+             next + 20 <= len;
+    case 15:  // MX
+      return rdata + 2 <= len && SkipDnsName(msg, len, rdata + 2, &next);
+    case 33:  // SRV
+      return rdata + 6 <= len && SkipDnsName(msg, len, rdata + 6, &next);
+    case 13:  // HINFO
+    case 16:  // TXT: character strings must fill the rdata exactly
+      for (uint32_t i = 0; i < rdlen;) {
+        i += 1 + msg[rdata + i];
+        if (i > rdlen) return false;
+      }
+      return true;
+    case 41:  // OPT: code, length, data
+      for (uint32_t i = 0; i < rdlen;) {
+        if (rdlen - i < 4) return false;
+        const uint32_t opt_len = Be16(msg + rdata + i + 2);
+        if (rdlen - i - 4 < opt_len) return false;
+        i += 4 + opt_len;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+Step AppFail(Cursor& c) {
+  c.anomalies |= kAnomalyBadAppLayer;
+  return Step::kStop;
+}
+
+Step NameApp(Cursor& c, Layer layer) {
+  AddLayer(c, layer);
+  return Step::kStop;
+}
+
+}  // namespace
+
+bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept {
+  if (len < 12) return false;
+  uint32_t off = 12;
+  const uint32_t questions = Be16(msg + 4);
+  for (uint32_t i = 0; i < questions; ++i) {
+    if (!SkipDnsName(msg, len, off, &off) || off + 4 > len) return false;
+    off += 4;
+  }
+  const uint32_t records = static_cast<uint32_t>(Be16(msg + 6)) + Be16(msg + 8) + Be16(msg + 10);
+  for (uint32_t i = 0; i < records; ++i) {
+    if (!SkipDnsName(msg, len, off, &off) || off + 10 > len) return false;
+    const uint16_t type = Be16(msg + off);
+    const uint32_t rdlen = Be16(msg + off + 8);
+    const uint32_t rdata = off + 10;
+    if (rdata + rdlen > len || !DnsRdataValid(msg, len, type, rdata, rdlen)) return false;
+    off = rdata + rdlen;
+  }
+  return true;
+}
+
+Step DecodeDns(Cursor& c) noexcept {
+  // DNS over TCP keeps its 2-byte length prefix: gopacket does not strip it.
+  if (!IsValidDns(c.data + c.pos, c.avail())) return AppFail(c);
+  return NameApp(c, Layer::kDns);
+}
+
+Step DecodeNtp(Cursor& c) noexcept {
+  if (c.avail() < 48) return AppFail(c);
+  return NameApp(c, Layer::kNtp);
+}
+
+Step DecodeDhcpv4(Cursor& c) noexcept {
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  if (n < 240 || Be32(p + 236) != 0x63825363) return AppFail(c);
+  for (uint32_t off = 240; off < n;) {
+    const uint8_t type = p[off];
+    if (type == 255) break;  // end
+    if (type == 0) {         // pad
+      ++off;
+      continue;
+    }
+    if (n - off < 2 || p[off + 1] > n - off - 2) return AppFail(c);
+    off += 2u + p[off + 1];
+  }
+  return NameApp(c, Layer::kDhcpv4);
+}
+
+Step DecodeDhcpv6(Cursor& c) noexcept {
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  if (n < 4) return AppFail(c);
+  const bool relay = p[0] == 12 || p[0] == 13;
+  uint32_t off = relay ? 34 : 4;
+  if (n < off) return AppFail(c);
+  while (off < n) {
+    if (n - off < 4 || Be16(p + off + 2) > n - off - 4) return AppFail(c);
+    off += 4u + Be16(p + off + 2);
+  }
+  return NameApp(c, Layer::kDhcpv6);
+}
+
+Step DecodeTls(Cursor& c) noexcept {
+  // gopacket decodes every record of the segment and fails on any partial
+  // one, so a record split across segments leaves the path at TCP.
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  uint32_t off = 0;
+  while (off < n) {
+    if (n - off < 5) return AppFail(c);
+    const uint8_t type = p[off];
+    const uint32_t len = Be16(p + off + 3);
+    if (type < 20 || type > 23 || n - off - 5 < len) return AppFail(c);
+    if (type == 20 && (len != 1 || p[off + 5] != 1)) return AppFail(c);  // ChangeCipherSpec
+    off += 5 + len;
+  }
+  return NameApp(c, Layer::kTls);
+}
+
+Step DecodeVxlan(Cursor& c) noexcept {
+  if (c.avail() < 8) return AppFail(c);
+  const uint8_t* p = c.data + c.pos;
+  AddLayer(c, Layer::kVxlan);
+  c.vni = (static_cast<uint32_t>(p[4]) << 16) | (static_cast<uint32_t>(p[5]) << 8) | p[6];
+  c.vni_seen = true;
+  c.network_id = c.vni;
+  c.pos += 8;
+  c.split_here = true;
+  return Step::kStop;  // inner Ethernet: tunnel issue
+}
+
+Step DecodeGeneve(Cursor& c) noexcept {
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  if (n < 8) return AppFail(c);
+  const uint32_t opt_len = (p[0] & 0x3F) * 4u;
+  if (n - 8 < opt_len) return AppFail(c);
+  for (uint32_t off = 8; off < 8 + opt_len;) {
+    if (8 + opt_len - off < 4) return AppFail(c);
+    off += 4u + (p[off + 3] & 0x1F) * 4u;
+    if (off > 8 + opt_len) return AppFail(c);
+  }
+  AddLayer(c, Layer::kGeneve);
+  c.vni = (static_cast<uint32_t>(p[4]) << 16) | (static_cast<uint32_t>(p[5]) << 8) | p[6];
+  c.vni_seen = true;
+  c.network_id = c.vni;
+  c.pos += 8 + opt_len;
+  c.split_here = true;
+  return Step::kStop;  // inner frame by protocol type: tunnel issue
+}
+
+Step DecodeGtpv1u(Cursor& c) noexcept {
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  // gopacket wants the whole message (8 + message length) captured.
+  if (n < 8 || 8u + Be16(p + 2) > n) return AppFail(c);
+  uint32_t header = 8;
+  if ((p[0] & 0x07) != 0) {  // sequence, N-PDU or extension flag: 4 more bytes
+    header = 12;
+    if (n < header) return AppFail(c);
+    if ((p[0] & 0x04) != 0) {
+      // Extension headers: length byte in 4-byte units, chained by the
+      // next-type byte that ends each one (gopacket walks at least one).
+      uint32_t idx = 12;  // the current extension's length byte
+      for (;;) {
+        if (idx >= n || p[idx] == 0) return AppFail(c);
+        idx += p[idx] * 4u;
+        if (idx > n) return AppFail(c);
+        if (p[idx - 1] == 0) break;
+      }
+      header = idx;
+    }
+  }
+  AddLayer(c, Layer::kGtpv1u);
+  c.pos += header;
+  return Step::kStop;  // inner IP: tunnel issue (Skydive does not split GTP-U)
+}
+
+}  // namespace skyprobe::parse_internal

@@ -1,0 +1,295 @@
+// Network-layer decoders: IPv4, IPv6 and its extension headers, IPv4
+// fragments and GRE.
+//
+// gopacket's decodeIPv4/decodeIPv6 add the layer *before* looking at the
+// decode error, so a header that is present but invalid (IHL < 5, bad total
+// length, bad options) stays in LayersPath and is the network layer; only the
+// layers after it are lost. A header shorter than its fixed part is not added
+// here (gopacket adds an empty one, with no addresses to key a flow on).
+#include "parse/internal/decode.h"
+
+namespace skyprobe::parse_internal {
+namespace {
+
+// IPv4 options between byte 20 and IHL*4, checked the way gopacket walks them.
+bool Ipv4OptionsValid(const uint8_t* p, uint32_t len) {
+  uint32_t off = 0;
+  while (off < len) {
+    const uint8_t type = p[off];
+    if (type == 0) return true;  // end of list: the rest is padding
+    if (type == 1) {
+      ++off;
+      continue;
+    }
+    if (len - off < 2) return false;
+    const uint8_t opt_len = p[off + 1];
+    if (opt_len < 2 || opt_len > len - off) return false;
+    off += opt_len;
+  }
+  return true;
+}
+
+// Type-length-value options of a HopByHop or Destination header (`p` at the
+// first option, `len` bytes of options). Reports a jumbo payload length.
+bool Ipv6TlvOptionsValid(const uint8_t* p, uint32_t len, bool* jumbo, uint32_t* jumbo_len) {
+  uint32_t off = 0;
+  while (off < len) {
+    if (p[off] == 0) {  // Pad1
+      ++off;
+      continue;
+    }
+    if (len - off < 2) return false;
+    const uint32_t opt_len = p[off + 1];
+    if (len - off - 2 < opt_len) return false;
+    if (p[off] == 0xC2 && !*jumbo) {  // first jumbo payload option
+      if (opt_len != 4) return false;
+      *jumbo = true;
+      *jumbo_len = Be32(p + off + 2);
+    }
+    off += 2 + opt_len;
+  }
+  return true;
+}
+
+// Common part of the extension headers: next header and (len + 1) * 8 bytes.
+bool ExtensionBase(const Cursor& c, uint32_t* ext_len) {
+  if (c.avail() < 2) return false;
+  *ext_len = (static_cast<uint32_t>(c.data[c.pos + 1]) + 1) * 8;
+  return *ext_len <= c.avail();
+}
+
+Step ExtFail(Cursor& c) {
+  c.anomalies |= kAnomalyIpv6ExtChain;
+  return Step::kStop;
+}
+
+// HopByHop or Destination header standing as its own layer.
+Step DecodeTlvExtension(Cursor& c, Layer layer) {
+  uint32_t ext_len = 0;
+  if (!ExtensionBase(c, &ext_len)) return ExtFail(c);
+  const uint8_t* p = c.data + c.pos;
+  bool jumbo = false;
+  uint32_t jumbo_len = 0;
+  if (!Ipv6TlvOptionsValid(p + 2, ext_len - 2, &jumbo, &jumbo_len)) return ExtFail(c);
+  AddLayer(c, layer);
+  c.pos += ext_len;
+  return StepForIpProtocol(p[0]);
+}
+
+}  // namespace
+
+Step StepForIpProtocol(uint8_t proto) noexcept {
+  switch (proto) {
+    case 0:
+      return Step::kHopByHop;
+    case 1:
+      return Step::kIcmpv4;
+    case 4:
+      return Step::kIpv4;
+    case 6:
+      return Step::kTcp;
+    case 17:
+      return Step::kUdp;
+    case 41:
+      return Step::kIpv6;
+    case 43:
+      return Step::kRouting;
+    case 44:
+      return Step::kIpv6Fragment;
+    case 47:
+      return Step::kGre;
+    case 58:
+      return Step::kIcmpv6;
+    case 60:
+      return Step::kDestination;
+    case 132:
+      return Step::kSctp;
+    case 2:    // IGMP
+    case 50:   // IPSecESP
+    case 51:   // IPSecAH
+    case 89:   // OSPF
+    case 112:  // VRRP
+    case 136:  // UDPLite
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+
+Step DecodeIpv4(Cursor& c) noexcept {
+  if (c.avail() < 20) {
+    c.anomalies |= kAnomalyTruncatedIp;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t ihl_bytes = (p[0] & 0x0F) * 4u;
+  uint16_t total = Be16(p + 2);
+  // TSO: a zero total length means "whatever was captured" (gopacket).
+  if (total == 0) total = static_cast<uint16_t>(c.avail());
+  const uint16_t flags_frag = Be16(p + 6);
+  const bool fragment = (flags_frag & 0x2000) != 0 || (flags_frag & 0x1FFF) != 0;
+
+  if (!c.v4.present) {
+    c.v4 = {
+        true,    static_cast<uint16_t>(c.pos + 12), static_cast<uint16_t>(c.pos + 16), p[8], total,
+        fragment};
+  }
+  if (!c.first_ip_set) {
+    c.first_ip_set = true;
+    c.first_ip_off = c.pos;
+    c.first_ip_span = total;
+  }
+  c.last_ip_version = 4;
+  AddLayer(c, Layer::kIpv4);
+
+  if (total < 20 || ihl_bytes < 20 || ihl_bytes > total) {
+    c.anomalies |= kAnomalyBadIpHeader;
+    return Step::kStop;
+  }
+  if (c.avail() > total) {
+    c.end = c.pos + total;  // drop Ethernet padding
+  } else if (c.avail() < total) {
+    c.anomalies |= kAnomalyIpTotalLength;
+    if (ihl_bytes > c.avail()) {
+      c.anomalies |= kAnomalyBadIpHeader;
+      return Step::kStop;
+    }
+  }
+  if (!Ipv4OptionsValid(p + 20, ihl_bytes - 20)) {
+    c.anomalies |= kAnomalyBadIpHeader;
+    return Step::kStop;
+  }
+  c.pos += ihl_bytes;
+  return fragment ? Step::kFragment : StepForIpProtocol(p[9]);
+}
+
+Step DecodeIpv6(Cursor& c) noexcept {
+  if (c.avail() < 40) {
+    c.anomalies |= kAnomalyTruncatedIp;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  const uint16_t payload_len = Be16(p + 4);
+  uint8_t next = p[6];
+  const bool first_v6 = !c.v6.present;
+  if (first_v6) {
+    c.v6 = {true,
+            static_cast<uint16_t>(c.pos + 8),
+            static_cast<uint16_t>(c.pos + 24),
+            p[7],
+            payload_len,
+            false};
+  }
+  if (!c.first_ip_set) {
+    c.first_ip_set = true;
+    c.first_ip_off = c.pos;
+    c.first_ip_span = 40u + payload_len;
+  }
+  c.last_ip_version = first_v6 ? 6 : 0;  // a fragment header marks the first IPv6 only
+  AddLayer(c, Layer::kIpv6);
+  c.pos += 40;
+  if (payload_len > c.avail()) c.anomalies |= kAnomalyIpTotalLength;
+
+  if (next == 0) {
+    // gopacket decodes HopByHop inside IPv6 (it may carry the jumbo length).
+    uint32_t ext_len = 0;
+    bool jumbo = false;
+    uint32_t jumbo_len = 0;
+    if (!ExtensionBase(c, &ext_len) ||
+        !Ipv6TlvOptionsValid(c.data + c.pos + 2, ext_len - 2, &jumbo, &jumbo_len) ||
+        (jumbo && jumbo_len <= 65535) || (jumbo != (payload_len == 0))) {
+      return ExtFail(c);
+    }
+    AddLayer(c, Layer::kIpv6HopByHop);
+    next = c.data[c.pos];
+    if (jumbo) {
+      // The payload runs to the end of the capture; record what is there.
+      if (first_v6) c.v6.length = static_cast<uint16_t>(c.avail());
+      c.pos += ext_len;
+      return StepForIpProtocol(next);
+    }
+    c.pos += ext_len;
+  } else if (payload_len == 0) {
+    c.anomalies |= kAnomalyBadIpHeader;  // zero length without a jumbo option
+    return Step::kStop;
+  }
+  // gopacket applies the payload length after the HopByHop header, not from
+  // the end of the fixed header: mirror it.
+  if (payload_len < c.avail()) c.end = c.pos + payload_len;
+  return StepForIpProtocol(next);
+}
+
+Step DecodeHopByHop(Cursor& c) noexcept { return DecodeTlvExtension(c, Layer::kIpv6HopByHop); }
+
+Step DecodeDestination(Cursor& c) noexcept {
+  return DecodeTlvExtension(c, Layer::kIpv6Destination);
+}
+
+Step DecodeRouting(Cursor& c) noexcept {
+  uint32_t ext_len = 0;
+  if (!ExtensionBase(c, &ext_len)) return ExtFail(c);
+  const uint8_t* p = c.data + c.pos;
+  // gopacket only knows routing type 0 and rejects every other type.
+  if (p[2] != 0 || (ext_len - 8) % 16 != 0) return ExtFail(c);
+  AddLayer(c, Layer::kIpv6Routing);
+  c.pos += ext_len;
+  return StepForIpProtocol(p[0]);
+}
+
+Step DecodeIpv6Fragment(Cursor& c) noexcept {
+  if (c.avail() < 8) return ExtFail(c);
+  const uint8_t* p = c.data + c.pos;
+  const uint16_t offset = Be16(p + 2) >> 3;
+  const bool more = (p[3] & 0x1) != 0;
+  if ((offset != 0 || more) && c.last_ip_version == 6) c.v6.fragment = true;
+  AddLayer(c, Layer::kIpv6Fragment);
+  c.pos += 8;
+  // gopacket hands every IPv6Fragment payload to its Fragment decoder.
+  return Step::kFragment;
+}
+
+Step DecodeFragment(Cursor& c) noexcept {
+  AddLayer(c, Layer::kFragment);
+  return Step::kStop;
+}
+
+Step DecodeGre(Cursor& c) noexcept {
+  if (c.avail() < 4) return Step::kStop;
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  const bool checksum = (p[0] & 0x80) != 0;
+  const bool routing = (p[0] & 0x40) != 0;
+  const bool key = (p[0] & 0x20) != 0;
+  const bool seq = (p[0] & 0x10) != 0;
+  const bool ack = (p[1] & 0x80) != 0;
+  uint32_t off = 4;
+  uint32_t key_value = 0;
+  if (checksum || routing) off += 4;
+  if (key) {
+    if (off + 4 > n) return Step::kStop;
+    key_value = Be32(p + off);
+    off += 4;
+  }
+  if (seq) off += 4;
+  if (routing) {
+    // Source route entries, ended by address family 0 and length 0.
+    for (;;) {
+      if (off + 4 > n) return Step::kStop;
+      const uint16_t family = Be16(p + off);
+      const uint8_t sre_len = p[off + 3];
+      off += 4 + sre_len;
+      if (off > n) return Step::kStop;
+      if (family == 0 && sre_len == 0) break;
+    }
+  }
+  if (ack) off += 4;
+  if (off > n) return Step::kStop;
+  AddLayer(c, Layer::kGre);
+  c.network_id = key_value;
+  c.vni_seen = false;
+  c.pos += off;
+  c.split_here = true;
+  return Step::kStop;  // the payload (IP, Ethernet, MPLS, ERSPAN) comes with the tunnel issue
+}
+
+}  // namespace skyprobe::parse_internal

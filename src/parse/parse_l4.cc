@@ -1,0 +1,223 @@
+// Transport decoders (TCP, UDP, SCTP) and ICMPv4/ICMPv6, with gopacket's
+// port-driven choice of the application layer.
+//
+// Like IPv4, gopacket's decodeTCP/decodeUDP/decodeSCTP add the layer before
+// checking the error: a complete fixed header with a bad data offset, bad
+// options or a bad UDP length stays in the path (ports included) and ends it.
+#include "parse/internal/decode.h"
+
+namespace skyprobe::parse_internal {
+namespace {
+
+// gopacket's TCPPort.LayerType(); kStop means "Payload" (try the other port).
+Step TcpPortStep(uint16_t port) {
+  switch (port) {
+    case 53:
+      return Step::kDns;
+    case 443:
+    case 636:
+    case 989:
+    case 990:
+    case 992:
+    case 993:
+    case 994:
+    case 995:
+    case 5061:
+      return Step::kTls;
+    case 502:  // Modbus
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+
+// gopacket's UDPPort.LayerType() plus Skydive's 8472 (Linux VXLAN port).
+Step UdpPortStep(uint16_t port) {
+  switch (port) {
+    case 53:
+      return Step::kDns;
+    case 123:
+      return Step::kNtp;
+    case 67:
+    case 68:
+      return Step::kDhcpv4;
+    case 546:
+    case 547:
+      return Step::kDhcpv6;
+    case 4789:
+    case 8472:
+      return Step::kVxlan;
+    case 6081:
+      return Step::kGeneve;
+    case 2152:
+      return Step::kGtpv1u;
+    case 3784:  // BFD
+    case 5060:  // SIP
+    case 6343:  // SFlow
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+
+void RecordPorts(PortsSeen* seen, const uint8_t* p, uint8_t flags) {
+  if (seen->present) return;
+  *seen = {true, Be16(p), Be16(p + 2), flags};
+}
+
+bool TcpOptionsValid(const uint8_t* p, uint32_t len) {
+  uint32_t off = 0;
+  while (off < len) {
+    const uint8_t kind = p[off];
+    if (kind == 0) return true;  // end of list
+    if (kind == 1) {
+      ++off;
+      continue;
+    }
+    if (len - off < 2) return false;
+    const uint8_t opt_len = p[off + 1];
+    if (opt_len < 2 || opt_len > len - off) return false;
+    off += opt_len;
+  }
+  return true;
+}
+
+// Neighbor-discovery options: 8-byte units, a zero length is invalid.
+bool Icmpv6OptionsValid(const uint8_t* p, uint32_t len) {
+  uint32_t off = 0;
+  while (off < len) {
+    if (len - off < 2) return false;
+    const uint32_t opt_len = p[off + 1] * 8u;
+    if (opt_len == 0 || opt_len > len - off) return false;
+    off += opt_len;
+  }
+  return true;
+}
+
+}  // namespace
+
+Step DecodeTcp(Cursor& c) noexcept {
+  if (c.avail() < 20) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  RecordPorts(&c.tcp, p, p[13]);
+  AddLayer(c, Layer::kTcp);
+  const uint32_t header = (p[12] >> 4) * 4u;
+  if (header < 20 || header > c.avail()) {
+    c.anomalies |= kAnomalyBadTcpOffset;
+    return Step::kStop;
+  }
+  if (!TcpOptionsValid(p + 20, header - 20)) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  c.pos += header;
+  const Step app = TcpPortStep(Be16(p + 2));
+  return app != Step::kStop ? app : TcpPortStep(Be16(p));
+}
+
+Step DecodeUdp(Cursor& c) noexcept {
+  if (c.avail() < 8) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  RecordPorts(&c.udp, p, 0);
+  AddLayer(c, Layer::kUdp);
+  const uint16_t length = Be16(p + 4);
+  if (length >= 8) {
+    // A length beyond the capture (snaplen, or corrupt as in ntp-corrupted)
+    // keeps whatever was captured.
+    if (length < c.avail()) c.end = c.pos + length;
+  } else if (length != 0) {  // 0 is a jumbogram: the rest of the data
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  c.pos += 8;
+  const Step app = UdpPortStep(Be16(p + 2));
+  return app != Step::kStop ? app : UdpPortStep(Be16(p));
+}
+
+Step DecodeSctp(Cursor& c) noexcept {
+  if (c.avail() < 12) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  RecordPorts(&c.sctp, c.data + c.pos, 0);
+  AddLayer(c, Layer::kSctp);
+  // gopacket goes on with chunk layers (SCTPData, SCTPInit, ...): not in Layer.
+  return Step::kStop;
+}
+
+Step DecodeIcmpv4(Cursor& c) noexcept {
+  if (c.avail() < 8) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  if (!c.icmp4.present) {
+    // Skydive reads the identifier position whatever the type.
+    c.icmp4 = {true, p[0], p[1], Be16(p + 4), true};
+  }
+  AddLayer(c, Layer::kIcmpv4);
+  return Step::kStop;
+}
+
+Step DecodeIcmpv6(Cursor& c) noexcept {
+  if (c.avail() < 4) {
+    c.anomalies |= kAnomalyTruncatedL4;
+    return Step::kStop;
+  }
+  const uint8_t* p = c.data + c.pos;
+  const uint8_t type = p[0];
+  const bool first = !c.icmp6.present;
+  if (first) c.icmp6 = {true, type, p[1], 0, false};
+  AddLayer(c, Layer::kIcmpv6);
+  // The message body is the ICMPv6 payload: gopacket decodes it only when
+  // non-empty, and drops the sub-layer when it is malformed.
+  const uint8_t* body = p + 4;
+  const uint32_t n = c.avail() - 4;
+  if (n == 0) return Step::kStop;
+  Layer layer;
+  uint32_t fixed;
+  switch (type) {
+    case 128:
+    case 129:
+      if (n < 4) return Step::kStop;
+      if (first) {
+        c.icmp6.id = Be16(body);
+        c.icmp6.has_id = true;
+      }
+      AddLayer(c, Layer::kIcmpv6Echo);
+      return Step::kStop;
+    case 133:
+      layer = Layer::kIcmpv6RouterSolicitation;
+      fixed = 4;
+      break;
+    case 134:
+      layer = Layer::kIcmpv6RouterAdvertisement;
+      fixed = 12;
+      break;
+    case 135:
+      layer = Layer::kIcmpv6NeighborSolicitation;
+      fixed = 20;
+      break;
+    case 136:
+      layer = Layer::kIcmpv6NeighborAdvertisement;
+      fixed = 20;
+      break;
+    case 137:
+      layer = Layer::kIcmpv6Redirect;
+      fixed = 36;
+      break;
+    default:
+      return Step::kStop;  // gopacket Payload
+  }
+  if (n < fixed || !Icmpv6OptionsValid(body + fixed, n - fixed)) return Step::kStop;
+  AddLayer(c, layer);
+  return Step::kStop;
+}
+
+}  // namespace skyprobe::parse_internal
