@@ -508,9 +508,15 @@ TEST(ParserTest, EveryTruncationIsSafe) {
         }
         const SubPacket& s = p.sub[0];
         ASSERT_LE(s.num_layers, kMaxLayers);
-        if (s.has_link) EXPECT_LE(s.mac_src_off + 6u, n);
-        if (s.ip_version == 4) EXPECT_LE(s.ip_dst_off + 4u, n);
-        if (s.ip_version == 6) EXPECT_LE(s.ip_dst_off + 16u, n);
+        if (s.has_link) {
+          EXPECT_LE(s.mac_src_off + 6u, n);
+        }
+        if (s.ip_version == 4) {
+          EXPECT_LE(s.ip_dst_off + 4u, n);
+        }
+        if (s.ip_version == 6) {
+          EXPECT_LE(s.ip_dst_off + 16u, n);
+        }
       }
     }
   }

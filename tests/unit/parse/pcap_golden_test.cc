@@ -228,9 +228,15 @@ TEST(TcpdumpCorpusTest, EveryPacketParsesSafely) {
       const SubPacket& s = p.sub[0];
       const size_t n = f.bytes.size();
       ASSERT_LE(s.num_layers, kMaxLayers);
-      if (s.has_link) ASSERT_LE(s.mac_src_off + 6u, n) << entry.path();
-      if (s.ip_version == 4) ASSERT_LE(s.ip_dst_off + 4u, n) << entry.path();
-      if (s.ip_version == 6) ASSERT_LE(s.ip_dst_off + 16u, n) << entry.path();
+      if (s.has_link) {
+        ASSERT_LE(s.mac_src_off + 6u, n) << entry.path();
+      }
+      if (s.ip_version == 4) {
+        ASSERT_LE(s.ip_dst_off + 4u, n) << entry.path();
+      }
+      if (s.ip_version == 6) {
+        ASSERT_LE(s.ip_dst_off + 16u, n) << entry.path();
+      }
     }
   }
   std::printf(
