@@ -56,6 +56,13 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
     }
     return 0;
   }
+  HandleBurst(m, n, qi);
+  rte_pktmbuf_free_bulk(m, n);
+  return n;
+}
+
+void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
+  const RxQueueSpec& q = setup_.queues[qi];
   // Per-worker scratch, reused burst after burst (the parser resets what it sets).
   const uint8_t** frames = frames_;
   ParsedPacket* pkts = pkts_;
@@ -105,8 +112,6 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
   table.AdvanceClock(ts[0]);
   table.ProcessBurst(frames, pkts, ts, n);
   table.AdvanceClock(max_ts);
-  rte_pktmbuf_free_bulk(m, n);
-  return n;
 }
 
 void RxWorker::Run() noexcept {

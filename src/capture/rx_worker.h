@@ -19,6 +19,8 @@
 #include "skyprobe/compiler.h"
 #include "table/flow_table.h"
 
+struct rte_mbuf;
+
 namespace skyprobe {
 
 struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
@@ -47,6 +49,10 @@ class RxWorker {
   // flow through the expire path and sets done().
   void Run() noexcept;
   static int LaunchThunk(void* self);
+
+  // Parses and accounts `n` received mbufs of queue `qi` (does not free them).
+  // PollQueue's body; benchmarks drive it with prebuilt in-memory mbufs.
+  void HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept;
 
   const WorkerCounters& counters() const { return counters_; }
   bool done() const { return done_.load(std::memory_order_acquire); }

@@ -293,7 +293,7 @@ std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_
 
 }  // namespace config_internal
 
-bool IsSupportedLinkType(uint32_t dlt) { return config_internal::IsSupportedLinkTypeImpl(dlt); }
+// IsSupportedLinkType() is defined once, by the parser (src/parse/parsed_packet.cc).
 
 std::string LinkTypeName(uint32_t dlt) {
   for (const config_internal::LinkTypeEntry& e : config_internal::kLinkTypes) {

@@ -135,6 +135,8 @@ void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 
 uint64_t TableKey(const KeyBytes& kb) noexcept { return XXH64(kb.data, kb.len, 0); }
 
+uint64_t LookupKey(const KeyBytes& kb) noexcept { return XXH3_64bits(kb.data, kb.len); }
+
 FlowIds TrackingIds(const KeyBytes& kb) noexcept {
   FlowIds ids;
   ids.l3_tracking_id = XXH64(kb.data, kb.l3_len, 0);

@@ -109,7 +109,7 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
         if (!alive[i] || p.num_sub <= level) continue;
         BuildKeyBytes(frames[base + i], p.sub[level], opts_.key_mode, parent[i], level > 0,
                       &kb[m]);
-        keys[m] = TableKey(kb[m]);
+        keys[m] = LookupKey(kb[m]);
         key_ptrs[m] = &keys[m];
         sigs[m] = Sig(keys[m]);
         idx[m] = i;
@@ -189,7 +189,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   const FlowIds ids = TrackingIds(kb);
   c.tracking_id = ids.tracking_id;
   c.l3_tracking_id = ids.l3_tracking_id;
-  c.uuid = FlowUuid(key, Ms(ts_ns), opts_.node_tid.data(),
+  c.uuid = FlowUuid(TableKey(kb), Ms(ts_ns), opts_.node_tid.data(),
                     static_cast<uint32_t>(opts_.node_tid.size()));
   // The parent UUID is the last part of the key bytes (after l2_len).
   c.has_parent = kb.len > kb.l2_len;
