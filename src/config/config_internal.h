@@ -4,7 +4,7 @@
 // Owner: main thread only, before EAL starts (like Config itself).
 //
 //   FieldLabels labels = DefaultLabels();             // "--expire", ...
-//   absl::Status s = SetField(Field::kExpire, "600", &cfg);  // then Prefixed(s, label)
+//   SKYPROBE_RETURN_IF_ERROR(Annotate(SetField(Field::kExpire, "600", &cfg), "--expire"));
 #pragma once
 
 #include <array>
@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "config/config.h"
 
@@ -56,14 +55,6 @@ FieldLabels DefaultLabels();
 // The flag (without "--") and the dotted YAML key of a field.
 absl::string_view FieldFlag(Field field);
 absl::string_view FieldYamlKey(Field field);
-
-// Prefixes `label` to the message of a non-OK status ("--expire: ..."). (Not the
-// include/skyprobe/status.h helper: that header takes std::string_view, which this
-// Debian Abseil build does not accept in StrCat.)
-inline absl::Status Prefixed(const absl::Status& status, absl::string_view label) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
-}
 
 inline const std::string& LabelOf(const FieldLabels& labels, Field field) {
   return labels[static_cast<size_t>(field)];

@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "skyprobe/status.h"
 
 namespace skyprobe {
 namespace {
@@ -70,6 +71,14 @@ const FlagSpec* FindFlag(absl::string_view name) {
   return nullptr;
 }
 
+// "--json --quiet" lacks a value, but "--eal '--no-huge -l 0'" has one: only a known flag
+// ends a flag's value.
+bool LooksLikeFlag(absl::string_view arg) {
+  absl::string_view name = arg;
+  if (!absl::ConsumePrefix(&name, "--")) return false;
+  return FindFlag(name.substr(0, name.find('='))) != nullptr;
+}
+
 absl::Status UnknownFlag(absl::string_view arg, absl::string_view name) {
   std::vector<absl::string_view> names;
   for (const FlagSpec& f : kFlags) names.push_back(f.name);
@@ -119,7 +128,7 @@ absl::StatusOr<std::vector<ParsedFlag>> Tokenize(const std::vector<absl::string_
       case FlagKind::kConfig:
         if (has_inline) {
           out.push_back({spec, std::string(inline_value)});
-        } else if (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) {
+        } else if (i + 1 < args.size() && !LooksLikeFlag(args[i + 1])) {
           out.push_back({spec, std::string(args[++i])});
         } else {
           return absl::InvalidArgumentError(absl::StrCat(flag, ": missing value"));
@@ -161,9 +170,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   std::vector<absl::string_view> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] != nullptr ? argv[i] : "");
 
-  absl::StatusOr<std::vector<ParsedFlag>> tokens = Tokenize(args);
-  if (!tokens.ok()) return tokens.status();
-  const std::vector<ParsedFlag>& flags = *tokens;
+  SKYPROBE_ASSIGN_OR_RETURN(const std::vector<ParsedFlag> flags, Tokenize(args));
 
   // --help and --version win over everything else, so a user can always get the usage.
   Config cfg;
@@ -178,10 +185,8 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->kind == FlagKind::kConfig) cfg.config_path = f.value;
   }
   if (!cfg.config_path.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(cfg.config_path);
-    if (!text.ok()) return text.status();
-    if (absl::Status s = config_internal::ApplyYaml(*text, cfg.config_path, &cfg, &labels); !s.ok())
-      return s;
+    SKYPROBE_ASSIGN_OR_RETURN(const std::string text, ReadFile(cfg.config_path));
+    SKYPROBE_RETURN_IF_ERROR(config_internal::ApplyYaml(text, cfg.config_path, &cfg, &labels));
   }
 
   // Flags override the file whatever their position. --pcap is repeatable: the first one
@@ -199,11 +204,11 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);
-    if (!s.ok()) return config_internal::Prefixed(s, label);
+    if (!s.ok()) return Annotate(s, label);
     labels[static_cast<size_t>(f.spec->field)] = label;
   }
 
-  if (absl::Status s = config_internal::FinishConfig(labels, &cfg); !s.ok()) return s;
+  SKYPROBE_RETURN_IF_ERROR(config_internal::FinishConfig(labels, &cfg));
   return cfg;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "skyprobe/status.h"
 
 namespace skyprobe {
 namespace config_internal {
@@ -126,7 +127,7 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
 absl::Status FinishConfig(const FieldLabels& labels, Config* cfg) {
   // Skydive's convention: a capture length of 0 means "the default".
   if (cfg->capture_length == 0) cfg->capture_length = kCaptureLengthDefault;
-  if (absl::Status s = ProbePcapInputs(labels, cfg); !s.ok()) return s;
+  SKYPROBE_RETURN_IF_ERROR(ProbePcapInputs(labels, cfg));
   return ValidateWithLabels(*cfg, labels);
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "skyprobe/status.h"
 
 namespace skyprobe {
 namespace config_internal {
@@ -36,9 +37,9 @@ class YamlWalker {
       const std::string key = item.first.Scalar();
       const std::string path = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
       if (const std::optional<Field> field = FindLeaf(path)) {
-        if (absl::Status s = SetLeaf(*field, path, item.second); !s.ok()) return s;
+        SKYPROBE_RETURN_IF_ERROR(SetLeaf(*field, path, item.second));
       } else if (IsSection(path)) {
-        if (absl::Status s = WalkMap(item.second, path); !s.ok()) return s;
+        SKYPROBE_RETURN_IF_ERROR(WalkMap(item.second, path));
       } else {
         std::string msg = "unknown key";
         const std::string match = ClosestMatch(key, ChildrenOf(prefix));
@@ -94,16 +95,16 @@ class YamlWalker {
         items.push_back(item.Scalar());
       }
       if (field == Field::kEal)
-        return Prefixed(SetField(field, absl::StrJoin(items, " "), cfg_), label);
+        return Annotate(SetField(field, absl::StrJoin(items, " "), cfg_), label);
       cfg_->pcap_files.clear();
       for (const std::string& item : items) {
-        if (absl::Status s = Prefixed(SetField(field, item, cfg_), label); !s.ok()) return s;
+        SKYPROBE_RETURN_IF_ERROR(Annotate(SetField(field, item, cfg_), label));
       }
       return absl::OkStatus();
     }
     if (!value.IsScalar()) return Error(path, "expected a single value");
     if (field == Field::kPcap) cfg_->pcap_files.clear();
-    return Prefixed(SetField(field, value.Scalar(), cfg_), label);
+    return Annotate(SetField(field, value.Scalar(), cfg_), label);
   }
 
   const std::string& source_;
@@ -135,9 +136,8 @@ absl::Status ApplyYaml(const std::string& yaml_text, const std::string& source_n
 absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base,
                                        const std::string& source_name) {
   config_internal::FieldLabels labels = config_internal::DefaultLabels();
-  if (absl::Status s = config_internal::ApplyYaml(yaml_text, source_name, &base, &labels); !s.ok())
-    return s;
-  if (absl::Status s = config_internal::FinishConfig(labels, &base); !s.ok()) return s;
+  SKYPROBE_RETURN_IF_ERROR(config_internal::ApplyYaml(yaml_text, source_name, &base, &labels));
+  SKYPROBE_RETURN_IF_ERROR(config_internal::FinishConfig(labels, &base));
   return base;
 }
 

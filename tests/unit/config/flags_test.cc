@@ -167,6 +167,13 @@ TEST_F(FlagsTest, EalAloneIsEnoughInput) {
   EXPECT_THAT(cfg->eal_args, ElementsAre("-l", "0-1", "-a", "0000:3b:00.0"));
 }
 
+TEST_F(FlagsTest, EalValueMayStartWithDashes) {
+  absl::StatusOr<Config> cfg = Load({"--eal", "--no-huge -l 0-1", "--quiet"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_THAT(cfg->eal_args, ElementsAre("--no-huge", "-l", "0-1"));
+  EXPECT_TRUE(cfg->quiet);
+}
+
 TEST_F(FlagsTest, HelpAndVersionNeedNoInput) {
   for (const char* flag : {"--help", "-h"}) {
     absl::StatusOr<Config> cfg = Load({"--expire", "abc", flag});
