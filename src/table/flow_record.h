@@ -84,6 +84,7 @@ struct FlowCold {
   FlowProtocol transport = FlowProtocol::kEthernet;
   uint8_t icmp_version = 0;
   uint8_t icmp_code = 0;
+  uint8_t icmp_raw_type = 0;
   uint16_t icmp_id = 0;
   FinishType first_finish = FinishType::kNotFinished;
   Layer layers[kMaxLayers];

@@ -6,7 +6,7 @@
 // rte_mempool and cross cores as one message.
 //
 //   FlowSnapshot* s = ...;            // filled by FlowTable::Snapshot()
-//   WriteJsonLine(*s, cfg, &out);     // export/json_lines.h
+//   AppendFlowJson(*s, ctx, &out);    // export/json_lines.h
 #pragma once
 
 #include <cstdint>
@@ -100,6 +100,8 @@ struct FlowSnapshot {
 
   uint8_t icmp_version = 0;  // 0: no ICMP layer
   IcmpType icmp_type = IcmpType::kUnknown;
+  bool has_icmp_raw_type = false;
+  uint8_t icmp_raw_type = 0;  // on-wire type of the first packet (A -> B)
   uint8_t icmp_code = 0;
   uint16_t icmp_id = 0;
 

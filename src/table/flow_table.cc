@@ -217,6 +217,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   c.transport_b = sub.dst_port;
   c.icmp_version = sub.icmp_version;
   c.icmp_code = sub.icmp_code;
+  c.icmp_raw_type = sub.icmp_raw_type;
   c.icmp_id = sub.icmp_id;
   c.first_finish = FinishType::kNotFinished;
   if (sub.transport == FlowProtocol::kTcp) {
@@ -437,6 +438,8 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->icmp_version = c.icmp_version;
   s->icmp_type = static_cast<IcmpType>(h.icmp_type);
   s->icmp_code = c.icmp_code;
+  s->icmp_raw_type = c.icmp_raw_type;
+  s->has_icmp_raw_type = c.icmp_version != 0;
   s->icmp_id = c.icmp_id;
   s->start = Ms(w.start_ns);
   s->last = Ms(h.last_ns);

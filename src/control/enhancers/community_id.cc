@@ -205,7 +205,11 @@ void CommunityIdEnhancer::Enhance(FlowSnapshot* s) {
     t.src_port = s->transport_a;
     t.dst_port = s->transport_b;
   } else if (s->icmp_version == s->ip_version) {
-    const int type = AssumedIcmpType(s->icmp_version, s->icmp_type);
+    // The type A really sent; AssumedIcmpType covers snapshots built
+    // without it (tests, external records).
+    const int type = s->has_icmp_raw_type
+                         ? s->icmp_raw_type
+                         : AssumedIcmpType(s->icmp_version, s->icmp_type);
     if (type < 0) return;
     const bool v6 = s->icmp_version == 6;
     t.proto = v6 ? kIpProtoIcmpv6 : kIpProtoIcmp;
