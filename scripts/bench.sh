@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench.sh: build, then run the benchmarks and print their figures.
+#
+#   scripts/bench.sh                 # all benchmarks
+#   scripts/bench.sh worker          # only worker_bench (or: parser)
+#
+# Rates are computed on CPU time of the benchmark thread (Google Benchmark's
+# default), so a loaded machine lowers them less than wall time would; run on
+# an idle machine for figures worth writing down (BENCHMARKS.md says how).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+which="${1:-all}"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ "$which" == all || "$which" == parser ]]; then
+  ./build/tests/bench/parser_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == worker ]]; then
+  ./build/tests/bench/worker_bench --benchmark_counters_tabular=true
+fi
