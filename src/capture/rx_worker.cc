@@ -87,8 +87,14 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
     // recovers it from the IP header.
     const uint32_t wire = (q.snaplen != 0 && mb->pkt_len >= q.snaplen) ? 0 : mb->pkt_len;
     if (setup_.timestamp_offset >= 0) {
-      ts[i] = static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) *
-              1000;
+      // The worker's clock never goes back: a frame stamped before a frame
+      // already seen (merged or corrupt captures) is taken at the current
+      // time, so a flow expired meanwhile is not re-created in the past
+      // (with the same Start, hence the same UUID as the one that left).
+      const int64_t raw =
+          static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) * 1000;
+      clock_ns_ = std::max(clock_ns_, raw);
+      ts[i] = clock_ns_;
     } else {
       ts[i] = burst_clock;
     }

@@ -75,6 +75,7 @@ class RxWorker {
   uint64_t tsc_hz_ = 0;
   uint64_t tsc_start_ = 0;
   int64_t wall_start_ns_ = 0;
+  int64_t clock_ns_ = 0;  // latest capture time seen (pcap inputs)
   WorkerCounters counters_;
   std::atomic<bool> done_{false};
 };
