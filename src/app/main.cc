@@ -20,7 +20,6 @@ int main(int argc, char** argv) {
   absl::StatusOr<skyprobe::Config> cfg = skyprobe::LoadConfig(argc, argv);
   if (!cfg.ok()) {
     std::fprintf(stderr, "skyprobe: %s\n", std::string(cfg.status().message()).c_str());
-    std::fprintf(stderr, "skyprobe: try 'skyprobe --help'\n");
     return 2;
   }
   if (cfg->help) {

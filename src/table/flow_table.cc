@@ -445,9 +445,12 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->last = Ms(h.last_ns);
   s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, w.rtt_ns};
   s->has_last_update_metric = true;
+  // The window since the last update tick; a flow untouched since then has
+  // an empty window at the tick (Skydive resets it there).
+  const int64_t window_start = std::max(s->start, last_tick_ms_);
   s->last_update_metric = {h.ab_packets - w.snap_ab_packets, h.ab_bytes - w.snap_ab_bytes,
                            h.ba_packets - w.snap_ba_packets, h.ba_bytes - w.snap_ba_bytes,
-                           std::max(s->start, last_tick_ms_), s->last, 0};
+                           window_start, std::max(s->last, window_start), 0};
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) s->tcp_metric = w.tcp;
   if (event == FlowEvent::kExpire) {

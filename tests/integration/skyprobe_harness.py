@@ -32,7 +32,6 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUMMARY_HEADER = 'skyprobe: summary'
-HELP_HINT = re.compile(r"^\S*:?\s*try .*--help", re.I)
 # Signs of a crash or of DPDK chatter that must never reach the user when the
 # probe refuses its input.
 NOISE_PATTERNS = (
@@ -309,9 +308,7 @@ def stderr_noise(stderr):
 
 
 def check_clean_error(testcase, run, label, mentions=()):
-    """Assert a clean refusal: rc > 0, one stderr line, no noise.
-
-    The error line may be followed by one "try 'skyprobe --help'" hint.
+    """Assert a clean refusal: rc > 0, exactly one stderr line, no noise.
 
     mentions: alternatives, at least one of which the line must contain
     (case-insensitive).
@@ -326,9 +323,6 @@ def check_clean_error(testcase, run, label, mentions=()):
                          '%s: crash or DPDK noise on stderr\n%s'
                          % (label, run.describe()))
     lines = [line for line in run.stderr.splitlines() if line.strip()]
-    # One error line; a single "try 'skyprobe --help'" hint may follow it.
-    if len(lines) == 2 and HELP_HINT.search(lines[1]):
-        lines = lines[:1]
     testcase.assertEqual(len(lines), 1, '%s: expected one error line on '
                          'stderr, got %d\n%s' % (label, len(lines),
                                                  run.describe()))
