@@ -51,7 +51,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
   const WorkerCounters& w = r.worker->counters();
   const TableCounters& t = r.table->counters();
-  uint64_t drops = t.drop_table_full;
+  uint64_t drops = t.drop_table_full + t.drop_ring_full;
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += w.drop_parse[e];
   s.Add("packets_in", w.rx_packets);
   s.Add("bytes_in", w.rx_bytes);
@@ -61,6 +61,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), w.drop_parse[e]);
   }
   s.Add("drop_table_full", t.drop_table_full);
+  s.Add("drop_ring_full", t.drop_ring_full);
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s.Add(absl::StrCat("anomaly_", AnomalyName(b)), w.anomalies[b]);
   }
@@ -74,7 +75,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("expired_flush", t.expired_flush);
   s.Add("update_records", t.update_records);
   s.Add("records_out", loop.counters().records);
-  s.Add("ring_stalls", r.channel->stalls());
+  s.Add("ring_stalls", t.record_stalls);
   s.Add("frames_linearized", w.linearized);
   PortCounters pc;
   for (const RxQueueSpec& q : r.ports.queues) {

@@ -2,9 +2,9 @@
 //
 // Owner: the producer side (Acquire/Publish) belongs to one RX lcore, the
 // consumer side (Drain/Release) to the control lcore. A FlowSnapshot pool and
-// an SPSC ring at least as large as the pool: a worker that finds the pool
-// empty waits for control to return slots (counted as a stall) and keeps its
-// flow meanwhile, so a record is never dropped.
+// an SPSC ring at least as large as the pool: when the pool is empty the
+// worker gets no slot (counted as a stall), keeps its flow and retries on a
+// later loop, so it never blocks on control and a record is never dropped.
 //
 //   auto ch = RecordChannel::Create("w0", 4096, socket);
 //   table_sink = ch->Sink();                // given to the worker's FlowTable

@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
 
 #include <algorithm>
 #include <chrono>
@@ -138,9 +139,9 @@ void RxWorker::Run() noexcept {
     if (any_live && got == 0) setup_.table->AdvanceClock(ClockNs());
   }
   // Finish pending expiry work, then hand over every remaining flow.
-  while (!setup_.table->AdvanceClock(setup_.table->now_ns())) {
-  }
-  setup_.table->FlushAll();
+  while (!setup_.table->AdvanceClock(setup_.table->now_ns())) rte_pause();
+  // Control drains concurrently: retry until every flow is handed over.
+  while (!setup_.table->FlushAll()) rte_pause();
   done_.store(true, std::memory_order_release);
 }
 

@@ -76,6 +76,7 @@ absl::Status FlowTable::Init() {
   for (uint32_t i = 0; i < capacity_; ++i) warm_[i] = FlowWarm();
   wheel_ = std::make_unique<TimerWheel>(warm_, opts_.tick_ns, kWheelSlots);
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
+  reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
 }
 
@@ -96,6 +97,7 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
   uint64_t parent[kLookupMax];
   bool alive[kLookupMax];
   uint32_t idx[kLookupMax];
+  int32_t refused[kLookupMax];
 
   for (uint32_t base = 0; base < n; base += kLookupMax) {
     const uint32_t count = std::min(n - base, kLookupMax);
@@ -127,6 +129,7 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
         const int32_t pos = FindOrCreate(frame, sub, kb[j], keys[j], positions[j], ts_ns[base + i]);
         if (pos < 0) {
           alive[i] = false;  // no flow for this level: deeper levels have no parent
+          if (level == 0) refused[i] = pos;
           continue;
         }
         Account(static_cast<uint32_t>(pos), frame, sub, kb[j], ts_ns[base + i]);
@@ -138,6 +141,8 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
       if (pkts[base + i].num_sub == 0) continue;
       if (counted[i]) {
         ++counters_.packets_in_flows;
+      } else if (refused[i] == kRefusedRing) {
+        ++counters_.drop_ring_full;
       } else {
         ++counters_.drop_table_full;
       }
@@ -155,14 +160,14 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, cons
   int32_t pos = rte_hash_lookup_with_hash(hash_, &key, Sig(key));
   if (pos >= 0) return pos;
   if (live_ >= opts_.max_flows) {
-    if (opts_.overload == OverloadPolicy::kDropNew) return -1;
+    if (opts_.overload == OverloadPolicy::kDropNew) return kRefusedFull;
     const uint32_t victim = wheel_->Oldest();
-    if (victim == kNoIndex) return -1;
+    if (victim == kNoIndex) return kRefusedFull;
+    if (!Expire(victim, ExpireReason::kEvicted)) return kRefusedRing;
     ++counters_.flows_evicted;
-    Expire(victim, ExpireReason::kEvicted);
   }
   pos = rte_hash_add_key_with_hash(hash_, &key, Sig(key));
-  if (SKYPROBE_UNLIKELY(pos < 0 || static_cast<uint32_t>(pos) >= capacity_)) return -1;
+  if (SKYPROBE_UNLIKELY(pos < 0 || static_cast<uint32_t>(pos) >= capacity_)) return kRefusedFull;
   InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, key, ts_ns);
   return pos;
 }
@@ -327,49 +332,61 @@ bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
     last_tick_ms_ = Ms(now_ns);
   }
   if (now_ns > now_ns_) now_ns_ = now_ns;
-  if (now_ns_ >= next_update_ns_) {
-    RunUpdateTick(next_update_ns_);
+  if (report_active_) ContinueUpdateTick();
+  if (now_ns_ >= next_update_ns_ && !report_active_) {
+    StartUpdateTick(next_update_ns_);
     // Catch up over idle gaps without emitting empty windows.
     while (next_update_ns_ <= now_ns_) next_update_ns_ += opts_.update_ns;
+    ContinueUpdateTick();
   }
-  return wheel_->Advance(now_ns_, kTimerBudget, [this](uint32_t pos) { OnTimer(pos); });
+  return wheel_->Advance(now_ns_, kTimerBudget, [this](uint32_t pos) { OnTimer(pos); }) &&
+         !report_active_;
 }
 
 void FlowTable::OnTimer(uint32_t pos) noexcept {
   const FlowHot& h = hot_[pos];
   const bool closed = Closed(h);
   const int64_t deadline = h.last_ns + (closed ? opts_.tcp_close_hold_ns : opts_.expire_ns);
-  if (deadline <= now_ns_) {
-    Expire(pos, closed ? ExpireReason::kTcpClosed : ExpireReason::kIdle);
-  } else {
+  if (deadline > now_ns_) {
     wheel_->Arm(pos, deadline);
+  } else if (!Expire(pos, closed ? ExpireReason::kTcpClosed : ExpireReason::kIdle)) {
+    wheel_->Arm(pos, now_ns_ + 1);  // no record slot: retry at the next tick
   }
 }
 
-void FlowTable::RunUpdateTick(int64_t tick_ns) noexcept {
-  const int64_t tick_ms = Ms(tick_ns);
-  if (touched_overflow_) {
-    ++counters_.touched_overflow;
-    for (uint32_t pos = 0; pos < capacity_; ++pos) {
-      if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) == (kFlowLive | kFlowTouched)) {
-        EmitUpdate(pos, tick_ms);
-      }
-    }
-  } else {
-    for (uint32_t pos : touched_) {
-      // Entries of flows expired since (or duplicated by slot reuse) are skipped.
-      if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) == (kFlowLive | kFlowTouched)) {
-        EmitUpdate(pos, tick_ms);
-      }
-    }
-  }
+void FlowTable::StartUpdateTick(int64_t tick_ns) noexcept {
+  // New touches go to a fresh list while this window is reported.
+  std::swap(touched_, reporting_);
   touched_.clear();
+  report_scan_ = touched_overflow_;
   touched_overflow_ = false;
-  last_tick_ms_ = tick_ms;
+  if (report_scan_) ++counters_.touched_overflow;
+  report_cursor_ = 0;
+  report_tick_ms_ = Ms(tick_ns);
+  report_active_ = true;
 }
 
-void FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
+bool FlowTable::ContinueUpdateTick() noexcept {
+  const size_t end = report_scan_ ? capacity_ : reporting_.size();
+  for (; report_cursor_ < end; ++report_cursor_) {
+    const uint32_t pos =
+        report_scan_ ? static_cast<uint32_t>(report_cursor_) : reporting_[report_cursor_];
+    // Entries of flows expired since (or duplicated by slot reuse) are skipped.
+    if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) != (kFlowLive | kFlowTouched)) continue;
+    if (!EmitUpdate(pos, report_tick_ms_)) return false;  // resume here next call
+  }
+  reporting_.clear();
+  report_active_ = false;
+  last_tick_ms_ = report_tick_ms_;
+  return true;
+}
+
+bool FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
   FlowSnapshot* s = sink_.acquire(sink_.ctx);
+  if (SKYPROBE_UNLIKELY(s == nullptr)) {
+    ++counters_.record_stalls;
+    return false;
+  }
   FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, s);
   s->last_update_metric.last = tick_ms;
   sink_.publish(sink_.ctx, s);
@@ -381,10 +398,15 @@ void FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
   w.snap_ba_bytes = h.ba_bytes;
   h.flags = static_cast<uint8_t>((h.flags & ~kFlowTouched) | kFlowUpdated);
   ++counters_.update_records;
+  return true;
 }
 
-void FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
+bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   FlowSnapshot* s = sink_.acquire(sink_.ctx);
+  if (SKYPROBE_UNLIKELY(s == nullptr)) {
+    ++counters_.record_stalls;
+    return false;  // the flow stays, whole, until a slot is free
+  }
   FillSnapshot(pos, FlowEvent::kExpire, reason, s);
   sink_.publish(sink_.ctx, s);
   switch (reason) {
@@ -398,14 +420,21 @@ void FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   rte_hash_del_key_with_hash(hash_, &h.key, Sig(h.key));
   h.flags = 0;
   --live_;
+  return true;
 }
 
-void FlowTable::FlushAll() noexcept {
-  for (uint32_t pos = 0; pos < capacity_ && live_ > 0; ++pos) {
-    if (hot_[pos].flags & kFlowLive) Expire(pos, ExpireReason::kFlush);
+bool FlowTable::FlushAll() noexcept {
+  for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
+    if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
+      return false;
+    }
   }
+  flush_cursor_ = 0;
   touched_.clear();
   touched_overflow_ = false;
+  reporting_.clear();
+  report_active_ = false;
+  return true;
 }
 
 void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,

@@ -29,9 +29,10 @@ struct rte_hash;
 
 namespace skyprobe {
 
-// Where records leave the shard. `acquire` returns a slot to fill (it may
-// wait for the consumer, counting the stall; it never returns null), and
-// `publish` hands the filled slot over. Called per record, never per packet.
+// Where records leave the shard. `acquire` returns a slot to fill, or null
+// when the consumer is behind (the table then keeps the flow, counts a
+// stall and retries later: a record is delayed, never lost); `publish`
+// hands the filled slot over. Called per record, never per packet.
 struct RecordSink {
   void* ctx = nullptr;
   FlowSnapshot* (*acquire)(void* ctx) = nullptr;
@@ -56,6 +57,8 @@ struct FlowTableOptions {
 struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t packets_in_flows = 0;     // frames counted in at least one flow
   uint64_t drop_table_full = 0;      // frames dropped: drop-new policy at the limit
+  uint64_t drop_ring_full = 0;       // frames dropped: evicting needed a record slot, none free
+  uint64_t record_stalls = 0;        // records delayed because the sink had no slot
   uint64_t flows_created = 0;
   uint64_t flows_evicted = 0;        // expired early by the evict-oldest policy
   uint64_t expired_idle = 0;
@@ -85,8 +88,9 @@ class FlowTable {
   bool AdvanceClock(int64_t now_ns) noexcept;
 
   // Emits the final record of every live flow and empties the shard (end of
-  // input, signal, Flush request).
-  void FlushAll() noexcept;
+  // input, signal, Flush request). Returns false when the sink ran out of
+  // slots: call again once the consumer has drained (the work resumes).
+  bool FlushAll() noexcept;
 
   uint32_t size() const { return live_; }
   int64_t now_ns() const { return now_ns_; }
@@ -99,8 +103,9 @@ class FlowTable {
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
   absl::Status Init();
 
-  // Returns the position of the flow for `kb`, creating it if needed, or -1
-  // when the drop-new policy refused it.
+  // Returns the position of the flow for `kb`, creating it if needed, or
+  // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
+  // flow's record).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                        uint64_t key, int32_t looked_up, int64_t ts_ns) noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
@@ -108,10 +113,13 @@ class FlowTable {
   void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
-  void Expire(uint32_t pos, ExpireReason reason) noexcept;
+  static constexpr int32_t kRefusedFull = -1;
+  static constexpr int32_t kRefusedRing = -2;
+  bool Expire(uint32_t pos, ExpireReason reason) noexcept;
   void OnTimer(uint32_t pos) noexcept;
-  void RunUpdateTick(int64_t tick_ns) noexcept;
-  void EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
+  void StartUpdateTick(int64_t tick_ns) noexcept;
+  bool ContinueUpdateTick() noexcept;
+  bool EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
   bool Closed(const FlowHot& h) const {
     return (h.flags & kFlowRst) != 0 || (h.flags & (kFlowFinAb | kFlowFinBa)) ==
                                             (kFlowFinAb | kFlowFinBa);
@@ -126,7 +134,16 @@ class FlowTable {
   FlowCold* cold_ = nullptr;
   std::unique_ptr<TimerWheel> wheel_;
   std::vector<uint32_t> touched_;  // flows touched since the last update tick
-  bool touched_overflow_ = false;
+  bool touched_overflow_ = false;  // touched_ was full: the tick scans the table
+  // The update tick being reported (it may span several calls when the sink
+  // is full): flows of `reporting_` from `report_cursor_` on, or table
+  // positions from `report_cursor_` on when `report_scan_`.
+  std::vector<uint32_t> reporting_;
+  bool report_active_ = false;
+  bool report_scan_ = false;
+  size_t report_cursor_ = 0;
+  int64_t report_tick_ms_ = 0;
+  uint32_t flush_cursor_ = 0;
   uint32_t live_ = 0;
   int64_t now_ns_ = 0;
   bool clock_started_ = false;

@@ -36,6 +36,16 @@ struct VectorSink {
   }
 };
 
+// A sink whose consumer is sometimes behind: while `blocked`, no slot.
+struct FlakySink : VectorSink {
+  bool blocked = false;
+  static FlowSnapshot* Acquire(void* ctx) {
+    auto* self = static_cast<FlakySink*>(ctx);
+    return self->blocked ? nullptr : &self->slot;
+  }
+  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
+};
+
 constexpr testing::Mac kMacA = {0x02, 0, 0, 0, 0, 0xa};
 constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
 constexpr testing::Ip4 kIpA = {10, 0, 0, 1};
@@ -273,6 +283,63 @@ TEST_F(FlowTableTest, ClockJumpPastTheWheelExpiresEverythingDue) {
   auto exp = sink_->Of(FlowEvent::kExpire);
   EXPECT_EQ(exp.size(), 50u);
   EXPECT_EQ(table_->size(), 1u);
+}
+
+TEST(FlowTableBackpressureTest, AFullSinkDelaysRecordsAndLosesNone) {
+  FlakySink sink;
+  FlowTableOptions o;
+  o.name = "flaky";
+  o.max_flows = 4;
+  o.expire_ns = 10 * kSec;
+  o.update_ns = 5 * kSec;
+  auto t = FlowTable::Create(o, sink.AsSink());
+  ASSERT_TRUE(t.ok()) << t.status();
+  FlowTable& table = **t;
+  auto feed = [&](uint16_t port, int64_t ts) {
+    auto p = Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kUdp, port, 53, 100);
+    const uint8_t* frame = p.frame.data();
+    table.AdvanceClock(ts);
+    table.ProcessBurst(&frame, &p.parsed, &ts, 1);
+  };
+  for (uint16_t i = 1; i <= 4; ++i) feed(i, kT0 + i);
+  sink.blocked = true;
+  // The update tick cannot be reported, idle flows cannot leave, and a new
+  // flow cannot evict: its packet is dropped with a reason, flows are kept.
+  EXPECT_FALSE(table.AdvanceClock(kT0 + 6 * kSec));  // the first update tick is due
+  feed(5, kT0 + 7 * kSec);
+  EXPECT_EQ(table.counters().drop_ring_full, 1u);
+  EXPECT_FALSE(table.AdvanceClock(kT0 + 20 * kSec));
+  EXPECT_EQ(table.size(), 4u);
+  EXPECT_GT(table.counters().record_stalls, 0u);
+  EXPECT_TRUE(sink.records.empty());
+  // The consumer catches up: everything owed comes out, once.
+  sink.blocked = false;
+  table.AdvanceClock(kT0 + 20 * kSec + 200'000'000);
+  EXPECT_EQ(sink.Of(FlowEvent::kUpdate).size(), 4u);
+  EXPECT_EQ(sink.Of(FlowEvent::kExpire).size(), 4u);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.counters().packets_in_flows, 4u);
+}
+
+TEST(FlowTableBackpressureTest, FlushResumesWhereTheSinkStopped) {
+  FlakySink sink;
+  FlowTableOptions o;
+  o.name = "flaky2";
+  o.max_flows = 64;
+  auto t = FlowTable::Create(o, sink.AsSink());
+  ASSERT_TRUE(t.ok()) << t.status();
+  for (uint16_t i = 1; i <= 10; ++i) {
+    auto p = Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kUdp, i, 53, 100);
+    const uint8_t* frame = p.frame.data();
+    int64_t ts = kT0 + i;
+    (*t)->ProcessBurst(&frame, &p.parsed, &ts, 1);
+  }
+  sink.blocked = true;
+  EXPECT_FALSE((*t)->FlushAll());
+  sink.blocked = false;
+  EXPECT_TRUE((*t)->FlushAll());
+  EXPECT_EQ(sink.Of(FlowEvent::kExpire).size(), 10u);
+  EXPECT_EQ((*t)->size(), 0u);
 }
 
 TEST_F(FlowTableTest, ManyFlowsRoundTrip) {
