@@ -1,0 +1,80 @@
+// probe_backend.h: what the gRPC service asks of a running probe.
+//
+// Owner: implemented by the control side of the probe (src/app wires the
+// control loop and the workers' request rings behind it); called from gRPC
+// threads, which may block on it but never see worker memory: every flow
+// arrives as a FlowSnapshot copy. A fake implementation serves the service's
+// tests.
+//
+//   backend->VisitFlows(filter, [&](const FlowSnapshot& s) { set.push_back(s); });
+//   auto id = backend->Subscribe([&](const FlowSnapshot& s) { stream.Write(s); });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "table/flow_snapshot.h"
+
+namespace skyprobe {
+
+// A predicate over flows, immutable once built, so that a worker lcore may
+// evaluate it between bursts (the service's filter engine implements it).
+class FlowPredicate {
+ public:
+  virtual ~FlowPredicate() = default;
+  virtual bool Matches(const FlowSnapshot& s) const = 0;
+};
+
+// One captured packet of a flow (raw packet capture, --raw-packets).
+struct RawPacketCopy {
+  int64_t timestamp_ns = 0;
+  uint32_t wire_length = 0;
+  uint32_t link_type = 1;  // pcap DLT of `data`
+  int64_t index = 0;       // 1-based capture order inside the flow
+  std::string data;        // captured bytes (cut to the capture length)
+};
+
+// Counters for Stats(): name -> value, per lcore and per port.
+struct StatsSnapshot {
+  struct Entry {
+    std::string scope;  // "total", "worker0", "port0", "control"
+    std::string name;   // "packets_in", "drop_table_full", ...
+    uint64_t value = 0;
+  };
+  std::vector<Entry> entries;
+};
+
+class ProbeBackend {
+ public:
+  virtual ~ProbeBackend() = default;
+
+  // Calls `visit` for every live flow (of every worker shard) that matches
+  // `predicate` (null: all). Blocks until every shard has answered; RX does
+  // not stop. `visit` runs on the calling thread.
+  virtual absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
+                                  const std::function<void(const FlowSnapshot&)>& visit) = 0;
+
+  // Live update/expire records, after the enhancers ran. The callback runs
+  // on the control lcore: it must be quick and must not block (queue and
+  // return). Returns an id for Unsubscribe.
+  virtual uint64_t Subscribe(std::function<void(const FlowSnapshot&)> on_record) = 0;
+  virtual void Unsubscribe(uint64_t id) = 0;
+
+  // The raw packets kept for the flow `uuid` (empty when capture is off).
+  virtual absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) = 0;
+
+  virtual StatsSnapshot Stats() = 0;
+
+  // Expires every live flow now (final records go to the handlers).
+  virtual absl::Status Flush() = 0;
+
+  // NodeTID and other record context the service needs to format flows.
+  virtual std::string NodeTid() const = 0;
+};
+
+}  // namespace skyprobe
