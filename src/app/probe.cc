@@ -6,9 +6,13 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "app/summary.h"
+#include "capture/dispatcher.h"
 #include "capture/port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
@@ -22,6 +26,16 @@
 
 namespace skyprobe {
 namespace {
+
+enum class Mode { kSingle, kRss, kDispatch };
+
+const char* ModeName(Mode m) {
+  switch (m) {
+    case Mode::kSingle: return "single worker";
+    case Mode::kRss: return "rss";
+    default: return "dispatch";
+  }
+}
 
 const char* ParseErrorName(int e) {
   switch (static_cast<ParseError>(e)) {
@@ -41,31 +55,67 @@ const char* AnomalyName(int bit) {
 }
 
 struct Running {
+  Mode mode = Mode::kSingle;
   Ports ports;
-  std::unique_ptr<RecordChannel> channel;
-  std::unique_ptr<FlowTable> table;
-  std::unique_ptr<RxWorker> worker;
+  std::vector<std::unique_ptr<RecordChannel>> channels;
+  std::vector<std::unique_ptr<FlowTable>> tables;
+  std::vector<std::unique_ptr<DispatchRing>> rings;
+  std::vector<std::unique_ptr<RxWorker>> workers;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<unsigned> worker_lcores;
+  unsigned dispatcher_lcore = RTE_MAX_LCORE;
 };
 
+// Counters of every lcore and port, totals first. Safe while running: every
+// counter has one writer and only grows.
 Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
-  const WorkerCounters& w = r.worker->counters();
-  const TableCounters& t = r.table->counters();
-  uint64_t drops = t.drop_table_full + t.drop_ring_full;
-  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += w.drop_parse[e];
-  s.Add("packets_in", w.rx_packets);
-  s.Add("bytes_in", w.rx_bytes);
-  s.Add("packets_in_flows", t.packets_in_flows);
+  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0;
+  uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
+  uint64_t anomalies[kAnomalyCountBits] = {};
+  TableCounters t;
+  for (size_t i = 0; i < r.workers.size(); ++i) {
+    const WorkerCounters& w = r.workers[i]->counters();
+    const TableCounters& tc = r.tables[i]->counters();
+    rx += w.rx_packets;
+    rx_bytes += w.rx_bytes;
+    for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
+    for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
+    in_flows += tc.packets_in_flows;
+    live += r.tables[i]->size();
+    t.drop_table_full += tc.drop_table_full;
+    t.drop_ring_full += tc.drop_ring_full;
+    t.record_stalls += tc.record_stalls;
+    t.flows_created += tc.flows_created;
+    t.flows_evicted += tc.flows_evicted;
+    t.expired_idle += tc.expired_idle;
+    t.expired_tcp_closed += tc.expired_tcp_closed;
+    t.expired_flush += tc.expired_flush;
+    t.update_records += tc.update_records;
+  }
+  uint64_t dispatch_drops = 0;
+  if (r.dispatcher) {
+    // The dispatcher is where frames enter; what it could not hand over is a drop.
+    rx = r.dispatcher->counters().rx_packets;
+    rx_bytes = r.dispatcher->counters().rx_bytes;
+    dispatch_drops = r.dispatcher->counters().drop_worker_ring_full;
+  }
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
+  drops += t.drop_table_full + t.drop_ring_full + dispatch_drops;
+  s.Add("packets_in", rx);
+  s.Add("bytes_in", rx_bytes);
+  s.Add("packets_in_flows", in_flows);
   s.Add("drops", drops);
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
-    s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), w.drop_parse[e]);
+    s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), parse[e]);
   }
   s.Add("drop_table_full", t.drop_table_full);
   s.Add("drop_ring_full", t.drop_ring_full);
+  s.Add("drop_dispatch_ring_full", dispatch_drops);
   for (int b = 0; b < kAnomalyCountBits; ++b) {
-    s.Add(absl::StrCat("anomaly_", AnomalyName(b)), w.anomalies[b]);
+    s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
   }
-  s.Add("flows_live", r.table->size());
+  s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);
   s.Add("flows_expired",
         t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
@@ -76,9 +126,9 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("update_records", t.update_records);
   s.Add("records_out", loop.counters().records);
   s.Add("ring_stalls", t.record_stalls);
-  s.Add("frames_linearized", w.linearized);
   PortCounters pc;
   for (const RxQueueSpec& q : r.ports.queues) {
+    if (q.queue_id != 0) continue;  // port counters cover every queue
     const PortCounters c = ReadPortCounters(q.port_id);
     pc.imissed += c.imissed;
     pc.ierrors += c.ierrors;
@@ -87,53 +137,129 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("port_imissed", pc.imissed);
   s.Add("port_ierrors", pc.ierrors);
   s.Add("port_rx_nombuf", pc.rx_nombuf);
+  if (r.dispatcher) {
+    s.Add("dispatcher_waits", r.dispatcher->counters().waits);
+  }
+  for (size_t i = 0; i < r.workers.size(); ++i) {
+    const WorkerCounters& w = r.workers[i]->counters();
+    const TableCounters& tc = r.tables[i]->counters();
+    s.Add(absl::StrCat("worker", i, "_packets_in"), w.rx_packets);
+    s.Add(absl::StrCat("worker", i, "_packets_in_flows"), tc.packets_in_flows);
+    s.Add(absl::StrCat("worker", i, "_flows_live"), r.tables[i]->size());
+    s.Add(absl::StrCat("worker", i, "_flows_created"), tc.flows_created);
+    s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
+  }
   return s;
 }
 
-absl::Status CheckInputs(const Ports& ports) {
-  for (const RxQueueSpec& q : ports.queues) {
+absl::Status CheckInputs(const std::vector<PortInfo>& infos) {
+  for (const PortInfo& info : infos) {
+    const RxQueueSpec& q = info.spec;
     if (!IsSupportedLinkType(static_cast<uint32_t>(q.link_type))) {
       return absl::InvalidArgumentError(
           absl::StrCat(q.name, ": link type ", static_cast<uint32_t>(q.link_type),
                        " is not decoded by skyprobe (supported: NULL 0, EN10MB 1, RAW 12/101, "
                        "LINUX_SLL 113, IPV4 228, IPV6 229)"));
     }
-    if (q.is_file && ports.timestamp_offset < 0) {
-      return absl::InternalError(
-          absl::StrCat(q.name, ": net_pcap gave no capture timestamps"));
-    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
-  SKYPROBE_ASSIGN_OR_RETURN(r->ports, SetupPorts(cfg));
-  SKYPROBE_RETURN_IF_ERROR(CheckInputs(r->ports));
-
-  const unsigned worker_lcore = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
-  if (worker_lcore >= RTE_MAX_LCORE) {
-    return absl::FailedPreconditionError(
-        "need 2 lcores (control + one RX worker): give EAL e.g. -l 0,1");
+// True if every port can give each of `workers` its own queue.
+bool RssPossible(const std::vector<PortInfo>& infos, uint32_t workers) {
+  for (const PortInfo& info : infos) {
+    if (info.file_queues != 0) {
+      if (info.file_queues < workers) return false;
+    } else if (info.spec.is_file || info.max_rx_queues < workers || !info.symmetric_rss) {
+      return false;
+    }
   }
-  const int socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcore));
-  SKYPROBE_ASSIGN_OR_RETURN(r->channel, RecordChannel::Create("rec0", cfg.ring_size, socket));
+  return true;
+}
 
-  FlowTableOptions topts;
-  topts.name = "flows0";
-  topts.socket_id = socket;
-  topts.max_flows = cfg.max_flows;
-  topts.key_mode = cfg.key_mode;
-  topts.overload = cfg.overload;
-  topts.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
-  topts.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
-  topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
-  topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
-  topts.node_tid = cfg.node_tid;
-  SKYPROBE_ASSIGN_OR_RETURN(r->table, FlowTable::Create(topts, r->channel->Sink()));
+// True if `lcore` shares a CPU with another lcore (oversubscribed set-up).
+bool SharesCpu(unsigned lcore) {
+  const rte_cpuset_t mine = rte_lcore_cpuset(lcore);
+  unsigned other;
+  RTE_LCORE_FOREACH(other) {
+    if (other == lcore) continue;
+    rte_cpuset_t theirs = rte_lcore_cpuset(other);
+    rte_cpuset_t both;
+    CPU_AND(&both, &mine, &theirs);
+    if (CPU_COUNT(&both) > 0) return true;
+  }
+  return false;
+}
+
+absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running* r,
+                  uint32_t* workers) {
+  std::vector<unsigned> lcores;
+  unsigned l;
+  RTE_LCORE_FOREACH_WORKER(l) lcores.push_back(l);
+  const uint32_t avail = static_cast<uint32_t>(lcores.size());
+  if (avail == 0) {
+    return absl::FailedPreconditionError(
+        "need at least 2 lcores (control + one RX worker): give EAL e.g. -l 0,1");
+  }
+  uint32_t w = cfg.workers;
+  if (w == 0) {
+    if (!cfg.pcap_files.empty() && cfg.eal_args.empty()) {
+      w = 1;
+    } else {
+      w = RssPossible(infos, avail) ? avail : std::max<uint32_t>(avail - 1, 1);
+    }
+  }
+  Mode mode;
+  if (cfg.distribution == Distribution::kDispatch) {
+    mode = Mode::kDispatch;
+  } else if (w == 1) {
+    mode = Mode::kSingle;
+  } else if (RssPossible(infos, w)) {
+    mode = Mode::kRss;
+  } else if (cfg.distribution == Distribution::kRss) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--distribution rss: not every port can give each of the ", w,
+        " workers its own queue with symmetric RSS; use --distribution dispatch"));
+  } else {
+    mode = Mode::kDispatch;
+  }
+  const uint32_t needed = w + (mode == Mode::kDispatch ? 1 : 0);
+  if (needed > avail) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        w, " RX worker(s) in ", ModeName(mode), " mode need ", needed,
+        " lcores besides control; EAL has ", avail, " (give more with -l or --lcores)"));
+  }
+  r->mode = mode;
+  size_t next = 0;
+  if (mode == Mode::kDispatch) r->dispatcher_lcore = lcores[next++];
+  for (uint32_t i = 0; i < w; ++i) r->worker_lcores.push_back(lcores[next++]);
+  *workers = w;
+  return absl::OkStatus();
+}
+
+absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
+  SKYPROBE_ASSIGN_OR_RETURN(std::vector<PortInfo> infos, ProbePorts(cfg));
+  SKYPROBE_RETURN_IF_ERROR(CheckInputs(infos));
+  uint32_t w = 1;
+  SKYPROBE_RETURN_IF_ERROR(Plan(cfg, infos, r, &w));
+
+  constexpr uint32_t kDispatchRing = 2048;
+  const uint16_t queues = r->mode == Mode::kRss ? static_cast<uint16_t>(w) : 1;
+  const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
+  SKYPROBE_ASSIGN_OR_RETURN(r->ports, StartPorts(infos, queues, r->mode == Mode::kRss,
+                                                 extra_mbufs));
+  bool any_file = false;
+  for (const RxQueueSpec& q : r->ports.queues) any_file |= q.is_file;
+  if (any_file && r->ports.timestamp_offset < 0) {
+    return absl::InternalError("net_pcap gave no capture timestamps");
+  }
+  std::vector<RxQueueSpec> port_specs;
+  for (const PortInfo& info : infos) port_specs.push_back(info.spec);
 
   EnhancerPipeline pipeline;
   if (cfg.community_id) {
-    pipeline.AddEnhancer(std::make_unique<CommunityIdEnhancer>(cfg.community_id_seed));
+    SKYPROBE_RETURN_IF_ERROR(
+        pipeline.AddEnhancer(std::make_unique<CommunityIdEnhancer>(cfg.community_id_seed)));
   }
   ControlLoop loop(&pipeline);
   if (!cfg.json_path.empty()) {
@@ -143,27 +269,84 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     loop.AddHandler(std::move(json));
   }
 
-  WorkerSetup ws;
-  ws.worker_id = 0;
-  ws.queues = r->ports.queues;
-  ws.table = r->table.get();
-  ws.key_mode = cfg.key_mode;
-  ws.timestamp_offset = r->ports.timestamp_offset;
-  ws.stop = stop;
-  r->worker = std::make_unique<RxWorker>(ws);
-  loop.AddWorker(r->channel.get(), r->worker.get());
+  // One shard per worker; --max-flows is for the whole probe.
+  const uint32_t per_shard = (cfg.max_flows + w - 1) / w;
+  for (uint32_t i = 0; i < w; ++i) {
+    const unsigned lcore = r->worker_lcores[i];
+    const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore));
+    SKYPROBE_ASSIGN_OR_RETURN(auto channel,
+                              RecordChannel::Create(absl::StrCat("rec", i), cfg.ring_size, socket));
+    FlowTableOptions topts;
+    topts.name = absl::StrCat("flows", i);
+    topts.socket_id = socket;
+    topts.worker_id = static_cast<uint8_t>(i);
+    topts.max_flows = per_shard;
+    topts.key_mode = cfg.key_mode;
+    topts.overload = cfg.overload;
+    topts.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
+    topts.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
+    topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
+    topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+    topts.node_tid = cfg.node_tid;
+    SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
+
+    WorkerSetup ws;
+    ws.worker_id = static_cast<uint8_t>(i);
+    ws.table = table.get();
+    ws.key_mode = cfg.key_mode;
+    ws.timestamp_offset = r->ports.timestamp_offset;
+    ws.stop = stop;
+    ws.ports = port_specs;
+    ws.shares_cpu = SharesCpu(lcore);
+    if (r->mode == Mode::kDispatch) {
+      SKYPROBE_ASSIGN_OR_RETURN(auto ring, DispatchRing::Create(static_cast<int>(i), kDispatchRing,
+                                                                socket));
+      ws.ring = ring.get();
+      r->rings.push_back(std::move(ring));
+    } else {
+      // rss: worker i polls queue i of every port (file queues i, i+w, ...).
+      for (const RxQueueSpec& q : r->ports.queues) {
+        if (r->mode == Mode::kSingle || q.queue_id % w == i) ws.queues.push_back(q);
+      }
+    }
+    auto worker = std::make_unique<RxWorker>(ws);
+    loop.AddWorker(channel.get(), worker.get());
+    r->channels.push_back(std::move(channel));
+    r->tables.push_back(std::move(table));
+    r->workers.push_back(std::move(worker));
+  }
+  if (r->mode == Mode::kDispatch) {
+    DispatcherSetup ds;
+    ds.queues = r->ports.queues;
+    for (auto& ring : r->rings) ds.rings.push_back(ring.get());
+    ds.timestamp_offset = r->ports.timestamp_offset;
+    ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+    ds.stop = stop;
+    ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
+    r->dispatcher = std::make_unique<Dispatcher>(ds);
+  }
   if (cfg.stats_interval_sec > 0) {
-    loop.SetPeriodic(cfg.stats_interval_sec,
-                     [&] { PrintStatsLine(Collect(*r, loop), stderr); });
+    loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
   if (!cfg.quiet) {
-    std::fprintf(stderr, "skyprobe: %zu input(s), 1 RX worker on lcore %u, control on lcore %u\n",
-                 r->ports.queues.size(), worker_lcore, rte_get_main_lcore());
+    std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
+    if (r->dispatcher) absl::StrAppend(&where, ", dispatcher on lcore ", r->dispatcher_lcore);
+    std::fprintf(stderr, "skyprobe: %zu RX queue(s), distribution %s, %u RX worker(s) on lcore(s) %s, %s\n",
+                 r->ports.queues.size(), ModeName(r->mode), w,
+                 absl::StrJoin(r->worker_lcores, ",").c_str(), where.c_str());
   }
-  const int rc = rte_eal_remote_launch(&RxWorker::LaunchThunk, r->worker.get(), worker_lcore);
-  if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch");
+  for (uint32_t i = 0; i < w; ++i) {
+    const int rc = rte_eal_remote_launch(&RxWorker::LaunchThunk, r->workers[i].get(),
+                                         r->worker_lcores[i]);
+    if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(worker)");
+  }
+  if (r->dispatcher) {
+    const int rc = rte_eal_remote_launch(&Dispatcher::LaunchThunk, r->dispatcher.get(),
+                                         r->dispatcher_lcore);
+    if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(dispatcher)");
+  }
   absl::Status st = loop.Run();
-  rte_eal_wait_lcore(worker_lcore);
+  rte_eal_mp_wait_lcore();
 
   const Summary s = Collect(*r, loop);
   if (!cfg.quiet) PrintSummary(s, stderr);
@@ -180,9 +363,13 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
   Running r;
   absl::Status st = Run(cfg, stop, &r);
-  r.worker.reset();
-  r.table.reset();
-  r.channel.reset();
+  // Lcores may still run if start-up failed half-way: stop them first.
+  rte_eal_mp_wait_lcore();
+  r.dispatcher.reset();
+  r.workers.clear();
+  r.tables.clear();
+  r.channels.clear();
+  r.rings.clear();
   if (!r.ports.queues.empty()) StopPorts(r.ports);
   rte_eal_cleanup();
   return st;

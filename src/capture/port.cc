@@ -7,6 +7,7 @@
 #include <rte_mbuf_dyn.h>
 
 #include <memory>
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -37,51 +38,114 @@ absl::Status InitEal(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Ports> SetupPorts(const Config& cfg) {
-  Ports ports;
-  const uint16_t count = rte_eth_dev_count_avail();
-  if (count == 0) return absl::NotFoundError("no DPDK port: check --pcap or the --eal device list");
-  ports.mbuf_pool = rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * count, 256, 0,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-  if (ports.mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
-
+absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
+  std::vector<PortInfo> infos;
+  if (rte_eth_dev_count_avail() == 0) {
+    return absl::NotFoundError("no DPDK port: check --pcap or the --eal device list");
+  }
   uint16_t port_id;
   RTE_ETH_FOREACH_DEV(port_id) {
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     rte_eth_dev_get_name_by_port(port_id, name);
-    const std::string ctx = absl::StrCat("port ", port_id, " (", name, ")");
-    RxQueueSpec q;
+    PortInfo info;
+    RxQueueSpec& q = info.spec;
     q.port_id = port_id;
     q.name = name;
-    // net_pcapN is the N-th --pcap file (config/eal_args.cc names them so).
+    // net_pcapN is the N-th --pcap file (config/eal_args.cc names them so), or
+    // with --pcap-queues the one port holding every file.
     unsigned index = 0;
-    if (sscanf(name, "net_pcap%u", &index) == 1 && index < cfg.pcap_inputs.size()) {
-      const PcapInput& in = cfg.pcap_inputs[index];
-      q.is_file = true;
-      q.name = in.path;
-      q.snaplen = in.snaplen;
-      q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
+    if (sscanf(name, "net_pcap%u", &index) == 1 && !cfg.pcap_inputs.empty()) {
+      if (cfg.pcap_queues) index = 0;
+      if (index < cfg.pcap_inputs.size()) {
+        const PcapInput& in = cfg.pcap_inputs[index];
+        q.is_file = true;
+        q.name = cfg.pcap_queues ? absl::StrCat(name, " (", cfg.pcap_inputs.size(), " files)")
+                                 : in.path;
+        q.snaplen = in.snaplen;
+        q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
+        if (cfg.pcap_queues) {
+          info.file_queues = static_cast<uint16_t>(cfg.pcap_inputs.size());
+          for (const PcapInput& other : cfg.pcap_inputs) {
+            if (other.link_type != in.link_type || other.snaplen != in.snaplen) {
+              return absl::InvalidArgumentError(
+                  "--pcap-queues: every file must have the same link type and snaplen");
+            }
+          }
+        }
+      }
     }
-    rte_eth_dev_info info{};
-    int rc = rte_eth_dev_info_get(port_id, &info);
+    rte_eth_dev_info dev{};
+    const int rc = rte_eth_dev_info_get(port_id, &dev);
+    if (rc != 0) {
+      return Annotate(ErrnoToStatus(rc, "rte_eth_dev_info_get"), absl::StrCat("port ", port_id));
+    }
+    info.max_rx_queues = dev.max_rx_queues;
+    info.symmetric_rss = (dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 && dev.hash_key_size > 0;
+    info.hash_key_size = dev.hash_key_size;
+    infos.push_back(info);
+  }
+  return infos;
+}
+
+absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues,
+                                 bool rss, uint32_t extra_mbufs) {
+  Ports ports;
+  uint32_t total_queues = 0;
+  for (const PortInfo& info : infos) {
+    total_queues += info.file_queues != 0 ? info.file_queues : rx_queues;
+  }
+  ports.mbuf_pool =
+      rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256,
+                              0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  if (ports.mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
+
+  for (const PortInfo& info : infos) {
+    const uint16_t port_id = info.spec.port_id;
+    const std::string ctx = absl::StrCat("port ", port_id, " (", info.spec.name, ")");
+    const uint16_t nb_rx = info.file_queues != 0 ? info.file_queues : rx_queues;
+    if (nb_rx > info.max_rx_queues) {
+      return absl::InvalidArgumentError(absl::StrCat(ctx, ": ", nb_rx, " RX queues wanted, the port has ",
+                                                     info.max_rx_queues));
+    }
+    rte_eth_dev_info dev{};
+    int rc = rte_eth_dev_info_get(port_id, &dev);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_info_get"), ctx);
     rte_eth_conf conf{};
-    const uint16_t nb_tx = info.max_tx_queues > 0 ? 1 : 0;
-    rc = rte_eth_dev_configure(port_id, 1, nb_tx, &conf);
+    // Symmetric RSS: with the key 0x6D5A repeated, the Toeplitz hash of
+    // (src, dst) equals that of (dst, src), so both directions of a flow land
+    // in one queue, hence one worker and one shard.
+    uint8_t key[64];
+    if (rss && nb_rx > 1 && info.symmetric_rss && info.file_queues == 0) {
+      for (uint8_t i = 0; i < sizeof(key); i += 2) {
+        key[i] = 0x6d;
+        key[i + 1] = 0x5a;
+      }
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_key = key;
+      conf.rx_adv_conf.rss_conf.rss_key_len = std::min<uint8_t>(info.hash_key_size, sizeof(key));
+      conf.rx_adv_conf.rss_conf.rss_hf =
+          (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & dev.flow_type_rss_offloads;
+    }
+    const uint16_t nb_tx = dev.max_tx_queues > 0 ? 1 : 0;
+    rc = rte_eth_dev_configure(port_id, nb_rx, nb_tx, &conf);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_configure"), ctx);
     uint16_t nb_rxd = kRxDescriptors, nb_txd = 512;
     rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
-    rc = rte_eth_rx_queue_setup(port_id, 0, nb_rxd, rte_eth_dev_socket_id(port_id), nullptr,
-                                ports.mbuf_pool);
-    if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_rx_queue_setup"), ctx);
+    for (uint16_t qid = 0; qid < nb_rx; ++qid) {
+      rc = rte_eth_rx_queue_setup(port_id, qid, nb_rxd, rte_eth_dev_socket_id(port_id), nullptr,
+                                  ports.mbuf_pool);
+      if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_rx_queue_setup"), ctx);
+      RxQueueSpec q = info.spec;
+      q.queue_id = qid;
+      ports.queues.push_back(q);
+    }
     if (nb_tx > 0) {
       rc = rte_eth_tx_queue_setup(port_id, 0, nb_txd, rte_eth_dev_socket_id(port_id), nullptr);
       if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_tx_queue_setup"), ctx);
     }
     rc = rte_eth_dev_start(port_id);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_start"), ctx);
-    if (!q.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees all the traffic
-    ports.queues.push_back(q);
+    if (!info.spec.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees everything
   }
   // net_pcap stamps every mbuf with its capture time (microseconds).
   ports.timestamp_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);

@@ -42,8 +42,23 @@ struct Ports {
 // messages go to stderr at the log level given in the args.
 absl::Status InitEal(const std::vector<std::string>& args);
 
-// Configures and starts every port: one RX queue each, promiscuous.
-absl::StatusOr<Ports> SetupPorts(const Config& cfg);
+// What a port can do, read before configuring it.
+struct PortInfo {
+  RxQueueSpec spec;            // queue_id 0; file, link type and snaplen for pcap inputs
+  uint16_t max_rx_queues = 1;
+  uint16_t file_queues = 0;    // --pcap-queues: one queue per file (0 otherwise)
+  bool symmetric_rss = false;  // supports RSS over IP with a settable key
+  uint8_t hash_key_size = 40;
+};
+
+// Lists every port with its capabilities (no configuration yet).
+absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
+
+// Configures and starts every port with `rx_queues` RX queues (at least the
+// port's file queues), symmetric RSS when `rss` and the port supports it,
+// promiscuous for NICs. Returns every queue.
+absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues,
+                                 bool rss, uint32_t extra_mbufs);
 
 // Per-port counters from the NIC/PMD.
 struct PortCounters {

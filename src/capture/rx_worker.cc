@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,12 +18,16 @@ constexpr uint16_t kPrefetchAhead = 4;
 }  // namespace
 
 RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
-  for (const RxQueueSpec& q : setup_.queues) {
-    ParserConfig pc;
+  if (setup_.ports.empty()) setup_.ports = setup_.queues;
+  parser_cfg_.assign(RTE_MAX_ETHPORTS, ParserConfig());
+  snaplen_.assign(RTE_MAX_ETHPORTS, 0);
+  for (const RxQueueSpec& q : setup_.ports) {
+    ParserConfig& pc = parser_cfg_[q.port_id];
     pc.link_type = q.link_type;
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
-    parser_cfg_.push_back(pc);
+    snaplen_[q.port_id] = q.snaplen;
   }
+  for (ParserConfig& pc : parser_cfg_) pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
   at_end_.assign(setup_.queues.size(), false);
   nombuf_seen_.assign(setup_.queues.size(), 0);
   tsc_hz_ = rte_get_tsc_hz();
@@ -57,13 +62,12 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
     }
     return 0;
   }
-  HandleBurst(m, n, qi);
+  HandleBurst(m, n);
   rte_pktmbuf_free_bulk(m, n);
   return n;
 }
 
-void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
-  const RxQueueSpec& q = setup_.queues[qi];
+void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
   // Per-worker scratch, reused burst after burst (the parser resets what it sets).
   const uint8_t** frames = frames_;
   ParsedPacket* pkts = pkts_;
@@ -86,7 +90,10 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
     // A pcap frame as long as the file's snaplen was cut by the capture:
     // its wire length is unknown here (net_pcap drops it) and the parser
     // recovers it from the IP header.
-    const uint32_t wire = (q.snaplen != 0 && mb->pkt_len >= q.snaplen) ? 0 : mb->pkt_len;
+    // mbufs not from a port (tests, benchmarks) carry RTE_MBUF_PORT_INVALID.
+    const uint16_t port = SKYPROBE_LIKELY(mb->port < RTE_MAX_ETHPORTS) ? mb->port : 0;
+    const uint32_t snaplen = snaplen_[port];
+    const uint32_t wire = (snaplen != 0 && mb->pkt_len >= snaplen) ? 0 : mb->pkt_len;
     if (setup_.timestamp_offset >= 0) {
       // The worker's clock never goes back: a frame stamped before a frame
       // already seen (merged or corrupt captures) is taken at the current
@@ -101,7 +108,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
     }
     max_ts = std::max(max_ts, ts[i]);
     frames[i] = data;
-    ParseFrame(data, caplen, wire, parser_cfg_[qi], &pkts[i]);
+    ParseFrame(data, caplen, wire, parser_cfg_[port], &pkts[i]);
     if (SKYPROBE_UNLIKELY(pkts[i].num_sub == 0)) {
       ++counters_.drop_parse[static_cast<int>(pkts[i].error)];
     }
@@ -121,10 +128,22 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept {
   table.AdvanceClock(max_ts);
 }
 
-void RxWorker::Run() noexcept {
+void RxWorker::Idle(uint32_t* idle) noexcept {
+  // Sharing a CPU with other lcores (tests, small machines): give it up when
+  // there is nothing to do, or the lcore with work may wait a whole timeslice.
+  if (setup_.shares_cpu && ++*idle > 64) {
+    *idle = 0;
+    sched_yield();
+  } else {
+    rte_pause();
+  }
+}
+
+void RxWorker::RunDirect() noexcept {
   const size_t nq = setup_.queues.size();
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
+  uint32_t idle = 0;
   for (;;) {
     if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
     uint32_t got = 0;
@@ -135,8 +154,57 @@ void RxWorker::Run() noexcept {
       all_ended &= at_end_[q];
     }
     if (!any_live && all_ended) break;
-    // A quiet live link still needs its timers.
-    if (any_live && got == 0) setup_.table->AdvanceClock(ClockNs());
+    if (got == 0) {
+      // A quiet live link still needs its timers.
+      if (any_live) setup_.table->AdvanceClock(ClockNs());
+      Idle(&idle);
+    }
+  }
+}
+
+void RxWorker::RunFromRing() noexcept {
+  DispatchItem items[kBurst];
+  rte_mbuf* batch[kBurst];
+  FlowTable& table = *setup_.table;
+  uint32_t idle = 0;
+  bool live_clock = setup_.timestamp_offset < 0;
+  for (;;) {
+    // The dispatcher watches the stop flag and ends every ring with an end
+    // mark, after the frames it already took: those are accounted too.
+    const uint32_t n = setup_.ring->Dequeue(items, kBurst);
+    if (n == 0) {
+      if (live_clock) table.AdvanceClock(ClockNs());
+      Idle(&idle);
+      continue;
+    }
+    uint16_t b = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (items[i].frame != nullptr) {
+        batch[b++] = items[i].frame;
+        continue;
+      }
+      // A mark: account the frames before it, then move the clock.
+      if (b > 0) {
+        HandleBurst(batch, b);
+        rte_pktmbuf_free_bulk(batch, b);
+        b = 0;
+      }
+      if (items[i].clock_ns == kEndOfInput) return;
+      clock_ns_ = std::max(clock_ns_, items[i].clock_ns);
+      table.AdvanceClock(clock_ns_);
+    }
+    if (b > 0) {
+      HandleBurst(batch, b);
+      rte_pktmbuf_free_bulk(batch, b);
+    }
+  }
+}
+
+void RxWorker::Run() noexcept {
+  if (setup_.ring != nullptr) {
+    RunFromRing();
+  } else {
+    RunDirect();
   }
   // Finish pending expiry work, then hand over every remaining flow.
   while (!setup_.table->AdvanceClock(setup_.table->now_ns())) rte_pause();

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "capture/dispatcher.h"
 #include "capture/port.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
@@ -34,7 +35,14 @@ struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
 
 struct WorkerSetup {
   uint8_t worker_id = 0;
+  // Direct mode: the queues this worker polls itself (single worker or RSS).
   std::vector<RxQueueSpec> queues;
+  // Dispatch mode: frames come from the dispatcher over this ring instead.
+  DispatchRing* ring = nullptr;
+  // Every port's description (link type, snaplen), indexed by port id, for
+  // frames whatever queue they came from.
+  std::vector<RxQueueSpec> ports;
+  bool shares_cpu = false;  // oversubscribed lcore: yield when idle
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
   int timestamp_offset = -1;            // mbuf dynfield with capture time (us), -1: use TSC
@@ -50,15 +58,19 @@ class RxWorker {
   void Run() noexcept;
   static int LaunchThunk(void* self);
 
-  // Parses and accounts `n` received mbufs of queue `qi` (does not free them).
-  // PollQueue's body; benchmarks drive it with prebuilt in-memory mbufs.
-  void HandleBurst(rte_mbuf* const* m, uint16_t n, size_t qi) noexcept;
+  // Parses and accounts `n` received mbufs (does not free them); the port of
+  // each mbuf says how to decode it. Benchmarks drive it with prebuilt
+  // in-memory mbufs.
+  void HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept;
 
   const WorkerCounters& counters() const { return counters_; }
   bool done() const { return done_.load(std::memory_order_acquire); }
 
  private:
   uint16_t PollQueue(size_t q) noexcept;
+  void RunDirect() noexcept;
+  void RunFromRing() noexcept;
+  void Idle(uint32_t* idle) noexcept;
   int64_t ClockNs() const noexcept;
 
   static constexpr uint16_t kBurst = 32;
@@ -69,7 +81,8 @@ class RxWorker {
   ParsedPacket pkts_[kBurst];
   int64_t ts_[kBurst];
   uint8_t linear_[kBurst][kLinearMax];
-  std::vector<ParserConfig> parser_cfg_;
+  std::vector<ParserConfig> parser_cfg_;  // by port id
+  std::vector<uint32_t> snaplen_;          // by port id
   std::vector<bool> at_end_;
   std::vector<uint64_t> nombuf_seen_;
   uint64_t tsc_hz_ = 0;

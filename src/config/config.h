@@ -27,6 +27,14 @@ struct PcapInput {
 
 enum class KeyMode : uint8_t { kL2 = 0, kL3 = 1 };
 
+// How packets reach the RX workers (both keep the two directions of a flow on
+// one worker).
+enum class Distribution : uint8_t {
+  kAuto = 0,      // rss when every port can give each worker a queue, else dispatch
+  kRss = 1,       // one RX queue per worker; symmetric RSS programmed where supported
+  kDispatch = 2,  // one RX lcore spreads frames to workers by a symmetric address hash
+};
+
 // What happens when a shard holds --max-flows flows and a new one arrives.
 enum class OverloadPolicy : uint8_t {
   kDropNew = 0,      // the new flow's packets are dropped and counted
@@ -68,6 +76,13 @@ struct Config {
   uint32_t ring_size = 4096;        // worker -> control record ring ("--ring-size")
   uint32_t stats_interval_sec = 0;  // periodic counter line on stderr, 0 = off
   bool quiet = false;               // no summary on stderr ("--quiet")
+  // RX workers, one flow-table shard each ("--workers"); 0 = 1 for pcap inputs, every
+  // EAL lcore left after control (and the dispatcher) for --eal runs.
+  uint32_t workers = 0;
+  Distribution distribution = Distribution::kAuto;  // "--distribution auto|rss|dispatch"
+  // All --pcap files become the queues of ONE net_pcap port (queue i reads file i)
+  // instead of one port each: multi-queue tests without a NIC ("--pcap-queues").
+  bool pcap_queues = false;
 
   // Set by LoadConfig for --help / --version: main prints UsageText() / VersionText() and
   // exits 0. Nothing else in the Config is meaningful then (it is not validated).
@@ -101,6 +116,11 @@ std::string VersionText();
 // vdevs; without --eal a no-hugepage, no-PCI set-up is derived. `prefix` is the
 // --file-prefix; empty means "skyprobe-<pid>" so several probes can run side by side.
 std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix = "");
+
+// True when frames must go through a dispatcher lcore for `queues` RX queues:
+// forced by --distribution dispatch, or several workers without a queue each.
+// (Ports that can do symmetric RSS refine this at start-up.)
+bool NeedsDispatcher(const Config& cfg, uint32_t queues);
 
 // Link types (DLT_*) the parser decodes: NULL 0, EN10MB 1, RAW 12 and 101, LINUX_SLL 113,
 // IPV4 228, IPV6 229.

@@ -20,6 +20,9 @@
 
 namespace skyprobe::config_internal {
 
+// Lcores a pcap run needs: control, the RX workers, and a dispatcher if one is needed.
+uint32_t PcapLcoreCount(const Config& cfg);
+
 // Every setting that can come from a flag or a YAML key. Errors are reported against the
 // place a field's value came from, so each field carries a label ("--expire" or
 // "config.yaml: flow.expire") that follows the last writer.
@@ -42,6 +45,9 @@ enum class Field : uint8_t {
   kRingSize,
   kStatsInterval,
   kQuiet,
+  kWorkers,
+  kDistribution,
+  kPcapQueues,
   kCount,
 };
 

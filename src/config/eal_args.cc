@@ -43,19 +43,30 @@ bool VdevNameTaken(const std::vector<std::string>& args, uint32_t index) {
   });
 }
 
-// The probe needs two lcores: main/control and one RX worker. Lcore ids stay 0 and 1; only
-// the CPUs under them follow the affinity mask (containers, taskset).
-std::vector<std::string> LcoreArgs(const std::vector<int>& cpus) {
-  if (cpus.size() >= 2) {
-    if (cpus[0] == 0 && cpus[1] == 1) return {"-l", "0,1"};
-    return {"--lcores", absl::StrCat("0@", cpus[0], ",1@", cpus[1])};
+// Lcore 0 is control; lcores 1..n-1 are the dispatcher (if any) and the RX workers. Lcore
+// ids stay 0..n-1; the CPUs under them follow the affinity mask (containers, taskset).
+// With fewer CPUs than lcores the RX lcores share the CPUs after the first
+// (oversubscribed: fine for pcap replay and tests, not for line rate).
+std::vector<std::string> LcoreArgs(const std::vector<int>& cpus, uint32_t n) {
+  bool identity = cpus.size() >= n;
+  for (uint32_t i = 0; identity && i < n; ++i) identity = cpus[i] == static_cast<int>(i);
+  if (identity) return {"-l", n == 1 ? "0" : absl::StrCat("0-", n - 1)};
+  const int first = cpus.empty() ? 0 : cpus[0];
+  std::string spec = absl::StrCat("0@", first);
+  for (uint32_t i = 1; i < n; ++i) {
+    int cpu = first;
+    if (cpus.size() > 1) cpu = cpus[1 + (i - 1) % (cpus.size() - 1)];
+    absl::StrAppend(&spec, ",", i, "@", cpu);
   }
-  // One CPU: both lcores share it (oversubscribed, fine for pcap replay and tests).
-  const int cpu = cpus.empty() ? 0 : cpus[0];
-  return {"--lcores", absl::StrCat("0@", cpu, ",1@", cpu)};
+  return {"--lcores", spec};
 }
 
 }  // namespace
+
+uint32_t PcapLcoreCount(const Config& cfg) {
+  const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
+  return 1 + workers + (NeedsDispatcher(cfg, static_cast<uint32_t>(cfg.pcap_files.size())) ? 1 : 0);
+}
 
 std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::string& prefix,
                                              const std::vector<int>& cpus) {
@@ -65,7 +76,7 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
                              absl::StrCat(MemoryMegabytes(cfg.max_flows)), "--file-prefix",
                              prefix.empty() ? absl::StrCat("skyprobe-", getpid()) : prefix,
                              "--log-level=*:error"});
-    const std::vector<std::string> lcores = LcoreArgs(cpus);
+    const std::vector<std::string> lcores = LcoreArgs(cpus, PcapLcoreCount(cfg));
     args.insert(args.end(), lcores.begin(), lcores.end());
   } else {
     // A real-port run: the operator's arguments as given; only add what keeps stdout clean
@@ -77,6 +88,14 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
     if (!HasArg(cfg.eal_args, "--log-level")) args.push_back("--log-level=*:error");
   }
   uint32_t index = 0;
+  if (cfg.pcap_queues && !cfg.pcap_files.empty()) {
+    // One port whose queue i replays file i.
+    while (VdevNameTaken(cfg.eal_args, index)) ++index;
+    std::string vdev = absl::StrCat("--vdev=net_pcap", index);
+    for (const std::string& path : cfg.pcap_files) absl::StrAppend(&vdev, ",rx_pcap=", path);
+    args.push_back(vdev);
+    return args;
+  }
   for (const std::string& path : cfg.pcap_files) {
     while (VdevNameTaken(cfg.eal_args, index)) ++index;
     args.push_back(absl::StrCat("--vdev=net_pcap", index, ",rx_pcap=", path));
@@ -92,15 +111,23 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
       if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
     }
   } else {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long cpu = 0; cpu < online && cpus.size() < 2; ++cpu)
+    for (long cpu = 0; cpu < online; ++cpu)
       cpus.push_back(static_cast<int>(cpu));
   }
   return config_internal::EalArgumentsForCpus(cfg, prefix, cpus);
+}
+
+bool NeedsDispatcher(const Config& cfg, uint32_t queues) {
+  const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
+  if (cfg.distribution == Distribution::kDispatch) return true;
+  if (workers == 1) return false;  // one worker polls every queue itself
+  // Without a NIC, "rss" means one net_pcap queue (file) per worker.
+  return !(cfg.pcap_queues && queues >= workers);
 }
 
 }  // namespace skyprobe

@@ -49,6 +49,9 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ring-size", "runtime.ring_size"},
     {"stats-interval", "runtime.stats_interval"},
     {"quiet", "runtime.quiet"},
+    {"workers", "runtime.workers"},
+    {"distribution", "runtime.distribution"},
+    {"pcap-queues", "input.pcap_queues"},
 };
 
 struct LinkTypeEntry {
@@ -255,6 +258,24 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseU32(value, kSeconds, &cfg->stats_interval_sec);
     case Field::kQuiet:
       return ParseBool(value, &cfg->quiet);
+    case Field::kWorkers:
+      return ParseU32(value, "a whole number of workers", &cfg->workers);
+    case Field::kDistribution: {
+      const std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(value));
+      if (v == "auto") {
+        cfg->distribution = Distribution::kAuto;
+      } else if (v == "rss") {
+        cfg->distribution = Distribution::kRss;
+      } else if (v == "dispatch") {
+        cfg->distribution = Distribution::kDispatch;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", value, "' is not auto, rss or dispatch"));
+      }
+      return absl::OkStatus();
+    }
+    case Field::kPcapQueues:
+      return ParseBool(value, &cfg->pcap_queues);
     case Field::kCount:
       break;
   }

@@ -60,6 +60,9 @@ constexpr FlagSpec kFlags[] = {
     {"ring-size", FlagKind::kValue, Field::kRingSize},
     {"stats-interval", FlagKind::kValue, Field::kStatsInterval},
     {"quiet", FlagKind::kSwitchOn, Field::kQuiet},
+    {"workers", FlagKind::kValue, Field::kWorkers},
+    {"distribution", FlagKind::kValue, Field::kDistribution},
+    {"pcap-queues", FlagKind::kSwitchOn, Field::kPcapQueues},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

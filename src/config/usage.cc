@@ -66,6 +66,13 @@ RUNTIME
     --stats-interval SEC     print counters on stderr every SEC seconds, 0 = off
                              (default: 0)
     --quiet                  no summary on stderr at exit (default: off)
+    --workers N              RX workers, one flow-table shard each (default: 0 = auto:
+                             1 for pcap inputs, every spare EAL lcore with --eal)
+    --distribution MODE      auto, rss (one RX queue per worker, symmetric RSS) or
+                             dispatch (one RX lcore spreads frames by a symmetric
+                             address hash) (default: auto)
+    --pcap-queues            make the --pcap files the queues of one net_pcap port
+                             instead of one port each (multi-queue tests)
     --help, -h               print this text and exit
     --version                print the version and exit
 

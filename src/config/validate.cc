@@ -27,6 +27,7 @@ constexpr uint32_t kCaptureLengthMax = 4096;
 constexpr uint32_t kCaptureLengthDefault = 256;
 constexpr uint32_t kRingSizeMin = 64;
 constexpr uint32_t kRingSizeMax = 1u << 20;
+constexpr uint32_t kWorkersMax = 64;
 
 // "--pcap a.pcap" for a flag, "cfg.yaml: input.pcap: a.pcap" for a YAML key.
 std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
@@ -120,6 +121,18 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
   if (ring < kRingSizeMin || ring > kRingSizeMax || (ring & (ring - 1)) != 0) {
     return Range(labels, Field::kRingSize,
                  absl::StrCat("a power of two in ", kRingSizeMin, "..", kRingSizeMax), ring);
+  }
+  if (cfg.workers > kWorkersMax) {
+    return Range(labels, Field::kWorkers, absl::StrCat("0 (auto) or 1..", kWorkersMax),
+                 cfg.workers);
+  }
+  if (cfg.workers > 0 && cfg.max_flows < cfg.workers) {
+    return Range(labels, Field::kMaxFlows, absl::StrCat(">= --workers (", cfg.workers, ")"),
+                 cfg.max_flows);
+  }
+  if (cfg.pcap_queues && cfg.pcap_files.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kPcapQueues), ": needs --pcap files"));
   }
   return absl::OkStatus();
 }

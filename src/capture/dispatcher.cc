@@ -1,0 +1,153 @@
+#include "capture/dispatcher.h"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <sched.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "capture/dispatch_hash.h"
+#include "skyprobe/status.h"
+
+namespace skyprobe {
+
+absl::StatusOr<std::unique_ptr<DispatchRing>> DispatchRing::Create(int index, uint32_t size,
+                                                                   int socket_id) {
+  std::unique_ptr<DispatchRing> r(new DispatchRing());
+  r->ring_ = rte_ring_create_elem(absl::StrCat("disp", index).c_str(), sizeof(DispatchItem),
+                                  rte_align32pow2(size), socket_id,
+                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (r->ring_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_ring_create_elem(dispatch)");
+  return r;
+}
+
+DispatchRing::~DispatchRing() { rte_ring_free(ring_); }
+
+uint32_t DispatchRing::Enqueue(const DispatchItem* items, uint32_t n) noexcept {
+  return rte_ring_sp_enqueue_burst_elem(ring_, items, sizeof(DispatchItem), n, nullptr);
+}
+
+uint32_t DispatchRing::Dequeue(DispatchItem* items, uint32_t max) noexcept {
+  return rte_ring_sc_dequeue_burst_elem(ring_, items, sizeof(DispatchItem), max, nullptr);
+}
+
+uint32_t DispatchRing::capacity() const { return rte_ring_get_capacity(ring_); }
+
+Dispatcher::Dispatcher(DispatcherSetup setup) : setup_(std::move(setup)) {
+  at_end_.assign(setup_.queues.size(), false);
+  nombuf_seen_.assign(setup_.queues.size(), 0);
+  last_mark_ns_.assign(setup_.rings.size(), 0);
+  staged_.resize(setup_.rings.size());
+  for (auto& s : staged_) s.reserve(kBurst);
+}
+
+int Dispatcher::LaunchThunk(void* self) {
+  static_cast<Dispatcher*>(self)->Run();
+  return 0;
+}
+
+void Dispatcher::Push(uint32_t worker, const DispatchItem* items, uint32_t n,
+                      bool is_file) noexcept {
+  uint32_t sent = setup_.rings[worker]->Enqueue(items, n);
+  while (sent < n) {
+    if (!is_file) {
+      // A live port cannot wait: the NIC would drop instead. Count and free.
+      for (uint32_t i = sent; i < n; ++i) {
+        if (items[i].frame != nullptr) {
+          rte_pktmbuf_free(items[i].frame);
+          ++counters_.drop_worker_ring_full;
+        }
+      }
+      return;
+    }
+    // A file can wait for its worker: replay is lossless.
+    ++counters_.waits;
+    if (setup_.shares_cpu) {
+      sched_yield();
+    } else {
+      rte_pause();
+    }
+    sent += setup_.rings[worker]->Enqueue(items + sent, n - sent);
+  }
+}
+
+void Dispatcher::SendMarks(int64_t clock_ns, bool force) noexcept {
+  for (uint32_t w = 0; w < setup_.rings.size(); ++w) {
+    if (!force && clock_ns - last_mark_ns_[w] < setup_.mark_every_ns) continue;
+    const DispatchItem mark{nullptr, clock_ns};
+    // A mark may be skipped on a full ring: the next frame or mark moves the clock.
+    if (setup_.rings[w]->Enqueue(&mark, 1) == 1 || force) last_mark_ns_[w] = clock_ns;
+  }
+}
+
+uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
+  const RxQueueSpec& q = setup_.queues[qi];
+  rte_mbuf* m[kBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, m, kBurst);
+  if (n == 0) {
+    if (q.is_file) {
+      const uint64_t nombuf = ReadPortCounters(q.port_id).rx_nombuf;
+      if (nombuf == nombuf_seen_[qi]) at_end_[qi] = true;
+      nombuf_seen_[qi] = nombuf;
+    }
+    return 0;
+  }
+  const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* mb = m[i];
+    const uint32_t h = SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len,
+                                          q.link_type);
+    const uint32_t w = static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
+    staged_[w].push_back(DispatchItem{mb, 0});
+    counters_.rx_bytes += mb->pkt_len;
+    if (setup_.timestamp_offset >= 0) {
+      const int64_t ts =
+          static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) * 1000;
+      clock_ns_ = std::max(clock_ns_, ts);
+    }
+  }
+  counters_.rx_packets += n;
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (staged_[w].empty()) continue;
+    Push(w, staged_[w].data(), static_cast<uint32_t>(staged_[w].size()), q.is_file);
+    staged_[w].clear();
+    last_mark_ns_[w] = clock_ns_;  // frames carry the time themselves
+  }
+  if (setup_.timestamp_offset >= 0) SendMarks(clock_ns_, false);
+  return n;
+}
+
+void Dispatcher::Run() noexcept {
+  bool any_live = false;
+  for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
+  uint32_t idle = 0;
+  for (;;) {
+    if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
+    uint32_t got = 0;
+    bool all_ended = true;
+    for (size_t q = 0; q < setup_.queues.size(); ++q) {
+      if (at_end_[q]) continue;
+      got += PollQueue(q);
+      all_ended &= at_end_[q];
+    }
+    if (!any_live && all_ended) break;
+    if (got == 0 && setup_.shares_cpu && ++idle > 64) {
+      idle = 0;
+      sched_yield();
+    }
+  }
+  // Every frame is queued before the end mark, so workers see all of them.
+  const DispatchItem end{nullptr, kEndOfInput};
+  for (uint32_t w = 0; w < setup_.rings.size(); ++w) {
+    while (setup_.rings[w]->Enqueue(&end, 1) != 1) rte_pause();
+  }
+  done_.store(true, std::memory_order_release);
+}
+
+}  // namespace skyprobe

@@ -1,0 +1,94 @@
+// dispatcher.h: dispatch mode: one RX lcore spreads frames over the workers.
+//
+// Owner: the dispatcher lcore runs Run(); it owns its queues and the
+// producer side of one SPSC ring per worker; each worker owns the consumer
+// side of its ring. Used when ports cannot give every worker its own queue
+// with symmetric RSS (net_pcap, single-queue NICs).
+//
+// Besides frames, the rings carry clock marks, in order with the frames: a
+// worker that receives no frame for a while still sees capture time move on,
+// so its flows expire as they would with one worker (same answer at any N),
+// and an end mark once every input has ended.
+//
+//   Dispatcher d(setup);
+//   rte_eal_remote_launch(&Dispatcher::LaunchThunk, &d, lcore);
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "capture/port.h"
+#include "skyprobe/compiler.h"
+
+struct rte_mbuf;
+struct rte_ring;
+
+namespace skyprobe {
+
+// One ring entry: a frame, or (frame == nullptr) a clock or end mark.
+struct DispatchItem {
+  rte_mbuf* frame = nullptr;
+  int64_t clock_ns = 0;  // marks: capture time reached; kEndOfInput at the end
+};
+inline constexpr int64_t kEndOfInput = INT64_MIN;
+
+// The ring from the dispatcher to one worker.
+class DispatchRing {
+ public:
+  static absl::StatusOr<std::unique_ptr<DispatchRing>> Create(int index, uint32_t size,
+                                                              int socket_id);
+  ~DispatchRing();
+  uint32_t Enqueue(const DispatchItem* items, uint32_t n) noexcept;  // producer
+  uint32_t Dequeue(DispatchItem* items, uint32_t max) noexcept;      // consumer
+  uint32_t capacity() const;
+
+ private:
+  DispatchRing() = default;
+  rte_ring* ring_ = nullptr;
+};
+
+struct SKYPROBE_CACHE_ALIGNED DispatcherCounters {
+  uint64_t rx_packets = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t drop_worker_ring_full = 0;  // live inputs only: a file waits instead
+  uint64_t waits = 0;                  // file inputs: times a full worker ring was waited on
+};
+
+struct DispatcherSetup {
+  std::vector<RxQueueSpec> queues;
+  std::vector<DispatchRing*> rings;  // one per worker
+  int timestamp_offset = -1;
+  int64_t mark_every_ns = 100'000'000;  // clock marks at most this far apart per worker
+  const std::atomic<bool>* stop = nullptr;
+  bool shares_cpu = false;  // oversubscribed: yield when waiting
+};
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(DispatcherSetup setup);
+  void Run() noexcept;
+  static int LaunchThunk(void* self);
+
+  const DispatcherCounters& counters() const { return counters_; }
+  bool done() const { return done_.load(std::memory_order_acquire); }
+
+ private:
+  uint16_t PollQueue(size_t qi) noexcept;
+  void Push(uint32_t worker, const DispatchItem* items, uint32_t n, bool is_file) noexcept;
+  void SendMarks(int64_t clock_ns, bool force) noexcept;
+
+  static constexpr uint16_t kBurst = 32;
+  DispatcherSetup setup_;
+  std::vector<bool> at_end_;
+  std::vector<uint64_t> nombuf_seen_;
+  std::vector<int64_t> last_mark_ns_;
+  std::vector<std::vector<DispatchItem>> staged_;
+  int64_t clock_ns_ = 0;
+  DispatcherCounters counters_;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace skyprobe
