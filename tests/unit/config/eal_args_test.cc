@@ -26,7 +26,7 @@ Config PcapConfig() {
 TEST(EalArgumentsTest, PcapModeOnTwoCores) {
   EXPECT_THAT(EalArgumentsForCpus(PcapConfig(), "test", {0, 1}),
               ElementsAre("skyprobe", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry",
-                          "-m", "728", "--file-prefix", "test", "--log-level=*:error", "-l", "0,1",
+                          "-m", "728", "--file-prefix", "test", "--log-level=*:error", "-l", "0-1",
                           "--vdev=net_pcap0,rx_pcap=/data/a.pcap",
                           "--vdev=net_pcap1,rx_pcap=/data/b.pcap"));
 }
@@ -101,3 +101,36 @@ TEST_F(EalFromFlagsTest, LoadedConfigGivesVdevPerPcap) {
 
 }  // namespace
 }  // namespace skyprobe::testing
+
+namespace skyprobe::config_internal {
+namespace {
+
+TEST(EalLcoresTest, WorkersAndDispatcherGetLcoresOversubscribedOnTwoCpus) {
+  Config cfg;
+  cfg.pcap_files = {"/data/a.pcap"};
+  cfg.workers = 4;  // one port, one queue: a dispatcher is needed
+  EXPECT_TRUE(NeedsDispatcher(cfg, 1));
+  EXPECT_EQ(PcapLcoreCount(cfg), 6u);
+  const std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1});
+  const auto it = std::find(args.begin(), args.end(), "--lcores");
+  ASSERT_NE(it, args.end());
+  EXPECT_EQ(*(it + 1), "0@0,1@1,2@1,3@1,4@1,5@1");
+}
+
+TEST(EalLcoresTest, OneQueuePerWorkerNeedsNoDispatcher) {
+  Config cfg;
+  cfg.pcap_files = {"/a.pcap", "/b.pcap"};
+  cfg.pcap_queues = true;
+  cfg.workers = 2;
+  EXPECT_FALSE(NeedsDispatcher(cfg, 2));
+  EXPECT_EQ(PcapLcoreCount(cfg), 3u);
+  const std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1, 2, 3});
+  EXPECT_NE(std::find(args.begin(), args.end(), "0-2"), args.end());
+  EXPECT_NE(std::find(args.begin(), args.end(), "--vdev=net_pcap0,rx_pcap=/a.pcap,rx_pcap=/b.pcap"),
+            args.end());
+  cfg.distribution = Distribution::kDispatch;
+  EXPECT_TRUE(NeedsDispatcher(cfg, 2));
+}
+
+}  // namespace
+}  // namespace skyprobe::config_internal
