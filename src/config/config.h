@@ -53,6 +53,9 @@ struct Config {
   bool link_type_override_set = false;
   // Filled by LoadConfig / ParseYamlConfig: one entry per pcap_files entry, same order.
   std::vector<PcapInput> pcap_inputs;
+  // tcpdump filter expression ("--bpf"), compiled by libpcap for each input's link type
+  // (src/filter); empty keeps every packet. Packets it rejects are counted as filtered.
+  std::string bpf_filter;
 
   // Outputs. JSON lines path, "-" for stdout, empty for none ("--json").
   std::string json_path;

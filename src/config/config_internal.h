@@ -30,6 +30,7 @@ enum class Field : uint8_t {
   kPcap,
   kEal,
   kLinkType,
+  kBpf,
   kJson,
   kUpdate,
   kExpire,

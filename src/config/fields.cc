@@ -34,6 +34,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"pcap", "input.pcap"},
     {"eal", "input.eal"},
     {"link-type", "input.link_type"},
+    {"bpf", "input.bpf"},
     {"json", "output.json"},
     {"update", "flow.update"},
     {"expire", "flow.expire"},
@@ -200,6 +201,10 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       if (s.ok()) cfg->link_type_override_set = true;
       return s;
     }
+    case Field::kBpf:
+      // Checked against each input's link type by ValidateWithLabels.
+      cfg->bpf_filter = std::string(absl::StripAsciiWhitespace(value));
+      return absl::OkStatus();
     case Field::kJson:
       if (value.empty()) {
         return absl::InvalidArgumentError("empty path (give a file, or - for stdout)");

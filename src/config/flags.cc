@@ -44,6 +44,7 @@ constexpr FlagSpec kFlags[] = {
     {"pcap", FlagKind::kValue, Field::kPcap},
     {"eal", FlagKind::kValue, Field::kEal},
     {"link-type", FlagKind::kValue, Field::kLinkType},
+    {"bpf", FlagKind::kValue, Field::kBpf},
     {"json", FlagKind::kValue, Field::kJson},
     {"update", FlagKind::kValue, Field::kUpdate},
     {"expire", FlagKind::kValue, Field::kExpire},

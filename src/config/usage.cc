@@ -35,6 +35,10 @@ INPUT
     --link-type N|NAME       force the link type of every pcap input (default: from the
                              file): NULL 0, EN10MB (ethernet) 1, RAW 12 or 101,
                              LINUX_SLL 113, IPV4 228, IPV6 229
+    --bpf "EXPR"             keep only the packets a tcpdump filter expression matches,
+                             e.g. "port 53 or port 80"; compiled by libpcap for each
+                             input's link type; 802.1Q-tagged packets need "vlan and ..."
+                             as in tcpdump (default: none, keep every packet)
 
 OUTPUT
     --json PATH|-            write flow records as JSON lines to PATH, - for stdout

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -34,6 +36,37 @@ std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
   const std::string& label = LabelOf(labels, Field::kPcap);
   if (absl::StartsWith(label, "--")) return absl::StrCat(label, " ", path);
   return absl::StrCat(label, ": ", path);
+}
+
+// --bpf compiled by libpcap for the link type of every input (Ethernet for --eal ports),
+// so a bad expression is reported before EAL starts:
+// --bpf "porrt 53": can't parse filter expression: syntax error
+absl::Status CheckBpf(const Config& cfg, const FieldLabels& labels) {
+  if (cfg.bpf_filter.empty()) return absl::OkStatus();
+  std::vector<std::pair<uint32_t, std::string>> targets;  // link type, input it came from
+  for (const PcapInput& input : cfg.pcap_inputs) targets.emplace_back(input.link_type, input.path);
+  if (!cfg.eal_args.empty() || targets.empty()) targets.emplace_back(DLT_EN10MB, "");
+  const std::string& label = LabelOf(labels, Field::kBpf);
+  const std::string where = absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ",
+                                         "\"", cfg.bpf_filter, "\"");
+  for (const auto& [dlt, path] : targets) {
+    pcap_t* p = pcap_open_dead(static_cast<int>(dlt), 262144);
+    if (p == nullptr) return absl::InternalError(absl::StrCat(where, ": pcap_open_dead failed"));
+    bpf_program prog = {};
+    const bool ok =
+        pcap_compile(p, &prog, cfg.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
+    const std::string err = ok ? "" : pcap_geterr(p);
+    if (ok) pcap_freecode(&prog);
+    pcap_close(p);
+    if (ok) continue;
+    // Syntax errors do not depend on the input; name it only when the link type matters.
+    if (dlt == DLT_EN10MB || path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", err));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": for ", path, " (", LinkTypeName(dlt), "): ", err));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Range(const FieldLabels& labels, Field field, absl::string_view rule, uint64_t got) {
@@ -101,6 +134,7 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
                        ") is not supported; supported: ", SupportedLinkTypesText()));
     }
   }
+  SKYPROBE_RETURN_IF_ERROR(CheckBpf(cfg, labels));
   if (cfg.update_sec < 1) return Range(labels, Field::kUpdate, ">= 1", cfg.update_sec);
   if (cfg.expire_sec < 1) return Range(labels, Field::kExpire, ">= 1", cfg.expire_sec);
   if (cfg.timer_tick_ms < 1 || cfg.timer_tick_ms > kTimerTickMaxMs) {
