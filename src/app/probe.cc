@@ -11,8 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "app/probe_backend_impl.h"
 #include "app/summary.h"
 #include "capture/dispatcher.h"
+#include "capture/query_port.h"
 #include "capture/port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
@@ -21,6 +23,7 @@
 #include "control/enhancers/community_id.h"
 #include "export/json_lines_handler.h"
 #include "parse/parsed_packet.h"
+#include "service/grpc_server.h"
 #include "skyprobe/status.h"
 #include "table/flow_table.h"
 
@@ -60,7 +63,10 @@ struct Running {
   std::vector<std::unique_ptr<RecordChannel>> channels;
   std::vector<std::unique_ptr<FlowTable>> tables;
   std::vector<std::unique_ptr<DispatchRing>> rings;
+  std::vector<std::unique_ptr<QueryPort>> query_ports;
   std::vector<std::unique_ptr<RxWorker>> workers;
+  std::unique_ptr<ProbeBackendImpl> backend;
+  std::unique_ptr<GrpcServer> server;
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
@@ -150,6 +156,25 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
   }
   return s;
+}
+
+// The summary as the service's Stats(): "workerN_x" becomes scope workerN, name x.
+StatsSnapshot ToStats(const Summary& s) {
+  StatsSnapshot out;
+  for (const auto& [name, value] : s.values) {
+    StatsSnapshot::Entry e;
+    e.value = value;
+    const size_t us = name.find('_');
+    if (name.rfind("worker", 0) == 0 && us != std::string::npos) {
+      e.scope = name.substr(0, us);
+      e.name = name.substr(us + 1);
+    } else {
+      e.scope = "total";
+      e.name = name;
+    }
+    out.entries.push_back(std::move(e));
+  }
+  return out;
 }
 
 absl::Status CheckInputs(const std::vector<PortInfo>& infos) {
@@ -298,6 +323,10 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.stop = stop;
     ws.ports = port_specs;
     ws.shares_cpu = SharesCpu(lcore);
+    ws.hold = cfg.hold;
+    SKYPROBE_ASSIGN_OR_RETURN(auto qport, QueryPort::Create(static_cast<int>(i), socket));
+    ws.queries = qport.get();
+    r->query_ports.push_back(std::move(qport));
     if (r->mode == Mode::kDispatch) {
       SKYPROBE_ASSIGN_OR_RETURN(auto ring, DispatchRing::Create(static_cast<int>(i), kDispatchRing,
                                                                 socket));
@@ -325,6 +354,25 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
     r->dispatcher = std::make_unique<Dispatcher>(ds);
   }
+  // The gRPC service: for live ports and --hold runs by default; a plain pcap
+  // replay ends on its own, so there it starts only with --grpc-listen.
+  const bool want_service = cfg.grpc_listen != "none" &&
+                            (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set);
+  if (want_service) {
+    std::vector<QueryPort*> qp;
+    std::vector<const RxWorker*> ws;
+    for (auto& p : r->query_ports) qp.push_back(p.get());
+    for (auto& w : r->workers) ws.push_back(w.get());
+    r->backend = std::make_unique<ProbeBackendImpl>(
+        qp, ws, [r, &loop] { return ToStats(Collect(*r, loop)); }, cfg.node_tid);
+    loop.AddHandler(r->backend->Handler());
+    SKYPROBE_ASSIGN_OR_RETURN(r->server,
+                              StartGrpcServer(ServiceOptionsFromConfig(cfg), r->backend.get()));
+    if (!cfg.quiet) {
+      std::fprintf(stderr, "skyprobe: gRPC service on %s (port %d)\n", cfg.grpc_listen.c_str(),
+                   r->server->port());
+    }
+  }
   if (cfg.stats_interval_sec > 0) {
     loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
@@ -347,6 +395,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   }
   absl::Status st = loop.Run();
   rte_eal_mp_wait_lcore();
+  if (r->server) r->server->Shutdown();
 
   const Summary s = Collect(*r, loop);
   if (!cfg.quiet) PrintSummary(s, stderr);
@@ -365,6 +414,9 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
   absl::Status st = Run(cfg, stop, &r);
   // Lcores may still run if start-up failed half-way: stop them first.
   rte_eal_mp_wait_lcore();
+  if (r.server) r.server->Shutdown();
+  r.server.reset();
+  r.backend.reset();
   r.dispatcher.reset();
   r.workers.clear();
   r.tables.clear();

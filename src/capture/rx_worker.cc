@@ -139,6 +139,18 @@ void RxWorker::Idle(uint32_t* idle) noexcept {
   }
 }
 
+void RxWorker::ServeQueries() noexcept {
+  if (setup_.queries != nullptr) setup_.queries->Serve(setup_.table);
+}
+
+void RxWorker::Hold() noexcept {
+  uint32_t idle = 0;
+  while (setup_.stop == nullptr || !setup_.stop->load(std::memory_order_relaxed)) {
+    ServeQueries();
+    Idle(&idle);
+  }
+}
+
 void RxWorker::RunDirect() noexcept {
   const size_t nq = setup_.queues.size();
   bool any_live = false;
@@ -153,7 +165,12 @@ void RxWorker::RunDirect() noexcept {
       got += PollQueue(q);
       all_ended &= at_end_[q];
     }
-    if (!any_live && all_ended) break;
+    if (!any_live && all_ended) {
+      if (setup_.hold) Hold();
+      break;
+    }
+    // Queries are served between bursts: every 16 loops, or whenever idle.
+    if (got == 0 || (++loops_ & 15) == 0) ServeQueries();
     if (got == 0) {
       // A quiet live link still needs its timers.
       if (any_live) setup_.table->AdvanceClock(ClockNs());
@@ -172,6 +189,7 @@ void RxWorker::RunFromRing() noexcept {
     // The dispatcher watches the stop flag and ends every ring with an end
     // mark, after the frames it already took: those are accounted too.
     const uint32_t n = setup_.ring->Dequeue(items, kBurst);
+    if (n == 0 || (++loops_ & 15) == 0) ServeQueries();
     if (n == 0) {
       if (live_clock) table.AdvanceClock(ClockNs());
       Idle(&idle);
@@ -189,7 +207,10 @@ void RxWorker::RunFromRing() noexcept {
         rte_pktmbuf_free_bulk(batch, b);
         b = 0;
       }
-      if (items[i].clock_ns == kEndOfInput) return;
+      if (items[i].clock_ns == kEndOfInput) {
+        if (setup_.hold) Hold();
+        return;
+      }
       clock_ns_ = std::max(clock_ns_, items[i].clock_ns);
       table.AdvanceClock(clock_ns_);
     }

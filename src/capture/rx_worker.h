@@ -16,6 +16,7 @@
 
 #include "capture/dispatcher.h"
 #include "capture/port.h"
+#include "capture/query_port.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
 #include "table/flow_table.h"
@@ -43,6 +44,10 @@ struct WorkerSetup {
   // frames whatever queue they came from.
   std::vector<RxQueueSpec> ports;
   bool shares_cpu = false;  // oversubscribed lcore: yield when idle
+  QueryPort* queries = nullptr;  // table queries answered between bursts (may be null)
+  // --hold: at the end of the input keep the table and answer queries until
+  // `stop`, then expire every flow as usual.
+  bool hold = false;
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
   int timestamp_offset = -1;            // mbuf dynfield with capture time (us), -1: use TSC
@@ -71,6 +76,8 @@ class RxWorker {
   void RunDirect() noexcept;
   void RunFromRing() noexcept;
   void Idle(uint32_t* idle) noexcept;
+  void ServeQueries() noexcept;
+  void Hold() noexcept;
   int64_t ClockNs() const noexcept;
 
   static constexpr uint16_t kBurst = 32;
@@ -89,6 +96,7 @@ class RxWorker {
   uint64_t tsc_start_ = 0;
   int64_t wall_start_ns_ = 0;
   int64_t clock_ns_ = 0;  // latest capture time seen (pcap inputs)
+  uint32_t loops_ = 0;
   WorkerCounters counters_;
   std::atomic<bool> done_{false};
 };

@@ -87,6 +87,16 @@ struct Config {
   // instead of one port each: multi-queue tests without a NIC ("--pcap-queues").
   bool pcap_queues = false;
 
+  // gRPC service (src/service; docs/configuration.md, "Service").
+  std::string grpc_listen = "127.0.0.1:50051";  // "--grpc-listen ADDR:PORT|none"
+  bool grpc_listen_set = false;  // given explicitly (a pcap replay then starts the service)
+  std::string grpc_tls_cert;       // server certificate chain, PEM ("--grpc-tls-cert")
+  std::string grpc_tls_key;        // its private key, PEM ("--grpc-tls-key")
+  std::string grpc_tls_client_ca;  // CA of client certificates: mutual TLS ("--grpc-tls-client-ca")
+  std::string grpc_token_file;     // bearer token clients must send ("--grpc-token-file")
+  // Keep running (table and service) after the pcap inputs end, until SIGTERM ("--hold").
+  bool hold = false;
+
   // Set by LoadConfig for --help / --version: main prints UsageText() / VersionText() and
   // exits 0. Nothing else in the Config is meaningful then (it is not validated).
   bool help = false;

@@ -18,17 +18,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "table/flow_predicate.h"  // FlowPredicate
 #include "table/flow_snapshot.h"
 
 namespace skyprobe {
-
-// A predicate over flows, immutable once built, so that a worker lcore may
-// evaluate it between bursts (the service's filter engine implements it).
-class FlowPredicate {
- public:
-  virtual ~FlowPredicate() = default;
-  virtual bool Matches(const FlowSnapshot& s) const = 0;
-};
 
 // One captured packet of a flow (raw packet capture, --raw-packets).
 struct RawPacketCopy {

@@ -93,6 +93,10 @@ class FlowTable {
   bool FlushAll() noexcept;
 
   uint32_t size() const { return live_; }
+  // Positions are 0..capacity()-1; IsLive says whether one holds a flow
+  // (queries walk the shard with these and FillSnapshot).
+  uint32_t capacity() const { return capacity_; }
+  bool IsLive(uint32_t pos) const { return (hot_[pos].flags & kFlowLive) != 0; }
   int64_t now_ns() const { return now_ns_; }
   const TableCounters& counters() const { return counters_; }
 

@@ -1,0 +1,97 @@
+#include "app/probe_backend_impl.h"
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace skyprobe {
+namespace {
+
+class SubscriberFeed final : public FlowHandler {
+ public:
+  explicit SubscriberFeed(std::function<void(const FlowSnapshot&)> publish)
+      : publish_(std::move(publish)) {}
+  void OnRecord(const FlowSnapshot& s) override { publish_(s); }
+
+ private:
+  std::function<void(const FlowSnapshot&)> publish_;
+};
+
+}  // namespace
+
+ProbeBackendImpl::ProbeBackendImpl(std::vector<QueryPort*> ports,
+                                   std::vector<const RxWorker*> workers,
+                                   std::function<StatsSnapshot()> stats, std::string node_tid)
+    : ports_(std::move(ports)),
+      workers_(std::move(workers)),
+      stats_(std::move(stats)),
+      node_tid_(std::move(node_tid)) {}
+
+absl::Status ProbeBackendImpl::RunOnWorkers(
+    QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
+    const std::function<void(const FlowSnapshot&)>& visit) {
+  std::lock_guard<std::mutex> lock(query_mu_);
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (workers_[i]->done()) {
+      return absl::UnavailableError(
+          "the probe's input has ended and its flows were expired (run with --hold to "
+          "query a finished capture)");
+    }
+  }
+  for (QueryPort* p : ports_) p->Begin(kind, predicate);
+  const auto noop = [](const FlowSnapshot&) {};
+  for (;;) {
+    bool all = true;
+    for (size_t i = 0; i < ports_.size(); ++i) {
+      if (!ports_[i]->Collect(visit ? visit : noop)) {
+        all = false;
+        if (workers_[i]->done()) {
+          return absl::UnavailableError(absl::StrCat("worker ", i, " stopped during the query"));
+        }
+      }
+    }
+    if (all) return absl::OkStatus();
+    // Workers answer between bursts; a short sleep keeps this thread off the CPU.
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+absl::Status ProbeBackendImpl::VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
+                                          const std::function<void(const FlowSnapshot&)>& visit) {
+  return RunOnWorkers(QueryPort::Kind::kSnapshot, std::move(predicate), visit);
+}
+
+absl::Status ProbeBackendImpl::Flush() {
+  return RunOnWorkers(QueryPort::Kind::kFlush, nullptr, nullptr);
+}
+
+uint64_t ProbeBackendImpl::Subscribe(std::function<void(const FlowSnapshot&)> on_record) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  const uint64_t id = next_sub_++;
+  subs_.emplace(id, std::move(on_record));
+  return id;
+}
+
+void ProbeBackendImpl::Unsubscribe(uint64_t id) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  subs_.erase(id);
+}
+
+void ProbeBackendImpl::Publish(const FlowSnapshot& s) {
+  // Control lcore: subscribers only queue the record (the service bounds it).
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  for (auto& [id, fn] : subs_) fn(s);
+}
+
+std::unique_ptr<FlowHandler> ProbeBackendImpl::Handler() {
+  return std::make_unique<SubscriberFeed>([this](const FlowSnapshot& s) { Publish(s); });
+}
+
+absl::StatusOr<std::vector<RawPacketCopy>> ProbeBackendImpl::RawPackets(uint64_t) {
+  return absl::UnimplementedError("raw packet capture per flow is not implemented yet");
+}
+
+StatsSnapshot ProbeBackendImpl::Stats() { return stats_(); }
+
+}  // namespace skyprobe

@@ -1,0 +1,59 @@
+// probe_backend_impl.h: ProbeBackend on a running probe (workers + control).
+//
+// Owner: created by the main thread before the lcores start. Query methods
+// run on gRPC threads and are serialised by a mutex; they reach the workers
+// only through their QueryPorts (answered between bursts). Subscribers are
+// fed by a FlowHandler on the control lcore (see Handler()).
+//
+//   ProbeBackendImpl backend(ports, workers, stats_fn, cfg.node_tid);
+//   loop.AddHandler(backend.Handler());
+//   auto server = StartGrpcServer(opts, &backend);
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "capture/query_port.h"
+#include "capture/rx_worker.h"
+#include "control/flow_handler.h"
+#include "service/probe_backend.h"
+
+namespace skyprobe {
+
+class ProbeBackendImpl final : public ProbeBackend {
+ public:
+  ProbeBackendImpl(std::vector<QueryPort*> ports, std::vector<const RxWorker*> workers,
+                   std::function<StatsSnapshot()> stats, std::string node_tid);
+
+  absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
+                          const std::function<void(const FlowSnapshot&)>& visit) override;
+  uint64_t Subscribe(std::function<void(const FlowSnapshot&)> on_record) override;
+  void Unsubscribe(uint64_t id) override;
+  absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) override;
+  StatsSnapshot Stats() override;
+  absl::Status Flush() override;
+  std::string NodeTid() const override { return node_tid_; }
+
+  // The control-loop handler that feeds subscribers (owned by the loop).
+  std::unique_ptr<FlowHandler> Handler();
+
+ private:
+  absl::Status RunOnWorkers(QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
+                            const std::function<void(const FlowSnapshot&)>& visit);
+  void Publish(const FlowSnapshot& s);
+
+  std::vector<QueryPort*> ports_;
+  std::vector<const RxWorker*> workers_;
+  std::function<StatsSnapshot()> stats_;
+  std::string node_tid_;
+  std::mutex query_mu_;  // one query at a time on the workers' ports
+  std::mutex subs_mu_;
+  std::map<uint64_t, std::function<void(const FlowSnapshot&)>> subs_;
+  uint64_t next_sub_ = 1;
+};
+
+}  // namespace skyprobe
