@@ -1,7 +1,7 @@
-// Application decoders chosen by port (DNS, NTP, DHCPv4/v6, TLS) and the UDP
-// tunnel headers (VXLAN, Geneve, GTPv1U). Each one only checks what gopacket's
-// decoder would reject: a layer that fails is not named and sets
-// kAnomalyBadAppLayer; the path then ends at UDP/TCP.
+// Application decoders chosen by port (DNS, NTP, DHCPv4/v6, TLS). Each one
+// only checks what gopacket's decoder would reject: a layer that fails is not
+// named and sets kAnomalyBadAppLayer; the path then ends at UDP/TCP. The UDP
+// tunnel headers (VXLAN, Geneve, GTPv1U, MPLS) live in parse_tunnel.cc.
 #include "parse/internal/decode.h"
 
 namespace skyprobe::parse_internal {
@@ -84,17 +84,17 @@ bool DnsRdataValid(const uint8_t* msg, uint32_t len, uint16_t type, uint32_t rda
   }
 }
 
-Step AppFail(Cursor& c) {
-  c.anomalies |= kAnomalyBadAppLayer;
-  return Step::kStop;
-}
-
 Step NameApp(Cursor& c, Layer layer) {
   AddLayer(c, layer);
   return Step::kStop;
 }
 
 }  // namespace
+
+Step AppFail(Cursor& c) noexcept {
+  c.anomalies |= kAnomalyBadAppLayer;
+  return Step::kStop;
+}
 
 bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept {
   if (len < 12) return false;
@@ -173,65 +173,6 @@ Step DecodeTls(Cursor& c) noexcept {
     off += 5 + len;
   }
   return NameApp(c, Layer::kTls);
-}
-
-Step DecodeVxlan(Cursor& c) noexcept {
-  if (c.avail() < 8) return AppFail(c);
-  const uint8_t* p = c.data + c.pos;
-  AddLayer(c, Layer::kVxlan);
-  c.vni = (static_cast<uint32_t>(p[4]) << 16) | (static_cast<uint32_t>(p[5]) << 8) | p[6];
-  c.vni_seen = true;
-  c.network_id = c.vni;
-  c.pos += 8;
-  c.split_here = true;
-  return Step::kStop;  // inner Ethernet: tunnel issue
-}
-
-Step DecodeGeneve(Cursor& c) noexcept {
-  const uint8_t* p = c.data + c.pos;
-  const uint32_t n = c.avail();
-  if (n < 8) return AppFail(c);
-  const uint32_t opt_len = (p[0] & 0x3F) * 4u;
-  if (n - 8 < opt_len) return AppFail(c);
-  for (uint32_t off = 8; off < 8 + opt_len;) {
-    if (8 + opt_len - off < 4) return AppFail(c);
-    off += 4u + (p[off + 3] & 0x1F) * 4u;
-    if (off > 8 + opt_len) return AppFail(c);
-  }
-  AddLayer(c, Layer::kGeneve);
-  c.vni = (static_cast<uint32_t>(p[4]) << 16) | (static_cast<uint32_t>(p[5]) << 8) | p[6];
-  c.vni_seen = true;
-  c.network_id = c.vni;
-  c.pos += 8 + opt_len;
-  c.split_here = true;
-  return Step::kStop;  // inner frame by protocol type: tunnel issue
-}
-
-Step DecodeGtpv1u(Cursor& c) noexcept {
-  const uint8_t* p = c.data + c.pos;
-  const uint32_t n = c.avail();
-  // gopacket wants the whole message (8 + message length) captured.
-  if (n < 8 || 8u + Be16(p + 2) > n) return AppFail(c);
-  uint32_t header = 8;
-  if ((p[0] & 0x07) != 0) {  // sequence, N-PDU or extension flag: 4 more bytes
-    header = 12;
-    if (n < header) return AppFail(c);
-    if ((p[0] & 0x04) != 0) {
-      // Extension headers: length byte in 4-byte units, chained by the
-      // next-type byte that ends each one (gopacket walks at least one).
-      uint32_t idx = 12;  // the current extension's length byte
-      for (;;) {
-        if (idx >= n || p[idx] == 0) return AppFail(c);
-        idx += p[idx] * 4u;
-        if (idx > n) return AppFail(c);
-        if (p[idx - 1] == 0) break;
-      }
-      header = idx;
-    }
-  }
-  AddLayer(c, Layer::kGtpv1u);
-  c.pos += header;
-  return Step::kStop;  // inner IP: tunnel issue (Skydive does not split GTP-U)
 }
 
 }  // namespace skyprobe::parse_internal

@@ -1,5 +1,6 @@
 // Link-layer decoders: Ethernet, 802.1Q, 802.2 LLC/SNAP, ARP and the L2
-// control protocols gopacket names (STP, CDP, LLDP, EAPOL, PPPoE), plus MPLS.
+// control protocols gopacket names (STP, CDP, LLDP, EAPOL, PPPoE). MPLS is in
+// parse_tunnel.cc.
 #include "parse/internal/decode.h"
 
 namespace skyprobe::parse_internal {
@@ -28,8 +29,10 @@ Step StepForEtherType(uint16_t ether_type) noexcept {
     case 0x2000:
       return Step::kCdp;
     default:
-      // Includes 0x6558 (bridged Ethernet) and 0x88BE (ERSPAN): only reached
-      // through GRE, which the tunnel issue handles.
+      // 0x6558 (bridged Ethernet) and 0x88BE (ERSPAN II) are decoded after
+      // GRE only (parse_tunnel.cc): directly after Ethernet or a VLAN tag they
+      // end the path, where gopacket would nest a second Ethernet in the same
+      // sub-packet.
       return Step::kStop;
   }
 }
@@ -164,14 +167,6 @@ Step DecodeArp(Cursor& c) noexcept {
   }
   AddLayer(c, Layer::kArp);
   return Step::kStop;  // what follows is gopacket Payload
-}
-
-Step DecodeMpls(Cursor& c) noexcept {
-  if (c.avail() < 4) return Step::kStop;
-  AddLayer(c, Layer::kMpls);
-  c.pos += 4;
-  c.split_here = true;
-  return Step::kStop;  // the label stack and its payload come with the tunnel issue
 }
 
 }  // namespace skyprobe::parse_internal

@@ -1,5 +1,5 @@
 // Network-layer decoders: IPv4, IPv6 and its extension headers, IPv4
-// fragments and GRE.
+// fragments. GRE is in parse_tunnel.cc.
 //
 // gopacket's decodeIPv4/decodeIPv6 add the layer *before* looking at the
 // decode error, so a header that is present but invalid (IHL < 5, bad total
@@ -73,7 +73,7 @@ Step DecodeTlvExtension(Cursor& c, Layer layer) {
   if (!Ipv6TlvOptionsValid(p + 2, ext_len - 2, &jumbo, &jumbo_len)) return ExtFail(c);
   AddLayer(c, layer);
   c.pos += ext_len;
-  return StepForIpProtocol(p[0]);
+  return IpPayloadStep(c, p[0]);
 }
 
 }  // namespace
@@ -114,6 +114,11 @@ Step StepForIpProtocol(uint8_t proto) noexcept {
     default:
       return Step::kStop;
   }
+}
+
+Step IpPayloadStep(Cursor& c, uint8_t proto) noexcept {
+  if (proto == 4 || proto == 41) c.split_here = true;
+  return StepForIpProtocol(proto);
 }
 
 Step DecodeIpv4(Cursor& c) noexcept {
@@ -160,7 +165,7 @@ Step DecodeIpv4(Cursor& c) noexcept {
     return Step::kStop;
   }
   c.pos += ihl_bytes;
-  return fragment ? Step::kFragment : StepForIpProtocol(p[9]);
+  return fragment ? Step::kFragment : IpPayloadStep(c, p[9]);
 }
 
 Step DecodeIpv6(Cursor& c) noexcept {
@@ -206,7 +211,7 @@ Step DecodeIpv6(Cursor& c) noexcept {
       // The payload runs to the end of the capture; record what is there.
       if (first_v6) c.v6.length = static_cast<uint16_t>(c.avail());
       c.pos += ext_len;
-      return StepForIpProtocol(next);
+      return IpPayloadStep(c, next);
     }
     c.pos += ext_len;
   } else if (payload_len == 0) {
@@ -216,7 +221,7 @@ Step DecodeIpv6(Cursor& c) noexcept {
   // gopacket applies the payload length after the HopByHop header, not from
   // the end of the fixed header: mirror it.
   if (payload_len < c.avail()) c.end = c.pos + payload_len;
-  return StepForIpProtocol(next);
+  return IpPayloadStep(c, next);
 }
 
 Step DecodeHopByHop(Cursor& c) noexcept { return DecodeTlvExtension(c, Layer::kIpv6HopByHop); }
@@ -233,7 +238,7 @@ Step DecodeRouting(Cursor& c) noexcept {
   if (p[2] != 0 || (ext_len - 8) % 16 != 0) return ExtFail(c);
   AddLayer(c, Layer::kIpv6Routing);
   c.pos += ext_len;
-  return StepForIpProtocol(p[0]);
+  return IpPayloadStep(c, p[0]);
 }
 
 Step DecodeIpv6Fragment(Cursor& c) noexcept {
@@ -251,45 +256,6 @@ Step DecodeIpv6Fragment(Cursor& c) noexcept {
 Step DecodeFragment(Cursor& c) noexcept {
   AddLayer(c, Layer::kFragment);
   return Step::kStop;
-}
-
-Step DecodeGre(Cursor& c) noexcept {
-  if (c.avail() < 4) return Step::kStop;
-  const uint8_t* p = c.data + c.pos;
-  const uint32_t n = c.avail();
-  const bool checksum = (p[0] & 0x80) != 0;
-  const bool routing = (p[0] & 0x40) != 0;
-  const bool key = (p[0] & 0x20) != 0;
-  const bool seq = (p[0] & 0x10) != 0;
-  const bool ack = (p[1] & 0x80) != 0;
-  uint32_t off = 4;
-  uint32_t key_value = 0;
-  if (checksum || routing) off += 4;
-  if (key) {
-    if (off + 4 > n) return Step::kStop;
-    key_value = Be32(p + off);
-    off += 4;
-  }
-  if (seq) off += 4;
-  if (routing) {
-    // Source route entries, ended by address family 0 and length 0.
-    for (;;) {
-      if (off + 4 > n) return Step::kStop;
-      const uint16_t family = Be16(p + off);
-      const uint8_t sre_len = p[off + 3];
-      off += 4 + sre_len;
-      if (off > n) return Step::kStop;
-      if (family == 0 && sre_len == 0) break;
-    }
-  }
-  if (ack) off += 4;
-  if (off > n) return Step::kStop;
-  AddLayer(c, Layer::kGre);
-  c.network_id = key_value;
-  c.vni_seen = false;
-  c.pos += off;
-  c.split_here = true;
-  return Step::kStop;  // the payload (IP, Ethernet, MPLS, ERSPAN) comes with the tunnel issue
 }
 
 }  // namespace skyprobe::parse_internal

@@ -5,6 +5,7 @@
 // checking the error: a complete fixed header with a bad data offset, bad
 // options or a bad UDP length stays in the path (ports included) and ends it.
 #include "parse/internal/decode.h"
+#include "parse/parser.h"
 
 namespace skyprobe::parse_internal {
 namespace {
@@ -25,35 +26,6 @@ Step TcpPortStep(uint16_t port) {
     case 5061:
       return Step::kTls;
     case 502:  // Modbus
-      return Step::kUnsupported;
-    default:
-      return Step::kStop;
-  }
-}
-
-// gopacket's UDPPort.LayerType() plus Skydive's 8472 (Linux VXLAN port).
-Step UdpPortStep(uint16_t port) {
-  switch (port) {
-    case 53:
-      return Step::kDns;
-    case 123:
-      return Step::kNtp;
-    case 67:
-    case 68:
-      return Step::kDhcpv4;
-    case 546:
-    case 547:
-      return Step::kDhcpv6;
-    case 4789:
-    case 8472:
-      return Step::kVxlan;
-    case 6081:
-      return Step::kGeneve;
-    case 2152:
-      return Step::kGtpv1u;
-    case 3784:  // BFD
-    case 5060:  // SIP
-    case 6343:  // SFlow
       return Step::kUnsupported;
     default:
       return Step::kStop;
@@ -92,6 +64,45 @@ bool Icmpv6OptionsValid(const uint8_t* p, uint32_t len) {
     off += opt_len;
   }
   return true;
+}
+
+// gopacket's UDPPort.LayerType() plus Skydive's 8472 (Linux VXLAN port).
+Step UdpPortStep(uint16_t port) {
+  switch (port) {
+    case 53:
+      return Step::kDns;
+    case 123:
+      return Step::kNtp;
+    case 67:
+    case 68:
+      return Step::kDhcpv4;
+    case 546:
+    case 547:
+      return Step::kDhcpv6;
+    case 4789:
+    case 8472:
+      return Step::kVxlan;
+    case 6081:
+      return Step::kGeneve;
+    case 2152:
+      return Step::kGtpv1u;
+    case 3784:  // BFD
+    case 5060:  // SIP
+    case 6343:  // SFlow
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+
+// MPLS over UDP (parser.h kMplsUdpPorts), by destination port only, and only
+// when neither port names a gopacket layer: the source port of RFC 7510 is
+// entropy, and 51234 is an ephemeral port that a DNS reply may be sent to.
+bool IsMplsUdpPort(uint16_t port) {
+  for (const uint16_t mpls : kMplsUdpPorts) {
+    if (port == mpls) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -136,8 +147,10 @@ Step DecodeUdp(Cursor& c) noexcept {
     return Step::kStop;
   }
   c.pos += 8;
-  const Step app = UdpPortStep(Be16(p + 2));
-  return app != Step::kStop ? app : UdpPortStep(Be16(p));
+  Step app = UdpPortStep(Be16(p + 2));
+  if (app == Step::kStop) app = UdpPortStep(Be16(p));
+  if (app == Step::kStop && IsMplsUdpPort(Be16(p + 2))) app = Step::kMpls;
+  return app;
 }
 
 Step DecodeSctp(Cursor& c) noexcept {

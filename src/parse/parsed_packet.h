@@ -4,7 +4,7 @@
 // scratch array; nothing here allocates or points outside the frame bytes.
 //
 // One frame gives one or more sub-packets (Skydive's "Packets" sequence): the
-// outer one first, then one per tunnel level (a later issue fills those in).
+// outer one first, then one per tunnel level (parser.h lists the tunnels).
 // Every field needed by the key, the metrics and the first-packet record is
 // here, so the table never re-reads the frame.
 //
@@ -164,7 +164,7 @@ struct SubPacket {
   uint8_t ttl = 0;            // IPv4 TTL / IPv6 hop limit
   uint16_t ip_length = 0;     // IPv4 total length; IPv6 payload length
   bool ip_fragment = false;   // IPv4 MF or offset != 0, or IPv6 Fragment header
-  int64_t network_id = 0;     // VNI / GRE key of the innermost tunnel header here
+  int64_t network_id = 0;     // VNI / GRE key / GTP-U TEID of the tunnel header here
 
   // Transport layer: the first UDP, else TCP, else SCTP.
   FlowProtocol transport = FlowProtocol::kEthernet;  // kEthernet = none

@@ -2,8 +2,9 @@
 //
 // Decoding is a loop over a cursor: each step decodes one layer and names
 // the next, until a decoder says stop or the payload is empty (gopacket never
-// calls the next decoder on an empty payload). Tunnel headers set
-// Cursor::split_here; the tunnel issue will start a new sub-packet there.
+// calls the next decoder on an empty payload). A tunnel header sets
+// Cursor::split_here: the sub-packet ends there and the next one starts with
+// a fresh cursor at the inner packet.
 #include "parse/parser.h"
 
 #include "parse/internal/decode.h"
@@ -18,8 +19,10 @@ using parse_internal::Step;
 namespace {
 
 // Each step consumes at least one byte or stops, so this only bounds odd
-// chains (IP-in-IP-in-IP...) to something cheap.
-constexpr int kMaxSteps = 32;
+// chains (IPv6 extension headers, tunnels in tunnels) to something cheap.
+constexpr int kMaxSteps = 64;
+// SubPacket offsets are 16-bit: no sub-packet starts beyond this.
+constexpr uint32_t kMaxSubPacketOffset = 0xFFFF - 64;
 
 Step Dispatch(Step step, Cursor& c) {
   using namespace parse_internal;  // NOLINT: the per-layer decoders
@@ -151,9 +154,9 @@ bool LinkEntry(const uint8_t* data, uint32_t caplen, LinkType link, uint32_t* po
   return false;
 }
 
-// Turns the collected facts into the SubPacket fields Skydive would report.
-void FillSubPacket(const Cursor& c, const ParserConfig& cfg, uint32_t caplen, uint32_t wire_len,
-                   SubPacket* sub) {
+// Turns the collected facts into the SubPacket fields Skydive would report
+// (all but the length, which needs the outer length: SetLengths).
+void FillSubPacket(const Cursor& c, SubPacket* sub) {
   sub->vlan_count = c.vlan_count;
   sub->link_id = c.link_id;
 
@@ -202,22 +205,59 @@ void FillSubPacket(const Cursor& c, const ParserConfig& cfg, uint32_t caplen, ui
     sub->icmp_type = is_v6 ? MapIcmpv6Type(icmp->type) : MapIcmpv4Type(icmp->type);
     sub->icmp_id = icmp->has_id ? icmp->id : 0;
   }
+}
 
-  // Bytes counted (notes §3.2 items 3 and 9). Ethernet: the wire length, or
-  // when the capture lost it, the bytes up to the first IP header plus that
-  // header's own length. Without Ethernet (raw IP, SLL, Null): the network
-  // layer's length field (IPv6: payload only, Skydive's quirk).
-  (void)cfg.l3_key_mode;  // only matters for inner Ethernet-less sub-packets
-  if (c.has_link) {
-    if (wire_len != 0) {
-      sub->length = wire_len;
-    } else if (c.first_ip_set) {
-      sub->length = c.first_ip_off + c.first_ip_span;
-    } else {
-      sub->length = caplen;
-    }
+// A sub-packet makes a flow only with a link or a network layer to key on.
+bool Keyable(const Cursor& c) { return c.has_link || c.v4.present || c.v6.present; }
+
+// The cursor for the sub-packet inside a tunnel: same position, bounds and
+// frame-wide facts, no per-sub-packet facts.
+Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
+  Cursor inner;
+  inner.data = c.data;
+  inner.pos = c.pos;
+  inner.end = c.end;
+  inner.anomalies = c.anomalies;
+  inner.first_ip_set = c.first_ip_set;
+  inner.first_ip_off = c.first_ip_off;
+  inner.first_ip_span = c.first_ip_span;
+  *sub = SubPacket{};
+  sub->offset = static_cast<uint16_t>(c.pos);
+  inner.sub = sub;
+  return inner;
+}
+
+// Bytes each sub-packet counts (notes §3.2 items 3 and 9).
+// Outer: with Ethernet the wire length, or when the capture lost it, the
+// bytes up to the first IP header plus that header's own length; without
+// Ethernet (raw IP, SLL, Null) the network layer's length field (IPv6:
+// payload only, Skydive's quirk). Inner: Skydive's running "remaining length"
+// (outer length minus every header before the sub-packet), except that in L2
+// key mode an Ethernet-less inner sub-packet counts its IP length field.
+void SetLengths(const Cursor& c, const ParserConfig& cfg, uint32_t first_layer, uint32_t caplen,
+                uint32_t wire_len, ParsedPacket* out) {
+  const SubPacket& first = out->sub[0];
+  uint32_t outer;
+  if (first.offset == first_layer && !first.has_link) {
+    outer = first.ip_length;
   } else {
-    sub->length = ip != nullptr ? ip->length : 0;
+    // Ethernet first, or an outer part with nothing to key on was skipped:
+    // the frame's bytes after the link header.
+    const uint32_t frame = wire_len != 0    ? wire_len
+                           : c.first_ip_set ? c.first_ip_off + c.first_ip_span
+                                            : caplen;
+    outer = frame > first_layer ? frame - first_layer : 0;
+  }
+  for (uint8_t i = 0; i < out->num_sub; ++i) {
+    SubPacket& sub = out->sub[i];
+    if (sub.offset == first_layer) {
+      sub.length = outer;
+      continue;
+    }
+    const uint32_t before = sub.offset - first_layer;
+    const uint32_t remaining = outer > before ? outer - before : 0;
+    sub.length =
+        (!cfg.l3_key_mode && !sub.has_link && sub.ip_version != 0) ? sub.ip_length : remaining;
   }
 }
 
@@ -245,23 +285,41 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   c.data = data;
   c.end = caplen;
   c.sub = sub;
-  sub->offset = 0;
+  sub->offset = static_cast<uint16_t>(c.pos);
+  const uint32_t first_layer = c.pos;
 
   // gopacket never calls a decoder on an empty payload; link entry already
   // guarantees a non-empty first layer for Ethernet and raw IP.
+  uint8_t n = 0;        // finished sub-packets
+  bool pending = true;  // the cursor's sub-packet is still open
   for (int i = 0; i < kMaxSteps && step != Step::kStop && c.pos < c.end; ++i) {
     step = Dispatch(step, c);
-    if (c.split_here) break;  // one sub-packet per frame until the tunnel issue
+    if (!c.split_here) continue;
+    // A tunnel header ends this sub-packet; the inner one starts at c.pos.
+    // A part with nothing to key on (MPLS right after a Linux cooked header,
+    // a Geneve-carried label stack) makes no flow: the next level takes its
+    // place in the chain.
+    c.split_here = false;
+    pending = false;
+    if (Keyable(c)) FillSubPacket(c, &out->sub[n++]);
+    if (step == Step::kStop || c.pos >= c.end) break;
+    if (n == kMaxSubPackets || c.pos > kMaxSubPacketOffset) {
+      c.anomalies |= kAnomalyTunnelDepth;
+      break;
+    }
+    sub = &out->sub[n];
+    c = InnerCursor(c, sub);
+    pending = true;
   }
   out->anomalies = c.anomalies;
-
-  if (!c.has_link && !c.v4.present && !c.v6.present) {
+  if (pending && Keyable(c)) FillSubPacket(c, &out->sub[n++]);
+  if (n == 0) {
     out->error = ParseError::kNoLayer;
     return 0;
   }
-  FillSubPacket(c, cfg, caplen, wire_len, sub);
-  out->num_sub = 1;
-  return 1;
+  out->num_sub = n;
+  SetLengths(c, cfg, first_layer, caplen, wire_len, out);
+  return n;
 }
 
 IcmpType MapIcmpv4Type(uint8_t type) noexcept {

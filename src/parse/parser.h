@@ -19,6 +19,58 @@ struct ParserConfig {
   bool l3_key_mode = false;
 };
 
+// Tunnels: one frame, several sub-packets (reference notes §3.2).
+//
+// A new sub-packet starts right after each of these headers; the header
+// itself ends the outer sub-packet's LayersPath:
+//   - VXLAN (UDP 4789, 8472) and Geneve (UDP 6081): VNI in Network.ID, and the
+//     outer flow is keyed on VNI + UDP destination port (TransportKeyKind).
+//   - GRE (Network.ID = its key), unless an MPLS stack follows: the cut then
+//     comes after the stack ("Ethernet/IPv4/GRE/MPLS"). Payload by protocol
+//     type: IPv4, IPv6, Ethernet (0x6558), ERSPAN II (0x88BE: the 8-byte
+//     ERSPAN header is skipped, no layer is named, the inner path starts at
+//     the mirrored "Ethernet").
+//   - An MPLS label stack (over Ethernet, GRE or UDP kMplsUdpPorts). Payload:
+//     first nibble 4 -> IPv4, 6 -> IPv6, else Ethernet (Skydive's decoder).
+//   Beyond Skydive (which keeps these in one flow, the outer IP being the
+//   Network layer):
+//   - IPv4/IPv6 inside IPv4/IPv6 (protocols 4 and 41): the inner IP header
+//     starts a sub-packet ("Ethernet/IPv4", then "IPv4/ICMPv4").
+//   - GTPv1-U (UDP 2152): TEID in Network.ID; a G-PDU's inner IP packet
+//     starts a sub-packet.
+//
+// Where skyprobe departs from Skydive on purpose:
+//   - A label stack of any depth is ONE "MPLS" layer and one cut, after the
+//     bottom-of-stack label. gopacket names each label, so Skydive would cut
+//     between labels and key a sub-packet made of a bare "MPLS" (no link, no
+//     network layer: a crash in Skydive). A one-label stack gives the same
+//     paths as Skydive.
+//   - Each sub-packet's transport and ICMP fields come from its own layers.
+//     Skydive's outer sub-packet borrows gopacket's first transport layer of
+//     the whole frame, so an outer GRE/MPLS/ERSPAN flow would be keyed on the
+//     inner TCP/UDP ports (one outer flow per inner conversation).
+//   - A sub-packet with neither a link nor a network layer makes no flow (its
+//     inner packet takes its place in the parent chain).
+//   - ERSPAN II: the inner sub-packet counts its Ethernet frame; Skydive also
+//     counts the 8-byte ERSPAN header, which is no gopacket layer.
+//   - More than kMaxSubPackets levels: decoding stops at the last one that
+//     fits and kAnomalyTunnelDepth is set.
+//
+// SubPacket::offset is the inner sub-packet's first byte in the frame. Its
+// length: the outer one counts as for an untunnelled frame (wire length with
+// Ethernet, else the IP length field); an inner one counts the outer length
+// minus the headers before it, except in L2 key mode without an inner
+// Ethernet header, where it counts its IP length field (IPv4 total length,
+// IPv6 payload length), as Skydive does.
+
+// UDP destination ports whose payload is an MPLS label stack: Contrail's
+// MPLS-over-UDP (51234, which Skydive registers per capture) and RFC 7510
+// (6635). Unlike Skydive's registration they rank below gopacket's own port
+// table and match the destination port only: 51234 is also an ephemeral
+// port, and a DNS reply sent to it stays DNS. A constant list until the
+// config grows a knob for it.
+inline constexpr uint16_t kMplsUdpPorts[] = {51234, 6635};
+
 // Parses one frame. `caplen` bytes are readable at `data`; nothing past them is read.
 // `wire_len` is the frame's length on the wire; 0 means unknown (cut at the snaplen):
 // it is then recovered as (bytes before the first IP header) + IPv4 total length

@@ -105,8 +105,10 @@ struct Cursor {
   bool vni_seen = false;  // last layer is VXLAN/Geneve: VNI + port key
   uint32_t vni = 0;
   int64_t network_id = 0;
-  // Set by a tunnel header (GRE, MPLS, VXLAN, Geneve) after which Skydive cuts
-  // a new sub-packet. This issue stops there; the tunnel issue continues.
+  // Set by a tunnel header after which a new sub-packet starts (VXLAN, Geneve,
+  // GRE unless MPLS follows, the bottom of an MPLS stack, GTP-U, IP-in-IP).
+  // The step the decoder returns then reads the first layer of the inner
+  // sub-packet, at c.pos.
   bool split_here = false;
 
   uint32_t avail() const { return end - pos; }
@@ -129,6 +131,9 @@ inline void AddLayer(Cursor& c, Layer layer) {
 Step StepForEtherType(uint16_t ether_type) noexcept;
 // Next decoder for an IP protocol number (IPv4, IPv6 and its extension headers).
 Step StepForIpProtocol(uint8_t proto) noexcept;
+// StepForIpProtocol for the payload of an IP header: IPv4 (4) or IPv6 (41)
+// inside IP also starts a new sub-packet (beyond Skydive, which keeps one flow).
+Step IpPayloadStep(Cursor& c, uint8_t proto) noexcept;
 
 // L2 (parse_l2.cc).
 Step DecodeEthernet(Cursor& c) noexcept;
@@ -141,7 +146,6 @@ Step DecodeLldp(Cursor& c) noexcept;
 Step DecodeEapol(Cursor& c) noexcept;
 Step DecodePppoe(Cursor& c) noexcept;
 Step DecodeArp(Cursor& c) noexcept;
-Step DecodeMpls(Cursor& c) noexcept;
 
 // L3 (parse_l3.cc).
 Step DecodeIpv4(Cursor& c) noexcept;
@@ -151,7 +155,6 @@ Step DecodeRouting(Cursor& c) noexcept;
 Step DecodeIpv6Fragment(Cursor& c) noexcept;
 Step DecodeDestination(Cursor& c) noexcept;
 Step DecodeFragment(Cursor& c) noexcept;
-Step DecodeGre(Cursor& c) noexcept;
 
 // L4 (parse_l4.cc).
 Step DecodeTcp(Cursor& c) noexcept;
@@ -166,6 +169,13 @@ Step DecodeNtp(Cursor& c) noexcept;
 Step DecodeDhcpv4(Cursor& c) noexcept;
 Step DecodeDhcpv6(Cursor& c) noexcept;
 Step DecodeTls(Cursor& c) noexcept;
+// Marks a port-selected application layer that failed to decode.
+Step AppFail(Cursor& c) noexcept;
+
+// Tunnel headers (parse_tunnel.cc): each one that carries an inner packet
+// sets c.split_here and returns the decoder of the inner packet's first layer.
+Step DecodeGre(Cursor& c) noexcept;
+Step DecodeMpls(Cursor& c) noexcept;
 Step DecodeVxlan(Cursor& c) noexcept;
 Step DecodeGeneve(Cursor& c) noexcept;
 Step DecodeGtpv1u(Cursor& c) noexcept;

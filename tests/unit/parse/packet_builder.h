@@ -119,6 +119,77 @@ inline Bytes DnsResponse() {
   return b;
 }
 
+// Tunnel headers.
+inline Bytes Gre(uint16_t proto, bool with_key = false, uint32_t key = 0, bool with_seq = false) {
+  Bytes b = {static_cast<uint8_t>((with_key ? 0x20 : 0) | (with_seq ? 0x10 : 0)), 0};
+  Put16(b, proto);
+  if (with_key) {
+    Put16(b, static_cast<uint16_t>(key >> 16));
+    Put16(b, static_cast<uint16_t>(key));
+  }
+  if (with_seq) {
+    Put16(b, 0);
+    Put16(b, 7);
+  }
+  return b;
+}
+
+// One 4-byte MPLS label stack entry.
+inline Bytes MplsLabel(uint32_t label, bool bottom, uint8_t ttl = 64) {
+  return {static_cast<uint8_t>(label >> 12), static_cast<uint8_t>(label >> 4),
+          static_cast<uint8_t>(((label & 0xF) << 4) | (bottom ? 1 : 0)), ttl};
+}
+
+// A stack of `depth` labels (100, 101, ...), the last one bottom-of-stack.
+inline Bytes MplsStack(int depth) {
+  Bytes b;
+  for (int i = 0; i < depth; ++i) b = b + MplsLabel(100 + i, i == depth - 1);
+  return b;
+}
+
+inline Bytes Vxlan(uint32_t vni) {
+  Bytes b = {0x08, 0, 0, 0};
+  Put16(b, static_cast<uint16_t>(vni >> 8));
+  b.push_back(static_cast<uint8_t>(vni));
+  b.push_back(0);
+  return b;
+}
+
+// Geneve with `opt_words` 4-byte words of options (one TLV spanning them).
+inline Bytes Geneve(uint32_t vni, uint16_t proto, uint8_t opt_words = 0) {
+  Bytes b = {opt_words, 0};
+  Put16(b, proto);
+  b.push_back(static_cast<uint8_t>(vni >> 16));
+  b.push_back(static_cast<uint8_t>(vni >> 8));
+  b.push_back(static_cast<uint8_t>(vni));
+  b.push_back(0);
+  if (opt_words > 0) {
+    b.push_back(0x01);
+    b.push_back(0x02);
+    b.push_back(0x03);
+    b.push_back(static_cast<uint8_t>(opt_words - 1));
+    b.resize(b.size() + 4u * (opt_words - 1), 0xee);
+  }
+  return b;
+}
+
+// GTPv1-U header (flags 0x30: version 1, PT 1, no optional fields) + payload.
+inline Bytes Gtpu(uint32_t teid, const Bytes& payload, uint8_t type = 0xFF) {
+  Bytes b = {0x30, type};
+  Put16(b, static_cast<uint16_t>(payload.size()));
+  Put16(b, static_cast<uint16_t>(teid >> 16));
+  Put16(b, static_cast<uint16_t>(teid));
+  return b + payload;
+}
+
+// Sets the last address bytes of an Ipv4() header: 10.0.0.<src> -> 10.0.0.<dst>
+// become <net>.0.0.<src> -> <net>.0.0.<dst>.
+inline Bytes Net(Bytes ip, uint8_t net) {
+  ip[12] = net;
+  ip[16] = net;
+  return ip;
+}
+
 inline std::string Path(const SubPacket& s) {
   std::string out;
   for (int i = 0; i < s.num_layers; ++i) {

@@ -1,0 +1,91 @@
+// parse_invariants.h: one fuzz input through ParseFrame, and what must hold.
+//
+// Owner: test code only (the libFuzzer target and parse_unit's replay of the
+// seed corpus share it, so a normal build runs the same checks).
+//
+// Input format: byte 0 picks the parse (bits 0-5: link type index into
+// kFuzzLinks, modulo its size; bit 6: L3 key mode; bit 7: wire length
+// unknown), the rest is the frame.
+//
+//   std::string why;
+//   if (!ParseFuzzInput(data, size, &why)) __builtin_trap();
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "parse/parser.h"
+
+namespace skyprobe::testing {
+
+inline constexpr LinkType kFuzzLinks[] = {
+    LinkType::kEthernet, LinkType::kRaw,  LinkType::kRawOpenBsd, LinkType::kLinuxSll,
+    LinkType::kNull,     LinkType::kIpv4, LinkType::kIpv6};
+inline constexpr size_t kNumFuzzLinks = sizeof(kFuzzLinks) / sizeof(kFuzzLinks[0]);
+
+// The selector byte that makes ParseFuzzInput decode a frame as `link`.
+inline uint8_t FuzzSelector(LinkType link, bool l3_mode = false, bool wire_unknown = false) {
+  uint8_t i = 0;
+  while (i < kNumFuzzLinks && kFuzzLinks[i] != link) ++i;
+  return static_cast<uint8_t>(i | (l3_mode ? 0x40 : 0) | (wire_unknown ? 0x80 : 0));
+}
+
+// Checks one parse result against a frame of `n` bytes; false with a reason.
+inline bool CheckParsed(const ParsedPacket& p, uint8_t got, size_t n, std::string* why) {
+  auto fail = [why](const char* what) {
+    *why = what;
+    return false;
+  };
+  if (got != p.num_sub) return fail("return value differs from num_sub");
+  if (got > kMaxSubPackets) return fail("more sub-packets than kMaxSubPackets");
+  if ((got == 0) != (p.error != ParseError::kNone)) return fail("error set iff no sub-packet");
+  for (uint8_t i = 0; i < got; ++i) {
+    const SubPacket& s = p.sub[i];
+    if (s.num_layers > kMaxLayers) return fail("too many layers");
+    if (!s.has_link && s.ip_version == 0) return fail("sub-packet without link or network");
+    if (s.offset >= n) return fail("sub-packet offset past the frame");
+    if (i > 0 && s.offset <= p.sub[i - 1].offset) return fail("offsets not increasing");
+    if (s.has_link && (s.mac_dst_off < s.offset || s.mac_src_off + 6u > n)) {
+      return fail("MAC offsets outside the sub-packet");
+    }
+    if (s.ip_version != 0 && s.ip_version != 4 && s.ip_version != 6) return fail("IP version");
+    const uint32_t ip_len = s.ip_version == 4 ? 4 : 16;
+    if (s.ip_version != 0 && (s.ip_src_off < s.offset || s.ip_dst_off + ip_len > n)) {
+      return fail("IP offsets outside the sub-packet");
+    }
+    if (s.transport_key == TransportKeyKind::kVniPort && s.transport != FlowProtocol::kUdp) {
+      return fail("VNI key without UDP");
+    }
+    if (s.transport_key == TransportKeyKind::kPorts && s.transport == FlowProtocol::kEthernet) {
+      return fail("port key without transport");
+    }
+    if (s.icmp_version != 0 && s.icmp_version != 4 && s.icmp_version != 6) {
+      return fail("ICMP version");
+    }
+    for (int l = 0; l < s.num_layers; ++l) {
+      if (s.layers[l] >= Layer::kCount) return fail("unknown layer");
+    }
+  }
+  return true;
+}
+
+// Parses a fuzz input (format above) from an exactly-sized copy, so ASan
+// catches any read past the frame, and checks the result.
+inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
+  if (size < 1) return true;
+  ParserConfig cfg;
+  cfg.link_type = kFuzzLinks[(data[0] & 0x3F) % kNumFuzzLinks];
+  cfg.l3_key_mode = (data[0] & 0x40) != 0;
+  const size_t n = size - 1;
+  auto frame = std::make_unique<uint8_t[]>(n == 0 ? 1 : n);
+  if (n > 0) std::memcpy(frame.get(), data + 1, n);
+  const uint32_t wire = (data[0] & 0x80) ? 0 : static_cast<uint32_t>(n);
+  ParsedPacket pkt;
+  const uint8_t got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
+  return CheckParsed(pkt, got, n, why);
+}
+
+}  // namespace skyprobe::testing
