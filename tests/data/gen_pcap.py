@@ -8,6 +8,7 @@ library only.
     gen_pcap.py synthetic OUT.pcap [--packets N] [--flows N] [--seed S]
                                    [--manifest M.json]
     gen_pcap.py demo OUT.pcap [--manifest M.json]
+    gen_pcap.py tunnels OUT.pcap [--seed S] [--manifest M.json]
 
 synthetic: a large capture (>= 100k packets and >= 5k conversations by
 default) of interleaved TCP, UDP (including DNS) and ICMP echo conversations
@@ -16,6 +17,10 @@ over IPv4 and IPv6, some 802.1Q tagged, spread over about 80-120 s.
 demo: the small realistic capture committed as tests/data/demo.pcap (ARP, DNS,
 two HTTP-like TCP sessions, pings, an IPv6 session and a VLAN-tagged NTP
 exchange).
+
+tunnels: VXLAN, Geneve, GRE (with key), MPLS stacks of 1-4 labels over
+Ethernet and over GRE, IP-in-IP and GTP-U, each carrying TCP, UDP and ICMP
+conversations (gen_pcap_tunnels.py describes it and its manifest).
 
 Guarantees the tests rely on (synthetic mode):
 - every conversation has its own 5-tuple (TCP/UDP) or its own IP pair (ICMP,
@@ -711,7 +716,7 @@ def manifest(convs, counts):
 def main(argv=None):
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('mode', choices=('synthetic', 'demo'))
+    parser.add_argument('mode', choices=('synthetic', 'demo', 'tunnels'))
     parser.add_argument('output')
     parser.add_argument('--packets', type=int, default=100000,
                         help='minimum packet count (synthetic)')
@@ -720,6 +725,13 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--manifest', help='write the ground truth here')
     args = parser.parse_args(argv)
+    if args.mode == 'tunnels':
+        import gen_pcap_tunnels  # pylint: disable=import-outside-toplevel
+        truth = gen_pcap_tunnels.tunnels_capture(args.output, args.seed)
+        if args.manifest:
+            with open(args.manifest, 'w', encoding='utf-8') as out:
+                json.dump(truth, out, indent=0)
+        return 0
     if args.mode == 'synthetic':
         if args.flows < 1 or args.packets < 1:
             parser.error('--packets and --flows must be positive')
