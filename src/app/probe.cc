@@ -22,6 +22,7 @@
 #include "control/enhancer_pipeline.h"
 #include "control/enhancers/community_id.h"
 #include "export/json_lines_handler.h"
+#include "filter/bpf_filter.h"
 #include "parse/parsed_packet.h"
 #include "service/grpc_server.h"
 #include "skyprobe/status.h"
@@ -68,6 +69,7 @@ struct Running {
   std::unique_ptr<ProbeBackendImpl> backend;
   std::unique_ptr<GrpcServer> server;
   std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
 };
@@ -76,7 +78,7 @@ struct Running {
 // counter has one writer and only grows.
 Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
-  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0;
+  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0, filtered = 0;
   uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   TableCounters t;
@@ -85,6 +87,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     const TableCounters& tc = r.tables[i]->counters();
     rx += w.rx_packets;
     rx_bytes += w.rx_bytes;
+    filtered += w.filtered;
     for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
     for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
     in_flows += tc.packets_in_flows;
@@ -111,6 +114,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("packets_in", rx);
   s.Add("bytes_in", rx_bytes);
   s.Add("packets_in_flows", in_flows);
+  s.Add("filtered", filtered);
   s.Add("drops", drops);
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
     s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), parse[e]);
@@ -280,6 +284,20 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   }
   std::vector<RxQueueSpec> port_specs;
   for (const PortInfo& info : infos) port_specs.push_back(info.spec);
+  // --bpf: compiled once per port for its link type, JIT-ed, shared read-only
+  // by every worker.
+  std::vector<const BpfFilter*> filters;
+  if (!cfg.bpf_filter.empty()) {
+    for (const PortInfo& info : infos) {
+      const uint32_t dlt = static_cast<uint32_t>(info.spec.link_type);
+      SKYPROBE_ASSIGN_OR_RETURN(
+          auto f, BpfFilter::Compile(cfg.bpf_filter, dlt, info.spec.snaplen ? info.spec.snaplen
+                                                                            : 262144));
+      if (filters.size() <= info.spec.port_id) filters.resize(info.spec.port_id + 1, nullptr);
+      filters[info.spec.port_id] = f.get();
+      r->filters.push_back(std::move(f));
+    }
+  }
 
   EnhancerPipeline pipeline;
   if (cfg.community_id) {
@@ -322,6 +340,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.timestamp_offset = r->ports.timestamp_offset;
     ws.stop = stop;
     ws.ports = port_specs;
+    ws.filters = filters;
     ws.shares_cpu = SharesCpu(lcore);
     ws.hold = cfg.hold;
     SKYPROBE_ASSIGN_OR_RETURN(auto qport, QueryPort::Create(static_cast<int>(i), socket));
@@ -400,7 +419,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   const Summary s = Collect(*r, loop);
   if (!cfg.quiet) PrintSummary(s, stderr);
   // Every frame is in a flow or dropped for a counted reason: say so if not.
-  if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("drops")) {
+  if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("filtered") + s.Get("drops")) {
     return absl::InternalError("packet accounting does not add up (see the summary)");
   }
   return st;
@@ -417,8 +436,11 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
   if (r.server) r.server->Shutdown();
   r.server.reset();
   r.backend.reset();
+  // Everything below lives in EAL memory: free it before rte_eal_cleanup.
   r.dispatcher.reset();
   r.workers.clear();
+  r.query_ports.clear();
+  r.filters.clear();
   r.tables.clear();
   r.channels.clear();
   r.rings.clear();

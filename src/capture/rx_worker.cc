@@ -28,6 +28,10 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
     snaplen_[q.port_id] = q.snaplen;
   }
   for (ParserConfig& pc : parser_cfg_) pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
+  for (size_t p = 0; p < setup_.filters.size() && p < RTE_MAX_ETHPORTS; ++p) {
+    filter_[p] = setup_.filters[p];
+    has_filter_ |= filter_[p] != nullptr;
+  }
   at_end_.assign(setup_.queues.size(), false);
   nombuf_seen_.assign(setup_.queues.size(), 0);
   tsc_hz_ = rte_get_tsc_hz();
@@ -68,6 +72,37 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
 }
 
 void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
+  const uint16_t n_in = n;
+  if (has_filter_) {
+    // One indirect call (the JIT) per frame; the port says which filter.
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* mb = m[i];
+      const BpfFilter* f = filter_[mb->port < RTE_MAX_ETHPORTS ? mb->port : 0];
+      kept_[k] = mb;
+      if (f == nullptr || f->Match(mb)) {
+        ++k;
+      } else {
+        counters_.rx_bytes += mb->pkt_len;  // kept frames are counted below
+      }
+      // Filtered frames still move the capture clock: expiry must not
+      // depend on the filter.
+      if (setup_.timestamp_offset >= 0) {
+        const int64_t raw =
+            static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) *
+            1000;
+        clock_ns_ = std::max(clock_ns_, raw);
+      }
+    }
+    counters_.filtered += n_in - k;
+    counters_.rx_packets += n_in - k;  // kept frames are counted below
+    m = kept_;
+    n = k;
+    if (n == 0) {
+      setup_.table->AdvanceClock(clock_ns_);
+      return;
+    }
+  }
   // Per-worker scratch, reused burst after burst (the parser resets what it sets).
   const uint8_t** frames = frames_;
   ParsedPacket* pkts = pkts_;

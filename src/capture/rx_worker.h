@@ -14,9 +14,12 @@
 #include <cstdint>
 #include <vector>
 
+#include <rte_config.h>
+
 #include "capture/dispatcher.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
+#include "filter/bpf_filter.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
 #include "table/flow_table.h"
@@ -28,6 +31,7 @@ namespace skyprobe {
 struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
   uint64_t rx_packets = 0;  // frames taken from the queues
   uint64_t rx_bytes = 0;
+  uint64_t filtered = 0;  // frames the BPF filter (--bpf) did not keep
   uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   uint64_t linearized = 0;  // multi-segment frames copied to parse them
@@ -45,6 +49,8 @@ struct WorkerSetup {
   std::vector<RxQueueSpec> ports;
   bool shares_cpu = false;  // oversubscribed lcore: yield when idle
   QueryPort* queries = nullptr;  // table queries answered between bursts (may be null)
+  // --bpf: the compiled filter of each port, indexed by port id (null: keep all).
+  std::vector<const BpfFilter*> filters;
   // --hold: at the end of the input keep the table and answer queries until
   // `stop`, then expire every flow as usual.
   bool hold = false;
@@ -88,6 +94,9 @@ class RxWorker {
   ParsedPacket pkts_[kBurst];
   int64_t ts_[kBurst];
   uint8_t linear_[kBurst][kLinearMax];
+  rte_mbuf* kept_[kBurst];
+  const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
+  bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
   std::vector<uint32_t> snaplen_;          // by port id
   std::vector<bool> at_end_;

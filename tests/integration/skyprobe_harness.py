@@ -267,7 +267,7 @@ def flow_packets(flow):
 def check_counters(testcase, run, flows, label=''):
     """Check the counter invariants of one run against its final flows.
 
-    packets_in == packets_in_flows + sum(drop_*), the AB+BA packets of
+    packets_in == packets_in_flows + filtered + sum(drop_*), the AB+BA packets of
     outermost flows (empty ParentUUID) add up to packets_in_flows, every
     non-empty ParentUUID names a flow of the run, and flows_created /
     flows_expired (when printed) match the flows seen.
@@ -279,10 +279,12 @@ def check_counters(testcase, run, flows, label=''):
         testcase.assertIn(name, summary, '%s: summary lacks %s: %s'
                           % (label, name, summary))
     drops = {k: v for k, v in summary.items() if k.startswith('drop_')}
+    filtered = summary.get('filtered', 0)
     testcase.assertEqual(
         summary['packets_in'],
-        summary['packets_in_flows'] + sum(drops.values()),
-        '%s: packets_in != packets_in_flows + drops %s' % (label, drops))
+        summary['packets_in_flows'] + filtered + sum(drops.values()),
+        '%s: packets_in != packets_in_flows + filtered (%d) + drops %s'
+        % (label, filtered, drops))
     outer = [f for f in flows if not f.get('ParentUUID')]
     testcase.assertEqual(
         sum(flow_packets(f) for f in outer), summary['packets_in_flows'],
