@@ -24,7 +24,9 @@
 #include "export/json_lines_handler.h"
 #include "filter/bpf_filter.h"
 #include "parse/parsed_packet.h"
+#ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"
+#endif
 #include "skyprobe/status.h"
 #include "table/flow_table.h"
 
@@ -67,7 +69,9 @@ struct Running {
   std::vector<std::unique_ptr<QueryPort>> query_ports;
   std::vector<std::unique_ptr<RxWorker>> workers;
   std::unique_ptr<ProbeBackendImpl> backend;
+#ifdef SKYPROBE_WITH_SERVICE
   std::unique_ptr<GrpcServer> server;
+#endif
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
   std::vector<unsigned> worker_lcores;
@@ -373,6 +377,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
     r->dispatcher = std::make_unique<Dispatcher>(ds);
   }
+#ifdef SKYPROBE_WITH_SERVICE
   // The gRPC service: for live ports and --hold runs by default; a plain pcap
   // replay ends on its own, so there it starts only with --grpc-listen.
   const bool want_service = cfg.grpc_listen != "none" &&
@@ -392,6 +397,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
                    r->server->port());
     }
   }
+#endif
   if (cfg.stats_interval_sec > 0) {
     loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
@@ -414,7 +420,9 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   }
   absl::Status st = loop.Run();
   rte_eal_mp_wait_lcore();
+#ifdef SKYPROBE_WITH_SERVICE
   if (r->server) r->server->Shutdown();
+#endif
 
   const Summary s = Collect(*r, loop);
   if (!cfg.quiet) PrintSummary(s, stderr);
@@ -433,8 +441,10 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
   absl::Status st = Run(cfg, stop, &r);
   // Lcores may still run if start-up failed half-way: stop them first.
   rte_eal_mp_wait_lcore();
+#ifdef SKYPROBE_WITH_SERVICE
   if (r.server) r.server->Shutdown();
   r.server.reset();
+#endif
   r.backend.reset();
   // Everything below lives in EAL memory: free it before rte_eal_cleanup.
   r.dispatcher.reset();
