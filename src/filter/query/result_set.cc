@@ -1,0 +1,237 @@
+// result_set.cc: sort keys are computed once per row (strings are formatted
+// once, not per comparison); tokens are web-safe base64 of a small text record.
+
+#include "filter/query/result_set.h"
+
+#include <algorithm>
+#include <numeric>
+#include <queue>
+#include <unordered_set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace skyprobe::query {
+namespace {
+
+namespace v1 = ::skyprobe::v1;
+
+struct SortKey {
+  bool present = false;
+  int64_t number = 0;
+  std::string text;
+  uint64_t uuid = 0;
+};
+
+SortKey KeyOf(const SortSpec& spec, const FlowRow& row) {
+  SortKey k;
+  k.uuid = row.snap.uuid;
+  if (spec.sort_field == nullptr) return k;
+  const FlowView v = row.View();
+  if (spec.sort_field->type == FieldType::kInt) {
+    k.present = GetIntField(spec.sort_field->id, v, &k.number);
+  } else {
+    std::string scratch;
+    absl::string_view text;
+    k.present = GetStringField(spec.sort_field->id, v, &scratch, &text);
+    if (k.present) k.text = std::string(text);
+  }
+  return k;
+}
+
+// <0 when `a` comes first.
+int Compare(const SortSpec& spec, const SortKey& a, const SortKey& b) {
+  if (spec.sort_field != nullptr) {
+    if (a.present != b.present) return a.present ? -1 : 1;  // absent last
+    if (a.present) {
+      int c = 0;
+      if (spec.sort_field->type == FieldType::kInt) {
+        c = a.number < b.number ? -1 : (a.number > b.number ? 1 : 0);
+      } else {
+        c = a.text.compare(b.text);
+        c = c < 0 ? -1 : (c > 0 ? 1 : 0);
+      }
+      if (c != 0) return spec.descending ? -c : c;
+    }
+  }
+  return a.uuid < b.uuid ? -1 : (a.uuid > b.uuid ? 1 : 0);
+}
+
+// The dedup value as text ("" with `present` false when the row lacks it).
+bool DedupValue(const SortSpec& spec, const FlowRow& row, std::string* out) {
+  const FlowView v = row.View();
+  out->clear();
+  if (spec.dedup_field->type == FieldType::kInt) {
+    int64_t x = 0;
+    if (!GetIntField(spec.dedup_field->id, v, &x)) return false;
+    absl::StrAppend(out, x);
+    return true;
+  }
+  std::string scratch;
+  absl::string_view text;
+  if (!GetStringField(spec.dedup_field->id, v, &scratch, &text)) return false;
+  out->assign(text.data(), text.size());
+  return true;
+}
+
+std::string EncodeToken(absl::string_view query_id, const SortKey& k) {
+  const std::string raw = absl::StrCat("v1\n", query_id, "\n", k.present ? 1 : 0, "\n", k.number,
+                                       "\n", k.uuid, "\n", k.text);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<SortKey> DecodeToken(absl::string_view token, absl::string_view query_id) {
+  const absl::Status bad = absl::InvalidArgumentError("page_token: not a token of this probe");
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
+  std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits('\n', 5));
+  if (parts.size() != 6 || parts[0] != "v1") return bad;
+  if (parts[1] != query_id) {
+    return absl::InvalidArgumentError(
+        "page_token: belongs to another query (filter, sort_by, sort_order and dedup_by must "
+        "stay the same from page to page)");
+  }
+  SortKey k;
+  k.present = parts[2] == "1";
+  if (!absl::SimpleAtoi(parts[3], &k.number) || !absl::SimpleAtoi(parts[4], &k.uuid)) return bad;
+  k.text = std::move(parts[5]);
+  return k;
+}
+
+}  // namespace
+
+absl::StatusOr<SortSpec> MakeSortSpec(absl::string_view sort_by, v1::SortOrder order,
+                                      absl::string_view dedup_by) {
+  SortSpec spec;
+  if (!sort_by.empty()) {
+    spec.sort_field = FindField(sort_by);
+    if (spec.sort_field == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("sort_by: ", UnknownKeyMessage(sort_by)));
+    }
+  }
+  switch (order) {
+    case v1::SORT_ORDER_UNSPECIFIED:
+    case v1::ASCENDING:
+      spec.descending = false;
+      break;
+    case v1::DESCENDING:
+      spec.descending = true;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("sort_order: unknown value ", order));
+  }
+  if (!dedup_by.empty()) {
+    spec.dedup_field = FindField(dedup_by);
+    if (spec.dedup_field == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("dedup_by: ", UnknownKeyMessage(dedup_by)));
+    }
+  }
+  return spec;
+}
+
+void SortAndDedup(const SortSpec& spec, std::vector<FlowRow>* rows) {
+  std::vector<SortKey> keys;
+  keys.reserve(rows->size());
+  for (const FlowRow& r : *rows) keys.push_back(KeyOf(spec, r));
+  std::vector<size_t> order(rows->size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return Compare(spec, keys[a], keys[b]) < 0; });
+  std::vector<FlowRow> out;
+  out.reserve(rows->size());
+  std::unordered_set<std::string> seen;
+  std::string value;
+  for (size_t i : order) {
+    if (spec.dedup_field != nullptr && DedupValue(spec, (*rows)[i], &value) &&
+        !seen.insert(value).second) {
+      continue;
+    }
+    out.push_back(std::move((*rows)[i]));
+  }
+  *rows = std::move(out);
+}
+
+absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted, uint32_t limit,
+                              absl::string_view token, absl::string_view query_id) {
+  if (limit > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit: ", limit, " is more than the maximum page of ", kMaxPageSize,
+                     " flows; use page_token to get the rest"));
+  }
+  if (limit == 0) limit = kMaxPageSize;
+  size_t begin = 0;
+  if (!token.empty()) {
+    absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
+    if (!after.ok()) return after.status();
+    // First row strictly after the token's position (rows are in spec order).
+    auto it = std::partition_point(sorted.begin(), sorted.end(), [&](const FlowRow& r) {
+      return Compare(spec, KeyOf(spec, r), *after) <= 0;
+    });
+    begin = static_cast<size_t>(it - sorted.begin());
+  }
+  Page page;
+  const size_t end = std::min(sorted.size(), begin + limit);
+  page.rows.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) page.rows.push_back(std::move(sorted[i]));
+  if (end < sorted.size() && !page.rows.empty()) {
+    page.next_token = EncodeToken(query_id, KeyOf(spec, page.rows.back()));
+  }
+  return page;
+}
+
+std::vector<FlowRow> MergeSorted(const SortSpec& spec, std::vector<std::vector<FlowRow>> inputs,
+                                 size_t limit) {
+  struct Head {
+    SortKey key;
+    size_t input;
+    size_t index;
+  };
+  auto later = [&](const Head& a, const Head& b) {
+    const int c = Compare(spec, a.key, b.key);
+    return c > 0 || (c == 0 && a.input > b.input);  // equal keys: the earlier input first
+  };
+  std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].empty()) heap.push({KeyOf(spec, inputs[i][0]), i, 0});
+  }
+  std::vector<FlowRow> out;
+  std::unordered_set<std::string> seen;
+  std::string value;
+  while (!heap.empty() && (limit == 0 || out.size() < limit)) {
+    Head h = heap.top();
+    heap.pop();
+    FlowRow& row = inputs[h.input][h.index];
+    if (spec.dedup_field == nullptr || !DedupValue(spec, row, &value) ||
+        seen.insert(value).second) {
+      out.push_back(std::move(row));
+    }
+    if (h.index + 1 < inputs[h.input].size()) {
+      heap.push({KeyOf(spec, inputs[h.input][h.index + 1]), h.input, h.index + 1});
+    }
+  }
+  return out;
+}
+
+std::string QueryId(const v1::FlowQuery& query) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&](absl::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+    h ^= 0xff;  // field separator
+    h *= 0x100000001b3ULL;
+  };
+  mix(query.expression());
+  mix(query.filter().SerializeAsString());
+  mix(query.sort_by());
+  mix(absl::StrCat(query.sort_order() == v1::DESCENDING ? 1 : 0));
+  mix(query.dedup_by());
+  return absl::StrCat(absl::Hex(h));
+}
+
+}  // namespace skyprobe::query

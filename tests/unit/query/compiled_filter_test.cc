@@ -1,0 +1,193 @@
+// Evaluator tests over hand-built snapshots: every filter kind, aliases,
+// missing fields, NOT over several members, and structured filters.
+
+#include "filter/query/compiled_filter.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/query/test_flows.h"
+
+namespace skyprobe::query {
+namespace {
+
+namespace v1 = ::skyprobe::v1;
+using ::skyprobe::testing::IcmpFlow;
+using ::skyprobe::testing::TcpFlow;
+using ::skyprobe::testing::UdpFlow;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class CompiledFilterTest : public ::testing::Test {
+ protected:
+  CompiledFilterTest() {
+    flows_.push_back(TcpFlow(0xa1, "10.0.0.1", "10.0.0.2", 40000, 443, 1500));
+    flows_.push_back(TcpFlow(0xa2, "10.0.0.1", "10.0.0.3", 40001, 22, 500));
+    flows_.push_back(UdpFlow(0xa3, "2001:db8::1", "2001:db8::53", 5353, 53, 80));
+    flows_.push_back(IcmpFlow(0xa4, "10.0.0.9", "10.0.0.1"));
+    flows_[1].has_parent = true;
+    flows_[1].parent_uuid = 0xa1;
+    std::strcpy(flows_[0].community_id, "1:abc=");
+  }
+
+  // UUIDs (hex) of the flows `expr` matches.
+  std::vector<std::string> Match(const std::string& expr) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {.node_tid = "probe-1"});
+    EXPECT_TRUE(f.ok()) << expr << ": " << f.status();
+    std::vector<std::string> out;
+    if (!f.ok()) return out;
+    for (const FlowSnapshot& s : flows_) {
+      if ((*f)->Matches(s)) out.push_back(absl::StrCat(absl::Hex(s.uuid)));
+    }
+    return out;
+  }
+
+  std::vector<FlowSnapshot> flows_;
+};
+
+TEST_F(CompiledFilterTest, StringTerms) {
+  EXPECT_THAT(Match("Network.A = '10.0.0.1'"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("Network.B = '2001:db8::53'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Network.B = '2001:DB8::53'"), ElementsAre());  // text, as JSON prints it
+  EXPECT_THAT(Match("Network.A = '010.0.0.1'"), ElementsAre());
+  EXPECT_THAT(Match("IPV4.A = '10.0.0.9'"), ElementsAre("a4"));  // alias
+  EXPECT_THAT(Match("Network.Protocol = 'IPV6'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("TCP.Protocol = 'TCP'"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("Transport.Protocol = 'UDP'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("ICMP.Type = 'ECHO'"), ElementsAre("a4"));
+  EXPECT_THAT(Match("FinishType = 'TCP_FIN'"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("LayersPath = 'Ethernet/IPv6/UDP'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Application = 'ICMPv4'"), ElementsAre("a4"));
+  EXPECT_THAT(Match("UUID = 'a2'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("UUID = '0a2'"), ElementsAre());
+  EXPECT_THAT(Match("TrackingID = '1e6'"), ElementsAre("a2"));  // 0xa2 * 3
+  EXPECT_THAT(Match("ParentUUID = 'a1'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("ETHERNET.A = '02:00:00:00:00:0a'"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("Link.B = '02:00:00:00:00:0B'"), ElementsAre());
+  EXPECT_THAT(Match("NodeTID = 'probe-1'"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("NodeTID = 'probe-2'"), ElementsAre());
+  EXPECT_THAT(Match("CommunityID = '1:abc='"), ElementsAre("a1"));
+}
+
+TEST_F(CompiledFilterTest, IntegerTermsAndRanges) {
+  EXPECT_THAT(Match("Transport.B = 443"), ElementsAre("a1"));
+  EXPECT_THAT(Match("Metric.ABBytes > 500"), ElementsAre("a1"));
+  EXPECT_THAT(Match("Metric.ABBytes >= 500"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("Metric.ABBytes < 98"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Metric.ABBytes <= 98"), ElementsAre("a3", "a4"));
+  EXPECT_THAT(Match("TCPMetric.ABSynStart > 0"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("ICMP.ID = 7"), ElementsAre("a4"));
+  EXPECT_THAT(Match("Start = 1161"), ElementsAre("a1"));  // 1000 + 0xa1
+}
+
+TEST_F(CompiledFilterTest, MissingFieldsDoNotMatchTermsButMatchNull) {
+  // Transport.A on an ICMP flow is absent: no term or range matches it.
+  EXPECT_THAT(Match("Transport.A >= 0"), ElementsAre("a1", "a2", "a3"));
+  EXPECT_THAT(Match("Transport.A is null"), ElementsAre("a4"));
+  EXPECT_THAT(Match("Transport.A is not null"), ElementsAre("a1", "a2", "a3"));
+  EXPECT_THAT(Match("ParentUUID is null"), ElementsAre("a1", "a3", "a4"));
+  EXPECT_THAT(Match("LastUpdateMetric.ABBytes is null"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("Transport.B != 22"), ElementsAre("a1", "a3"));  // present and different
+  EXPECT_THAT(Match("not Transport.B = 22"), ElementsAre("a1", "a3", "a4"));
+}
+
+TEST_F(CompiledFilterTest, RegexIsUnanchored) {
+  EXPECT_THAT(Match("LayersPath =~ 'IPv6'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Network.A =~ '^10\\\\.0\\\\.0\\\\.[12]$'"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("Transport.B =~ '^4'"), ElementsAre("a1"));  // integers as text
+  EXPECT_THAT(Match("Transport.A =~ ''"), ElementsAre("a1", "a2", "a3"));
+}
+
+TEST_F(CompiledFilterTest, BooleanOperators) {
+  EXPECT_THAT(Match("Network.A = '10.0.0.1' and Metric.ABBytes > 1000 and not Transport.B in "
+                    "(22, 443)"),
+              ElementsAre());
+  EXPECT_THAT(Match("Network.A = '10.0.0.1' and not Transport.B in (22, 443)"), ElementsAre());
+  EXPECT_THAT(Match("Network.A = '10.0.0.1' and not Transport.B in (22)"), ElementsAre("a1"));
+  EXPECT_THAT(Match("Transport.B = 53 or ICMP.Type = 'ECHO'"), ElementsAre("a3", "a4"));
+  EXPECT_THAT(Match("(Transport.B = 53 or Transport.B = 22) and Network.Protocol = 'IPV4'"),
+              ElementsAre("a2"));
+}
+
+TEST_F(CompiledFilterTest, NotOverSeveralMembersMeansNoneOfThem) {
+  // Skydive evaluates NOT(a, b) as "not all": a1 would match it there.
+  v1::Filter f;
+  f.mutable_boolfilter()->set_op(v1::BoolFilter::NOT);
+  auto* a = f.mutable_boolfilter()->add_filters()->mutable_termint64filter();
+  a->set_key("Transport.B");
+  a->set_value(443);
+  auto* b = f.mutable_boolfilter()->add_filters()->mutable_termstringfilter();
+  b->set_key("Network.Protocol");
+  b->set_value("IPV6");
+  auto c = CompiledFilter::Compile("", &f, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<uint64_t> hits;
+  for (const FlowSnapshot& s : flows_) {
+    if ((*c)->Matches(s)) hits.push_back(s.uuid);
+  }
+  EXPECT_THAT(hits, ElementsAre(0xa2, 0xa4));
+}
+
+TEST_F(CompiledFilterTest, EmptyBoolFilters) {
+  for (auto [op, expected] :
+       {std::pair{v1::BoolFilter::AND, true}, std::pair{v1::BoolFilter::OR, false},
+        std::pair{v1::BoolFilter::NOT, true}}) {
+    v1::Filter f;
+    f.mutable_boolfilter()->set_op(op);
+    auto c = CompiledFilter::Compile("", &f, {});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ((*c)->Matches(flows_[0]), expected) << op;
+  }
+  auto all = CompiledFilter::Compile("", nullptr, {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE((*all)->MatchesAll());
+}
+
+TEST_F(CompiledFilterTest, ExpressionAndStructuredFilterMustBothMatch) {
+  v1::Filter f;
+  f.mutable_termint64filter()->set_key("Transport.B");
+  f.mutable_termint64filter()->set_value(22);
+  auto c = CompiledFilter::Compile("Network.A = '10.0.0.1'", &f, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE((*c)->Matches(flows_[0]));
+  EXPECT_TRUE((*c)->Matches(flows_[1]));
+}
+
+TEST_F(CompiledFilterTest, StructuredErrors) {
+  auto compile = [](const std::string& text_key, int kind) {
+    v1::Filter f;
+    switch (kind) {
+      case 0:
+        f.mutable_termint64filter()->set_key(text_key);
+        break;
+      case 1:
+        f.mutable_termstringfilter()->set_key(text_key);
+        break;
+      case 2:
+        f.mutable_regexfilter()->set_key(text_key);
+        f.mutable_regexfilter()->set_value("(");
+        break;
+      default:
+        f.mutable_termboolfilter()->set_key(text_key);
+        break;
+    }
+    auto c = CompiledFilter::Compile("", &f, {});
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(c.status().message());
+  };
+  EXPECT_EQ(compile("Network.A", 0), "TermInt64Filter: key 'Network.A' is a string key");
+  EXPECT_EQ(compile("Transport.B", 1), "TermStringFilter: key 'Transport.B' is an integer key");
+  EXPECT_EQ(compile("TCP.A", 0),
+            "TermInt64Filter: unknown key 'TCP.A' (the TCP. alias names string keys only: use "
+            "'Transport.A')")
+      << "aliases are for string keys only";
+  EXPECT_THAT(compile("LayersPath", 2), HasSubstr("RegexFilter: bad regular expression '('"));
+  EXPECT_EQ(compile("Start", 3), "TermBoolFilter: key 'Start' is an integer key");
+  auto bad = CompiledFilter::Compile("Foo = 1", nullptr, {});
+  EXPECT_EQ(bad.status().message(), "filter expression: column 1: unknown key 'Foo'");
+}
+
+}  // namespace
+}  // namespace skyprobe::query
