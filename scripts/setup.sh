@@ -15,11 +15,11 @@ BUILD_PACKAGES=(
   libpcap-dev
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
-  libabsl-dev libyaml-cpp-dev libxxhash-dev
+  libabsl-dev libyaml-cpp-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
 )
-TEST_PACKAGES=(tshark)
+TEST_PACKAGES=(tshark openssl)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

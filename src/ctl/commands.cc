@@ -1,0 +1,338 @@
+// commands.cc: flows (paged fan-out, then Skydive's merge: sort, dedup on
+// the fly), watch, pcap, stats and flush.
+
+#include "ctl/commands.h"
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "ctl/flow_from_proto.h"
+#include "export/flow_format.h"
+#include "export/json_lines.h"
+#include "filter/query/result_set.h"
+#include "skyprobe/v1/probe_service.grpc.pb.h"
+
+namespace skyprobe::ctl {
+namespace {
+
+namespace v1 = ::skyprobe::v1;
+using query::FlowRow;
+
+absl::Status FromGrpc(const std::string& probe, const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(probe, ": ", s.error_message()));
+}
+
+absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read"));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Connection settings shared by every call.
+class Client {
+ public:
+  static absl::StatusOr<Client> Make(const CtlOptions& o) {
+    Client c;
+    c.options_ = &o;
+    if (!o.token_file.empty()) {
+      absl::StatusOr<std::string> t = ReadFile("--token-file", o.token_file);
+      if (!t.ok()) return t.status();
+      c.token_ = std::string(absl::StripAsciiWhitespace(*t));
+    }
+    if (o.tls_ca.empty() && o.tls_cert.empty()) {
+      c.creds_ = grpc::InsecureChannelCredentials();
+      return c;
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!o.tls_ca.empty()) {
+      absl::StatusOr<std::string> ca = ReadFile("--tls-ca", o.tls_ca);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    if (!o.tls_cert.empty()) {
+      absl::StatusOr<std::string> cert = ReadFile("--tls-cert", o.tls_cert);
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadFile("--tls-key", o.tls_key);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
+    c.creds_ = grpc::SslCredentials(ssl);
+    return c;
+  }
+
+  std::unique_ptr<v1::ProbeService::Stub> Stub(const std::string& probe) const {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(128 << 20);  // a full page of 10000 flows fits
+    if (!options_->tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options_->tls_server_name);
+    }
+    return v1::ProbeService::NewStub(grpc::CreateCustomChannel(probe, creds_, args));
+  }
+
+  // `deadline`: false for streams that last as long as the user wants.
+  void Prepare(grpc::ClientContext* ctx, bool deadline) const {
+    if (!token_.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+    if (deadline) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(options_->timeout_sec));
+    }
+  }
+
+ private:
+  const CtlOptions* options_ = nullptr;
+  std::string token_;
+  std::shared_ptr<grpc::ChannelCredentials> creds_;
+};
+
+v1::FlowQuery MakeQuery(const CtlOptions& o) {
+  v1::FlowQuery q;
+  q.set_expression(o.filter);
+  q.set_sort_by(o.sort_by);
+  q.set_sort_order(o.sort_order);
+  q.set_dedup_by(o.dedup_by);
+  return q;
+}
+
+std::string Endpoint(const FlowSnapshot& s, bool a) {
+  std::string out;
+  if (s.ip_version != 0) {
+    const bool v6 = s.ip_version == 6;
+    if (v6) out += '[';
+    AppendIp(s.ip_version, a ? s.network_a : s.network_b, &out);
+    if (v6) out += ']';
+  } else if (s.has_link) {
+    AppendMac(a ? s.link_a : s.link_b, &out);
+  }
+  if (s.transport != FlowProtocol::kEthernet) {
+    absl::StrAppend(&out, ":", a ? s.transport_a : s.transport_b);
+  }
+  return out.empty() ? "-" : out;
+}
+
+void PrintTable(const std::vector<FlowRow>& rows, bool with_node, std::FILE* out) {
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::string> header = {"UUID", "APP", "A", "B", "PACKETS", "BYTES", "START", "LAST"};
+  if (with_node) header.insert(header.begin(), "NODE");
+  cells.push_back(header);
+  for (const FlowRow& r : rows) {
+    const FlowSnapshot& s = r.snap;
+    std::string uuid;
+    AppendHex(s.uuid, &uuid);
+    const std::string_view app = ApplicationName(s);
+    std::vector<std::string> line = {uuid,
+                                     std::string(app.empty() ? "-" : app),
+                                     Endpoint(s, true),
+                                     Endpoint(s, false),
+                                     absl::StrCat(s.metric.ab_packets, "/", s.metric.ba_packets),
+                                     absl::StrCat(s.metric.ab_bytes, "/", s.metric.ba_bytes),
+                                     absl::StrCat(s.start),
+                                     absl::StrCat(s.last)};
+    if (with_node) line.insert(line.begin(), r.node_tid.empty() ? "-" : r.node_tid);
+    cells.push_back(std::move(line));
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  }
+  for (const auto& line : cells) {
+    std::string text;
+    for (size_t i = 0; i < line.size(); ++i) {
+      text += line[i];
+      if (i + 1 < line.size()) text.append(width[i] - line[i].size() + 2, ' ');
+    }
+    std::fprintf(out, "%s\n", text.c_str());
+  }
+}
+
+void PrintJson(const FlowRow& r, std::FILE* out) {
+  std::string line;
+  AppendFlowJson(r.snap, JsonContext{r.node_tid, r.capture_id}, &line);
+  std::fwrite(line.data(), 1, line.size(), out);
+}
+
+// Every page of one probe's answer, or the first `limit` flows.
+absl::Status FetchAll(const Client& client, const CtlOptions& o, const std::string& probe,
+                      std::vector<FlowRow>* rows) {
+  auto stub = client.Stub(probe);
+  v1::FlowQuery q = MakeQuery(o);
+  while (true) {
+    const uint64_t want = o.limit == 0 ? query::kMaxPageSize : o.limit - rows->size();
+    q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(want, query::kMaxPageSize)));
+    grpc::ClientContext ctx;
+    client.Prepare(&ctx, true);
+    v1::FlowSet set;
+    grpc::Status s = stub->Query(&ctx, q, &set);
+    if (!s.ok()) return FromGrpc(probe, s);
+    for (const v1::Flow& f : set.flows()) {
+      FlowRow row;
+      if (absl::Status st = FlowFromProto(f, &row); !st.ok()) {
+        return absl::InternalError(absl::StrCat(probe, ": ", st.message()));
+      }
+      rows->push_back(std::move(row));
+    }
+    if (set.nextpagetoken().empty() || (o.limit != 0 && rows->size() >= o.limit)) break;
+    q.set_page_token(set.nextpagetoken());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
+  absl::StatusOr<query::SortSpec> spec = query::MakeSortSpec(o.sort_by, o.sort_order, o.dedup_by);
+  if (!spec.ok()) return spec.status();
+  std::vector<std::vector<FlowRow>> answers(o.probes.size());
+  for (size_t i = 0; i < o.probes.size(); ++i) {
+    absl::Status s = FetchAll(client, o, o.probes[i], &answers[i]);
+    if (!s.ok()) return s;
+  }
+  // Each answer is sorted and deduplicated by its probe; the merge keeps the
+  // order and deduplicates across probes, as Skydive's analyzer merges.
+  const std::vector<FlowRow> rows = query::MergeSorted(*spec, std::move(answers), o.limit);
+  if (o.json) {
+    for (const FlowRow& r : rows) PrintJson(r, out);
+  } else {
+    PrintTable(rows, o.probes.size() > 1, out);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Watch(const CtlOptions& o, const Client& client, std::FILE* out) {
+  std::mutex mu;
+  uint64_t printed = 0;
+  absl::Status first_error;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  for (size_t i = 0; i < o.probes.size(); ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    client.Prepare(contexts.back().get(), false);
+  }
+  auto cancel_all = [&] {
+    for (auto& c : contexts) c->TryCancel();
+  };
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < o.probes.size(); ++i) {
+    readers.emplace_back([&, i] {
+      auto stub = client.Stub(o.probes[i]);
+      v1::FlowFilter filter;
+      filter.set_expression(o.filter);
+      auto reader = stub->Subscribe(contexts[i].get(), filter);
+      v1::Flow f;
+      while (reader->Read(&f)) {
+        FlowRow row;
+        if (!FlowFromProto(f, &row).ok()) continue;
+        std::lock_guard<std::mutex> lock(mu);
+        if (o.count != 0 && printed >= o.count) break;
+        if (o.json) {
+          PrintJson(row, out);
+        } else {
+          std::string uuid;
+          AppendHex(row.snap.uuid, &uuid);
+          std::fprintf(out, "%-6s %-16s %-10s %s -> %s  %lld/%lld pkts  %lld/%lld bytes\n",
+                       std::string(FlowEventName(row.snap.event)).c_str(), uuid.c_str(),
+                       std::string(ApplicationName(row.snap)).c_str(),
+                       Endpoint(row.snap, true).c_str(), Endpoint(row.snap, false).c_str(),
+                       static_cast<long long>(row.snap.metric.ab_packets),
+                       static_cast<long long>(row.snap.metric.ba_packets),
+                       static_cast<long long>(row.snap.metric.ab_bytes),
+                       static_cast<long long>(row.snap.metric.ba_bytes));
+        }
+        std::fflush(out);
+        if (o.count != 0 && ++printed >= o.count) {
+          cancel_all();
+          break;
+        }
+      }
+      grpc::Status s = reader->Finish();
+      std::lock_guard<std::mutex> lock(mu);
+      const bool done = o.count != 0 && printed >= o.count;
+      if (!s.ok() && !done && first_error.ok()) {
+        first_error = FromGrpc(o.probes[i], s);
+        cancel_all();  // one probe failing ends the watch: say so rather than go quiet
+      }
+    });
+  }
+  for (std::thread& t : readers) t.join();
+  return first_error;
+}
+
+absl::Status Pcap(const CtlOptions& o, const Client& client) {
+  v1::FlowQuery q = MakeQuery(o);
+  if (!o.uuid.empty()) {
+    const std::string term = absl::StrCat("UUID = '", o.uuid, "'");
+    q.set_expression(o.filter.empty() ? term : absl::StrCat("(", o.filter, ") and ", term));
+  }
+  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
+  auto stub = client.Stub(o.probes[0]);
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, false);
+  auto reader = stub->ExportPcap(&ctx, q);
+  std::string file;
+  v1::PcapChunk chunk;
+  while (reader->Read(&chunk)) file += chunk.data();
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpc(o.probes[0], s);
+  // Written only once complete: a failed export leaves no truncated file.
+  if (o.output == "-") {
+    std::fwrite(file.data(), 1, file.size(), stdout);
+    return absl::OkStatus();
+  }
+  std::ofstream f(o.output, std::ios::binary | std::ios::trunc);
+  f.write(file.data(), static_cast<std::streamsize>(file.size()));
+  if (!f) return absl::UnavailableError(absl::StrCat("-o ", o.output, ": cannot write"));
+  return absl::OkStatus();
+}
+
+absl::Status Stats(const CtlOptions& o, const Client& client, std::FILE* out) {
+  for (const std::string& probe : o.probes) {
+    grpc::ClientContext ctx;
+    client.Prepare(&ctx, true);
+    v1::StatsReply reply;
+    grpc::Status s = client.Stub(probe)->Stats(&ctx, v1::StatsRequest(), &reply);
+    if (!s.ok()) return FromGrpc(probe, s);
+    for (const v1::StatsEntry& e : reply.entries()) {
+      if (o.probes.size() > 1) std::fprintf(out, "%s ", probe.c_str());
+      std::fprintf(out, "%s %s %llu\n", e.scope().c_str(), e.name().c_str(),
+                   static_cast<unsigned long long>(e.value()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Flush(const CtlOptions& o, const Client& client) {
+  for (const std::string& probe : o.probes) {
+    grpc::ClientContext ctx;
+    client.Prepare(&ctx, true);
+    v1::FlushReply reply;
+    grpc::Status s = client.Stub(probe)->Flush(&ctx, v1::FlushRequest(), &reply);
+    if (!s.ok()) return FromGrpc(probe, s);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunCommand(const CtlOptions& o, std::FILE* out) {
+  absl::StatusOr<Client> client = Client::Make(o);
+  if (!client.ok()) return client.status();
+  if (o.command == "flows") return Flows(o, *client, out);
+  if (o.command == "watch") return Watch(o, *client, out);
+  if (o.command == "pcap") return Pcap(o, *client);
+  if (o.command == "stats") return Stats(o, *client, out);
+  if (o.command == "flush") return Flush(o, *client);
+  return absl::InvalidArgumentError(absl::StrCat("unknown command ", o.command));
+}
+
+}  // namespace skyprobe::ctl

@@ -1,0 +1,173 @@
+// ctl_options.cc: a small hand-written parser (same conventions as the
+// probe's flags: --flag VALUE or --flag=VALUE, one-line errors).
+
+#include "ctl/ctl_options.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "filter/query/filter_expr.h"
+#include "filter/query/flow_fields.h"
+
+namespace v1 = ::skyprobe::v1;
+
+namespace skyprobe::ctl {
+
+std::string CtlUsage() {
+  return R"usage(usage: skyprobectl COMMAND [--probe HOST:PORT]... [options]
+
+Commands:
+  flows    live flows of every probe, merged (table; --json for JSON lines)
+  watch    live UPDATE/EXPIRE records as they happen, until interrupted
+  pcap     raw packets of the matching flows as one capture file (-o FILE)
+  stats    the probes' counters
+  flush    expire every live flow now
+
+Options:
+  --probe HOST:PORT     a probe to ask (repeatable; default 127.0.0.1:50051)
+  --filter EXPR         e.g. "Network.A = '10.0.0.1' and not Transport.B in (22, 443)"
+                        (operators = != < <= > >= =~ in, is [not] null, and or not, parentheses)
+  --sort KEY[:asc|desc] order by any key (default: by UUID); ties by UUID
+  --dedup KEY           keep the first flow of each KEY value (e.g. TrackingID)
+  --limit N             at most N flows
+  --json                JSON lines, as the probe's --json writes them
+  --count N             watch: stop after N records
+  -o FILE               pcap: output file ("-" for stdout)
+  --uuid UUID           pcap: the flow with this UUID (with --filter: both must match)
+  --token-file FILE     send "authorization: Bearer <token from FILE>"
+  --tls-ca FILE         use TLS, trusting this CA for the probe's certificate
+  --tls-cert FILE       client certificate for mutual TLS (with --tls-key)
+  --tls-key FILE
+  --tls-server-name N   name expected in the probe's certificate
+  --timeout SEC         per request (default 30)
+
+Keys are Skydive's flow keys: UUID, LayersPath, Application, TrackingID, NodeTID, ParentUUID,
+Network.A, Network.B, Transport.A, Transport.B, Metric.ABBytes, TCPMetric.ABSynStart, ...
+(docs/query.md lists them).
+)usage";
+}
+
+absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
+  CtlOptions o;
+  if (argc < 2) return absl::InvalidArgumentError("no command given; see skyprobectl help");
+  o.command = argv[1];
+  if (o.command == "help" || o.command == "--help" || o.command == "-h") {
+    o.command = "help";
+    return o;
+  }
+  if (o.command != "flows" && o.command != "watch" && o.command != "pcap" && o.command != "stats" &&
+      o.command != "flush") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown command '", o.command, "' (flows, watch, pcap, stats, flush)"));
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = flag.find('='); absl::StartsWith(flag, "--") && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_value = true;
+    }
+    auto take = [&]() -> absl::StatusOr<std::string> {
+      if (has_value) return value;
+      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(flag, ": missing value"));
+      return std::string(argv[++i]);
+    };
+    auto number = [&](uint64_t* out) -> absl::Status {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      if (!absl::SimpleAtoi(*v, out)) {
+        return absl::InvalidArgumentError(absl::StrCat(flag, ": '", *v, "' is not a number"));
+      }
+      return absl::OkStatus();
+    };
+    absl::Status st;
+    std::string* target = nullptr;
+    if (flag == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (flag == "--help" || flag == "-h") {
+      o.command = "help";
+      return o;
+    }
+    if (flag == "--limit") {
+      st = number(&o.limit);
+    } else if (flag == "--count") {
+      st = number(&o.count);
+    } else if (flag == "--timeout") {
+      uint64_t t = 0;
+      st = number(&t);
+      o.timeout_sec = static_cast<int>(t);
+    } else if (flag == "--probe") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      o.probes.push_back(*v);
+    } else if (flag == "--sort") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      std::string key = *v;
+      if (const size_t colon = key.rfind(':'); colon != std::string::npos) {
+        const std::string dir = key.substr(colon + 1);
+        key = key.substr(0, colon);
+        if (dir == "desc") {
+          o.sort_order = v1::DESCENDING;
+        } else if (dir != "asc") {
+          return absl::InvalidArgumentError(absl::StrCat("--sort: '", dir, "' is not asc or desc"));
+        }
+      }
+      o.sort_by = key;
+    } else if (flag == "--filter") {
+      target = &o.filter;
+    } else if (flag == "--dedup") {
+      target = &o.dedup_by;
+    } else if (flag == "-o" || flag == "--output") {
+      target = &o.output;
+    } else if (flag == "--uuid") {
+      target = &o.uuid;
+    } else if (flag == "--token-file") {
+      target = &o.token_file;
+    } else if (flag == "--tls-ca") {
+      target = &o.tls_ca;
+    } else if (flag == "--tls-cert") {
+      target = &o.tls_cert;
+    } else if (flag == "--tls-key") {
+      target = &o.tls_key;
+    } else if (flag == "--tls-server-name") {
+      target = &o.tls_server_name;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown option ", flag, "; see skyprobectl help"));
+    }
+    if (target != nullptr) {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      *target = *v;
+    }
+    if (!st.ok()) return st;
+  }
+  if (o.probes.empty()) o.probes.push_back("127.0.0.1:50051");
+  // Check what can be checked here, so a typo costs no round trip.
+  if (absl::StatusOr<v1::Filter> f = query::ParseFilterExpression(o.filter); !f.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--filter: ", f.status().message()));
+  }
+  for (const auto& [flag, key] : {std::pair{"--sort", &o.sort_by}, {"--dedup", &o.dedup_by}}) {
+    if (!key->empty() && query::FindField(*key) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", query::UnknownKeyMessage(*key)));
+    }
+  }
+  if (o.command == "pcap") {
+    if (o.output.empty()) return absl::InvalidArgumentError("pcap: -o FILE is required");
+    if (o.probes.size() != 1) {
+      return absl::InvalidArgumentError("pcap: give exactly one --probe (one capture file each)");
+    }
+  }
+  if (!o.tls_cert.empty() != !o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  return o;
+}
+
+}  // namespace skyprobe::ctl

@@ -1,0 +1,47 @@
+// ctl_options.h: skyprobectl's command line.
+//
+// Owner: skyprobectl's main thread.
+//
+//   SKYPROBE_ASSIGN_OR_RETURN(CtlOptions o, ParseCtlArgs(argc, argv));
+//
+//   skyprobectl COMMAND [--probe HOST:PORT]... [options]
+//   COMMAND: flows | watch | pcap | stats | flush | help
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "skyprobe/v1/probe_service.pb.h"
+
+namespace skyprobe::ctl {
+
+struct CtlOptions {
+  std::string command;
+  std::vector<std::string> probes;  // default: 127.0.0.1:50051
+  bool json = false;
+  std::string filter;
+  std::string sort_by;
+  skyprobe::v1::SortOrder sort_order = skyprobe::v1::ASCENDING;
+  std::string dedup_by;
+  uint64_t limit = 0;  // 0: every flow
+  std::string output;  // pcap -o
+  std::string uuid;    // pcap --uuid
+  uint64_t count = 0;  // watch: stop after this many records (0: never)
+  // Transport security.
+  std::string token_file;
+  std::string tls_ca;    // CA of the probe's certificate: enables TLS
+  std::string tls_cert;  // client certificate (mutual TLS)
+  std::string tls_key;
+  std::string tls_server_name;  // name to check in the probe's certificate
+  int timeout_sec = 30;         // per unary RPC
+};
+
+// INVALID_ARGUMENT with a message naming the flag ("--limit: 'x' is not a
+// number"). --filter and --sort keys are checked here, before any RPC.
+absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv);
+
+std::string CtlUsage();
+
+}  // namespace skyprobe::ctl

@@ -1,0 +1,253 @@
+// grpc_server.cc: ProbeService on the callback API, and the server around it
+// (listening address, TLS, token, message-size caps).
+
+#include "service/grpc_server.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "config/config.h"
+#include "filter/query/compiled_filter.h"
+#include "service/query_runner.h"
+#include "service/stream_reactors.h"
+#include "skyprobe/v1/probe_service.grpc.pb.h"
+
+namespace skyprobe {
+
+namespace v1 = ::skyprobe::v1;
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": ", std::strerror(errno)));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Same time whatever the first differing byte, so the token cannot be guessed
+// byte by byte from response times.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
+ public:
+  Impl(ProbeBackend* backend, ServiceOptions options, std::string token)
+      : backend_(backend), options_(std::move(options)), token_(std::move(token)) {}
+
+  grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* ctx, const v1::FlowQuery* request,
+                                  v1::FlowSet* reply) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::Status s = Authorize(ctx);
+    if (s.ok()) {
+      counters_.queries.fetch_add(1, std::memory_order_relaxed);
+      s = Count(RunQuery(*request, backend_, reply));
+    }
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+
+  grpc::ServerWriteReactor<v1::Flow>* Subscribe(grpc::CallbackServerContext* ctx,
+                                                const v1::FlowFilter* request) override {
+    absl::Status s = Authorize(ctx);
+    std::shared_ptr<const query::CompiledFilter> filter;
+    const std::string node_tid = backend_->NodeTid();
+    if (s.ok()) {
+      auto compiled = query::CompiledFilter::Compile(
+          request->expression(), request->has_filter() ? &request->filter() : nullptr,
+          {.node_tid = node_tid});
+      if (compiled.ok()) {
+        if (!(*compiled)->MatchesAll()) filter = *std::move(compiled);
+      } else {
+        s = Count(compiled.status());
+      }
+    }
+    if (!s.ok()) return new FailedStream<v1::Flow>(s);
+    return new SubscribeReactor(backend_, std::move(filter), node_tid, options_.subscriber_queue,
+                                &counters_);
+  }
+
+  grpc::ServerWriteReactor<v1::PcapChunk>* ExportPcap(grpc::CallbackServerContext* ctx,
+                                                      const v1::FlowQuery* request) override {
+    absl::Status s = Authorize(ctx);
+    PcapPackets packets;
+    if (s.ok()) {
+      counters_.pcap_exports.fetch_add(1, std::memory_order_relaxed);
+      s = Count(GatherPcapPackets(*request, backend_, options_.max_pcap_bytes, &packets));
+    }
+    return new PcapReactor(std::move(packets), s);
+  }
+
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest*,
+                                  v1::StatsReply* reply) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::Status s = Authorize(ctx);
+    if (s.ok()) {
+      reply->set_node_tid(backend_->NodeTid());
+      for (const StatsSnapshot::Entry& e : backend_->Stats().entries) {
+        v1::StatsEntry* out = reply->add_entries();
+        out->set_scope(e.scope);
+        out->set_name(e.name);
+        out->set_value(e.value);
+      }
+      auto add = [&](const char* name, const std::atomic<uint64_t>& v) {
+        v1::StatsEntry* out = reply->add_entries();
+        out->set_scope("service");
+        out->set_name(name);
+        out->set_value(v.load(std::memory_order_relaxed));
+      };
+      add("queries", counters_.queries);
+      add("bad_requests", counters_.bad_requests);
+      add("unauthenticated", counters_.unauthenticated);
+      add("subscribers", counters_.subscribers);
+      add("subscriber_records", counters_.subscriber_records);
+      add("subscriber_dropped", counters_.subscriber_dropped);
+      add("pcap_exports", counters_.pcap_exports);
+    }
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Flush(grpc::CallbackServerContext* ctx, const v1::FlushRequest*,
+                                  v1::FlushReply*) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::Status s = Authorize(ctx);
+    if (s.ok()) s = backend_->Flush();
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+
+ private:
+  // A stream refused before it started (bad filter, no token).
+  template <typename T>
+  class FailedStream final : public grpc::ServerWriteReactor<T> {
+   public:
+    explicit FailedStream(const absl::Status& s) { this->Finish(ToGrpcStatus(s)); }
+    void OnDone() override { delete this; }
+  };
+
+  absl::Status Authorize(grpc::CallbackServerContext* ctx) {
+    if (token_.empty()) return absl::OkStatus();
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    if (it == md.end()) {
+      counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
+      return absl::UnauthenticatedError(
+          "this probe requires a token: send 'authorization: Bearer <token>'");
+    }
+    const absl::string_view given(it->second.data(), it->second.size());
+    if (!ConstantTimeEquals(given, absl::StrCat("Bearer ", token_))) {
+      counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
+      return absl::UnauthenticatedError("wrong bearer token");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Count(absl::Status s) {
+    if (absl::IsInvalidArgument(s)) counters_.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+
+  ProbeBackend* backend_;
+  ServiceOptions options_;
+  std::string token_;
+  ServiceCounters counters_;
+};
+
+ServiceOptions ServiceOptionsFromConfig(const Config& cfg) {
+  ServiceOptions o;
+  o.listen = cfg.grpc_listen;
+  o.tls_cert_file = cfg.grpc_tls_cert;
+  o.tls_key_file = cfg.grpc_tls_key;
+  o.tls_client_ca_file = cfg.grpc_tls_client_ca;
+  o.token_file = cfg.grpc_token_file;
+  return o;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(); }
+
+void GrpcServer::Shutdown(int grace_ms) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  // Past the deadline gRPC cancels what still runs (open subscriptions), and
+  // Shutdown returns once every reactor is done.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
+}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions& options,
+                                                            ProbeBackend* backend) {
+  if (options.listen.empty() || options.listen == "none") {
+    return absl::InvalidArgumentError("--grpc-listen: no address to listen on");
+  }
+  std::string token;
+  if (!options.token_file.empty()) {
+    absl::StatusOr<std::string> t = ReadFile("--grpc-token-file", options.token_file);
+    if (!t.ok()) return t.status();
+    token = std::string(absl::StripAsciiWhitespace(*t));
+    if (token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--grpc-token-file ", options.token_file, ": the file is empty"));
+    }
+  }
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError("--grpc-tls-cert and --grpc-tls-key go together");
+    }
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    absl::StatusOr<std::string> cert = ReadFile("--grpc-tls-cert", options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile("--grpc-tls-key", options.tls_key_file);
+    if (!key.ok()) return key.status();
+    pair.cert_chain = *cert;
+    pair.private_key = *key;
+    ssl.pem_key_cert_pairs.push_back(pair);
+    if (!options.tls_client_ca_file.empty()) {
+      absl::StatusOr<std::string> ca = ReadFile("--grpc-tls-client-ca", options.tls_client_ca_file);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    creds = grpc::SslServerCredentials(ssl);
+  } else if (!options.tls_client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key");
+  } else {
+    creds = grpc::InsecureServerCredentials();
+  }
+
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->impl_ = std::make_unique<GrpcServer::Impl>(backend, options, std::move(token));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, creds, &server->port_);
+  builder.RegisterService(server->impl_.get());
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--grpc-listen ", options.listen,
+                     ": cannot listen there (address in use, not local, or not HOST:PORT)"));
+  }
+  return server;
+}
+
+}  // namespace skyprobe

@@ -1,0 +1,88 @@
+// grpc_server.h: the probe's gRPC service (probe_service.proto) on a listening
+// address, with optional TLS (mutual TLS with a client CA) and bearer token.
+//
+// Owner: created and shut down by the main thread (src/app); the RPCs run on
+// gRPC's own threads and reach the probe only through ProbeBackend. Shutdown()
+// (or the destructor) returns once every RPC has finished, every subscription
+// has been cancelled and unsubscribed: call it before the backend goes away.
+//
+//   SKYPROBE_ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server,
+//                             StartGrpcServer(ServiceOptionsFromConfig(cfg), &backend));
+//   ...; server->Shutdown();
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/probe_backend.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace skyprobe {
+
+struct Config;
+
+struct ServiceOptions {
+  // "HOST:PORT"; port 0 picks a free port (tests). "none" is refused here:
+  // the caller does not start the service then.
+  std::string listen = "127.0.0.1:50051";
+  // PEM files. With cert and key the service speaks TLS only; with a client
+  // CA too, clients must present a certificate it signed (mutual TLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // File holding the bearer token clients must send ("authorization: Bearer
+  // <token>"); surrounding whitespace is ignored. Empty: no token.
+  std::string token_file;
+  // Requests are small; answers carry up to kMaxPageSize flows.
+  int max_receive_message_bytes = 1 << 20;
+  int max_send_message_bytes = 64 << 20;
+  // Records queued per subscriber before it counts as too slow.
+  size_t subscriber_queue = 8192;
+  // Raw packet bytes one ExportPcap may gather; more is RESOURCE_EXHAUSTED.
+  uint64_t max_pcap_bytes = 512ull << 20;
+};
+
+// The service part of a Config (--grpc-listen, --grpc-tls-*, --grpc-token-file).
+ServiceOptions ServiceOptionsFromConfig(const Config& cfg);
+
+// Counters of the service itself, reported by Stats() under scope "service".
+struct ServiceCounters;
+
+class GrpcServer {
+ public:
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  // The bound port (useful with port 0).
+  int port() const { return port_; }
+
+  // Stops accepting RPCs, gives running ones a moment (`grace_ms`), cancels
+  // the rest (subscriptions end with CANCELLED) and waits for them. Idempotent.
+  void Shutdown(int grace_ms = 500);
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions&,
+                                                                     ProbeBackend*);
+  GrpcServer() = default;
+
+  class Impl;
+  std::unique_ptr<Impl> impl_;  // the service; outlives server_
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// Reads the TLS and token files, binds options.listen and starts serving
+// `backend` (which must outlive the server). Errors name the option at fault:
+// "--grpc-tls-cert /x.pem: No such file or directory", "--grpc-listen
+// 1.2.3.4:50051: cannot listen there".
+absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions& options,
+                                                            ProbeBackend* backend);
+
+}  // namespace skyprobe

@@ -1,0 +1,122 @@
+// query_runner.cc: Skydive's getFlows (filter, sort, dedup, slice) over the
+// snapshots the backend hands out, answered as protobuf.
+
+#include "service/query_runner.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "export/flow_proto.h"
+#include "filter/query/compiled_filter.h"
+#include "filter/query/result_set.h"
+
+namespace skyprobe {
+namespace {
+
+namespace v1 = ::skyprobe::v1;
+using query::FlowRow;
+
+// Matching flows, sorted and deduplicated as the query asks.
+absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
+                         std::vector<FlowRow>* rows) {
+  const std::string node_tid = backend->NodeTid();
+  absl::StatusOr<std::shared_ptr<const query::CompiledFilter>> filter =
+      query::CompiledFilter::Compile(q.expression(), q.has_filter() ? &q.filter() : nullptr,
+                                     {.node_tid = node_tid});
+  if (!filter.ok()) return filter.status();
+  absl::StatusOr<query::SortSpec> s =
+      query::MakeSortSpec(q.sort_by(), q.sort_order(), q.dedup_by());
+  if (!s.ok()) return s.status();
+  *spec = *s;
+  std::shared_ptr<const FlowPredicate> predicate;
+  if (!(*filter)->MatchesAll()) predicate = *filter;
+  absl::Status visited = backend->VisitFlows(predicate, [&](const FlowSnapshot& snap) {
+    rows->push_back(FlowRow{snap, node_tid, ""});
+  });
+  if (!visited.ok()) return visited;
+  query::SortAndDedup(*spec, rows);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet* out) {
+  out->Clear();
+  if (q.limit() > query::kMaxPageSize) {  // before any work
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit: ", q.limit(), " is more than the maximum page of ", query::kMaxPageSize, " flows"));
+  }
+  query::SortSpec spec;
+  std::vector<FlowRow> rows;
+  absl::Status s = CollectRows(q, backend, &spec, &rows);
+  if (!s.ok()) return s;
+  absl::StatusOr<query::Page> page =
+      query::Paginate(spec, std::move(rows), q.limit(), q.page_token(), query::QueryId(q));
+  if (!page.ok()) return page.status();
+  JsonContext ctx;
+  for (const FlowRow& r : page->rows) {
+    ctx.node_tid = r.node_tid;
+    ToProto(r.snap, ctx, out->add_flows());
+    if (out->start() == 0 || (r.snap.start != 0 && r.snap.start < out->start())) {
+      out->set_start(r.snap.start);
+    }
+    out->set_end(std::max(out->end(), r.snap.last));
+  }
+  out->set_nextpagetoken(page->next_token);
+  return absl::OkStatus();
+}
+
+absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, uint64_t max_bytes,
+                               PcapPackets* out) {
+  if (!q.page_token().empty()) {
+    return absl::InvalidArgumentError("page_token: ExportPcap does not paginate");
+  }
+  query::SortSpec spec;
+  std::vector<FlowRow> rows;
+  absl::Status s = CollectRows(q, backend, &spec, &rows);
+  if (!s.ok()) return s;
+  if (q.limit() != 0 && rows.size() > q.limit()) rows.resize(q.limit());
+  uint64_t bytes = 0;
+  struct Keyed {
+    uint64_t uuid;
+    RawPacketCopy packet;
+  };
+  std::vector<Keyed> all;
+  for (const FlowRow& r : rows) {
+    absl::StatusOr<std::vector<RawPacketCopy>> packets = backend->RawPackets(r.snap.uuid);
+    if (absl::IsNotFound(packets.status())) continue;  // expired since the visit
+    if (!packets.ok()) return packets.status();
+    ++out->flows;
+    for (RawPacketCopy& p : *packets) {
+      bytes += p.data.size();
+      if (bytes > max_bytes) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("the matching flows hold more than ", max_bytes,
+                         " bytes of raw packets; narrow the filter or set a limit"));
+      }
+      all.push_back({r.snap.uuid, std::move(p)});
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
+    if (a.packet.timestamp_ns != b.packet.timestamp_ns) {
+      return a.packet.timestamp_ns < b.packet.timestamp_ns;
+    }
+    if (a.uuid != b.uuid) return a.uuid < b.uuid;
+    return a.packet.index < b.packet.index;
+  });
+  out->snaplen = 0;
+  for (Keyed& k : all) {
+    out->snaplen = std::max<uint32_t>(out->snaplen, static_cast<uint32_t>(k.packet.data.size()));
+    if (std::find(out->link_types.begin(), out->link_types.end(), k.packet.link_type) ==
+        out->link_types.end()) {
+      out->link_types.push_back(k.packet.link_type);
+    }
+    out->packets.push_back(std::move(k.packet));
+  }
+  out->snaplen = std::max<uint32_t>(out->snaplen, 262144);
+  return absl::OkStatus();
+}
+
+}  // namespace skyprobe

@@ -1,0 +1,37 @@
+// query_runner.h: the work behind Query and ExportPcap, apart from gRPC so
+// that it can be tested and reused (a future REST front end).
+//
+// Owner: called on a gRPC thread; blocks on the backend (VisitFlows,
+// RawPackets). No state of its own.
+//
+//   v1::FlowSet set;
+//   absl::Status s = RunQuery(request, backend, &set);
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "service/probe_backend.h"
+#include "skyprobe/v1/probe_service.pb.h"
+
+namespace skyprobe {
+
+// Filter, sort, dedup and one page of the live flows (probe_service.proto,
+// FlowQuery). Bad requests are INVALID_ARGUMENT naming the problem.
+absl::Status RunQuery(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
+                      skyprobe::v1::FlowSet* out);
+
+// The raw packets of the flows matching `query` (filter, dedup; limit caps
+// the number of flows, 0: all), in time order, with the link types they use.
+// More than `max_bytes` of packet data is RESOURCE_EXHAUSTED.
+struct PcapPackets {
+  std::vector<RawPacketCopy> packets;
+  std::vector<uint32_t> link_types;
+  uint32_t snaplen = 0;
+  uint64_t flows = 0;
+};
+absl::Status GatherPcapPackets(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
+                               uint64_t max_bytes, PcapPackets* out);
+
+}  // namespace skyprobe

@@ -1,0 +1,171 @@
+// stream_reactors.cc: reactor life cycles. The rule that keeps Subscribe safe
+// against a client that goes away mid-stream: Finish() is called exactly once,
+// and only by whoever owns the "writing" turn or finds the stream idle, so no
+// write can start on a reactor that OnDone() may already have deleted.
+
+#include "service/stream_reactors.h"
+
+#include <deque>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "export/flow_proto.h"
+
+namespace skyprobe {
+
+namespace v1 = ::skyprobe::v1;
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+struct SubscribeReactor::Shared {
+  absl::Mutex mu;
+  std::deque<FlowSnapshot> queue ABSL_GUARDED_BY(mu);
+  size_t capacity = 0;
+  uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
+  bool writing ABSL_GUARDED_BY(mu) = false;  // a write (or WriteNext) owns the stream
+  bool cancelled ABSL_GUARDED_BY(mu) = false;
+  bool finished ABSL_GUARDED_BY(mu) = false;  // Finish() called (or about to be)
+};
+
+SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
+                                   std::shared_ptr<const query::CompiledFilter> filter,
+                                   std::string node_tid, size_t queue_capacity,
+                                   ServiceCounters* counters)
+    : backend_(backend),
+      counters_(counters),
+      node_tid_(std::move(node_tid)),
+      shared_(std::make_shared<Shared>()) {
+  shared_->capacity = queue_capacity;
+  counters_->subscribers.fetch_add(1, std::memory_order_relaxed);
+  // Headers first: a client that waits for them knows the subscription is live.
+  StartSendInitialMetadata();
+  std::shared_ptr<Shared> shared = shared_;
+  ServiceCounters* const c = counters_;
+  subscription_ = backend_->Subscribe([this, shared, filter, c](const FlowSnapshot& s) {
+    // Control lcore: filter, copy, maybe kick the writer. No waiting on the client.
+    if (filter != nullptr && !filter->Matches(s)) return;
+    bool kick = false;
+    {
+      absl::MutexLock lock(&shared->mu);
+      if (shared->finished || shared->cancelled) return;
+      if (shared->dropped != 0 || shared->queue.size() >= shared->capacity) {
+        ++shared->dropped;  // once late, stay closed: the stream ends after the queue drains
+        c->subscriber_dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      shared->queue.push_back(s);
+      if (!shared->writing) shared->writing = kick = true;
+    }
+    // Safe: with `writing` set by us, nobody else calls Finish(), so the
+    // reactor cannot be done (and deleted) before WriteNext() runs.
+    if (kick) WriteNext();
+  });
+}
+
+void SubscribeReactor::WriteNext() {
+  FlowSnapshot snap;
+  grpc::Status finish;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (shared_->cancelled) {
+      finish = grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled");
+    } else if (!shared_->queue.empty()) {
+      snap = shared_->queue.front();
+      shared_->queue.pop_front();
+    } else if (shared_->dropped != 0) {
+      finish = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("subscriber too slow: ", shared_->dropped,
+                                         " records dropped after its queue of ", shared_->capacity,
+                                         " records filled; subscribe again"));
+    } else {
+      shared_->writing = false;  // idle until the next record
+      return;
+    }
+    if (!finish.ok()) {
+      shared_->writing = false;
+      shared_->finished = true;
+    }
+  }
+  if (!finish.ok()) {
+    Finish(finish);  // nothing after this: OnDone may run (and delete) at once
+    return;
+  }
+  ToProto(snap, JsonContext{.node_tid = node_tid_}, &message_);
+  counters_->subscriber_records.fetch_add(1, std::memory_order_relaxed);
+  StartWrite(&message_);
+}
+
+void SubscribeReactor::OnWriteDone(bool ok) {
+  if (!ok) {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->cancelled = true;  // the client is gone; WriteNext finishes
+  }
+  WriteNext();
+}
+
+void SubscribeReactor::OnCancel() {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->cancelled = true;
+    if (shared_->writing || shared_->finished) return;  // the writer will finish
+    shared_->finished = true;
+  }
+  Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+}
+
+void SubscribeReactor::OnDone() {
+  backend_->Unsubscribe(subscription_);
+  {
+    // The backend may call the callback once more after Unsubscribe: it then
+    // finds the stream finished and leaves the reactor alone.
+    absl::MutexLock lock(&shared_->mu);
+    shared_->finished = true;
+    shared_->queue.clear();
+  }
+  counters_->subscribers.fetch_sub(1, std::memory_order_relaxed);
+  delete this;
+}
+
+PcapReactor::PcapReactor(PcapPackets packets, const absl::Status& status)
+    : packets_(std::move(packets)), writer_(packets_.link_types, packets_.snaplen) {
+  if (!status.ok()) {
+    Finish(ToGrpcStatus(status));
+    return;
+  }
+  WriteNext();
+}
+
+void PcapReactor::OnWriteDone(bool ok) {
+  if (!ok) {
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    return;
+  }
+  WriteNext();
+}
+
+void PcapReactor::WriteNext() {
+  constexpr size_t kChunk = 64 * 1024;
+  std::string* data = chunk_.mutable_data();
+  data->clear();
+  if (!header_sent_) {
+    writer_.AppendHeader(data);
+    header_sent_ = true;
+  }
+  // A packet larger than a chunk still goes whole into one chunk.
+  while (next_ < packets_.packets.size() && data->size() < kChunk) {
+    writer_.AppendPacket(packets_.packets[next_], data);
+    packets_.packets[next_].data = std::string();  // sent: free it
+    ++next_;
+  }
+  if (data->empty()) {
+    Finish(grpc::Status::OK);
+    return;
+  }
+  StartWrite(&chunk_);
+}
+
+}  // namespace skyprobe

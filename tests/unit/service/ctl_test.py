@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""skyprobectl against fake probes (tests/unit/service/fake_probe_main.cc).
+
+Runs the real skyprobectl binary: flows (table, --json, --filter, --sort,
+--limit, two-probe fan-out with merge and dedup), watch, pcap -o (read back by
+tshark), stats, flush, token auth, and one-line errors with a non-zero exit.
+
+usage: ctl_test.py SKYPROBECTL FAKE_PROBE
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+CTL = FAKE = None
+
+
+class Probe:
+    def __init__(self, tmp, name, flow_set, token_file=None):
+        self.port_file = os.path.join(tmp, name + ".port")
+        args = [FAKE, "--node-tid", name, "--set", flow_set, "--port-file", self.port_file]
+        if token_file:
+            args += ["--token-file", token_file]
+        self.proc = subprocess.Popen(args)
+        for _ in range(200):
+            if os.path.exists(self.port_file):
+                break
+            time.sleep(0.05)
+        with open(self.port_file) as f:
+            self.addr = "127.0.0.1:" + f.read().strip()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def ctl(*args, check=True):
+    r = subprocess.run([CTL] + list(args), capture_output=True, text=False, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("skyprobectl %s failed: %s" % (args, r.stderr.decode()))
+    return r
+
+
+def uuids(out):
+    return [json.loads(line)["UUID"] for line in out.decode().splitlines()]
+
+
+class CtlTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="skyprobectl_test_")
+        cls.token = os.path.join(cls.tmp, "token")
+        with open(cls.token, "w") as f:
+            f.write("hunter2\n")
+        cls.a = Probe(cls.tmp, "probe-1", "a")
+        cls.b = Probe(cls.tmp, "probe-2", "b")
+        cls.locked = Probe(cls.tmp, "probe-3", "b", token_file=cls.token)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.a, cls.b, cls.locked):
+            p.stop()
+            assert p.proc.returncode == 0, "fake probe did not shut down cleanly"
+        shutil.rmtree(cls.tmp)
+
+    def test_table(self):
+        out = ctl("flows", "--probe", self.a.addr).stdout.decode().splitlines()
+        self.assertEqual(out[0].split(), ["UUID", "APP", "A", "B", "PACKETS", "BYTES", "START",
+                                          "LAST"])
+        self.assertEqual([l.split()[0] for l in out[1:]], ["11", "12", "13", "14"])
+        self.assertEqual(out[1].split()[1:4], ["TCP", "10.0.0.1:40000", "10.0.0.2:443"])
+
+    def test_json_is_the_probes_format(self):
+        out = ctl("flows", "--probe", self.a.addr, "--json", "--filter", "UUID = '11'").stdout
+        lines = out.decode().splitlines()
+        self.assertEqual(len(lines), 1)
+        flow = json.loads(lines[0])
+        self.assertEqual(list(flow)[:4], ["Event", "ExpireReason", "UUID", "LayersPath"])
+        self.assertEqual(flow["NodeTID"], "probe-1")
+        self.assertEqual(flow["Network"], {"Protocol": "IPV4", "A": "10.0.0.1", "B": "10.0.0.2",
+                                           "ID": 0})
+        self.assertEqual(flow["Transport"]["B"], 443)  # a JSON number, as the probe writes it
+        self.assertEqual(flow["FinishType"], "TCP_FIN")
+
+    def test_filter_sort_limit(self):
+        r = ctl("flows", "--probe", self.a.addr, "--json", "--filter", "Network.A = '10.0.0.1'")
+        self.assertEqual(uuids(r.stdout), ["11", "12"])
+        r = ctl("flows", "--probe", self.a.addr, "--json", "--sort", "Metric.ABBytes:desc",
+                "--limit", "3")
+        self.assertEqual(uuids(r.stdout), ["11", "12", "14"])
+        r = ctl("flows", "--probe", self.a.addr, "--json", "--sort", "Network.A",
+                "--filter", "Transport.A is null or Transport.B in (53, 22)")
+        self.assertEqual(uuids(r.stdout), ["12", "13", "14"])
+
+    def test_fan_out_merges_sorts_and_dedups(self):
+        r = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr, "--json",
+                "--sort", "Metric.ABBytes:desc", "--dedup", "TrackingID")
+        # 21 (probe-2, 2000 bytes) and 11 (probe-1, 1500) are one conversation.
+        self.assertEqual(uuids(r.stdout), ["21", "22", "12", "14", "13"])
+        nodes = [json.loads(l)["NodeTID"] for l in r.stdout.decode().splitlines()]
+        self.assertEqual(nodes, ["probe-2", "probe-2", "probe-1", "probe-1", "probe-1"])
+        table = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr).stdout.decode()
+        self.assertEqual(table.splitlines()[0].split()[0], "NODE")
+        self.assertEqual(len(table.splitlines()), 1 + 6)
+
+    def test_watch(self):
+        r = ctl("watch", "--probe", self.a.addr, "--json", "--count", "3",
+                "--filter", "Transport.B = 443")
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(all(json.loads(l)["Transport"]["B"] == 443 for l in lines))
+        r = ctl("watch", "--probe", self.a.addr, "--probe", self.b.addr, "--count", "4")
+        self.assertEqual(len(r.stdout.decode().splitlines()), 4)
+        self.assertTrue(r.stdout.decode().startswith("UPDATE"))
+
+    def test_pcap(self):
+        path = os.path.join(self.tmp, "out.pcap")
+        ctl("pcap", "--probe", self.a.addr, "-o", path, "--filter", "Transport.Protocol = 'TCP'")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertEqual(struct.unpack("<I", data[:4])[0], 0xa1b23c4d)
+        if shutil.which("tshark"):
+            t = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.len"],
+                               capture_output=True, text=True, check=True)
+            self.assertEqual(t.stdout.split(), ["46", "46", "46"])
+        else:  # walk the records: 3 of them
+            at, n = 24, 0
+            while at < len(data):
+                incl = struct.unpack("<I", data[at + 8:at + 12])[0]
+                at += 16 + incl
+                n += 1
+            self.assertEqual(n, 3)
+        ctl("pcap", "--probe", self.a.addr, "-o", path, "--uuid", "12")
+        with open(path, "rb") as f:
+            self.assertEqual(len(f.read()), 24 + 16 + 46)
+
+    def test_stats_and_flush(self):
+        out = ctl("stats", "--probe", self.a.addr).stdout.decode().splitlines()
+        self.assertIn("total flows 4", out)
+        self.assertTrue(any(l.startswith("service queries ") for l in out))
+        r = ctl("flush", "--probe", self.a.addr, "--probe", self.b.addr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_token(self):
+        r = ctl("flows", "--probe", self.locked.addr, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode().count("\n"), 1)
+        self.assertIn("requires a token", r.stderr.decode())
+        r = ctl("flows", "--probe", self.locked.addr, "--token-file", self.token, "--json")
+        self.assertEqual(uuids(r.stdout), ["21", "22"])
+
+    def test_errors_are_one_line(self):
+        cases = [
+            (["flows", "--filter", "Network.X = '1'"], 2,
+             "skyprobectl: --filter: column 1: unknown key 'Network.X' (did you mean "
+             "'Network.A'?)\n"),
+            (["flows", "--filter", "Transport.B = 'ssh'"], 2,
+             "skyprobectl: --filter: column 15: Transport.B is an integer key: compare it with "
+             "a number, not 'ssh'\n"),
+            (["flows", "--sort", "Bytes"], 2, "skyprobectl: --sort: unknown key 'Bytes'\n"),
+            (["frobnicate"], 2,
+             "skyprobectl: unknown command 'frobnicate' (flows, watch, pcap, stats, flush)\n"),
+            (["pcap", "--probe", self.a.addr], 2, "skyprobectl: pcap: -o FILE is required\n"),
+        ]
+        for args, code, message in cases:
+            if "--probe" not in args:
+                args = args + ["--probe", self.a.addr]
+            r = ctl(*args, check=False)
+            self.assertEqual((r.returncode, r.stderr.decode()), (code, message), args)
+        # An unreachable probe: one line naming it.
+        r = ctl("flows", "--probe", "127.0.0.1:1", "--timeout", "5", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.decode().startswith("skyprobectl: 127.0.0.1:1: "))
+        self.assertEqual(r.stderr.decode().count("\n"), 1)
+
+
+if __name__ == "__main__":
+    CTL, FAKE = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=2)
