@@ -49,6 +49,12 @@ enum class Field : uint8_t {
   kWorkers,
   kDistribution,
   kPcapQueues,
+  kGrpcListen,
+  kGrpcTlsCert,
+  kGrpcTlsKey,
+  kGrpcTlsClientCa,
+  kGrpcTokenFile,
+  kHold,
   kCount,
 };
 

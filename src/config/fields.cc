@@ -53,6 +53,12 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"workers", "runtime.workers"},
     {"distribution", "runtime.distribution"},
     {"pcap-queues", "input.pcap_queues"},
+    {"grpc-listen", "service.listen"},
+    {"grpc-tls-cert", "service.tls_cert"},
+    {"grpc-tls-key", "service.tls_key"},
+    {"grpc-tls-client-ca", "service.tls_client_ca"},
+    {"grpc-token-file", "service.token_file"},
+    {"hold", "runtime.hold"},
 };
 
 struct LinkTypeEntry {
@@ -281,6 +287,36 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
     }
     case Field::kPcapQueues:
       return ParseBool(value, &cfg->pcap_queues);
+    case Field::kGrpcListen: {
+      const std::string v(absl::StripAsciiWhitespace(value));
+      if (v != "none") {
+        // HOST:PORT, HOST may be an IPv6 address in brackets; gRPC resolves names later.
+        const size_t colon = v.rfind(':');
+        uint64_t port = 0;
+        if (colon == std::string::npos || colon == 0 ||
+            !absl::SimpleAtoi(absl::string_view(v).substr(colon + 1), &port) || port > 65535) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", value, "' is not HOST:PORT (e.g. 127.0.0.1:50051) or none"));
+        }
+      }
+      cfg->grpc_listen = v;
+      cfg->grpc_listen_set = true;
+      return absl::OkStatus();
+    }
+    case Field::kGrpcTlsCert:
+      cfg->grpc_tls_cert = std::string(value);
+      return absl::OkStatus();
+    case Field::kGrpcTlsKey:
+      cfg->grpc_tls_key = std::string(value);
+      return absl::OkStatus();
+    case Field::kGrpcTlsClientCa:
+      cfg->grpc_tls_client_ca = std::string(value);
+      return absl::OkStatus();
+    case Field::kGrpcTokenFile:
+      cfg->grpc_token_file = std::string(value);
+      return absl::OkStatus();
+    case Field::kHold:
+      return ParseBool(value, &cfg->hold);
     case Field::kCount:
       break;
   }

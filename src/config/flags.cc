@@ -64,6 +64,12 @@ constexpr FlagSpec kFlags[] = {
     {"workers", FlagKind::kValue, Field::kWorkers},
     {"distribution", FlagKind::kValue, Field::kDistribution},
     {"pcap-queues", FlagKind::kSwitchOn, Field::kPcapQueues},
+    {"grpc-listen", FlagKind::kValue, Field::kGrpcListen},
+    {"grpc-tls-cert", FlagKind::kValue, Field::kGrpcTlsCert},
+    {"grpc-tls-key", FlagKind::kValue, Field::kGrpcTlsKey},
+    {"grpc-tls-client-ca", FlagKind::kValue, Field::kGrpcTlsClientCa},
+    {"grpc-token-file", FlagKind::kValue, Field::kGrpcTokenFile},
+    {"hold", FlagKind::kSwitchOn, Field::kHold},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

@@ -77,6 +77,17 @@ RUNTIME
                              address hash) (default: auto)
     --pcap-queues            make the --pcap files the queues of one net_pcap port
                              instead of one port each (multi-queue tests)
+    --hold                   keep running with the flow table (and the gRPC service)
+                             after the --pcap inputs end, until SIGTERM (default: off)
+
+SERVICE (gRPC; skyprobectl is its client)
+    --grpc-listen ADDR:PORT  where the service listens, or none (default:
+                             127.0.0.1:50051; started for live ports and --hold runs,
+                             and for a pcap replay only when given)
+    --grpc-tls-cert FILE     server certificate chain (PEM): TLS only
+    --grpc-tls-key FILE      its private key (PEM)
+    --grpc-tls-client-ca FILE  require client certificates signed by this CA
+    --grpc-token-file FILE   require "authorization: Bearer <token in FILE>"
     --help, -h               print this text and exit
     --version                print the version and exit
 

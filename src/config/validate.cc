@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +43,37 @@ std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
 // --bpf compiled by libpcap for the link type of every input (Ethernet for --eal ports),
 // so a bad expression is reported before EAL starts:
 // --bpf "porrt 53": can't parse filter expression: syntax error
+// TLS files go in pairs, and the files must be readable now rather than when the first
+// client connects. The service itself reads them (src/service/grpc_server.cc).
+absl::Status CheckService(const Config& cfg, const FieldLabels& labels) {
+  if (cfg.grpc_tls_cert.empty() != cfg.grpc_tls_key.empty()) {
+    const Field given = cfg.grpc_tls_cert.empty() ? Field::kGrpcTlsKey : Field::kGrpcTlsCert;
+    return absl::InvalidArgumentError(absl::StrCat(
+        LabelOf(labels, given), ": needs both a certificate and a key (--grpc-tls-cert, "
+        "--grpc-tls-key)"));
+  }
+  if (!cfg.grpc_tls_client_ca.empty() && cfg.grpc_tls_cert.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        LabelOf(labels, Field::kGrpcTlsClientCa),
+        ": mutual TLS needs the server's own --grpc-tls-cert and --grpc-tls-key"));
+  }
+  const std::pair<Field, const std::string*> files[] = {
+      {Field::kGrpcTlsCert, &cfg.grpc_tls_cert},
+      {Field::kGrpcTlsKey, &cfg.grpc_tls_key},
+      {Field::kGrpcTlsClientCa, &cfg.grpc_tls_client_ca},
+      {Field::kGrpcTokenFile, &cfg.grpc_token_file}};
+  for (const auto& [field, path] : files) {
+    if (path->empty()) continue;
+    std::FILE* f = std::fopen(path->c_str(), "rb");
+    if (f == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(LabelOf(labels, field), ": ", *path, ": ", std::strerror(errno)));
+    }
+    std::fclose(f);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckBpf(const Config& cfg, const FieldLabels& labels) {
   if (cfg.bpf_filter.empty()) return absl::OkStatus();
   std::vector<std::pair<uint32_t, std::string>> targets;  // link type, input it came from
@@ -168,6 +201,7 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
     return absl::InvalidArgumentError(
         absl::StrCat(LabelOf(labels, Field::kPcapQueues), ": needs --pcap files"));
   }
+  SKYPROBE_RETURN_IF_ERROR(CheckService(cfg, labels));
   return absl::OkStatus();
 }
 
