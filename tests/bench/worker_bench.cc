@@ -95,10 +95,10 @@ void BM_Worker(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   auto frames = MakeFrames(flows, 1);
   Rig rig(flows + flows / 4 + 1024);
-  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) rig.worker->HandleBurst(&frames[i], kBurst, 0);
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) rig.worker->HandleBurst(&frames[i], kBurst);
   uint32_t i = 0;
   for (auto _ : state) {
-    rig.worker->HandleBurst(&frames[i], kBurst, 0);
+    rig.worker->HandleBurst(&frames[i], kBurst);
     i += kBurst;
     if (i + kBurst > flows) i = 0;
   }
@@ -122,7 +122,7 @@ void BM_NewFlows(benchmark::State& state) {
       i = 0;
       state.ResumeTiming();
     }
-    rig.worker->HandleBurst(&frames[i], kBurst, 0);
+    rig.worker->HandleBurst(&frames[i], kBurst);
     i += kBurst;
   }
   state.counters["new_flows_per_s"] =
