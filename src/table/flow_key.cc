@@ -16,21 +16,68 @@ constexpr uint64_t kEndpointTcpPort = 4;
 constexpr uint64_t kEndpointUdpPort = 5;
 constexpr uint64_t kEndpointSctpPort = 6;
 
+// Fixed-size big-endian loads and stores: one move (and a bswap) each, where
+// memcmp/memcpy with a run-time length were library calls per packet.
 inline void PutBe64(uint8_t* p, uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
 }
 
 inline void PutBe16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+  v = __builtin_bswap16(v);
+  std::memcpy(p, &v, 2);
 }
 
 inline void PutBe32(uint8_t* p, uint32_t v) {
-  PutBe16(p, static_cast<uint16_t>(v >> 16));
-  PutBe16(p + 2, static_cast<uint16_t>(v));
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+
+inline uint16_t LoadBe16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return __builtin_bswap16(v);
+}
+
+inline uint32_t LoadBe32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+
+inline uint64_t LoadBe64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+
+// A MAC as a 48-bit number: integer order is memcmp order.
+inline uint64_t LoadMac(const uint8_t* p) {
+  return static_cast<uint64_t>(LoadBe32(p)) << 16 | LoadBe16(p + 4);
+}
+
+template <typename T>
+inline int Order(T a, T b) {
+  return (a > b) - (a < b);
+}
+
+// memcmp's sign for two IPv4 (4 bytes) or IPv6 (16 bytes) addresses.
+inline int CompareIp(const uint8_t* a, const uint8_t* b, bool v4) {
+  if (v4) return Order(LoadBe32(a), LoadBe32(b));
+  const int hi = Order(LoadBe64(a), LoadBe64(b));
+  return hi != 0 ? hi : Order(LoadBe64(a + 8), LoadBe64(b + 8));
+}
+
+// Copies both addresses (source first) with constant-size moves.
+inline int CopyIps(uint8_t* p, const uint8_t* first, const uint8_t* second, bool v4) {
+  if (v4) {
+    std::memcpy(p, first, 4);
+    std::memcpy(p + 4, second, 4);
+    return 8;
+  }
+  std::memcpy(p, first, 16);
+  std::memcpy(p + 16, second, 16);
+  return 32;
 }
 
 uint64_t TransportEndpointType(FlowProtocol p) {
@@ -41,48 +88,86 @@ uint64_t TransportEndpointType(FlowProtocol p) {
   }
 }
 
+// Skydive's direction decision (notes §2.4): canonical order so that both
+// directions of a flow give the same key.
+struct Orientation {
+  bool swap;
+  DirectionRule rule;
+  bool use_macs;
+};
+
+SKYPROBE_ALWAYS_INLINE Orientation Orient(const uint8_t* frame, const SubPacket& sub,
+                                          KeyMode mode) noexcept {
+  const bool has_ip = sub.ip_version != 0;
+  Orientation o{false, DirectionRule::kEndpoints,
+                sub.has_link && (mode == KeyMode::kL2 || !has_ip)};
+  if (o.use_macs) {
+    const int c = Order(LoadMac(frame + sub.mac_src_off), LoadMac(frame + sub.mac_dst_off));
+    if (c != 0 || !has_ip) {
+      o.swap = c > 0;
+      return o;
+    }
+  }
+  if (has_ip) {
+    const int c = CompareIp(frame + sub.ip_src_off, frame + sub.ip_dst_off, sub.ip_version == 4);
+    if (c != 0) {
+      o.swap = c > 0;
+    } else {
+      // Equal IPs (loopback): ports decide the key order, and Skydive's
+      // inverted tie-break decides the metric direction.
+      o.swap = sub.src_port > sub.dst_port;
+      o.rule = sub.icmp_version != 0 && sub.transport == FlowProtocol::kEthernet
+                   ? DirectionRule::kIcmpTie
+                   : DirectionRule::kPortTie;
+    }
+  }
+  return o;
+}
+
+// The ICMP "application flow" word of the key.
+inline uint32_t IcmpWord(const SubPacket& sub) {
+  const uint32_t type = static_cast<uint32_t>(sub.icmp_type) << 24;
+  if (sub.icmp_version == 4) {
+    return type | (static_cast<uint32_t>(sub.icmp_code) << 16) | sub.icmp_id;
+  }
+  if (sub.icmp_type == IcmpType::kEcho) return type | sub.icmp_id;
+  return type | (static_cast<uint32_t>(sub.icmp_code) << 16);
+}
+
+inline uint64_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// A MAC's 6 bytes in the low 48 bits (byte order irrelevant: hashed only).
+inline uint64_t Mac48(const uint8_t* p) {
+  uint16_t hi;
+  std::memcpy(&hi, p + 4, 2);
+  return Load32(p) | static_cast<uint64_t>(hi) << 32;
+}
+
 }  // namespace
 
 void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
                    bool has_parent, KeyBytes* kb) noexcept {
   uint8_t* p = kb->data;
-  const int ip_len = sub.ip_version == 4 ? 4 : 16;
+  const bool v4 = sub.ip_version == 4;
   const uint8_t* ip_src = frame + sub.ip_src_off;
   const uint8_t* ip_dst = frame + sub.ip_dst_off;
-  const bool has_ip = sub.ip_version != 0;
-  const bool use_macs = sub.has_link && (mode == KeyMode::kL2 || !has_ip);
-
-  // 1. Direction: canonical order so that both directions hash alike.
-  bool swap = false;
-  DirectionRule rule = DirectionRule::kEndpoints;
-  bool decided = false;
-  if (use_macs) {
-    const int c = std::memcmp(frame + sub.mac_src_off, frame + sub.mac_dst_off, 6);
-    if (c != 0 || !has_ip) {
-      swap = c > 0;
-      decided = true;
-    }
-  }
-  if (!decided && has_ip) {
-    const int c = std::memcmp(ip_src, ip_dst, ip_len);
-    if (c != 0) {
-      swap = c > 0;
-    } else {
-      // Equal IPs (loopback): ports decide the key order, and Skydive's
-      // inverted tie-break decides the metric direction.
-      swap = sub.src_port > sub.dst_port;
-      rule = sub.icmp_version != 0 && sub.transport == FlowProtocol::kEthernet
-                 ? DirectionRule::kIcmpTie
-                 : DirectionRule::kPortTie;
-    }
-  }
+  const Orientation o = Orient(frame, sub, mode);
+  const bool swap = o.swap;
 
   // 2. Network.
-  if (has_ip) {
-    std::memcpy(p, swap ? ip_dst : ip_src, ip_len);
-    std::memcpy(p + ip_len, swap ? ip_src : ip_dst, ip_len);
-    p += 2 * ip_len;
-    PutBe64(p, sub.ip_version == 4 ? kEndpointIpv4 : kEndpointIpv6);
+  if (sub.ip_version != 0) {
+    p += CopyIps(p, swap ? ip_dst : ip_src, swap ? ip_src : ip_dst, v4);
+    PutBe64(p, v4 ? kEndpointIpv4 : kEndpointIpv6);
     p += 8;
   }
 
@@ -102,23 +187,14 @@ void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 
   // 4. ICMP "application flow": a 4-byte word, an empty endpoint, type 0.
   if (sub.icmp_version != 0) {
-    const uint32_t type = static_cast<uint32_t>(sub.icmp_type) << 24;
-    uint32_t word;
-    if (sub.icmp_version == 4) {
-      word = type | (static_cast<uint32_t>(sub.icmp_code) << 16) | sub.icmp_id;
-    } else if (sub.icmp_type == IcmpType::kEcho) {
-      word = type | sub.icmp_id;
-    } else {
-      word = type | (static_cast<uint32_t>(sub.icmp_code) << 16);
-    }
-    PutBe32(p, word);
+    PutBe32(p, IcmpWord(sub));
     PutBe64(p + 4, 0);
     p += 12;
   }
   kb->l3_len = static_cast<uint8_t>(p - kb->data);
 
   // 5. Link, in L2 mode (or when there is no IP layer).
-  if (use_macs) {
+  if (o.use_macs) {
     std::memcpy(p, frame + (swap ? sub.mac_dst_off : sub.mac_src_off), 6);
     std::memcpy(p + 6, frame + (swap ? sub.mac_src_off : sub.mac_dst_off), 6);
     PutBe64(p + 12, kEndpointMac);
@@ -130,12 +206,59 @@ void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
   if (has_parent) p += FormatHex64(parent_uuid, reinterpret_cast<char*>(p));
   kb->len = static_cast<uint8_t>(p - kb->data);
   kb->swap = swap;
-  kb->rule = rule;
+  kb->rule = o.rule;
+}
+
+uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
+                   bool has_parent, KeyOrientation* orientation) noexcept {
+  const Orientation o = Orient(frame, sub, mode);
+  orientation->swap = o.swap;
+  orientation->rule = o.rule;
+  // The words are built in registers and stored whole, so XXH3's 8-byte
+  // loads are forwarded from the stores (laying out Skydive's byte string
+  // and hashing it stalled on partial-store forwarding on every packet).
+  // Word 0, the shape, says which sections follow and how each is typed,
+  // exactly the information carried by the section lengths and endpoint
+  // type numbers of BuildKeyBytes; then each section's values, in the same
+  // canonical order. Equal words <=> equal Skydive key bytes.
+  uint64_t w[9];
+  int n = 1;
+  uint64_t transport = 0;
+  uint64_t endpoint_type = 0;
+  if (sub.transport_key == TransportKeyKind::kPorts) {
+    transport = o.swap ? (uint64_t{sub.dst_port} << 16 | sub.src_port)
+                       : (uint64_t{sub.src_port} << 16 | sub.dst_port);
+    endpoint_type = TransportEndpointType(sub.transport);
+  } else if (sub.transport_key == TransportKeyKind::kVniPort) {
+    transport = uint64_t{sub.vni} << 16 | sub.dst_port;  // 48 bits
+  }
+  w[0] = sub.ip_version | static_cast<uint64_t>(sub.transport_key) << 4 | endpoint_type << 6 |
+         uint64_t{sub.icmp_version != 0} << 9 | uint64_t{o.use_macs} << 10 |
+         uint64_t{has_parent} << 11 | transport << 16;
+  if (sub.ip_version != 0) {
+    const uint8_t* first = frame + (o.swap ? sub.ip_dst_off : sub.ip_src_off);
+    const uint8_t* second = frame + (o.swap ? sub.ip_src_off : sub.ip_dst_off);
+    if (sub.ip_version == 4) {
+      w[n++] = Load32(first) << 32 | Load32(second);
+    } else {
+      w[n++] = Load64(first);
+      w[n++] = Load64(first + 8);
+      w[n++] = Load64(second);
+      w[n++] = Load64(second + 8);
+    }
+  }
+  if (sub.icmp_version != 0) w[n++] = IcmpWord(sub);
+  if (o.use_macs) {
+    const uint64_t a = Mac48(frame + (o.swap ? sub.mac_dst_off : sub.mac_src_off));
+    const uint64_t b = Mac48(frame + (o.swap ? sub.mac_src_off : sub.mac_dst_off));
+    w[n++] = a | b << 48;
+    w[n++] = b >> 16;
+  }
+  if (has_parent) w[n++] = parent_uuid;
+  return XXH3_64bits(w, static_cast<size_t>(n) * sizeof(uint64_t));
 }
 
 uint64_t TableKey(const KeyBytes& kb) noexcept { return XXH64(kb.data, kb.len, 0); }
-
-uint64_t LookupKey(const KeyBytes& kb) noexcept { return XXH3_64bits(kb.data, kb.len); }
 
 FlowIds TrackingIds(const KeyBytes& kb) noexcept {
   FlowIds ids;

@@ -1,14 +1,15 @@
 // flow_key.h: Skydive's flow keys, bit for bit (reference notes §2.2).
 //
 // Owner: stateless functions, called on the RX lcore per sub-packet.
-// The key bytes are laid out once in a small buffer (KeyBytes); the table key
-// is one XXH64 over all of it, and the two tracking IDs are XXH64 over its
-// prefixes, computed only when a flow is created.
+// Skydive's key bytes are laid out in a small buffer (KeyBytes) when a flow is
+// created: the table key is one XXH64 over all of it, and the two tracking
+// IDs are XXH64 over its prefixes. Per packet only LookupKey runs.
 //
-//   KeyBytes kb;
+//   KeyOrientation o;
+//   uint64_t key = LookupKey(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &o);  // per packet
+//   KeyBytes kb;                        // on flow creation only:
 //   BuildKeyBytes(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &kb);
-//   uint64_t key = LookupKey(kb);       // per packet: the shard's hash key
-//   FlowIds ids = TrackingIds(kb);      // on flow creation only
+//   FlowIds ids = TrackingIds(kb);
 //   uint64_t uuid = FlowUuid(TableKey(kb), start_ms, tid, len);
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "config/config.h"
 #include "parse/parsed_packet.h"
+#include "skyprobe/compiler.h"
 
 namespace skyprobe {
 
@@ -26,14 +28,16 @@ enum class DirectionRule : uint8_t {
   kIcmpTie = 2,    // equal MACs and IPs, ICMP: A->B iff Flow.ICMP.Type > packet's type
 };
 
-// Bytes fed to XXH64 for one sub-packet, with the digest cut points.
+// Bytes fed to XXH64 for one sub-packet, with the digest cut points. No
+// default member initializers: BuildKeyBytes sets every field, and arrays of
+// these are per-burst scratch that must cost nothing to declare.
 struct KeyBytes {
   uint8_t data[128];
-  uint8_t l3_len = 0;    // prefix hashed for L3TrackingID
-  uint8_t l2_len = 0;    // prefix hashed for TrackingID (== l3_len when no MACs)
-  uint8_t len = 0;       // everything, parent UUID included: the table key
-  bool swap = false;     // endpoints were written destination first
-  DirectionRule rule = DirectionRule::kEndpoints;
+  uint8_t l3_len;  // prefix hashed for L3TrackingID
+  uint8_t l2_len;  // prefix hashed for TrackingID (== l3_len when no MACs)
+  uint8_t len;     // everything, parent UUID included: the table key
+  bool swap;       // endpoints were written destination first
+  DirectionRule rule;
 };
 
 struct FlowIds {
@@ -49,10 +53,19 @@ void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 // Skydive's table key (XXH64 of all the key bytes): the UUID's seed.
 uint64_t TableKey(const KeyBytes& kb) noexcept;
 
-// The key a shard indexes flows by: XXH3 over the same bytes, so it
-// identifies exactly the same flows as TableKey at a third of the cost per
-// packet (Skydive's XXH64 is only needed when a flow is created).
-uint64_t LookupKey(const KeyBytes& kb) noexcept;
+// Where a packet sits in its flow's canonical order (KeyBytes::swap, ::rule).
+struct KeyOrientation {
+  bool swap;
+  DirectionRule rule;
+};
+
+// The key a shard indexes flows by, straight from the packet (per packet):
+// XXH3 over a fixed-layout word encoding of exactly what BuildKeyBytes lays
+// out, in the same canonical order. It tells apart the same flows as
+// TableKey without writing Skydive's byte string, which (with XXH64) is only
+// needed when a flow is created. Sets `orientation` as BuildKeyBytes would.
+uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
+                   bool has_parent, KeyOrientation* orientation) noexcept;
 FlowIds TrackingIds(const KeyBytes& kb) noexcept;
 
 // Skydive's UUID: XXH64 seeded with the table key over Start (ms, 8 bytes big

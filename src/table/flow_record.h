@@ -2,18 +2,21 @@
 //
 // Owner: the RX lcore that owns the shard; nobody else reads or writes it.
 // The record is split by access frequency: FlowHot is touched by every
-// packet (one cache line), FlowWarm by timers and SYN/FIN/RST/echo packets,
-// FlowCold only when the flow is created or leaves the worker. The three
-// arrays are indexed by the rte_hash position of the flow's key.
+// packet and by the timer wheel (one cache line), FlowCold only when the flow
+// is created, on SYN/FIN/RST/echo packets, at update ticks and when it leaves
+// the worker. Both arrays are indexed by the rte_hash position of the flow's
+// key. An all-zero record is a free slot (the arrays come from rte_zmalloc and
+// are never initialised in bulk, so untouched slots cost no resident memory).
 //
 //   FlowHot& h = table.hot(pos);
 //   h.ab_packets++; h.last_ns = now;
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
-#include "skyprobe/compiler.h"
 #include "parse/parsed_packet.h"
+#include "skyprobe/compiler.h"
 #include "table/flow_snapshot.h"
 
 namespace skyprobe {
@@ -31,63 +34,98 @@ enum FlowFlags : uint8_t {
   kFlowUpdated = 1u << 7,    // an update record was ever emitted
 };
 
-// Per packet: exactly one cache line.
+// Per packet: exactly one cache line. The flow's 64-bit key is not kept here
+// (the rte_hash key store has it); the timer links are, so that a due timer
+// reads and relinks one line per flow.
 struct SKYPROBE_CACHE_ALIGNED FlowHot {
-  uint64_t key = 0;
   int64_t last_ns = 0;
   int64_t ab_packets = 0;
   int64_t ab_bytes = 0;
   int64_t ba_packets = 0;
   int64_t ba_bytes = 0;
   int64_t rtt_start_ns = 0;  // pending SYN / echo request time, 0 = none
+  uint32_t wheel_prev = kNoIndex;
+  uint32_t wheel_next = kNoIndex;
+  uint16_t wheel_slot = 0;   // timer wheel slot + 1; 0 = not armed
   uint16_t transport_a = 0;  // for Skydive's equal-endpoint tie-break
   uint8_t flags = 0;
   uint8_t rule = 0;          // DirectionRule of the flow
   uint8_t icmp_type = 0;     // mapped IcmpType of the first packet
-  uint8_t pad_[3] = {};
+  uint8_t pad_ = 0;
 };
 static_assert(sizeof(FlowHot) == 64, "FlowHot must stay one cache line");
 
-// Timers, update windows, RTT, TCP flag times.
-struct SKYPROBE_CACHE_ALIGNED FlowWarm {
-  uint32_t wheel_prev = kNoIndex;
-  uint32_t wheel_next = kNoIndex;
-  uint32_t wheel_slot = kNoIndex;
-  uint32_t pad_ = 0;
-  int64_t start_ns = 0;
-  int64_t rtt_ns = 0;
-  int64_t update_from_ms = 0;   // start of the current update window
-  int64_t snap_ab_packets = 0;  // Metric at the last update tick
-  int64_t snap_ab_bytes = 0;
-  int64_t snap_ba_packets = 0;
-  int64_t snap_ba_bytes = 0;
-  TcpMetric tcp;
+// A Unix time in ms in 6 bytes. Exact for every time the table stores: they
+// are all ns / 10^6 of an int64 clock, so |ms| < 2^63 / 10^6 < 2^47.
+struct Ms48 {
+  uint8_t b[6];
+  void Set(int64_t ms) { std::memcpy(b, &ms, 6); }  // little endian: the low 6 bytes
+  int64_t Get() const {
+    int64_t v = 0;
+    std::memcpy(&v, b, 6);
+    return (v << 16) >> 16;  // sign-extend bit 47
+  }
 };
 
-// Identity and first-packet description: written once, read on export.
+// LayersPath in 6 bits per layer (the enum has fewer than 64 names).
+struct PackedLayers {
+  static_assert(static_cast<int>(Layer::kCount) <= 64, "6 bits per layer");
+  static_assert(kMaxLayers * 6 <= 96, "12 bytes");
+  uint8_t b[12];
+  void Set(const Layer* layers, int n) {
+    unsigned __int128 v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 6) | static_cast<uint8_t>(layers[i]);
+    std::memcpy(b, &v, 12);
+  }
+  void Get(Layer* layers, int n) const {
+    unsigned __int128 v = 0;
+    std::memcpy(&v, b, 12);
+    for (int i = 0; i < n; ++i, v >>= 6) layers[i] = static_cast<Layer>(v & 63);
+  }
+};
+
+// Everything but the per-packet fields: identity, first-packet description,
+// RTT, update-window snapshot, TCP flag times. Written at creation, read on
+// export; TCP times and RTT on the few packets that set them. 200 bytes
+// (not a multiple of a line: it is never on the per-packet path).
 struct FlowCold {
-  uint64_t uuid = 0;
-  uint64_t parent_uuid = 0;
-  uint64_t tracking_id = 0;
-  uint64_t l3_tracking_id = 0;
-  int64_t link_id = 0;
-  int64_t network_id = 0;
-  uint8_t network_a[16];
+  uint64_t uuid;
+  uint64_t parent_uuid;
+  uint64_t tracking_id;
+  uint64_t l3_tracking_id;
+  int64_t rtt_ns;
+  int64_t snap_ab_packets;  // Metric at the last update tick
+  int64_t snap_ab_bytes;
+  int64_t snap_ba_packets;
+  int64_t snap_ba_bytes;
+  int64_t link_id;
+  int64_t network_id;
+  uint8_t network_a[16];  // IPv4 in the first 4 bytes
   uint8_t network_b[16];
   uint8_t link_a[6];
   uint8_t link_b[6];
-  uint16_t transport_b = 0;
-  uint8_t num_layers = 0;
-  uint8_t ip_version = 0;
-  uint8_t has_link = 0;
-  uint8_t has_parent = 0;
-  FlowProtocol transport = FlowProtocol::kEthernet;
-  uint8_t icmp_version = 0;
-  uint8_t icmp_code = 0;
-  uint8_t icmp_raw_type = 0;
-  uint16_t icmp_id = 0;
-  FinishType first_finish = FinishType::kNotFinished;
-  Layer layers[kMaxLayers];
+  Ms48 start_ms;
+  Ms48 ab_syn_start;  // TCPMetric times, 0 = not seen
+  Ms48 ba_syn_start;
+  Ms48 ab_fin_start;
+  Ms48 ba_fin_start;
+  Ms48 ab_rst_start;
+  Ms48 ba_rst_start;
+  PackedLayers layers;
+  uint16_t transport_b;
+  uint16_t icmp_id;
+  uint8_t num_layers;
+  uint8_t ip_version;
+  FlowProtocol transport;
+  uint8_t icmp_version;
+  uint8_t icmp_code;
+  uint8_t icmp_raw_type;
+  uint8_t ab_syn_ttl;  // TTLs are one byte on the wire
+  uint8_t ba_syn_ttl;
+  uint8_t has_link : 1;
+  uint8_t has_parent : 1;
+  uint8_t first_finish : 2;  // FinishType of the first packet
 };
+static_assert(sizeof(FlowCold) == 200, "FlowCold layout changed: update bytes/flow figures");
 
 }  // namespace skyprobe

@@ -2,7 +2,6 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_malloc.h>
 
 #include <algorithm>
@@ -13,11 +12,28 @@
 namespace skyprobe {
 namespace {
 
-constexpr uint32_t kLookupMax = 64;     // RTE_HASH_LOOKUP_BULK_MAX
 constexpr uint32_t kTimerBudget = 1024; // flows visited per AdvanceClock call
 constexpr uint32_t kWheelSlots = 4096;
 
 inline uint32_t Sig(uint64_t key) { return static_cast<uint32_t>(key ^ (key >> 32)); }
+
+// The rte_hash's own hash function: keys are XXH3 digests already, so it is
+// the same fold as Sig. rte_hash calls it only where no signature is passed
+// (rte_hash_get_key_with_position re-checks the slot with it).
+uint32_t FoldKey(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
+  uint64_t k;
+  std::memcpy(&k, key, sizeof(k));
+  return Sig(k);
+}
+
+// Key compare for rte_hash: one 8-byte compare (rte_hash has no fixed-size
+// compare for 8-byte keys and would call memcmp).
+int KeyDiffers(const void* a, const void* b, size_t /*len*/) {
+  uint64_t x, y;
+  std::memcpy(&x, a, sizeof(x));
+  std::memcpy(&y, b, sizeof(y));
+  return x != y;
+}
 inline int64_t Ms(int64_t ns) { return ns / 1'000'000; }
 
 inline bool IsEchoRequest(const SubPacket& s) {
@@ -27,6 +43,20 @@ inline bool IsEchoRequest(const SubPacket& s) {
 inline bool IsEchoReply(const SubPacket& s) {
   return (s.icmp_version == 4 && s.icmp_raw_type == 0) ||
          (s.icmp_version == 6 && s.icmp_raw_type == 129);
+}
+
+// memcmp(a, b, 4 or 16) == 0 with fixed-size loads.
+inline bool SameIp(const uint8_t* a, const uint8_t* b, bool v4) {
+  uint64_t x[2], y[2];
+  if (v4) {
+    uint32_t u, v;
+    std::memcpy(&u, a, 4);
+    std::memcpy(&v, b, 4);
+    return u == v;
+  }
+  std::memcpy(x, a, 16);
+  std::memcpy(y, b, 16);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
 }  // namespace
@@ -52,7 +82,7 @@ absl::Status FlowTable::Init() {
   params.name = opts_.name.c_str();
   params.entries = std::max<uint32_t>(opts_.max_flows, 8);
   params.key_len = sizeof(uint64_t);
-  params.hash_func = rte_jhash;
+  params.hash_func = FoldKey;
   params.hash_func_init_val = 0;
   params.socket_id = opts_.socket_id;
   // Extendable buckets: inserts succeed up to `entries` whatever the key mix,
@@ -60,21 +90,21 @@ absl::Status FlowTable::Init() {
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   hash_ = rte_hash_create(&params);
   if (hash_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_hash_create");
+  rte_hash_set_cmp_func(hash_, KeyDiffers);
   capacity_ = params.entries + 64;
+  // Zeroed memory is a free slot (FlowHot::wheel_slot 0 = not armed): no
+  // initialisation pass, so a slot becomes resident only when first used.
   hot_ = static_cast<FlowHot*>(
       rte_zmalloc_socket("flow_hot", sizeof(FlowHot) * capacity_, 64, opts_.socket_id));
-  warm_ = static_cast<FlowWarm*>(
-      rte_zmalloc_socket("flow_warm", sizeof(FlowWarm) * capacity_, 64, opts_.socket_id));
   cold_ = static_cast<FlowCold*>(
       rte_zmalloc_socket("flow_cold", sizeof(FlowCold) * capacity_, 64, opts_.socket_id));
-  if (hot_ == nullptr || warm_ == nullptr || cold_ == nullptr) {
+  if (hot_ == nullptr || cold_ == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate ", capacity_, " flow records (",
-                     (sizeof(FlowHot) + sizeof(FlowWarm) + sizeof(FlowCold)) * capacity_ >> 20,
+                     (sizeof(FlowHot) + sizeof(FlowCold)) * capacity_ >> 20,
                      " MiB): lower --max-flows or give EAL more memory"));
   }
-  for (uint32_t i = 0; i < capacity_; ++i) warm_[i] = FlowWarm();
-  wheel_ = std::make_unique<TimerWheel>(warm_, opts_.tick_ns, kWheelSlots);
+  wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
@@ -83,65 +113,64 @@ absl::Status FlowTable::Init() {
 FlowTable::~FlowTable() {
   if (hash_ != nullptr) rte_hash_free(hash_);
   rte_free(hot_);
-  rte_free(warm_);
   rte_free(cold_);
 }
 
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
                              const int64_t* ts_ns, uint32_t n) noexcept {
-  KeyBytes kb[kLookupMax];
-  uint64_t keys[kLookupMax];
-  const void* key_ptrs[kLookupMax];
-  hash_sig_t sigs[kLookupMax];
-  int32_t positions[kLookupMax];
-  uint64_t parent[kLookupMax];
-  bool alive[kLookupMax];
-  uint32_t idx[kLookupMax];
-  int32_t refused[kLookupMax];
-
+  Scratch& x = scratch_;
   for (uint32_t base = 0; base < n; base += kLookupMax) {
     const uint32_t count = std::min(n - base, kLookupMax);
-    for (uint32_t i = 0; i < count; ++i) alive[i] = pkts[base + i].num_sub > 0;
-    bool counted[kLookupMax] = {};
+    for (uint32_t i = 0; i < count; ++i) {
+      x.alive[i] = pkts[base + i].num_sub > 0;
+      x.counted[i] = false;
+    }
     // Sub-packets level by level: a tunnel's inner flow needs its parent's UUID.
     for (uint8_t level = 0; level < kMaxSubPackets; ++level) {
       uint32_t m = 0;
       for (uint32_t i = 0; i < count; ++i) {
         const ParsedPacket& p = pkts[base + i];
-        if (!alive[i] || p.num_sub <= level) continue;
-        BuildKeyBytes(frames[base + i], p.sub[level], opts_.key_mode, parent[i], level > 0,
-                      &kb[m]);
-        keys[m] = LookupKey(kb[m]);
-        key_ptrs[m] = &keys[m];
-        sigs[m] = Sig(keys[m]);
-        idx[m] = i;
+        if (!x.alive[i] || p.num_sub <= level) continue;
+        const uint64_t key = LookupKey(frames[base + i], p.sub[level], opts_.key_mode, x.parent[i],
+                                       level > 0, &x.orient[m]);
+        x.keys[m] = key;
+        x.key_ptrs[m] = &x.keys[m];
+        x.sigs[m] = Sig(key);
+        x.idx[m] = i;
         ++m;
       }
       if (m == 0) break;
-      rte_hash_lookup_with_hash_bulk(hash_, key_ptrs, sigs, m, positions);
+      // The bulk lookup prefetches every key's buckets and key slots before
+      // comparing; then every hit's record line is fetched while the first
+      // ones are accounted.
+      const uint64_t removals = removals_;
+      rte_hash_lookup_with_hash_bulk(hash_, x.key_ptrs, x.sigs, m, x.positions);
       for (uint32_t j = 0; j < m; ++j) {
-        if (positions[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[positions[j]]);
+        if (x.positions[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[x.positions[j]]);
       }
       for (uint32_t j = 0; j < m; ++j) {
-        const uint32_t i = idx[j];
+        const uint32_t i = x.idx[j];
+        const ParsedPacket& p = pkts[base + i];
         const uint8_t* frame = frames[base + i];
-        const SubPacket& sub = pkts[base + i].sub[level];
-        const int32_t pos = FindOrCreate(frame, sub, kb[j], keys[j], positions[j], ts_ns[base + i]);
+        const SubPacket& sub = p.sub[level];
+        const int32_t pos = FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j],
+                                         x.positions[j], removals_ != removals, ts_ns[base + i]);
         if (pos < 0) {
-          alive[i] = false;  // no flow for this level: deeper levels have no parent
-          if (level == 0) refused[i] = pos;
+          x.alive[i] = false;  // no flow for this level: deeper levels have no parent
+          if (level == 0) x.refused[i] = pos;
           continue;
         }
-        Account(static_cast<uint32_t>(pos), frame, sub, kb[j], ts_ns[base + i]);
-        parent[i] = cold_[pos].uuid;
-        counted[i] = true;
+        Account(static_cast<uint32_t>(pos), frame, sub, x.orient[j], ts_ns[base + i]);
+        // Only a tunnel's inner level reads the UUID: no cold line per packet.
+        if (p.num_sub > level + 1) x.parent[i] = cold_[pos].uuid;
+        x.counted[i] = true;
       }
     }
     for (uint32_t i = 0; i < count; ++i) {
       if (pkts[base + i].num_sub == 0) continue;
-      if (counted[i]) {
+      if (x.counted[i]) {
         ++counters_.packets_in_flows;
-      } else if (refused[i] == kRefusedRing) {
+      } else if (x.refused[i] == kRefusedRing) {
         ++counters_.drop_ring_full;
       } else {
         ++counters_.drop_table_full;
@@ -150,13 +179,13 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
   }
 }
 
-int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
-                                uint64_t key, int32_t looked_up, int64_t ts_ns) noexcept {
-  // A bulk lookup result can be stale: an earlier packet of this burst may
-  // have evicted that flow, or created this one.
-  if (looked_up >= 0 && hot_[looked_up].key == key && (hot_[looked_up].flags & kFlowLive)) {
-    return looked_up;
-  }
+int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
+                                bool has_parent, uint64_t key, int32_t looked_up, bool stale,
+                                int64_t ts_ns) noexcept {
+  // A bulk lookup result is stale once a flow left the table since (an
+  // earlier packet of this burst evicted it, and its slot may hold another
+  // flow now); a miss is stale if an earlier packet created this flow.
+  if (looked_up >= 0 && !stale) return looked_up;
   int32_t pos = rte_hash_lookup_with_hash(hash_, &key, Sig(key));
   if (pos >= 0) return pos;
   if (live_ >= opts_.max_flows) {
@@ -168,17 +197,18 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, cons
   }
   pos = rte_hash_add_key_with_hash(hash_, &key, Sig(key));
   if (SKYPROBE_UNLIKELY(pos < 0 || static_cast<uint32_t>(pos) >= capacity_)) return kRefusedFull;
-  InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, key, ts_ns);
+  // Skydive's key bytes, for its IDs: only now that a flow is created.
+  KeyBytes kb;
+  BuildKeyBytes(frame, sub, opts_.key_mode, parent_uuid, has_parent, &kb);
+  InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, ts_ns);
   return pos;
 }
 
 void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
-                         const KeyBytes& kb, uint64_t key, int64_t ts_ns) noexcept {
+                         const KeyBytes& kb, int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
-  FlowWarm& w = warm_[pos];
   FlowCold& c = cold_[pos];
   h = FlowHot();
-  h.key = key;
   h.last_ns = ts_ns;
   h.flags = kFlowLive | (kb.swap ? kFlowFirstSwap : 0) |
             (sub.transport == FlowProtocol::kTcp ? kFlowTcp : 0);
@@ -186,10 +216,8 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   h.icmp_type = static_cast<uint8_t>(sub.icmp_type);
   h.transport_a = sub.src_port;
 
-  w.start_ns = ts_ns;
-  w.rtt_ns = 0;
-  w.snap_ab_packets = w.snap_ab_bytes = w.snap_ba_packets = w.snap_ba_bytes = 0;
-  w.tcp = TcpMetric();
+  c = FlowCold{};
+  c.start_ms.Set(Ms(ts_ns));
 
   const FlowIds ids = TrackingIds(kb);
   c.tracking_id = ids.tracking_id;
@@ -204,7 +232,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
     c.parent_uuid = (c.parent_uuid << 4) | (ch <= '9' ? ch - '0' : ch - 'a' + 10);
   }
   c.num_layers = sub.num_layers;
-  std::memcpy(c.layers, sub.layers, sub.num_layers * sizeof(Layer));
+  c.layers.Set(sub.layers, sub.num_layers);
   c.has_link = sub.has_link;
   if (sub.has_link) {
     std::memcpy(c.link_a, frame + sub.mac_src_off, 6);
@@ -224,11 +252,12 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   c.icmp_code = sub.icmp_code;
   c.icmp_raw_type = sub.icmp_raw_type;
   c.icmp_id = sub.icmp_id;
-  c.first_finish = FinishType::kNotFinished;
+  FinishType first_finish = FinishType::kNotFinished;
   if (sub.transport == FlowProtocol::kTcp) {
-    if (sub.tcp_flags & kTcpFin) c.first_finish = FinishType::kTcpFin;
-    if (sub.tcp_flags & kTcpRst) c.first_finish = FinishType::kTcpRst;
+    if (sub.tcp_flags & kTcpFin) first_finish = FinishType::kTcpFin;
+    if (sub.tcp_flags & kTcpRst) first_finish = FinishType::kTcpRst;
   }
+  c.first_finish = static_cast<uint8_t>(first_finish) & 3;
 
   if (!clock_started_) AdvanceClock(ts_ns);
   wheel_->Arm(pos, ts_ns + opts_.expire_ns);
@@ -236,11 +265,11 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   ++counters_.flows_created;
 }
 
-void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
-                        const KeyBytes& kb, int64_t ts_ns) noexcept {
+void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
+                        int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
   bool ab;
-  switch (static_cast<DirectionRule>(kb.rule)) {
+  switch (o.rule) {
     case DirectionRule::kPortTie:
       ab = h.transport_a > sub.src_port;  // Skydive's inverted tie-break, kept on purpose
       break;
@@ -248,7 +277,7 @@ void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
       ab = h.icmp_type > static_cast<uint8_t>(sub.icmp_type);
       break;
     default:
-      ab = kb.swap == ((h.flags & kFlowFirstSwap) != 0);
+      ab = o.swap == ((h.flags & kFlowFirstSwap) != 0);
   }
   if (ab) {
     ++h.ab_packets;
@@ -263,7 +292,7 @@ void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
     if (IsEchoRequest(sub)) {
       if (h.rtt_start_ns == 0) h.rtt_start_ns = ts_ns;
     } else if (IsEchoReply(sub) && h.rtt_start_ns != 0) {
-      warm_[pos].rtt_ns = ts_ns - h.rtt_start_ns;
+      cold_[pos].rtt_ns = ts_ns - h.rtt_start_ns;
       h.rtt_start_ns = 0;
     }
   } else if ((h.flags & kFlowTcp) && (sub.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst))) {
@@ -283,37 +312,35 @@ void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
 void FlowTable::TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
                          int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
-  FlowWarm& w = warm_[pos];
-  const FlowCold& c = cold_[pos];
+  FlowCold& c = cold_[pos];
   const uint8_t f = sub.tcp_flags;
   // RTT: SYN -> SYN/ACK (or RST) as seen at the probe.
   if ((f & kTcpSyn) && !(f & kTcpAck)) {
     if (h.rtt_start_ns == 0) h.rtt_start_ns = ts_ns;
   } else if (((f & kTcpSyn) && (f & kTcpAck)) || (f & kTcpRst)) {
     if (h.rtt_start_ns != 0) {
-      w.rtt_ns = ts_ns - h.rtt_start_ns;
+      c.rtt_ns = ts_ns - h.rtt_start_ns;
       h.rtt_start_ns = 0;
     }
   }
   // Skydive compares the source IP with Network.A (not the MAC).
-  const int len = sub.ip_version == 4 ? 4 : 16;
   const bool from_a =
-      sub.ip_version == 0 || std::memcmp(frame + sub.ip_src_off, c.network_a, len) == 0;
+      sub.ip_version == 0 || SameIp(frame + sub.ip_src_off, c.network_a, sub.ip_version == 4);
   const int64_t ms = Ms(ts_ns);
   const bool was_closed = Closed(h);
   if (f & kTcpSyn) {
-    if (from_a && w.tcp.ab_syn_start == 0) {
-      w.tcp.ab_syn_start = ms;
-      w.tcp.ab_syn_ttl = sub.ttl;
-    } else if (w.tcp.ba_syn_start == 0) {
-      w.tcp.ba_syn_start = ms;
-      w.tcp.ba_syn_ttl = sub.ttl;
+    if (from_a && c.ab_syn_start.Get() == 0) {
+      c.ab_syn_start.Set(ms);
+      c.ab_syn_ttl = sub.ttl;
+    } else if (c.ba_syn_start.Get() == 0) {
+      c.ba_syn_start.Set(ms);
+      c.ba_syn_ttl = sub.ttl;
     }
   } else if (f & kTcpFin) {
-    (from_a ? w.tcp.ab_fin_start : w.tcp.ba_fin_start) = ms;
+    (from_a ? c.ab_fin_start : c.ba_fin_start).Set(ms);
     h.flags |= from_a ? kFlowFinAb : kFlowFinBa;
   } else if (f & kTcpRst) {
-    (from_a ? w.tcp.ab_rst_start : w.tcp.ba_rst_start) = ms;
+    (from_a ? c.ab_rst_start : c.ba_rst_start).Set(ms);
     h.flags |= kFlowRst;
   }
   if (!was_closed && Closed(h)) {
@@ -391,11 +418,11 @@ bool FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
   s->last_update_metric.last = tick_ms;
   sink_.publish(sink_.ctx, s);
   FlowHot& h = hot_[pos];
-  FlowWarm& w = warm_[pos];
-  w.snap_ab_packets = h.ab_packets;
-  w.snap_ab_bytes = h.ab_bytes;
-  w.snap_ba_packets = h.ba_packets;
-  w.snap_ba_bytes = h.ba_bytes;
+  FlowCold& c = cold_[pos];
+  c.snap_ab_packets = h.ab_packets;
+  c.snap_ab_bytes = h.ab_bytes;
+  c.snap_ba_packets = h.ba_packets;
+  c.snap_ba_bytes = h.ba_bytes;
   h.flags = static_cast<uint8_t>((h.flags & ~kFlowTouched) | kFlowUpdated);
   ++counters_.update_records;
   return true;
@@ -416,10 +443,16 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
     default: break;  // evictions are counted by the caller
   }
   wheel_->Disarm(pos);
-  FlowHot& h = hot_[pos];
-  rte_hash_del_key_with_hash(hash_, &h.key, Sig(h.key));
-  h.flags = 0;
+  // The key lives only in the rte_hash key store.
+  void* stored = nullptr;
+  if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) == 0) {
+    uint64_t key;
+    std::memcpy(&key, stored, sizeof(key));
+    rte_hash_del_key_with_hash(hash_, &key, Sig(key));
+  }
+  hot_[pos].flags = 0;
   --live_;
+  ++removals_;
   return true;
 }
 
@@ -440,7 +473,6 @@ bool FlowTable::FlushAll() noexcept {
 void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
                              FlowSnapshot* s) const {
   const FlowHot& h = hot_[pos];
-  const FlowWarm& w = warm_[pos];
   const FlowCold& c = cold_[pos];
   *s = FlowSnapshot();
   s->event = event;
@@ -452,7 +484,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->tracking_id = c.tracking_id;
   s->l3_tracking_id = c.l3_tracking_id;
   s->num_layers = c.num_layers;
-  std::memcpy(s->layers, c.layers, c.num_layers * sizeof(Layer));
+  c.layers.Get(s->layers, c.num_layers);
   s->has_link = c.has_link;
   std::memcpy(s->link_a, c.link_a, 6);
   std::memcpy(s->link_b, c.link_b, 6);
@@ -470,30 +502,40 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->icmp_raw_type = c.icmp_raw_type;
   s->has_icmp_raw_type = c.icmp_version != 0;
   s->icmp_id = c.icmp_id;
-  s->start = Ms(w.start_ns);
+  s->start = c.start_ms.Get();
   s->last = Ms(h.last_ns);
-  s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, w.rtt_ns};
+  s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, c.rtt_ns};
   s->has_last_update_metric = true;
   // The window since the last update tick; a flow untouched since then has
   // an empty window at the tick (Skydive resets it there).
   const int64_t window_start = std::max(s->start, last_tick_ms_);
-  s->last_update_metric = {h.ab_packets - w.snap_ab_packets, h.ab_bytes - w.snap_ab_bytes,
-                           h.ba_packets - w.snap_ba_packets, h.ba_bytes - w.snap_ba_bytes,
+  s->last_update_metric = {h.ab_packets - c.snap_ab_packets, h.ab_bytes - c.snap_ab_bytes,
+                           h.ba_packets - c.snap_ba_packets, h.ba_bytes - c.snap_ba_bytes,
                            window_start, std::max(s->last, window_start), 0};
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
-  if (s->has_tcp_metric) s->tcp_metric = w.tcp;
+  if (s->has_tcp_metric) {
+    TcpMetric& t = s->tcp_metric;
+    t.ab_syn_start = c.ab_syn_start.Get();
+    t.ba_syn_start = c.ba_syn_start.Get();
+    t.ab_syn_ttl = c.ab_syn_ttl;
+    t.ba_syn_ttl = c.ba_syn_ttl;
+    t.ab_fin_start = c.ab_fin_start.Get();
+    t.ba_fin_start = c.ba_fin_start.Get();
+    t.ab_rst_start = c.ab_rst_start.Get();
+    t.ba_rst_start = c.ba_rst_start.Get();
+  }
   if (event == FlowEvent::kExpire) {
     if (h.flags & kFlowRst) {
       s->finish_type = FinishType::kTcpRst;
     } else if ((h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa)) {
       s->finish_type = FinishType::kTcpFin;
-    } else if (c.first_finish != FinishType::kNotFinished) {
-      s->finish_type = c.first_finish;
+    } else if (static_cast<FinishType>(c.first_finish) != FinishType::kNotFinished) {
+      s->finish_type = static_cast<FinishType>(c.first_finish);
     } else {
       s->finish_type = FinishType::kTimeout;
     }
   } else {
-    s->finish_type = c.first_finish;
+    s->finish_type = static_cast<FinishType>(c.first_finish);
   }
 }
 

@@ -3,8 +3,8 @@
 // Owner: exactly one RX lcore. Nothing here is thread-safe and nothing needs
 // to be: other cores only ever see FlowSnapshots handed out through the
 // RecordSink. Storage is preallocated at Create(): an rte_hash of 64-bit
-// Skydive table keys (hash signature precomputed) whose positions index the
-// FlowHot/FlowWarm/FlowCold arrays.
+// lookup keys (XXH3 of the Skydive key bytes; hash signature precomputed)
+// whose positions index the FlowHot/FlowCold arrays.
 //
 //   auto table = FlowTable::Create(opts, sink);
 //   table->ProcessBurst(frames, parsed, ts_ns, n);   // per RX burst
@@ -107,14 +107,16 @@ class FlowTable {
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
   absl::Status Init();
 
-  // Returns the position of the flow for `kb`, creating it if needed, or
+  // Returns the position of the flow of `key` (`looked_up`: the bulk lookup's
+  // answer, `stale` if it may be out of date), creating it if needed, or
   // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
   // flow's record).
-  int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
-                       uint64_t key, int32_t looked_up, int64_t ts_ns) noexcept;
+  int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
+                       bool has_parent, uint64_t key, int32_t looked_up, bool stale,
+                       int64_t ts_ns) noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
-                uint64_t key, int64_t ts_ns) noexcept;
-  void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
+                int64_t ts_ns) noexcept;
+  void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
   static constexpr int32_t kRefusedFull = -1;
@@ -134,8 +136,8 @@ class FlowTable {
   rte_hash* hash_ = nullptr;
   uint32_t capacity_ = 0;  // array size: max_flows + rte_hash slack
   FlowHot* hot_ = nullptr;
-  FlowWarm* warm_ = nullptr;
   FlowCold* cold_ = nullptr;
+  uint64_t removals_ = 0;  // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::vector<uint32_t> touched_;  // flows touched since the last update tick
   bool touched_overflow_ = false;  // touched_ was full: the tick scans the table
@@ -154,6 +156,23 @@ class FlowTable {
   int64_t next_update_ns_ = 0;
   int64_t last_tick_ms_ = 0;
   TableCounters counters_;
+
+  // Per-burst scratch (ProcessBurst), kept here so that a burst constructs
+  // nothing. kLookupMax is RTE_HASH_LOOKUP_BULK_MAX.
+  static constexpr uint32_t kLookupMax = 64;
+  struct Scratch {
+    uint64_t keys[kLookupMax];
+    KeyOrientation orient[kLookupMax];
+    const void* key_ptrs[kLookupMax];
+    uint32_t sigs[kLookupMax];  // hash_sig_t
+    int32_t positions[kLookupMax];
+    uint64_t parent[kLookupMax];
+    uint32_t idx[kLookupMax];
+    int32_t refused[kLookupMax];
+    bool alive[kLookupMax];
+    bool counted[kLookupMax];
+  };
+  Scratch scratch_;
 };
 
 }  // namespace skyprobe

@@ -1,7 +1,8 @@
 // timer_wheel.h: a hashed timing wheel over flow slots, with lazy re-arming.
 //
-// Owner: the RX lcore that owns the shard. Links live in FlowWarm (no
-// allocation); a flow sits in the slot of its deadline tick. Packets do not
+// Owner: the RX lcore that owns the shard. Links live in FlowHot (no
+// allocation; the line a due timer reads anyway); a flow sits in the slot of
+// its deadline tick. Packets do not
 // touch the wheel: when a slot comes due, each flow's real deadline is
 // recomputed from its Last and it is either expired or re-armed. A flow is
 // therefore expired at most one tick after its deadline.
@@ -10,6 +11,7 @@
 //   wheel.Advance(now_ns, budget, [&](uint32_t pos) { ... Arm again or expire ... });
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
@@ -19,9 +21,12 @@ namespace skyprobe {
 
 class TimerWheel {
  public:
-  // `tick_ns` is the granularity (the maximum lateness); `slots` a power of two.
-  TimerWheel(FlowWarm* warm, int64_t tick_ns, uint32_t slots)
-      : warm_(warm), tick_ns_(tick_ns), mask_(slots - 1), heads_(slots, kNoIndex) {}
+  // `tick_ns` is the granularity (the maximum lateness); `slots` a power of
+  // two below 2^16 (FlowHot::wheel_slot holds slot + 1).
+  TimerWheel(FlowHot* hot, int64_t tick_ns, uint32_t slots)
+      : hot_(hot), tick_ns_(tick_ns), mask_(slots - 1), heads_(slots, kNoIndex) {
+    assert(slots < 0xffff && (slots & (slots - 1)) == 0);
+  }
 
   // Starts the clock: ticks before `now_ns` are considered done.
   void Start(int64_t now_ns) { next_tick_ = now_ns / tick_ns_; }
@@ -33,24 +38,25 @@ class TimerWheel {
     const int64_t horizon = next_tick_ + static_cast<int64_t>(mask_);
     if (t > horizon) t = horizon;  // re-checked then, and re-armed further
     const uint32_t slot = static_cast<uint32_t>(t) & mask_;
-    FlowWarm& w = warm_[pos];
-    w.wheel_slot = slot;
+    FlowHot& w = hot_[pos];
+    w.wheel_slot = static_cast<uint16_t>(slot + 1);
     w.wheel_prev = kNoIndex;
     w.wheel_next = heads_[slot];
-    if (w.wheel_next != kNoIndex) warm_[w.wheel_next].wheel_prev = pos;
+    if (w.wheel_next != kNoIndex) hot_[w.wheel_next].wheel_prev = pos;
     heads_[slot] = pos;
   }
 
   void Disarm(uint32_t pos) noexcept {
-    FlowWarm& w = warm_[pos];
-    if (w.wheel_slot == kNoIndex) return;
+    FlowHot& w = hot_[pos];
+    if (w.wheel_slot == 0) return;
     if (w.wheel_prev != kNoIndex) {
-      warm_[w.wheel_prev].wheel_next = w.wheel_next;
+      hot_[w.wheel_prev].wheel_next = w.wheel_next;
     } else {
-      heads_[w.wheel_slot] = w.wheel_next;
+      heads_[w.wheel_slot - 1u] = w.wheel_next;
     }
-    if (w.wheel_next != kNoIndex) warm_[w.wheel_next].wheel_prev = w.wheel_prev;
-    w.wheel_slot = w.wheel_prev = w.wheel_next = kNoIndex;
+    if (w.wheel_next != kNoIndex) hot_[w.wheel_next].wheel_prev = w.wheel_prev;
+    w.wheel_slot = 0;
+    w.wheel_prev = w.wheel_next = kNoIndex;
   }
 
   // Calls `due(pos)` for each flow in every slot whose tick has come, after
@@ -96,22 +102,22 @@ class TimerWheel {
       while (head != kNoIndex) {
         const uint32_t pos = head;
         Disarm(pos);
-        warm_[pos].wheel_next = list;
+        hot_[pos].wheel_next = list;
         list = pos;
       }
     }
     next_tick_ = now_tick;
     while (list != kNoIndex) {
       const uint32_t pos = list;
-      list = warm_[pos].wheel_next;
-      warm_[pos].wheel_next = kNoIndex;
+      list = hot_[pos].wheel_next;
+      hot_[pos].wheel_next = kNoIndex;
       due(pos);
     }
     ++next_tick_;
     return true;
   }
 
-  FlowWarm* warm_;
+  FlowHot* hot_;
   int64_t tick_ns_;
   uint32_t mask_;
   int64_t next_tick_ = -1;

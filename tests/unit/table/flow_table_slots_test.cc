@@ -1,0 +1,200 @@
+// Slot reuse and the per-packet lookup key: a flow that left the table (idle,
+// evicted, flushed) leaves nothing behind, and the lookup key tells flows apart
+// exactly as Skydive's key bytes do.
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "eal_env.h"
+#include "gtest/gtest.h"
+#include "packet_builder.h"
+#include "table/flow_key.h"
+#include "table/flow_table.h"
+
+namespace skyprobe {
+namespace {
+
+using testing::Make;
+using testing::Reverse;
+using testing::TestPacket;
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSec;
+constexpr testing::Mac kMacA = {0x02, 0, 0, 0, 0, 0xa};
+constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
+constexpr testing::Ip4 kIpA = {10, 0, 0, 1};
+constexpr testing::Ip4 kIpB = {10, 0, 0, 2};
+
+struct Sink {
+  std::vector<FlowSnapshot> records;
+  FlowSnapshot slot;
+  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
+  static void Publish(void* ctx, FlowSnapshot* s) {
+    static_cast<Sink*>(ctx)->records.push_back(*s);
+  }
+};
+
+class FlowTableSlotsTest : public ::testing::Test {
+ protected:
+  void Build(uint32_t max_flows) {
+    static std::atomic<int> n{0};
+    FlowTableOptions o;
+    o.name = "slots" + std::to_string(n++);
+    o.max_flows = max_flows;
+    o.expire_ns = 10 * kSec;
+    o.update_ns = 3600 * kSec;
+    auto t = FlowTable::Create(o, RecordSink{&sink_, &Sink::Acquire, &Sink::Publish});
+    ASSERT_TRUE(t.ok()) << t.status();
+    table_ = std::move(*t);
+  }
+
+  // One RX burst: every packet at `ts`.
+  void Burst(const std::vector<TestPacket>& ps, int64_t ts) {
+    std::vector<const uint8_t*> frames;
+    std::vector<ParsedPacket> parsed;
+    std::vector<int64_t> stamps(ps.size(), ts);
+    for (const TestPacket& p : ps) {
+      frames.push_back(p.frame.data());
+      parsed.push_back(p.parsed);
+    }
+    table_->AdvanceClock(ts);
+    table_->ProcessBurst(frames.data(), parsed.data(), stamps.data(),
+                         static_cast<uint32_t>(ps.size()));
+  }
+
+  TestPacket Udp(uint16_t sport) {
+    return Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kUdp, sport, 53, 100);
+  }
+
+  Sink sink_;
+  std::unique_ptr<FlowTable> table_;
+};
+
+TEST_F(FlowTableSlotsTest, AnExpiredFlowThatComesBackIsANewFlow) {
+  Build(1024);
+  Burst({Udp(1)}, kT0);
+  table_->AdvanceClock(kT0 + 11 * kSec);
+  ASSERT_EQ(table_->size(), 0u);
+  Burst({Udp(1)}, kT0 + 12 * kSec);
+  EXPECT_EQ(table_->size(), 1u);
+  EXPECT_EQ(table_->counters().flows_created, 2u);
+  ASSERT_TRUE(table_->FlushAll());
+  ASSERT_EQ(sink_.records.size(), 2u);
+  EXPECT_NE(sink_.records[0].uuid, sink_.records[1].uuid);  // another Start
+  EXPECT_EQ(sink_.records[1].start, (kT0 + 12 * kSec) / 1'000'000);
+  EXPECT_EQ(sink_.records[1].metric.ab_packets, 1);
+}
+
+TEST_F(FlowTableSlotsTest, FlushedFlowsAreCreatedAgainByTheSameTraffic) {
+  Build(1024);
+  std::vector<TestPacket> burst;
+  for (uint16_t i = 1; i <= 40; ++i) burst.push_back(Udp(i));
+  Burst(burst, kT0);
+  ASSERT_TRUE(table_->FlushAll());
+  Burst(burst, kT0 + kSec);
+  EXPECT_EQ(table_->size(), 40u);
+  EXPECT_EQ(table_->counters().flows_created, 80u);
+  EXPECT_EQ(table_->counters().packets_in_flows, 80u);
+}
+
+// The bulk lookup of a burst precedes its updates: a flow evicted by an
+// earlier packet of the same burst must not be found by a later one.
+TEST_F(FlowTableSlotsTest, EvictionInsideABurstInvalidatesItsLookups) {
+  Build(2);
+  Burst({Udp(1)}, kT0);
+  Burst({Udp(2)}, kT0 + kSec);
+  Burst({Udp(3), Udp(1), Udp(3)}, kT0 + 2 * kSec);  // 3 evicts 1; 1 comes back, evicting 2
+  EXPECT_EQ(table_->size(), 2u);
+  EXPECT_EQ(table_->counters().flows_evicted, 2u);
+  EXPECT_EQ(table_->counters().packets_in_flows, 5u);
+  ASSERT_TRUE(table_->FlushAll());
+  int64_t packets = 0;
+  for (const FlowSnapshot& r : sink_.records) {
+    packets += r.metric.ab_packets + r.metric.ba_packets;
+    if (r.expire_reason == ExpireReason::kFlush && r.transport_a == 1) {
+      EXPECT_EQ(r.metric.ab_packets, 1);
+      EXPECT_EQ(r.start, (kT0 + 2 * kSec) / 1'000'000);
+    }
+    if (r.expire_reason == ExpireReason::kFlush && r.transport_a == 3) {
+      EXPECT_EQ(r.metric.ab_packets, 2);
+    }
+  }
+  EXPECT_EQ(sink_.records.size(), 4u);  // 1 and 2 evicted, 3 and the new 1 flushed
+  EXPECT_EQ(packets, 5);
+}
+
+// Varied sub-packets: both directions, equal endpoints, other protocols,
+// IPv6, VXLAN-style keys, no link, no IP, parents.
+std::vector<TestPacket> KeyCorpus() {
+  std::vector<TestPacket> out;
+  const testing::Mac macs[] = {kMacA, kMacB};
+  const testing::Ip4 ips[] = {kIpA, kIpB};
+  for (const auto& sm : macs) {
+    for (const auto& dm : macs) {
+      for (const auto& si : ips) {
+        for (const auto& di : ips) {
+          for (FlowProtocol t : {FlowProtocol::kUdp, FlowProtocol::kTcp, FlowProtocol::kIcmpv4}) {
+            for (uint16_t sp : {1, 53}) {
+              out.push_back(
+                  Make(sm, dm, si, di, t, sp, 53, 60, t == FlowProtocol::kIcmpv4 ? 8 : 0));
+            }
+          }
+        }
+      }
+    }
+  }
+  const size_t base = out.size();
+  for (size_t i = 0; i < base; i += 7) {
+    TestPacket v6 = out[i];  // IPv6 addresses at 22 and 38, from the frame's bytes
+    v6.sub().ip_version = 6;
+    v6.sub().ip_src_off = 22;
+    v6.sub().ip_dst_off = 38;
+    v6.frame[40] ^= static_cast<uint8_t>(i);
+    out.push_back(v6);
+    TestPacket vni = out[i];
+    vni.sub().transport_key = TransportKeyKind::kVniPort;
+    vni.sub().vni = 42 + (i & 1);
+    out.push_back(vni);
+    TestPacket nolink = out[i];
+    nolink.sub().has_link = false;
+    out.push_back(nolink);
+    TestPacket noip = out[i];
+    noip.sub().ip_version = 0;
+    noip.sub().transport_key = TransportKeyKind::kNone;
+    noip.sub().icmp_version = 0;
+    out.push_back(noip);
+    TestPacket sctp = out[i];
+    sctp.sub().transport = FlowProtocol::kSctp;
+    out.push_back(sctp);
+  }
+  return out;
+}
+
+TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
+  std::vector<TestPacket> corpus = KeyCorpus();
+  const size_t n = corpus.size();
+  for (size_t i = 0; i < n; ++i) corpus.push_back(Reverse(corpus[i]));
+  for (KeyMode mode : {KeyMode::kL2, KeyMode::kL3}) {
+    for (bool parent : {false, true}) {
+      std::vector<uint64_t> table_keys, lookup_keys;
+      for (TestPacket& p : corpus) {
+        KeyBytes kb;
+        BuildKeyBytes(p.frame.data(), p.sub(), mode, 0xabc, parent, &kb);
+        KeyOrientation o;
+        lookup_keys.push_back(LookupKey(p.frame.data(), p.sub(), mode, 0xabc, parent, &o));
+        table_keys.push_back(TableKey(kb));
+        EXPECT_EQ(o.swap, kb.swap);
+        EXPECT_EQ(o.rule, kb.rule);
+      }
+      for (size_t a = 0; a < corpus.size(); ++a) {
+        for (size_t b = a + 1; b < corpus.size(); ++b) {
+          ASSERT_EQ(table_keys[a] == table_keys[b], lookup_keys[a] == lookup_keys[b])
+              << "packets " << a << " and " << b;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace skyprobe
