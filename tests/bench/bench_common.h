@@ -1,0 +1,131 @@
+// bench_common.h: shared pieces of the table benchmarks (frames, sinks, EAL).
+//
+// Owner: benchmark programs only. Frames are 64-byte Ethernet/IPv4/UDP
+// packets (60 bytes without FCS): flow i is 10.<i>:1024 -> 192.168.0.1:4000,
+// so up to 2^24 distinct conversations.
+//
+//   InitEal(argv[0], 8192);
+//   std::vector<uint8_t> bytes = FrameBytes(flows);          // plain memory
+//   bench::Frames frames(flows);                               // in mbufs
+#pragma once
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "table/flow_table.h"
+
+namespace skyprobe::bench {
+
+inline constexpr uint32_t kFrameLen = 60;
+
+// Writes the frame of flow `i` into `p` (kFrameLen bytes).
+inline void WriteFrame(uint32_t i, uint8_t* p) {
+  std::memset(p, 0, kFrameLen);
+  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1}, src[6] = {0x02, 0, 0, 0, 0, 2};
+  std::memcpy(p, dst, 6);
+  std::memcpy(p + 6, src, 6);
+  p[12] = 0x08;
+  uint8_t* ip = p + 14;
+  ip[0] = 0x45;
+  ip[3] = 46;  // total length: 20 + 8 + 18
+  ip[8] = 64;
+  ip[9] = 17;
+  ip[12] = 10;
+  ip[13] = static_cast<uint8_t>(i >> 16);
+  ip[14] = static_cast<uint8_t>(i >> 8);
+  ip[15] = static_cast<uint8_t>(i);
+  ip[16] = 192, ip[17] = 168, ip[19] = 1;
+  uint8_t* udp = ip + 20;
+  udp[0] = 0x04;                 // 1024
+  udp[2] = 0x0f, udp[3] = 0xa0;  // 4000: no port-selected L7 decoder
+  udp[5] = 26;
+}
+
+// Frames of `flows` conversations back to back in plain memory.
+inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
+  std::vector<uint8_t> out(static_cast<size_t>(flows) * kFrameLen);
+  for (uint32_t i = 0; i < flows; ++i) WriteFrame(i, &out[static_cast<size_t>(i) * kFrameLen]);
+  return out;
+}
+
+// `flows` frames in mbufs of their own pool (created per benchmark and sized
+// to it, so that a small benchmark does not pay for a big pool's pages).
+class Frames {
+ public:
+  explicit Frames(uint32_t flows) {
+    static int n = 0;
+    const std::string name = "bench_mbufs" + std::to_string(n++);
+    pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
+                                    rte_socket_id());
+    if (pool_ == nullptr) {
+      std::fprintf(stderr, "bench: no memory for %u mbufs (raise -m)\n", flows);
+      std::abort();
+    }
+    m_.resize(flows);
+    for (uint32_t i = 0; i < flows; ++i) {
+      m_[i] = rte_pktmbuf_alloc(pool_);
+      WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+    }
+  }
+  ~Frames() {
+    for (rte_mbuf* m : m_) rte_pktmbuf_free(m);
+    rte_mempool_free(pool_);
+  }
+  Frames(const Frames&) = delete;
+  Frames& operator=(const Frames&) = delete;
+
+  rte_mbuf** at(uint32_t i) { return &m_[i]; }
+
+ private:
+  rte_mempool* pool_ = nullptr;
+  std::vector<rte_mbuf*> m_;
+};
+
+// Drops every record (counts them).
+struct DiscardSink {
+  FlowSnapshot slot;
+  uint64_t records = 0;
+  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<DiscardSink*>(ctx)->slot; }
+  static void Publish(void* ctx, FlowSnapshot*) { ++static_cast<DiscardSink*>(ctx)->records; }
+  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
+};
+
+// EAL without hugepages or devices, with `mem_mb` MiB of memory (mmap'd at
+// start, resident only once touched).
+inline bool InitEal(const char* prog, int mem_mb) {
+  const std::string mem = std::to_string(mem_mb);
+  const char* eal[] = {prog,
+                       "--no-huge",
+                       "--no-pci",
+                       "--no-shconf",
+                       "--no-telemetry",
+                       "-m",
+                       mem.c_str(),
+                       "--log-level=*:error",
+                       "-l",
+                       "0"};
+  return rte_eal_init(sizeof(eal) / sizeof(eal[0]), const_cast<char**>(eal)) >= 0;
+}
+
+// Resident set size of this process in bytes (VmRSS of /proc/self/status).
+inline int64_t ResidentBytes() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  int64_t kb = -1;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+}  // namespace skyprobe::bench
