@@ -20,6 +20,7 @@ BUILD_PACKAGES=(
   python3
 )
 TEST_PACKAGES=(tshark openssl)
+TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

@@ -14,6 +14,7 @@
 #include "app/probe_backend_impl.h"
 #include "app/summary.h"
 #include "capture/dispatcher.h"
+#include "capture/pacer.h"
 #include "capture/query_port.h"
 #include "capture/port.h"
 #include "capture/record_channel.h"
@@ -73,6 +74,7 @@ struct Running {
   std::unique_ptr<GrpcServer> server;
 #endif
   std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Pacer> pacer;  // --pcap-rate / --pcap-realtime, shared by the readers
   std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
@@ -154,6 +156,11 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   if (r.dispatcher) {
     s.Add("dispatcher_waits", r.dispatcher->counters().waits);
   }
+  if (r.pacer) {
+    uint64_t waits = r.dispatcher ? r.dispatcher->counters().pacing_waits : 0;
+    for (const auto& w : r.workers) waits += w->counters().pacing_waits;
+    s.Add("pacing_waits", waits);
+  }
   for (size_t i = 0; i < r.workers.size(); ++i) {
     const WorkerCounters& w = r.workers[i]->counters();
     const TableCounters& tc = r.tables[i]->counters();
@@ -203,6 +210,9 @@ bool RssPossible(const std::vector<PortInfo>& infos, uint32_t workers) {
   for (const PortInfo& info : infos) {
     if (info.file_queues != 0) {
       if (info.file_queues < workers) return false;
+    } else if (info.kernel_fanout_queues != 0) {
+      // AF_PACKET fanout by the kernel's symmetric flow hash: a queue per worker.
+      if (info.kernel_fanout_queues < workers) return false;
     } else if (info.spec.is_file || info.max_rx_queues < workers || !info.symmetric_rss) {
       return false;
     }
@@ -303,6 +313,14 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     }
   }
 
+  if (cfg.pcap_rate != 0 || cfg.pcap_realtime) {
+    PacerOptions po;
+    po.rate_pps = cfg.pcap_rate;
+    po.realtime = cfg.pcap_realtime;
+    po.speed = cfg.pcap_speed;
+    r->pacer = std::make_unique<Pacer>(po);
+  }
+
   EnhancerPipeline pipeline;
   if (cfg.community_id) {
     SKYPROBE_RETURN_IF_ERROR(
@@ -347,6 +365,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.filters = filters;
     ws.shares_cpu = SharesCpu(lcore);
     ws.hold = cfg.hold;
+    ws.pacer = r->pacer.get();
     SKYPROBE_ASSIGN_OR_RETURN(auto qport, QueryPort::Create(static_cast<int>(i), socket));
     ws.queries = qport.get();
     r->query_ports.push_back(std::move(qport));
@@ -375,6 +394,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     ds.stop = stop;
     ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
+    ds.pacer = r->pacer.get();
     r->dispatcher = std::make_unique<Dispatcher>(ds);
   }
 #ifdef SKYPROBE_WITH_SERVICE

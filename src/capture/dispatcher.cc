@@ -89,7 +89,9 @@ void Dispatcher::SendMarks(int64_t clock_ns, bool force) noexcept {
 uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
   const RxQueueSpec& q = setup_.queues[qi];
   rte_mbuf* m[kBurst];
-  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, m, kBurst);
+  Pacer* const pacer = q.is_file ? setup_.pacer : nullptr;
+  const uint16_t n =
+      rte_eth_rx_burst(q.port_id, q.queue_id, m, pacer != nullptr ? pacer->burst() : kBurst);
   if (n == 0) {
     if (q.is_file) {
       const uint64_t nombuf = ReadPortCounters(q.port_id).rx_nombuf;
@@ -97,6 +99,19 @@ uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
       nombuf_seen_[qi] = nombuf;
     }
     return 0;
+  }
+  if (pacer != nullptr) {
+    // Hold the burst until its last frame is due; workers see frames (and their
+    // own timestamps) later, never different ones.
+    auto capture_ns = [this](const rte_mbuf* mb) -> int64_t {
+      if (setup_.timestamp_offset < 0) return 0;
+      return static_cast<int64_t>(
+                 *RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, const uint64_t*)) *
+             1000;
+    };
+    if (pacer->Wait(n, capture_ns(m[0]), capture_ns(m[n - 1]), setup_.stop)) {
+      ++counters_.pacing_waits;
+    }
   }
   const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
   for (uint16_t i = 0; i < n; ++i) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "capture/pacer.h"
 #include "capture/port.h"
 #include "skyprobe/compiler.h"
 
@@ -55,6 +56,7 @@ struct SKYPROBE_CACHE_ALIGNED DispatcherCounters {
   uint64_t rx_bytes = 0;
   uint64_t drop_worker_ring_full = 0;  // live inputs only: a file waits instead
   uint64_t waits = 0;                  // file inputs: times a full worker ring was waited on
+  uint64_t pacing_waits = 0;           // bursts held back by --pcap-rate / --pcap-realtime
 };
 
 struct DispatcherSetup {
@@ -64,6 +66,7 @@ struct DispatcherSetup {
   int64_t mark_every_ns = 100'000'000;  // clock marks at most this far apart per worker
   const std::atomic<bool>* stop = nullptr;
   bool shares_cpu = false;  // oversubscribed: yield when waiting
+  Pacer* pacer = nullptr;   // replay pacing of file queues; may be null
 };
 
 class Dispatcher {

@@ -19,6 +19,12 @@ namespace {
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint32_t kMbufsPerQueue = 8191;
 
+// Queues a port must have whatever the worker count: one per file (--pcap-queues) or one
+// per AF_PACKET socket of a fanout group; 0 when the count is ours to choose.
+uint16_t FixedQueues(const PortInfo& info) {
+  return info.file_queues != 0 ? info.file_queues : info.kernel_fanout_queues;
+}
+
 }  // namespace
 
 absl::Status InitEal(const std::vector<std::string>& args) {
@@ -79,6 +85,17 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
     if (rc != 0) {
       return Annotate(ErrnoToStatus(rc, "rte_eth_dev_info_get"), absl::StrCat("port ", port_id));
     }
+    // net_af_packetN is the N-th --iface (config/eal_args.cc). Its max_rx_queues is the
+    // qpairs it was created with: every one of those sockets receives a share of the
+    // traffic, so every one must be polled.
+    if (sscanf(name, "net_af_packet%u", &index) == 1 && index < cfg.ifaces.size()) {
+      q.name = cfg.ifaces[index];
+      q.link_type = LinkType::kEthernet;
+      // The ring cuts longer frames (GRO aggregates) to this: recover their length from
+      // the IP header, as for a pcap snaplen. 66 = TPACKET_V2 header + alignment.
+      q.snaplen = kAfPacketFrameSize - 66;
+      info.kernel_fanout_queues = dev.max_rx_queues;
+    }
     info.max_rx_queues = dev.max_rx_queues;
     info.symmetric_rss = (dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 && dev.hash_key_size > 0;
     info.hash_key_size = dev.hash_key_size;
@@ -91,8 +108,10 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
                                  bool rss, uint32_t extra_mbufs) {
   Ports ports;
   uint32_t total_queues = 0;
+  bool any_file = false;
   for (const PortInfo& info : infos) {
-    total_queues += info.file_queues != 0 ? info.file_queues : rx_queues;
+    total_queues += FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
+    any_file |= info.spec.is_file;
   }
   ports.mbuf_pool =
       rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256,
@@ -102,7 +121,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   for (const PortInfo& info : infos) {
     const uint16_t port_id = info.spec.port_id;
     const std::string ctx = absl::StrCat("port ", port_id, " (", info.spec.name, ")");
-    const uint16_t nb_rx = info.file_queues != 0 ? info.file_queues : rx_queues;
+    const uint16_t nb_rx = FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
     if (nb_rx > info.max_rx_queues) {
       return absl::InvalidArgumentError(absl::StrCat(ctx, ": ", nb_rx, " RX queues wanted, the port has ",
                                                      info.max_rx_queues));
@@ -115,7 +134,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     // (src, dst) equals that of (dst, src), so both directions of a flow land
     // in one queue, hence one worker and one shard.
     uint8_t key[64];
-    if (rss && nb_rx > 1 && info.symmetric_rss && info.file_queues == 0) {
+    if (rss && nb_rx > 1 && info.symmetric_rss && FixedQueues(info) == 0) {
       for (uint8_t i = 0; i < sizeof(key); i += 2) {
         key[i] = 0x6d;
         key[i + 1] = 0x5a;
@@ -147,7 +166,9 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_start"), ctx);
     if (!info.spec.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees everything
   }
-  // net_pcap stamps every mbuf with its capture time (microseconds).
+  // net_pcap stamps every mbuf with its capture time (microseconds). Live ports
+  // (net_af_packet in 22.11 stamps nothing) are timed by the worker's TSC instead.
+  if (!any_file) return ports;
   ports.timestamp_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int flag_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ports.timestamp_flag = flag_bit >= 0 ? (1ULL << flag_bit) : 0;

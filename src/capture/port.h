@@ -48,15 +48,20 @@ struct PortInfo {
   uint16_t max_rx_queues = 1;
   uint16_t file_queues = 0;    // --pcap-queues: one queue per file (0 otherwise)
   bool symmetric_rss = false;  // supports RSS over IP with a settable key
+  // --iface (net_af_packet): the port's AF_PACKET sockets, one per queue, in a
+  // PACKET_FANOUT_HASH group. The kernel spreads frames by its symmetric flow hash, so
+  // each queue can feed its own worker as with symmetric RSS (0 for other ports).
+  uint16_t kernel_fanout_queues = 0;
   uint8_t hash_key_size = 40;
 };
 
 // Lists every port with its capabilities (no configuration yet).
 absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 
-// Configures and starts every port with `rx_queues` RX queues (at least the
-// port's file queues), symmetric RSS when `rss` and the port supports it,
-// promiscuous for NICs. Returns every queue.
+// Configures and starts every port with `rx_queues` RX queues (exactly the
+// port's file queues or kernel fanout queues where it has those), symmetric RSS
+// when `rss` and the port supports it, promiscuous for live ports. Returns every
+// queue.
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues,
                                  bool rss, uint32_t extra_mbufs);
 

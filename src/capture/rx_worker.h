@@ -17,6 +17,7 @@
 #include <rte_config.h>
 
 #include "capture/dispatcher.h"
+#include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
 #include "filter/bpf_filter.h"
@@ -36,6 +37,7 @@ struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
   uint64_t anomalies[kAnomalyCountBits] = {};
   uint64_t linearized = 0;  // multi-segment frames copied to parse them
   uint64_t bursts = 0;
+  uint64_t pacing_waits = 0;  // bursts held back by --pcap-rate / --pcap-realtime
 };
 
 struct WorkerSetup {
@@ -57,6 +59,7 @@ struct WorkerSetup {
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
   int timestamp_offset = -1;            // mbuf dynfield with capture time (us), -1: use TSC
+  Pacer* pacer = nullptr;  // replay pacing of file queues (direct mode), shared; may be null
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
 };
 
@@ -85,6 +88,7 @@ class RxWorker {
   void ServeQueries() noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
+  int64_t CaptureNs(const rte_mbuf* m) const noexcept;
 
   static constexpr uint16_t kBurst = 32;
   static constexpr uint32_t kLinearMax = 2048;  // bytes of a multi-segment frame made contiguous

@@ -53,6 +53,16 @@ struct Config {
   bool link_type_override_set = false;
   // Filled by LoadConfig / ParseYamlConfig: one entry per pcap_files entry, same order.
   std::vector<PcapInput> pcap_inputs;
+  // Live interfaces ("--iface", repeatable): each becomes a net_af_packet vdev reading the
+  // kernel's copy of its traffic through AF_PACKET, with one socket (queue) per RX worker in
+  // a PACKET_FANOUT_HASH group. Not combined with --pcap.
+  std::vector<std::string> ifaces;
+  // Replay pacing of the --pcap inputs (all of them together): --pcap-rate N packets per
+  // second (0 = off), or --pcap-realtime at the recorded pace times --pcap-speed. Flow
+  // times always come from the packets' own timestamps.
+  uint32_t pcap_rate = 0;
+  bool pcap_realtime = false;
+  double pcap_speed = 1.0;
   // tcpdump filter expression ("--bpf"), compiled by libpcap for each input's link type
   // (src/filter); empty keeps every packet. Packets it rejects are counted as filtered.
   std::string bpf_filter;
@@ -134,6 +144,16 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
 // forced by --distribution dispatch, or several workers without a queue each.
 // (Ports that can do symmetric RSS refine this at start-up.)
 bool NeedsDispatcher(const Config& cfg, uint32_t queues);
+
+// net_af_packet ring geometry for --iface: 2 KB frames hold a 1500-byte-MTU frame (longer
+// ones are cut to kAfPacketFrameSize - 66 bytes, the TPACKET_V2 header and alignment), and
+// 4096 of them per queue absorb bursts before the kernel drops or rolls frames over.
+inline constexpr uint32_t kAfPacketFrameSize = 2048;
+inline constexpr uint32_t kAfPacketFrameCount = 4096;
+
+// AF_PACKET sockets (queues) of each --iface: one per RX worker, or one feeding the
+// dispatcher with --distribution dispatch.
+uint16_t AfPacketQueues(const Config& cfg);
 
 // Link types (DLT_*) the parser decodes: NULL 0, EN10MB 1, RAW 12 and 101, LINUX_SLL 113,
 // IPV4 228, IPV6 229.

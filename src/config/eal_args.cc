@@ -32,9 +32,10 @@ bool HasArg(const std::vector<std::string>& args, absl::string_view name) {
   });
 }
 
-// True when a user-given argument already names the vdev "net_pcap<index>".
-bool VdevNameTaken(const std::vector<std::string>& args, uint32_t index) {
-  const std::string name = absl::StrCat("net_pcap", index);
+// True when a user-given argument already names the vdev "<driver><index>".
+bool VdevNameTaken(const std::vector<std::string>& args, uint32_t index,
+                   absl::string_view driver = "net_pcap") {
+  const std::string name = absl::StrCat(driver, index);
   return std::any_of(args.begin(), args.end(), [&name](const std::string& a) {
     const size_t pos = a.find(name);
     if (pos == std::string::npos) return false;
@@ -87,6 +88,16 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
     }
     if (!HasArg(cfg.eal_args, "--log-level")) args.push_back("--log-level=*:error");
   }
+  // Live interfaces: net_af_packet<i> reads cfg.ifaces[i] (capture/port.cc relies on the
+  // names). Its queues are AF_PACKET sockets in one PACKET_FANOUT_HASH group.
+  uint32_t live = 0;
+  for (const std::string& iface : cfg.ifaces) {
+    while (VdevNameTaken(cfg.eal_args, live, "net_af_packet")) ++live;
+    args.push_back(absl::StrCat("--vdev=net_af_packet", live, ",iface=", iface,
+                                ",qpairs=", AfPacketQueues(cfg), ",framesz=", kAfPacketFrameSize,
+                                ",framecnt=", kAfPacketFrameCount));
+    ++live;
+  }
   uint32_t index = 0;
   if (cfg.pcap_queues && !cfg.pcap_files.empty()) {
     // One port whose queue i replays file i.
@@ -126,8 +137,15 @@ bool NeedsDispatcher(const Config& cfg, uint32_t queues) {
   const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
   if (cfg.distribution == Distribution::kDispatch) return true;
   if (workers == 1) return false;  // one worker polls every queue itself
+  // Live interfaces: the kernel's fanout gives each worker its own queue.
+  if (!cfg.ifaces.empty() && cfg.pcap_files.empty()) return false;
   // Without a NIC, "rss" means one net_pcap queue (file) per worker.
   return !(cfg.pcap_queues && queues >= workers);
+}
+
+uint16_t AfPacketQueues(const Config& cfg) {
+  if (cfg.distribution == Distribution::kDispatch) return 1;
+  return static_cast<uint16_t>(std::max<uint32_t>(cfg.workers, 1));
 }
 
 }  // namespace skyprobe

@@ -4,6 +4,7 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -35,6 +36,10 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"eal", "input.eal"},
     {"link-type", "input.link_type"},
     {"bpf", "input.bpf"},
+    {"iface", "input.iface"},
+    {"pcap-rate", "input.pcap_rate"},
+    {"pcap-realtime", "input.pcap_realtime"},
+    {"pcap-speed", "input.pcap_speed"},
     {"json", "output.json"},
     {"update", "flow.update"},
     {"expire", "flow.expire"},
@@ -211,6 +216,31 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       // Checked against each input's link type by ValidateWithLabels.
       cfg->bpf_filter = std::string(absl::StripAsciiWhitespace(value));
       return absl::OkStatus();
+    case Field::kIface:
+      if (value.empty()) return absl::InvalidArgumentError("empty interface name");
+      cfg->ifaces.emplace_back(value);
+      return absl::OkStatus();
+    case Field::kPcapRate: {
+      uint32_t rate = 0;
+      absl::Status s = ParseU32(value, "a whole number of packets per second", &rate);
+      if (!s.ok()) return s;
+      // 0 would mean "off", which is not a rate: say so rather than replay unpaced.
+      if (rate == 0) return absl::InvalidArgumentError("must be > 0, got 0");
+      cfg->pcap_rate = rate;
+      return absl::OkStatus();
+    }
+    case Field::kPcapRealtime:
+      return ParseBool(value, &cfg->pcap_realtime);
+    case Field::kPcapSpeed: {
+      // A factor like 100 or 0.5; range checked by ValidateWithLabels.
+      const std::string v(absl::StripAsciiWhitespace(value));
+      double speed = 0;
+      if (v.empty() || !absl::SimpleAtod(v, &speed) || !std::isfinite(speed)) {
+        return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not a number"));
+      }
+      cfg->pcap_speed = speed;
+      return absl::OkStatus();
+    }
     case Field::kJson:
       if (value.empty()) {
         return absl::InvalidArgumentError("empty path (give a file, or - for stdout)");

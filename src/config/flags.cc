@@ -45,6 +45,10 @@ constexpr FlagSpec kFlags[] = {
     {"eal", FlagKind::kValue, Field::kEal},
     {"link-type", FlagKind::kValue, Field::kLinkType},
     {"bpf", FlagKind::kValue, Field::kBpf},
+    {"iface", FlagKind::kValue, Field::kIface},
+    {"pcap-rate", FlagKind::kValue, Field::kPcapRate},
+    {"pcap-realtime", FlagKind::kSwitchOn, Field::kPcapRealtime},
+    {"pcap-speed", FlagKind::kValue, Field::kPcapSpeed},
     {"json", FlagKind::kValue, Field::kJson},
     {"update", FlagKind::kValue, Field::kUpdate},
     {"expire", FlagKind::kValue, Field::kExpire},
@@ -202,6 +206,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   // Flags override the file whatever their position. --pcap is repeatable: the first one
   // on the command line replaces the file's list rather than adding to it.
   bool pcap_from_flags = false;
+  bool iface_from_flags = false;
   for (const ParsedFlag& f : flags) {
     const FlagKind kind = f.spec->kind;
     if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
@@ -211,6 +216,10 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->field == Field::kPcap && !pcap_from_flags) {
       cfg.pcap_files.clear();
       pcap_from_flags = true;
+    }
+    if (f.spec->field == Field::kIface && !iface_from_flags) {
+      cfg.ifaces.clear();  // same rule as --pcap
+      iface_from_flags = true;
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);

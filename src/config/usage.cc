@@ -20,6 +20,7 @@ std::string UsageText() {
 
 SYNOPSIS
     skyprobe --pcap FILE [--pcap FILE ...] [options]
+    skyprobe --iface NAME [--iface NAME ...] [options]
     skyprobe --eal "EAL ARGS" [options]
     skyprobe --config FILE [options]
 
@@ -30,6 +31,16 @@ INPUT
     --config FILE            YAML configuration file (default: none)
     --pcap FILE              replay a pcap file through a net_pcap port; repeatable
                              (default: none; a pcap or --eal is required)
+    --iface NAME             capture live on a kernel interface through AF_PACKET
+                             (net_af_packet, promiscuous; one socket per RX worker in a
+                             symmetric PACKET_FANOUT_HASH group); repeatable; runs until
+                             SIGINT/SIGTERM (default: none)
+    --pcap-rate N            replay the --pcap inputs at N packets per second in all
+                             (default: as fast as possible)
+    --pcap-realtime          replay the --pcap inputs at their recorded pace; flow times
+                             still come from the packets' timestamps (default: off)
+    --pcap-speed X           with --pcap-realtime: X times the recorded pace, e.g. 100
+                             or 0.5 (default: 1.0, > 0)
     --eal "ARGS"             raw DPDK EAL arguments for real ports, split on whitespace,
                              e.g. "-l 0-1 -a 0000:3b:00.0" (default: none)
     --link-type N|NAME       force the link type of every pcap input (default: from the

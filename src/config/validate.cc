@@ -2,6 +2,7 @@
 // of pcap inputs with libpcap, so a bad file is reported before EAL starts instead of as
 // a net_pcap probe failure deep in rte_eal_init.
 
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
@@ -107,6 +108,55 @@ absl::Status Range(const FieldLabels& labels, Field field, absl::string_view rul
       absl::StrCat(LabelOf(labels, field), ": must be ", rule, ", got ", got));
 }
 
+// "--iface eth0" for a flag, "cfg.yaml: input.iface: eth0" for a YAML key.
+std::string IfaceLabel(const FieldLabels& labels, absl::string_view name) {
+  const std::string& label = LabelOf(labels, Field::kIface);
+  return absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ", name);
+}
+
+// Live interfaces are looked up now: net_af_packet would only fail inside rte_eal_init,
+// with an ioctl message among EAL's.
+absl::Status CheckIfaces(const Config& cfg, const FieldLabels& labels) {
+  for (const std::string& name : cfg.ifaces) {
+    if (name.find_first_of(",= \t") != std::string::npos || name.size() >= IF_NAMESIZE) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(IfaceLabel(labels, name), ": not an interface name"));
+    }
+    if (if_nametoindex(name.c_str()) == 0) {
+      return absl::NotFoundError(absl::StrCat(IfaceLabel(labels, name), ": no such interface"));
+    }
+  }
+  if (!cfg.ifaces.empty() && !cfg.pcap_files.empty()) {
+    // One clock per worker: capture files carry their own time, live ports take the TSC.
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kIface), ": cannot be combined with --pcap (live "
+                     "and file inputs run as separate probes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPacing(const Config& cfg, const FieldLabels& labels) {
+  if (!(cfg.pcap_speed > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kPcapSpeed), ": must be > 0, got ", cfg.pcap_speed));
+  }
+  if (cfg.pcap_rate != 0 && cfg.pcap_realtime) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kPcapRate), " and ",
+                     LabelOf(labels, Field::kPcapRealtime), ": choose one pace"));
+  }
+  if (cfg.pcap_speed != 1.0 && !cfg.pcap_realtime) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kPcapSpeed), ": needs --pcap-realtime"));
+  }
+  if ((cfg.pcap_rate != 0 || cfg.pcap_realtime) && cfg.pcap_files.empty()) {
+    const Field f = cfg.pcap_rate != 0 ? Field::kPcapRate : Field::kPcapRealtime;
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, f), ": paces a replay, needs --pcap files"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ProbePcapInputs(const FieldLabels& labels, Config* cfg) {
@@ -137,10 +187,12 @@ absl::Status ProbePcapInputs(const FieldLabels& labels, Config* cfg) {
 }
 
 absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
-  if (cfg.pcap_files.empty() && cfg.eal_args.empty()) {
+  if (cfg.pcap_files.empty() && cfg.eal_args.empty() && cfg.ifaces.empty()) {
     return absl::InvalidArgumentError(
-        "no input: give --pcap FILE or --eal \"...\" for a real port");
+        "no input: give --pcap FILE, --iface NAME, or --eal \"...\" for a real port");
   }
+  SKYPROBE_RETURN_IF_ERROR(CheckIfaces(cfg, labels));
+  SKYPROBE_RETURN_IF_ERROR(CheckPacing(cfg, labels));
   for (const std::string& path : cfg.pcap_files) {
     // The path becomes "--vdev=net_pcapN,rx_pcap=<path>"; rte_kvargs splits on ',' and '='.
     if (path.empty()) {

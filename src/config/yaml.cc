@@ -87,8 +87,9 @@ class YamlWalker {
     const std::string label = absl::StrCat(source_, ": ", path);
     (*labels_)[static_cast<size_t>(field)] = label;
     if (value.IsNull()) return Error(path, "has no value");
-    // A list of files, or a list of EAL words, may be written as a YAML sequence.
-    if (value.IsSequence() && (field == Field::kPcap || field == Field::kEal)) {
+    // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
+    const bool is_list = field == Field::kPcap || field == Field::kIface;
+    if (value.IsSequence() && (is_list || field == Field::kEal)) {
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {
         if (!item.IsScalar()) return Error(path, "expected a list of plain values");
@@ -96,15 +97,21 @@ class YamlWalker {
       }
       if (field == Field::kEal)
         return Annotate(SetField(field, absl::StrJoin(items, " "), cfg_), label);
-      cfg_->pcap_files.clear();
+      ClearList(field);
       for (const std::string& item : items) {
         SKYPROBE_RETURN_IF_ERROR(Annotate(SetField(field, item, cfg_), label));
       }
       return absl::OkStatus();
     }
     if (!value.IsScalar()) return Error(path, "expected a single value");
-    if (field == Field::kPcap) cfg_->pcap_files.clear();
+    if (is_list) ClearList(field);
     return Annotate(SetField(field, value.Scalar(), cfg_), label);
+  }
+
+  // A list key replaces the list (SetField appends one item).
+  void ClearList(Field field) {
+    if (field == Field::kPcap) cfg_->pcap_files.clear();
+    if (field == Field::kIface) cfg_->ifaces.clear();
   }
 
   const std::string& source_;

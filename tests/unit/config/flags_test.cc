@@ -306,7 +306,8 @@ TEST_F(FlagsTest, NoInput) {
   absl::StatusOr<Config> cfg = Load({"--expire", "30"});
   ASSERT_FALSE(cfg.ok());
   EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(cfg.status().message(), "no input: give --pcap FILE or --eal \"...\" for a real port");
+  EXPECT_EQ(cfg.status().message(),
+            "no input: give --pcap FILE, --iface NAME, or --eal \"...\" for a real port");
 }
 
 TEST_F(FlagsTest, MissingPcapIsNotFoundWithLibpcapMessage) {

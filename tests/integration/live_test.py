@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Live capture with --iface: net_af_packet on one end of a veth pair.
+
+The test owns a network namespace and a veth pair (10.x addresses that exist
+only on that pair), starts skyprobe on the host end, sends known traffic from
+the namespace (UDP datagrams echoed by a server in this process, ICMP echo
+requests answered by the kernel, a few TCP connections), stops skyprobe with
+SIGTERM and checks every flow: one record per conversation (with 2 workers the
+kernel's symmetric PACKET_FANOUT_HASH must keep both directions on one
+worker), packets both ways and bytes equal to the frames' wire lengths, times
+from the live clock. IPv6 is disabled and neighbours are static on the pair,
+so little else appears there (ARP is tolerated).
+
+Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skyprobe_harness as h  # noqa: E402
+
+PID = os.getpid()
+NETNS = 'skyprobe-test-%d' % PID
+HOST_IF = 'spl%d' % (PID % 10**7)      # interface names stay under 16 bytes
+PEER_IF = 'spn%d' % (PID % 10**7)
+SUBNET = 10 + PID % 200
+HOST_IP = '10.213.%d.1' % SUBNET
+PEER_IP = '10.213.%d.2' % SUBNET
+UDP_PORT = 9999
+TCP_PORT = 9998
+UDP_SOURCES = 16          # spread over the fanout queues
+UDP_PER_FLOW = 3
+ICMP_COUNT = 5
+ICMP_PAYLOAD = 56
+TCP_CONNECTIONS = 4
+
+# Runs inside the namespace: the UDP, ICMP and TCP clients.
+CLIENT = r'''
+import socket, struct, sys
+host, udp_port, tcp_port, peer = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sources, per_flow, icmp_count, icmp_payload, tcp_n = map(int, sys.argv[5:10])
+for i in range(sources):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((peer, 40000 + i))
+    s.settimeout(5)
+    for _ in range(per_flow):
+        s.sendto(b'u' * (100 + i), (host, udp_port))
+        s.recvfrom(4096)
+    s.close()
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xffff)
+    total += total >> 16
+    return ~total & 0xffff
+icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+icmp.settimeout(5)
+for seq in range(1, icmp_count + 1):
+    body = b'p' * icmp_payload
+    hdr = struct.pack('!BBHHH', 8, 0, 0, 0x5ca1, seq)
+    hdr = struct.pack('!BBHHH', 8, 0, csum(hdr + body), 0x5ca1, seq)
+    icmp.sendto(hdr + body, (host, 0))
+    while True:
+        reply = icmp.recv(4096)
+        ihl = (reply[0] & 15) * 4
+        if reply[ihl] == 0 and struct.unpack('!HH', reply[ihl + 4:ihl + 8]) == (0x5ca1, seq):
+            break
+for i in range(tcp_n):
+    c = socket.create_connection((host, tcp_port), timeout=5, source_address=(peer, 41000 + i))
+    c.sendall(b't' * 200)
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(4096):
+        pass
+    c.close()
+'''
+
+
+def read_text(path):
+    with open(path, errors='replace') as handle:
+        return handle.read()
+
+
+def run(cmd, check=True):
+    """Run a command quietly; raise with its output when it fails."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError('%s failed (%d): %s' % (' '.join(cmd), proc.returncode,
+                                                      proc.stderr.strip()))
+    return proc.stdout
+
+
+def require_live():
+    """Skip (or fail with SKYPROBE_REQUIRE_LIVE=1) without root or iproute2."""
+    reason = None
+    if os.geteuid() != 0:
+        reason = 'not root: live capture tests did not run (namespaces and veth need root)'
+    elif shutil.which('ip') is None:
+        reason = 'ip (iproute2) not found: live capture tests did not run'
+    if reason:
+        if h.env_flag('SKYPROBE_REQUIRE_LIVE'):
+            raise AssertionError(reason)
+        raise unittest.SkipTest(reason)
+
+
+class Servers:
+    """UDP echo and TCP servers on the host end of the veth pair."""
+
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((HOST_IP, UDP_PORT))
+        self.udp.settimeout(0.2)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((HOST_IP, TCP_PORT))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.2)
+        self.stopping = False
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def serve_udp(self):
+        while not self.stopping:
+            try:
+                data, peer = self.udp.recvfrom(4096)
+            except socket.timeout:
+                continue
+            self.udp.sendto(data, peer)
+
+    def serve_tcp(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                while conn.recv(4096):
+                    pass
+                conn.sendall(b'r' * 100)
+
+    def close(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join(5)
+        self.udp.close()
+        self.tcp.close()
+
+
+class LiveTest(unittest.TestCase):
+    """Flows of known traffic on a veth pair, counted exactly."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_live()
+
+    def setUp(self):
+        h.require_skyprobe(self)
+        self.addCleanup(self.teardown_network)
+        run(['ip', 'netns', 'add', NETNS])
+        run(['ip', 'link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF,
+             'netns', NETNS])
+        in_ns = ['ip', 'netns', 'exec', NETNS]
+        # No IPv6 (router solicitations, DAD) and static neighbours (no ARP): the
+        # pair carries only the test's traffic.
+        for prefix, ifname in (([], HOST_IF), (in_ns, PEER_IF)):
+            run(prefix + ['sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6'
+                          % ifname], check=False)
+        run(['ip', 'addr', 'add', HOST_IP + '/24', 'dev', HOST_IF])
+        run(in_ns + ['ip', 'addr', 'add', PEER_IP + '/24', 'dev', PEER_IF])
+        run(['ip', 'link', 'set', HOST_IF, 'up'])
+        run(in_ns + ['ip', 'link', 'set', PEER_IF, 'up'])
+        host_mac = run(['cat', '/sys/class/net/%s/address' % HOST_IF]).strip()
+        peer_mac = run(in_ns + ['cat', '/sys/class/net/%s/address' % PEER_IF]).strip()
+        run(['ip', 'neigh', 'replace', PEER_IP, 'lladdr', peer_mac, 'dev', HOST_IF,
+             'nud', 'permanent'])
+        run(in_ns + ['ip', 'neigh', 'replace', HOST_IP, 'lladdr', host_mac, 'dev', PEER_IF,
+                     'nud', 'permanent'])
+        self.servers = Servers()
+        self.addCleanup(self.servers.close)
+
+    @staticmethod
+    def teardown_network():
+        # Deleting the namespace deletes the peer, hence the pair.
+        subprocess.run(['ip', 'netns', 'del', NETNS], capture_output=True)
+        subprocess.run(['ip', 'link', 'del', HOST_IF], capture_output=True)
+
+    def capture(self, extra):
+        """Run skyprobe on HOST_IF while the client runs; return (Run, flows)."""
+        out_dir = h.scratch_dir('live')
+        json_path = os.path.join(out_dir, 'flows.json')
+        err_path = os.path.join(out_dir, 'stderr.txt')
+        for path in (json_path, err_path):
+            if os.path.exists(path):
+                os.unlink(path)
+        args = ['--iface', HOST_IF, '--grpc-listen', 'none', '--json', json_path] + list(extra)
+        start = time.time()
+        with open(err_path, 'wb') as err:
+            proc = subprocess.Popen([h.skyprobe_path()] + args, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + 60
+            # The start-up line comes after the AF_PACKET sockets are bound.
+            while 'RX worker(s)' not in read_text(err_path):
+                self.assertIsNone(proc.poll(), read_text(err_path))
+                self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
+                time.sleep(0.05)
+            time.sleep(0.3)
+            run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', CLIENT, HOST_IP,
+                 str(UDP_PORT), str(TCP_PORT), PEER_IP, str(UDP_SOURCES), str(UDP_PER_FLOW),
+                 str(ICMP_COUNT), str(ICMP_PAYLOAD), str(TCP_CONNECTIONS)])
+            time.sleep(0.5)  # the last frames reach the rings
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        end = time.time()
+        stderr = read_text(err_path)
+        result = h.Run(args, rc, '', stderr, end - start)
+        result.summary = h.parse_summary(stderr)
+        result.records = h.parse_json_lines(read_text(json_path))
+        self.assertEqual(rc, 0, result.describe())
+        flows = h.final_flows(self, result.records, ' '.join(extra))
+        h.check_counters(self, result, flows, ' '.join(extra))
+        # Live ports are timed by the TSC: flow times fall within the run.
+        for f in flows:
+            m = f['Metric']
+            self.assertGreaterEqual(int(m['Start']), int(start * 1000) - 1000, h.brief(f))
+            self.assertLessEqual(int(m['Last']), int(end * 1000) + 1000, h.brief(f))
+        return result, flows
+
+    def check_flows(self, flows, label):
+        ipv4 = [f for f in flows if (f.get('Network') or {}).get('Protocol') == 'IPV4']
+        # ARP may still appear (neighbour confirmation); anything else is not ours.
+        others = [h.brief(f) for f in flows
+                  if f not in ipv4 and f['LayersPath'] != 'Ethernet/ARP']
+        self.assertEqual(others, [], '%s: traffic other than the test\'s' % label)
+        by_kind = {}
+        for f in ipv4:
+            t = f.get('Transport') or {}
+            key = (f['LayersPath'], f['Network']['A'], f['Network']['B'], t.get('A'), t.get('B'))
+            self.assertNotIn(key, by_kind, '%s: conversation split in two records: %s'
+                             % (label, h.brief(f)))
+            by_kind[key] = f
+        expected = set()
+        for i in range(UDP_SOURCES):
+            key = ('Ethernet/IPv4/UDP', PEER_IP, HOST_IP, 40000 + i, UDP_PORT)
+            expected.add(key)
+            f = by_kind.get(key)
+            self.assertIsNotNone(f, '%s: no flow %s' % (label, key))
+            wire = 14 + 20 + 8 + 100 + i
+            for name, value in (('ABPackets', UDP_PER_FLOW), ('BAPackets', UDP_PER_FLOW),
+                                ('ABBytes', UDP_PER_FLOW * wire),
+                                ('BABytes', UDP_PER_FLOW * wire)):
+                self.assertEqual(h.metric(f, name), value, '%s: %s %s' % (label, name,
+                                                                          h.brief(f)))
+        icmp = [k for k in by_kind if k[0] == 'Ethernet/IPv4/ICMPv4']
+        self.assertEqual(len(icmp), 1, '%s: ICMP flows %s' % (label, icmp))
+        f = by_kind[icmp[0]]
+        expected.add(icmp[0])
+        self.assertEqual(f['Network']['A'], PEER_IP, h.brief(f))
+        wire = 14 + 20 + 8 + ICMP_PAYLOAD
+        for name, value in (('ABPackets', ICMP_COUNT), ('BAPackets', ICMP_COUNT),
+                            ('ABBytes', ICMP_COUNT * wire), ('BABytes', ICMP_COUNT * wire)):
+            self.assertEqual(h.metric(f, name), value, '%s: ICMP %s %s' % (label, name,
+                                                                           h.brief(f)))
+        for i in range(TCP_CONNECTIONS):
+            key = ('Ethernet/IPv4/TCP', PEER_IP, HOST_IP, 41000 + i, TCP_PORT)
+            expected.add(key)
+            f = by_kind.get(key)
+            self.assertIsNotNone(f, '%s: no flow %s' % (label, key))
+            # Handshake, data and teardown both ways; byte counts at least the
+            # payloads plus 54-byte headers per frame.
+            ab, ba = h.metric(f, 'ABPackets'), h.metric(f, 'BAPackets')
+            self.assertGreaterEqual(ab, 4, h.brief(f))
+            self.assertGreaterEqual(ba, 3, h.brief(f))
+            self.assertGreaterEqual(h.metric(f, 'ABBytes'), 200 + 54 * ab, h.brief(f))
+            self.assertGreaterEqual(h.metric(f, 'BABytes'), 100 + 54 * ba, h.brief(f))
+        self.assertEqual(set(by_kind) - expected, set(), '%s: unexpected flows' % label)
+
+    def test_one_worker(self):
+        result, flows = self.capture(['--workers', '1'])
+        self.assertIn('distribution single worker', result.stderr, result.describe())
+        self.check_flows(flows, '1 worker')
+
+    def test_two_workers_kernel_fanout(self):
+        result, flows = self.capture(['--workers', '2'])
+        self.assertIn('2 RX queue(s), distribution rss', result.stderr, result.describe())
+        self.check_flows(flows, '2 workers (rss over PACKET_FANOUT_HASH)')
+        # Both sockets of the fanout group carried traffic.
+        for w in (0, 1):
+            self.assertGreater(result.summary['worker%d_packets_in' % w], 0, result.describe())
+
+    def test_two_workers_dispatch(self):
+        result, flows = self.capture(['--workers', '2', '--distribution', 'dispatch'])
+        self.assertIn('distribution dispatch', result.stderr, result.describe())
+        self.check_flows(flows, '2 workers (dispatch)')
+
+    def test_missing_interface_is_one_clear_line(self):
+        run_ = h.run_skyprobe(['--iface', 'nosuch%d' % (PID % 10**6)], timeout=60)
+        line = h.check_clean_error(self, run_, '--iface nosuch', ['no such interface'])
+        self.assertEqual(line, 'skyprobe: --iface nosuch%d: no such interface' % (PID % 10**6))
+
+
+if __name__ == '__main__':
+    h.main()
