@@ -167,8 +167,8 @@ class ServiceTest(unittest.TestCase):
             out = ctl('flows', '--probe', p.address, '--filter', expr, check=False)
             self.assertNotEqual(out.returncode, 0, expr)
             self.assertIn(word.lower(), out.stderr.lower(), out.stderr)
-        out = ctl('flows', '--probe', p.address, '--limit', '100000000', check=False)
-        self.assertNotEqual(out.returncode, 0)
+        # (A page over 10000 flows is INVALID_ARGUMENT at the service: service_unit
+        # checks it; skyprobectl pages by itself, so it never sends one.)
         # A client that goes away mid-stream leaves the probe healthy.
         watch = subprocess.Popen([ctl_path(), 'watch', '--probe', p.address],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
