@@ -2,7 +2,8 @@
 # bench.sh: build, then run the benchmarks and print their figures.
 #
 #   scripts/bench.sh                 # all benchmarks
-#   scripts/bench.sh worker          # only worker_bench (or: parser)
+#   scripts/bench.sh worker          # only worker_bench (or: parser, memory, expiry,
+#                                    # bpf, pcap)
 #
 # Rates are computed on CPU time of the benchmark thread (Google Benchmark's
 # default), so a loaded machine lowers them less than wall time would; run on
@@ -18,4 +19,16 @@ if [[ "$which" == all || "$which" == parser ]]; then
 fi
 if [[ "$which" == all || "$which" == worker ]]; then
   ./build/tests/bench/worker_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == memory ]]; then
+  ./build/tests/bench/memory_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == expiry ]]; then
+  ./build/tests/bench/expiry_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == bpf ]]; then
+  ./build/tests/bench/bpf_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == pcap ]]; then
+  scripts/bench_pcap.sh
 fi
