@@ -80,6 +80,13 @@ struct Config {
   uint32_t max_flows = 1u << 20;      // per probe, preallocated ("--max-flows")
   OverloadPolicy overload = OverloadPolicy::kEvictOldest;  // "--overload drop-new|evict-oldest"
   uint32_t capture_length = 256;  // snaplen for raw packets, 14..4096 ("--capture-length")
+  // Raw packet capture per flow (off when both are 0): the first N packets of each flow
+  // ("--raw-packets", not capped at 10 as in Skydive) and the last M ("--raw-packets-last"),
+  // copied into slots preallocated within a memory budget for the whole probe, split
+  // evenly between the workers ("--raw-packets-memory", bytes).
+  uint32_t raw_packets = 0;
+  uint32_t raw_packets_last = 0;
+  uint64_t raw_packets_memory = 256ull << 20;
 
   // Enhancers: Community ID v1.
   bool community_id = true;        // "--community-id" / "--no-community-id"

@@ -59,6 +59,9 @@ enum class Field : uint8_t {
   kGrpcTlsClientCa,
   kGrpcTokenFile,
   kHold,
+  kRawPackets,
+  kRawPacketsLast,
+  kRawPacketsMemory,
   kCount,
 };
 

@@ -64,6 +64,9 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"grpc-tls-client-ca", "service.tls_client_ca"},
     {"grpc-token-file", "service.token_file"},
     {"hold", "runtime.hold"},
+    {"raw-packets", "flow.raw_packets"},
+    {"raw-packets-last", "flow.raw_packets_last"},
+    {"raw-packets-memory", "flow.raw_packets_memory"},
 };
 
 struct LinkTypeEntry {
@@ -131,6 +134,32 @@ absl::Status ParseCount(absl::string_view value, uint32_t* out) {
     return absl::InvalidArgumentError(absl::StrCat("'", value, "' is too large (max ", max, ")"));
   }
   *out = static_cast<uint32_t>(n * multiplier);
+  return absl::OkStatus();
+}
+
+// Byte sizes take binary k/M/G suffixes (256M = 256 MiB).
+absl::Status ParseBytes(absl::string_view value, uint64_t* out) {
+  absl::string_view v = absl::StripAsciiWhitespace(value);
+  uint64_t multiplier = 1;
+  if (!v.empty()) {
+    const char last = absl::ascii_tolower(static_cast<unsigned char>(v.back()));
+    if (last == 'k') multiplier = 1ull << 10;
+    if (last == 'm') multiplier = 1ull << 20;
+    if (last == 'g') multiplier = 1ull << 30;
+    if (multiplier != 1) v.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  // Up to 1 TiB: far beyond any machine's RAM, and no overflow in sums of it.
+  constexpr uint64_t kMax = 1ull << 40;
+  if (v.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(v[0])) ||
+      !absl::SimpleAtoi(v, &n)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", value, "' is not a number of bytes (suffixes k, M and G allowed)"));
+  }
+  if (n > kMax / multiplier) {
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is too large (max 1024G)"));
+  }
+  *out = n * multiplier;
   return absl::OkStatus();
 }
 
@@ -347,6 +376,12 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return absl::OkStatus();
     case Field::kHold:
       return ParseBool(value, &cfg->hold);
+    case Field::kRawPackets:
+      return ParseCount(value, &cfg->raw_packets);
+    case Field::kRawPacketsLast:
+      return ParseCount(value, &cfg->raw_packets_last);
+    case Field::kRawPacketsMemory:
+      return ParseBytes(value, &cfg->raw_packets_memory);
     case Field::kCount:
       break;
   }

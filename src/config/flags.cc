@@ -74,6 +74,9 @@ constexpr FlagSpec kFlags[] = {
     {"grpc-tls-client-ca", FlagKind::kValue, Field::kGrpcTlsClientCa},
     {"grpc-token-file", FlagKind::kValue, Field::kGrpcTokenFile},
     {"hold", FlagKind::kSwitchOn, Field::kHold},
+    {"raw-packets", FlagKind::kValue, Field::kRawPackets},
+    {"raw-packets-last", FlagKind::kValue, Field::kRawPacketsLast},
+    {"raw-packets-memory", FlagKind::kValue, Field::kRawPacketsMemory},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

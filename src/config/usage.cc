@@ -69,6 +69,14 @@ FLOW TABLE
                              (default: evict-oldest)
     --capture-length N       bytes kept per raw packet, 0 or 14..4096; 0 means 256
                              (default: 256)
+    --raw-packets N          keep the first N packets of each flow (raw packet
+                             capture, read with skyprobectl pcap); suffixes k, M
+                             (default: 0 = off, 0..65536; not capped at 10)
+    --raw-packets-last M     also keep the last M packets of each flow
+                             (default: 0 = off, 0..65536)
+    --raw-packets-memory B   memory for raw packets, whole probe, split between
+                             workers; suffixes k, M, G (default: 256M); packets
+                             that do not fit are counted (raw_packets_dropped)
 
 ENHANCERS
     --community-id           add the Community ID v1 hash to flows (default: on)

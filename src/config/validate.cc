@@ -6,6 +6,7 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +34,10 @@ constexpr uint32_t kCaptureLengthDefault = 256;
 constexpr uint32_t kRingSizeMin = 64;
 constexpr uint32_t kRingSizeMax = 1u << 20;
 constexpr uint32_t kWorkersMax = 64;
+// Packets kept per flow, each way: a query copies one flow's packets in one go.
+constexpr uint32_t kRawPacketsMax = 1u << 16;
+// A slot: its header and capture_length bytes, 8-byte aligned (src/table/raw_packet_arena.h).
+constexpr uint64_t kRawSlotHeader = 24;
 
 // "--pcap a.pcap" for a flag, "cfg.yaml: input.pcap: a.pcap" for a YAML key.
 std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
@@ -235,6 +240,24 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
     return Range(labels, Field::kCaptureLength,
                  absl::StrCat("0 (default) or ", kCaptureLengthMin, "..", kCaptureLengthMax),
                  cfg.capture_length);
+  }
+  if (cfg.raw_packets > kRawPacketsMax) {
+    return Range(labels, Field::kRawPackets, absl::StrCat("0 (off) or 1..", kRawPacketsMax),
+                 cfg.raw_packets);
+  }
+  if (cfg.raw_packets_last > kRawPacketsMax) {
+    return Range(labels, Field::kRawPacketsLast, absl::StrCat("0 (off) or 1..", kRawPacketsMax),
+                 cfg.raw_packets_last);
+  }
+  if (cfg.raw_packets != 0 || cfg.raw_packets_last != 0) {
+    // At least one packet per worker; the workers split the budget (checked again then).
+    const uint64_t slot = (kRawSlotHeader + cfg.capture_length + 7) & ~uint64_t{7};
+    const uint64_t min = slot * std::max<uint32_t>(cfg.workers, 1);
+    if (cfg.raw_packets_memory < min) {
+      return Range(labels, Field::kRawPacketsMemory,
+                   absl::StrCat(">= ", min, " (one packet of --capture-length per worker)"),
+                   cfg.raw_packets_memory);
+    }
   }
   const uint32_t ring = cfg.ring_size;
   if (ring < kRingSizeMin || ring > kRingSizeMax || (ring & (ring - 1)) != 0) {
