@@ -120,6 +120,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
   const uint8_t** frames = frames_;
   ParsedPacket* pkts = pkts_;
   int64_t* ts = ts_;
+  uint32_t* caplens = caplens_;
   const int64_t burst_clock = setup_.timestamp_offset >= 0 ? 0 : ClockNs();
   int64_t max_ts = 0;
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) {
@@ -156,6 +157,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
     }
     max_ts = std::max(max_ts, ts[i]);
     frames[i] = data;
+    caplens[i] = caplen;
     ParseFrame(data, caplen, wire, parser_cfg_[port], &pkts[i]);
     if (SKYPROBE_UNLIKELY(pkts[i].num_sub == 0)) {
       ++counters_.drop_parse[static_cast<int>(pkts[i].error)];
@@ -172,7 +174,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
   FlowTable& table = *setup_.table;
   // Expire what was due before this burst, account it, then catch up.
   table.AdvanceClock(ts[0]);
-  table.ProcessBurst(frames, pkts, ts, n);
+  table.ProcessBurst(frames, pkts, ts, n, caplens);
   table.AdvanceClock(max_ts);
 }
 

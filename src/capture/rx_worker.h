@@ -97,6 +97,7 @@ class RxWorker {
   const uint8_t* frames_[kBurst];
   ParsedPacket pkts_[kBurst];
   int64_t ts_[kBurst];
+  uint32_t caplens_[kBurst];  // bytes at frames_[i] (raw packet capture copies them)
   uint8_t linear_[kBurst][kLinearMax];
   rte_mbuf* kept_[kBurst];
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};

@@ -105,6 +105,16 @@ absl::Status FlowTable::Init() {
                      " MiB): lower --max-flows or give EAL more memory"));
   }
   wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
+  if (opts_.raw_first != 0 || opts_.raw_last != 0) {
+    RawPacketArenaOptions ro;
+    ro.first = opts_.raw_first;
+    ro.last = opts_.raw_last;
+    ro.capture_length = opts_.capture_length;
+    ro.memory_bytes = opts_.raw_memory_bytes;
+    absl::StatusOr<std::unique_ptr<RawPacketArena>> arena = RawPacketArena::Create(ro, capacity_);
+    if (!arena.ok()) return arena.status();
+    raw_ = *std::move(arena);
+  }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
@@ -117,8 +127,10 @@ FlowTable::~FlowTable() {
 }
 
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
-                             const int64_t* ts_ns, uint32_t n) noexcept {
+                             const int64_t* ts_ns, uint32_t n, const uint32_t* caplens) noexcept {
   Scratch& x = scratch_;
+  // The one test raw packet capture costs per sub-packet when it is off.
+  RawPacketArena* const raw = caplens != nullptr ? raw_.get() : nullptr;
   for (uint32_t base = 0; base < n; base += kLookupMax) {
     const uint32_t count = std::min(n - base, kLookupMax);
     for (uint32_t i = 0; i < count; ++i) {
@@ -161,6 +173,9 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
           continue;
         }
         Account(static_cast<uint32_t>(pos), frame, sub, x.orient[j], ts_ns[base + i]);
+        if (SKYPROBE_UNLIKELY(raw != nullptr)) {
+          CaptureRaw(static_cast<uint32_t>(pos), frame, caplens[base + i], sub, ts_ns[base + i]);
+        }
         // Only a tunnel's inner level reads the UUID: no cold line per packet.
         if (p.num_sub > level + 1) x.parent[i] = cold_[pos].uuid;
         x.counted[i] = true;
@@ -309,6 +324,24 @@ void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
   }
 }
 
+void FlowTable::CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen,
+                           const SubPacket& sub, int64_t ts_ns) noexcept {
+  // Skydive's RawPacket.Data is the sub-packet from its first layer on; an
+  // inner packet without Ethernet is raw IP.
+  if (SKYPROBE_UNLIKELY(sub.offset >= caplen)) return;
+  uint16_t link_type = 1;  // LINKTYPE_ETHERNET
+  if (sub.num_layers == 0 || sub.layers[0] != Layer::kEthernet) {
+    link_type = (sub.num_layers > 0 && sub.layers[0] == Layer::kIpv6) ? 229 : 228;
+  }
+  const RawPacketArena::Result r =
+      raw_->Capture(pos, frame + sub.offset, caplen - sub.offset, sub.length, link_type, ts_ns);
+  if (r == RawPacketArena::Result::kKept) {
+    ++counters_.raw_packets_kept;
+  } else if (r == RawPacketArena::Result::kDropped) {
+    ++counters_.raw_packets_dropped;
+  }
+}
+
 void FlowTable::TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
                          int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
@@ -450,6 +483,8 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
     std::memcpy(&key, stored, sizeof(key));
     rte_hash_del_key_with_hash(hash_, &key, Sig(key));
   }
+  // The final record is out: the flow's raw packets are no longer needed.
+  if (raw_ != nullptr) raw_->Release(pos);
   hot_[pos].flags = 0;
   --live_;
   ++removals_;
@@ -512,6 +547,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->last_update_metric = {h.ab_packets - c.snap_ab_packets, h.ab_bytes - c.snap_ab_bytes,
                            h.ba_packets - c.snap_ba_packets, h.ba_bytes - c.snap_ba_bytes,
                            window_start, std::max(s->last, window_start), 0};
+  if (raw_ != nullptr) s->raw_packets_captured = raw_->kept(pos);
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {
     TcpMetric& t = s->tcp_metric;

@@ -7,7 +7,7 @@
 // whose positions index the FlowHot/FlowCold arrays.
 //
 //   auto table = FlowTable::Create(opts, sink);
-//   table->ProcessBurst(frames, parsed, ts_ns, n);   // per RX burst
+//   table->ProcessBurst(frames, parsed, ts_ns, n, caplens);   // per RX burst
 //   table->AdvanceClock(now_ns);                       // timers, update ticks
 #pragma once
 
@@ -23,6 +23,7 @@
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/flow_snapshot.h"
+#include "table/raw_packet_arena.h"
 #include "table/timer_wheel.h"
 
 struct rte_hash;
@@ -51,6 +52,13 @@ struct FlowTableOptions {
   int64_t tcp_close_hold_ns = 2'000'000'000;
   int64_t tick_ns = 100'000'000;
   std::string node_tid;
+  // Raw packet capture: the first `raw_first` and last `raw_last` packets of
+  // each flow, cut to `capture_length`, in `raw_memory_bytes` of slots.
+  // Off (no arena, one predictable branch per packet) when both are 0.
+  uint32_t raw_first = 0;
+  uint32_t raw_last = 0;
+  uint32_t capture_length = 256;
+  uint64_t raw_memory_bytes = 0;
 };
 
 // Single-writer counters of one shard (read by the control lcore for stats).
@@ -66,6 +74,8 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t expired_flush = 0;
   uint64_t update_records = 0;
   uint64_t touched_overflow = 0;     // update ticks that had to scan the table
+  uint64_t raw_packets_kept = 0;     // packet copies made by raw packet capture
+  uint64_t raw_packets_dropped = 0;  // packets raw capture wanted but had no slot for
 };
 
 class FlowTable {
@@ -77,10 +87,11 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   // Accounts `n` parsed frames (frames[i] is the frame ParsedPacket i was
-  // parsed from, ts_ns[i] its time). Frames with no sub-packet are skipped:
-  // the caller counted their parse error.
+  // parsed from, ts_ns[i] its time, caplens[i] its captured bytes). Frames
+  // with no sub-packet are skipped: the caller counted their parse error.
+  // Raw packet capture needs `caplens`; without them it keeps nothing.
   void ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts, const int64_t* ts_ns,
-                    uint32_t n) noexcept;
+                    uint32_t n, const uint32_t* caplens = nullptr) noexcept;
 
   // Moves the shard's clock to `now_ns` (never backwards): runs the update
   // tick when due and expires idle or closed flows. Bounded work per call;
@@ -103,6 +114,10 @@ class FlowTable {
   // Fills `out` from the flow at `pos` (used for records and queries).
   void FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason, FlowSnapshot* out) const;
 
+  uint64_t uuid(uint32_t pos) const { return cold_[pos].uuid; }
+  // The raw packet arena, null when capture is off (queries read it).
+  const RawPacketArena* raw_packets() const { return raw_.get(); }
+
  private:
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
   absl::Status Init();
@@ -118,6 +133,8 @@ class FlowTable {
                 int64_t ts_ns) noexcept;
   void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                int64_t ts_ns) noexcept;
+  void CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen, const SubPacket& sub,
+                  int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
   static constexpr int32_t kRefusedFull = -1;
   static constexpr int32_t kRefusedRing = -2;
@@ -139,6 +156,7 @@ class FlowTable {
   FlowCold* cold_ = nullptr;
   uint64_t removals_ = 0;  // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
+  std::unique_ptr<RawPacketArena> raw_;  // null: raw packet capture off
   std::vector<uint32_t> touched_;  // flows touched since the last update tick
   bool touched_overflow_ = false;  // touched_ was full: the tick scans the table
   // The update tick being reported (it may span several calls when the sink
