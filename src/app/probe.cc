@@ -4,6 +4,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -107,6 +108,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     t.expired_tcp_closed += tc.expired_tcp_closed;
     t.expired_flush += tc.expired_flush;
     t.update_records += tc.update_records;
+    t.raw_packets_kept += tc.raw_packets_kept;
+    t.raw_packets_dropped += tc.raw_packets_dropped;
   }
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
@@ -128,6 +131,11 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("drop_table_full", t.drop_table_full);
   s.Add("drop_ring_full", t.drop_ring_full);
   s.Add("drop_dispatch_ring_full", dispatch_drops);
+  // Only with raw packet capture on: the summary of other runs stays as it was.
+  if (!r.tables.empty() && r.tables[0]->raw_packets() != nullptr) {
+    s.Add("raw_packets_kept", t.raw_packets_kept);
+    s.Add("raw_packets_dropped", t.raw_packets_dropped);
+  }
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
   }
@@ -353,7 +361,17 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
     topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     topts.node_tid = cfg.node_tid;
+    topts.raw_first = cfg.raw_packets;
+    topts.raw_last = cfg.raw_packets_last;
+    topts.capture_length = cfg.capture_length;
+    topts.raw_memory_bytes = cfg.raw_packets_memory / w;  // the budget is for the whole probe
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
+    // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
+    uint64_t raw_query_bytes = 0;
+    if (const RawPacketArena* arena = table->raw_packets()) {
+      raw_query_bytes = uint64_t{arena->slot_bytes()} *
+                        std::min<uint64_t>(arena->max_per_flow(), arena->slot_count());
+    }
 
     WorkerSetup ws;
     ws.worker_id = static_cast<uint8_t>(i);
@@ -366,7 +384,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.shares_cpu = SharesCpu(lcore);
     ws.hold = cfg.hold;
     ws.pacer = r->pacer.get();
-    SKYPROBE_ASSIGN_OR_RETURN(auto qport, QueryPort::Create(static_cast<int>(i), socket));
+    SKYPROBE_ASSIGN_OR_RETURN(auto qport,
+                              QueryPort::Create(static_cast<int>(i), socket, raw_query_bytes));
     ws.queries = qport.get();
     r->query_ports.push_back(std::move(qport));
     if (r->mode == Mode::kDispatch) {

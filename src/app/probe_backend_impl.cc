@@ -28,9 +28,10 @@ ProbeBackendImpl::ProbeBackendImpl(std::vector<QueryPort*> ports,
       stats_(std::move(stats)),
       node_tid_(std::move(node_tid)) {}
 
-absl::Status ProbeBackendImpl::RunOnWorkers(
-    QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
-    const std::function<void(const FlowSnapshot&)>& visit) {
+absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
+                                            std::shared_ptr<const FlowPredicate> predicate,
+                                            const std::function<void(const FlowSnapshot&)>& visit,
+                                            uint64_t uuid, const std::function<void()>& done) {
   std::lock_guard<std::mutex> lock(query_mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {
     if (workers_[i]->done()) {
@@ -39,7 +40,7 @@ absl::Status ProbeBackendImpl::RunOnWorkers(
           "query a finished capture)");
     }
   }
-  for (QueryPort* p : ports_) p->Begin(kind, predicate);
+  for (QueryPort* p : ports_) p->Begin(kind, predicate, uuid);
   const auto noop = [](const FlowSnapshot&) {};
   for (;;) {
     bool all = true;
@@ -51,7 +52,10 @@ absl::Status ProbeBackendImpl::RunOnWorkers(
         }
       }
     }
-    if (all) return absl::OkStatus();
+    if (all) {
+      if (done) done();  // still under query_mu_: the ports' answers are stable
+      return absl::OkStatus();
+    }
     // Workers answer between bursts; a short sleep keeps this thread off the CPU.
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
@@ -88,8 +92,30 @@ std::unique_ptr<FlowHandler> ProbeBackendImpl::Handler() {
   return std::make_unique<SubscriberFeed>([this](const FlowSnapshot& s) { Publish(s); });
 }
 
-absl::StatusOr<std::vector<RawPacketCopy>> ProbeBackendImpl::RawPackets(uint64_t) {
-  return absl::UnimplementedError("raw packet capture per flow is not implemented yet");
+absl::StatusOr<std::vector<RawPacketCopy>> ProbeBackendImpl::RawPackets(uint64_t uuid) {
+  std::vector<RawPacketCopy> out;
+  bool found = false;
+  // Read inside RunOnWorkers, under query_mu_: no other query can reuse the
+  // ports' buffers meanwhile.
+  absl::Status s = RunOnWorkers(QueryPort::Kind::kRawPackets, nullptr, nullptr, uuid, [&] {
+    for (QueryPort* p : ports_) {
+      if (!p->raw_found()) continue;
+      found = true;
+      p->VisitRawPackets([&](const RawPacketArena::Packet& pkt) {
+        RawPacketCopy c;
+        c.timestamp_ns = pkt.timestamp_ns;
+        c.wire_length = pkt.wire_length;
+        c.link_type = pkt.link_type;
+        c.index = pkt.index;
+        c.data.assign(reinterpret_cast<const char*>(pkt.data), pkt.caplen);
+        out.push_back(std::move(c));
+      });
+      break;  // a UUID lives in one shard
+    }
+  });
+  if (!s.ok()) return s;
+  if (!found) return absl::NotFoundError(absl::StrCat("no live flow has UUID ", uuid));
+  return out;
 }
 
 StatsSnapshot ProbeBackendImpl::Stats() { return stats_(); }

@@ -43,7 +43,8 @@ class ProbeBackendImpl final : public ProbeBackend {
 
  private:
   absl::Status RunOnWorkers(QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
-                            const std::function<void(const FlowSnapshot&)>& visit);
+                            const std::function<void(const FlowSnapshot&)>& visit,
+                            uint64_t uuid = 0, const std::function<void()>& done = nullptr);
   void Publish(const FlowSnapshot& s);
 
   std::vector<QueryPort*> ports_;

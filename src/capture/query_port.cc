@@ -3,13 +3,25 @@
 #include <rte_errno.h>
 #include <rte_ring.h>
 
+#include <cstring>
+#include <new>
+
 #include "absl/strings/str_cat.h"
 #include "skyprobe/status.h"
 
 namespace skyprobe {
 
-absl::StatusOr<std::unique_ptr<QueryPort>> QueryPort::Create(int index, int socket_id) {
+absl::StatusOr<std::unique_ptr<QueryPort>> QueryPort::Create(int index, int socket_id,
+                                                             uint64_t raw_buffer_bytes) {
   std::unique_ptr<QueryPort> p(new QueryPort());
+  if (raw_buffer_bytes > 0) {
+    // Uninitialised: only the pages a query writes become resident.
+    p->raw_buffer_.reset(new (std::nothrow) uint8_t[raw_buffer_bytes]);
+    if (p->raw_buffer_ == nullptr) {
+      return absl::ResourceExhaustedError("cannot allocate the raw packet query buffer");
+    }
+    p->raw_capacity_ = raw_buffer_bytes;
+  }
   const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
   p->free_ = rte_ring_create(absl::StrCat("qfree", index).c_str(), kChunks * 2, socket_id, flags);
   p->full_ = rte_ring_create(absl::StrCat("qfull", index).c_str(), kChunks * 2, socket_id, flags);
@@ -25,7 +37,7 @@ QueryPort::~QueryPort() {
   rte_ring_free(full_);
 }
 
-void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate) {
+void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid) {
   void* obj;
   while (rte_ring_sc_dequeue(full_, &obj) == 0) {
   }
@@ -37,6 +49,9 @@ void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate)
   }
   storage_.kind = kind;
   storage_.predicate = std::move(predicate);
+  storage_.uuid = uuid;
+  raw_found_ = false;
+  raw_used_ = 0;
   finished_.store(false, std::memory_order_relaxed);
   request_.store(&storage_, std::memory_order_release);
 }
@@ -54,11 +69,56 @@ bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit) {
   return finished;
 }
 
+void QueryPort::VisitRawPackets(
+    const std::function<void(const RawPacketArena::Packet&)>& visit) const {
+  for (uint64_t off = 0; off < raw_used_;) {
+    RawRecord rec;
+    std::memcpy(&rec, raw_buffer_.get() + off, sizeof(rec));
+    const uint8_t* data = raw_buffer_.get() + off + sizeof(rec);
+    visit(RawPacketArena::Packet{rec.timestamp_ns, rec.wire_length, rec.caplen, rec.link_type,
+                                 rec.index, data});
+    off += sizeof(rec) + ((rec.caplen + 7) & ~7u);
+  }
+}
+
+void QueryPort::CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept {
+  raw_found_ = true;
+  const RawPacketArena* arena = table.raw_packets();
+  if (arena == nullptr) return;  // capture is off: the flow has no packets
+  // A whole flow in one go (at most N + M copies of capture_length bytes):
+  // the packets must come from one state of the flow.
+  arena->ForEach(pos, [this](const RawPacketArena::Packet& p) {
+    const uint64_t need = sizeof(RawRecord) + ((p.caplen + 7) & ~7u);
+    if (raw_used_ + need > raw_capacity_) return;  // cannot happen: sized for N + M
+    const RawRecord rec{p.timestamp_ns, p.wire_length, p.caplen, p.link_type, p.index};
+    std::memcpy(raw_buffer_.get() + raw_used_, &rec, sizeof(rec));
+    std::memcpy(raw_buffer_.get() + raw_used_ + sizeof(rec), p.data, p.caplen);
+    raw_used_ += need;
+  });
+}
+
+bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table) noexcept {
+  const uint32_t end = table->capacity();
+  uint32_t budget = kSlice;
+  for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
+    if (table->IsLive(cursor_) && table->uuid(cursor_) == r.uuid) {
+      CopyRawPackets(*table, cursor_);
+      cursor_ = 0;
+      return true;
+    }
+  }
+  if (cursor_ < end) return false;
+  cursor_ = 0;
+  return true;
+}
+
 void QueryPort::Serve(FlowTable* table) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
   if (r == nullptr) return;
   if (r->kind == Kind::kFlush) {
     if (!table->FlushAll()) return;  // the record channel is full: go on later
+  } else if (r->kind == Kind::kRawPackets) {
+    if (!ServeRawPackets(*r, table)) return;
   } else {
     const uint32_t end = table->capacity();
     uint32_t budget = kSlice;

@@ -10,6 +10,10 @@
 //   port->Begin(QueryPort::Kind::kSnapshot, predicate);          // requester
 //   while (!port->Collect([&](const FlowSnapshot& s) { ... })) {} // requester
 //   port->Serve(table);                                           // worker loop
+//
+// kRawPackets looks for one flow by UUID and copies its raw packets into a
+// byte buffer sized at Create() for the most one flow can hold; the
+// requester reads it with VisitRawPackets once Collect says finished.
 #pragma once
 
 #include <atomic>
@@ -28,16 +32,23 @@ namespace skyprobe {
 
 class QueryPort {
  public:
-  enum class Kind : uint8_t { kSnapshot, kFlush };
+  enum class Kind : uint8_t { kSnapshot, kFlush, kRawPackets };
 
-  static absl::StatusOr<std::unique_ptr<QueryPort>> Create(int index, int socket_id);
+  // `raw_buffer_bytes`: room for one flow's raw packets (0: capture is off).
+  static absl::StatusOr<std::unique_ptr<QueryPort>> Create(int index, int socket_id,
+                                                           uint64_t raw_buffer_bytes = 0);
   ~QueryPort();
 
-  // Requester: starts a query (the previous one must be finished).
-  void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate);
+  // Requester: starts a query (the previous one must be finished). `uuid`
+  // names the flow of a kRawPackets query.
+  void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid = 0);
   // Requester: hands every snapshot received so far to `visit`; returns true
   // once the worker has finished and everything was visited.
   bool Collect(const std::function<void(const FlowSnapshot&)>& visit);
+  // Requester, after a finished kRawPackets query: whether this shard holds
+  // the flow, and its packets in capture order (`data` valid during the call).
+  bool raw_found() const { return raw_found_; }
+  void VisitRawPackets(const std::function<void(const RawPacketArena::Packet&)>& visit) const;
 
   // Worker: does a bounded slice of the pending query, if any.
   void Serve(FlowTable* table) noexcept;
@@ -55,9 +66,21 @@ class QueryPort {
   struct Request {
     Kind kind = Kind::kSnapshot;
     std::shared_ptr<const FlowPredicate> predicate;
+    uint64_t uuid = 0;
+  };
+  // One packet in raw_buffer_, followed by its bytes padded to 8.
+  struct RawRecord {
+    int64_t timestamp_ns;
+    uint32_t wire_length;
+    uint32_t caplen;
+    uint32_t link_type;
+    uint32_t index;
   };
 
   QueryPort() = default;
+  // Worker: one slice of a kRawPackets scan; true when finished.
+  bool ServeRawPackets(const Request& r, FlowTable* table) noexcept;
+  void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
 
   rte_ring* free_ = nullptr;  // empty chunks, requester -> worker
   rte_ring* full_ = nullptr;  // filled chunks, worker -> requester
@@ -65,6 +88,11 @@ class QueryPort {
   Request storage_;
   std::atomic<Request*> request_{nullptr};
   std::atomic<bool> finished_{true};
+  // kRawPackets answer: written by the worker before `finished_` is set.
+  std::unique_ptr<uint8_t[]> raw_buffer_;
+  uint64_t raw_capacity_ = 0;
+  uint64_t raw_used_ = 0;
+  bool raw_found_ = false;
   // Worker-only state of the running query.
   uint32_t cursor_ = 0;
   Chunk* current_ = nullptr;
