@@ -21,8 +21,7 @@ absl::StatusOr<std::unique_ptr<DispatchRing>> DispatchRing::Create(int index, ui
                                                                    int socket_id) {
   std::unique_ptr<DispatchRing> r(new DispatchRing());
   r->ring_ = rte_ring_create_elem(absl::StrCat("disp", index).c_str(), sizeof(DispatchItem),
-                                  rte_align32pow2(size), socket_id,
-                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
+                                  rte_align32pow2(size), socket_id, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (r->ring_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_ring_create_elem(dispatch)");
   return r;
 }
@@ -40,8 +39,9 @@ uint32_t DispatchRing::Dequeue(DispatchItem* items, uint32_t max) noexcept {
 uint32_t DispatchRing::capacity() const { return rte_ring_get_capacity(ring_); }
 
 Dispatcher::Dispatcher(DispatcherSetup setup) : setup_(std::move(setup)) {
-  at_end_.assign(setup_.queues.size(), false);
-  nombuf_seen_.assign(setup_.queues.size(), 0);
+  for (const RxQueueSpec& q : setup_.queues) {
+    rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
+  }
   last_mark_ns_.assign(setup_.rings.size(), 0);
   staged_.resize(setup_.rings.size());
   for (auto& s : staged_) s.reserve(kBurst);
@@ -87,43 +87,20 @@ void Dispatcher::SendMarks(int64_t clock_ns, bool force) noexcept {
 }
 
 uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
-  const RxQueueSpec& q = setup_.queues[qi];
+  const RxQueueSpec& q = rxqs_[qi].spec();
   rte_mbuf* m[kBurst];
-  Pacer* const pacer = q.is_file ? setup_.pacer : nullptr;
-  const uint16_t n =
-      rte_eth_rx_burst(q.port_id, q.queue_id, m, pacer != nullptr ? pacer->burst() : kBurst);
-  if (n == 0) {
-    if (q.is_file) {
-      const uint64_t nombuf = ReadPortCounters(q.port_id).rx_nombuf;
-      if (nombuf == nombuf_seen_[qi]) at_end_[qi] = true;
-      nombuf_seen_[qi] = nombuf;
-    }
-    return 0;
-  }
-  if (pacer != nullptr) {
-    // Hold the burst until its last frame is due; workers see frames (and their
-    // own timestamps) later, never different ones.
-    auto capture_ns = [this](const rte_mbuf* mb) -> int64_t {
-      if (setup_.timestamp_offset < 0) return 0;
-      return static_cast<int64_t>(
-                 *RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, const uint64_t*)) *
-             1000;
-    };
-    if (pacer->Wait(n, capture_ns(m[0]), capture_ns(m[n - 1]), setup_.stop)) {
-      ++counters_.pacing_waits;
-    }
-  }
+  const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
+  if (n == 0) return 0;
   const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* mb = m[i];
-    const uint32_t h = SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len,
-                                          q.link_type);
+    const uint32_t h =
+        SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len, q.link_type);
     const uint32_t w = static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
     staged_[w].push_back(DispatchItem{mb, 0});
     counters_.rx_bytes += mb->pkt_len;
     if (setup_.timestamp_offset >= 0) {
-      const int64_t ts =
-          static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) * 1000;
+      const int64_t ts = CaptureTimeNs(mb, setup_.timestamp_offset);
       clock_ns_ = std::max(clock_ns_, ts);
     }
   }
@@ -147,9 +124,9 @@ void Dispatcher::Run() noexcept {
     uint32_t got = 0;
     bool all_ended = true;
     for (size_t q = 0; q < setup_.queues.size(); ++q) {
-      if (at_end_[q]) continue;
+      if (rxqs_[q].at_end()) continue;
       got += PollQueue(q);
-      all_ended &= at_end_[q];
+      all_ended &= rxqs_[q].at_end();
     }
     if (!any_live && all_ended) break;
     if (got == 0 && setup_.shares_cpu && ++idle > 64) {

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "capture/pacer.h"
+#include "capture/rx_queue.h"
 #include "capture/port.h"
 #include "skyprobe/compiler.h"
 
@@ -85,8 +86,7 @@ class Dispatcher {
 
   static constexpr uint16_t kBurst = 32;
   DispatcherSetup setup_;
-  std::vector<bool> at_end_;
-  std::vector<uint64_t> nombuf_seen_;
+  std::vector<RxQueue> rxqs_;
   std::vector<int64_t> last_mark_ns_;
   std::vector<std::vector<DispatchItem>> staged_;
   int64_t clock_ns_ = 0;

@@ -32,8 +32,9 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
     filter_[p] = setup_.filters[p];
     has_filter_ |= filter_[p] != nullptr;
   }
-  at_end_.assign(setup_.queues.size(), false);
-  nombuf_seen_.assign(setup_.queues.size(), 0);
+  for (const RxQueueSpec& q : setup_.queues) {
+    rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
+  }
   tsc_hz_ = rte_get_tsc_hz();
   tsc_start_ = rte_rdtsc();
   wall_start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -52,33 +53,10 @@ int64_t RxWorker::ClockNs() const noexcept {
                                                cycles % tsc_hz_ * 1'000'000'000ULL / tsc_hz_);
 }
 
-int64_t RxWorker::CaptureNs(const rte_mbuf* m) const noexcept {
-  if (setup_.timestamp_offset < 0) return 0;
-  return static_cast<int64_t>(*RTE_MBUF_DYNFIELD(m, setup_.timestamp_offset, const uint64_t*)) *
-         1000;
-}
-
 uint16_t RxWorker::PollQueue(size_t qi) noexcept {
-  const RxQueueSpec& q = setup_.queues[qi];
   rte_mbuf* m[kBurst];
-  Pacer* const pacer = q.is_file ? setup_.pacer : nullptr;
-  const uint16_t n =
-      rte_eth_rx_burst(q.port_id, q.queue_id, m, pacer != nullptr ? pacer->burst() : kBurst);
-  if (n == 0) {
-    if (q.is_file) {
-      // net_pcap returns nothing only at the end of the file, or when the
-      // mbuf pool is empty (then rx_nombuf moves): tell the two apart.
-      const uint64_t nombuf = ReadPortCounters(q.port_id).rx_nombuf;
-      if (nombuf == nombuf_seen_[qi]) at_end_[qi] = true;
-      nombuf_seen_[qi] = nombuf;
-    }
-    return 0;
-  }
-  // Replay pacing: hold the burst until its last frame is due (sleeping, as
-  // waiting is the point). Flow times still come from the frames' timestamps.
-  if (pacer != nullptr && pacer->Wait(n, CaptureNs(m[0]), CaptureNs(m[n - 1]), setup_.stop)) {
-    ++counters_.pacing_waits;
-  }
+  const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
+  if (n == 0) return 0;
   HandleBurst(m, n);
   rte_pktmbuf_free_bulk(m, n);
   return n;
@@ -101,9 +79,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
       // Filtered frames still move the capture clock: expiry must not
       // depend on the filter.
       if (setup_.timestamp_offset >= 0) {
-        const int64_t raw =
-            static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) *
-            1000;
+        const int64_t raw = CaptureTimeNs(mb, setup_.timestamp_offset);
         clock_ns_ = std::max(clock_ns_, raw);
       }
     }
@@ -148,8 +124,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
       // already seen (merged or corrupt captures) is taken at the current
       // time, so a flow expired meanwhile is not re-created in the past
       // (with the same Start, hence the same UUID as the one that left).
-      const int64_t raw =
-          static_cast<int64_t>(*RTE_MBUF_DYNFIELD(mb, setup_.timestamp_offset, uint64_t*)) * 1000;
+      const int64_t raw = CaptureTimeNs(mb, setup_.timestamp_offset);
       clock_ns_ = std::max(clock_ns_, raw);
       ts[i] = clock_ns_;
     } else {
@@ -211,9 +186,9 @@ void RxWorker::RunDirect() noexcept {
     uint32_t got = 0;
     bool all_ended = true;
     for (size_t q = 0; q < nq; ++q) {
-      if (at_end_[q]) continue;
+      if (rxqs_[q].at_end()) continue;
       got += PollQueue(q);
-      all_ended &= at_end_[q];
+      all_ended &= rxqs_[q].at_end();
     }
     if (!any_live && all_ended) {
       if (setup_.hold) Hold();

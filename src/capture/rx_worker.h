@@ -18,6 +18,7 @@
 
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
+#include "capture/rx_queue.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
 #include "filter/bpf_filter.h"
@@ -88,7 +89,6 @@ class RxWorker {
   void ServeQueries() noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
-  int64_t CaptureNs(const rte_mbuf* m) const noexcept;
 
   static constexpr uint16_t kBurst = 32;
   static constexpr uint32_t kLinearMax = 2048;  // bytes of a multi-segment frame made contiguous
@@ -104,8 +104,7 @@ class RxWorker {
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
   std::vector<uint32_t> snaplen_;          // by port id
-  std::vector<bool> at_end_;
-  std::vector<uint64_t> nombuf_seen_;
+  std::vector<RxQueue> rxqs_;
   uint64_t tsc_hz_ = 0;
   uint64_t tsc_start_ = 0;
   int64_t wall_start_ns_ = 0;
