@@ -40,6 +40,7 @@ class Probe:
         self.port = None
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        testcase.addCleanup(self.kill)  # never leave a --hold probe running
         deadline = time.monotonic() + 30
         while self.port is None and time.monotonic() < deadline and self.proc.poll() is None:
             time.sleep(0.02)
@@ -63,6 +64,14 @@ class Probe:
             m = re.search(r'gRPC service on .*\(port (\d+)\)', line)
             if m:
                 self.port = int(m.group(1))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=10)
+        if not self.proc.stderr.closed:
+            self.proc.stderr.close()
 
     def stop(self):
         """SIGTERM: the probe expires every flow, then exits; returns final records."""
@@ -95,21 +104,9 @@ class ServiceTest(unittest.TestCase):
         if not os.path.exists(ctl_path()):
             self.fail('skyprobectl not built at %s' % ctl_path())
         self.skydive = h.shared_dir('skydive')
-        self.probes = []
-
-    def tearDown(self):
-        for p in self.probes:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
-            if not p.proc.stderr.closed:
-                p.reader.join(timeout=10)
-                p.proc.stderr.close()
 
     def start(self, trace, *extra):
-        p = Probe(self, os.path.join(self.skydive, trace), extra)
-        self.probes.append(p)
-        return p
+        return Probe(self, os.path.join(self.skydive, trace), extra)
 
     def test_query_agrees_with_the_final_records(self):
         p = self.start('icmpv4-symetric.pcap', '--node-tid', 'probe-1', '--workers', '2')
