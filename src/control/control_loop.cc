@@ -3,6 +3,9 @@
 #include <rte_cycles.h>
 #include <rte_pause.h>
 
+#include <chrono>
+#include <thread>
+
 namespace skyprobe {
 
 void ControlLoop::AddWorker(RecordChannel* channel, const RxWorker* worker) {
@@ -56,7 +59,18 @@ absl::Status ControlLoop::Run() {
       }
       break;
     }
-    if (n == 0) rte_pause();
+    if (n == 0) {
+      // The control lcore is not on the packet path: when idle it sleeps a
+      // little instead of spinning, leaving the CPU to RX lcores that share
+      // it (small machines). Records wait at most ~50 us more.
+      if (++idle_ > 256) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      } else {
+        rte_pause();
+      }
+    } else {
+      idle_ = 0;
+    }
     if (period_sec_ > 0 && rte_rdtsc() >= next_periodic) {
       next_periodic += period_sec_ * hz;
       if (periodic_) periodic_();

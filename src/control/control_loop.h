@@ -54,6 +54,7 @@ class ControlLoop {
   uint32_t period_sec_ = 0;
   std::function<void()> periodic_;
   ControlCounters counters_;
+  uint32_t idle_ = 0;
 };
 
 }  // namespace skyprobe
