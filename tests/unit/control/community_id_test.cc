@@ -12,6 +12,7 @@
 
 #include "common/test_paths.h"
 #include "gtest/gtest.h"
+#include "parse/parser.h"
 
 namespace skyprobe {
 namespace {
@@ -130,60 +131,8 @@ struct Decoded {
 };
 
 IcmpType SkydiveIcmpType(bool v6, uint8_t type) {
-  if (!v6) {
-    switch (type) {
-      case 0:
-      case 8:
-        return IcmpType::kEcho;
-      case 3:
-        return IcmpType::kDestinationUnreachable;
-      case 4:
-        return IcmpType::kSourceQuench;
-      case 5:
-        return IcmpType::kRedirect;
-      case 9:
-      case 10:
-        return IcmpType::kRouter;
-      case 11:
-        return IcmpType::kTimeExceeded;
-      case 12:
-        return IcmpType::kParameterProblem;
-      case 13:
-      case 14:
-        return IcmpType::kTimestamp;
-      case 15:
-      case 16:
-        return IcmpType::kInfo;
-      case 17:
-      case 18:
-        return IcmpType::kAddressMask;
-      default:
-        return IcmpType::kUnknown;
-    }
-  }
-  switch (type) {
-    case 1:
-      return IcmpType::kDestinationUnreachable;
-    case 2:
-      return IcmpType::kPacketTooBig;
-    case 3:
-      return IcmpType::kTimeExceeded;
-    case 4:
-      return IcmpType::kParameterProblem;
-    case 128:
-    case 129:
-      return IcmpType::kEcho;
-    case 133:
-    case 134:
-      return IcmpType::kRouter;
-    case 135:
-    case 136:
-      return IcmpType::kNeighbor;
-    case 137:
-      return IcmpType::kRedirect;
-    default:
-      return IcmpType::kUnknown;
-  }
+  // The parser's mapping, the one flows really get.
+  return v6 ? MapIcmpv6Type(type) : MapIcmpv4Type(type);
 }
 
 std::string Bytes(const uint8_t* p, size_t n) {
