@@ -19,9 +19,9 @@
 #define SKYPROBE_STATUS_CONCAT_INNER(a, b) a##b
 #define SKYPROBE_STATUS_CONCAT(a, b) SKYPROBE_STATUS_CONCAT_INNER(a, b)
 
-#define SKYPROBE_RETURN_IF_ERROR(expr)                 \
-  do {                                                 \
-    ::absl::Status skyprobe_status_ = (expr);          \
+#define SKYPROBE_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::absl::Status skyprobe_status_ = (expr);            \
     if (!skyprobe_status_.ok()) return skyprobe_status_; \
   } while (0)
 
@@ -47,14 +47,33 @@ inline absl::Status ErrnoToStatus(int negative_errno, absl::string_view call) {
   const int err = negative_errno < 0 ? -negative_errno : negative_errno;
   absl::StatusCode code = absl::StatusCode::kInternal;
   switch (err) {
-    case EINVAL: code = absl::StatusCode::kInvalidArgument; break;
-    case ENOMEM: case ENOSPC: code = absl::StatusCode::kResourceExhausted; break;
-    case ENOENT: case ENODEV: code = absl::StatusCode::kNotFound; break;
-    case EEXIST: code = absl::StatusCode::kAlreadyExists; break;
-    case ENOTSUP: code = absl::StatusCode::kUnimplemented; break;
-    case EBUSY: case EAGAIN: code = absl::StatusCode::kUnavailable; break;
-    case EPERM: case EACCES: code = absl::StatusCode::kPermissionDenied; break;
-    default: break;
+    case EINVAL:
+      code = absl::StatusCode::kInvalidArgument;
+      break;
+    case ENOMEM:
+    case ENOSPC:
+      code = absl::StatusCode::kResourceExhausted;
+      break;
+    case ENOENT:
+    case ENODEV:
+      code = absl::StatusCode::kNotFound;
+      break;
+    case EEXIST:
+      code = absl::StatusCode::kAlreadyExists;
+      break;
+    case ENOTSUP:
+      code = absl::StatusCode::kUnimplemented;
+      break;
+    case EBUSY:
+    case EAGAIN:
+      code = absl::StatusCode::kUnavailable;
+      break;
+    case EPERM:
+    case EACCES:
+      code = absl::StatusCode::kPermissionDenied;
+      break;
+    default:
+      break;
   }
   return absl::Status(code, absl::StrCat(call, ": ", std::strerror(err), " (-", err, ")"));
 }

@@ -16,8 +16,8 @@
 #include "app/summary.h"
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
-#include "capture/query_port.h"
 #include "capture/port.h"
+#include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
 #include "control/control_loop.h"
@@ -39,26 +39,32 @@ enum class Mode { kSingle, kRss, kDispatch };
 
 const char* ModeName(Mode m) {
   switch (m) {
-    case Mode::kSingle: return "single worker";
-    case Mode::kRss: return "rss";
-    default: return "dispatch";
+    case Mode::kSingle:
+      return "single worker";
+    case Mode::kRss:
+      return "rss";
+    default:
+      return "dispatch";
   }
 }
 
 const char* ParseErrorName(int e) {
   switch (static_cast<ParseError>(e)) {
-    case ParseError::kTooShort: return "too_short";
-    case ParseError::kUnsupportedLinkType: return "unsupported_link_type";
-    case ParseError::kNoLayer: return "no_layer";
-    default: return "other";
+    case ParseError::kTooShort:
+      return "too_short";
+    case ParseError::kUnsupportedLinkType:
+      return "unsupported_link_type";
+    case ParseError::kNoLayer:
+      return "no_layer";
+    default:
+      return "other";
   }
 }
 
 const char* AnomalyName(int bit) {
   static const char* const kNames[kAnomalyCountBits] = {
-      "truncated_vlan",  "truncated_ip",   "bad_ip_header", "truncated_l4",
-      "bad_tcp_offset",  "ipv6_ext_chain", "bad_app_layer", "truncated_arp",
-      "ip_total_length", "tunnel_depth"};
+      "truncated_vlan", "truncated_ip",  "bad_ip_header", "truncated_l4",    "bad_tcp_offset",
+      "ipv6_ext_chain", "bad_app_layer", "truncated_arp", "ip_total_length", "tunnel_depth"};
   return kNames[bit];
 }
 
@@ -141,8 +147,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   }
   s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);
-  s.Add("flows_expired",
-        t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
+  s.Add("flows_expired", t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
   s.Add("expired_idle", t.expired_idle);
   s.Add("expired_tcp_closed", t.expired_tcp_closed);
   s.Add("expired_evicted", t.flows_evicted);
@@ -268,9 +273,9 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
   } else if (RssPossible(infos, w)) {
     mode = Mode::kRss;
   } else if (cfg.distribution == Distribution::kRss) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--distribution rss: not every port can give each of the ", w,
-        " workers its own queue with symmetric RSS; use --distribution dispatch"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--distribution rss: not every port can give each of the ", w,
+                     " workers its own queue with symmetric RSS; use --distribution dispatch"));
   } else {
     mode = Mode::kDispatch;
   }
@@ -297,8 +302,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   constexpr uint32_t kDispatchRing = 2048;
   const uint16_t queues = r->mode == Mode::kRss ? static_cast<uint16_t>(w) : 1;
   const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
-  SKYPROBE_ASSIGN_OR_RETURN(r->ports, StartPorts(infos, queues, r->mode == Mode::kRss,
-                                                 extra_mbufs));
+  SKYPROBE_ASSIGN_OR_RETURN(r->ports,
+                            StartPorts(infos, queues, r->mode == Mode::kRss, extra_mbufs));
   bool any_file = false;
   for (const RxQueueSpec& q : r->ports.queues) any_file |= q.is_file;
   if (any_file && r->ports.timestamp_offset < 0) {
@@ -313,8 +318,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     for (const PortInfo& info : infos) {
       const uint32_t dlt = static_cast<uint32_t>(info.spec.link_type);
       SKYPROBE_ASSIGN_OR_RETURN(
-          auto f, BpfFilter::Compile(cfg.bpf_filter, dlt, info.spec.snaplen ? info.spec.snaplen
-                                                                            : 262144));
+          auto f,
+          BpfFilter::Compile(cfg.bpf_filter, dlt, info.spec.snaplen ? info.spec.snaplen : 262144));
       if (filters.size() <= info.spec.port_id) filters.resize(info.spec.port_id + 1, nullptr);
       filters[info.spec.port_id] = f.get();
       r->filters.push_back(std::move(f));
@@ -389,8 +394,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.queries = qport.get();
     r->query_ports.push_back(std::move(qport));
     if (r->mode == Mode::kDispatch) {
-      SKYPROBE_ASSIGN_OR_RETURN(auto ring, DispatchRing::Create(static_cast<int>(i), kDispatchRing,
-                                                                socket));
+      SKYPROBE_ASSIGN_OR_RETURN(auto ring,
+                                DispatchRing::Create(static_cast<int>(i), kDispatchRing, socket));
       ws.ring = ring.get();
       r->rings.push_back(std::move(ring));
     } else {
@@ -419,8 +424,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
 #ifdef SKYPROBE_WITH_SERVICE
   // The gRPC service: for live ports and --hold runs by default; a plain pcap
   // replay ends on its own, so there it starts only with --grpc-listen.
-  const bool want_service = cfg.grpc_listen != "none" &&
-                            (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set);
+  const bool want_service =
+      cfg.grpc_listen != "none" && (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set);
   if (want_service) {
     std::vector<QueryPort*> qp;
     std::vector<const RxWorker*> ws;
@@ -443,18 +448,19 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   if (!cfg.quiet) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
     if (r->dispatcher) absl::StrAppend(&where, ", dispatcher on lcore ", r->dispatcher_lcore);
-    std::fprintf(stderr, "skyprobe: %zu RX queue(s), distribution %s, %u RX worker(s) on lcore(s) %s, %s\n",
+    std::fprintf(stderr,
+                 "skyprobe: %zu RX queue(s), distribution %s, %u RX worker(s) on lcore(s) %s, %s\n",
                  r->ports.queues.size(), ModeName(r->mode), w,
                  absl::StrJoin(r->worker_lcores, ",").c_str(), where.c_str());
   }
   for (uint32_t i = 0; i < w; ++i) {
-    const int rc = rte_eal_remote_launch(&RxWorker::LaunchThunk, r->workers[i].get(),
-                                         r->worker_lcores[i]);
+    const int rc =
+        rte_eal_remote_launch(&RxWorker::LaunchThunk, r->workers[i].get(), r->worker_lcores[i]);
     if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(worker)");
   }
   if (r->dispatcher) {
-    const int rc = rte_eal_remote_launch(&Dispatcher::LaunchThunk, r->dispatcher.get(),
-                                         r->dispatcher_lcore);
+    const int rc =
+        rte_eal_remote_launch(&Dispatcher::LaunchThunk, r->dispatcher.get(), r->dispatcher_lcore);
     if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(dispatcher)");
   }
   absl::Status st = loop.Run();

@@ -21,8 +21,8 @@
 
 #include "absl/status/statusor.h"
 #include "capture/pacer.h"
-#include "capture/rx_queue.h"
 #include "capture/port.h"
+#include "capture/rx_queue.h"
 #include "skyprobe/compiler.h"
 
 struct rte_mbuf;

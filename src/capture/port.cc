@@ -6,8 +6,8 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
-#include <memory>
 #include <algorithm>
+#include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -65,8 +65,8 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       if (index < cfg.pcap_inputs.size()) {
         const PcapInput& in = cfg.pcap_inputs[index];
         q.is_file = true;
-        q.name = cfg.pcap_queues ? absl::StrCat(name, " (", cfg.pcap_inputs.size(), " files)")
-                                 : in.path;
+        q.name =
+            cfg.pcap_queues ? absl::StrCat(name, " (", cfg.pcap_inputs.size(), " files)") : in.path;
         q.snaplen = in.snaplen;
         q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
         if (cfg.pcap_queues) {
@@ -97,15 +97,16 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       info.kernel_fanout_queues = dev.max_rx_queues;
     }
     info.max_rx_queues = dev.max_rx_queues;
-    info.symmetric_rss = (dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 && dev.hash_key_size > 0;
+    info.symmetric_rss =
+        (dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 && dev.hash_key_size > 0;
     info.hash_key_size = dev.hash_key_size;
     infos.push_back(info);
   }
   return infos;
 }
 
-absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues,
-                                 bool rss, uint32_t extra_mbufs) {
+absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
+                                 uint32_t extra_mbufs) {
   Ports ports;
   uint32_t total_queues = 0;
   bool any_file = false;
@@ -114,8 +115,8 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     any_file |= info.spec.is_file;
   }
   ports.mbuf_pool =
-      rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256,
-                              0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+      rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256, 0,
+                              RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (ports.mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
 
   for (const PortInfo& info : infos) {
@@ -123,8 +124,8 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     const std::string ctx = absl::StrCat("port ", port_id, " (", info.spec.name, ")");
     const uint16_t nb_rx = FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
     if (nb_rx > info.max_rx_queues) {
-      return absl::InvalidArgumentError(absl::StrCat(ctx, ": ", nb_rx, " RX queues wanted, the port has ",
-                                                     info.max_rx_queues));
+      return absl::InvalidArgumentError(
+          absl::StrCat(ctx, ": ", nb_rx, " RX queues wanted, the port has ", info.max_rx_queues));
     }
     rte_eth_dev_info dev{};
     int rc = rte_eth_dev_info_get(port_id, &dev);

@@ -44,7 +44,7 @@ absl::Status InitEal(const std::vector<std::string>& args);
 
 // What a port can do, read before configuring it.
 struct PortInfo {
-  RxQueueSpec spec;            // queue_id 0; file, link type and snaplen for pcap inputs
+  RxQueueSpec spec;  // queue_id 0; file, link type and snaplen for pcap inputs
   uint16_t max_rx_queues = 1;
   uint16_t file_queues = 0;    // --pcap-queues: one queue per file (0 otherwise)
   bool symmetric_rss = false;  // supports RSS over IP with a settable key
@@ -62,8 +62,8 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 // port's file queues or kernel fanout queues where it has those), symmetric RSS
 // when `rss` and the port supports it, promiscuous for live ports. Returns every
 // queue.
-absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues,
-                                 bool rss, uint32_t extra_mbufs);
+absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
+                                 uint32_t extra_mbufs);
 
 // Per-port counters from the NIC/PMD.
 struct PortCounters {

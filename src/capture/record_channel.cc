@@ -10,15 +10,14 @@
 namespace skyprobe {
 
 absl::StatusOr<std::unique_ptr<RecordChannel>> RecordChannel::Create(const std::string& name,
-                                                                     uint32_t size,
-                                                                     int socket_id) {
+                                                                     uint32_t size, int socket_id) {
   std::unique_ptr<RecordChannel> ch(new RecordChannel());
   // The ring holds every slot of the pool, so Publish can never fail.
   ch->ring_ = rte_ring_create((name + "_r").c_str(), rte_align32pow2(size + 1), socket_id,
                               RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (ch->ring_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_ring_create(" + name + ")");
-  ch->pool_ = rte_mempool_create((name + "_p").c_str(), size, sizeof(FlowSnapshot), 0, 0,
-                                 nullptr, nullptr, nullptr, nullptr, socket_id, 0);
+  ch->pool_ = rte_mempool_create((name + "_p").c_str(), size, sizeof(FlowSnapshot), 0, 0, nullptr,
+                                 nullptr, nullptr, nullptr, socket_id, 0);
   if (ch->pool_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_mempool_create(" + name + ")");
   return ch;
 }

@@ -18,9 +18,9 @@
 
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
-#include "capture/rx_queue.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
+#include "capture/rx_queue.h"
 #include "filter/bpf_filter.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
@@ -50,7 +50,7 @@ struct WorkerSetup {
   // Every port's description (link type, snaplen), indexed by port id, for
   // frames whatever queue they came from.
   std::vector<RxQueueSpec> ports;
-  bool shares_cpu = false;  // oversubscribed lcore: yield when idle
+  bool shares_cpu = false;       // oversubscribed lcore: yield when idle
   QueryPort* queries = nullptr;  // table queries answered between bursts (may be null)
   // --bpf: the compiled filter of each port, indexed by port id (null: keep all).
   std::vector<const BpfFilter*> filters;
@@ -59,8 +59,8 @@ struct WorkerSetup {
   bool hold = false;
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
-  int timestamp_offset = -1;            // mbuf dynfield with capture time (us), -1: use TSC
-  Pacer* pacer = nullptr;  // replay pacing of file queues (direct mode), shared; may be null
+  int timestamp_offset = -1;  // mbuf dynfield with capture time (us), -1: use TSC
+  Pacer* pacer = nullptr;     // replay pacing of file queues (direct mode), shared; may be null
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
 };
 
@@ -103,7 +103,7 @@ class RxWorker {
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
-  std::vector<uint32_t> snaplen_;          // by port id
+  std::vector<uint32_t> snaplen_;         // by port id
   std::vector<RxQueue> rxqs_;
   uint64_t tsc_hz_ = 0;
   uint64_t tsc_start_ = 0;

@@ -106,7 +106,7 @@ struct Config {
 
   // gRPC service (src/service; docs/configuration.md, "Service").
   std::string grpc_listen = "127.0.0.1:50051";  // "--grpc-listen ADDR:PORT|none"
-  bool grpc_listen_set = false;  // given explicitly (a pcap replay then starts the service)
+  bool grpc_listen_set = false;    // given explicitly (a pcap replay then starts the service)
   std::string grpc_tls_cert;       // server certificate chain, PEM ("--grpc-tls-cert")
   std::string grpc_tls_key;        // its private key, PEM ("--grpc-tls-key")
   std::string grpc_tls_client_ca;  // CA of client certificates: mutual TLS ("--grpc-tls-client-ca")

@@ -127,8 +127,7 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
     }
   } else {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long cpu = 0; cpu < online; ++cpu)
-      cpus.push_back(static_cast<int>(cpu));
+    for (long cpu = 0; cpu < online; ++cpu) cpus.push_back(static_cast<int>(cpu));
   }
   return config_internal::EalArgumentsForCpus(cfg, prefix, cpus);
 }

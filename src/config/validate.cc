@@ -54,14 +54,15 @@ std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
 absl::Status CheckService(const Config& cfg, const FieldLabels& labels) {
   if (cfg.grpc_tls_cert.empty() != cfg.grpc_tls_key.empty()) {
     const Field given = cfg.grpc_tls_cert.empty() ? Field::kGrpcTlsKey : Field::kGrpcTlsCert;
-    return absl::InvalidArgumentError(absl::StrCat(
-        LabelOf(labels, given), ": needs both a certificate and a key (--grpc-tls-cert, "
-        "--grpc-tls-key)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, given),
+                     ": needs both a certificate and a key (--grpc-tls-cert, "
+                     "--grpc-tls-key)"));
   }
   if (!cfg.grpc_tls_client_ca.empty() && cfg.grpc_tls_cert.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        LabelOf(labels, Field::kGrpcTlsClientCa),
-        ": mutual TLS needs the server's own --grpc-tls-cert and --grpc-tls-key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kGrpcTlsClientCa),
+                     ": mutual TLS needs the server's own --grpc-tls-cert and --grpc-tls-key"));
   }
   const std::pair<Field, const std::string*> files[] = {
       {Field::kGrpcTlsCert, &cfg.grpc_tls_cert},
@@ -86,14 +87,13 @@ absl::Status CheckBpf(const Config& cfg, const FieldLabels& labels) {
   for (const PcapInput& input : cfg.pcap_inputs) targets.emplace_back(input.link_type, input.path);
   if (!cfg.eal_args.empty() || targets.empty()) targets.emplace_back(DLT_EN10MB, "");
   const std::string& label = LabelOf(labels, Field::kBpf);
-  const std::string where = absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ",
-                                         "\"", cfg.bpf_filter, "\"");
+  const std::string where =
+      absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ", "\"", cfg.bpf_filter, "\"");
   for (const auto& [dlt, path] : targets) {
     pcap_t* p = pcap_open_dead(static_cast<int>(dlt), 262144);
     if (p == nullptr) return absl::InternalError(absl::StrCat(where, ": pcap_open_dead failed"));
     bpf_program prog = {};
-    const bool ok =
-        pcap_compile(p, &prog, cfg.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
+    const bool ok = pcap_compile(p, &prog, cfg.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
     const std::string err = ok ? "" : pcap_geterr(p);
     if (ok) pcap_freecode(&prog);
     pcap_close(p);
@@ -133,9 +133,9 @@ absl::Status CheckIfaces(const Config& cfg, const FieldLabels& labels) {
   }
   if (!cfg.ifaces.empty() && !cfg.pcap_files.empty()) {
     // One clock per worker: capture files carry their own time, live ports take the TSC.
-    return absl::InvalidArgumentError(
-        absl::StrCat(LabelOf(labels, Field::kIface), ": cannot be combined with --pcap (live "
-                     "and file inputs run as separate probes)"));
+    return absl::InvalidArgumentError(absl::StrCat(LabelOf(labels, Field::kIface),
+                                                   ": cannot be combined with --pcap (live "
+                                                   "and file inputs run as separate probes)"));
   }
   return absl::OkStatus();
 }
@@ -146,9 +146,9 @@ absl::Status CheckPacing(const Config& cfg, const FieldLabels& labels) {
         absl::StrCat(LabelOf(labels, Field::kPcapSpeed), ": must be > 0, got ", cfg.pcap_speed));
   }
   if (cfg.pcap_rate != 0 && cfg.pcap_realtime) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(LabelOf(labels, Field::kPcapRate), " and ",
-                     LabelOf(labels, Field::kPcapRealtime), ": choose one pace"));
+    return absl::InvalidArgumentError(absl::StrCat(LabelOf(labels, Field::kPcapRate), " and ",
+                                                   LabelOf(labels, Field::kPcapRealtime),
+                                                   ": choose one pace"));
   }
   if (cfg.pcap_speed != 1.0 && !cfg.pcap_realtime) {
     return absl::InvalidArgumentError(

@@ -19,11 +19,11 @@ namespace skyprobe {
 
 // pcap/DLT link types the parser decodes. Numbers are libpcap's.
 enum class LinkType : uint16_t {
-  kNull = 0,         // BSD loopback: 4-byte host-order family, then IP
+  kNull = 0,  // BSD loopback: 4-byte host-order family, then IP
   kEthernet = 1,
-  kRaw = 12,         // raw IP, version from the first nibble (Skydive's RawIP)
-  kRawOpenBsd = 101, // LINKTYPE_RAW: same decoding as 12
-  kLinuxSll = 113,   // Linux cooked capture v1 (header not in LayersPath)
+  kRaw = 12,          // raw IP, version from the first nibble (Skydive's RawIP)
+  kRawOpenBsd = 101,  // LINKTYPE_RAW: same decoding as 12
+  kLinuxSll = 113,    // Linux cooked capture v1 (header not in LayersPath)
   kIpv4 = 228,
   kIpv6 = 229,
 };
@@ -39,7 +39,7 @@ enum class Layer : uint8_t {
   kArp,
   kIpv4,
   kIpv6,
-  kFragment,            // IPv4 datagram with MF set or a non-zero offset
+  kFragment,  // IPv4 datagram with MF set or a non-zero offset
   kIpv6HopByHop,
   kIpv6Routing,
   kIpv6Fragment,
@@ -121,26 +121,26 @@ enum class ParseError : uint8_t {
 enum ParseAnomaly : uint16_t {
   kAnomalyNone = 0,
   kAnomalyTruncatedVlan = 1u << 0,
-  kAnomalyTruncatedIp = 1u << 1,     // fewer bytes than the IP header needs
-  kAnomalyBadIpHeader = 1u << 2,     // IHL < 5, total length < header, bad version
-  kAnomalyTruncatedL4 = 1u << 3,     // TCP/UDP/SCTP/ICMP header cut short
-  kAnomalyBadTcpOffset = 1u << 4,    // TCP data offset < 5 or beyond the segment
-  kAnomalyIpv6ExtChain = 1u << 5,    // extension header chain runs off the end
-  kAnomalyBadAppLayer = 1u << 6,     // port-selected L7 (DNS, NTP, ...) failed to decode
+  kAnomalyTruncatedIp = 1u << 1,   // fewer bytes than the IP header needs
+  kAnomalyBadIpHeader = 1u << 2,   // IHL < 5, total length < header, bad version
+  kAnomalyTruncatedL4 = 1u << 3,   // TCP/UDP/SCTP/ICMP header cut short
+  kAnomalyBadTcpOffset = 1u << 4,  // TCP data offset < 5 or beyond the segment
+  kAnomalyIpv6ExtChain = 1u << 5,  // extension header chain runs off the end
+  kAnomalyBadAppLayer = 1u << 6,   // port-selected L7 (DNS, NTP, ...) failed to decode
   kAnomalyTruncatedArp = 1u << 7,
-  kAnomalyIpTotalLength = 1u << 8,   // IPv4 total length beyond the captured bytes
-  kAnomalyTunnelDepth = 1u << 9,     // more nested sub-packets than kMaxSubPackets
+  kAnomalyIpTotalLength = 1u << 8,  // IPv4 total length beyond the captured bytes
+  kAnomalyTunnelDepth = 1u << 9,    // more nested sub-packets than kMaxSubPackets
   kAnomalyCountBits = 10,
 };
 
-inline constexpr int kMaxLayers = 16;      // per sub-packet; deeper paths are cut
-inline constexpr int kMaxSubPackets = 4;   // outer + 3 tunnel levels
+inline constexpr int kMaxLayers = 16;     // per sub-packet; deeper paths are cut
+inline constexpr int kMaxSubPackets = 4;  // outer + 3 tunnel levels
 
 // How a sub-packet's transport "flow" enters the key (reference notes §2.2).
 enum class TransportKeyKind : uint8_t {
   kNone = 0,
-  kPorts = 1,      // TCP/UDP/SCTP source and destination ports
-  kVniPort = 2,    // VXLAN/Geneve outer: VNI + UDP destination port, type 0
+  kPorts = 1,    // TCP/UDP/SCTP source and destination ports
+  kVniPort = 2,  // VXLAN/Geneve outer: VNI + UDP destination port, type 0
 };
 
 // One sub-packet: the layers from one tunnel level, Skydive's `Packet`.
@@ -161,25 +161,25 @@ struct SubPacket {
   uint8_t ip_version = 0;  // 0 = no network layer, 4 or 6
   uint16_t ip_src_off = 0;
   uint16_t ip_dst_off = 0;
-  uint8_t ttl = 0;            // IPv4 TTL / IPv6 hop limit
-  uint16_t ip_length = 0;     // IPv4 total length; IPv6 payload length
-  bool ip_fragment = false;   // IPv4 MF or offset != 0, or IPv6 Fragment header
-  int64_t network_id = 0;     // VNI / GRE key / GTP-U TEID of the tunnel header here
+  uint8_t ttl = 0;           // IPv4 TTL / IPv6 hop limit
+  uint16_t ip_length = 0;    // IPv4 total length; IPv6 payload length
+  bool ip_fragment = false;  // IPv4 MF or offset != 0, or IPv6 Fragment header
+  int64_t network_id = 0;    // VNI / GRE key / GTP-U TEID of the tunnel header here
 
   // Transport layer: the first UDP, else TCP, else SCTP.
   FlowProtocol transport = FlowProtocol::kEthernet;  // kEthernet = none
   TransportKeyKind transport_key = TransportKeyKind::kNone;
-  uint16_t src_port = 0;   // host order
+  uint16_t src_port = 0;  // host order
   uint16_t dst_port = 0;
-  uint8_t tcp_flags = 0;   // FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 ...
-  uint32_t vni = 0;        // for TransportKeyKind::kVniPort
+  uint8_t tcp_flags = 0;  // FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 ...
+  uint32_t vni = 0;       // for TransportKeyKind::kVniPort
 
   // ICMP ("application flow" of the key).
   uint8_t icmp_version = 0;  // 0 = none, 4 or 6
   IcmpType icmp_type = IcmpType::kUnknown;
   uint8_t icmp_raw_type = 0;  // on-wire type (echo request vs reply for RTT)
   uint8_t icmp_code = 0;
-  uint16_t icmp_id = 0;       // echo identifier (ICMPv4: always the id position)
+  uint16_t icmp_id = 0;  // echo identifier (ICMPv4: always the id position)
 
   // Bytes this sub-packet counts in its flow (Skydive's Length rule).
   uint32_t length = 0;

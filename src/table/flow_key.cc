@@ -82,9 +82,12 @@ inline int CopyIps(uint8_t* p, const uint8_t* first, const uint8_t* second, bool
 
 uint64_t TransportEndpointType(FlowProtocol p) {
   switch (p) {
-    case FlowProtocol::kTcp: return kEndpointTcpPort;
-    case FlowProtocol::kUdp: return kEndpointUdpPort;
-    default: return kEndpointSctpPort;
+    case FlowProtocol::kTcp:
+      return kEndpointTcpPort;
+    case FlowProtocol::kUdp:
+      return kEndpointUdpPort;
+    default:
+      return kEndpointSctpPort;
   }
 }
 

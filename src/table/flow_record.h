@@ -30,8 +30,8 @@ enum FlowFlags : uint8_t {
   kFlowFinAb = 1u << 3,
   kFlowFinBa = 1u << 4,
   kFlowRst = 1u << 5,
-  kFlowTouched = 1u << 6,    // seen since the last update tick
-  kFlowUpdated = 1u << 7,    // an update record was ever emitted
+  kFlowTouched = 1u << 6,  // seen since the last update tick
+  kFlowUpdated = 1u << 7,  // an update record was ever emitted
 };
 
 // Per packet: exactly one cache line. The flow's 64-bit key is not kept here
@@ -49,8 +49,8 @@ struct SKYPROBE_CACHE_ALIGNED FlowHot {
   uint16_t wheel_slot = 0;   // timer wheel slot + 1; 0 = not armed
   uint16_t transport_a = 0;  // for Skydive's equal-endpoint tie-break
   uint8_t flags = 0;
-  uint8_t rule = 0;          // DirectionRule of the flow
-  uint8_t icmp_type = 0;     // mapped IcmpType of the first packet
+  uint8_t rule = 0;       // DirectionRule of the flow
+  uint8_t icmp_type = 0;  // mapped IcmpType of the first packet
   uint8_t pad_ = 0;
 };
 static_assert(sizeof(FlowHot) == 64, "FlowHot must stay one cache line");

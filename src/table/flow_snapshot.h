@@ -31,11 +31,11 @@ enum class FinishType : uint8_t {
 
 // Why an expire record was emitted (beyond Skydive; JSON "ExpireReason").
 enum class ExpireReason : uint8_t {
-  kNone = 0,      // update records
-  kIdle = 1,      // idle longer than the expire period
-  kTcpClosed = 2, // FIN both ways or RST, after the close hold
-  kEvicted = 3,   // table full, evict-oldest policy
-  kFlush = 4,     // end of input, SIGINT/SIGTERM, or a Flush request
+  kNone = 0,       // update records
+  kIdle = 1,       // idle longer than the expire period
+  kTcpClosed = 2,  // FIN both ways or RST, after the close hold
+  kEvicted = 3,    // table full, evict-oldest policy
+  kFlush = 4,      // end of input, SIGINT/SIGTERM, or a Flush request
 };
 
 // Skydive's FlowMetric. Times in Unix ms, RTT in ns.

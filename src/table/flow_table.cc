@@ -12,7 +12,7 @@
 namespace skyprobe {
 namespace {
 
-constexpr uint32_t kTimerBudget = 1024; // flows visited per AdvanceClock call
+constexpr uint32_t kTimerBudget = 1024;  // flows visited per AdvanceClock call
 constexpr uint32_t kWheelSlots = 4096;
 
 inline uint32_t Sig(uint64_t key) { return static_cast<uint32_t>(key ^ (key >> 32)); }
@@ -470,10 +470,17 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   FillSnapshot(pos, FlowEvent::kExpire, reason, s);
   sink_.publish(sink_.ctx, s);
   switch (reason) {
-    case ExpireReason::kIdle: ++counters_.expired_idle; break;
-    case ExpireReason::kTcpClosed: ++counters_.expired_tcp_closed; break;
-    case ExpireReason::kFlush: ++counters_.expired_flush; break;
-    default: break;  // evictions are counted by the caller
+    case ExpireReason::kIdle:
+      ++counters_.expired_idle;
+      break;
+    case ExpireReason::kTcpClosed:
+      ++counters_.expired_tcp_closed;
+      break;
+    case ExpireReason::kFlush:
+      ++counters_.expired_flush;
+      break;
+    default:
+      break;  // evictions are counted by the caller
   }
   wheel_->Disarm(pos);
   // The key lives only in the rte_hash key store.
@@ -544,9 +551,13 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   // The window since the last update tick; a flow untouched since then has
   // an empty window at the tick (Skydive resets it there).
   const int64_t window_start = std::max(s->start, last_tick_ms_);
-  s->last_update_metric = {h.ab_packets - c.snap_ab_packets, h.ab_bytes - c.snap_ab_bytes,
-                           h.ba_packets - c.snap_ba_packets, h.ba_bytes - c.snap_ba_bytes,
-                           window_start, std::max(s->last, window_start), 0};
+  s->last_update_metric = {h.ab_packets - c.snap_ab_packets,
+                           h.ab_bytes - c.snap_ab_bytes,
+                           h.ba_packets - c.snap_ba_packets,
+                           h.ba_bytes - c.snap_ba_bytes,
+                           window_start,
+                           std::max(s->last, window_start),
+                           0};
   if (raw_ != nullptr) s->raw_packets_captured = raw_->kept(pos);
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {

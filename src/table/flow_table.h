@@ -63,12 +63,12 @@ struct FlowTableOptions {
 
 // Single-writer counters of one shard (read by the control lcore for stats).
 struct SKYPROBE_CACHE_ALIGNED TableCounters {
-  uint64_t packets_in_flows = 0;     // frames counted in at least one flow
-  uint64_t drop_table_full = 0;      // frames dropped: drop-new policy at the limit
-  uint64_t drop_ring_full = 0;       // frames dropped: evicting needed a record slot, none free
-  uint64_t record_stalls = 0;        // records delayed because the sink had no slot
+  uint64_t packets_in_flows = 0;  // frames counted in at least one flow
+  uint64_t drop_table_full = 0;   // frames dropped: drop-new policy at the limit
+  uint64_t drop_ring_full = 0;    // frames dropped: evicting needed a record slot, none free
+  uint64_t record_stalls = 0;     // records delayed because the sink had no slot
   uint64_t flows_created = 0;
-  uint64_t flows_evicted = 0;        // expired early by the evict-oldest policy
+  uint64_t flows_evicted = 0;  // expired early by the evict-oldest policy
   uint64_t expired_idle = 0;
   uint64_t expired_tcp_closed = 0;
   uint64_t expired_flush = 0;
@@ -144,8 +144,8 @@ class FlowTable {
   bool ContinueUpdateTick() noexcept;
   bool EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
   bool Closed(const FlowHot& h) const {
-    return (h.flags & kFlowRst) != 0 || (h.flags & (kFlowFinAb | kFlowFinBa)) ==
-                                            (kFlowFinAb | kFlowFinBa);
+    return (h.flags & kFlowRst) != 0 ||
+           (h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa);
   }
 
   FlowTableOptions opts_;
@@ -157,8 +157,8 @@ class FlowTable {
   uint64_t removals_ = 0;  // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;  // null: raw packet capture off
-  std::vector<uint32_t> touched_;  // flows touched since the last update tick
-  bool touched_overflow_ = false;  // touched_ was full: the tick scans the table
+  std::vector<uint32_t> touched_;        // flows touched since the last update tick
+  bool touched_overflow_ = false;        // touched_ was full: the tick scans the table
   // The update tick being reported (it may span several calls when the sink
   // is full): flows of `reporting_` from `report_cursor_` on, or table
   // positions from `report_cursor_` on when `report_scan_`.

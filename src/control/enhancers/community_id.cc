@@ -207,9 +207,8 @@ void CommunityIdEnhancer::Enhance(FlowSnapshot* s) {
   } else if (s->icmp_version == s->ip_version) {
     // The type A really sent; AssumedIcmpType covers snapshots built
     // without it (tests, external records).
-    const int type = s->has_icmp_raw_type
-                         ? s->icmp_raw_type
-                         : AssumedIcmpType(s->icmp_version, s->icmp_type);
+    const int type =
+        s->has_icmp_raw_type ? s->icmp_raw_type : AssumedIcmpType(s->icmp_version, s->icmp_type);
     if (type < 0) return;
     const bool v6 = s->icmp_version == 6;
     t.proto = v6 ? kIpProtoIcmpv6 : kIpProtoIcmp;

@@ -14,9 +14,16 @@ namespace skyprobe::testing {
 class EalEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    std::vector<std::string> args = {"skyprobe_test", "--no-huge", "--no-pci", "--no-shconf",
-                                     "--no-telemetry", "-m", "512", "--log-level=*:error",
-                                     "-l", "0"};
+    std::vector<std::string> args = {"skyprobe_test",
+                                     "--no-huge",
+                                     "--no-pci",
+                                     "--no-shconf",
+                                     "--no-telemetry",
+                                     "-m",
+                                     "512",
+                                     "--log-level=*:error",
+                                     "-l",
+                                     "0"};
     static std::vector<std::string> keep;
     keep = args;
     static std::vector<char*> argv;

@@ -28,8 +28,8 @@ testing::TestPacket Ping(const testing::Mac& src_mac) {
 }
 
 TEST(FlowKeyTest, SkydiveTrackingIdsInL2Mode) {
-  for (auto [mac, want] : {std::pair{kMacBc, "a25d427a9f9dcdb8"},
-                           std::pair{kMacAc, "6952cad8cd38c63c"}}) {
+  for (auto [mac, want] :
+       {std::pair{kMacBc, "a25d427a9f9dcdb8"}, std::pair{kMacAc, "6952cad8cd38c63c"}}) {
     auto p = Ping(mac);
     KeyBytes kb;
     BuildKeyBytes(p.frame.data(), p.sub(), KeyMode::kL2, 0, false, &kb);

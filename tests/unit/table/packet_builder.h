@@ -23,9 +23,9 @@ struct TestPacket {
   SubPacket& sub() { return parsed.sub[0]; }
 };
 
-inline TestPacket Make(const Mac& src_mac, const Mac& dst_mac, const Ip4& src_ip,
-                       const Ip4& dst_ip, FlowProtocol transport, uint16_t sport, uint16_t dport,
-                       uint32_t length, uint8_t tcp_flags = 0) {
+inline TestPacket Make(const Mac& src_mac, const Mac& dst_mac, const Ip4& src_ip, const Ip4& dst_ip,
+                       FlowProtocol transport, uint16_t sport, uint16_t dport, uint32_t length,
+                       uint8_t tcp_flags = 0) {
   TestPacket p;
   std::memcpy(&p.frame[0], dst_mac.data(), 6);
   std::memcpy(&p.frame[6], src_mac.data(), 6);
