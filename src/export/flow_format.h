@@ -44,6 +44,33 @@ std::string_view CommunityId(const FlowSnapshot& s);
 
 // Enum value names, identical to the value names in flow.proto (a unit test
 // checks them against the proto descriptors).
+// flow.proto's TCPMetric field names in field-number order: the 8 flag times
+// and TTLs a snapshot keeps, then the 14 reassembly counters (0 until TCP
+// reassembly exists). JSON output and the query keys both use this list.
+inline constexpr std::string_view kTcpMetricNames[22] = {"ABSynStart",
+                                                         "BASynStart",
+                                                         "ABSynTTL",
+                                                         "BASynTTL",
+                                                         "ABFinStart",
+                                                         "BAFinStart",
+                                                         "ABRstStart",
+                                                         "BARstStart",
+                                                         "ABSegmentOutOfOrder",
+                                                         "ABSegmentSkipped",
+                                                         "ABSegmentSkippedBytes",
+                                                         "ABPackets",
+                                                         "ABBytes",
+                                                         "ABSawStart",
+                                                         "ABSawEnd",
+                                                         "BASegmentOutOfOrder",
+                                                         "BASegmentSkipped",
+                                                         "BASegmentSkippedBytes",
+                                                         "BAPackets",
+                                                         "BABytes",
+                                                         "BASawStart",
+                                                         "BASawEnd"};
+inline constexpr int kTcpMetricKeptFields = 8;  // the snapshot's TcpMetric
+
 std::string_view FlowProtocolName(FlowProtocol p);
 std::string_view IcmpTypeName(IcmpType t);
 std::string_view FinishTypeName(FinishType t);

@@ -118,21 +118,7 @@ void WriteTcpMetric(const TcpMetric& m, Writer* w) {
   w->Int("BARstStart", m.ba_rst_start);
   // Reassembly statistics: not collected yet, but int64 fields are always
   // written (Skydive's rule), so consumers see a stable shape.
-  static constexpr std::string_view kReassembly[] = {"ABSegmentOutOfOrder",
-                                                     "ABSegmentSkipped",
-                                                     "ABSegmentSkippedBytes",
-                                                     "ABPackets",
-                                                     "ABBytes",
-                                                     "ABSawStart",
-                                                     "ABSawEnd",
-                                                     "BASegmentOutOfOrder",
-                                                     "BASegmentSkipped",
-                                                     "BASegmentSkippedBytes",
-                                                     "BAPackets",
-                                                     "BABytes",
-                                                     "BASawStart",
-                                                     "BASawEnd"};
-  for (std::string_view key : kReassembly) w->Int(key, 0);
+  for (int i = kTcpMetricKeptFields; i < 22; ++i) w->Int(kTcpMetricNames[i], 0);
   w->Close();
 }
 

@@ -20,31 +20,6 @@ absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.
 constexpr absl::string_view kMetricNames[7] = {"ABPackets", "ABBytes", "BAPackets", "BABytes",
                                                "Start",     "Last",    "RTT"};
 
-// flow.proto's TCPMetric, in field-number order (the snapshot keeps the first 8;
-// the reassembly counters are 0 until TCP reassembly exists).
-constexpr absl::string_view kTcpMetricNames[22] = {"ABSynStart",
-                                                   "BASynStart",
-                                                   "ABSynTTL",
-                                                   "BASynTTL",
-                                                   "ABFinStart",
-                                                   "BAFinStart",
-                                                   "ABRstStart",
-                                                   "BARstStart",
-                                                   "ABSegmentOutOfOrder",
-                                                   "ABSegmentSkipped",
-                                                   "ABSegmentSkippedBytes",
-                                                   "ABPackets",
-                                                   "ABBytes",
-                                                   "ABSawStart",
-                                                   "ABSawEnd",
-                                                   "BASegmentOutOfOrder",
-                                                   "BASegmentSkipped",
-                                                   "BASegmentSkippedBytes",
-                                                   "BAPackets",
-                                                   "BABytes",
-                                                   "BASawStart",
-                                                   "BASawEnd"};
-
 std::vector<FieldInfo> BuildFields() {
   // The names own static storage: StrCat results are kept alive by `names`.
   static std::vector<std::string>* names = new std::vector<std::string>();
@@ -97,7 +72,9 @@ std::vector<FieldInfo> BuildFields() {
     add_owned(absl::StrCat("LastUpdateMetric.", kMetricNames[i]), T::kInt, update + i);
   }
   for (int i = 0; i < 22; ++i) {
-    add_owned(absl::StrCat("TCPMetric.", kTcpMetricNames[i]), T::kInt, tcp + i);
+    add_owned(absl::StrCat("TCPMetric.",
+                           absl::string_view(kTcpMetricNames[i].data(), kTcpMetricNames[i].size())),
+              T::kInt, tcp + i);
   }
   add("IPMetric.Fragments", T::kInt, FieldId::kIpMetricFragments);
   add("IPMetric.FragmentErrors", T::kInt, FieldId::kIpMetricFragmentErrors);
