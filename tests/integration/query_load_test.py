@@ -21,10 +21,8 @@ packets_in == packets_in_flows + filtered + drops in the final summary.
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -39,62 +37,25 @@ METRICS = ('ABPackets', 'BAPackets', 'ABBytes', 'BABytes')
 PORT_DROPS = ('port_imissed', 'port_rx_nombuf')
 
 
-def ctl_path():
-    return os.path.join(h.build_root(), 'src', 'ctl', 'skyprobectl')
+ctl_path = h.ctl_path
 
 
 def load_seconds():
     return float(os.environ.get('SKYPROBE_LOAD_SECONDS', '30'))
 
 
-class LiveProbe:
+class LiveProbe(h.ServingProbe):
     """skyprobe on an in-memory net_pcap port replayed forever, serving gRPC."""
 
     def __init__(self, testcase, pcap):
         eal = ('--vdev=net_pcap0,rx_pcap=%s,infinite_rx=1 -l 0,1 --no-huge --no-pci '
                '--no-shconf -m 512 --file-prefix skyprobe-load-%d' % (pcap, os.getpid()))
-        self.proc = subprocess.Popen(
-            [h.skyprobe_path(), '--eal', eal, '--grpc-listen', '127.0.0.1:0',
-             '--max-flows', '65536', '--expire', '3600', '--node-tid', 'load'],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        self.lines = []
-        self.port = None
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        # A live probe never ends by itself: kill it whatever happens to the test.
-        testcase.addCleanup(self.kill)
-        deadline = time.monotonic() + 30
-        while self.port is None and time.monotonic() < deadline and self.proc.poll() is None:
-            time.sleep(0.02)
-        testcase.assertIsNotNone(self.port, 'no gRPC port announced:\n' + self.stderr())
-        self.address = '127.0.0.1:%d' % self.port
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip('\n'))
-            m = re.search(r'gRPC service on .*\(port (\d+)\)', line)
-            if m:
-                self.port = int(m.group(1))
-
-    def stderr(self):
-        return '\n'.join(self.lines)
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        if not self.proc.stderr.closed:
-            self.proc.stderr.close()
+        super().__init__(testcase, ['--eal', eal, '--max-flows', '65536', '--expire', '3600',
+                                    '--node-tid', 'load'])
 
     def stop(self):
         """SIGTERM; returns the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=60)
-        self.reader.join(timeout=10)
-        self.proc.stderr.close()
-        return code
+        return self.terminate()
 
 
 def ctl(*args):

@@ -10,10 +10,8 @@ so the two paths out of the table must agree exactly.
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -21,31 +19,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
 
 
-def ctl_path():
-    return os.path.join(h.build_root(), 'src', 'ctl', 'skyprobectl')
+ctl_path = h.ctl_path
 
 
-class Probe:
+class Probe(h.ServingProbe):
     """A skyprobe process replaying `pcap` with --hold and a gRPC port."""
 
     def __init__(self, testcase, pcap, extra=()):
         self.json_path = os.path.join(h.scratch_dir('service'),
                                       '%s-%d.json' % (os.path.basename(pcap), id(self)))
-        self.proc = subprocess.Popen(
-            [h.skyprobe_path(), '--pcap', pcap, '--hold', '--grpc-listen', '127.0.0.1:0',
-             '--json', self.json_path] + list(extra),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        self.lines = []
-        self.port = None
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        testcase.addCleanup(self.kill)  # never leave a --hold probe running
-        deadline = time.monotonic() + 30
-        while self.port is None and time.monotonic() < deadline and self.proc.poll() is None:
-            time.sleep(0.02)
-        testcase.assertIsNotNone(self.port, 'no gRPC port announced:\n' + '\n'.join(self.lines))
-        self.address = '127.0.0.1:%d' % self.port
+        super().__init__(testcase, ['--pcap', pcap, '--hold', '--json', self.json_path]
+                         + list(extra))
         # Wait until the whole trace is in the table.
         expected = len(h.read_pcap(pcap)[1])
         deadline = time.monotonic() + 60
@@ -58,27 +42,9 @@ class Probe:
             time.sleep(0.05)
         testcase.fail('the probe did not take the whole trace in time')
 
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip('\n'))
-            m = re.search(r'gRPC service on .*\(port (\d+)\)', line)
-            if m:
-                self.port = int(m.group(1))
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(timeout=10)
-        if not self.proc.stderr.closed:
-            self.proc.stderr.close()
-
     def stop(self):
         """SIGTERM: the probe expires every flow, then exits; returns final records."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-        self.reader.join(timeout=10)
-        self.proc.stderr.close()
+        self.terminate()
         with open(self.json_path, encoding='utf-8') as f:
             return h.parse_json_lines(f.read())
 

@@ -23,10 +23,12 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import shutil
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -562,6 +564,66 @@ def _aggregate_fields(text):
             slot[0] += 1
             slot[1] += length
     return exact
+
+
+# ---------------------------------------------------------------------------
+# A probe serving gRPC
+# ---------------------------------------------------------------------------
+
+def ctl_path():
+    """The skyprobectl binary of the build."""
+    return os.path.join(build_root(), 'src', 'ctl', 'skyprobectl')
+
+
+class ServingProbe:
+    """A running skyprobe with its gRPC service on a free port.
+
+    `args` are skyprobe's flags (--grpc-listen 127.0.0.1:0 is added). The
+    port is read from the start-up line on stderr; stderr is kept in `lines`.
+    The process is killed when the test ends, whatever happens to it.
+    """
+
+    def __init__(self, testcase, args):
+        self.proc = subprocess.Popen(
+            [skyprobe_path()] + list(args) + ['--grpc-listen', '127.0.0.1:0'],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        self.lines = []
+        self.port = None
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        testcase.addCleanup(self.kill)
+        deadline = time.monotonic() + 30
+        while self.port is None and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.02)
+        testcase.assertIsNotNone(self.port, 'no gRPC port announced:\n' + self.stderr())
+        self.address = '127.0.0.1:%d' % self.port
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip('\n'))
+            match = re.search(r'gRPC service on .*\(port (\d+)\)', line)
+            if match:
+                self.port = int(match.group(1))
+
+    def stderr(self):
+        return '\n'.join(self.lines)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=10)
+        if not self.proc.stderr.closed:
+            self.proc.stderr.close()
+
+    def terminate(self):
+        """SIGTERM (every flow is expired, then the probe exits); returns the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+        self.proc.stderr.close()
+        return code
 
 
 # ---------------------------------------------------------------------------
