@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <vector>
 
@@ -221,6 +223,24 @@ absl::Status ParseLinkType(absl::string_view value, uint32_t* out) {
   return absl::OkStatus();
 }
 
+// One of a few names, case-insensitively: "'x' is not auto, rss or dispatch".
+template <typename T>
+absl::Status ParseChoice(absl::string_view value,
+                         std::initializer_list<std::pair<absl::string_view, T>> choices, T* out) {
+  const absl::string_view v = absl::StripAsciiWhitespace(value);
+  std::string names;
+  size_t i = 0;
+  for (const auto& [name, choice] : choices) {
+    if (absl::EqualsIgnoreCase(v, name)) {
+      *out = choice;
+      return absl::OkStatus();
+    }
+    absl::StrAppend(&names, i == 0 ? "" : (i + 1 == choices.size() ? " or " : ", "), name);
+    ++i;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not ", names));
+}
+
 absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
   constexpr absl::string_view kSeconds = "a whole number of seconds";
   constexpr absl::string_view kMillis = "a whole number of milliseconds";
@@ -284,34 +304,18 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseU32(value, kMillis, &cfg->tcp_close_hold_ms);
     case Field::kTimerTickMs:
       return ParseU32(value, kMillis, &cfg->timer_tick_ms);
-    case Field::kKeyMode: {
-      const std::string v = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
-      if (v == "L2") {
-        cfg->key_mode = KeyMode::kL2;
-      } else if (v == "L3") {
-        cfg->key_mode = KeyMode::kL3;
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not L2 or L3"));
-      }
-      return absl::OkStatus();
-    }
+    case Field::kKeyMode:
+      return ParseChoice(value, {{"L2", KeyMode::kL2}, {"L3", KeyMode::kL3}}, &cfg->key_mode);
     case Field::kNodeTid:
       cfg->node_tid = std::string(value);
       return absl::OkStatus();
     case Field::kMaxFlows:
       return ParseCount(value, &cfg->max_flows);
-    case Field::kOverload: {
-      const std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(value));
-      if (v == "drop-new") {
-        cfg->overload = OverloadPolicy::kDropNew;
-      } else if (v == "evict-oldest") {
-        cfg->overload = OverloadPolicy::kEvictOldest;
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'", value, "' is not drop-new or evict-oldest"));
-      }
-      return absl::OkStatus();
-    }
+    case Field::kOverload:
+      return ParseChoice(
+          value,
+          {{"drop-new", OverloadPolicy::kDropNew}, {"evict-oldest", OverloadPolicy::kEvictOldest}},
+          &cfg->overload);
     case Field::kCaptureLength:
       return ParseU32(value, "a whole number of bytes", &cfg->capture_length);
     case Field::kCommunityId:
@@ -330,20 +334,12 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBool(value, &cfg->quiet);
     case Field::kWorkers:
       return ParseU32(value, "a whole number of workers", &cfg->workers);
-    case Field::kDistribution: {
-      const std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(value));
-      if (v == "auto") {
-        cfg->distribution = Distribution::kAuto;
-      } else if (v == "rss") {
-        cfg->distribution = Distribution::kRss;
-      } else if (v == "dispatch") {
-        cfg->distribution = Distribution::kDispatch;
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'", value, "' is not auto, rss or dispatch"));
-      }
-      return absl::OkStatus();
-    }
+    case Field::kDistribution:
+      return ParseChoice(value,
+                         {{"auto", Distribution::kAuto},
+                          {"rss", Distribution::kRss},
+                          {"dispatch", Distribution::kDispatch}},
+                         &cfg->distribution);
     case Field::kPcapQueues:
       return ParseBool(value, &cfg->pcap_queues);
     case Field::kGrpcListen: {
