@@ -99,15 +99,49 @@ void QueryPort::CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept {
 
 bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table) noexcept {
   const uint32_t end = table->capacity();
-  uint32_t budget = kSlice;
+  const uint64_t* uuids = table->uuids();
+  uint32_t budget = kUuidSlice;
   for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
-    if (table->IsLive(cursor_) && table->uuid(cursor_) == r.uuid) {
+    if (uuids[cursor_] == r.uuid && table->IsLive(cursor_)) {
       CopyRawPackets(*table, cursor_);
       cursor_ = 0;
       return true;
     }
   }
   if (cursor_ < end) return false;
+  cursor_ = 0;
+  return true;
+}
+
+bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table) noexcept {
+  const uint32_t end = table->capacity();
+  const FlowPredicate* pred = r.predicate.get();
+  // A filter that names the UUIDs it wants reads the dense UUID array only
+  // (8 bytes a slot): a bigger slice costs about what a plain one does.
+  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
+  const uint64_t* uuids = table->uuids();
+  uint32_t budget = by_uuid ? kUuidSlice : kSlice;
+  for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
+    if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) continue;
+    if (!table->IsLive(cursor_)) continue;
+    if (current_ == nullptr) {
+      void* obj;
+      if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
+      current_ = static_cast<Chunk*>(obj);
+    }
+    FlowSnapshot& s = current_->flows[current_->count];
+    table->FillSnapshot(cursor_, FlowEvent::kUpdate, ExpireReason::kNone, &s);
+    if (pred != nullptr && !pred->Matches(s)) continue;
+    if (++current_->count == kChunkFlows) {
+      rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk
+      current_ = nullptr;
+    }
+  }
+  if (cursor_ < end) return false;
+  if (current_ != nullptr) {
+    rte_ring_sp_enqueue(full_, current_);
+    current_ = nullptr;
+  }
   cursor_ = 0;
   return true;
 }
@@ -119,30 +153,8 @@ void QueryPort::Serve(FlowTable* table) noexcept {
     if (!table->FlushAll()) return;  // the record channel is full: go on later
   } else if (r->kind == Kind::kRawPackets) {
     if (!ServeRawPackets(*r, table)) return;
-  } else {
-    const uint32_t end = table->capacity();
-    uint32_t budget = kSlice;
-    for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
-      if (!table->IsLive(cursor_)) continue;
-      if (current_ == nullptr) {
-        void* obj;
-        if (rte_ring_sc_dequeue(free_, &obj) != 0) return;  // requester is behind
-        current_ = static_cast<Chunk*>(obj);
-      }
-      FlowSnapshot& s = current_->flows[current_->count];
-      table->FillSnapshot(cursor_, FlowEvent::kUpdate, ExpireReason::kNone, &s);
-      if (r->predicate != nullptr && !r->predicate->Matches(s)) continue;
-      if (++current_->count == kChunkFlows) {
-        rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk
-        current_ = nullptr;
-      }
-    }
-    if (cursor_ < end) return;
-    if (current_ != nullptr) {
-      rte_ring_sp_enqueue(full_, current_);
-      current_ = nullptr;
-    }
-    cursor_ = 0;
+  } else if (!ServeSnapshots(*r, table)) {
+    return;
   }
   request_.store(nullptr, std::memory_order_relaxed);
   finished_.store(true, std::memory_order_release);

@@ -58,6 +58,9 @@ class QueryPort {
   static constexpr uint32_t kChunkFlows = 128;
   static constexpr uint32_t kChunks = 16;
   static constexpr uint32_t kSlice = 4096;  // table positions visited per Serve call
+  // ... when only the dense UUID array is read (about 4 ns a slot less than
+  // a snapshot per live flow: the same time per call as kSlice).
+  static constexpr uint32_t kUuidSlice = 1u << 16;
 
   struct Chunk {
     uint32_t count = 0;
@@ -78,6 +81,8 @@ class QueryPort {
   };
 
   QueryPort() = default;
+  // Worker: one slice of a kSnapshot scan; true when finished.
+  bool ServeSnapshots(const Request& r, FlowTable* table) noexcept;
   // Worker: one slice of a kRawPackets scan; true when finished.
   bool ServeRawPackets(const Request& r, FlowTable* table) noexcept;
   void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;

@@ -8,6 +8,9 @@
 //   if (p->Matches(snapshot)) ...
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "table/flow_snapshot.h"
 
 namespace skyprobe {
@@ -16,6 +19,29 @@ class FlowPredicate {
  public:
   virtual ~FlowPredicate() = default;
   virtual bool Matches(const FlowSnapshot& s) const = 0;
+
+  // The UUIDs a matching flow must have, sorted and unique; empty: any. A
+  // shard then skips every other flow on its UUID alone, without building a
+  // snapshot (a query for one flow reads 8 bytes per table slot).
+  const std::vector<uint64_t>& uuid_hint() const { return uuid_hint_; }
+  bool MayMatchUuid(uint64_t uuid) const;
+
+ protected:
+  std::vector<uint64_t> uuid_hint_;
 };
+
+inline bool FlowPredicate::MayMatchUuid(uint64_t uuid) const {
+  if (uuid_hint_.size() == 1) return uuid == uuid_hint_[0];
+  size_t lo = 0, hi = uuid_hint_.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (uuid_hint_[mid] < uuid) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < uuid_hint_.size() && uuid_hint_[lo] == uuid;
+}
 
 }  // namespace skyprobe

@@ -98,10 +98,12 @@ absl::Status FlowTable::Init() {
       rte_zmalloc_socket("flow_hot", sizeof(FlowHot) * capacity_, 64, opts_.socket_id));
   cold_ = static_cast<FlowCold*>(
       rte_zmalloc_socket("flow_cold", sizeof(FlowCold) * capacity_, 64, opts_.socket_id));
-  if (hot_ == nullptr || cold_ == nullptr) {
+  uuids_ = static_cast<uint64_t*>(
+      rte_zmalloc_socket("flow_uuid", sizeof(uint64_t) * capacity_, 64, opts_.socket_id));
+  if (hot_ == nullptr || cold_ == nullptr || uuids_ == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate ", capacity_, " flow records (",
-                     (sizeof(FlowHot) + sizeof(FlowCold)) * capacity_ >> 20,
+                     (sizeof(FlowHot) + sizeof(FlowCold) + sizeof(uint64_t)) * capacity_ >> 20,
                      " MiB): lower --max-flows or give EAL more memory"));
   }
   wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
@@ -124,6 +126,7 @@ FlowTable::~FlowTable() {
   if (hash_ != nullptr) rte_hash_free(hash_);
   rte_free(hot_);
   rte_free(cold_);
+  rte_free(uuids_);
 }
 
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
@@ -177,7 +180,7 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
           CaptureRaw(static_cast<uint32_t>(pos), frame, caplens[base + i], sub, ts_ns[base + i]);
         }
         // Only a tunnel's inner level reads the UUID: no cold line per packet.
-        if (p.num_sub > level + 1) x.parent[i] = cold_[pos].uuid;
+        if (p.num_sub > level + 1) x.parent[i] = uuids_[pos];
         x.counted[i] = true;
       }
     }
@@ -237,8 +240,8 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   const FlowIds ids = TrackingIds(kb);
   c.tracking_id = ids.tracking_id;
   c.l3_tracking_id = ids.l3_tracking_id;
-  c.uuid = FlowUuid(TableKey(kb), Ms(ts_ns), opts_.node_tid.data(),
-                    static_cast<uint32_t>(opts_.node_tid.size()));
+  uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), opts_.node_tid.data(),
+                         static_cast<uint32_t>(opts_.node_tid.size()));
   // The parent UUID is the last part of the key bytes (after l2_len).
   c.has_parent = kb.len > kb.l2_len;
   c.parent_uuid = 0;
@@ -520,7 +523,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->event = event;
   s->expire_reason = reason;
   s->worker = opts_.worker_id;
-  s->uuid = c.uuid;
+  s->uuid = uuids_[pos];
   s->parent_uuid = c.parent_uuid;
   s->has_parent = c.has_parent;
   s->tracking_id = c.tracking_id;

@@ -4,7 +4,7 @@
 // to be: other cores only ever see FlowSnapshots handed out through the
 // RecordSink. Storage is preallocated at Create(): an rte_hash of 64-bit
 // lookup keys (XXH3 of the Skydive key bytes; hash signature precomputed)
-// whose positions index the FlowHot/FlowCold arrays.
+// whose positions index the FlowHot/FlowCold/UUID arrays.
 //
 //   auto table = FlowTable::Create(opts, sink);
 //   table->ProcessBurst(frames, parsed, ts_ns, n, caplens);   // per RX burst
@@ -114,7 +114,10 @@ class FlowTable {
   // Fills `out` from the flow at `pos` (used for records and queries).
   void FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason, FlowSnapshot* out) const;
 
-  uint64_t uuid(uint32_t pos) const { return cold_[pos].uuid; }
+  // UUID of the flow at `pos` (meaningful only while IsLive(pos)); uuids()
+  // is the whole dense array, capacity() entries, for scans by UUID.
+  uint64_t uuid(uint32_t pos) const { return uuids_[pos]; }
+  const uint64_t* uuids() const { return uuids_; }
   // The raw packet arena, null when capture is off (queries read it).
   const RawPacketArena* raw_packets() const { return raw_.get(); }
 
@@ -154,7 +157,8 @@ class FlowTable {
   uint32_t capacity_ = 0;  // array size: max_flows + rte_hash slack
   FlowHot* hot_ = nullptr;
   FlowCold* cold_ = nullptr;
-  uint64_t removals_ = 0;  // flows removed so far: a lookup older than a removal is stale
+  uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
+  uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;  // null: raw packet capture off
   std::vector<uint32_t> touched_;        // flows touched since the last update tick

@@ -6,7 +6,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -329,8 +331,52 @@ bool Eval(const Node& n, const FlowView& v) {
 
 }  // namespace
 
+namespace {
+
+// The UUIDs a flow matching `n` must have (sorted, unique), or nullopt when
+// `n` does not pin the UUID: `UUID = x` pins {x}, an AND pins what its
+// narrowest pinned child pins, an OR the union when every child pins.
+std::optional<std::vector<uint64_t>> UuidHint(const Node& n) {
+  switch (n.kind) {
+    case NodeKind::kHexEq:
+      if (n.field != FieldId::kUuid) return std::nullopt;
+      return std::vector<uint64_t>{static_cast<uint64_t>(n.number)};
+    case NodeKind::kFalse:
+      return std::vector<uint64_t>{};
+    case NodeKind::kAnd: {
+      std::optional<std::vector<uint64_t>> best;
+      for (const auto& c : n.children) {
+        std::optional<std::vector<uint64_t>> h = UuidHint(*c);
+        if (h && (!best || h->size() < best->size())) best = std::move(h);
+      }
+      return best;
+    }
+    case NodeKind::kOr: {
+      std::vector<uint64_t> all;
+      for (const auto& c : n.children) {
+        std::optional<std::vector<uint64_t>> h = UuidHint(*c);
+        if (!h) return std::nullopt;
+        all.insert(all.end(), h->begin(), h->end());
+      }
+      if (n.children.empty()) return std::nullopt;
+      std::sort(all.begin(), all.end());
+      all.erase(std::unique(all.begin(), all.end()), all.end());
+      return all;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
 CompiledFilter::CompiledFilter(std::unique_ptr<Node> root, FilterContext ctx)
-    : root_(std::move(root)), ctx_(std::move(ctx)) {}
+    : root_(std::move(root)), ctx_(std::move(ctx)) {
+  std::optional<std::vector<uint64_t>> hint = UuidHint(*root_);
+  // An empty hint would read "any": a filter no UUID can match keeps none,
+  // and Matches() says no to every flow anyway.
+  if (hint && !hint->empty()) uuid_hint_ = std::move(*hint);
+}
 
 CompiledFilter::~CompiledFilter() = default;
 

@@ -111,6 +111,38 @@ TEST_F(CompiledFilterTest, BooleanOperators) {
               ElementsAre("a2"));
 }
 
+// The UUID hint lets a shard skip flows on their UUID alone; it must never
+// leave out a flow the filter matches.
+TEST_F(CompiledFilterTest, UuidHintPinsOnlyWhatTheFilterPins) {
+  auto hint = [](const std::string& expr) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {});
+    EXPECT_TRUE(f.ok()) << expr << ": " << f.status();
+    return f.ok() ? (*f)->uuid_hint() : std::vector<uint64_t>{99};
+  };
+  EXPECT_THAT(hint("UUID = 'a1'"), ElementsAre(0xa1));
+  EXPECT_THAT(hint("UUID = 'a3' or UUID = 'a1' or UUID = 'a3'"), ElementsAre(0xa1, 0xa3));
+  EXPECT_THAT(hint("UUID in ('a2', 'a1')"), ElementsAre(0xa1, 0xa2));
+  EXPECT_THAT(hint("Transport.B = 443 and UUID = 'a1'"), ElementsAre(0xa1));
+  EXPECT_THAT(hint("(UUID = 'a1' or UUID = 'a2') and UUID = 'a2'"), ElementsAre(0xa2));
+  // Not pinned: any flow may match.
+  EXPECT_THAT(hint(""), ElementsAre());
+  EXPECT_THAT(hint("UUID = 'a1' or Transport.B = 22"), ElementsAre());
+  EXPECT_THAT(hint("not UUID = 'a1'"), ElementsAre());
+  EXPECT_THAT(hint("ParentUUID = 'a1'"), ElementsAre());
+  EXPECT_THAT(hint("UUID =~ 'a1'"), ElementsAre());
+  EXPECT_THAT(hint("UUID = '0a1'"), ElementsAre());  // not canonical: matches nothing, no hint
+  // Whatever the hint, a flow the filter matches is in it.
+  for (const char* expr : {"UUID = 'a1' and Transport.B = 443", "UUID in ('a2', 'a4')",
+                           "UUID = 'a3' or UUID = 'ff'"}) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {});
+    ASSERT_TRUE(f.ok());
+    for (const FlowSnapshot& s : flows_) {
+      if ((*f)->Matches(s)) EXPECT_TRUE((*f)->MayMatchUuid(s.uuid)) << expr;
+    }
+    EXPECT_FALSE((*f)->MayMatchUuid(0xbeef)) << expr;
+  }
+}
+
 TEST_F(CompiledFilterTest, NotOverSeveralMembersMeansNoneOfThem) {
   // Skydive evaluates NOT(a, b) as "not all": a1 would match it there.
   v1::Filter f;
