@@ -1,10 +1,11 @@
-// commands.cc: flows (paged fan-out, then Skydive's merge: sort, dedup on
-// the fly), watch, pcap, stats and flush.
+// commands.cc: flows (one QueryStream per probe, then Skydive's merge: sort,
+// dedup on the fly), watch, pcap, stats and flush.
 
 #include "ctl/commands.h"
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -165,42 +166,58 @@ void PrintJson(const FlowRow& r, std::FILE* out) {
   std::fwrite(line.data(), 1, line.size(), out);
 }
 
-// Every page of one probe's answer, or the first `limit` flows.
-absl::Status FetchAll(const Client& client, const CtlOptions& o, const std::string& probe,
-                      std::vector<FlowRow>* rows) {
+// One probe's whole answer from one scan (QueryStream), each flow handed to
+// `take` as it arrives. `limit` caps the flows (0: all).
+absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::string& probe,
+                         uint64_t limit, const std::function<void(FlowRow&&)>& take) {
   auto stub = client.Stub(probe);
   v1::FlowQuery q = MakeQuery(o);
-  while (true) {
-    const uint64_t want = o.limit == 0 ? query::kMaxPageSize : o.limit - rows->size();
-    q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(want, query::kMaxPageSize)));
-    grpc::ClientContext ctx;
-    client.Prepare(&ctx, true);
-    v1::FlowSet set;
-    grpc::Status s = stub->Query(&ctx, q, &set);
-    if (!s.ok()) return FromGrpc(probe, s);
+  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(limit, UINT32_MAX)));
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, false);  // a dump takes as long as the table is big
+  auto reader = stub->QueryStream(&ctx, q);
+  v1::FlowSet set;
+  absl::Status bad;
+  while (bad.ok() && reader->Read(&set)) {
     for (const v1::Flow& f : set.flows()) {
       FlowRow row;
       if (absl::Status st = FlowFromProto(f, &row); !st.ok()) {
-        return absl::InternalError(absl::StrCat(probe, ": ", st.message()));
+        bad = absl::InternalError(absl::StrCat(probe, ": ", st.message()));
+        ctx.TryCancel();
+        break;
       }
-      rows->push_back(std::move(row));
+      take(std::move(row));
     }
-    if (set.nextpagetoken().empty() || (o.limit != 0 && rows->size() >= o.limit)) break;
-    q.set_page_token(set.nextpagetoken());
   }
+  grpc::Status s = reader->Finish();
+  if (!bad.ok()) return bad;
+  if (!s.ok()) return FromGrpc(probe, s);
   return absl::OkStatus();
 }
 
 absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
   absl::StatusOr<query::SortSpec> spec = query::MakeSortSpec(o.sort_by, o.sort_order, o.dedup_by);
   if (!spec.ok()) return spec.status();
+  if (o.probes.size() == 1 && o.json) {
+    // The probe's order is the answer's: print as the stream arrives.
+    std::string line;
+    return StreamFlows(client, o, o.probes[0], o.limit, [&](FlowRow&& r) {
+      line.clear();
+      AppendFlowJson(r.snap, JsonContext{r.node_tid, r.capture_id}, &line);
+      std::fwrite(line.data(), 1, line.size(), out);
+    });
+  }
+  // Each probe's answer is sorted and deduplicated by its probe; the merge
+  // keeps the order and deduplicates across probes, as Skydive's analyzer
+  // merges. A probe's first `limit` flows are enough even with dedup: each of
+  // its flows the merge drops is a value already printed, so a flow of the
+  // merged first `limit` is never past its probe's `limit`-th.
   std::vector<std::vector<FlowRow>> answers(o.probes.size());
   for (size_t i = 0; i < o.probes.size(); ++i) {
-    absl::Status s = FetchAll(client, o, o.probes[i], &answers[i]);
+    absl::Status s = StreamFlows(client, o, o.probes[i], o.limit,
+                                 [&](FlowRow&& r) { answers[i].push_back(std::move(r)); });
     if (!s.ok()) return s;
   }
-  // Each answer is sorted and deduplicated by its probe; the merge keeps the
-  // order and deduplicates across probes, as Skydive's analyzer merges.
   const std::vector<FlowRow> rows = query::MergeSorted(*spec, std::move(answers), o.limit);
   if (o.json) {
     for (const FlowRow& r : rows) PrintJson(r, out);

@@ -84,6 +84,17 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
                                 &counters_);
   }
 
+  grpc::ServerWriteReactor<v1::FlowSet>* QueryStream(grpc::CallbackServerContext* ctx,
+                                                     const v1::FlowQuery* request) override {
+    absl::Status s = Authorize(ctx);
+    QueryAnswer answer;
+    if (s.ok()) {
+      counters_.query_streams.fetch_add(1, std::memory_order_relaxed);
+      s = Count(CollectAnswer(*request, backend_, &answer));
+    }
+    return new QueryStreamReactor(std::move(answer), s);
+  }
+
   grpc::ServerWriteReactor<v1::PcapChunk>* ExportPcap(grpc::CallbackServerContext* ctx,
                                                       const v1::FlowQuery* request) override {
     absl::Status s = Authorize(ctx);
@@ -120,6 +131,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
       add("subscriber_records", counters_.subscriber_records);
       add("subscriber_dropped", counters_.subscriber_dropped);
       add("pcap_exports", counters_.pcap_exports);
+      add("query_streams", counters_.query_streams);
     }
     reactor->Finish(ToGrpcStatus(s));
     return reactor;

@@ -40,6 +40,20 @@ absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::S
   return absl::OkStatus();
 }
 
+void AddFlows(const std::vector<FlowRow>& rows, size_t begin, size_t end, v1::FlowSet* out) {
+  JsonContext ctx;
+  out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
+  for (size_t i = begin; i < end; ++i) {
+    const FlowRow& r = rows[i];
+    ctx.node_tid = r.node_tid;
+    ToProto(r.snap, ctx, out->add_flows());
+    if (out->start() == 0 || (r.snap.start != 0 && r.snap.start < out->start())) {
+      out->set_start(r.snap.start);
+    }
+    out->set_end(std::max(out->end(), r.snap.last));
+  }
+}
+
 }  // namespace
 
 absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet* out) {
@@ -55,17 +69,26 @@ absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet
   absl::StatusOr<query::Page> page =
       query::Paginate(spec, std::move(rows), q.limit(), q.page_token(), query::QueryId(q));
   if (!page.ok()) return page.status();
-  JsonContext ctx;
-  for (const FlowRow& r : page->rows) {
-    ctx.node_tid = r.node_tid;
-    ToProto(r.snap, ctx, out->add_flows());
-    if (out->start() == 0 || (r.snap.start != 0 && r.snap.start < out->start())) {
-      out->set_start(r.snap.start);
-    }
-    out->set_end(std::max(out->end(), r.snap.last));
-  }
+  AddFlows(page->rows, 0, page->rows.size(), out);
   out->set_nextpagetoken(page->next_token);
   return absl::OkStatus();
+}
+
+absl::Status CollectAnswer(const v1::FlowQuery& q, ProbeBackend* backend, QueryAnswer* out) {
+  absl::Status s = CollectRows(q, backend, &out->spec, &out->rows);
+  if (!s.ok()) return s;
+  out->query_id = query::QueryId(q);
+  absl::StatusOr<size_t> first =
+      query::RowsAfter(out->spec, out->rows, q.page_token(), out->query_id);
+  if (!first.ok()) return first.status();
+  out->first = *first;
+  out->end = out->rows.size();
+  if (q.limit() != 0) out->end = std::min<size_t>(out->end, out->first + q.limit());
+  return absl::OkStatus();
+}
+
+void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, v1::FlowSet* out) {
+  AddFlows(answer.rows, begin, end, out);
 }
 
 absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, uint64_t max_bytes,

@@ -1,4 +1,4 @@
-// query_runner.h: the work behind Query and ExportPcap, apart from gRPC so
+// query_runner.h: the work behind Query, QueryStream and ExportPcap, apart from gRPC so
 // that it can be tested and reused (a future REST front end).
 //
 // Owner: called on a gRPC thread; blocks on the backend (VisitFlows,
@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "filter/query/result_set.h"
 #include "service/probe_backend.h"
 #include "skyprobe/v1/probe_service.pb.h"
 
@@ -21,6 +23,22 @@ namespace skyprobe {
 // FlowQuery). Bad requests are INVALID_ARGUMENT naming the problem.
 absl::Status RunQuery(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
                       skyprobe::v1::FlowSet* out);
+
+// QueryStream's answer: every matching flow from one scan, sorted and
+// deduplicated, from `first` (after the page token) to the end or the limit.
+struct QueryAnswer {
+  query::SortSpec spec;
+  std::string query_id;
+  std::vector<query::FlowRow> rows;
+  size_t first = 0;
+  size_t end = 0;
+};
+absl::Status CollectAnswer(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
+                           QueryAnswer* out);
+
+// Appends rows [begin, end) of `answer` to `out` (Start/End widened) as
+// Flow messages.
+void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, skyprobe::v1::FlowSet* out);
 
 // The raw packets of the flows matching `query` (filter, dedup; limit caps
 // the number of flows, 0: all), in time order, with the link types they use.

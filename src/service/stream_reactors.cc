@@ -5,6 +5,7 @@
 
 #include "service/stream_reactors.h"
 
+#include <algorithm>
 #include <deque>
 #include <utility>
 
@@ -128,6 +129,41 @@ void SubscribeReactor::OnDone() {
   }
   counters_->subscribers.fetch_sub(1, std::memory_order_relaxed);
   delete this;
+}
+
+QueryStreamReactor::QueryStreamReactor(QueryAnswer answer, const absl::Status& status)
+    : answer_(std::move(answer)) {
+  if (!status.ok()) {
+    Finish(ToGrpcStatus(status));
+    return;
+  }
+  next_ = answer_.first;
+  WriteNext();
+}
+
+void QueryStreamReactor::OnWriteDone(bool ok) {
+  if (!ok) {
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    return;
+  }
+  WriteNext();
+}
+
+void QueryStreamReactor::WriteNext() {
+  if (next_ >= answer_.end) {
+    // Done (an empty answer sends no message: OK and no flows).
+    Finish(grpc::Status::OK);
+    return;
+  }
+  const size_t stop = std::min(answer_.end, next_ + kFlowsPerMessage);
+  message_.Clear();
+  AppendRows(answer_, next_, stop, &message_);
+  if (stop < answer_.rows.size()) {  // also after the limit: the listing can go on
+    message_.set_nextpagetoken(
+        query::TokenAfter(answer_.spec, answer_.rows[stop - 1], answer_.query_id));
+  }
+  next_ = stop;
+  StartWrite(&message_);
 }
 
 PcapReactor::PcapReactor(PcapPackets packets, const absl::Status& status)

@@ -1,4 +1,4 @@
-// stream_reactors.h: the two server-streaming RPCs, Subscribe and ExportPcap,
+// stream_reactors.h: the server-streaming RPCs, Subscribe, QueryStream and ExportPcap,
 // as gRPC callback reactors (ServerWriteReactor; each deletes itself in OnDone).
 //
 // Owner: gRPC threads, plus the control lcore for Subscribe's record callback,
@@ -33,6 +33,7 @@ struct ServiceCounters {
   std::atomic<uint64_t> subscriber_records{0};  // sent
   std::atomic<uint64_t> subscriber_dropped{0};  // lost to slow clients
   std::atomic<uint64_t> pcap_exports{0};
+  std::atomic<uint64_t> query_streams{0};
 };
 
 class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flow> {
@@ -56,6 +57,26 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flo
   std::shared_ptr<Shared> shared_;
   uint64_t subscription_ = 0;
   skyprobe::v1::Flow message_;
+};
+
+// Writes a collected answer as FlowSets of at most kFlowsPerMessage flows,
+// converting each to protobuf only when it is its turn.
+class QueryStreamReactor final : public grpc::ServerWriteReactor<skyprobe::v1::FlowSet> {
+ public:
+  static constexpr size_t kFlowsPerMessage = 1000;
+
+  // Finishes at once with `status` when it is not OK.
+  QueryStreamReactor(QueryAnswer answer, const absl::Status& status);
+
+  void OnWriteDone(bool ok) override;
+  void OnDone() override { delete this; }
+
+ private:
+  void WriteNext();
+
+  QueryAnswer answer_;
+  size_t next_ = 0;
+  skyprobe::v1::FlowSet message_;
 };
 
 class PcapReactor final : public grpc::ServerWriteReactor<skyprobe::v1::PcapChunk> {

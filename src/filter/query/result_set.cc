@@ -163,24 +163,33 @@ absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted,
                      " flows; use page_token to get the rest"));
   }
   if (limit == 0) limit = kMaxPageSize;
-  size_t begin = 0;
-  if (!token.empty()) {
-    absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
-    if (!after.ok()) return after.status();
-    // First row strictly after the token's position (rows are in spec order).
-    auto it = std::partition_point(sorted.begin(), sorted.end(), [&](const FlowRow& r) {
-      return Compare(spec, KeyOf(spec, r), *after) <= 0;
-    });
-    begin = static_cast<size_t>(it - sorted.begin());
-  }
+  absl::StatusOr<size_t> first = RowsAfter(spec, sorted, token, query_id);
+  if (!first.ok()) return first.status();
+  const size_t begin = *first;
   Page page;
   const size_t end = std::min(sorted.size(), begin + limit);
   page.rows.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) page.rows.push_back(std::move(sorted[i]));
   if (end < sorted.size() && !page.rows.empty()) {
-    page.next_token = EncodeToken(query_id, KeyOf(spec, page.rows.back()));
+    page.next_token = TokenAfter(spec, page.rows.back(), query_id);
   }
   return page;
+}
+
+absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& sorted,
+                                 absl::string_view token, absl::string_view query_id) {
+  if (token.empty()) return 0;
+  absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
+  if (!after.ok()) return after.status();
+  // First row strictly after the token's position (rows are in spec order).
+  auto it = std::partition_point(sorted.begin(), sorted.end(), [&](const FlowRow& r) {
+    return Compare(spec, KeyOf(spec, r), *after) <= 0;
+  });
+  return static_cast<size_t>(it - sorted.begin());
+}
+
+std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_view query_id) {
+  return EncodeToken(query_id, KeyOf(spec, row));
 }
 
 std::vector<FlowRow> MergeSorted(const SortSpec& spec, std::vector<std::vector<FlowRow>> inputs,

@@ -64,6 +64,14 @@ struct Page {
 absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted, uint32_t limit,
                               absl::string_view token, absl::string_view query_id);
 
+// Index of the first row of `sorted` after `token` (0 for an empty token);
+// the same errors as Paginate for a bad token.
+absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& sorted,
+                                 absl::string_view token, absl::string_view query_id);
+
+// The token that continues a listing after `row`.
+std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_view query_id);
+
 // Merges answers each sorted by `spec` into one sorted list, deduplicating on
 // the fly (the first row of a value in the merged order wins, as Skydive's
 // FlowSet.Merge), and stops after `limit` rows (0: no limit).

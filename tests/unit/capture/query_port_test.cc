@@ -55,10 +55,9 @@ class QueryPortTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status();
     port_ = std::move(*p);
     for (uint16_t i = 0; i < kFlows; ++i) {
-      testing::TestPacket pkt = testing::Make({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
-                                              {10, 0, 0, 1}, {10, 0, 0, 2}, FlowProtocol::kUdp,
-                                              static_cast<uint16_t>(1024 + i),
-                                              static_cast<uint16_t>(i % 10), 100);
+      testing::TestPacket pkt = testing::Make(
+          {2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, {10, 0, 0, 1}, {10, 0, 0, 2}, FlowProtocol::kUdp,
+          static_cast<uint16_t>(1024 + i), static_cast<uint16_t>(i % 10), 100);
       const uint8_t* frame = pkt.frame.data();
       const int64_t ts = kT0 + i;
       table_->ProcessBurst(&frame, &pkt.parsed, &ts, 1);

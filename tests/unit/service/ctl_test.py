@@ -104,6 +104,11 @@ class CtlTest(unittest.TestCase):
         self.assertEqual(uuids(r.stdout), ["21", "22", "12", "14", "13"])
         nodes = [json.loads(l)["NodeTID"] for l in r.stdout.decode().splitlines()]
         self.assertEqual(nodes, ["probe-2", "probe-2", "probe-1", "probe-1", "probe-1"])
+        # With a limit, each probe sends its first 3; flow 11 loses to 21 in the
+        # merge, and the third flow still comes (12, probe-1's second).
+        r = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr, "--json",
+                "--sort", "Metric.ABBytes:desc", "--dedup", "TrackingID", "--limit", "3")
+        self.assertEqual(uuids(r.stdout), ["21", "22", "12"])
         table = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr).stdout.decode()
         self.assertEqual(table.splitlines()[0].split()[0], "NODE")
         self.assertEqual(len(table.splitlines()), 1 + 6)

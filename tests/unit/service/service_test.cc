@@ -138,6 +138,71 @@ TEST_F(ServiceTest, Pagination) {
   EXPECT_THAT(s.error_message(), HasSubstr("page_token"));
 }
 
+// QueryStream: one scan, then messages of at most 1000 flows in the query's
+// order; each message's token resumes after it (with Query too); the limit
+// caps the whole stream, not a page.
+TEST_F(ServiceTest, QueryStreamSendsTheWholeAnswerInMessages) {
+  for (uint64_t i = 0; i < 2500; ++i) {
+    backend_.AddFlow(UdpFlow(0x1000 + i, "10.1.0.1", "10.1.0.2", static_cast<uint16_t>(i), 53,
+                             static_cast<int64_t>(i)));
+  }
+  auto stream = [&](const v1::FlowQuery& q, std::vector<v1::FlowSet>* sets) {
+    grpc::ClientContext ctx;
+    auto reader = stub_->QueryStream(&ctx, q);
+    v1::FlowSet set;
+    while (reader->Read(&set)) sets->push_back(set);
+    return reader->Finish();
+  };
+  v1::FlowQuery q;
+  q.set_expression("Network.A = '10.1.0.1'");
+  q.set_sort_by("Metric.ABBytes");
+  q.set_sort_order(v1::DESCENDING);
+  std::vector<v1::FlowSet> sets;
+  ASSERT_TRUE(stream(q, &sets).ok());
+  ASSERT_EQ(sets.size(), 3u);
+  EXPECT_EQ(sets[0].flows_size(), 1000);
+  EXPECT_EQ(sets[1].flows_size(), 1000);
+  EXPECT_EQ(sets[2].flows_size(), 500);
+  int64_t expect = 2499;
+  for (const v1::FlowSet& set : sets) {
+    for (const v1::Flow& f : set.flows()) EXPECT_EQ(f.metric().abbytes(), expect--);
+  }
+  EXPECT_EQ(expect, -1);
+  EXPECT_EQ(sets[2].nextpagetoken(), "");
+  // The first message's token continues with the flow after it, in a page too.
+  ASSERT_NE(sets[0].nextpagetoken(), "");
+  v1::FlowQuery next = q;
+  next.set_page_token(sets[0].nextpagetoken());
+  next.set_limit(2);
+  v1::FlowSet page;
+  ASSERT_TRUE(Query(next, &page).ok());
+  ASSERT_EQ(page.flows_size(), 2);
+  EXPECT_EQ(page.flows(0).metric().abbytes(), 1499);
+  // Limit is the total, past the page maximum; the last message still
+  // carries a token, because flows follow.
+  next.set_limit(1200);
+  std::vector<v1::FlowSet> rest;
+  ASSERT_TRUE(stream(next, &rest).ok());
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].flows(0).metric().abbytes(), 1499);
+  EXPECT_EQ(rest[1].flows_size(), 200);
+  EXPECT_EQ(rest[1].flows(199).metric().abbytes(), 300);
+  EXPECT_NE(rest[1].nextpagetoken(), "");
+  // No match: OK and nothing. A bad request: INVALID_ARGUMENT, no message.
+  q.set_expression("Transport.B = 9");
+  std::vector<v1::FlowSet> none;
+  EXPECT_TRUE(stream(q, &none).ok());
+  EXPECT_TRUE(none.empty());
+  q.set_expression("Nope = 1");
+  grpc::Status bad = stream(q, &none);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("Nope"));
+  EXPECT_TRUE(none.empty());
+  q.set_expression("");
+  q.set_page_token("garbage");
+  EXPECT_EQ(stream(q, &none).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(ServiceTest, BadRequestsAreInvalidArgumentNamingTheProblem) {
   auto expect_bad = [&](const v1::FlowQuery& q, const std::string& message) {
     v1::FlowSet set;
