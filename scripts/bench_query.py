@@ -13,7 +13,10 @@
    (a) `skyprobectl flows --json --filter "UUID = '<uuid>'"` over --queries
        UUIDs picked from one 10000-flow page: p50, p99, max;
    (b) `skyprobectl flows --json` (every page) --dumps times (default 3);
-   (c) `skyprobectl stats` once, for the baseline cost of a call.
+   (c) `skyprobectl stats` once, for the baseline cost of a call;
+   (d) the same one-flow queries over ONE long-lived channel
+       (build/tests/bench/query_latency), --rounds times each: the probe's
+       own latency, without skyprobectl's process start-up.
    With --perf, records `perf record -g` of the probe during one more dump.
 """
 
@@ -35,6 +38,7 @@ def main():
     parser.add_argument('--flows', type=int, default=1000000)
     parser.add_argument('--queries', type=int, default=200)
     parser.add_argument('--dumps', type=int, default=3)
+    parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--perf', action='store_true')
     args = parser.parse_args()
     build = os.path.abspath(args.build)
@@ -106,6 +110,12 @@ def main():
         print('one flow by UUID: %d queries, p50 %.1f ms, p99 %.1f ms, max %.1f ms'
               % (len(lat), statistics.median(lat), lat[int(len(lat) * 0.99) - 1], lat[-1]),
               flush=True)
+        with open(os.path.join(out, 'uuids.txt'), 'w') as f:
+            f.write('\n'.join(uuids) + '\n')
+        r = subprocess.run([os.path.join(build, 'tests', 'bench', 'query_latency'), '--probe',
+                            address, '--uuids', os.path.join(out, 'uuids.txt'), '--rounds',
+                            str(args.rounds)], stdout=subprocess.PIPE, text=True, check=True)
+        print('one flow by UUID, one channel: ' + r.stdout.strip(), flush=True)
         for i in range(args.dumps):
             with open(os.path.join(out, 'dump.json'), 'w') as f:  # counted below
                 t = time.monotonic()

@@ -50,6 +50,9 @@ void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   storage_.kind = kind;
   storage_.predicate = std::move(predicate);
   storage_.uuid = uuid;
+  storage_.cheap =
+      kind == Kind::kRawPackets || (kind == Kind::kSnapshot && storage_.predicate != nullptr &&
+                                    !storage_.predicate->uuid_hint().empty());
   raw_found_ = false;
   raw_used_ = 0;
   finished_.store(false, std::memory_order_relaxed);
@@ -146,9 +149,9 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table) noexcept {
   return true;
 }
 
-void QueryPort::Serve(FlowTable* table) noexcept {
+void QueryPort::Serve(FlowTable* table, bool due) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
-  if (r == nullptr) return;
+  if (r == nullptr || (!due && !r->cheap)) return;
   if (r->kind == Kind::kFlush) {
     if (!table->FlushAll()) return;  // the record channel is full: go on later
   } else if (r->kind == Kind::kRawPackets) {

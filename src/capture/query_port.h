@@ -50,8 +50,12 @@ class QueryPort {
   bool raw_found() const { return raw_found_; }
   void VisitRawPackets(const std::function<void(const RawPacketArena::Packet&)>& visit) const;
 
-  // Worker: does a bounded slice of the pending query, if any.
-  void Serve(FlowTable* table) noexcept;
+  // Worker: does a bounded slice of the pending query, if any. Call it every
+  // loop; `due` (idle, or every 16th loop under load) lets a slice of any
+  // query run, while the cheap ones (UUID scans, raw-packet look-ups: about
+  // 50 us a slice) run at every call, so a one-flow query does not wait for
+  // thousands of bursts.
+  void Serve(FlowTable* table, bool due = true) noexcept;
   bool pending() const { return request_.load(std::memory_order_acquire) != nullptr; }
 
  private:
@@ -70,6 +74,7 @@ class QueryPort {
     Kind kind = Kind::kSnapshot;
     std::shared_ptr<const FlowPredicate> predicate;
     uint64_t uuid = 0;
+    bool cheap = false;  // reads the dense UUID array only
   };
   // One packet in raw_buffer_, followed by its bytes padded to 8.
   struct RawRecord {

@@ -164,8 +164,8 @@ void RxWorker::Idle(uint32_t* idle) noexcept {
   }
 }
 
-void RxWorker::ServeQueries() noexcept {
-  if (setup_.queries != nullptr) setup_.queries->Serve(setup_.table);
+void RxWorker::ServeQueries(bool due) noexcept {
+  if (setup_.queries != nullptr) setup_.queries->Serve(setup_.table, due);
 }
 
 void RxWorker::Hold() noexcept {
@@ -194,8 +194,9 @@ void RxWorker::RunDirect() noexcept {
       if (setup_.hold) Hold();
       break;
     }
-    // Queries are served between bursts: every 16 loops, or whenever idle.
-    if (got == 0 || (++loops_ & 15) == 0) ServeQueries();
+    // Queries are served between bursts: every 16 loops, or whenever idle
+    // (cheap slices every loop).
+    ServeQueries(got == 0 || (++loops_ & 15) == 0);
     if (got == 0) {
       // A quiet live link still needs its timers.
       if (any_live) setup_.table->AdvanceClock(ClockNs());
@@ -214,7 +215,7 @@ void RxWorker::RunFromRing() noexcept {
     // The dispatcher watches the stop flag and ends every ring with an end
     // mark, after the frames it already took: those are accounted too.
     const uint32_t n = setup_.ring->Dequeue(items, kBurst);
-    if (n == 0 || (++loops_ & 15) == 0) ServeQueries();
+    ServeQueries(n == 0 || (++loops_ & 15) == 0);
     if (n == 0) {
       if (live_clock) table.AdvanceClock(ClockNs());
       Idle(&idle);

@@ -86,7 +86,7 @@ class RxWorker {
   void RunDirect() noexcept;
   void RunFromRing() noexcept;
   void Idle(uint32_t* idle) noexcept;
-  void ServeQueries() noexcept;
+  void ServeQueries(bool due = true) noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
 

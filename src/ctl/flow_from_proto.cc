@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -33,14 +34,46 @@ absl::Status Hex(absl::string_view field, const std::string& text, uint64_t* out
   return absl::OkStatus();
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "aa:bb:cc:dd:ee:ff" (one or two digits a byte, as the probe never prints
+// but a hand-written record might).
 absl::Status Mac(absl::string_view field, const std::string& text, uint8_t out[6]) {
-  unsigned m[6];
-  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4],
-                  &m[5]) != 6) {
-    return Bad(field, text);
+  size_t at = 0;
+  for (int i = 0; i < 6; ++i) {
+    int v = 0, digits = 0;
+    while (at < text.size() && digits < 2 && HexDigit(text[at]) >= 0) {
+      v = v * 16 + HexDigit(text[at++]);
+      ++digits;
+    }
+    if (digits == 0 || (i < 5 && (at >= text.size() || text[at++] != ':'))) {
+      return Bad(field, text);
+    }
+    out[i] = static_cast<uint8_t>(v);
   }
-  for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(m[i]);
+  if (at != text.size()) return Bad(field, text);
   return absl::OkStatus();
+}
+
+// Layer by gopacket name, built once (LayerName is a C string: no strlen per
+// lookup).
+int LayerByName(absl::string_view name) {
+  static const auto* names = [] {
+    auto* v = new std::vector<absl::string_view>();
+    for (int i = 0; i < static_cast<int>(Layer::kCount); ++i) {
+      v->push_back(LayerName(static_cast<Layer>(i)));
+    }
+    return v;
+  }();
+  for (size_t i = 0; i < names->size(); ++i) {
+    if ((*names)[i] == name) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 FlowMetric Metric(const v1::FlowMetric& m) {
@@ -70,10 +103,7 @@ absl::Status FlowFromProto(const v1::Flow& f, query::FlowRow* out) {
   if (!f.layerspath().empty()) {
     for (absl::string_view name : absl::StrSplit(f.layerspath(), '/')) {
       if (s.num_layers == kMaxLayers) break;
-      int found = -1;
-      for (int i = 0; i < static_cast<int>(Layer::kCount); ++i) {
-        if (name == LayerName(static_cast<Layer>(i))) found = i;
-      }
+      const int found = LayerByName(name);
       if (found < 0) return Bad("LayersPath", f.layerspath());
       s.layers[s.num_layers++] = static_cast<Layer>(found);
     }

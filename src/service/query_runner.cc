@@ -18,9 +18,9 @@ namespace {
 namespace v1 = ::skyprobe::v1;
 using query::FlowRow;
 
-// Matching flows, sorted and deduplicated as the query asks.
-absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
-                         std::vector<FlowRow>* rows) {
+// Matching flows, in no order, and how the query sorts them.
+absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
+                          std::vector<FlowRow>* rows) {
   const std::string node_tid = backend->NodeTid();
   absl::StatusOr<std::shared_ptr<const query::CompiledFilter>> filter =
       query::CompiledFilter::Compile(q.expression(), q.has_filter() ? &q.filter() : nullptr,
@@ -35,16 +35,24 @@ absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::S
   absl::Status visited = backend->VisitFlows(predicate, [&](const FlowSnapshot& snap) {
     rows->push_back(FlowRow{snap, node_tid, ""});
   });
-  if (!visited.ok()) return visited;
-  query::SortAndDedup(*spec, rows);
-  return absl::OkStatus();
+  return visited;
 }
 
-void AddFlows(const std::vector<FlowRow>& rows, size_t begin, size_t end, v1::FlowSet* out) {
+// Matching flows, sorted and deduplicated as the query asks.
+absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
+                         std::vector<FlowRow>* rows) {
+  absl::Status s = MatchingRows(q, backend, spec, rows);
+  if (s.ok()) query::SortAndDedup(*spec, rows);
+  return s;
+}
+
+// rows[i] (or rows[order[i]]) for i in [begin, end).
+void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* order, size_t begin,
+              size_t end, v1::FlowSet* out) {
   JsonContext ctx;
   out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
   for (size_t i = begin; i < end; ++i) {
-    const FlowRow& r = rows[i];
+    const FlowRow& r = rows[order != nullptr ? (*order)[i] : i];
     ctx.node_tid = r.node_tid;
     ToProto(r.snap, ctx, out->add_flows());
     if (out->start() == 0 || (r.snap.start != 0 && r.snap.start < out->start())) {
@@ -69,26 +77,27 @@ absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet
   absl::StatusOr<query::Page> page =
       query::Paginate(spec, std::move(rows), q.limit(), q.page_token(), query::QueryId(q));
   if (!page.ok()) return page.status();
-  AddFlows(page->rows, 0, page->rows.size(), out);
+  AddFlows(page->rows, nullptr, 0, page->rows.size(), out);
   out->set_nextpagetoken(page->next_token);
   return absl::OkStatus();
 }
 
 absl::Status CollectAnswer(const v1::FlowQuery& q, ProbeBackend* backend, QueryAnswer* out) {
-  absl::Status s = CollectRows(q, backend, &out->spec, &out->rows);
+  absl::Status s = MatchingRows(q, backend, &out->spec, &out->rows);
   if (!s.ok()) return s;
+  out->order = query::SortedOrder(out->spec, out->rows);
   out->query_id = query::QueryId(q);
   absl::StatusOr<size_t> first =
-      query::RowsAfter(out->spec, out->rows, q.page_token(), out->query_id);
+      query::RowsAfter(out->spec, out->rows, out->order, q.page_token(), out->query_id);
   if (!first.ok()) return first.status();
   out->first = *first;
-  out->end = out->rows.size();
+  out->end = out->order.size();
   if (q.limit() != 0) out->end = std::min<size_t>(out->end, out->first + q.limit());
   return absl::OkStatus();
 }
 
 void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, v1::FlowSet* out) {
-  AddFlows(answer.rows, begin, end, out);
+  AddFlows(answer.rows, &answer.order, begin, end, out);
 }
 
 absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, uint64_t max_bytes,

@@ -24,20 +24,22 @@ namespace skyprobe {
 absl::Status RunQuery(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
                       skyprobe::v1::FlowSet* out);
 
-// QueryStream's answer: every matching flow from one scan, sorted and
-// deduplicated, from `first` (after the page token) to the end or the limit.
+// QueryStream's answer: every matching flow from one scan (`rows`, as the
+// workers gave them), `order` the sorted and deduplicated indices into it;
+// the stream sends order[first, end) (after the page token, up to the limit).
 struct QueryAnswer {
   query::SortSpec spec;
   std::string query_id;
   std::vector<query::FlowRow> rows;
+  std::vector<uint32_t> order;
   size_t first = 0;
   size_t end = 0;
 };
 absl::Status CollectAnswer(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
                            QueryAnswer* out);
 
-// Appends rows [begin, end) of `answer` to `out` (Start/End widened) as
-// Flow messages.
+// Appends the flows order[begin, end) of `answer` to `out` (Start/End
+// widened) as Flow messages.
 void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, skyprobe::v1::FlowSet* out);
 
 // The raw packets of the flows matching `query` (filter, dedup; limit caps

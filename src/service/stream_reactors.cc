@@ -158,9 +158,9 @@ void QueryStreamReactor::WriteNext() {
   const size_t stop = std::min(answer_.end, next_ + kFlowsPerMessage);
   message_.Clear();
   AppendRows(answer_, next_, stop, &message_);
-  if (stop < answer_.rows.size()) {  // also after the limit: the listing can go on
+  if (stop < answer_.order.size()) {  // also after the limit: the listing can go on
     message_.set_nextpagetoken(
-        query::TokenAfter(answer_.spec, answer_.rows[stop - 1], answer_.query_id));
+        query::TokenAfter(answer_.spec, answer_.rows[answer_.order[stop - 1]], answer_.query_id));
   }
   next_ = stop;
   StartWrite(&message_);

@@ -133,25 +133,39 @@ absl::StatusOr<SortSpec> MakeSortSpec(absl::string_view sort_by, v1::SortOrder o
   return spec;
 }
 
-void SortAndDedup(const SortSpec& spec, std::vector<FlowRow>* rows) {
-  std::vector<SortKey> keys;
-  keys.reserve(rows->size());
-  for (const FlowRow& r : *rows) keys.push_back(KeyOf(spec, r));
-  std::vector<size_t> order(rows->size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return Compare(spec, keys[a], keys[b]) < 0; });
-  std::vector<FlowRow> out;
-  out.reserve(rows->size());
+std::vector<uint32_t> SortedOrder(const SortSpec& spec, const std::vector<FlowRow>& rows) {
+  std::vector<uint32_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  if (spec.sort_field == nullptr) {
+    // UUID order (the default): 8-byte keys, no SortKey per row.
+    std::vector<uint64_t> uuids(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) uuids[i] = rows[i].snap.uuid;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return uuids[a] < uuids[b]; });
+  } else {
+    std::vector<SortKey> keys;
+    keys.reserve(rows.size());
+    for (const FlowRow& r : rows) keys.push_back(KeyOf(spec, r));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return Compare(spec, keys[a], keys[b]) < 0; });
+  }
+  if (spec.dedup_field == nullptr) return order;
   std::unordered_set<std::string> seen;
   std::string value;
-  for (size_t i : order) {
-    if (spec.dedup_field != nullptr && DedupValue(spec, (*rows)[i], &value) &&
-        !seen.insert(value).second) {
-      continue;
-    }
-    out.push_back(std::move((*rows)[i]));
+  size_t kept = 0;
+  for (uint32_t i : order) {
+    if (DedupValue(spec, rows[i], &value) && !seen.insert(value).second) continue;
+    order[kept++] = i;
   }
+  order.resize(kept);
+  return order;
+}
+
+void SortAndDedup(const SortSpec& spec, std::vector<FlowRow>* rows) {
+  const std::vector<uint32_t> order = SortedOrder(spec, *rows);
+  std::vector<FlowRow> out;
+  out.reserve(order.size());
+  for (uint32_t i : order) out.push_back(std::move((*rows)[i]));
   *rows = std::move(out);
 }
 
@@ -190,6 +204,18 @@ absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow
 
 std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_view query_id) {
   return EncodeToken(query_id, KeyOf(spec, row));
+}
+
+absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& rows,
+                                 const std::vector<uint32_t>& order, absl::string_view token,
+                                 absl::string_view query_id) {
+  if (token.empty()) return 0;
+  absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
+  if (!after.ok()) return after.status();
+  auto it = std::partition_point(order.begin(), order.end(), [&](uint32_t i) {
+    return Compare(spec, KeyOf(spec, rows[i]), *after) <= 0;
+  });
+  return static_cast<size_t>(it - order.begin());
 }
 
 std::vector<FlowRow> MergeSorted(const SortSpec& spec, std::vector<std::vector<FlowRow>> inputs,

@@ -52,6 +52,10 @@ absl::StatusOr<SortSpec> MakeSortSpec(absl::string_view sort_by, skyprobe::v1::S
 // dedup value.
 void SortAndDedup(const SortSpec& spec, std::vector<FlowRow>* rows);
 
+// The same, as indices into `rows` (which stay where they are: a big answer
+// is not copied once more to be sorted).
+std::vector<uint32_t> SortedOrder(const SortSpec& spec, const std::vector<FlowRow>& rows);
+
 struct Page {
   std::vector<FlowRow> rows;
   std::string next_token;  // empty on the last page
@@ -68,6 +72,10 @@ absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted,
 // the same errors as Paginate for a bad token.
 absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& sorted,
                                  absl::string_view token, absl::string_view query_id);
+// Position in `order` (from SortedOrder over `rows`) of the first row after `token`.
+absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& rows,
+                                 const std::vector<uint32_t>& order, absl::string_view token,
+                                 absl::string_view query_id);
 
 // The token that continues a listing after `row`.
 std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_view query_id);
