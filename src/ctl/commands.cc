@@ -195,17 +195,32 @@ absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::s
   return absl::OkStatus();
 }
 
+// One probe's whole answer as JSON lines rendered by the probe, to `out`.
+absl::Status StreamJsonLines(const Client& client, const CtlOptions& o, const std::string& probe,
+                             std::FILE* out) {
+  auto stub = client.Stub(probe);
+  v1::FlowQuery q = MakeQuery(o);
+  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
+  q.set_format(v1::JSON_LINES);
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, false);
+  auto reader = stub->QueryStream(&ctx, q);
+  v1::FlowSet set;
+  while (reader->Read(&set)) {
+    std::fwrite(set.jsonlines().data(), 1, set.jsonlines().size(), out);
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpc(probe, s);
+  return absl::OkStatus();
+}
+
 absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
   absl::StatusOr<query::SortSpec> spec = query::MakeSortSpec(o.sort_by, o.sort_order, o.dedup_by);
   if (!spec.ok()) return spec.status();
   if (o.probes.size() == 1 && o.json) {
-    // The probe's order is the answer's: print as the stream arrives.
-    std::string line;
-    return StreamFlows(client, o, o.probes[0], o.limit, [&](FlowRow&& r) {
-      line.clear();
-      AppendFlowJson(r.snap, JsonContext{r.node_tid, r.capture_id}, &line);
-      std::fwrite(line.data(), 1, line.size(), out);
-    });
+    // The probe's order is the answer's, and its JSON lines are ours: print
+    // them as the stream arrives, as the probe rendered them.
+    return StreamJsonLines(client, o, o.probes[0], out);
   }
   // Each probe's answer is sorted and deduplicated by its probe; the merge
   // keeps the order and deduplicates across probes, as Skydive's analyzer

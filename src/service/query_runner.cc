@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "export/flow_proto.h"
+#include "export/json_lines.h"
 #include "filter/query/compiled_filter.h"
 #include "filter/query/result_set.h"
 
@@ -48,13 +49,19 @@ absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::S
 
 // rows[i] (or rows[order[i]]) for i in [begin, end).
 void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* order, size_t begin,
-              size_t end, v1::FlowSet* out) {
+              size_t end, v1::FlowFormat format, v1::FlowSet* out) {
   JsonContext ctx;
-  out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
+  const bool json = format == v1::JSON_LINES;
+  if (!json) out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
+  std::string* lines = json ? out->mutable_jsonlines() : nullptr;
   for (size_t i = begin; i < end; ++i) {
     const FlowRow& r = rows[order != nullptr ? (*order)[i] : i];
     ctx.node_tid = r.node_tid;
-    ToProto(r.snap, ctx, out->add_flows());
+    if (json) {
+      AppendFlowJson(r.snap, ctx, lines);
+    } else {
+      ToProto(r.snap, ctx, out->add_flows());
+    }
     if (out->start() == 0 || (r.snap.start != 0 && r.snap.start < out->start())) {
       out->set_start(r.snap.start);
     }
@@ -62,10 +69,16 @@ void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* ord
   }
 }
 
+absl::Status CheckFormat(const v1::FlowQuery& q) {
+  if (v1::FlowFormat_IsValid(q.format())) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("format: unknown value ", q.format()));
+}
+
 }  // namespace
 
 absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet* out) {
   out->Clear();
+  if (absl::Status f = CheckFormat(q); !f.ok()) return f;
   if (q.limit() > query::kMaxPageSize) {  // before any work
     return absl::InvalidArgumentError(absl::StrCat(
         "limit: ", q.limit(), " is more than the maximum page of ", query::kMaxPageSize, " flows"));
@@ -77,16 +90,18 @@ absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet
   absl::StatusOr<query::Page> page =
       query::Paginate(spec, std::move(rows), q.limit(), q.page_token(), query::QueryId(q));
   if (!page.ok()) return page.status();
-  AddFlows(page->rows, nullptr, 0, page->rows.size(), out);
+  AddFlows(page->rows, nullptr, 0, page->rows.size(), q.format(), out);
   out->set_nextpagetoken(page->next_token);
   return absl::OkStatus();
 }
 
 absl::Status CollectAnswer(const v1::FlowQuery& q, ProbeBackend* backend, QueryAnswer* out) {
+  if (absl::Status f = CheckFormat(q); !f.ok()) return f;
   absl::Status s = MatchingRows(q, backend, &out->spec, &out->rows);
   if (!s.ok()) return s;
   out->order = query::SortedOrder(out->spec, out->rows);
   out->query_id = query::QueryId(q);
+  out->format = q.format();
   absl::StatusOr<size_t> first =
       query::RowsAfter(out->spec, out->rows, out->order, q.page_token(), out->query_id);
   if (!first.ok()) return first.status();
@@ -97,7 +112,7 @@ absl::Status CollectAnswer(const v1::FlowQuery& q, ProbeBackend* backend, QueryA
 }
 
 void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, v1::FlowSet* out) {
-  AddFlows(answer.rows, &answer.order, begin, end, out);
+  AddFlows(answer.rows, &answer.order, begin, end, answer.format, out);
 }
 
 absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, uint64_t max_bytes,

@@ -32,6 +32,7 @@ struct QueryAnswer {
   std::string query_id;
   std::vector<query::FlowRow> rows;
   std::vector<uint32_t> order;
+  skyprobe::v1::FlowFormat format = skyprobe::v1::FLOWS;
   size_t first = 0;
   size_t end = 0;
 };

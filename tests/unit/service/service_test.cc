@@ -5,6 +5,7 @@
 #include <pcap/pcap.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -188,6 +189,20 @@ TEST_F(ServiceTest, QueryStreamSendsTheWholeAnswerInMessages) {
   EXPECT_EQ(rest[1].flows_size(), 200);
   EXPECT_EQ(rest[1].flows(199).metric().abbytes(), 300);
   EXPECT_NE(rest[1].nextpagetoken(), "");
+  // JSON_LINES: the same flows in the same order, as the probe's JSON lines.
+  v1::FlowQuery j = q;
+  j.set_format(v1::JSON_LINES);
+  j.set_limit(1500);
+  std::vector<v1::FlowSet> json;
+  ASSERT_TRUE(stream(j, &json).ok());
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0].flows_size(), 0);
+  std::string all = json[0].jsonlines() + json[1].jsonlines();
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 1500);
+  EXPECT_THAT(all.substr(0, all.find('\n')), HasSubstr("\"ABBytes\":2499"));
+  EXPECT_THAT(all, HasSubstr("\"NodeTID\":\"probe-1\""));
+  j.set_format(static_cast<v1::FlowFormat>(7));
+  EXPECT_EQ(stream(j, &json).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // No match: OK and nothing. A bad request: INVALID_ARGUMENT, no message.
   q.set_expression("Transport.B = 9");
   std::vector<v1::FlowSet> none;
