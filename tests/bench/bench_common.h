@@ -49,6 +49,43 @@ inline void WriteFrame(uint32_t i, uint8_t* p) {
   udp[5] = 26;
 }
 
+// VXLAN: 124 bytes (128 with FCS): outer Ethernet/IPv4 10.99.0.1 ->
+// 10.99.0.2/UDP <ephemeral by flow> -> 4789/VXLAN VNI 100, then the frame of
+// flow `i` above padded to 74 bytes (its IP/UDP lengths say so). One outer
+// flow (the key ignores the UDP source port) and one inner flow per `i`.
+inline constexpr uint32_t kVxlanFrameLen = 124;
+inline constexpr uint32_t kVxlanOuterLen = 50;
+
+inline void WriteVxlanFrame(uint32_t i, uint8_t* p) {
+  std::memset(p, 0, kVxlanFrameLen);
+  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x11}, src[6] = {0x02, 0, 0, 0, 0, 0x12};
+  std::memcpy(p, dst, 6);
+  std::memcpy(p + 6, src, 6);
+  p[12] = 0x08;
+  uint8_t* ip = p + 14;
+  const uint32_t ip_len = kVxlanFrameLen - 14;
+  ip[0] = 0x45;
+  ip[2] = static_cast<uint8_t>(ip_len >> 8);
+  ip[3] = static_cast<uint8_t>(ip_len);
+  ip[8] = 64;
+  ip[9] = 17;
+  ip[12] = 10, ip[13] = 99, ip[15] = 1;
+  ip[16] = 10, ip[17] = 99, ip[19] = 2;
+  uint8_t* udp = ip + 20;
+  const uint16_t sport = static_cast<uint16_t>(49152 + (i & 0x3fff));
+  udp[0] = static_cast<uint8_t>(sport >> 8), udp[1] = static_cast<uint8_t>(sport);
+  udp[2] = 0x12, udp[3] = 0xb5;  // 4789
+  udp[5] = static_cast<uint8_t>(ip_len - 20);
+  uint8_t* vxlan = udp + 8;
+  vxlan[0] = 0x08;  // VNI present
+  vxlan[6] = 100;   // VNI 100 (bytes 4..6)
+  uint8_t* inner = vxlan + 8;
+  WriteFrame(i, inner);
+  const uint32_t inner_ip_len = kVxlanFrameLen - kVxlanOuterLen - 14;
+  inner[17] = static_cast<uint8_t>(inner_ip_len);                // total length
+  inner[14 + 20 + 5] = static_cast<uint8_t>(inner_ip_len - 20);  // UDP length
+}
+
 // Frames of `flows` conversations back to back in plain memory.
 inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
   std::vector<uint8_t> out(static_cast<size_t>(flows) * kFrameLen);
@@ -56,11 +93,11 @@ inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
   return out;
 }
 
-// `flows` frames in mbufs of their own pool (created per benchmark and sized
+// `flows` frames (plain or VXLAN) in mbufs of their own pool (created per benchmark and sized
 // to it, so that a small benchmark does not pay for a big pool's pages).
 class Frames {
  public:
-  explicit Frames(uint32_t flows) {
+  explicit Frames(uint32_t flows, bool vxlan = false) {
     static int n = 0;
     const std::string name = "bench_mbufs" + std::to_string(n++);
     pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
@@ -72,7 +109,11 @@ class Frames {
     m_.resize(flows);
     for (uint32_t i = 0; i < flows; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
-      WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+      if (vxlan) {
+        WriteVxlanFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kVxlanFrameLen)));
+      } else {
+        WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+      }
     }
   }
   ~Frames() {

@@ -5,6 +5,8 @@
 //
 // BM_Worker/<flows>: 64-byte Ethernet/IPv4/UDP frames cycling over <flows>
 // distinct conversations already in the table (steady state): Mpps per core.
+// BM_WorkerVxlan/<flows>: the same conversations inside VXLAN (124-byte
+// frames): each is parsed twice over and counted in two flows.
 // BM_NewFlows/<flows>: every frame opens a new flow (table emptied between
 // rounds, outside the timing): new flows per second.
 #include <memory>
@@ -58,9 +60,9 @@ struct Rig {
   }
 };
 
-void BM_Worker(benchmark::State& state) {
+void RunWorker(benchmark::State& state, bool vxlan) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  bench::Frames frames(flows);
+  bench::Frames frames(flows, vxlan);
   // Room to spare, as a deployment would size --max-flows.
   Rig rig(flows + flows / 4 + 1024);
   for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) {
@@ -76,6 +78,18 @@ void BM_Worker(benchmark::State& state) {
   state.counters["Mpps"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
   state.counters["flows"] = rig.table->size();
+}
+
+void BM_Worker(benchmark::State& state) { RunWorker(state, false); }
+
+// The cost of decapsulation: the same inner conversations inside VXLAN (124
+// bytes), each frame accounted in its outer flow and its inner flow.
+void BM_WorkerVxlan(benchmark::State& state) {
+  RunWorker(state, true);
+  // Every inner conversation plus the one outer flow must be in the table.
+  if (static_cast<uint32_t>(state.counters["flows"]) != state.range(0) + 1) {
+    state.SkipWithError("VXLAN frames did not make one outer and one inner flow each");
+  }
 }
 
 void BM_NewFlows(benchmark::State& state) {
@@ -102,6 +116,7 @@ void BM_NewFlows(benchmark::State& state) {
 
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
+BENCHMARK(BM_WorkerVxlan)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 
 }  // namespace
 }  // namespace skyprobe
