@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "ctl/capture_merge.h"
 #include "ctl/flow_from_proto.h"
 #include "export/flow_format.h"
 #include "export/json_lines.h"
@@ -300,22 +301,42 @@ absl::Status Watch(const CtlOptions& o, const Client& client, std::FILE* out) {
   return first_error;
 }
 
-absl::Status Pcap(const CtlOptions& o, const Client& client) {
+// One probe's ExportPcap answer, whole.
+absl::Status FetchCapture(const Client& client, const CtlOptions& o, const std::string& probe,
+                          std::string* file) {
   v1::FlowQuery q = MakeQuery(o);
   if (!o.uuid.empty()) {
     const std::string term = absl::StrCat("UUID = '", o.uuid, "'");
     q.set_expression(o.filter.empty() ? term : absl::StrCat("(", o.filter, ") and ", term));
   }
   q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
-  auto stub = client.Stub(o.probes[0]);
+  auto stub = client.Stub(probe);
   grpc::ClientContext ctx;
   client.Prepare(&ctx, false);
   auto reader = stub->ExportPcap(&ctx, q);
-  std::string file;
   v1::PcapChunk chunk;
-  while (reader->Read(&chunk)) file += chunk.data();
+  while (reader->Read(&chunk)) *file += chunk.data();
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return FromGrpc(o.probes[0], s);
+  if (!s.ok()) return FromGrpc(probe, s);
+  return absl::OkStatus();
+}
+
+absl::Status Pcap(const CtlOptions& o, const Client& client) {
+  std::string file;
+  if (o.probes.size() == 1) {
+    absl::Status s = FetchCapture(client, o, o.probes[0], &file);
+    if (!s.ok()) return s;
+  } else {
+    // Several probes: their packets in one file, in time order.
+    std::vector<RawPacketCopy> packets;
+    for (const std::string& probe : o.probes) {
+      std::string one;
+      absl::Status s = FetchCapture(client, o, probe, &one);
+      if (s.ok()) s = ReadProbeCapture(one, &packets);
+      if (!s.ok()) return absl::Status(s.code(), absl::StrCat(probe, ": ", s.message()));
+    }
+    file = MergedCapture(std::move(packets));
+  }
   // Written only once complete: a failed export leaves no truncated file.
   if (o.output == "-") {
     std::fwrite(file.data(), 1, file.size(), stdout);

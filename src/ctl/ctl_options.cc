@@ -20,7 +20,8 @@ std::string CtlUsage() {
 Commands:
   flows    live flows of every probe, merged (table; --json for JSON lines)
   watch    live UPDATE/EXPIRE records as they happen, until interrupted
-  pcap     raw packets of the matching flows as one capture file (-o FILE)
+  pcap     raw packets of the matching flows as one capture file (-o FILE); with
+           several --probe, every probe's packets merged in time order
   stats    the probes' counters
   flush    expire every live flow now
 
@@ -160,9 +161,6 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
   }
   if (o.command == "pcap") {
     if (o.output.empty()) return absl::InvalidArgumentError("pcap: -o FILE is required");
-    if (o.probes.size() != 1) {
-      return absl::InvalidArgumentError("pcap: give exactly one --probe (one capture file each)");
-    }
   }
   if (!o.tls_cert.empty() != !o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");

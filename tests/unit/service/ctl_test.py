@@ -144,6 +144,38 @@ class CtlTest(unittest.TestCase):
         with open(path, "rb") as f:
             self.assertEqual(len(f.read()), 24 + 16 + 46)
 
+    def test_pcap_over_two_probes_is_one_file_in_time_order(self):
+        path = os.path.join(self.tmp, "both.pcap")
+        # TCP flows: 11 and 12 (probe-1, Ethernet), 21 (probe-2, Ethernet): one pcap.
+        ctl("pcap", "--probe", self.a.addr, "--probe", self.b.addr, "-o", path,
+            "--filter", "Transport.Protocol = 'TCP'")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertEqual(struct.unpack("<I", data[:4])[0], 0xa1b23c4d)
+        stamps, at = [], 24
+        while at < len(data):
+            sec, nsec, incl = struct.unpack("<III", data[at:at + 12])
+            stamps.append(sec * 10**9 + nsec)
+            at += 16 + incl
+        self.assertEqual(stamps, [1000000000, 1500000000, 2000000000, 2500000001, 3000000500])
+        # Every flow: probe-1's raw-IP packet joins, so the merged file is pcapng.
+        ctl("pcap", "--probe", self.a.addr, "--probe", self.b.addr, "-o", path)
+        with open(path, "rb") as f:
+            self.assertEqual(struct.unpack("<I", f.read(4))[0], 0x0a0d0d0a)
+        if shutil.which("tshark"):
+            t = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.time_epoch",
+                                "-e", "frame.len"], capture_output=True, text=True, check=True)
+            rows = [l.split() for l in t.stdout.splitlines()]
+            self.assertEqual(len(rows), 6)
+            times = [float(r[0]) for r in rows]
+            self.assertEqual(times, sorted(times))
+        elif os.environ.get("SKYPROBE_REQUIRE_TSHARK") == "1":
+            self.fail("tshark is required (SKYPROBE_REQUIRE_TSHARK=1) but absent")
+        # A probe that fails fails the whole export, naming it.
+        r = ctl("pcap", "--probe", self.a.addr, "--probe", "127.0.0.1:1", "-o", path, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("127.0.0.1:1", r.stderr.decode())
+
     def test_stats_and_flush(self):
         out = ctl("stats", "--probe", self.a.addr).stdout.decode().splitlines()
         self.assertIn("total flows 4", out)

@@ -41,11 +41,11 @@ int main(int argc, char** argv) {
     backend.AddFlow(TcpFlow(0x12, "10.0.0.1", "10.0.0.3", 40001, 22, 500),
                     {UdpPacket(2'000'000'000, 1, 2)});
     backend.AddFlow(UdpFlow(0x13, "10.0.0.4", "10.0.0.1", 5353, 53, 80));
-    backend.AddFlow(IcmpFlow(0x14, "10.0.0.9", "10.0.0.1"));
+    backend.AddFlow(IcmpFlow(0x14, "10.0.0.9", "10.0.0.1"), {RawIpPacket(2'500'000'000, 1)});
   } else {
     skyprobe::FlowSnapshot same = TcpFlow(0x21, "10.0.0.1", "10.0.0.2", 40000, 443, 2000);
     same.tracking_id = 0x11 * 3;  // the conversation of flow 11, seen here too
-    backend.AddFlow(same);
+    backend.AddFlow(same, {UdpPacket(1'500'000'000, 1, 21), UdpPacket(2'500'000'001, 2, 21)});
     backend.AddFlow(TcpFlow(0x22, "10.0.0.7", "10.0.0.8", 1234, 80, 700));
   }
   skyprobe::ServiceOptions options{.listen = "127.0.0.1:0", .token_file = token_file};
