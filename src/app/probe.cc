@@ -433,6 +433,11 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     for (auto& w : r->workers) ws.push_back(w.get());
     r->backend = std::make_unique<ProbeBackendImpl>(
         qp, ws, [r, &loop] { return ToStats(Collect(*r, loop)); }, cfg.node_tid);
+    r->backend->SetLiveFlows([r] {
+      size_t n = 0;
+      for (const auto& t : r->tables) n += t->size();  // racy by design: a hint
+      return n;
+    });
     loop.AddHandler(r->backend->Handler());
     SKYPROBE_ASSIGN_OR_RETURN(r->server,
                               StartGrpcServer(ServiceOptionsFromConfig(cfg), r->backend.get()));

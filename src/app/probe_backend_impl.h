@@ -37,6 +37,9 @@ class ProbeBackendImpl final : public ProbeBackend {
   StatsSnapshot Stats() override;
   absl::Status Flush() override;
   std::string NodeTid() const override { return node_tid_; }
+  size_t LiveFlowsHint() const override { return live_flows_ ? live_flows_() : 0; }
+  // Set once, before the service starts.
+  void SetLiveFlows(std::function<size_t()> fn) { live_flows_ = std::move(fn); }
 
   // The control-loop handler that feeds subscribers (owned by the loop).
   std::unique_ptr<FlowHandler> Handler();
@@ -51,6 +54,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   std::vector<const RxWorker*> workers_;
   std::function<StatsSnapshot()> stats_;
   std::string node_tid_;
+  std::function<size_t()> live_flows_;
   std::mutex query_mu_;  // one query at a time on the workers' ports
   std::mutex subs_mu_;
   std::map<uint64_t, std::function<void(const FlowSnapshot&)>> subs_;

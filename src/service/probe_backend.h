@@ -66,6 +66,10 @@ class ProbeBackend {
   // Expires every live flow now (final records go to the handlers).
   virtual absl::Status Flush() = 0;
 
+  // About how many flows are live (a query reserves room for its answer):
+  // read without synchronisation, may be stale; 0 when unknown.
+  virtual size_t LiveFlowsHint() const { return 0; }
+
   // NodeTID and other record context the service needs to format flows.
   virtual std::string NodeTid() const = 0;
 };

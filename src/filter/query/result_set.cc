@@ -137,11 +137,12 @@ std::vector<uint32_t> SortedOrder(const SortSpec& spec, const std::vector<FlowRo
   std::vector<uint32_t> order(rows.size());
   std::iota(order.begin(), order.end(), 0u);
   if (spec.sort_field == nullptr) {
-    // UUID order (the default): 8-byte keys, no SortKey per row.
-    std::vector<uint64_t> uuids(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) uuids[i] = rows[i].snap.uuid;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return uuids[a] < uuids[b]; });
+    // UUID order (the default): (UUID, index) pairs sort in place, no
+    // SortKey and no indirection per comparison; the index keeps it stable.
+    std::vector<std::pair<uint64_t, uint32_t>> keyed(rows.size());
+    for (uint32_t i = 0; i < rows.size(); ++i) keyed[i] = {rows[i].snap.uuid, i};
+    std::sort(keyed.begin(), keyed.end());
+    for (size_t i = 0; i < keyed.size(); ++i) order[i] = keyed[i].second;
   } else {
     std::vector<SortKey> keys;
     keys.reserve(rows.size());

@@ -68,8 +68,8 @@ TEST(CaptureMergeTest, MergeIsInTimeOrderAndPcapngOnlyWhenLinkTypesDiffer) {
 }
 
 TEST(CaptureMergeTest, TruncationIsAPrefixOrAnError) {
-  for (const std::string& file :
-       {Write({UdpPacket(1, 1, 1), UdpPacket(2, 2, 2)}), Write({UdpPacket(1, 1, 1), RawIpPacket(2, 1)})}) {
+  for (const std::string& file : {Write({UdpPacket(1, 1, 1), UdpPacket(2, 2, 2)}),
+                                  Write({UdpPacket(1, 1, 1), RawIpPacket(2, 1)})}) {
     for (size_t cut = 0; cut < file.size(); ++cut) {
       std::vector<RawPacketCopy> got;
       const absl::Status s = ReadProbeCapture(file.substr(0, cut), &got);
