@@ -26,18 +26,29 @@ namespace skyprobe::bench {
 
 inline constexpr uint32_t kFrameLen = 60;
 
-// Writes the frame of flow `i` into `p` (kFrameLen bytes).
-inline void WriteFrame(uint32_t i, uint8_t* p) {
-  std::memset(p, 0, kFrameLen);
-  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1}, src[6] = {0x02, 0, 0, 0, 0, 2};
-  std::memcpy(p, dst, 6);
-  std::memcpy(p + 6, src, 6);
+// Zeroes `len` bytes at `p` and writes an Ethernet header 02::<src_tail> ->
+// 02::<dst_tail> (IPv4) and the fixed part of an IPv4/UDP header of total
+// length `ip_len`; returns the IP header.
+inline uint8_t* WriteEthIpv4Udp(uint8_t* p, uint32_t len, uint8_t dst_tail, uint8_t src_tail,
+                                uint32_t ip_len) {
+  std::memset(p, 0, len);
+  p[0] = 0x02, p[5] = dst_tail;
+  p[6] = 0x02, p[11] = src_tail;
   p[12] = 0x08;
   uint8_t* ip = p + 14;
   ip[0] = 0x45;
-  ip[3] = 46;  // total length: 20 + 8 + 18
+  ip[2] = static_cast<uint8_t>(ip_len >> 8);
+  ip[3] = static_cast<uint8_t>(ip_len);
   ip[8] = 64;
   ip[9] = 17;
+  ip[20 + 4] = static_cast<uint8_t>((ip_len - 20) >> 8);  // UDP length
+  ip[20 + 5] = static_cast<uint8_t>(ip_len - 20);
+  return ip;
+}
+
+// Writes the frame of flow `i` into `p` (kFrameLen bytes).
+inline void WriteFrame(uint32_t i, uint8_t* p) {
+  uint8_t* ip = WriteEthIpv4Udp(p, kFrameLen, 1, 2, 46);  // 20 + 8 + 18
   ip[12] = 10;
   ip[13] = static_cast<uint8_t>(i >> 16);
   ip[14] = static_cast<uint8_t>(i >> 8);
@@ -46,7 +57,6 @@ inline void WriteFrame(uint32_t i, uint8_t* p) {
   uint8_t* udp = ip + 20;
   udp[0] = 0x04;                 // 1024
   udp[2] = 0x0f, udp[3] = 0xa0;  // 4000: no port-selected L7 decoder
-  udp[5] = 26;
 }
 
 // VXLAN: 124 bytes (128 with FCS): outer Ethernet/IPv4 10.99.0.1 ->
@@ -57,25 +67,13 @@ inline constexpr uint32_t kVxlanFrameLen = 124;
 inline constexpr uint32_t kVxlanOuterLen = 50;
 
 inline void WriteVxlanFrame(uint32_t i, uint8_t* p) {
-  std::memset(p, 0, kVxlanFrameLen);
-  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x11}, src[6] = {0x02, 0, 0, 0, 0, 0x12};
-  std::memcpy(p, dst, 6);
-  std::memcpy(p + 6, src, 6);
-  p[12] = 0x08;
-  uint8_t* ip = p + 14;
-  const uint32_t ip_len = kVxlanFrameLen - 14;
-  ip[0] = 0x45;
-  ip[2] = static_cast<uint8_t>(ip_len >> 8);
-  ip[3] = static_cast<uint8_t>(ip_len);
-  ip[8] = 64;
-  ip[9] = 17;
+  uint8_t* ip = WriteEthIpv4Udp(p, kVxlanFrameLen, 0x11, 0x12, kVxlanFrameLen - 14);
   ip[12] = 10, ip[13] = 99, ip[15] = 1;
   ip[16] = 10, ip[17] = 99, ip[19] = 2;
   uint8_t* udp = ip + 20;
   const uint16_t sport = static_cast<uint16_t>(49152 + (i & 0x3fff));
   udp[0] = static_cast<uint8_t>(sport >> 8), udp[1] = static_cast<uint8_t>(sport);
   udp[2] = 0x12, udp[3] = 0xb5;  // 4789
-  udp[5] = static_cast<uint8_t>(ip_len - 20);
   uint8_t* vxlan = udp + 8;
   vxlan[0] = 0x08;  // VNI present
   vxlan[6] = 100;   // VNI 100 (bytes 4..6)
