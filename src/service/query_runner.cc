@@ -57,6 +57,7 @@ void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* ord
   const bool json = format == v1::JSON_LINES;
   if (!json) out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
   std::string* lines = json ? out->mutable_jsonlines() : nullptr;
+  if (json) lines->reserve(lines->size() + (end - begin) * 768);  // a flow is ~600 bytes
   for (size_t i = begin; i < end; ++i) {
     const FlowRow& r = rows[order != nullptr ? (*order)[i] : i];
     ctx.node_tid = r.node_tid;
