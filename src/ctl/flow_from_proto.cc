@@ -155,6 +155,12 @@ absl::Status FlowFromProto(const v1::Flow& f, query::FlowRow* out) {
     s.has_ip_metric = true;
     s.ip_metric = IpMetric{f.ipmetric().fragments(), f.ipmetric().fragmenterrors()};
   }
+  if (f.has_scaledmetric()) {
+    const v1::ScaledMetric& m = f.scaledmetric();
+    s.has_scaled_metric = true;
+    s.scaled_metric =
+        ScaledMetric{m.abpackets(), m.abbytes(), m.bapackets(), m.babytes(), m.samplingrate()};
+  }
   s.raw_packets_captured = f.rawpacketscaptured();
   std::strncpy(s.community_id, f.communityid().c_str(), sizeof(s.community_id) - 1);
   return absl::OkStatus();

@@ -80,7 +80,7 @@ void ToProto(const FlowSnapshot& s, const JsonContext& ctx, pb::Flow* out) {
   }
   if (s.has_last_update_metric) FillMetric(s.last_update_metric, out->mutable_lastupdatemetric());
   FillMetric(s.metric, out->mutable_metric());
-  out->set_nodetid(ctx.node_tid);
+  out->set_nodetid(std::string(RecordNodeTid(s, ctx.node_tid)));
   out->set_captureid(ctx.capture_id);
   out->set_rawpacketscaptured(s.raw_packets_captured);
   if (s.has_tcp_metric) {
@@ -98,6 +98,14 @@ void ToProto(const FlowSnapshot& s, const JsonContext& ctx, pb::Flow* out) {
   if (s.has_ip_metric) {
     out->mutable_ipmetric()->set_fragments(s.ip_metric.fragments);
     out->mutable_ipmetric()->set_fragmenterrors(s.ip_metric.fragment_errors);
+  }
+  if (s.has_scaled_metric) {
+    pb::ScaledMetric* m = out->mutable_scaledmetric();
+    m->set_abpackets(s.scaled_metric.ab_packets);
+    m->set_abbytes(s.scaled_metric.ab_bytes);
+    m->set_bapackets(s.scaled_metric.ba_packets);
+    m->set_babytes(s.scaled_metric.ba_bytes);
+    m->set_samplingrate(s.scaled_metric.sampling_rate);
   }
   out->set_trackingid(Hex(s.tracking_id));
   out->set_l3trackingid(Hex(s.l3_tracking_id));

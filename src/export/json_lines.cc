@@ -246,7 +246,7 @@ void AppendFlowJson(const FlowSnapshot& s, const JsonContext& ctx, std::string* 
   }
   if (s.has_last_update_metric) WriteMetric("LastUpdateMetric", s.last_update_metric, &w);
   WriteMetric("Metric", s.metric, &w);
-  w.StringIfNonEmpty("NodeTID", ctx.node_tid);
+  w.StringIfNonEmpty("NodeTID", RecordNodeTid(s, ctx.node_tid));
   w.StringIfNonEmpty("CaptureID", ctx.capture_id);
   w.Int("RawPacketsCaptured", s.raw_packets_captured);
   if (s.has_tcp_metric) WriteTcpMetric(s.tcp_metric, &w);
@@ -254,6 +254,15 @@ void AppendFlowJson(const FlowSnapshot& s, const JsonContext& ctx, std::string* 
     w.ObjectKey("IPMetric");
     w.Int("Fragments", s.ip_metric.fragments);
     w.Int("FragmentErrors", s.ip_metric.fragment_errors);
+    w.Close();
+  }
+  if (s.has_scaled_metric) {
+    w.ObjectKey("ScaledMetric");
+    w.Int("ABPackets", s.scaled_metric.ab_packets);
+    w.Int("ABBytes", s.scaled_metric.ab_bytes);
+    w.Int("BAPackets", s.scaled_metric.ba_packets);
+    w.Int("BABytes", s.scaled_metric.ba_bytes);
+    w.Int("SamplingRate", s.scaled_metric.sampling_rate);
     w.Close();
   }
   w.Hex("TrackingID", s.tracking_id);

@@ -37,7 +37,7 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
   // and again: a dump reserves what the table holds (plus a little).
   if (predicate == nullptr) rows->reserve(backend->LiveFlowsHint() * 17 / 16 + 64);
   absl::Status visited = backend->VisitFlows(predicate, [&](const FlowSnapshot& snap) {
-    rows->push_back(FlowRow{snap, node_tid, ""});
+    rows->push_back(FlowRow{snap, std::string(RecordNodeTid(snap, node_tid)), ""});
   });
   return visited;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "parse/parsed_packet.h"
 
@@ -66,6 +67,21 @@ struct IpMetric {
   int64_t fragment_errors = 0;
 };
 
+// Counters scaled by the sampling rate (sFlow flows only; beyond Skydive,
+// which reports the raw sampled counts alone): each sampled packet counts
+// for `rate` packets and `rate` x its length bytes, per direction. The raw
+// samples stay in FlowMetric. `sampling_rate` is the rate of the latest sample.
+struct ScaledMetric {
+  int64_t ab_packets = 0;
+  int64_t ab_bytes = 0;
+  int64_t ba_packets = 0;
+  int64_t ba_bytes = 0;
+  int64_t sampling_rate = 0;
+};
+
+// Longest NodeTID a record carries itself (an IPv6 address in text is 45).
+inline constexpr int kRecordNodeTidMax = 48;
+
 struct FlowSnapshot {
   FlowEvent event = FlowEvent::kUpdate;
   ExpireReason expire_reason = ExpireReason::kNone;
@@ -118,8 +134,20 @@ struct FlowSnapshot {
 
   int64_t raw_packets_captured = 0;
 
+  // sFlow flows: counters scaled by the sampling rate.
+  bool has_scaled_metric = false;
+  ScaledMetric scaled_metric;
+  // The flow's own NodeTID (sFlow: its agent's address), NUL-terminated;
+  // empty: the probe's --node-tid applies (RecordNodeTid).
+  char node_tid[kRecordNodeTidMax] = {};
+
   // Filled by the control lcore's enhancers (empty string: not computed).
   char community_id[64] = {};
 };
+
+// The NodeTID a record reports: its own when it has one, else the probe's.
+inline std::string_view RecordNodeTid(const FlowSnapshot& s, std::string_view probe_node_tid) {
+  return s.node_tid[0] != '\0' ? std::string_view(s.node_tid) : probe_node_tid;
+}
 
 }  // namespace skyprobe

@@ -117,6 +117,18 @@ absl::Status FlowTable::Init() {
     if (!arena.ok()) return arena.status();
     raw_ = *std::move(arena);
   }
+  if (opts_.scaled_metrics) {
+    scaled_ = static_cast<ScaledMetric*>(
+        rte_zmalloc_socket("flow_scaled", sizeof(ScaledMetric) * capacity_, 64, opts_.socket_id));
+    if (scaled_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scaled counters for ", capacity_, " flows"));
+    }
+  }
+  if (opts_.node_tid_in_records && opts_.node_tid.size() >= kRecordNodeTidMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node_tid '", opts_.node_tid, "' too long for records"));
+  }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
@@ -127,13 +139,17 @@ FlowTable::~FlowTable() {
   rte_free(hot_);
   rte_free(cold_);
   rte_free(uuids_);
+  rte_free(scaled_);
 }
 
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
-                             const int64_t* ts_ns, uint32_t n, const uint32_t* caplens) noexcept {
+                             const int64_t* ts_ns, uint32_t n, const uint32_t* caplens,
+                             const uint32_t* weights) noexcept {
   Scratch& x = scratch_;
   // The one test raw packet capture costs per sub-packet when it is off.
   RawPacketArena* const raw = caplens != nullptr ? raw_.get() : nullptr;
+  // Same for the scaled counters (sFlow tables only).
+  const bool scale = weights != nullptr && scaled_ != nullptr;
   for (uint32_t base = 0; base < n; base += kLookupMax) {
     const uint32_t count = std::min(n - base, kLookupMax);
     for (uint32_t i = 0; i < count; ++i) {
@@ -175,7 +191,9 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
           if (level == 0) x.refused[i] = pos;
           continue;
         }
-        Account(static_cast<uint32_t>(pos), frame, sub, x.orient[j], ts_ns[base + i]);
+        const bool ab =
+            Account(static_cast<uint32_t>(pos), frame, sub, x.orient[j], ts_ns[base + i]);
+        if (SKYPROBE_UNLIKELY(scale)) Scale(static_cast<uint32_t>(pos), sub, ab, weights[base + i]);
         if (SKYPROBE_UNLIKELY(raw != nullptr)) {
           CaptureRaw(static_cast<uint32_t>(pos), frame, caplens[base + i], sub, ts_ns[base + i]);
         }
@@ -276,6 +294,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
     if (sub.tcp_flags & kTcpRst) first_finish = FinishType::kTcpRst;
   }
   c.first_finish = static_cast<uint8_t>(first_finish) & 3;
+  if (scaled_ != nullptr) scaled_[pos] = ScaledMetric();
 
   if (!clock_started_) AdvanceClock(ts_ns);
   wheel_->Arm(pos, ts_ns + opts_.expire_ns);
@@ -283,7 +302,20 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   ++counters_.flows_created;
 }
 
-void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
+void FlowTable::Scale(uint32_t pos, const SubPacket& sub, bool ab, uint32_t weight) noexcept {
+  ScaledMetric& m = scaled_[pos];
+  const int64_t w = weight != 0 ? weight : 1;  // a rate of 0 means nothing: count the sample once
+  if (ab) {
+    m.ab_packets += w;
+    m.ab_bytes += w * sub.length;
+  } else {
+    m.ba_packets += w;
+    m.ba_bytes += w * sub.length;
+  }
+  m.sampling_rate = weight;
+}
+
+bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                         int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
   bool ab;
@@ -325,6 +357,7 @@ void FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
       touched_overflow_ = true;
     }
   }
+  return ab;
 }
 
 void FlowTable::CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen,
@@ -562,6 +595,13 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
                            std::max(s->last, window_start),
                            0};
   if (raw_ != nullptr) s->raw_packets_captured = raw_->kept(pos);
+  if (scaled_ != nullptr) {
+    s->has_scaled_metric = true;
+    s->scaled_metric = scaled_[pos];
+  }
+  if (opts_.node_tid_in_records) {
+    std::memcpy(s->node_tid, opts_.node_tid.data(), opts_.node_tid.size());  // checked at Init
+  }
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {
     TcpMetric& t = s->tcp_metric;

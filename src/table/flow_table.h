@@ -59,6 +59,12 @@ struct FlowTableOptions {
   uint32_t raw_last = 0;
   uint32_t capture_length = 256;
   uint64_t raw_memory_bytes = 0;
+  // sFlow tables: keep counters scaled by each packet's sampling rate
+  // (ProcessBurst's `weights`) in an array of their own, and put node_tid
+  // into every record (FlowSnapshot::node_tid, at most kRecordNodeTidMax - 1
+  // bytes). RX tables leave both off and pay nothing for them.
+  bool scaled_metrics = false;
+  bool node_tid_in_records = false;
 };
 
 // Single-writer counters of one shard (read by the control lcore for stats).
@@ -90,8 +96,11 @@ class FlowTable {
   // parsed from, ts_ns[i] its time, caplens[i] its captured bytes). Frames
   // with no sub-packet are skipped: the caller counted their parse error.
   // Raw packet capture needs `caplens`; without them it keeps nothing.
+  // `weights[i]` (sFlow: the sampling rate, >= 1) feeds the scaled counters
+  // of a table created with scaled_metrics; null leaves them alone.
   void ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts, const int64_t* ts_ns,
-                    uint32_t n, const uint32_t* caplens = nullptr) noexcept;
+                    uint32_t n, const uint32_t* caplens = nullptr,
+                    const uint32_t* weights = nullptr) noexcept;
 
   // Moves the shard's clock to `now_ns` (never backwards): runs the update
   // tick when due and expires idle or closed flows. Bounded work per call;
@@ -134,8 +143,10 @@ class FlowTable {
                        int64_t ts_ns) noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns) noexcept;
-  void Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
+  // Returns true when the packet went A -> B.
+  bool Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                int64_t ts_ns) noexcept;
+  void Scale(uint32_t pos, const SubPacket& sub, bool ab, uint32_t weight) noexcept;
   void CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen, const SubPacket& sub,
                   int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
@@ -161,6 +172,7 @@ class FlowTable {
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;  // null: raw packet capture off
+  ScaledMetric* scaled_ = nullptr;       // per position; null unless scaled_metrics
   std::vector<uint32_t> touched_;        // flows touched since the last update tick
   bool touched_overflow_ = false;        // touched_ was full: the tick scans the table
   // The update tick being reported (it may span several calls when the sink

@@ -409,7 +409,9 @@ absl::StatusOr<std::shared_ptr<const CompiledFilter>> CompiledFilter::Compile(
 }
 
 bool CompiledFilter::Matches(const FlowSnapshot& s) const {
-  return Eval(*root_, FlowView{&s, ctx_.node_tid, ctx_.capture_id});
+  const std::string_view node_tid = RecordNodeTid(s, ctx_.node_tid);
+  return Eval(*root_,
+              FlowView{&s, absl::string_view(node_tid.data(), node_tid.size()), ctx_.capture_id});
 }
 
 bool CompiledFilter::MatchesView(const FlowView& v) const { return Eval(*root_, v); }

@@ -78,6 +78,11 @@ std::vector<FieldInfo> BuildFields() {
   }
   add("IPMetric.Fragments", T::kInt, FieldId::kIpMetricFragments);
   add("IPMetric.FragmentErrors", T::kInt, FieldId::kIpMetricFragmentErrors);
+  add("ScaledMetric.ABPackets", T::kInt, FieldId::kScaledMetricAbPackets);
+  add("ScaledMetric.ABBytes", T::kInt, FieldId::kScaledMetricAbBytes);
+  add("ScaledMetric.BAPackets", T::kInt, FieldId::kScaledMetricBaPackets);
+  add("ScaledMetric.BABytes", T::kInt, FieldId::kScaledMetricBaBytes);
+  add("ScaledMetric.SamplingRate", T::kInt, FieldId::kScaledMetricSamplingRate);
   return f;
 }
 
@@ -238,6 +243,12 @@ bool HasField(FieldId id, const FlowView& flow) noexcept {
     case FieldId::kIpMetricFragments:
     case FieldId::kIpMetricFragmentErrors:
       return s.has_ip_metric;
+    case FieldId::kScaledMetricAbPackets:
+    case FieldId::kScaledMetricAbBytes:
+    case FieldId::kScaledMetricBaPackets:
+    case FieldId::kScaledMetricBaBytes:
+    case FieldId::kScaledMetricSamplingRate:
+      return s.has_scaled_metric;
     default:
       break;
   }
@@ -292,6 +303,21 @@ bool GetIntField(FieldId id, const FlowView& flow, int64_t* out) noexcept {
       return true;
     case FieldId::kIpMetricFragmentErrors:
       *out = s.ip_metric.fragment_errors;
+      return true;
+    case FieldId::kScaledMetricAbPackets:
+      *out = s.scaled_metric.ab_packets;
+      return true;
+    case FieldId::kScaledMetricAbBytes:
+      *out = s.scaled_metric.ab_bytes;
+      return true;
+    case FieldId::kScaledMetricBaPackets:
+      *out = s.scaled_metric.ba_packets;
+      return true;
+    case FieldId::kScaledMetricBaBytes:
+      *out = s.scaled_metric.ba_bytes;
+      return true;
+    case FieldId::kScaledMetricSamplingRate:
+      *out = s.scaled_metric.sampling_rate;
       return true;
     default:
       break;

@@ -60,6 +60,11 @@ enum class FieldId : uint16_t {
   kTcpMetricFirst = kLastUpdateMetricFirst + 7,  // 22 values, flow.proto order
   kIpMetricFragments = kTcpMetricFirst + 22,
   kIpMetricFragmentErrors,
+  kScaledMetricAbPackets,  // sFlow flows only
+  kScaledMetricAbBytes,
+  kScaledMetricBaPackets,
+  kScaledMetricBaBytes,
+  kScaledMetricSamplingRate,
   kCount,
 };
 
