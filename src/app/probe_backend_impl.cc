@@ -21,10 +21,10 @@ class SubscriberFeed final : public FlowHandler {
 }  // namespace
 
 ProbeBackendImpl::ProbeBackendImpl(std::vector<QueryPort*> ports,
-                                   std::vector<const RxWorker*> workers,
+                                   std::vector<const std::atomic<bool>*> done,
                                    std::function<StatsSnapshot()> stats, std::string node_tid)
     : ports_(std::move(ports)),
-      workers_(std::move(workers)),
+      done_(std::move(done)),
       stats_(std::move(stats)),
       node_tid_(std::move(node_tid)) {}
 
@@ -34,7 +34,7 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
                                             uint64_t uuid, const std::function<void()>& done) {
   std::lock_guard<std::mutex> lock(query_mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {
-    if (workers_[i]->done()) {
+    if (done_[i]->load(std::memory_order_acquire)) {
       return absl::UnavailableError(
           "the probe's input has ended and its flows were expired (run with --hold to "
           "query a finished capture)");
@@ -47,7 +47,7 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
     for (size_t i = 0; i < ports_.size(); ++i) {
       if (!ports_[i]->Collect(visit ? visit : noop)) {
         all = false;
-        if (workers_[i]->done()) {
+        if (done_[i]->load(std::memory_order_acquire)) {
           return absl::UnavailableError(absl::StrCat("worker ", i, " stopped during the query"));
         }
       }

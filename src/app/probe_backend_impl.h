@@ -2,14 +2,16 @@
 //
 // Owner: created by the main thread before the lcores start. Query methods
 // run on gRPC threads and are serialised by a mutex; they reach the workers
-// only through their QueryPorts (answered between bursts). Subscribers are
+// only through their QueryPorts (answered between bursts); the sFlow source
+// takes part as one more port, its done flag beside the workers'. Subscribers are
 // fed by a FlowHandler on the control lcore (see Handler()).
 //
-//   ProbeBackendImpl backend(ports, workers, stats_fn, cfg.node_tid);
+//   ProbeBackendImpl backend(ports, done_flags, stats_fn, cfg.node_tid);
 //   loop.AddHandler(backend.Handler());
 //   auto server = StartGrpcServer(opts, &backend);
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,7 +28,8 @@ namespace skyprobe {
 
 class ProbeBackendImpl final : public ProbeBackend {
  public:
-  ProbeBackendImpl(std::vector<QueryPort*> ports, std::vector<const RxWorker*> workers,
+  // ports[i] is served by the producer whose done flag is done[i].
+  ProbeBackendImpl(std::vector<QueryPort*> ports, std::vector<const std::atomic<bool>*> done,
                    std::function<StatsSnapshot()> stats, std::string node_tid);
 
   absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
@@ -51,7 +54,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   void Publish(const FlowSnapshot& s);
 
   std::vector<QueryPort*> ports_;
-  std::vector<const RxWorker*> workers_;
+  std::vector<const std::atomic<bool>*> done_;
   std::function<StatsSnapshot()> stats_;
   std::string node_tid_;
   std::function<size_t()> live_flows_;

@@ -149,16 +149,21 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table) noexcept {
   return true;
 }
 
-void QueryPort::Serve(FlowTable* table, bool due) noexcept {
+void QueryPort::Serve(FlowTable* const* tables, size_t n, bool due) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
   if (r == nullptr || (!due && !r->cheap)) return;
-  if (r->kind == Kind::kFlush) {
-    if (!table->FlushAll()) return;  // the record channel is full: go on later
-  } else if (r->kind == Kind::kRawPackets) {
-    if (!ServeRawPackets(*r, table)) return;
-  } else if (!ServeSnapshots(*r, table)) {
-    return;
+  for (; table_cursor_ < n; ++table_cursor_) {
+    FlowTable* table = tables[table_cursor_];
+    if (r->kind == Kind::kFlush) {
+      if (!table->FlushAll()) return;  // the record channel is full: go on later
+    } else if (r->kind == Kind::kRawPackets) {
+      if (!ServeRawPackets(*r, table)) return;
+      if (raw_found_) break;  // a UUID lives in one table
+    } else if (!ServeSnapshots(*r, table)) {
+      return;
+    }
   }
+  table_cursor_ = 0;
   request_.store(nullptr, std::memory_order_relaxed);
   finished_.store(true, std::memory_order_release);
 }

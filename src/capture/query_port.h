@@ -1,6 +1,6 @@
 // query_port.h: how a worker answers table queries without stopping RX.
 //
-// Owner: one per worker. The requester side (Begin/Collect) is used by one
+// Owner: one per worker (or per sFlow source). The requester side (Begin/Collect) is used by one
 // control-plane thread at a time (the caller serialises queries); the worker
 // side (Serve) only by the worker's RX lcore, between bursts. Answers travel
 // in preallocated chunks over two SPSC rings (empty chunks to the worker,
@@ -55,7 +55,11 @@ class QueryPort {
   // query run, while the cheap ones (UUID scans, raw-packet look-ups: about
   // 50 us a slice) run at every call, so a one-flow query does not wait for
   // thousands of bursts.
-  void Serve(FlowTable* table, bool due = true) noexcept;
+  void Serve(FlowTable* table, bool due = true) noexcept { Serve(&table, 1, due); }
+  // The same over several shards owned by one thread (the sFlow source's
+  // per-agent tables), one after the other; a slice per table and call.
+  // `tables` may grow between calls.
+  void Serve(FlowTable* const* tables, size_t n, bool due = true) noexcept;
   bool pending() const { return request_.load(std::memory_order_acquire) != nullptr; }
 
  private:
@@ -105,6 +109,7 @@ class QueryPort {
   bool raw_found_ = false;
   // Worker-only state of the running query.
   uint32_t cursor_ = 0;
+  size_t table_cursor_ = 0;
   Chunk* current_ = nullptr;
 };
 

@@ -80,6 +80,8 @@ class RxWorker {
 
   const WorkerCounters& counters() const { return counters_; }
   bool done() const { return done_.load(std::memory_order_acquire); }
+  // Set once every flow of the worker has been handed over (control, queries).
+  const std::atomic<bool>* done_flag() const { return &done_; }
 
  private:
   uint16_t PollQueue(size_t q) noexcept;

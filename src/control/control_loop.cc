@@ -9,8 +9,12 @@
 namespace skyprobe {
 
 void ControlLoop::AddWorker(RecordChannel* channel, const RxWorker* worker) {
+  AddSource(channel, worker->done_flag());
+}
+
+void ControlLoop::AddSource(RecordChannel* channel, const std::atomic<bool>* done) {
   channels_.push_back(channel);
-  workers_.push_back(worker);
+  done_.push_back(done);
 }
 
 void ControlLoop::AddHandler(std::unique_ptr<FlowHandler> handler) {
@@ -52,7 +56,7 @@ absl::Status ControlLoop::Run() {
     // Read "done" before draining: a worker sets it after its last publish,
     // so one more drain after seeing it empties its channel for good.
     bool all_done = true;
-    for (const RxWorker* w : workers_) all_done &= w->done();
+    for (const std::atomic<bool>* d : done_) all_done &= d->load(std::memory_order_acquire);
     const uint32_t n = DrainOnce();
     if (all_done) {
       while (DrainOnce() > 0) {

@@ -5,6 +5,7 @@
 //
 //   ControlLoop loop(&pipeline);
 //   loop.AddWorker(channel.get(), worker.get());
+//   loop.AddSource(sflow->channel(), sflow->done_flag());   // any other producer
 //   loop.AddHandler(std::make_unique<JsonLinesHandler>(...));
 //   loop.Run(stop);
 #pragma once
@@ -34,6 +35,9 @@ class ControlLoop {
   explicit ControlLoop(EnhancerPipeline* pipeline) : pipeline_(pipeline) {}
 
   void AddWorker(RecordChannel* channel, const RxWorker* worker);
+  // A producer other than an RX worker (the sFlow source): its channel is
+  // drained like a worker's, and `done` says it has published its last record.
+  void AddSource(RecordChannel* channel, const std::atomic<bool>* done);
   void AddHandler(std::unique_ptr<FlowHandler> handler);
   // Called about every `period_sec` seconds of wall time while running.
   void SetPeriodic(uint32_t period_sec, std::function<void()> fn);
@@ -49,7 +53,7 @@ class ControlLoop {
 
   EnhancerPipeline* pipeline_;
   std::vector<RecordChannel*> channels_;
-  std::vector<const RxWorker*> workers_;
+  std::vector<const std::atomic<bool>*> done_;
   std::vector<std::unique_ptr<FlowHandler>> handlers_;
   uint32_t period_sec_ = 0;
   std::function<void()> periodic_;
