@@ -63,6 +63,15 @@ struct Config {
   uint32_t pcap_rate = 0;
   bool pcap_realtime = false;
   double pcap_speed = 1.0;
+  // sFlow v5 collectors ("--sflow-listen ADDR:PORT", repeatable): UDP sockets whose flow
+  // samples' raw packet headers become flows (src/sflow), NodeTID = the agent address.
+  // Alone, or beside the other inputs; the probe then runs until SIGINT/SIGTERM.
+  std::vector<std::string> sflow_listen;
+  // Agents (distinct agent addresses) given a flow table of their own, created on first
+  // sight ("--sflow-max-agents"); datagrams of further agents are counted and dropped.
+  uint32_t sflow_max_agents = 64;
+  // Flows per agent table, preallocated when the agent first appears ("--sflow-max-flows").
+  uint32_t sflow_max_flows = 16384;
   // tcpdump filter expression ("--bpf"), compiled by libpcap for each input's link type
   // (src/filter); empty keeps every packet. Packets it rejects are counted as filtered.
   std::string bpf_filter;
@@ -121,6 +130,19 @@ struct Config {
   // The --config file that was read, empty if none (for the start-up banner).
   std::string config_path;
 };
+
+// A UDP listen address: "ADDR:PORT" with a numeric IPv4 address, or "[IPV6]:PORT".
+struct ListenAddress {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  bool ipv6 = false;
+};
+absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text);
+
+// True when the probe reads DPDK ports (--pcap, --iface or --eal), not only sFlow.
+inline bool HasPortInputs(const Config& cfg) {
+  return !cfg.pcap_files.empty() || !cfg.ifaces.empty() || !cfg.eal_args.empty();
+}
 
 // Parses argv (flags override the YAML file given by --config) and validates.
 // Errors name the flag or YAML key: "--expire: 'abc' is not a number".

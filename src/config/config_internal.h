@@ -62,6 +62,9 @@ enum class Field : uint8_t {
   kRawPackets,
   kRawPacketsLast,
   kRawPacketsMemory,
+  kSflowListen,
+  kSflowMaxAgents,
+  kSflowMaxFlows,
   kCount,
 };
 

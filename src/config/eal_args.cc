@@ -20,9 +20,12 @@ namespace config_internal {
 namespace {
 
 // Memory for the mempools and the flow table: about 256 bytes a flow plus rte_hash buckets
-// and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings.
-uint64_t MemoryMegabytes(uint32_t max_flows) {
-  const uint64_t table_mb = (uint64_t{max_flows} * 600 + (1u << 20) - 1) >> 20;
+// and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings. sFlow agent
+// tables come on top (every agent may appear); untouched memory is never made resident.
+uint64_t MemoryMegabytes(const Config& cfg) {
+  uint64_t flows = cfg.max_flows;
+  if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;
+  const uint64_t table_mb = (flows * 600 + (1u << 20) - 1) >> 20;
   return std::max<uint64_t>(256, table_mb + 128);
 }
 
@@ -74,7 +77,7 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
   std::vector<std::string> args = {"skyprobe"};
   if (cfg.eal_args.empty()) {
     args.insert(args.end(), {"--no-huge", "--no-pci", "--no-shconf", "--no-telemetry", "-m",
-                             absl::StrCat(MemoryMegabytes(cfg.max_flows)), "--file-prefix",
+                             absl::StrCat(MemoryMegabytes(cfg)), "--file-prefix",
                              prefix.empty() ? absl::StrCat("skyprobe-", getpid()) : prefix,
                              "--log-level=*:error"});
     const std::vector<std::string> lcores = LcoreArgs(cpus, PcapLcoreCount(cfg));

@@ -1,6 +1,7 @@
 // fields.cc: turning one text value into one Config field, shared by flags and YAML so
 // both accept exactly the same spellings and report the same messages.
 
+#include <arpa/inet.h>
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -69,6 +70,9 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"raw-packets", "flow.raw_packets"},
     {"raw-packets-last", "flow.raw_packets_last"},
     {"raw-packets-memory", "flow.raw_packets_memory"},
+    {"sflow-listen", "sflow.listen"},
+    {"sflow-max-agents", "sflow.max_agents"},
+    {"sflow-max-flows", "sflow.max_flows"},
 };
 
 struct LinkTypeEntry {
@@ -378,6 +382,17 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseCount(value, &cfg->raw_packets_last);
     case Field::kRawPacketsMemory:
       return ParseBytes(value, &cfg->raw_packets_memory);
+    case Field::kSflowListen: {
+      const std::string v(absl::StripAsciiWhitespace(value));
+      absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
+      if (!addr.ok()) return addr.status();
+      cfg->sflow_listen.push_back(v);
+      return absl::OkStatus();
+    }
+    case Field::kSflowMaxAgents:
+      return ParseCount(value, &cfg->sflow_max_agents);
+    case Field::kSflowMaxFlows:
+      return ParseCount(value, &cfg->sflow_max_flows);
     case Field::kCount:
       break;
   }
@@ -415,6 +430,35 @@ std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_
 }
 
 }  // namespace config_internal
+
+absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text) {
+  const auto bad = [&text] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not ADDR:PORT with a numeric address (e.g. 0.0.0.0:6343 or [::]:6343)"));
+  };
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  uint64_t port = 0;
+  const std::string port_text = text.substr(colon + 1);
+  if (port_text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(port_text[0])) ||
+      !absl::SimpleAtoi(port_text, &port) || port > 65535) {
+    return bad();
+  }
+  ListenAddress out;
+  out.port = static_cast<uint16_t>(port);
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return bad();
+    out.ipv6 = true;
+  } else {
+    in_addr a4;
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return bad();
+  }
+  out.host = host;
+  return out;
+}
 
 // IsSupportedLinkType() is defined once, by the parser (src/parse/parsed_packet.cc).
 

@@ -77,6 +77,9 @@ constexpr FlagSpec kFlags[] = {
     {"raw-packets", FlagKind::kValue, Field::kRawPackets},
     {"raw-packets-last", FlagKind::kValue, Field::kRawPacketsLast},
     {"raw-packets-memory", FlagKind::kValue, Field::kRawPacketsMemory},
+    {"sflow-listen", FlagKind::kValue, Field::kSflowListen},
+    {"sflow-max-agents", FlagKind::kValue, Field::kSflowMaxAgents},
+    {"sflow-max-flows", FlagKind::kValue, Field::kSflowMaxFlows},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };
@@ -210,6 +213,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   // on the command line replaces the file's list rather than adding to it.
   bool pcap_from_flags = false;
   bool iface_from_flags = false;
+  bool sflow_from_flags = false;
   for (const ParsedFlag& f : flags) {
     const FlagKind kind = f.spec->kind;
     if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
@@ -223,6 +227,10 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->field == Field::kIface && !iface_from_flags) {
       cfg.ifaces.clear();  // same rule as --pcap
       iface_from_flags = true;
+    }
+    if (f.spec->field == Field::kSflowListen && !sflow_from_flags) {
+      cfg.sflow_listen.clear();  // same rule as --pcap
+      sflow_from_flags = true;
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);

@@ -36,6 +36,8 @@ constexpr uint32_t kRingSizeMax = 1u << 20;
 constexpr uint32_t kWorkersMax = 64;
 // Packets kept per flow, each way: a query copies one flow's packets in one go.
 constexpr uint32_t kRawPacketsMax = 1u << 16;
+constexpr uint32_t kSflowMaxAgentsMax = 4096;
+constexpr uint32_t kSflowListenMax = 16;  // sflow::SflowSockets::kMaxSockets
 // A slot: its header and capture_length bytes, 8-byte aligned (src/table/raw_packet_arena.h).
 constexpr uint64_t kRawSlotHeader = 24;
 
@@ -192,9 +194,10 @@ absl::Status ProbePcapInputs(const FieldLabels& labels, Config* cfg) {
 }
 
 absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
-  if (cfg.pcap_files.empty() && cfg.eal_args.empty() && cfg.ifaces.empty()) {
+  if (!HasPortInputs(cfg) && cfg.sflow_listen.empty()) {
     return absl::InvalidArgumentError(
-        "no input: give --pcap FILE, --iface NAME, or --eal \"...\" for a real port");
+        "no input: give --pcap FILE, --iface NAME, --sflow-listen ADDR:PORT, or --eal \"...\" "
+        "for a real port");
   }
   SKYPROBE_RETURN_IF_ERROR(CheckIfaces(cfg, labels));
   SKYPROBE_RETURN_IF_ERROR(CheckPacing(cfg, labels));
@@ -275,6 +278,18 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
   if (cfg.pcap_queues && cfg.pcap_files.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(LabelOf(labels, Field::kPcapQueues), ": needs --pcap files"));
+  }
+  if (cfg.sflow_listen.size() > kSflowListenMax) {
+    return Range(labels, Field::kSflowListen,
+                 absl::StrCat("given at most ", kSflowListenMax, " times"),
+                 cfg.sflow_listen.size());
+  }
+  if (cfg.sflow_max_agents < 1 || cfg.sflow_max_agents > kSflowMaxAgentsMax) {
+    return Range(labels, Field::kSflowMaxAgents, absl::StrCat("1..", kSflowMaxAgentsMax),
+                 cfg.sflow_max_agents);
+  }
+  if (cfg.sflow_max_flows < 1) {
+    return Range(labels, Field::kSflowMaxFlows, ">= 1", cfg.sflow_max_flows);
   }
   SKYPROBE_RETURN_IF_ERROR(CheckService(cfg, labels));
   return absl::OkStatus();

@@ -88,7 +88,8 @@ class YamlWalker {
     (*labels_)[static_cast<size_t>(field)] = label;
     if (value.IsNull()) return Error(path, "has no value");
     // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
-    const bool is_list = field == Field::kPcap || field == Field::kIface;
+    const bool is_list =
+        field == Field::kPcap || field == Field::kIface || field == Field::kSflowListen;
     if (value.IsSequence() && (is_list || field == Field::kEal)) {
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {
@@ -112,6 +113,7 @@ class YamlWalker {
   void ClearList(Field field) {
     if (field == Field::kPcap) cfg_->pcap_files.clear();
     if (field == Field::kIface) cfg_->ifaces.clear();
+    if (field == Field::kSflowListen) cfg_->sflow_listen.clear();
   }
 
   const std::string& source_;

@@ -307,7 +307,8 @@ TEST_F(FlagsTest, NoInput) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(cfg.status().message(),
-            "no input: give --pcap FILE, --iface NAME, or --eal \"...\" for a real port");
+            "no input: give --pcap FILE, --iface NAME, --sflow-listen ADDR:PORT, or --eal "
+            "\"...\" for a real port");
 }
 
 TEST_F(FlagsTest, MissingPcapIsNotFoundWithLibpcapMessage) {
