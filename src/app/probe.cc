@@ -26,6 +26,7 @@
 #include "export/json_lines_handler.h"
 #include "filter/bpf_filter.h"
 #include "parse/parsed_packet.h"
+#include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"
 #endif
@@ -85,7 +86,74 @@ struct Running {
   std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
+  std::unique_ptr<sflow::SflowSource> sflow;  // --sflow-listen
 };
+
+// The sFlow collector's counters (only when it runs). Its frames are not
+// packets_in (those are frames from ports): they balance on their own,
+// sflow_frames = sflow_frames_in_flows + sflow_drops.
+void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, uint64_t* live) {
+  const sflow::SflowCounters& c = src.counters();
+  TableCounters sum;
+  uint64_t flows_live = 0;
+  const uint32_t agents = src.agent_count();
+  for (uint32_t i = 0; i < agents; ++i) {
+    const FlowTable& table = src.agent_table(i);
+    const TableCounters& tc = table.counters();
+    flows_live += table.size();
+    sum.packets_in_flows += tc.packets_in_flows;
+    sum.drop_table_full += tc.drop_table_full;
+    sum.drop_ring_full += tc.drop_ring_full;
+    sum.record_stalls += tc.record_stalls;
+    sum.flows_created += tc.flows_created;
+    sum.flows_evicted += tc.flows_evicted;
+    sum.expired_idle += tc.expired_idle;
+    sum.expired_tcp_closed += tc.expired_tcp_closed;
+    sum.expired_flush += tc.expired_flush;
+    sum.update_records += tc.update_records;
+  }
+  uint64_t malformed = 0;
+  for (int e = 1; e < static_cast<int>(sflow::DecodeError::kCount); ++e)
+    malformed += c.malformed[e];
+  uint64_t parse = 0;
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse += c.drop_parse[e];
+  s->Add("sflow_datagrams", c.datagrams);
+  s->Add("sflow_bytes", c.bytes);
+  s->Add("sflow_malformed", malformed);
+  for (int e = 1; e < static_cast<int>(sflow::DecodeError::kCount); ++e) {
+    s->Add(absl::StrCat("sflow_malformed_",
+                        sflow::DecodeErrorName(static_cast<sflow::DecodeError>(e))),
+           c.malformed[e]);
+  }
+  s->Add("sflow_samples", c.samples);
+  s->Add("sflow_flow_samples", c.flow_samples);
+  s->Add("sflow_samples_skipped", c.samples_skipped);
+  s->Add("sflow_records", c.records);
+  s->Add("sflow_records_skipped", c.records_skipped);
+  s->Add("sflow_headers_unsupported", c.headers_unsupported);
+  s->Add("sflow_frames", c.frames);
+  s->Add("sflow_frames_in_flows", sum.packets_in_flows);
+  s->Add("sflow_drops", parse + sum.drop_table_full + sum.drop_ring_full);
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
+    s->Add(absl::StrCat("sflow_drop_parse_", ParseErrorName(e)), c.drop_parse[e]);
+  }
+  s->Add("sflow_drop_table_full", sum.drop_table_full);
+  s->Add("sflow_drop_ring_full", sum.drop_ring_full);
+  s->Add("sflow_agents", agents);
+  s->Add("sflow_agent_refusals", c.agent_refusals);
+  s->Add("sflow_agent_table_errors", c.agent_table_errors);
+  s->Add("sflow_receive_errors", c.receive_errors);
+  s->Add("sflow_flows_live", flows_live);
+  s->Add("sflow_flows_created", sum.flows_created);
+  t->record_stalls += sum.record_stalls;
+  t->flows_created += sum.flows_created;
+  t->flows_evicted += sum.flows_evicted;
+  t->expired_idle += sum.expired_idle;
+  t->expired_tcp_closed += sum.expired_tcp_closed;
+  t->expired_flush += sum.expired_flush;
+  t->update_records += sum.update_records;
+  *live += flows_live;
+}
 
 // Counters of every lcore and port, totals first. Safe while running: every
 // counter has one writer and only grows.
@@ -145,6 +213,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
   }
+  Summary sflow;
+  if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live);
   s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);
   s.Add("flows_expired", t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
@@ -183,6 +253,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add(absl::StrCat("worker", i, "_flows_created"), tc.flows_created);
     s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
   }
+  for (auto& v : sflow.values) s.values.push_back(std::move(v));
   return s;
 }
 
@@ -293,7 +364,10 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
   return absl::OkStatus();
 }
 
-absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
+// The port inputs (--pcap, --iface, --eal): ports, filters, pacing, one
+// shard, record channel and query port per RX worker, and the dispatcher.
+absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
+                        Running* r, uint32_t* workers) {
   SKYPROBE_ASSIGN_OR_RETURN(std::vector<PortInfo> infos, ProbePorts(cfg));
   SKYPROBE_RETURN_IF_ERROR(CheckInputs(infos));
   uint32_t w = 1;
@@ -332,19 +406,6 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     po.realtime = cfg.pcap_realtime;
     po.speed = cfg.pcap_speed;
     r->pacer = std::make_unique<Pacer>(po);
-  }
-
-  EnhancerPipeline pipeline;
-  if (cfg.community_id) {
-    SKYPROBE_RETURN_IF_ERROR(
-        pipeline.AddEnhancer(std::make_unique<CommunityIdEnhancer>(cfg.community_id_seed)));
-  }
-  ControlLoop loop(&pipeline);
-  if (!cfg.json_path.empty()) {
-    JsonContext ctx;
-    ctx.node_tid = cfg.node_tid;
-    SKYPROBE_ASSIGN_OR_RETURN(auto json, JsonLinesHandler::Open(cfg.json_path, ctx));
-    loop.AddHandler(std::move(json));
   }
 
   // One shard per worker; --max-flows is for the whole probe.
@@ -387,7 +448,9 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ws.ports = port_specs;
     ws.filters = filters;
     ws.shares_cpu = SharesCpu(lcore);
-    ws.hold = cfg.hold;
+    // With sFlow beside the ports the probe runs until a signal: a finished
+    // capture keeps its flows (and answers queries) meanwhile, as with --hold.
+    ws.hold = cfg.hold || !cfg.sflow_listen.empty();
     ws.pacer = r->pacer.get();
     SKYPROBE_ASSIGN_OR_RETURN(auto qport,
                               QueryPort::Create(static_cast<int>(i), socket, raw_query_bytes));
@@ -405,7 +468,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
       }
     }
     auto worker = std::make_unique<RxWorker>(ws);
-    loop.AddWorker(channel.get(), worker.get());
+    loop->AddWorker(channel.get(), worker.get());
     r->channels.push_back(std::move(channel));
     r->tables.push_back(std::move(table));
     r->workers.push_back(std::move(worker));
@@ -421,21 +484,83 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
     ds.pacer = r->pacer.get();
     r->dispatcher = std::make_unique<Dispatcher>(ds);
   }
+  *workers = w;
+  return absl::OkStatus();
+}
+
+// --sflow-listen: the sockets are bound now, so that an address in use stops
+// the probe at start-up with a clear message.
+absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
+                        Running* r) {
+  sflow::SflowSetup ss;
+  SKYPROBE_ASSIGN_OR_RETURN(ss.sockets, sflow::SflowSockets::Open(cfg.sflow_listen));
+  const int socket = static_cast<int>(rte_socket_id());
+  SKYPROBE_ASSIGN_OR_RETURN(ss.channel, RecordChannel::Create("recsflow", cfg.ring_size, socket));
+  SKYPROBE_ASSIGN_OR_RETURN(ss.queries, QueryPort::Create(1000, socket));
+  FlowTableOptions& topts = ss.table;
+  topts.socket_id = socket;
+  topts.worker_id = 255;  // not an RX worker
+  topts.max_flows = cfg.sflow_max_flows;
+  topts.key_mode = cfg.key_mode;
+  topts.overload = cfg.overload;
+  topts.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
+  topts.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
+  topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
+  topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+  ss.max_agents = cfg.sflow_max_agents;
+  ss.key_mode = cfg.key_mode;
+  ss.stop = stop;
+  const std::vector<uint16_t> ports = ss.sockets->ports();
+  r->sflow = std::make_unique<sflow::SflowSource>(std::move(ss));
+  loop->AddSource(r->sflow->channel(), r->sflow->done_flag());
+  if (!cfg.quiet) {
+    for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
+      std::fprintf(stderr, "skyprobe: sFlow collector on %s (port %u)\n",
+                   cfg.sflow_listen[i].c_str(), ports[i]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
+  EnhancerPipeline pipeline;
+  if (cfg.community_id) {
+    SKYPROBE_RETURN_IF_ERROR(
+        pipeline.AddEnhancer(std::make_unique<CommunityIdEnhancer>(cfg.community_id_seed)));
+  }
+  ControlLoop loop(&pipeline);
+  if (!cfg.json_path.empty()) {
+    JsonContext ctx;
+    ctx.node_tid = cfg.node_tid;
+    SKYPROBE_ASSIGN_OR_RETURN(auto json, JsonLinesHandler::Open(cfg.json_path, ctx));
+    loop.AddHandler(std::move(json));
+  }
+  uint32_t w = 0;
+  if (HasPortInputs(cfg)) SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, r, &w));
+  if (!cfg.sflow_listen.empty()) SKYPROBE_RETURN_IF_ERROR(SetUpSflow(cfg, stop, &loop, r));
 #ifdef SKYPROBE_WITH_SERVICE
   // The gRPC service: for live ports and --hold runs by default; a plain pcap
   // replay ends on its own, so there it starts only with --grpc-listen.
   const bool want_service =
-      cfg.grpc_listen != "none" && (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set);
+      cfg.grpc_listen != "none" &&
+      (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set || !cfg.sflow_listen.empty());
   if (want_service) {
     std::vector<QueryPort*> qp;
-    std::vector<const RxWorker*> ws;
+    std::vector<const std::atomic<bool>*> done;
     for (auto& p : r->query_ports) qp.push_back(p.get());
-    for (auto& w : r->workers) ws.push_back(w.get());
+    for (auto& w : r->workers) done.push_back(w->done_flag());
+    if (r->sflow) {
+      qp.push_back(r->sflow->query_port());
+      done.push_back(r->sflow->done_flag());
+    }
     r->backend = std::make_unique<ProbeBackendImpl>(
-        qp, ws, [r, &loop] { return ToStats(Collect(*r, loop)); }, cfg.node_tid);
+        qp, done, [r, &loop] { return ToStats(Collect(*r, loop)); }, cfg.node_tid);
     r->backend->SetLiveFlows([r] {
       size_t n = 0;
       for (const auto& t : r->tables) n += t->size();  // racy by design: a hint
+      if (r->sflow) {
+        for (uint32_t i = 0; i < r->sflow->agent_count(); ++i) n += r->sflow->agent_table(i).size();
+      }
       return n;
     });
     loop.AddHandler(r->backend->Handler());
@@ -450,7 +575,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   if (cfg.stats_interval_sec > 0) {
     loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
-  if (!cfg.quiet) {
+  if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
     if (r->dispatcher) absl::StrAppend(&where, ", dispatcher on lcore ", r->dispatcher_lcore);
     std::fprintf(stderr,
@@ -468,8 +593,10 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
         rte_eal_remote_launch(&Dispatcher::LaunchThunk, r->dispatcher.get(), r->dispatcher_lcore);
     if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(dispatcher)");
   }
+  if (r->sflow) r->sflow->Start();
   absl::Status st = loop.Run();
   rte_eal_mp_wait_lcore();
+  if (r->sflow) r->sflow->Join();
 #ifdef SKYPROBE_WITH_SERVICE
   if (r->server) r->server->Shutdown();
 #endif
@@ -479,6 +606,9 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
   // Every frame is in a flow or dropped for a counted reason: say so if not.
   if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("filtered") + s.Get("drops")) {
     return absl::InternalError("packet accounting does not add up (see the summary)");
+  }
+  if (r->sflow && s.Get("sflow_frames") != s.Get("sflow_frames_in_flows") + s.Get("sflow_drops")) {
+    return absl::InternalError("sFlow frame accounting does not add up (see the summary)");
   }
   return st;
 }
@@ -497,6 +627,7 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
 #endif
   r.backend.reset();
   // Everything below lives in EAL memory: free it before rte_eal_cleanup.
+  r.sflow.reset();  // stops and joins its thread first if start-up failed after Start
   r.dispatcher.reset();
   r.workers.clear();
   r.query_ports.clear();

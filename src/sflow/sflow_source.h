@@ -1,0 +1,142 @@
+// sflow_source.h: the sFlow collector: datagrams in, flows out (--sflow-listen).
+//
+// Owner: one thread of its own (Start/Join) runs the loop and owns every
+// agent table; its SflowCounters have that single writer and are read
+// (racily, monotonic) by the control lcore for stats. Other threads reach the
+// tables only through the source's QueryPort, as they reach RX workers.
+//
+//   SflowSource src(setup);            // sockets already bound (errors at start-up)
+//   loop.AddSource(src.channel(), src.done_flag());
+//   src.Start(); ... loop.Run(); src.Join();
+//
+// Architecture. sFlow is a control-plane rate input (an agent sends a few
+// hundred datagrams a second), so the loop is a plain thread that blocks in
+// poll() between datagram batches instead of an lcore spinning on the CPU the
+// RX workers need. Each batch: one clock read (the reception time: sFlow has
+// no packet timestamps), the pure decoder (sflow_decoder.h), then every raw
+// packet header goes through the same ParseFrame and FlowTable code as
+// captured frames (Skydive's PacketsFromSFlowSample, notes §3.3): link type
+// from header_protocol, wire length = frame_length - stripped.
+//
+// Agents never merge: each agent address gets its own FlowTable, created on
+// first sight up to --sflow-max-agents (further agents' datagrams are counted
+// and dropped), with --sflow-max-flows flows and node_tid = the agent
+// address. The UUID hashes NodeTID (notes §2.2 item 8) but the table key does
+// not, so separate tables are what keeps two agents' copies of one
+// conversation apart; TrackingID stays equal across agents, as in Skydive.
+// Sub-agents of one agent share its table (one NodeTID). The tables keep the
+// sampling-rate-scaled counters beside the raw ones (FlowTableOptions::
+// scaled_metrics) and put the agent address into each record.
+//
+// Records leave through one RecordChannel shared by every agent table (one
+// producer: this thread) to the control lcore, like a worker's; queries,
+// Flush and raw-packet look-ups come through one QueryPort served over all
+// agent tables between batches. On stop every flow is flushed through the
+// expire path, then done_flag() is set.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/query_port.h"
+#include "capture/record_channel.h"
+#include "parse/parser.h"
+#include "sflow/sflow_decoder.h"
+#include "sflow/sflow_socket.h"
+#include "skyprobe/compiler.h"
+#include "table/flow_table.h"
+
+namespace skyprobe::sflow {
+
+struct SKYPROBE_CACHE_ALIGNED SflowCounters {
+  uint64_t datagrams = 0;  // received
+  uint64_t bytes = 0;      // UDP payload bytes received
+  uint64_t malformed[static_cast<int>(DecodeError::kCount)] = {};  // refused, by reason
+  uint64_t samples = 0;          // in accepted datagrams, any type
+  uint64_t flow_samples = 0;     // flow_sample and expanded_flow_sample
+  uint64_t samples_skipped = 0;  // other sample types (counters, enterprise formats)
+  uint64_t records = 0;          // flow records in flow samples
+  uint64_t records_skipped = 0;  // records other than raw packet headers
+  uint64_t headers_unsupported = 0;  // raw headers whose header_protocol is not parsed
+  uint64_t frames = 0;               // raw headers handed to the parser
+  uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
+  uint64_t agent_refusals = 0;  // datagrams of agents beyond --sflow-max-agents
+  uint64_t agent_table_errors = 0;  // agent tables that could not be created (memory)
+  uint64_t receive_errors = 0;
+  uint64_t batches = 0;
+};
+
+struct SflowSetup {
+  std::unique_ptr<SflowSockets> sockets;  // bound at start-up
+  std::unique_ptr<RecordChannel> channel;
+  std::unique_ptr<QueryPort> queries;
+  FlowTableOptions table;  // template of every agent table (name and node_tid are set per agent)
+  uint32_t max_agents = 64;
+  KeyMode key_mode = KeyMode::kL2;
+  const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
+};
+
+class SflowSource {
+ public:
+  explicit SflowSource(SflowSetup setup);
+  ~SflowSource();  // stops and joins the thread if still running
+  SflowSource(const SflowSource&) = delete;
+  SflowSource& operator=(const SflowSource&) = delete;
+
+  void Start();
+  void Join();
+
+  // Decodes one datagram received at `now_ns` and accounts its packets (the
+  // loop's body; tests and benchmarks drive it directly, without Start).
+  void HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns) noexcept;
+  // Moves every agent table's clock (timers, update ticks) and serves queries.
+  void Tick(int64_t now_ns) noexcept;
+  // Hands every flow over (expire path); true when all are out.
+  bool FlushAll() noexcept;
+
+  RecordChannel* channel() const { return setup_.channel.get(); }
+  QueryPort* query_port() const { return setup_.queries.get(); }
+  const std::atomic<bool>* done_flag() const { return &done_; }
+  const SflowCounters& counters() const { return counters_; }
+
+  // Agent tables so far (safe from any thread: the slots never move).
+  uint32_t agent_count() const { return num_agents_.load(std::memory_order_acquire); }
+  const FlowTable& agent_table(uint32_t i) const { return *tables_[i]; }
+
+ private:
+  struct Agent {
+    uint8_t ip_version = 0;
+    uint8_t addr[16] = {};
+  };
+
+  void Run() noexcept;
+  FlowTable* FindOrAddAgent(const Datagram& d) noexcept;
+  void Account(FlowTable* table, uint32_t n) noexcept;
+
+  static constexpr uint32_t kBurst = 64;
+
+  SflowSetup setup_;
+  std::unique_ptr<Datagram> dg_;  // decoder output, reused (64 KiB)
+  std::vector<Agent> agents_;     // max_agents slots, never reallocated
+  std::vector<std::unique_ptr<FlowTable>> tables_;
+  std::vector<FlowTable*> table_ptrs_;
+  std::atomic<uint32_t> num_agents_{0};
+  uint32_t last_agent_ = 0;  // the previous datagram's agent: checked first
+  ParserConfig parser_eth_;
+  ParserConfig parser_ipv4_;
+  ParserConfig parser_ipv6_;
+  const uint8_t* frames_[kBurst];
+  ParsedPacket pkts_[kBurst];
+  int64_t ts_[kBurst];
+  uint32_t weights_[kBurst];
+  SflowCounters counters_;
+  std::thread thread_;
+  std::atomic<bool> quit_{false};  // the destructor's stop
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace skyprobe::sflow
