@@ -36,12 +36,12 @@ namespace skyprobe::sflow {
 // Why a datagram was refused.
 enum class DecodeError : uint8_t {
   kNone = 0,
-  kTruncated,         // the datagram ends inside its header or a sample
-  kBadVersion,        // not sFlow version 5
-  kBadAgentAddress,   // agent address type other than IPv4 (1) or IPv6 (2)
-  kBadLength,         // a record or header does not fit in its container, or
-                      // stripped > frame_length, or the datagram exceeds 64 KiB
-  kBadCount,          // a sample or record count no datagram can hold
+  kTruncated,        // the datagram ends inside its header or a sample
+  kBadVersion,       // not sFlow version 5
+  kBadAgentAddress,  // agent address type other than IPv4 (1) or IPv6 (2)
+  kBadLength,        // a record or header does not fit in its container, or
+                     // stripped > frame_length, or the datagram exceeds 64 KiB
+  kBadCount,         // a sample or record count no datagram can hold
   kCount,
 };
 
@@ -54,10 +54,10 @@ inline constexpr size_t kMaxDatagramBytes = 65535;
 // One raw packet header record. `data` points into the decoded datagram.
 struct RawHeader {
   const uint8_t* data = nullptr;
-  uint32_t caplen = 0;          // header bytes kept by the agent
-  uint32_t wire_length = 0;     // frame_length - stripped
-  uint32_t protocol = 0;        // header_protocol: 1 Ethernet, 11 IPv4, 12 IPv6, ...
-  uint32_t sampling_rate = 0;   // of the enclosing flow sample, as sent (may be 0)
+  uint32_t caplen = 0;         // header bytes kept by the agent
+  uint32_t wire_length = 0;    // frame_length - stripped
+  uint32_t protocol = 0;       // header_protocol: 1 Ethernet, 11 IPv4, 12 IPv6, ...
+  uint32_t sampling_rate = 0;  // of the enclosing flow sample, as sent (may be 0)
 };
 
 // sFlow header_protocol values the probe can parse.

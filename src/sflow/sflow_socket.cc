@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<SflowSockets>> SflowSockets::Open(
   for (const std::string& text : listen) {
     const std::string where = absl::StrCat(label, " ", text);
     absl::StatusOr<ListenAddress> addr = ParseListenAddress(text);
-    if (!addr.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", addr.status().message()));
+    if (!addr.ok())
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", addr.status().message()));
     sockaddr_storage ss{};
     socklen_t sslen;
     if (addr->ipv6) {

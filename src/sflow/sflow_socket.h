@@ -22,15 +22,14 @@ namespace skyprobe::sflow {
 
 class SflowSockets {
  public:
-  static constexpr uint32_t kBatch = 32;                 // datagrams per recvmmsg
+  static constexpr uint32_t kBatch = 32;                // datagrams per recvmmsg
   static constexpr size_t kDatagramBuffer = 64 * 1024;  // larger than any UDP datagram
   static constexpr size_t kMaxSockets = 16;             // --sflow-listen addresses
 
   // Binds one UDP socket per "ADDR:PORT". Errors name the address:
   // "--sflow-listen 0.0.0.0:6343: Address already in use".
-  static absl::StatusOr<std::unique_ptr<SflowSockets>> Open(const std::vector<std::string>& listen,
-                                                           const std::string& label =
-                                                               "--sflow-listen");
+  static absl::StatusOr<std::unique_ptr<SflowSockets>> Open(
+      const std::vector<std::string>& listen, const std::string& label = "--sflow-listen");
   ~SflowSockets();
   SflowSockets(const SflowSockets&) = delete;
   SflowSockets& operator=(const SflowSockets&) = delete;
@@ -57,7 +56,7 @@ class SflowSockets {
   std::unique_ptr<uint8_t[]> buffers_;  // kBatch * kDatagramBuffer per socket round
   std::vector<size_t> lens_;
   std::vector<bool> truncated_;
-  std::vector<uint32_t> slot_;  // datagram i -> buffer slot
+  std::vector<uint32_t> slot_;   // datagram i -> buffer slot
   uint64_t receive_errors_ = 0;  // recvmmsg failures other than "nothing to read"
 };
 

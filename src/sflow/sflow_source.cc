@@ -76,7 +76,8 @@ FlowTable* SflowSource::FindOrAddAgent(const Datagram& d) noexcept {
   opts.node_tid = text;
   opts.scaled_metrics = true;
   opts.node_tid_in_records = true;
-  absl::StatusOr<std::unique_ptr<FlowTable>> table = FlowTable::Create(opts, setup_.channel->Sink());
+  absl::StatusOr<std::unique_ptr<FlowTable>> table =
+      FlowTable::Create(opts, setup_.channel->Sink());
   if (!table.ok()) {
     ++counters_.agent_table_errors;
     ++counters_.agent_refusals;

@@ -53,18 +53,18 @@
 namespace skyprobe::sflow {
 
 struct SKYPROBE_CACHE_ALIGNED SflowCounters {
-  uint64_t datagrams = 0;  // received
-  uint64_t bytes = 0;      // UDP payload bytes received
+  uint64_t datagrams = 0;                                          // received
+  uint64_t bytes = 0;                                              // UDP payload bytes received
   uint64_t malformed[static_cast<int>(DecodeError::kCount)] = {};  // refused, by reason
-  uint64_t samples = 0;          // in accepted datagrams, any type
-  uint64_t flow_samples = 0;     // flow_sample and expanded_flow_sample
-  uint64_t samples_skipped = 0;  // other sample types (counters, enterprise formats)
-  uint64_t records = 0;          // flow records in flow samples
-  uint64_t records_skipped = 0;  // records other than raw packet headers
+  uint64_t samples = 0;              // in accepted datagrams, any type
+  uint64_t flow_samples = 0;         // flow_sample and expanded_flow_sample
+  uint64_t samples_skipped = 0;      // other sample types (counters, enterprise formats)
+  uint64_t records = 0;              // flow records in flow samples
+  uint64_t records_skipped = 0;      // records other than raw packet headers
   uint64_t headers_unsupported = 0;  // raw headers whose header_protocol is not parsed
   uint64_t frames = 0;               // raw headers handed to the parser
   uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
-  uint64_t agent_refusals = 0;  // datagrams of agents beyond --sflow-max-agents
+  uint64_t agent_refusals = 0;      // datagrams of agents beyond --sflow-max-agents
   uint64_t agent_table_errors = 0;  // agent tables that could not be created (memory)
   uint64_t receive_errors = 0;
   uint64_t batches = 0;

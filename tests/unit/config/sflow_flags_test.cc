@@ -20,8 +20,7 @@ using ::testing::HasSubstr;
 class SflowFlagsTest : public ConfigTest {};
 
 TEST_F(SflowFlagsTest, ListenAloneIsEnoughInputAndRepeats) {
-  absl::StatusOr<Config> cfg =
-      Load({"--sflow-listen", "127.0.0.1:6343", "--sflow-listen=[::1]:0"});
+  absl::StatusOr<Config> cfg = Load({"--sflow-listen", "127.0.0.1:6343", "--sflow-listen=[::1]:0"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_THAT(cfg->sflow_listen, ElementsAre("127.0.0.1:6343", "[::1]:0"));
   EXPECT_FALSE(HasPortInputs(*cfg));
@@ -81,7 +80,8 @@ TEST_F(SflowFlagsTest, LimitsAreChecked) {
     many.push_back("--sflow-listen");
     many.push_back("127.0.0.1:" + std::to_string(7000 + i));
   }
-  EXPECT_EQ(Load(many).status().message(), "--sflow-listen: must be given at most 16 times, got 17");
+  EXPECT_EQ(Load(many).status().message(),
+            "--sflow-listen: must be given at most 16 times, got 17");
 }
 
 TEST_F(SflowFlagsTest, YamlKeysAndFlagsReplaceTheList) {

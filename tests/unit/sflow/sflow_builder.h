@@ -88,13 +88,13 @@ inline std::vector<uint8_t> BuildSample(const TestSample& s, uint32_t seq) {
     return w.bytes();
   }
   if (s.kind == TestSample::kFlow) {
-    w.U32(seq);       // sequence
-    w.U32(3);         // source id: ifIndex 3
-    w.U32(s.rate);    // sampling rate
+    w.U32(seq);          // sequence
+    w.U32(3);            // source id: ifIndex 3
+    w.U32(s.rate);       // sampling rate
     w.U32(s.rate * 10);  // sample pool
-    w.U32(0);         // drops
-    w.U32(3);         // input
-    w.U32(4);         // output
+    w.U32(0);            // drops
+    w.U32(3);            // input
+    w.U32(4);            // output
   } else {
     w.U32(seq);
     w.U32(0);  // source id type
@@ -143,12 +143,48 @@ inline std::vector<uint8_t> BuildDatagram(const TestDatagram& d) {
 // A small Ethernet/IPv4/UDP frame from 10.0.0.<src> port 1000 to 10.0.0.2 port 53.
 inline std::vector<uint8_t> UdpFrame(uint8_t src, uint16_t payload = 8) {
   const uint16_t ip_len = static_cast<uint16_t>(20 + 8 + payload);
-  std::vector<uint8_t> f = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, src, 0x08, 0x00,  // Ethernet
-                            0x45, 0, static_cast<uint8_t>(ip_len >> 8),
-                            static_cast<uint8_t>(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0,
-                            src, 10, 0, 0, 2,  // IPv4
-                            0x03, 0xe8, 0, 53, static_cast<uint8_t>((8 + payload) >> 8),
-                            static_cast<uint8_t>(8 + payload), 0, 0};  // UDP
+  std::vector<uint8_t> f = {0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            2,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            src,
+                            0x08,
+                            0x00,  // Ethernet
+                            0x45,
+                            0,
+                            static_cast<uint8_t>(ip_len >> 8),
+                            static_cast<uint8_t>(ip_len),
+                            0,
+                            0,
+                            0x40,
+                            0,
+                            64,
+                            17,
+                            0,
+                            0,
+                            10,
+                            0,
+                            0,
+                            src,
+                            10,
+                            0,
+                            0,
+                            2,  // IPv4
+                            0x03,
+                            0xe8,
+                            0,
+                            53,
+                            static_cast<uint8_t>((8 + payload) >> 8),
+                            static_cast<uint8_t>(8 + payload),
+                            0,
+                            0};  // UDP
   f.resize(f.size() + payload, 0xab);
   return f;
 }

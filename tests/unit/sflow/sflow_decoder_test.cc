@@ -6,9 +6,11 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "sflow_builder.h"
+#include "sflow_invariants.h"
 
 namespace skyprobe::sflow {
 namespace {
@@ -30,7 +32,9 @@ DecodeError DecodeCopy(const std::vector<uint8_t>& bytes, Datagram* out,
 
 class DecoderTest : public ::testing::Test {
  protected:
-  DecodeError Decode(const std::vector<uint8_t>& bytes) { return DecodeCopy(bytes, dg_.get(), &buf_); }
+  DecodeError Decode(const std::vector<uint8_t>& bytes) {
+    return DecodeCopy(bytes, dg_.get(), &buf_);
+  }
   std::unique_ptr<Datagram> dg_ = std::make_unique<Datagram>();
   std::unique_ptr<uint8_t[]> buf_;
 };
@@ -93,7 +97,8 @@ TEST_F(DecoderTest, Ipv6AgentExpandedSampleSkipsOtherRecords) {
 
 TEST_F(DecoderTest, SeveralSamplesCounterSamplesSkipped) {
   TestDatagram d;
-  d.samples.push_back(TestSample::Flow(10, {TestHeader::Eth(UdpFrame(1)), TestHeader::Eth(UdpFrame(2))}));
+  d.samples.push_back(
+      TestSample::Flow(10, {TestHeader::Eth(UdpFrame(1)), TestHeader::Eth(UdpFrame(2))}));
   d.samples.push_back(TestSample::Counter());
   d.samples.push_back(TestSample::Expanded(20, {TestHeader::Eth(UdpFrame(3))}));
   d.samples.push_back(TestSample::Counter());
@@ -171,17 +176,17 @@ TEST_F(DecoderTest, AbsurdCountsAndLengths) {
     uint32_t value;
     DecodeError want;
   } cases[] = {
-      {24, 0xffffffffu, DecodeError::kBadCount},    // sample count
-      {24, 2, DecodeError::kTruncated},             // one sample missing
-      {32, 0xfffffff0u, DecodeError::kTruncated},   // sample length past the datagram
-      {32, 0xffffffffu, DecodeError::kTruncated},   // padding overflow
-      {64, 0xffffffffu, DecodeError::kBadCount},    // record count
-      {64, 2, DecodeError::kBadLength},             // one record missing
-      {72, 0x7ffffff0u, DecodeError::kBadLength},   // record length past the sample
-      {72, 8, DecodeError::kBadLength},             // record too short for its fields
-      {88, 0xfffffffcu, DecodeError::kBadLength},   // header length past the record
-      {84, 0xffffffffu, DecodeError::kBadLength},   // stripped > frame length
-      {32, 20, DecodeError::kBadLength},            // sample too short for its fields
+      {24, 0xffffffffu, DecodeError::kBadCount},   // sample count
+      {24, 2, DecodeError::kTruncated},            // one sample missing
+      {32, 0xfffffff0u, DecodeError::kTruncated},  // sample length past the datagram
+      {32, 0xffffffffu, DecodeError::kTruncated},  // padding overflow
+      {64, 0xffffffffu, DecodeError::kBadCount},   // record count
+      {64, 2, DecodeError::kBadLength},            // one record missing
+      {72, 0x7ffffff0u, DecodeError::kBadLength},  // record length past the sample
+      {72, 8, DecodeError::kBadLength},            // record too short for its fields
+      {88, 0xfffffffcu, DecodeError::kBadLength},  // header length past the record
+      {84, 0xffffffffu, DecodeError::kBadLength},  // stripped > frame length
+      {32, 20, DecodeError::kBadLength},           // sample too short for its fields
   };
   for (const Case& c : cases) {
     std::vector<uint8_t> b = good;
@@ -218,6 +223,40 @@ TEST(DecodeErrorName, Names) {
   EXPECT_STREQ(DecodeErrorName(DecodeError::kTruncated), "truncated");
   EXPECT_STREQ(DecodeErrorName(DecodeError::kBadVersion), "bad_version");
   EXPECT_STREQ(DecodeErrorName(DecodeError::kBadCount), "bad_count");
+}
+
+}  // namespace
+}  // namespace skyprobe::sflow
+
+namespace skyprobe::sflow {
+namespace {
+
+// The fuzzer's checks (tests/fuzz/sflow_invariants.h) over every truncation
+// and every single-byte corruption of a datagram with all record kinds.
+TEST(SflowInvariants, MutationsOfAValidDatagram) {
+  using testing::BuildDatagram;
+  using testing::TestDatagram;
+  using testing::TestHeader;
+  using testing::TestSample;
+  using testing::UdpFrame;
+  TestDatagram d;
+  d.samples.push_back(TestSample::Flow(10, {TestHeader::Eth(UdpFrame(1, 3))}, true));
+  d.samples.push_back(TestSample::Counter());
+  d.samples.push_back(TestSample::Expanded(20, {TestHeader{kHeaderIpv4, 40, 0, UdpFrame(3, 2)}}));
+  const std::vector<uint8_t> full = BuildDatagram(d);
+  std::string why;
+  ASSERT_TRUE(skyprobe::testing::SflowFuzzInput(full.data(), full.size(), &why)) << why;
+  for (size_t len = 0; len <= full.size(); ++len) {
+    EXPECT_TRUE(skyprobe::testing::SflowFuzzInput(full.data(), len, &why)) << len << ": " << why;
+  }
+  for (size_t i = 0; i < full.size(); ++i) {
+    for (uint8_t v : {0x00, 0x01, 0x7f, 0x80, 0xff}) {
+      std::vector<uint8_t> b = full;
+      b[i] = v;
+      EXPECT_TRUE(skyprobe::testing::SflowFuzzInput(b.data(), b.size(), &why))
+          << i << "=" << int{v} << ": " << why;
+    }
+  }
 }
 
 }  // namespace
