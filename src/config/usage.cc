@@ -21,6 +21,7 @@ std::string UsageText() {
 SYNOPSIS
     skyprobe --pcap FILE [--pcap FILE ...] [options]
     skyprobe --iface NAME [--iface NAME ...] [options]
+    skyprobe --sflow-listen ADDR:PORT [options]
     skyprobe --eal "EAL ARGS" [options]
     skyprobe --config FILE [options]
 
@@ -35,6 +36,15 @@ INPUT
                              (net_af_packet, promiscuous; one socket per RX worker in a
                              symmetric PACKET_FANOUT_HASH group); repeatable; runs until
                              SIGINT/SIGTERM (default: none)
+    --sflow-listen ADDR:PORT receive sFlow v5 datagrams on a UDP address (numeric,
+                             e.g. 0.0.0.0:6343 or [::]:6343; port 0: any free one);
+                             their raw packet header samples become flows, NodeTID =
+                             agent address, with ScaledMetric (counters x sampling
+                             rate); repeatable; alone or beside the other inputs, runs
+                             until SIGINT/SIGTERM (default: none)
+    --sflow-max-agents N     sFlow agents given a flow table of their own; datagrams
+                             of further agents are counted and dropped (default: 64)
+    --sflow-max-flows N      flows per sFlow agent table (default: 16384)
     --pcap-rate N            replay the --pcap inputs at N packets per second in all
                              (default: as fast as possible)
     --pcap-realtime          replay the --pcap inputs at their recorded pace; flow times

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace skyprobe::sflow::testing {
@@ -143,7 +144,7 @@ inline std::vector<uint8_t> BuildDatagram(const TestDatagram& d) {
 // A small Ethernet/IPv4/UDP frame from 10.0.0.<src> port 1000 to 10.0.0.2 port 53.
 inline std::vector<uint8_t> UdpFrame(uint8_t src, uint16_t payload = 8) {
   const uint16_t ip_len = static_cast<uint16_t>(20 + 8 + payload);
-  std::vector<uint8_t> f = {0,
+  const uint8_t head[42] = {0,
                             0,
                             0,
                             0,
@@ -185,7 +186,8 @@ inline std::vector<uint8_t> UdpFrame(uint8_t src, uint16_t payload = 8) {
                             static_cast<uint8_t>(8 + payload),
                             0,
                             0};  // UDP
-  f.resize(f.size() + payload, 0xab);
+  std::vector<uint8_t> f(sizeof(head) + payload, 0xab);
+  std::memcpy(f.data(), head, sizeof(head));
   return f;
 }
 
