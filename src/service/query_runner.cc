@@ -58,7 +58,13 @@ void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* ord
   if (!json) out->mutable_flows()->Reserve(static_cast<int>(out->flows_size() + (end - begin)));
   std::string* lines = json ? out->mutable_jsonlines() : nullptr;
   if (json) lines->reserve(lines->size() + (end - begin) * 768);  // a flow is ~600 bytes
+  constexpr size_t kAhead = 4;  // rows are ~400 bytes, visited in sort order: fetch ahead
   for (size_t i = begin; i < end; ++i) {
+    if (i + kAhead < end) {
+      const char* next =
+          reinterpret_cast<const char*>(&rows[order != nullptr ? (*order)[i + kAhead] : i + kAhead]);
+      for (size_t off = 0; off < sizeof(FlowRow); off += 64) __builtin_prefetch(next + off);
+    }
     const FlowRow& r = rows[order != nullptr ? (*order)[i] : i];
     ctx.node_tid = r.node_tid;
     if (json) {
