@@ -184,6 +184,15 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     t.update_records += tc.update_records;
     t.raw_packets_kept += tc.raw_packets_kept;
     t.raw_packets_dropped += tc.raw_packets_dropped;
+    t.defrag_fragments += tc.defrag_fragments;
+    t.defrag_datagrams += tc.defrag_datagrams;
+    t.defrag_timeouts += tc.defrag_timeouts;
+    t.defrag_table_full += tc.defrag_table_full;
+    t.defrag_flushed += tc.defrag_flushed;
+    t.defrag_overlaps += tc.defrag_overlaps;
+    t.defrag_too_many += tc.defrag_too_many;
+    t.defrag_duplicates += tc.defrag_duplicates;
+    t.defrag_held += tc.defrag_held;
   }
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
@@ -215,6 +224,19 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   }
   Summary sflow;
   if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live);
+  // IP defragmentation (--ip-defrag). defrag_held frames are in no flow yet:
+  // while running packets_in == packets_in_flows + filtered + drops + defrag_held.
+  if (!r.tables.empty() && r.tables[0]->ip_defrag()) {
+    s.Add("defrag_fragments", t.defrag_fragments);
+    s.Add("defrag_datagrams", t.defrag_datagrams);
+    s.Add("defrag_timeouts", t.defrag_timeouts);
+    s.Add("defrag_table_full", t.defrag_table_full);
+    s.Add("defrag_flushed", t.defrag_flushed);
+    s.Add("defrag_overlaps", t.defrag_overlaps);
+    s.Add("defrag_too_many", t.defrag_too_many);
+    s.Add("defrag_duplicates", t.defrag_duplicates);
+    s.Add("defrag_held", t.defrag_held);
+  }
   s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);
   s.Add("flows_expired", t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
@@ -431,6 +453,9 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     topts.raw_last = cfg.raw_packets_last;
     topts.capture_length = cfg.capture_length;
     topts.raw_memory_bytes = cfg.raw_packets_memory / w;  // the budget is for the whole probe
+    topts.ip_defrag = cfg.ip_defrag;
+    topts.ip_defrag_max = (cfg.ip_defrag_max + w - 1) / w;  // for the whole probe, like max_flows
+    topts.ip_defrag_timeout_ns = int64_t{cfg.ip_defrag_timeout_ms} * 1'000'000;
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
     // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
     uint64_t raw_query_bytes = 0;
@@ -443,6 +468,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ws.worker_id = static_cast<uint8_t>(i);
     ws.table = table.get();
     ws.key_mode = cfg.key_mode;
+    ws.ip_defrag = cfg.ip_defrag;
     ws.timestamp_offset = r->ports.timestamp_offset;
     ws.stop = stop;
     ws.ports = port_specs;

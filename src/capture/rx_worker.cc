@@ -27,7 +27,10 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
     snaplen_[q.port_id] = q.snaplen;
   }
-  for (ParserConfig& pc : parser_cfg_) pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
+  for (ParserConfig& pc : parser_cfg_) {
+    pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
+    pc.ip_defrag = setup_.ip_defrag;
+  }
   for (size_t p = 0; p < setup_.filters.size() && p < RTE_MAX_ETHPORTS; ++p) {
     filter_[p] = setup_.filters[p];
     has_filter_ |= filter_[p] != nullptr;

@@ -59,6 +59,7 @@ struct WorkerSetup {
   bool hold = false;
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
+  bool ip_defrag = false;     // --ip-defrag: the parser decodes first fragments through (parser.h)
   int timestamp_offset = -1;  // mbuf dynfield with capture time (us), -1: use TSC
   Pacer* pacer = nullptr;     // replay pacing of file queues (direct mode), shared; may be null
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave

@@ -96,6 +96,14 @@ struct Config {
   uint32_t raw_packets = 0;
   uint32_t raw_packets_last = 0;
   uint64_t raw_packets_memory = 256ull << 20;
+  // IPv4/IPv6 defragmentation (src/table/defragmenter.h): fragments belong to the flow of
+  // their datagram ("--ip-defrag" / "--no-ip-defrag"). At most `ip_defrag_max` datagrams in
+  // reassembly at once for the whole probe, split between the workers and preallocated
+  // ("--ip-defrag-max"); a datagram still incomplete `ip_defrag_timeout_ms` after its first
+  // fragment arrived is given up ("--ip-defrag-timeout-ms", Skydive's 30 s age-out).
+  bool ip_defrag = true;
+  uint32_t ip_defrag_max = 65536;
+  uint32_t ip_defrag_timeout_ms = 30000;
 
   // Enhancers: Community ID v1.
   bool community_id = true;        // "--community-id" / "--no-community-id"

@@ -65,6 +65,9 @@ enum class Field : uint8_t {
   kSflowListen,
   kSflowMaxAgents,
   kSflowMaxFlows,
+  kIpDefrag,
+  kIpDefragMax,
+  kIpDefragTimeoutMs,
   kCount,
 };
 

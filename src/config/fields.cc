@@ -73,6 +73,9 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"sflow-listen", "sflow.listen"},
     {"sflow-max-agents", "sflow.max_agents"},
     {"sflow-max-flows", "sflow.max_flows"},
+    {"ip-defrag", "flow.ip_defrag"},
+    {"ip-defrag-max", "flow.ip_defrag_max"},
+    {"ip-defrag-timeout-ms", "flow.ip_defrag_timeout_ms"},
 };
 
 struct LinkTypeEntry {
@@ -393,6 +396,12 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseCount(value, &cfg->sflow_max_agents);
     case Field::kSflowMaxFlows:
       return ParseCount(value, &cfg->sflow_max_flows);
+    case Field::kIpDefrag:
+      return ParseBool(value, &cfg->ip_defrag);
+    case Field::kIpDefragMax:
+      return ParseCount(value, &cfg->ip_defrag_max);
+    case Field::kIpDefragTimeoutMs:
+      return ParseU32(value, kMillis, &cfg->ip_defrag_timeout_ms);
     case Field::kCount:
       break;
   }

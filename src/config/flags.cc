@@ -80,6 +80,10 @@ constexpr FlagSpec kFlags[] = {
     {"sflow-listen", FlagKind::kValue, Field::kSflowListen},
     {"sflow-max-agents", FlagKind::kValue, Field::kSflowMaxAgents},
     {"sflow-max-flows", FlagKind::kValue, Field::kSflowMaxFlows},
+    {"ip-defrag", FlagKind::kSwitchOn, Field::kIpDefrag},
+    {"no-ip-defrag", FlagKind::kSwitchOff, Field::kIpDefrag},
+    {"ip-defrag-max", FlagKind::kValue, Field::kIpDefragMax},
+    {"ip-defrag-timeout-ms", FlagKind::kValue, Field::kIpDefragTimeoutMs},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

@@ -87,6 +87,17 @@ FLOW TABLE
     --raw-packets-memory B   memory for raw packets, whole probe, split between
                              workers; suffixes k, M, G (default: 256M); packets
                              that do not fit are counted (raw_packets_dropped)
+    --ip-defrag              fragments of an IPv4/IPv6 datagram count in the flow
+                             of the datagram, keyed on the first fragment's L4
+                             header (default: on)
+    --no-ip-defrag           each fragment is keyed on its own headers (a
+                             ".../Fragment" flow for the non-first fragments)
+    --ip-defrag-max N        datagrams in reassembly at once, whole probe, split
+                             between workers; suffixes k, M (default: 65536,
+                             1..16777216); the oldest is given up when full
+    --ip-defrag-timeout-ms MS
+                             give up a datagram still incomplete MS ms after its
+                             first fragment (default: 30000, 1..3600000)
 
 ENHANCERS
     --community-id           add the Community ID v1 hash to flows (default: on)

@@ -38,6 +38,8 @@ constexpr uint32_t kWorkersMax = 64;
 constexpr uint32_t kRawPacketsMax = 1u << 16;
 constexpr uint32_t kSflowMaxAgentsMax = 4096;
 constexpr uint32_t kSflowListenMax = 16;  // sflow::SflowSockets::kMaxSockets
+constexpr uint32_t kIpDefragMaxLimit = 1u << 24;
+constexpr uint32_t kIpDefragTimeoutMaxMs = 3'600'000;
 // A slot: its header and capture_length bytes, 8-byte aligned (src/table/raw_packet_arena.h).
 constexpr uint64_t kRawSlotHeader = 24;
 
@@ -261,6 +263,18 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
                    absl::StrCat(">= ", min, " (one packet of --capture-length per worker)"),
                    cfg.raw_packets_memory);
     }
+  }
+  if (cfg.ip_defrag_max < 1 || cfg.ip_defrag_max > kIpDefragMaxLimit) {
+    return Range(labels, Field::kIpDefragMax, absl::StrCat("1..", kIpDefragMaxLimit, " (16M)"),
+                 cfg.ip_defrag_max);
+  }
+  if (cfg.ip_defrag_timeout_ms < 1 || cfg.ip_defrag_timeout_ms > kIpDefragTimeoutMaxMs) {
+    return Range(labels, Field::kIpDefragTimeoutMs,
+                 absl::StrCat("1..", kIpDefragTimeoutMaxMs, " (1 hour)"), cfg.ip_defrag_timeout_ms);
+  }
+  if (cfg.workers > 0 && cfg.ip_defrag_max < cfg.workers) {
+    return Range(labels, Field::kIpDefragMax, absl::StrCat(">= --workers (", cfg.workers, ")"),
+                 cfg.ip_defrag_max);
   }
   const uint32_t ring = cfg.ring_size;
   if (ring < kRingSizeMin || ring > kRingSizeMax || (ring & (ring - 1)) != 0) {

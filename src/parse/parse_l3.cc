@@ -134,10 +134,15 @@ Step DecodeIpv4(Cursor& c) noexcept {
   const uint16_t flags_frag = Be16(p + 6);
   const bool fragment = (flags_frag & 0x2000) != 0 || (flags_frag & 0x1FFF) != 0;
 
-  if (!c.v4.present) {
-    c.v4 = {
-        true,    static_cast<uint16_t>(c.pos + 12), static_cast<uint16_t>(c.pos + 16), p[8], total,
-        fragment};
+  const bool first_v4 = !c.v4.present;
+  if (first_v4) {
+    c.v4 = IpSeen{};
+    c.v4.present = true;
+    c.v4.src_off = static_cast<uint16_t>(c.pos + 12);
+    c.v4.dst_off = static_cast<uint16_t>(c.pos + 16);
+    c.v4.ttl = p[8];
+    c.v4.length = total;
+    c.v4.fragment = fragment;
   }
   if (!c.first_ip_set) {
     c.first_ip_set = true;
@@ -165,7 +170,21 @@ Step DecodeIpv4(Cursor& c) noexcept {
     return Step::kStop;
   }
   c.pos += ihl_bytes;
-  return fragment ? Step::kFragment : IpPayloadStep(c, p[9]);
+  if (!fragment) return IpPayloadStep(c, p[9]);
+  const uint16_t offset = static_cast<uint16_t>((flags_frag & 0x1FFF) * 8u);
+  if (first_v4) {
+    c.v4.frag_id = Be16(p + 4);
+    c.v4.frag_offset = offset;
+    c.v4.frag_more = (flags_frag & 0x2000) != 0;
+    c.v4.frag_proto = p[9];
+    c.v4.frag_data_len = static_cast<uint16_t>(total - ihl_bytes);
+  }
+  if (!c.defrag || offset != 0) return Step::kFragment;
+  // Defragmentation: the first fragment holds the datagram's L4 header, and
+  // the datagram's path is the fragment's layers then the payload's
+  // ("IPv4/Fragment/ICMPv4", as gopacket names a reassembled packet).
+  AddLayer(c, Layer::kFragment);
+  return IpPayloadStep(c, p[9]);
 }
 
 Step DecodeIpv6(Cursor& c) noexcept {
@@ -178,12 +197,12 @@ Step DecodeIpv6(Cursor& c) noexcept {
   uint8_t next = p[6];
   const bool first_v6 = !c.v6.present;
   if (first_v6) {
-    c.v6 = {true,
-            static_cast<uint16_t>(c.pos + 8),
-            static_cast<uint16_t>(c.pos + 24),
-            p[7],
-            payload_len,
-            false};
+    c.v6 = IpSeen{};
+    c.v6.present = true;
+    c.v6.src_off = static_cast<uint16_t>(c.pos + 8);
+    c.v6.dst_off = static_cast<uint16_t>(c.pos + 24);
+    c.v6.ttl = p[7];
+    c.v6.length = payload_len;
   }
   if (!c.first_ip_set) {
     c.first_ip_set = true;
@@ -244,12 +263,28 @@ Step DecodeRouting(Cursor& c) noexcept {
 Step DecodeIpv6Fragment(Cursor& c) noexcept {
   if (c.avail() < 8) return ExtFail(c);
   const uint8_t* p = c.data + c.pos;
-  const uint16_t offset = Be16(p + 2) >> 3;
+  const uint16_t offset = static_cast<uint16_t>((Be16(p + 2) >> 3) * 8u);
   const bool more = (p[3] & 0x1) != 0;
-  if ((offset != 0 || more) && c.last_ip_version == 6) c.v6.fragment = true;
+  const bool ours = c.last_ip_version == 6;  // the fragment header of the first IPv6
   AddLayer(c, Layer::kIpv6Fragment);
   c.pos += 8;
-  // gopacket hands every IPv6Fragment payload to its Fragment decoder.
+  if ((offset != 0 || more) && ours) {
+    c.v6.fragment = true;
+    c.v6.frag_id = Be32(p + 4);
+    c.v6.frag_offset = offset;
+    c.v6.frag_more = more;
+    c.v6.frag_proto = p[0];
+    // Payload length counts from the end of the fixed header (src_off - 8 + 40).
+    const uint32_t before = c.pos - (c.v6.src_off + 32u);
+    c.v6.frag_data_len =
+        c.v6.length > before ? static_cast<uint16_t>(c.v6.length - before) : uint16_t{0};
+  }
+  // Defragmentation: an offset-0 fragment (or an atomic one, RFC 6946) goes on
+  // into its payload ("IPv6/IPv6Fragment/UDP"). Otherwise gopacket hands every
+  // IPv6Fragment payload to its Fragment decoder.
+  if (c.defrag && offset == 0 && ours) {
+    return IpPayloadStep(c, p[0]);
+  }
   return Step::kFragment;
 }
 

@@ -163,7 +163,7 @@ struct SubPacket {
   uint16_t ip_dst_off = 0;
   uint8_t ttl = 0;           // IPv4 TTL / IPv6 hop limit
   uint16_t ip_length = 0;    // IPv4 total length; IPv6 payload length
-  bool ip_fragment = false;  // IPv4 MF or offset != 0, or IPv6 Fragment header
+  bool ip_fragment = false;  // IPv4 MF or offset != 0, or IPv6 Fragment header (MF or offset != 0)
   int64_t network_id = 0;    // VNI / GRE key / GTP-U TEID of the tunnel header here
 
   // Transport layer: the first UDP, else TCP, else SCTP.
@@ -183,13 +183,27 @@ struct SubPacket {
 
   // Bytes this sub-packet counts in its flow (Skydive's Length rule).
   uint32_t length = 0;
+
+  // The fragment header of the network layer, when ip_fragment (else 0):
+  // what the defragmenter (table/defragmenter.h) needs.
+  uint32_t frag_id = 0;        // IPv4 identification / IPv6 Fragment identification
+  uint16_t frag_offset = 0;    // bytes from the start of the datagram's payload
+  uint16_t frag_data_len = 0;  // payload bytes this fragment carries (its IP length says)
+  uint8_t frag_proto = 0;      // the datagram's payload protocol (IPv4 protocol / next header)
+  bool frag_more = false;      // MF: more fragments follow
 };
+
+inline constexpr uint8_t kNoFragSub = 0xFF;
 
 // Everything the parser learned from one frame.
 struct ParsedPacket {
   uint8_t num_sub = 0;
   ParseError error = ParseError::kNone;
   uint16_t anomalies = kAnomalyNone;
+  // With ParserConfig::ip_defrag: the first sub-packet whose network layer is
+  // a fragment (ip_fragment), else kNoFragSub. Always kNoFragSub without it.
+  uint8_t frag_sub = kNoFragSub;
+  LinkType link_type = LinkType::kEthernet;  // ParserConfig::link_type it was parsed with
   SubPacket sub[kMaxSubPackets];
 };
 

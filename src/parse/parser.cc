@@ -168,6 +168,13 @@ void FillSubPacket(const Cursor& c, SubPacket* sub) {
     sub->ttl = ip->ttl;
     sub->ip_length = ip->length;
     sub->ip_fragment = ip->fragment;
+    if (ip->fragment) {
+      sub->frag_id = ip->frag_id;
+      sub->frag_offset = ip->frag_offset;
+      sub->frag_data_len = ip->frag_data_len;
+      sub->frag_proto = ip->frag_proto;
+      sub->frag_more = ip->frag_more;
+    }
   }
   sub->network_id = c.network_id;
 
@@ -215,6 +222,7 @@ bool Keyable(const Cursor& c) { return c.has_link || c.v4.present || c.v6.presen
 Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   Cursor inner;
   inner.data = c.data;
+  inner.defrag = c.defrag;
   inner.pos = c.pos;
   inner.end = c.end;
   inner.anomalies = c.anomalies;
@@ -268,6 +276,8 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   out->num_sub = 0;
   out->error = ParseError::kNone;
   out->anomalies = kAnomalyNone;
+  out->frag_sub = kNoFragSub;
+  out->link_type = cfg.link_type;
   SubPacket* sub = &out->sub[0];
   *sub = SubPacket{};
 
@@ -283,6 +293,7 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
     return 0;
   }
   c.data = data;
+  c.defrag = cfg.ip_defrag;
   c.end = caplen;
   c.sub = sub;
   sub->offset = static_cast<uint16_t>(c.pos);
@@ -319,6 +330,14 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   }
   out->num_sub = n;
   SetLengths(c, cfg, first_layer, caplen, wire_len, out);
+  if (cfg.ip_defrag) {
+    for (uint8_t i = 0; i < n; ++i) {
+      if (out->sub[i].ip_fragment) {
+        out->frag_sub = i;
+        break;
+      }
+    }
+  }
   return n;
 }
 

@@ -17,6 +17,12 @@ struct ParserConfig {
   LinkType link_type = LinkType::kEthernet;
   // Affects SubPacket::length for Ethernet-less tunnel payloads only (notes §3.2 item 9).
   bool l3_key_mode = false;
+  // IP defragmentation on (--ip-defrag): an offset-0 IPv4 fragment is decoded
+  // through its payload ("Ethernet/IPv4/Fragment/ICMPv4"), as is an offset-0
+  // IPv6 fragment ("Ethernet/IPv6/IPv6Fragment/UDP"); ParsedPacket::frag_sub
+  // names the fragmented sub-packet. Later fragments stop at "Fragment" either
+  // way (their payload has no header). Off: every fragment stops there.
+  bool ip_defrag = false;
 };
 
 // Tunnels: one frame, several sub-packets (reference notes §3.2).

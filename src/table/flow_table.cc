@@ -129,6 +129,14 @@ absl::Status FlowTable::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("node_tid '", opts_.node_tid, "' too long for records"));
   }
+  if (opts_.ip_defrag) {
+    if (opts_.ip_defrag_timeout_ns <= 0) {
+      return absl::InvalidArgumentError("ip_defrag_timeout must be > 0");
+    }
+    absl::StatusOr<std::unique_ptr<Defragmenter>> d = Defragmenter::Create(opts_.ip_defrag_max);
+    if (!d.ok()) return d.status();
+    defrag_ = *std::move(d);
+  }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
@@ -145,6 +153,32 @@ FlowTable::~FlowTable() {
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
                              const int64_t* ts_ns, uint32_t n, const uint32_t* caplens,
                              const uint32_t* weights) noexcept {
+  // Defragmentation copies fragment headers: it needs to know how many
+  // bytes each frame has. Without `caplens` fragments count as parsed.
+  if (defrag_ == nullptr || caplens == nullptr) {
+    ProcessRun(frames, pkts, ts_ns, n, caplens, weights);
+    return;
+  }
+  // Fragments take the slow path one by one, in order with the other
+  // frames (A is the source of a flow's first packet).
+  for (uint32_t i = 0; i < n;) {
+    uint32_t j = i;
+    while (j < n && pkts[j].frag_sub == kNoFragSub) ++j;
+    if (j > i) {
+      ProcessRun(frames + i, pkts + i, ts_ns + i, j - i, caplens + i,
+                 weights != nullptr ? weights + i : nullptr);
+    }
+    if (j < n) {
+      ProcessFragment(frames[j], pkts[j], ts_ns[j], caplens[j]);
+      ++j;
+    }
+    i = j;
+  }
+}
+
+void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkts,
+                           const int64_t* ts_ns, uint32_t n, const uint32_t* caplens,
+                           const uint32_t* weights) noexcept {
   Scratch& x = scratch_;
   // The one test raw packet capture costs per sub-packet when it is off.
   RawPacketArena* const raw = caplens != nullptr ? raw_.get() : nullptr;
@@ -240,6 +274,10 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
   return pos;
 }
 
+int32_t FlowTable::Lookup(uint64_t key) const noexcept {
+  return rte_hash_lookup_with_hash(hash_, &key, Sig(key));
+}
+
 void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
                          const KeyBytes& kb, int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
@@ -315,20 +353,22 @@ void FlowTable::Scale(uint32_t pos, const SubPacket& sub, bool ab, uint32_t weig
   m.sampling_rate = weight;
 }
 
+inline bool FlowTable::IsAb(uint32_t pos, const SubPacket& sub, KeyOrientation o) const noexcept {
+  const FlowHot& h = hot_[pos];
+  switch (o.rule) {
+    case DirectionRule::kPortTie:
+      return h.transport_a > sub.src_port;  // Skydive's inverted tie-break, kept on purpose
+    case DirectionRule::kIcmpTie:
+      return h.icmp_type > static_cast<uint8_t>(sub.icmp_type);
+    default:
+      return o.swap == ((h.flags & kFlowFirstSwap) != 0);
+  }
+}
+
 bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                         int64_t ts_ns) noexcept {
   FlowHot& h = hot_[pos];
-  bool ab;
-  switch (o.rule) {
-    case DirectionRule::kPortTie:
-      ab = h.transport_a > sub.src_port;  // Skydive's inverted tie-break, kept on purpose
-      break;
-    case DirectionRule::kIcmpTie:
-      ab = h.icmp_type > static_cast<uint8_t>(sub.icmp_type);
-      break;
-    default:
-      ab = o.swap == ((h.flags & kFlowFirstSwap) != 0);
-  }
+  const bool ab = IsAb(pos, sub, o);
   if (ab) {
     ++h.ab_packets;
     h.ab_bytes += sub.length;
@@ -358,6 +398,29 @@ bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
     }
   }
   return ab;
+}
+
+void FlowTable::AccountQuiet(uint32_t pos, const SubPacket& sub, KeyOrientation o, int64_t ts_ns,
+                             int64_t packets, int64_t bytes) noexcept {
+  // A fragment without the datagram's L4 header: counted, but no TCP flag
+  // or ICMP echo logic, and held fragments (older) never move Last back.
+  FlowHot& h = hot_[pos];
+  if (IsAb(pos, sub, o)) {
+    h.ab_packets += packets;
+    h.ab_bytes += bytes;
+  } else {
+    h.ba_packets += packets;
+    h.ba_bytes += bytes;
+  }
+  h.last_ns = std::max(h.last_ns, ts_ns);
+  if (!(h.flags & kFlowTouched)) {
+    h.flags |= kFlowTouched;
+    if (touched_.size() < touched_.capacity()) {
+      touched_.push_back(pos);
+    } else {
+      touched_overflow_ = true;
+    }
+  }
 }
 
 void FlowTable::CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen,
@@ -428,6 +491,7 @@ bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
     last_tick_ms_ = Ms(now_ns);
   }
   if (now_ns > now_ns_) now_ns_ = now_ns;
+  if (defrag_ != nullptr && !defrag_busy_) ExpireDatagrams();
   if (report_active_) ContinueUpdateTick();
   if (now_ns_ >= next_update_ns_ && !report_active_) {
     StartUpdateTick(next_update_ns_);
@@ -535,6 +599,12 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
 }
 
 bool FlowTable::FlushAll() noexcept {
+  // Fragments still held go into their flows first: every frame is counted.
+  if (defrag_ != nullptr) {
+    defrag_busy_ = true;
+    while (defrag_->Oldest() != kNoIndex) GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kFlush);
+    defrag_busy_ = false;
+  }
   for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
     if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
       return false;
@@ -602,6 +672,8 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   if (opts_.node_tid_in_records) {
     std::memcpy(s->node_tid, opts_.node_tid.data(), opts_.node_tid.size());  // checked at Init
   }
+  s->has_ip_metric = c.saw_fragments != 0;
+  s->ip_metric = {c.ip_fragments, c.ip_fragment_errors};
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {
     TcpMetric& t = s->tcp_metric;

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "parse/parsed_packet.h"
 #include "skyprobe/compiler.h"
+#include "table/defragmenter.h"
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/flow_snapshot.h"
@@ -65,6 +66,12 @@ struct FlowTableOptions {
   // bytes). RX tables leave both off and pay nothing for them.
   bool scaled_metrics = false;
   bool node_tid_in_records = false;
+  // IP defragmentation (flow_table_defrag.cc): on when the parser marks
+  // fragments (ParserConfig::ip_defrag); at most `ip_defrag_max` datagrams
+  // in reassembly, each given up `ip_defrag_timeout_ns` after its first fragment.
+  bool ip_defrag = false;
+  uint32_t ip_defrag_max = 65536;
+  int64_t ip_defrag_timeout_ns = 30'000'000'000;
 };
 
 // Single-writer counters of one shard (read by the control lcore for stats).
@@ -82,6 +89,16 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t touched_overflow = 0;     // update ticks that had to scan the table
   uint64_t raw_packets_kept = 0;     // packet copies made by raw packet capture
   uint64_t raw_packets_dropped = 0;  // packets raw capture wanted but had no slot for
+  // IP defragmentation (all 0 when off).
+  uint64_t defrag_fragments = 0;   // fragment frames seen
+  uint64_t defrag_datagrams = 0;   // datagrams reassembled
+  uint64_t defrag_timeouts = 0;    // datagrams given up incomplete at their timeout
+  uint64_t defrag_table_full = 0;  // datagrams given up to make room (oldest first)
+  uint64_t defrag_flushed = 0;     // datagrams given up incomplete at flush / end of input
+  uint64_t defrag_overlaps = 0;    // datagrams failed: overlap or inconsistent lengths
+  uint64_t defrag_too_many = 0;    // datagrams failed: too many fragments (or held ones)
+  uint64_t defrag_duplicates = 0;  // fragments received twice (counted, add nothing)
+  uint64_t defrag_held = 0;        // frames held right now, waiting for their first fragment
 };
 
 class FlowTable {
@@ -129,6 +146,8 @@ class FlowTable {
   const uint64_t* uuids() const { return uuids_; }
   // The raw packet arena, null when capture is off (queries read it).
   const RawPacketArena* raw_packets() const { return raw_.get(); }
+  // True when IP defragmentation is on (--ip-defrag).
+  bool ip_defrag() const { return defrag_ != nullptr; }
 
  private:
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
@@ -141,6 +160,8 @@ class FlowTable {
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, uint64_t key, int32_t looked_up, bool stale,
                        int64_t ts_ns) noexcept;
+  // The position of the flow of `key`, or < 0; never creates one.
+  int32_t Lookup(uint64_t key) const noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns) noexcept;
   // Returns true when the packet went A -> B.
@@ -150,6 +171,26 @@ class FlowTable {
   void CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen, const SubPacket& sub,
                   int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
+  // Direction of a packet in the flow at `pos` (Skydive's rules, notes §2.4).
+  bool IsAb(uint32_t pos, const SubPacket& sub, KeyOrientation o) const noexcept;
+  // The bulk path of ProcessBurst for `n` frames none of which is a fragment
+  // to reassemble.
+  void ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkts, const int64_t* ts_ns,
+                  uint32_t n, const uint32_t* caplens, const uint32_t* weights) noexcept;
+
+  // IP defragmentation (flow_table_defrag.cc).
+  struct FragFrame;
+  enum class GiveUpReason : uint8_t { kTimeout, kTableFull, kFlush };
+  void ProcessFragment(const uint8_t* frame, const ParsedPacket& pkt, int64_t ts_ns,
+                       uint32_t caplen) noexcept;
+  void AccountFragment(const FragFrame& f) noexcept;
+  void AccountQuiet(uint32_t pos, const SubPacket& sub, KeyOrientation o, int64_t ts_ns,
+                    int64_t packets, int64_t bytes) noexcept;
+  bool ParseContext(const DefragEntry& e, ParsedPacket* ctx) const noexcept;
+  int32_t FindContextFlow(const DefragEntry& e) noexcept;
+  void FailDatagram(DefragEntry& e, FragmentFit why) noexcept;
+  void GiveUpDatagram(uint32_t idx, GiveUpReason why) noexcept;
+  void ExpireDatagrams() noexcept;
   static constexpr int32_t kRefusedFull = -1;
   static constexpr int32_t kRefusedRing = -2;
   bool Expire(uint32_t pos, ExpireReason reason) noexcept;
@@ -175,6 +216,11 @@ class FlowTable {
   ScaledMetric* scaled_ = nullptr;       // per position; null unless scaled_metrics
   std::vector<uint32_t> touched_;        // flows touched since the last update tick
   bool touched_overflow_ = false;        // touched_ was full: the tick scans the table
+  std::unique_ptr<RawPacketArena> raw_;   // null: raw packet capture off
+  std::unique_ptr<Defragmenter> defrag_;  // null: IP defragmentation off
+  bool defrag_busy_ = false;              // inside a fragment: no datagram give-up now
+  std::vector<uint32_t> touched_;         // flows touched since the last update tick
+  bool touched_overflow_ = false;         // touched_ was full: the tick scans the table
   // The update tick being reported (it may span several calls when the sink
   // is full): flows of `reporting_` from `report_cursor_` on, or table
   // positions from `report_cursor_` on when `report_scan_`.

@@ -61,6 +61,12 @@ struct IpSeen {
   uint8_t ttl = 0;
   uint16_t length = 0;  // IPv4 total length / IPv6 payload length
   bool fragment = false;
+  // Fragment header facts (SubPacket::frag_*), set with `fragment`.
+  bool frag_more = false;
+  uint8_t frag_proto = 0;
+  uint16_t frag_offset = 0;
+  uint16_t frag_data_len = 0;
+  uint32_t frag_id = 0;
 };
 
 struct PortsSeen {
@@ -83,6 +89,9 @@ struct IcmpSeen {
 // first UDP beats TCP beats SCTP, as Skydive picks them).
 struct Cursor {
   const uint8_t* data = nullptr;
+  // ParserConfig::ip_defrag: an offset-0 fragment is decoded on into its
+  // payload (the datagram's L4 header) after its "Fragment"/"IPv6Fragment" layer.
+  bool defrag = false;
   uint32_t pos = 0;  // first byte of the layer about to be decoded
   uint32_t end = 0;  // one past its last readable byte (never beyond caplen)
   SubPacket* sub = nullptr;
