@@ -5,7 +5,7 @@ Each trace of ../shared/pcaps/skydive is read through DPDK net_pcap; the
 flows of the JSON output are compared with the values Skydive's own tests
 assert (pcaps/skydive/MANIFEST.md) and with values derived from the rules of
 reference/skydive-flow-notes.md (marked "derived" below). Traces without
-expectations here (tunnels, fragments) must at least go through cleanly with
+expectations here (tunnels) must at least go through cleanly with
 the counters adding up. The committed demo capture (tests/data/demo.pcap) is
 checked against the generator's ground truth.
 """
@@ -310,6 +310,51 @@ class SkydiveGoldenTest(TraceCase):
             TrackingID='2b90f25c1867c848', L3TrackingID='738080891b9e0c3a',
             UUID='8233a84798e73aad')], count=1)
 
+    def _fragment_frames(self):
+        """Wire lengths of ipv4-fragments.pcap: (fragments, other frames)."""
+        records = h.read_pcap(self.trace('ipv4-fragments.pcap'))[1]
+        frags, others = [], []
+        for r in records:
+            flags_offset = int.from_bytes(r.data[20:22], 'big')
+            is_frag = flags_offset & 0x2000 or flags_offset & 0x1FFF
+            (frags if is_frag else others).append(r.wirelen)
+        self.assertEqual((len(frags), len(others)), (2, 1))
+        return frags, others
+
+    def test_ipv4_fragments_defrag_on(self):
+        """Defrag on (default): 1 flow Ethernet/IPv4/Fragment/ICMPv4 with
+        IPMetric {Fragments 1, FragmentErrors 0}; beyond Skydive, both
+        fragment frames count in it with their own lengths (derived)."""
+        run, flows = self.run_trace('ipv4-fragments.pcap')
+        frags, others = self._fragment_frames()
+        self.assert_flows('ipv4-fragments defrag on', flows, [row(
+            'Ethernet/IPv4/Fragment/ICMPv4', 'ICMPv4', None,
+            ('2.1.1.2', '2.1.1.1'), ABSENT, (2, sum(frags)),
+            (1, sum(others)), IPMetric__Fragments=1,
+            IPMetric__FragmentErrors=0, ICMP__Type='ECHO')], count=1)
+        summary = run.summary
+        self.assertEqual(summary['packets_in_flows'], 3)
+        self.assertEqual(summary['defrag_fragments'], 2)
+        self.assertEqual(summary['defrag_datagrams'], 1)
+        for name in ('defrag_timeouts', 'defrag_table_full', 'defrag_flushed',
+                     'defrag_overlaps', 'defrag_too_many', 'defrag_held'):
+            self.assertEqual(summary[name], 0, name)
+
+    def test_ipv4_fragments_defrag_off(self):
+        """--no-ip-defrag: 2 flows, one of them Ethernet/IPv4/Fragment (no
+        transport, no IPMetric) holding both fragments."""
+        run, flows = self.run_trace('ipv4-fragments.pcap', '--no-ip-defrag')
+        frags, others = self._fragment_frames()
+        self.assert_flows('ipv4-fragments defrag off', flows, [
+            row('Ethernet/IPv4/Fragment', 'Fragment', None,
+                ('2.1.1.2', '2.1.1.1'), ABSENT, (2, sum(frags)), (0, 0),
+                IPMetric=ABSENT, ICMP=ABSENT),
+            row('Ethernet/IPv4/ICMPv4', 'ICMPv4', None,
+                ('2.1.1.1', '2.1.1.2'), ABSENT, (1, sum(others)), (0, 0),
+                IPMetric=ABSENT),
+        ], count=2)
+        self.assertNotIn('defrag_fragments', run.summary)
+
     def test_iperf_same_l2l3(self):
         """Equal MACs and IPs: the port tie-break makes the SYN B->A."""
         _, flows = self.run_trace('iperf-same-L2L3.pcap')
@@ -408,6 +453,7 @@ GOLDEN = {
     'eth-ipv4-tcp-http-ooo.pcap', 'icmp-vlan.pcap',
     'icmpv4-4vlanQinQ-id-8-10-20-30.pcap', 'icmpv4-symetric.pcap',
     'icmpv4-truncated.pcap', 'iperf-same-L2L3.pcap', 'layer-key-mode.pcap',
+    'ipv4-fragments.pcap',
     'link-type-12.pcap', 'ntp-corrupted.pcap', 'simple-tcpv4.pcap',
     'simple-tcpv6.pcap',
 }
