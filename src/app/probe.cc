@@ -398,8 +398,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   constexpr uint32_t kDispatchRing = 2048;
   const uint16_t queues = r->mode == Mode::kRss ? static_cast<uint16_t>(w) : 1;
   const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
-  SKYPROBE_ASSIGN_OR_RETURN(r->ports,
-                            StartPorts(infos, queues, r->mode == Mode::kRss, extra_mbufs));
+  SKYPROBE_ASSIGN_OR_RETURN(
+      r->ports, StartPorts(infos, queues, r->mode == Mode::kRss, !cfg.ip_defrag, extra_mbufs));
   bool any_file = false;
   for (const RxQueueSpec& q : r->ports.queues) any_file |= q.is_file;
   if (any_file && r->ports.timestamp_offset < 0) {

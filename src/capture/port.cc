@@ -106,7 +106,7 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
 }
 
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
-                                 uint32_t extra_mbufs) {
+                                 bool rss_l4_ports, uint32_t extra_mbufs) {
   Ports ports;
   uint32_t total_queues = 0;
   bool any_file = false;
@@ -143,8 +143,9 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_key = key;
       conf.rx_adv_conf.rss_conf.rss_key_len = std::min<uint8_t>(info.hash_key_size, sizeof(key));
-      conf.rx_adv_conf.rss_conf.rss_hf =
-          (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & dev.flow_type_rss_offloads;
+      const uint64_t hf =
+          rss_l4_ports ? (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) : RTE_ETH_RSS_IP;
+      conf.rx_adv_conf.rss_conf.rss_hf = hf & dev.flow_type_rss_offloads;
     }
     const uint16_t nb_tx = dev.max_tx_queues > 0 ? 1 : 0;
     rc = rte_eth_dev_configure(port_id, nb_rx, nb_tx, &conf);

@@ -61,9 +61,12 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 // Configures and starts every port with `rx_queues` RX queues (exactly the
 // port's file queues or kernel fanout queues where it has those), symmetric RSS
 // when `rss` and the port supports it, promiscuous for live ports. Returns every
-// queue.
+// queue. RSS hashes the IP addresses, and the TCP/UDP ports too when
+// `rss_l4_ports`. With IP defragmentation it must not: a NIC hashes a fragment
+// on its addresses only, while the unfragmented packets of the same TCP/UDP
+// flow would be hashed on their ports too and could reach another worker.
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
-                                 uint32_t extra_mbufs);
+                                 bool rss_l4_ports, uint32_t extra_mbufs);
 
 // Per-port counters from the NIC/PMD.
 struct PortCounters {
