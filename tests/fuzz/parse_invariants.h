@@ -3,6 +3,7 @@
 // Owner: test code only (the libFuzzer target and parse_unit's replay of the
 // seed corpus share it, so a normal build runs the same checks).
 //
+// Every input is parsed twice: with ParserConfig::ip_defrag off, then on.
 // Input format: byte 0 picks the parse (bits 0-5: link type index into
 // kFuzzLinks, modulo its size; bit 6: L3 key mode; bit 7: wire length
 // unknown), the rest is the frame.
@@ -84,8 +85,28 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   if (n > 0) std::memcpy(frame.get(), data + 1, n);
   const uint32_t wire = (data[0] & 0x80) ? 0 : static_cast<uint32_t>(n);
   ParsedPacket pkt;
-  const uint8_t got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
-  return CheckParsed(pkt, got, n, why);
+  uint8_t got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
+  if (!CheckParsed(pkt, got, n, why)) return false;
+  if (pkt.frag_sub != kNoFragSub) {
+    *why = "frag_sub set without ip_defrag";
+    return false;
+  }
+  // The same frame with IP defragmentation on (first fragments decoded through).
+  cfg.ip_defrag = true;
+  got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
+  if (!CheckParsed(pkt, got, n, why)) return false;
+  if (pkt.frag_sub != kNoFragSub &&
+      (pkt.frag_sub >= got || !pkt.sub[pkt.frag_sub].ip_fragment)) {
+    *why = "frag_sub does not name a fragmented sub-packet";
+    return false;
+  }
+  for (uint8_t i = 0; i < got && i < pkt.frag_sub; ++i) {
+    if (pkt.sub[i].ip_fragment) {
+      *why = "frag_sub is not the first fragmented sub-packet";
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace skyprobe::testing
