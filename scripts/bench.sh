@@ -2,8 +2,8 @@
 # bench.sh: build, then run the benchmarks and print their figures.
 #
 #   scripts/bench.sh                 # all benchmarks
-#   scripts/bench.sh worker          # only worker_bench (or: parser, memory, expiry,
-#                                    # sflow, bpf, pcap)
+#   scripts/bench.sh worker          # only worker_bench (or: parser, defrag, memory,
+#                                    # expiry, sflow, bpf, pcap)
 #
 # Rates are computed on CPU time of the benchmark thread (Google Benchmark's
 # default), so a loaded machine lowers them less than wall time would; run on
@@ -19,6 +19,9 @@ if [[ "$which" == all || "$which" == parser ]]; then
 fi
 if [[ "$which" == all || "$which" == worker ]]; then
   ./build/tests/bench/worker_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == defrag ]]; then
+  ./build/tests/bench/defrag_bench --benchmark_counters_tabular=true
 fi
 if [[ "$which" == all || "$which" == memory ]]; then
   ./build/tests/bench/memory_bench --benchmark_counters_tabular=true
