@@ -81,7 +81,7 @@ struct DefragEntry {
   uint32_t newer;
   uint32_t end;        // datagram payload length, known once have_last
   uint32_t covered;    // bytes received (fragments never overlap in a live entry)
-  uint16_t accounted;  // fragments counted in the datagram's flow (errors at give-up)
+  uint32_t accounted;  // fragments counted in the datagram's flow (errors at give-up)
   uint8_t num_frags;
   uint8_t num_held;
   bool have_first;  // header holds the offset-0 fragment's bytes

@@ -410,6 +410,36 @@ TEST_F(DefragTest, VxlanOuterFragments) {
   }
 }
 
+TEST_F(DefragTest, InnerFragmentsInsideAnUnfragmentedTunnel) {
+  // IPv4-in-IPv4: the outer header is whole, the inner datagram fragmented.
+  const std::vector<Bytes> inner =
+      testing::Fragment4({192, 168, 0, 1}, {192, 168, 0, 2}, 1, 5,
+                         testing::IcmpEcho(8, 9, 3000 - 8), {1480, 1480, 40});
+  std::vector<Bytes> frames;
+  for (const Bytes& f : inner) {
+    const Bytes ip(f.begin() + 14, f.end());  // the inner IP packet, without Ethernet
+    frames.push_back(Cat(
+        Cat(testing::Ether(0x0800), testing::Ip4Header(kA, kB, 4, 1, 0, false, ip.size())), ip));
+  }
+  Feed(frames[1], kT0);
+  Feed(frames[0], kT0 + kMs);
+  Feed(frames[2], kT0 + 2 * kMs);
+  const auto flows = Flush();
+  ASSERT_EQ(flows.size(), 2u);
+  const FlowSnapshot* o = Find(flows, "Ethernet/IPv4");
+  const FlowSnapshot* i = Find(flows, "IPv4/Fragment/ICMPv4");
+  ASSERT_TRUE(o != nullptr && i != nullptr);
+  EXPECT_EQ(o->metric.ab_packets, 3);
+  EXPECT_EQ(o->metric.ab_bytes, SumLen(frames));
+  EXPECT_FALSE(o->has_ip_metric);
+  EXPECT_EQ(i->parent_uuid, o->uuid);
+  EXPECT_EQ(i->metric.ab_packets, 3);
+  EXPECT_EQ(i->icmp_id, 9);
+  EXPECT_EQ(i->ip_metric.fragments, 2);
+  EXPECT_EQ(counters().defrag_datagrams, 1u);
+  EXPECT_EQ(counters().packets_in_flows, 3u);
+}
+
 TEST_F(DefragTest, OffKeepsTodaysFlows) {
   Build(1024, 30 * kSec, false);
   const std::vector<Bytes> f = EchoFragments();
