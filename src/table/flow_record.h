@@ -85,10 +85,11 @@ struct PackedLayers {
 };
 
 // Everything but the per-packet fields: identity, first-packet description,
-// RTT, update-window snapshot, TCP flag times, IPMetric. Written at creation,
-// read on export; TCP times, RTT and IPMetric on the few packets that set them.
-// 192 bytes, three lines (IPMetric fills what was tail padding). The UUID is not here: the table keeps UUIDs in a dense array of
-// their own, which a query for one flow scans at 8 bytes per slot.
+// RTT, update-window snapshot, TCP flag times. Written at creation, read on
+// export; TCP times and RTT on the few packets that set them. 192 bytes, three
+// lines. The UUID is not here: the table keeps UUIDs in a dense array of
+// their own, which a query for one flow scans at 8 bytes per slot. Neither is
+// IPMetric (FlowTable::ip_metric_, only with --ip-defrag).
 struct FlowCold {
   uint64_t parent_uuid;
   uint64_t tracking_id;
@@ -124,10 +125,8 @@ struct FlowCold {
   uint8_t ba_syn_ttl;
   uint8_t has_link : 1;
   uint8_t has_parent : 1;
-  uint8_t first_finish : 2;     // FinishType of the first packet
-  uint8_t saw_fragments : 1;    // IP fragments counted here: IPMetric is exported
-  uint32_t ip_fragments;        // IPMetric.Fragments (flow_table_defrag.cc)
-  uint32_t ip_fragment_errors;  // IPMetric.FragmentErrors
+  uint8_t first_finish : 2;   // FinishType of the first packet
+  uint8_t saw_fragments : 1;  // IP fragments counted here: IPMetric is exported
 };
 static_assert(sizeof(FlowCold) == 192, "FlowCold layout changed: update bytes/flow figures");
 

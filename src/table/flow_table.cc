@@ -136,6 +136,12 @@ absl::Status FlowTable::Init() {
     absl::StatusOr<std::unique_ptr<Defragmenter>> d = Defragmenter::Create(opts_.ip_defrag_max);
     if (!d.ok()) return d.status();
     defrag_ = *std::move(d);
+    ip_metric_ = static_cast<IpMetricSlot*>(rte_zmalloc_socket(
+        "flow_ip_metric", sizeof(IpMetricSlot) * capacity_, 64, opts_.socket_id));
+    if (ip_metric_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate IPMetric of ", capacity_, " flows"));
+    }
   }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
@@ -148,6 +154,7 @@ FlowTable::~FlowTable() {
   rte_free(cold_);
   rte_free(uuids_);
   rte_free(scaled_);
+  rte_free(ip_metric_);
 }
 
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
@@ -673,7 +680,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
     std::memcpy(s->node_tid, opts_.node_tid.data(), opts_.node_tid.size());  // checked at Init
   }
   s->has_ip_metric = c.saw_fragments != 0;
-  s->ip_metric = {c.ip_fragments, c.ip_fragment_errors};
+  if (s->has_ip_metric) s->ip_metric = {ip_metric_[pos].fragments, ip_metric_[pos].errors};
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {
     TcpMetric& t = s->tcp_metric;

@@ -218,9 +218,17 @@ class FlowTable {
   bool touched_overflow_ = false;        // touched_ was full: the tick scans the table
   std::unique_ptr<RawPacketArena> raw_;   // null: raw packet capture off
   std::unique_ptr<Defragmenter> defrag_;  // null: IP defragmentation off
-  bool defrag_busy_ = false;              // inside a fragment: no datagram give-up now
-  std::vector<uint32_t> touched_;         // flows touched since the last update tick
-  bool touched_overflow_ = false;         // touched_ was full: the tick scans the table
+  // IPMetric by position, only with defrag (FlowCold has no room left): valid
+  // where FlowCold::saw_fragments is set, reset when a flow first sets it.
+  struct IpMetricSlot {
+    uint32_t fragments;
+    uint32_t errors;
+  };
+  IpMetricSlot* ip_metric_ = nullptr;
+  IpMetricSlot& IpMetricOf(uint32_t pos) noexcept;
+  bool defrag_busy_ = false;       // inside a fragment: no datagram give-up now
+  std::vector<uint32_t> touched_;  // flows touched since the last update tick
+  bool touched_overflow_ = false;  // touched_ was full: the tick scans the table
   // The update tick being reported (it may span several calls when the sink
   // is full): flows of `reporting_` from `report_cursor_` on, or table
   // positions from `report_cursor_` on when `report_scan_`.

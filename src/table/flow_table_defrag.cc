@@ -72,6 +72,15 @@ struct FlowTable::FragFrame {
   uint32_t errors;
 };
 
+FlowTable::IpMetricSlot& FlowTable::IpMetricOf(uint32_t pos) noexcept {
+  FlowCold& c = cold_[pos];
+  if (!c.saw_fragments) {
+    c.saw_fragments = 1;
+    ip_metric_[pos] = IpMetricSlot{0, 0};  // the slot may hold an older flow's
+  }
+  return ip_metric_[pos];
+}
+
 void FlowTable::AccountFragment(const FragFrame& f) noexcept {
   const ParsedPacket& p = *f.pkt;
   RawPacketArena* const raw = f.caplen != 0 ? raw_.get() : nullptr;
@@ -104,13 +113,12 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
       if (raw != nullptr) CaptureRaw(static_cast<uint32_t>(pos), f.frame, f.caplen, sub, f.ts_ns);
     }
     if (lv == f.level) {
-      FlowCold& c = cold_[pos];
-      c.saw_fragments = 1;
-      c.ip_fragments += f.fragments;
-      c.ip_fragment_errors += f.errors;
+      IpMetricSlot& m = IpMetricOf(static_cast<uint32_t>(pos));
+      m.fragments += f.fragments;
+      m.errors += f.errors;
     }
     if (lv == 0) counted = true;
-    parent = cold_[pos].uuid;
+    parent = uuids_[pos];
   }
   if (counted) {
     ++counters_.packets_in_flows;
@@ -140,7 +148,7 @@ int32_t FlowTable::FindContextFlow(const DefragEntry& e) noexcept {
     KeyOrientation o;
     pos = Lookup(LookupKey(e.header, ctx.sub[lv], opts_.key_mode, parent, lv > 0, &o));
     if (pos < 0) return -1;
-    parent = cold_[pos].uuid;
+    parent = uuids_[pos];
   }
   return pos;
 }
@@ -156,7 +164,7 @@ void FlowTable::FailDatagram(DefragEntry& e, FragmentFit why) noexcept {
   // the ones to come (and the held ones) as they are counted.
   if (e.accounted > 0) {
     const int32_t pos = FindContextFlow(e);
-    if (pos >= 0) cold_[pos].ip_fragment_errors += e.accounted;
+    if (pos >= 0) IpMetricOf(static_cast<uint32_t>(pos)).errors += e.accounted;
   }
 }
 
@@ -288,7 +296,7 @@ void FlowTable::GiveUpDatagram(uint32_t idx, GiveUpReason why) noexcept {
   // datagram counted them already).
   if (!e.failed && e.accounted > 0) {
     const int32_t pos = FindContextFlow(e);
-    if (pos >= 0) cold_[pos].ip_fragment_errors += e.accounted;
+    if (pos >= 0) IpMetricOf(static_cast<uint32_t>(pos)).errors += e.accounted;
   }
   if (e.num_held > 0) {
     // No first fragment: the held ones count in the flow their own headers
