@@ -23,6 +23,12 @@ void PrintStatsLine(const Summary& s, std::FILE* out) {
                         "flows_expired", "records_out", "ring_stalls", "port_imissed"}) {
     std::fprintf(out, " %s=%llu", n, static_cast<unsigned long long>(s.Get(n)));
   }
+  // Frames held for defragmentation are in no flow yet: they close the
+  // balance packets_in = packets_in_flows + filtered + drops while running.
+  for (const auto& [n, v] : s.values) {
+    if (n == "defrag_held")
+      std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));
+  }
   std::fprintf(out, "\n");
   std::fflush(out);
 }

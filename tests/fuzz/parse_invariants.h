@@ -95,8 +95,7 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   cfg.ip_defrag = true;
   got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
   if (!CheckParsed(pkt, got, n, why)) return false;
-  if (pkt.frag_sub != kNoFragSub &&
-      (pkt.frag_sub >= got || !pkt.sub[pkt.frag_sub].ip_fragment)) {
+  if (pkt.frag_sub != kNoFragSub && (pkt.frag_sub >= got || !pkt.sub[pkt.frag_sub].ip_fragment)) {
     *why = "frag_sub does not name a fragmented sub-packet";
     return false;
   }
