@@ -115,6 +115,10 @@ class FlowTable {
   // Raw packet capture needs `caplens`; without them it keeps nothing.
   // `weights[i]` (sFlow: the sampling rate, >= 1) feeds the scaled counters
   // of a table created with scaled_metrics; null leaves them alone.
+  // With ip_defrag, frames marked as fragments (ParsedPacket::frag_sub) go
+  // one by one through flow_table_defrag.cc, in order with the others; that
+  // needs `caplens` (without them fragments count as parsed), and applies no
+  // weights (sFlow tables do not defragment).
   void ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts, const int64_t* ts_ns,
                     uint32_t n, const uint32_t* caplens = nullptr,
                     const uint32_t* weights = nullptr) noexcept;
@@ -212,11 +216,8 @@ class FlowTable {
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
-  std::unique_ptr<RawPacketArena> raw_;  // null: raw packet capture off
-  ScaledMetric* scaled_ = nullptr;       // per position; null unless scaled_metrics
-  std::vector<uint32_t> touched_;        // flows touched since the last update tick
-  bool touched_overflow_ = false;        // touched_ was full: the tick scans the table
   std::unique_ptr<RawPacketArena> raw_;   // null: raw packet capture off
+  ScaledMetric* scaled_ = nullptr;        // per position; null unless scaled_metrics
   std::unique_ptr<Defragmenter> defrag_;  // null: IP defragmentation off
   // IPMetric by position, only with defrag (FlowCold has no room left): valid
   // where FlowCold::saw_fragments is set, reset when a flow first sets it.
