@@ -1,5 +1,8 @@
 #include "export/json_lines.h"
 
+#include <charconv>
+#include <cstring>
+
 #include <cstdint>
 
 #include "export/flow_format.h"
@@ -49,12 +52,24 @@ class Writer {
     out_->push_back('}');
     first_ = false;
   }
-  void Key(std::string_view key) {
-    if (!first_) out_->push_back(',');
+  // Field keys are our own short ASCII names (the longest is under 40).
+  static constexpr size_t kMaxKey = 48;
+
+  // Writes `,"key":` (no comma first in an object) at `p`; returns its end.
+  char* KeyInto(char* p, std::string_view key) {
+    if (!first_) *p++ = ',';
     first_ = false;
-    out_->push_back('"');
-    out_->append(key);  // keys are our own ASCII field names
-    out_->append("\":");
+    *p++ = '"';
+    const size_t n = key.size() < kMaxKey ? key.size() : kMaxKey;
+    std::memcpy(p, key.data(), n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+  }
+  void Key(std::string_view key) {
+    char buf[kMaxKey + 4];
+    out_->append(buf, static_cast<size_t>(KeyInto(buf, key) - buf));
   }
   void ObjectKey(std::string_view key) {
     Key(key);
@@ -62,17 +77,23 @@ class Writer {
   }
 
   void Int(std::string_view key, int64_t v) {
-    Key(key);
-    AppendInt(v, out_);
+    char buf[kMaxKey + 4 + 20];  // 20: "-9223372036854775808"
+    char* p = KeyInto(buf, key);
+    p = std::to_chars(p, buf + sizeof(buf), v).ptr;
+    out_->append(buf, static_cast<size_t>(p - buf));
   }
   void IntIfNonZero(std::string_view key, int64_t v) {
     if (v != 0) Int(key, v);
   }
   void Enum(std::string_view key, std::string_view name) {
-    Key(key);
-    out_->push_back('"');
-    out_->append(name);  // proto enum names: ASCII, nothing to escape
-    out_->push_back('"');
+    char buf[2 * kMaxKey + 6];
+    char* p = KeyInto(buf, key);
+    *p++ = '"';
+    const size_t n = name.size() < kMaxKey ? name.size() : kMaxKey;
+    std::memcpy(p, name.data(), n);  // proto enum names: ASCII, nothing to escape
+    p += n;
+    *p++ = '"';
+    out_->append(buf, static_cast<size_t>(p - buf));
   }
   void String(std::string_view key, std::string_view v) {
     Key(key);
