@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh                 # all benchmarks
 #   scripts/bench.sh worker          # only worker_bench (or: parser, defrag, memory,
-#                                    # expiry, sflow, bpf, pcap)
+#                                    # expiry, sflow, bpf, json, pcap)
 #
 # Rates are computed on CPU time of the benchmark thread (Google Benchmark's
 # default), so a loaded machine lowers them less than wall time would; run on
@@ -28,6 +28,9 @@ if [[ "$which" == all || "$which" == memory ]]; then
 fi
 if [[ "$which" == all || "$which" == expiry ]]; then
   ./build/tests/bench/expiry_bench --benchmark_counters_tabular=true
+fi
+if [[ "$which" == all || "$which" == json ]]; then
+  ./build/tests/bench/json_bench --benchmark_counters_tabular=true
 fi
 if [[ "$which" == all || "$which" == sflow ]]; then
   ./build/tests/bench/sflow_bench --benchmark_counters_tabular=true
