@@ -386,6 +386,19 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
   return absl::OkStatus();
 }
 
+// What every flow table of the probe shares, RX shards and sFlow agent
+// tables alike: key mode, overload policy and the timers.
+FlowTableOptions TableTimingFromConfig(const Config& cfg) {
+  FlowTableOptions t;
+  t.key_mode = cfg.key_mode;
+  t.overload = cfg.overload;
+  t.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
+  t.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
+  t.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
+  t.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+  return t;
+}
+
 // The port inputs (--pcap, --iface, --eal): ports, filters, pacing, one
 // shard, record channel and query port per RX worker, and the dispatcher.
 absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
@@ -437,17 +450,11 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore));
     SKYPROBE_ASSIGN_OR_RETURN(auto channel,
                               RecordChannel::Create(absl::StrCat("rec", i), cfg.ring_size, socket));
-    FlowTableOptions topts;
+    FlowTableOptions topts = TableTimingFromConfig(cfg);
     topts.name = absl::StrCat("flows", i);
     topts.socket_id = socket;
     topts.worker_id = static_cast<uint8_t>(i);
     topts.max_flows = per_shard;
-    topts.key_mode = cfg.key_mode;
-    topts.overload = cfg.overload;
-    topts.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
-    topts.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
-    topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
-    topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     topts.node_tid = cfg.node_tid;
     topts.raw_first = cfg.raw_packets;
     topts.raw_last = cfg.raw_packets_last;
@@ -524,15 +531,10 @@ absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, Contro
   SKYPROBE_ASSIGN_OR_RETURN(ss.channel, RecordChannel::Create("recsflow", cfg.ring_size, socket));
   SKYPROBE_ASSIGN_OR_RETURN(ss.queries, QueryPort::Create(1000, socket));
   FlowTableOptions& topts = ss.table;
+  topts = TableTimingFromConfig(cfg);
   topts.socket_id = socket;
   topts.worker_id = 255;  // not an RX worker
   topts.max_flows = cfg.sflow_max_flows;
-  topts.key_mode = cfg.key_mode;
-  topts.overload = cfg.overload;
-  topts.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
-  topts.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
-  topts.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
-  topts.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
   ss.max_agents = cfg.sflow_max_agents;
   ss.key_mode = cfg.key_mode;
   ss.stop = stop;

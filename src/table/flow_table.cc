@@ -396,14 +396,7 @@ bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
     TcpFlags(pos, frame, sub, ts_ns);
   }
 
-  if (!(h.flags & kFlowTouched)) {
-    h.flags |= kFlowTouched;
-    if (touched_.size() < touched_.capacity()) {
-      touched_.push_back(pos);
-    } else {
-      touched_overflow_ = true;
-    }
-  }
+  MarkTouched(pos, &h);
   return ab;
 }
 
@@ -420,14 +413,7 @@ void FlowTable::AccountQuiet(uint32_t pos, const SubPacket& sub, KeyOrientation 
     h.ba_bytes += bytes;
   }
   h.last_ns = std::max(h.last_ns, ts_ns);
-  if (!(h.flags & kFlowTouched)) {
-    h.flags |= kFlowTouched;
-    if (touched_.size() < touched_.capacity()) {
-      touched_.push_back(pos);
-    } else {
-      touched_overflow_ = true;
-    }
-  }
+  MarkTouched(pos, &h);
 }
 
 void FlowTable::CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen,

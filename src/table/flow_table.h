@@ -202,6 +202,16 @@ class FlowTable {
   void StartUpdateTick(int64_t tick_ns) noexcept;
   bool ContinueUpdateTick() noexcept;
   bool EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
+  // Puts the flow on the next update tick's list (once per window).
+  void MarkTouched(uint32_t pos, FlowHot* h) noexcept {
+    if (h->flags & kFlowTouched) return;
+    h->flags |= kFlowTouched;
+    if (touched_.size() < touched_.capacity()) {
+      touched_.push_back(pos);
+    } else {
+      touched_overflow_ = true;
+    }
+  }
   bool Closed(const FlowHot& h) const {
     return (h.flags & kFlowRst) != 0 ||
            (h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa);

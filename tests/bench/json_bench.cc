@@ -15,8 +15,8 @@ namespace skyprobe {
 namespace {
 
 void BM_AppendFlowJson(benchmark::State& state) {
-  FlowSnapshot s = testing::TcpFlow(0x1234567890abcdef, "10.0.0.1", "192.168.10.20", 40000, 443,
-                                    123456);
+  FlowSnapshot s =
+      testing::TcpFlow(0x1234567890abcdef, "10.0.0.1", "192.168.10.20", 40000, 443, 123456);
   const JsonContext ctx{"probe-1", ""};
   std::string out;
   out.reserve(1000 * 1100);
@@ -29,8 +29,8 @@ void BM_AppendFlowJson(benchmark::State& state) {
   }
   state.counters["flows_per_s"] =
       benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
-  state.counters["bytes_per_flow"] = static_cast<double>(out.size()) /
-                                     static_cast<double>(n % 1000 == 0 ? 1000 : n % 1000);
+  state.counters["bytes_per_flow"] =
+      static_cast<double>(out.size()) / static_cast<double>(n % 1000 == 0 ? 1000 : n % 1000);
 }
 BENCHMARK(BM_AppendFlowJson)->MinTime(2.0);
 
