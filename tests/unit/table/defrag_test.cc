@@ -9,6 +9,7 @@
 #include "fragment_builder.h"
 #include "gtest/gtest.h"
 #include "parse/parser.h"
+#include "recording_sink.h"
 #include "table/defragmenter.h"
 #include "table/flow_table.h"
 
@@ -24,14 +25,7 @@ constexpr int64_t kT0 = 1'700'000'000 * kSec;
 constexpr testing::Ip4Addr kA = {10, 0, 0, 1};
 constexpr testing::Ip4Addr kB = {10, 0, 0, 2};
 
-struct Sink {
-  std::vector<FlowSnapshot> records;
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
-  static void Publish(void* ctx, FlowSnapshot* s) {
-    static_cast<Sink*>(ctx)->records.push_back(*s);
-  }
-};
+using Sink = testing::RecordingSink;
 
 std::string Path(const FlowSnapshot& s) {
   std::string out;
@@ -64,7 +58,7 @@ class DefragTest : public ::testing::Test {
     opts.ip_defrag_timeout_ns = timeout_ns;
     sink_ = std::make_unique<Sink>();
     table_.reset();
-    auto t = FlowTable::Create(opts, RecordSink{sink_.get(), &Sink::Acquire, &Sink::Publish});
+    auto t = FlowTable::Create(opts, sink_->AsSink());
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
     cfg_.ip_defrag = defrag;

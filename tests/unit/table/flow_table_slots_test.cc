@@ -8,6 +8,7 @@
 #include "eal_env.h"
 #include "gtest/gtest.h"
 #include "packet_builder.h"
+#include "recording_sink.h"
 #include "table/flow_key.h"
 #include "table/flow_table.h"
 
@@ -25,14 +26,7 @@ constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
 constexpr testing::Ip4 kIpA = {10, 0, 0, 1};
 constexpr testing::Ip4 kIpB = {10, 0, 0, 2};
 
-struct Sink {
-  std::vector<FlowSnapshot> records;
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
-  static void Publish(void* ctx, FlowSnapshot* s) {
-    static_cast<Sink*>(ctx)->records.push_back(*s);
-  }
-};
+using Sink = testing::RecordingSink;
 
 class FlowTableSlotsTest : public ::testing::Test {
  protected:
@@ -43,7 +37,7 @@ class FlowTableSlotsTest : public ::testing::Test {
     o.max_flows = max_flows;
     o.expire_ns = 10 * kSec;
     o.update_ns = 3600 * kSec;
-    auto t = FlowTable::Create(o, RecordSink{&sink_, &Sink::Acquire, &Sink::Publish});
+    auto t = FlowTable::Create(o, sink_.AsSink());
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
   }

@@ -9,6 +9,7 @@
 #include "eal_env.h"
 #include "gtest/gtest.h"
 #include "packet_builder.h"
+#include "recording_sink.h"
 #include "table/flow_table.h"
 #include "table/raw_packet_arena.h"
 
@@ -145,15 +146,7 @@ TEST(RawPacketArenaTest, RefusesABudgetWithoutOneSlot) {
 
 // ---- inside the flow table ----
 
-struct Sink {
-  std::vector<FlowSnapshot> records;
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
-  static void Publish(void* ctx, FlowSnapshot* s) {
-    static_cast<Sink*>(ctx)->records.push_back(*s);
-  }
-  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
-};
+using Sink = testing::RecordingSink;
 
 class RawPacketsTableTest : public ::testing::Test {
  protected:
