@@ -302,10 +302,10 @@ absl::Status CheckInputs(const std::vector<PortInfo>& infos) {
   for (const PortInfo& info : infos) {
     const RxQueueSpec& q = info.spec;
     if (!IsSupportedLinkType(static_cast<uint32_t>(q.link_type))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(q.name, ": link type ", static_cast<uint32_t>(q.link_type),
-                       " is not decoded by skyprobe (supported: NULL 0, EN10MB 1, RAW 12/101, "
-                       "LINUX_SLL 113, IPV4 228, IPV6 229)"));
+      const uint32_t dlt = static_cast<uint32_t>(q.link_type);
+      return absl::InvalidArgumentError(absl::StrCat(q.name, ": link type ", dlt, " (",
+                                                     LinkTypeName(dlt), ") is not supported; ",
+                                                     "supported: ", SupportedLinkTypesText()));
     }
   }
   return absl::OkStatus();

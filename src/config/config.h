@@ -197,5 +197,7 @@ uint16_t AfPacketQueues(const Config& cfg);
 bool IsSupportedLinkType(uint32_t dlt);
 // "EN10MB", "RAW", ...; libpcap's name for others; "DLT <n>" when unknown.
 std::string LinkTypeName(uint32_t dlt);
+// "NULL (0), EN10MB (1), ..." for error messages and the usage text.
+std::string SupportedLinkTypesText();
 
 }  // namespace skyprobe

@@ -98,9 +98,6 @@ absl::Status ParseBool(absl::string_view value, bool* out);
 // with or without a DLT_ / LINKTYPE_ prefix), restricted to the supported ones.
 absl::Status ParseLinkType(absl::string_view value, uint32_t* out);
 
-// "NULL (0), EN10MB (1), ..." for error messages and the usage text.
-std::string SupportedLinkTypesText();
-
 // Levenshtein distance, and the closest candidate when it is close enough to be a typo
 // (empty otherwise). Used for "unknown flag --expirre (did you mean --expire?)".
 size_t EditDistance(absl::string_view a, absl::string_view b);

@@ -198,12 +198,6 @@ absl::Status ParseBool(absl::string_view value, bool* out) {
   return absl::OkStatus();
 }
 
-std::string SupportedLinkTypesText() {
-  std::vector<std::string> parts;
-  for (const LinkTypeEntry& e : kLinkTypes) parts.push_back(absl::StrCat(e.name, " (", e.dlt, ")"));
-  return absl::StrJoin(parts, ", ");
-}
-
 absl::Status ParseLinkType(absl::string_view value, uint32_t* out) {
   std::string v = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
   uint32_t dlt = 0;
@@ -439,6 +433,14 @@ std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_
 }
 
 }  // namespace config_internal
+
+std::string SupportedLinkTypesText() {
+  std::vector<std::string> parts;
+  for (const auto& e : config_internal::kLinkTypes) {
+    parts.push_back(absl::StrCat(e.name, " (", e.dlt, ")"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
 
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text) {
   const auto bad = [&text] {

@@ -38,16 +38,17 @@ class ScaledMetricTest : public ::testing::Test {
     EXPECT_EQ(table_->size(), 1u);
     FlowSnapshot s;
     for (uint32_t pos = 0; pos < table_->capacity(); ++pos) {
-      if (table_->IsLive(pos)) table_->FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &s);
+      if (table_->IsLive(pos))
+        table_->FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &s);
     }
     return s;
   }
 
   testing::RecordingSink sink_;
   std::unique_ptr<FlowTable> table_;
-  const testing::TestPacket ab_ = testing::Make({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
-                                                {10, 0, 0, 1}, {10, 0, 0, 2},
-                                                FlowProtocol::kUdp, 5000, 53, 100);
+  const testing::TestPacket ab_ =
+      testing::Make({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, {10, 0, 0, 1}, {10, 0, 0, 2},
+                    FlowProtocol::kUdp, 5000, 53, 100);
 };
 
 TEST_F(ScaledMetricTest, EachSampleCountsForItsRatePerDirection) {
