@@ -13,11 +13,6 @@
 namespace skyprobe::ctl {
 namespace {
 
-constexpr uint32_t kPcapMagicNanos = 0xa1b23c4d;
-constexpr uint32_t kShbType = 0x0a0d0d0a;
-constexpr uint32_t kIdbType = 1;
-constexpr uint32_t kEpbType = 6;
-
 bool Get32(absl::string_view b, size_t at, uint32_t* v) {
   if (at + 4 > b.size()) return false;
   std::memcpy(v, b.data() + at, 4);  // little endian, as written
@@ -59,12 +54,12 @@ absl::Status ReadPcapng(absl::string_view b, std::vector<RawPacketCopy>* out) {
         at + len > b.size()) {
       return Bad("truncated or bad pcapng block", at);
     }
-    if (type == kIdbType) {
+    if (type == kPcapngIdbType) {
       if (len < 20) return Bad("short interface block", at);
       uint16_t link_type;
       std::memcpy(&link_type, b.data() + at + 8, 2);
       interfaces.push_back(link_type);
-    } else if (type == kEpbType) {
+    } else if (type == kPcapngEpbType) {
       uint32_t iface, hi, lo, caplen, wire;
       if (len < 32 || !Get32(b, at + 8, &iface) || !Get32(b, at + 12, &hi) ||
           !Get32(b, at + 16, &lo) || !Get32(b, at + 20, &caplen) || !Get32(b, at + 24, &wire) ||
@@ -78,7 +73,7 @@ absl::Status ReadPcapng(absl::string_view b, std::vector<RawPacketCopy>* out) {
       p.index = ++index;
       p.data.assign(b.data() + at + 28, caplen);
       out->push_back(std::move(p));
-    } else if (type != kShbType) {
+    } else if (type != kPcapngShbType) {
       return Bad(absl::StrCat("unexpected block type ", type), at);
     }
     at += len;
@@ -92,7 +87,7 @@ absl::Status ReadProbeCapture(absl::string_view file, std::vector<RawPacketCopy>
   uint32_t magic = 0;
   if (!Get32(file, 0, &magic)) return Bad("empty capture", 0);
   if (magic == kPcapMagicNanos) return ReadPcap(file, out);
-  if (magic == kShbType) return ReadPcapng(file, out);
+  if (magic == kPcapngShbType) return ReadPcapng(file, out);
   return Bad("neither a nanosecond pcap nor a pcapng", 0);
 }
 

@@ -107,6 +107,8 @@ v1::FlowQuery MakeQuery(const CtlOptions& o) {
   q.set_sort_by(o.sort_by);
   q.set_sort_order(o.sort_order);
   q.set_dedup_by(o.dedup_by);
+  // QueryStream and ExportPcap: the total, per probe (0: every match).
+  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
   return q;
 }
 
@@ -168,12 +170,11 @@ void PrintJson(const FlowRow& r, std::FILE* out) {
 }
 
 // One probe's whole answer from one scan (QueryStream), each flow handed to
-// `take` as it arrives. `limit` caps the flows (0: all).
+// `take` as it arrives. --limit caps the flows (0: all).
 absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::string& probe,
-                         uint64_t limit, const std::function<void(FlowRow&&)>& take) {
+                         const std::function<void(FlowRow&&)>& take) {
   auto stub = client.Stub(probe);
   v1::FlowQuery q = MakeQuery(o);
-  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(limit, UINT32_MAX)));
   grpc::ClientContext ctx;
   client.Prepare(&ctx, false);  // a dump takes as long as the table is big
   auto reader = stub->QueryStream(&ctx, q);
@@ -201,7 +202,6 @@ absl::Status StreamJsonLines(const Client& client, const CtlOptions& o, const st
                              std::FILE* out) {
   auto stub = client.Stub(probe);
   v1::FlowQuery q = MakeQuery(o);
-  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
   q.set_format(v1::JSON_LINES);
   grpc::ClientContext ctx;
   client.Prepare(&ctx, false);
@@ -230,7 +230,7 @@ absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
   // merged first `limit` is never past its probe's `limit`-th.
   std::vector<std::vector<FlowRow>> answers(o.probes.size());
   for (size_t i = 0; i < o.probes.size(); ++i) {
-    absl::Status s = StreamFlows(client, o, o.probes[i], o.limit,
+    absl::Status s = StreamFlows(client, o, o.probes[i],
                                  [&](FlowRow&& r) { answers[i].push_back(std::move(r)); });
     if (!s.ok()) return s;
   }
@@ -309,7 +309,6 @@ absl::Status FetchCapture(const Client& client, const CtlOptions& o, const std::
     const std::string term = absl::StrCat("UUID = '", o.uuid, "'");
     q.set_expression(o.filter.empty() ? term : absl::StrCat("(", o.filter, ") and ", term));
   }
-  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
   auto stub = client.Stub(probe);
   grpc::ClientContext ctx;
   client.Prepare(&ctx, false);

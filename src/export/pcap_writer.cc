@@ -21,10 +21,6 @@ void Pad4(std::string* out, size_t from) {
   while ((out->size() - from) % 4 != 0) out->push_back('\0');
 }
 
-constexpr uint32_t kPcapMagicNanos = 0xa1b23c4d;
-constexpr uint32_t kShbType = 0x0a0d0d0a;
-constexpr uint32_t kIdbType = 1;
-constexpr uint32_t kEpbType = 6;
 constexpr uint32_t kByteOrderMagic = 0x1a2b3c4d;
 
 // Writes a block's trailing length and patches the leading one.
@@ -59,7 +55,7 @@ void PcapWriter::AppendHeader(std::string* out) const {
     return;
   }
   size_t start = out->size();
-  Put32(kShbType, out);
+  Put32(kPcapngShbType, out);
   Put32(0, out);  // length, patched
   Put32(kByteOrderMagic, out);
   Put16(1, out);  // version 1.0
@@ -69,7 +65,7 @@ void PcapWriter::AppendHeader(std::string* out) const {
   CloseBlock(start, out);
   for (uint32_t link_type : interfaces_) {
     start = out->size();
-    Put32(kIdbType, out);
+    Put32(kPcapngIdbType, out);
     Put32(0, out);
     Put16(static_cast<uint16_t>(link_type), out);
     Put16(0, out);
@@ -100,7 +96,7 @@ void PcapWriter::AppendPacket(const RawPacketCopy& p, std::string* out) const {
     if (interfaces_[i] == p.link_type) interface_id = static_cast<uint32_t>(i);
   }
   const size_t start = out->size();
-  Put32(kEpbType, out);
+  Put32(kPcapngEpbType, out);
   Put32(0, out);
   Put32(interface_id, out);
   Put32(static_cast<uint32_t>(ts >> 32), out);

@@ -20,6 +20,13 @@
 
 namespace skyprobe {
 
+// The format numbers the writer uses (little-endian on disk), for readers of
+// its output (skyprobectl's capture merge).
+inline constexpr uint32_t kPcapMagicNanos = 0xa1b23c4d;  // classic pcap, ns timestamps
+inline constexpr uint32_t kPcapngShbType = 0x0a0d0d0a;   // section header block
+inline constexpr uint32_t kPcapngIdbType = 1;            // interface description block
+inline constexpr uint32_t kPcapngEpbType = 6;            // enhanced packet block
+
 class PcapWriter {
  public:
   // `link_types`: the DLT of every packet to come (duplicates are fine; an

@@ -102,6 +102,26 @@ absl::StatusOr<SortKey> DecodeToken(absl::string_view token, absl::string_view q
   return k;
 }
 
+// Position of the first of `n` rows in spec order (row_at(i) is the i-th)
+// strictly after the token's position; 0 for an empty token.
+template <typename RowAt>
+absl::StatusOr<size_t> FirstAfter(const SortSpec& spec, size_t n, RowAt row_at,
+                                  absl::string_view token, absl::string_view query_id) {
+  if (token.empty()) return 0;
+  absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
+  if (!after.ok()) return after.status();
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (Compare(spec, KeyOf(spec, row_at(mid)), *after) <= 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 absl::StatusOr<SortSpec> MakeSortSpec(absl::string_view sort_by, v1::SortOrder order,
@@ -178,7 +198,8 @@ absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted,
                      " flows; use page_token to get the rest"));
   }
   if (limit == 0) limit = kMaxPageSize;
-  absl::StatusOr<size_t> first = RowsAfter(spec, sorted, token, query_id);
+  absl::StatusOr<size_t> first = FirstAfter(
+      spec, sorted.size(), [&](size_t i) -> const FlowRow& { return sorted[i]; }, token, query_id);
   if (!first.ok()) return first.status();
   const size_t begin = *first;
   Page page;
@@ -191,18 +212,6 @@ absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted,
   return page;
 }
 
-absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& sorted,
-                                 absl::string_view token, absl::string_view query_id) {
-  if (token.empty()) return 0;
-  absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
-  if (!after.ok()) return after.status();
-  // First row strictly after the token's position (rows are in spec order).
-  auto it = std::partition_point(sorted.begin(), sorted.end(), [&](const FlowRow& r) {
-    return Compare(spec, KeyOf(spec, r), *after) <= 0;
-  });
-  return static_cast<size_t>(it - sorted.begin());
-}
-
 std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_view query_id) {
   return EncodeToken(query_id, KeyOf(spec, row));
 }
@@ -210,13 +219,9 @@ std::string TokenAfter(const SortSpec& spec, const FlowRow& row, absl::string_vi
 absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& rows,
                                  const std::vector<uint32_t>& order, absl::string_view token,
                                  absl::string_view query_id) {
-  if (token.empty()) return 0;
-  absl::StatusOr<SortKey> after = DecodeToken(token, query_id);
-  if (!after.ok()) return after.status();
-  auto it = std::partition_point(order.begin(), order.end(), [&](uint32_t i) {
-    return Compare(spec, KeyOf(spec, rows[i]), *after) <= 0;
-  });
-  return static_cast<size_t>(it - order.begin());
+  return FirstAfter(
+      spec, order.size(), [&](size_t i) -> const FlowRow& { return rows[order[i]]; }, token,
+      query_id);
 }
 
 std::vector<FlowRow> MergeSorted(const SortSpec& spec, std::vector<std::vector<FlowRow>> inputs,

@@ -68,11 +68,8 @@ struct Page {
 absl::StatusOr<Page> Paginate(const SortSpec& spec, std::vector<FlowRow> sorted, uint32_t limit,
                               absl::string_view token, absl::string_view query_id);
 
-// Index of the first row of `sorted` after `token` (0 for an empty token);
-// the same errors as Paginate for a bad token.
-absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& sorted,
-                                 absl::string_view token, absl::string_view query_id);
-// Position in `order` (from SortedOrder over `rows`) of the first row after `token`.
+// Position in `order` (from SortedOrder over `rows`) of the first row after
+// `token` (0 for an empty token); the same errors as Paginate for a bad token.
 absl::StatusOr<size_t> RowsAfter(const SortSpec& spec, const std::vector<FlowRow>& rows,
                                  const std::vector<uint32_t>& order, absl::string_view token,
                                  absl::string_view query_id);
