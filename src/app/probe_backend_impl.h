@@ -21,7 +21,7 @@
 
 #include "capture/query_port.h"
 #include "capture/rx_worker.h"
-#include "control/flow_handler.h"
+#include "record/flow_handler.h"
 #include "service/probe_backend.h"
 
 namespace skyprobe {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "table/flow_predicate.h"
+#include "record/flow_predicate.h"
 #include "table/flow_table.h"
 
 struct rte_ring;

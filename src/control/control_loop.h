@@ -20,7 +20,7 @@
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
 #include "control/enhancer_pipeline.h"
-#include "control/flow_handler.h"
+#include "record/flow_handler.h"
 
 namespace skyprobe {
 

@@ -12,7 +12,7 @@
 
 #include <string_view>
 
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe {
 

@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "control/enhancer.h"
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe {
 

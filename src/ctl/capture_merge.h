@@ -19,7 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "service/probe_backend.h"
+#include "record/raw_packet.h"
 
 namespace skyprobe::ctl {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "export/flow_format.h"
+#include "record/flow_format.h"
 
 namespace skyprobe {
 namespace {

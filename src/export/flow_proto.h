@@ -9,8 +9,8 @@
 #pragma once
 
 #include "export/json_lines.h"
+#include "record/flow_snapshot.h"
 #include "skyprobe/v1/flow.pb.h"
-#include "table/flow_snapshot.h"
 
 namespace skyprobe {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "export/flow_format.h"
+#include "record/flow_format.h"
 
 namespace skyprobe {
 namespace {

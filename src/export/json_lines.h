@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe {
 

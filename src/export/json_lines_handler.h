@@ -12,8 +12,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "control/flow_handler.h"
 #include "export/json_lines.h"
+#include "record/flow_handler.h"
 
 namespace skyprobe {
 

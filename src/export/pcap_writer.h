@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "service/probe_backend.h"
+#include "record/raw_packet.h"
 
 namespace skyprobe {
 

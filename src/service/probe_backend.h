@@ -18,19 +18,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "table/flow_predicate.h"  // FlowPredicate
-#include "table/flow_snapshot.h"
+#include "record/flow_predicate.h"
+#include "record/flow_snapshot.h"
+#include "record/raw_packet.h"  // RawPacketCopy
 
 namespace skyprobe {
-
-// One captured packet of a flow (raw packet capture, --raw-packets).
-struct RawPacketCopy {
-  int64_t timestamp_ns = 0;
-  uint32_t wire_length = 0;
-  uint32_t link_type = 1;  // pcap DLT of `data`
-  int64_t index = 0;       // 1-based capture order inside the flow
-  std::string data;        // captured bytes (cut to the capture length)
-};
 
 // Counters for Stats(): name -> value, per lcore and per port.
 struct StatsSnapshot {

@@ -16,8 +16,8 @@
 #include <cstring>
 
 #include "parse/parsed_packet.h"
+#include "record/flow_snapshot.h"
 #include "skyprobe/compiler.h"
-#include "table/flow_snapshot.h"
 
 namespace skyprobe {
 

@@ -19,11 +19,11 @@
 #include "absl/status/statusor.h"
 #include "config/config.h"
 #include "parse/parsed_packet.h"
+#include "record/flow_snapshot.h"
 #include "skyprobe/compiler.h"
 #include "table/defragmenter.h"
 #include "table/flow_key.h"
 #include "table/flow_record.h"
-#include "table/flow_snapshot.h"
 #include "table/raw_packet_arena.h"
 #include "table/timer_wheel.h"
 

@@ -14,9 +14,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "export/flow_format.h"
 #include "filter/query/filter_expr.h"
 #include "re2/re2.h"
+#include "record/flow_format.h"
 
 namespace skyprobe::query {
 

@@ -1,5 +1,5 @@
 // flow_fields.cc: the key table and the getters. Text forms come from
-// export/flow_format.h so that a filter compares exactly what --json prints.
+// record/flow_format.h so that a filter compares exactly what --json prints.
 
 #include "filter/query/flow_fields.h"
 
@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "export/flow_format.h"
+#include "record/flow_format.h"
 
 namespace skyprobe::query {
 namespace {

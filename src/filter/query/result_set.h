@@ -22,8 +22,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "filter/query/flow_fields.h"
+#include "record/flow_snapshot.h"
 #include "skyprobe/v1/probe_service.pb.h"
-#include "table/flow_snapshot.h"
 
 namespace skyprobe::query {
 

@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe::testing {
 

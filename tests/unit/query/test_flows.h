@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe::testing {
 

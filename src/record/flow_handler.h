@@ -8,7 +8,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe {
 

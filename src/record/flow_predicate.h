@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "table/flow_snapshot.h"
+#include "record/flow_snapshot.h"
 
 namespace skyprobe {
 

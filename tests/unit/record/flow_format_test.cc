@@ -1,4 +1,4 @@
-#include "export/flow_format.h"
+#include "record/flow_format.h"
 
 #include <arpa/inet.h>
 
