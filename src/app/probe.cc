@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "app/probe_backend_impl.h"
 #include "app/summary.h"
+#include "bpf/bpf_filter.h"
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
@@ -24,7 +25,6 @@
 #include "control/enhancer_pipeline.h"
 #include "control/enhancers/community_id.h"
 #include "export/json_lines_handler.h"
-#include "filter/bpf_filter.h"
 #include "parse/parsed_packet.h"
 #include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE

@@ -16,12 +16,12 @@
 
 #include <rte_config.h>
 
+#include "bpf/bpf_filter.h"
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
 #include "capture/rx_queue.h"
-#include "filter/bpf_filter.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
 #include "table/flow_table.h"

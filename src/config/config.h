@@ -73,7 +73,7 @@ struct Config {
   // Flows per agent table, preallocated when the agent first appears ("--sflow-max-flows").
   uint32_t sflow_max_flows = 16384;
   // tcpdump filter expression ("--bpf"), compiled by libpcap for each input's link type
-  // (src/filter); empty keeps every packet. Packets it rejects are counted as filtered.
+  // (src/bpf); empty keeps every packet. Packets it rejects are counted as filtered.
   std::string bpf_filter;
 
   // Outputs. JSON lines path, "-" for stdout, empty for none ("--json").

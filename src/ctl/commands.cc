@@ -21,7 +21,7 @@
 #include "ctl/capture_merge.h"
 #include "ctl/flow_from_proto.h"
 #include "export/json_lines.h"
-#include "filter/query/result_set.h"
+#include "query/result_set.h"
 #include "record/flow_format.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"
 

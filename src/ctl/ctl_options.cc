@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "filter/query/filter_expr.h"
-#include "filter/query/flow_fields.h"
+#include "query/filter_expr.h"
+#include "query/flow_fields.h"
 
 namespace v1 = ::skyprobe::v1;
 

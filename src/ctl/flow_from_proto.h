@@ -9,7 +9,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "filter/query/result_set.h"
+#include "query/result_set.h"
 #include "skyprobe/v1/flow.pb.h"
 
 namespace skyprobe::ctl {

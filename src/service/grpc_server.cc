@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "config/config.h"
-#include "filter/query/compiled_filter.h"
+#include "query/compiled_filter.h"
 #include "service/query_runner.h"
 #include "service/stream_reactors.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "export/flow_proto.h"
 #include "export/json_lines.h"
-#include "filter/query/compiled_filter.h"
-#include "filter/query/result_set.h"
+#include "query/compiled_filter.h"
+#include "query/result_set.h"
 
 namespace skyprobe {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "filter/query/result_set.h"
+#include "query/result_set.h"
 #include "service/probe_backend.h"
 #include "skyprobe/v1/probe_service.pb.h"
 

@@ -18,7 +18,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "export/pcap_writer.h"
-#include "filter/query/compiled_filter.h"
+#include "query/compiled_filter.h"
 #include "service/probe_backend.h"
 #include "service/query_runner.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"

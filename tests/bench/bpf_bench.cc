@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "filter/bpf_filter.h"
+#include "bpf/bpf_filter.h"
 
 namespace skyprobe {
 namespace {

@@ -1,7 +1,7 @@
 // Evaluator tests over hand-built snapshots: every filter kind, aliases,
 // missing fields, NOT over several members, and structured filters.
 
-#include "filter/query/compiled_filter.h"
+#include "query/compiled_filter.h"
 
 #include <string>
 #include <vector>

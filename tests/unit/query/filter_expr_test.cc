@@ -1,6 +1,6 @@
 // Parser tests: the grammar, precedence, and errors that name a column.
 
-#include "filter/query/filter_expr.h"
+#include "query/filter_expr.h"
 
 #include <string>
 

@@ -1,14 +1,14 @@
 // Sort, dedup, pagination and merge, including Skydive's TestGetFlowsWithFilters
 // scenario (filter on NodeTID, sort by Network.A both ways, dedup by NodeTID).
 
-#include "filter/query/result_set.h"
+#include "query/result_set.h"
 
 #include <string>
 #include <vector>
 
-#include "filter/query/compiled_filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "query/compiled_filter.h"
 #include "tests/unit/query/test_flows.h"
 
 namespace skyprobe::query {

@@ -1,7 +1,7 @@
 // flow_fields.cc: the key table and the getters. Text forms come from
 // record/flow_format.h so that a filter compares exactly what --json prints.
 
-#include "filter/query/flow_fields.h"
+#include "query/flow_fields.h"
 
 #include <algorithm>
 #include <string>

@@ -2,7 +2,7 @@
 // literals; the common terms (addresses, ids, enum names, integers) compare
 // binary values so that a worker lcore can run a filter without allocating.
 
-#include "filter/query/compiled_filter.h"
+#include "query/compiled_filter.h"
 
 #include <arpa/inet.h>
 
@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "filter/query/filter_expr.h"
+#include "query/filter_expr.h"
 #include "re2/re2.h"
 #include "record/flow_format.h"
 

@@ -21,7 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "filter/query/flow_fields.h"
+#include "query/flow_fields.h"
 #include "record/flow_snapshot.h"
 #include "skyprobe/v1/probe_service.pb.h"
 

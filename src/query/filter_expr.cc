@@ -3,7 +3,7 @@
 // point at a column; the structured-filter compiler checks them again for
 // clients that send a Filter directly.
 
-#include "filter/query/filter_expr.h"
+#include "query/filter_expr.h"
 
 #include <cstdint>
 #include <string>
@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "filter/query/flow_fields.h"
+#include "query/flow_fields.h"
 #include "re2/re2.h"
 
 namespace skyprobe::query {

@@ -1,7 +1,7 @@
 // result_set.cc: sort keys are computed once per row (strings are formatted
 // once, not per comparison); tokens are web-safe base64 of a small text record.
 
-#include "filter/query/result_set.h"
+#include "query/result_set.h"
 
 #include <algorithm>
 #include <numeric>

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "filter/bpf_filter.h"
+#include "bpf/bpf_filter.h"
 #include "gtest/gtest.h"
-#include "tests/unit/filter/filter_test_util.h"
+#include "tests/unit/bpf/filter_test_util.h"
 
 namespace skyprobe::testing {
 namespace {

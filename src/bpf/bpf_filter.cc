@@ -2,7 +2,7 @@
 // program is kept too: libpcap's bpf_filter is the exact reference for the rare byte spans
 // the mbuf view cannot describe (a wire length other than the captured length).
 
-#include "filter/bpf_filter.h"
+#include "bpf/bpf_filter.h"
 
 #include <pcap/pcap.h>
 #include <rte_bpf.h>

@@ -1,7 +1,7 @@
 // Tests for BpfFilter: Skydive's BPF cases on the real traces, errors, raw-IP link types,
 // and the burst APIs the RX worker uses.
 
-#include "filter/bpf_filter.h"
+#include "bpf/bpf_filter.h"
 
 #include <pcap/pcap.h>
 #include <rte_mbuf.h>
@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/filter/filter_test_util.h"
+#include "tests/unit/bpf/filter_test_util.h"
 
 namespace skyprobe::testing {
 namespace {
