@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "app/channel_source.h"
 #include "app/probe_backend_impl.h"
 #include "app/summary.h"
 #include "bpf/bpf_filter.h"
@@ -73,6 +74,8 @@ struct Running {
   Mode mode = Mode::kSingle;
   Ports ports;
   std::vector<std::unique_ptr<RecordChannel>> channels;
+  std::vector<std::unique_ptr<ChannelSource>>
+      sources;  // the channels as the control loop sees them
   std::vector<std::unique_ptr<FlowTable>> tables;
   std::vector<std::unique_ptr<DispatchRing>> rings;
   std::vector<std::unique_ptr<QueryPort>> query_ports;
@@ -501,7 +504,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
       }
     }
     auto worker = std::make_unique<RxWorker>(ws);
-    loop->AddWorker(channel.get(), worker.get());
+    r->sources.push_back(std::make_unique<ChannelSource>(channel.get(), worker->done_flag()));
+    loop->AddSource(r->sources.back().get());
     r->channels.push_back(std::move(channel));
     r->tables.push_back(std::move(table));
     r->workers.push_back(std::move(worker));
@@ -540,7 +544,8 @@ absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, Contro
   ss.stop = stop;
   const std::vector<uint16_t> ports = ss.sockets->ports();
   r->sflow = std::make_unique<sflow::SflowSource>(std::move(ss));
-  loop->AddSource(r->sflow->channel(), r->sflow->done_flag());
+  r->sources.push_back(std::make_unique<ChannelSource>(r->sflow->channel(), r->sflow->done_flag()));
+  loop->AddSource(r->sources.back().get());
   if (!cfg.quiet) {
     for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
       std::fprintf(stderr, "skyprobe: sFlow collector on %s (port %u)\n",
@@ -661,6 +666,7 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
   r.query_ports.clear();
   r.filters.clear();
   r.tables.clear();
+  r.sources.clear();
   r.channels.clear();
   r.rings.clear();
   if (!r.ports.queues.empty()) StopPorts(r.ports);

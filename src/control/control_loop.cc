@@ -8,14 +8,7 @@
 
 namespace skyprobe {
 
-void ControlLoop::AddWorker(RecordChannel* channel, const RxWorker* worker) {
-  AddSource(channel, worker->done_flag());
-}
-
-void ControlLoop::AddSource(RecordChannel* channel, const std::atomic<bool>* done) {
-  channels_.push_back(channel);
-  done_.push_back(done);
-}
+void ControlLoop::AddSource(RecordSource* source) { sources_.push_back(source); }
 
 void ControlLoop::AddHandler(std::unique_ptr<FlowHandler> handler) {
   handlers_.push_back(std::move(handler));
@@ -30,8 +23,8 @@ uint32_t ControlLoop::DrainOnce() {
   constexpr uint32_t kBatch = 64;
   FlowSnapshot* recs[kBatch];
   uint32_t total = 0;
-  for (RecordChannel* ch : channels_) {
-    const uint32_t n = ch->Drain(recs, kBatch);
+  for (RecordSource* src : sources_) {
+    const uint32_t n = src->Drain(recs, kBatch);
     for (uint32_t i = 0; i < n; ++i) {
       FlowSnapshot* s = recs[i];
       if (pipeline_ != nullptr) pipeline_->Enhance(s);
@@ -43,7 +36,7 @@ uint32_t ControlLoop::DrainOnce() {
         ++counters_.expire_records;
       }
     }
-    if (n > 0) ch->Release(recs, n);
+    if (n > 0) src->Release(recs, n);
     total += n;
   }
   return total;
@@ -56,7 +49,7 @@ absl::Status ControlLoop::Run() {
     // Read "done" before draining: a worker sets it after its last publish,
     // so one more drain after seeing it empties its channel for good.
     bool all_done = true;
-    for (const std::atomic<bool>* d : done_) all_done &= d->load(std::memory_order_acquire);
+    for (const RecordSource* src : sources_) all_done &= src->Done();
     const uint32_t n = DrainOnce();
     if (all_done) {
       while (DrainOnce() > 0) {

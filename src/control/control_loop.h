@@ -1,25 +1,24 @@
 // control_loop.h: the control lcore: drains worker records, enhances, hands out.
 //
-// Owner: the control lcore (the EAL main lcore) runs Run(); workers only
-// touch their RecordChannel's producer side. Never touches a shard.
+// Owner: the control lcore (the EAL main lcore) runs Run(); producers only
+// touch the producer side of what stands behind a RecordSource (src/app wires
+// each RX worker's and the sFlow collector's record channel). Never touches a
+// shard.
 //
 //   ControlLoop loop(&pipeline);
-//   loop.AddWorker(channel.get(), worker.get());
-//   loop.AddSource(sflow->channel(), sflow->done_flag());   // any other producer
+//   loop.AddSource(source);   // one per producer: RX worker, sFlow collector
 //   loop.AddHandler(std::make_unique<JsonLinesHandler>(...));
 //   loop.Run(stop);
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "capture/record_channel.h"
-#include "capture/rx_worker.h"
 #include "control/enhancer_pipeline.h"
+#include "control/record_source.h"
 #include "record/flow_handler.h"
 
 namespace skyprobe {
@@ -34,10 +33,9 @@ class ControlLoop {
  public:
   explicit ControlLoop(EnhancerPipeline* pipeline) : pipeline_(pipeline) {}
 
-  void AddWorker(RecordChannel* channel, const RxWorker* worker);
-  // A producer other than an RX worker (the sFlow source): its channel is
-  // drained like a worker's, and `done` says it has published its last record.
-  void AddSource(RecordChannel* channel, const std::atomic<bool>* done);
+  // A producer of records (an RX worker, the sFlow source): drained until it
+  // is Done() and empty. Not owned; it must outlive Run().
+  void AddSource(RecordSource* source);
   void AddHandler(std::unique_ptr<FlowHandler> handler);
   // Called about every `period_sec` seconds of wall time while running.
   void SetPeriodic(uint32_t period_sec, std::function<void()> fn);
@@ -52,8 +50,7 @@ class ControlLoop {
   uint32_t DrainOnce();
 
   EnhancerPipeline* pipeline_;
-  std::vector<RecordChannel*> channels_;
-  std::vector<const std::atomic<bool>*> done_;
+  std::vector<RecordSource*> sources_;
   std::vector<std::unique_ptr<FlowHandler>> handlers_;
   uint32_t period_sec_ = 0;
   std::function<void()> periodic_;

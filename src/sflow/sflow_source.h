@@ -6,7 +6,7 @@
 // tables only through the source's QueryPort, as they reach RX workers.
 //
 //   SflowSource src(setup);            // sockets already bound (errors at start-up)
-//   loop.AddSource(src.channel(), src.done_flag());
+//   loop.AddSource(&channel_source);   // src/app: src.channel(), src.done_flag()
 //   src.Start(); ... loop.Run(); src.Join();
 //
 // Architecture. sFlow is a control-plane rate input (an agent sends a few

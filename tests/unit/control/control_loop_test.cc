@@ -1,0 +1,174 @@
+// The control loop over RecordSources: every record reaches every handler
+// once, in each source's order, after the enhancers; the loop ends only when
+// every source is done and empty; the first Close() error is returned.
+#include "control/control_loop.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace skyprobe {
+namespace {
+
+using ::testing::ElementsAreArray;
+
+// A producer as the control lcore sees it: `before` records are there from
+// the start; `last` more appear at the very moment it turns done (on its
+// `done_after`-th Done() call), as when a worker publishes its final records
+// and then sets its flag between two polls. Hands out at most 7 records per
+// Drain so that a source takes several batches.
+class ScriptedSource final : public RecordSource {
+ public:
+  ScriptedSource(uint64_t first_uuid, int before, int last, int done_after)
+      : next_uuid_(first_uuid), last_(last), done_after_(done_after) {
+    Publish(before);
+  }
+
+  bool Done() const noexcept override {
+    if (!done_ && ++done_calls_ >= done_after_) {
+      Publish(last_);
+      done_ = true;
+    }
+    return done_;
+  }
+  uint32_t Drain(FlowSnapshot** out, uint32_t max) noexcept override {
+    const uint32_t n = std::min<uint32_t>({max, 7, static_cast<uint32_t>(store_.size() - head_)});
+    for (uint32_t i = 0; i < n; ++i) out[i] = &store_[head_ + i];
+    head_ += n;
+    drained_ += n;
+    return n;
+  }
+  void Release(FlowSnapshot* const* recs, uint32_t n) noexcept override {
+    for (uint32_t i = 0; i < n; ++i) {
+      // Released in the order handed out, each exactly once.
+      if (recs[i] == &store_[released_]) ++released_;
+    }
+  }
+
+  std::vector<uint64_t> Published() const {
+    std::vector<uint64_t> out;
+    for (const FlowSnapshot& s : store_) out.push_back(s.uuid);
+    return out;
+  }
+  size_t drained() const { return drained_; }
+  size_t released() const { return released_; }
+
+ private:
+  void Publish(int n) const {
+    for (int i = 0; i < n; ++i) {
+      FlowSnapshot s;
+      s.uuid = next_uuid_++;
+      s.event = s.uuid % 3 == 0 ? FlowEvent::kExpire : FlowEvent::kUpdate;
+      store_.push_back(s);  // deque: earlier records keep their address
+    }
+  }
+
+  mutable std::deque<FlowSnapshot> store_;
+  mutable uint64_t next_uuid_;
+  mutable int done_calls_ = 0;
+  mutable bool done_ = false;
+  const int last_;
+  const int done_after_;
+  size_t head_ = 0;
+  size_t drained_ = 0;
+  size_t released_ = 0;
+};
+
+struct Seen {
+  std::vector<uint64_t> uuids;
+  std::vector<bool> enhanced;
+  int closes = 0;
+};
+
+class RecordingHandler final : public FlowHandler {
+ public:
+  RecordingHandler(Seen* seen, absl::Status close) : seen_(seen), close_(std::move(close)) {}
+  void OnRecord(const FlowSnapshot& s) override {
+    seen_->uuids.push_back(s.uuid);
+    seen_->enhanced.push_back(std::strcmp(s.community_id, "seen") == 0);
+  }
+  absl::Status Close() override {
+    ++seen_->closes;
+    return close_;
+  }
+
+ private:
+  Seen* seen_;
+  absl::Status close_;
+};
+
+class MarkingEnhancer final : public Enhancer {
+ public:
+  std::string_view Name() const override { return "Mark"; }
+  void Enhance(FlowSnapshot* s) override { std::strcpy(s->community_id, "seen"); }
+};
+
+// The uuids of `all` that fall in [lo, hi), in the order they were seen.
+std::vector<uint64_t> Range(const std::vector<uint64_t>& all, uint64_t lo, uint64_t hi) {
+  std::vector<uint64_t> out;
+  for (uint64_t u : all) {
+    if (u >= lo && u < hi) out.push_back(u);
+  }
+  return out;
+}
+
+TEST(ControlLoopTest, EveryRecordOnceInOrderIncludingThoseBeforeDone) {
+  ScriptedSource a(1, 50, 5, 3);
+  ScriptedSource b(1001, 30, 3, 5);
+  ScriptedSource empty(5001, 0, 0, 2);
+  EnhancerPipeline pipeline;
+  ASSERT_TRUE(pipeline.AddEnhancer(std::make_unique<MarkingEnhancer>()).ok());
+  ControlLoop loop(&pipeline);
+  loop.AddSource(&a);
+  loop.AddSource(&b);
+  loop.AddSource(&empty);
+  Seen one, two;
+  loop.AddHandler(std::make_unique<RecordingHandler>(&one, absl::OkStatus()));
+  loop.AddHandler(std::make_unique<RecordingHandler>(&two, absl::OkStatus()));
+
+  ASSERT_TRUE(loop.Run().ok());
+
+  ASSERT_EQ(a.Published().size(), 55u);
+  ASSERT_EQ(b.Published().size(), 33u);
+  for (const Seen* s : {&one, &two}) {
+    EXPECT_THAT(Range(s->uuids, 1, 1001), ElementsAreArray(a.Published()));
+    EXPECT_THAT(Range(s->uuids, 1001, 5001), ElementsAreArray(b.Published()));
+    EXPECT_EQ(s->uuids.size(), 88u);
+    EXPECT_EQ(std::count(s->enhanced.begin(), s->enhanced.end(), true), 88);
+    EXPECT_EQ(s->closes, 1);
+  }
+  EXPECT_EQ(a.released(), a.drained());
+  EXPECT_EQ(a.released(), 55u);
+  EXPECT_EQ(b.released(), 33u);
+
+  uint64_t expires = 0;
+  for (uint64_t u : one.uuids) expires += u % 3 == 0;
+  EXPECT_EQ(loop.counters().records, 88u);
+  EXPECT_EQ(loop.counters().expire_records, expires);
+  EXPECT_EQ(loop.counters().update_records, 88u - expires);
+}
+
+TEST(ControlLoopTest, ReturnsTheFirstCloseErrorAfterClosingEveryHandler) {
+  ScriptedSource a(1, 3, 0, 1);
+  ControlLoop loop(nullptr);
+  loop.AddSource(&a);
+  Seen ok, bad, worse;
+  loop.AddHandler(std::make_unique<RecordingHandler>(&ok, absl::OkStatus()));
+  loop.AddHandler(std::make_unique<RecordingHandler>(&bad, absl::DataLossError("disk full")));
+  loop.AddHandler(std::make_unique<RecordingHandler>(&worse, absl::InternalError("pipe")));
+
+  const absl::Status st = loop.Run();
+
+  EXPECT_EQ(st, absl::DataLossError("disk full"));
+  EXPECT_EQ(ok.closes + bad.closes + worse.closes, 3);
+  EXPECT_EQ(worse.uuids.size(), 3u);
+  EXPECT_FALSE(worse.enhanced[0]);  // no pipeline: records pass unchanged
+}
+
+}  // namespace
+}  // namespace skyprobe
