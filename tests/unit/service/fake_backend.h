@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "service/probe_backend.h"
+#include "tests/unit/record/test_packets.h"  // UdpPacket, RawIpPacket for AddFlow
 
 namespace skyprobe::testing {
 
@@ -101,33 +102,5 @@ class FakeBackend final : public ProbeBackend {
   uint64_t next_id_ = 0;
   int flushes_ = 0;
 };
-
-// A minimal Ethernet/IPv4/UDP frame (for pcap export tests).
-inline RawPacketCopy UdpPacket(int64_t ts_ns, int64_t index, uint8_t last_octet) {
-  RawPacketCopy p;
-  p.timestamp_ns = ts_ns;
-  p.index = index;
-  p.link_type = 1;
-  std::string& d = p.data;
-  const unsigned char eth[14] = {2, 0, 0, 0, 0, 0xb, 2, 0, 0, 0, 0, 0xa, 0x08, 0x00};
-  d.append(reinterpret_cast<const char*>(eth), sizeof(eth));
-  const unsigned char ip[20] = {0x45, 0, 0,  28 + 4, 0, 1,          0,  0, 64, 17,
-                                0,    0, 10, 0,      0, last_octet, 10, 0, 0,  1};
-  d.append(reinterpret_cast<const char*>(ip), sizeof(ip));
-  const unsigned char udp[8] = {0x30, 0x39, 0, 53, 0, 12, 0, 0};
-  d.append(reinterpret_cast<const char*>(udp), sizeof(udp));
-  d.append("abcd");
-  p.wire_length = static_cast<uint32_t>(d.size());
-  return p;
-}
-
-// The same packet as raw IPv4 (link type 228), to force pcapng.
-inline RawPacketCopy RawIpPacket(int64_t ts_ns, int64_t index) {
-  RawPacketCopy p = UdpPacket(ts_ns, index, 7);
-  p.data = p.data.substr(14);
-  p.wire_length = static_cast<uint32_t>(p.data.size());
-  p.link_type = 228;
-  return p;
-}
 
 }  // namespace skyprobe::testing

@@ -9,7 +9,7 @@
 
 #include "export/pcap_writer.h"
 #include "gtest/gtest.h"
-#include "tests/unit/service/fake_backend.h"
+#include "tests/unit/record/test_packets.h"
 
 namespace skyprobe::ctl {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tests/unit/service/fake_backend.h"
+#include "unit/record/test_packets.h"
 
 namespace skyprobe {
 namespace {
