@@ -7,34 +7,49 @@
 namespace skyprobe::parse_internal {
 namespace {
 
-constexpr int kDnsMaxPointerHops = 255;  // gopacket's maxRecursionLevel
+// One walk over a DNS message: every name of the message draws on one budget
+// of steps (a label or a pointer followed), so validation is linear in the
+// frame however the names are built.
+struct DnsWalk {
+  const uint8_t* msg;
+  uint32_t len;
+  uint32_t budget;
+};
 
 // Walks one (possibly compressed) name starting at `off`; on success `*next`
-// is the offset just past it in the original stream. Mirrors gopacket's
-// decodeName: label runs over 255 bytes, 0x40/0x80 label types, pointers past
-// the message and more than 255 pointer hops are errors.
-bool SkipDnsName(const uint8_t* msg, uint32_t len, uint32_t off, uint32_t* next) {
+// is the offset just past it in the original stream. gopacket's decodeName
+// follows any pointer inside the message up to 255 hops and limits each run
+// of labels to 255 bytes, so a name that loops costs 255 hops of up to 127
+// labels each. Here, as RFC 1035 §4.1.4 intends ("a prior occurrence"), a
+// pointer must point strictly before the start of the run of labels that
+// holds it: the runs of one name start at decreasing offsets, so no name can
+// loop and each pointer is followed at most once per name. The whole name
+// (labels and their length octets, RFC 1035 §3.1) is at most 255 octets.
+// 0x40/0x80 label types and anything past the message are errors too.
+bool SkipDnsName(DnsWalk& w, uint32_t off, uint32_t* next) {
   bool jumped = false;
   uint32_t after = 0;
   uint32_t segment_start = off;
-  for (int hops = 0;;) {
-    if (off >= len) return false;
-    const uint8_t b = msg[off];
+  uint32_t name_octets = 0;
+  for (;;) {
+    if (off >= w.len || w.budget == 0) return false;
+    --w.budget;
+    const uint8_t b = w.msg[off];
     if (b == 0) {
       *next = jumped ? after : off + 1;
       return true;
     }
     switch (b & 0xC0) {
       case 0x00: {
-        const uint32_t label_end = off + 1 + b;
-        if (label_end - segment_start > 255 || label_end > len) return false;
-        off = label_end;
+        name_octets += 1u + b;
+        if (name_octets > kDnsMaxNameOctets || off + 1 + b > w.len) return false;
+        off += 1u + b;
         break;
       }
       case 0xC0: {
-        if (off + 2 > len) return false;
-        const uint32_t target = Be16(msg + off) & 0x3FFF;
-        if (target >= len || ++hops > kDnsMaxPointerHops) return false;
+        if (off + 2 > w.len) return false;
+        const uint32_t target = Be16(w.msg + off) & 0x3FFF;
+        if (target >= segment_start) return false;
         if (!jumped) {
           jumped = true;
           after = off + 2;
@@ -49,21 +64,21 @@ bool SkipDnsName(const uint8_t* msg, uint32_t len, uint32_t off, uint32_t* next)
   }
 }
 
-bool DnsRdataValid(const uint8_t* msg, uint32_t len, uint16_t type, uint32_t rdata,
-                   uint32_t rdlen) {
+bool DnsRdataValid(DnsWalk& w, uint16_t type, uint32_t rdata, uint32_t rdlen) {
+  const uint8_t* msg = w.msg;
+  const uint32_t len = w.len;
   uint32_t next = 0;
   switch (type) {
     case 2:   // NS
     case 5:   // CNAME
     case 12:  // PTR
-      return SkipDnsName(msg, len, rdata, &next);
+      return SkipDnsName(w, rdata, &next);
     case 6:  // SOA: two names then five 32-bit fields (read from the message)
-      return SkipDnsName(msg, len, rdata, &next) && SkipDnsName(msg, len, next, &next) &&
-             next + 20 <= len;
+      return SkipDnsName(w, rdata, &next) && SkipDnsName(w, next, &next) && next + 20 <= len;
     case 15:  // MX
-      return rdata + 2 <= len && SkipDnsName(msg, len, rdata + 2, &next);
+      return rdata + 2 <= len && SkipDnsName(w, rdata + 2, &next);
     case 33:  // SRV
-      return rdata + 6 <= len && SkipDnsName(msg, len, rdata + 6, &next);
+      return rdata + 6 <= len && SkipDnsName(w, rdata + 6, &next);
     case 13:  // HINFO
     case 16:  // TXT: character strings must fill the rdata exactly
       for (uint32_t i = 0; i < rdlen;) {
@@ -96,25 +111,30 @@ Step AppFail(Cursor& c) noexcept {
   return Step::kStop;
 }
 
-bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept {
-  if (len < 12) return false;
+DnsCheck CheckDns(const uint8_t* msg, uint32_t len) noexcept {
+  DnsWalk w{msg, len, len * kDnsStepsPerByte + kDnsStepsExtra};
+  const uint32_t budget = w.budget;
+  const auto done = [&](bool valid) { return DnsCheck{valid, budget - w.budget}; };
+  if (len < 12) return done(false);
   uint32_t off = 12;
   const uint32_t questions = Be16(msg + 4);
   for (uint32_t i = 0; i < questions; ++i) {
-    if (!SkipDnsName(msg, len, off, &off) || off + 4 > len) return false;
+    if (!SkipDnsName(w, off, &off) || off + 4 > len) return done(false);
     off += 4;
   }
   const uint32_t records = static_cast<uint32_t>(Be16(msg + 6)) + Be16(msg + 8) + Be16(msg + 10);
   for (uint32_t i = 0; i < records; ++i) {
-    if (!SkipDnsName(msg, len, off, &off) || off + 10 > len) return false;
+    if (!SkipDnsName(w, off, &off) || off + 10 > len) return done(false);
     const uint16_t type = Be16(msg + off);
     const uint32_t rdlen = Be16(msg + off + 8);
     const uint32_t rdata = off + 10;
-    if (rdata + rdlen > len || !DnsRdataValid(msg, len, type, rdata, rdlen)) return false;
+    if (rdata + rdlen > len || !DnsRdataValid(w, type, rdata, rdlen)) return done(false);
     off = rdata + rdlen;
   }
-  return true;
+  return done(true);
 }
+
+bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept { return CheckDns(msg, len).valid; }
 
 Step DecodeDns(Cursor& c) noexcept {
   // DNS over TCP keeps its 2-byte length prefix: gopacket does not strip it.

@@ -1,5 +1,7 @@
-// Google Benchmark of ParseFrame: a burst of 64-byte TCP frames, and a mix of
-// VLAN, IPv6, DNS, VXLAN and ARP frames.
+// Google Benchmark of ParseFrame: a burst of 64-byte TCP frames, a mix of
+// VLAN, IPv6, DNS, VXLAN and ARP frames, and 300-byte DNS frames, honest and
+// built to make the name walk expensive (a name that loops on itself, pointers
+// to a 254-octet name).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -99,6 +101,97 @@ std::vector<Frame> Mixed() {
   return out;
 }
 
+// Ethernet/IPv4/UDP to port 53 around `dns`.
+Frame OverDns(const Frame& dns) {
+  const uint16_t udp_len = static_cast<uint16_t>(8 + dns.size());
+  const uint16_t ip_len = static_cast<uint16_t>(20 + udp_len);
+  Frame f = {0x02,
+             0,
+             0,
+             0,
+             0,
+             2,
+             0x02,
+             0,
+             0,
+             0,
+             0,
+             1,
+             0x08,
+             0x00,
+             0x45,
+             0,
+             static_cast<uint8_t>(ip_len >> 8),
+             static_cast<uint8_t>(ip_len),
+             0,
+             1,
+             0,
+             0,
+             64,
+             17,
+             0,
+             0,
+             10,
+             0,
+             0,
+             1,
+             8,
+             8,
+             8,
+             8,
+             0x9c,
+             0x40,
+             0,
+             53,
+             static_cast<uint8_t>(udp_len >> 8),
+             static_cast<uint8_t>(udp_len),
+             0,
+             0};
+  f.insert(f.end(), dns.begin(), dns.end());
+  return f;
+}
+
+Frame DnsHeader(uint8_t questions, uint8_t answers, uint8_t additional) {
+  return {0x12, 0x34, 0x81, 0x80, 0, questions, 0, answers, 0, 0, 0, additional};
+}
+
+// 127 one-letter labels: a 254-octet name, the longest there is.
+void LongName(Frame& b) {
+  for (int i = 0; i < 127; ++i) b.insert(b.end(), {1, 'a'});
+}
+
+// A 300-byte response: www.example.com, 16 A answers pointing at it, EDNS.
+Frame DnsHonest300() {
+  Frame b = DnsHeader(1, 16, 1);
+  b.insert(b.end(), {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm', 'p', 'l',
+                     'e', 3,   'c', 'o', 'm', 0,   0,   1,   0,   1});
+  for (uint8_t i = 0; i < 16; ++i)
+    b.insert(b.end(), {0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 93, 184, 216, i});
+  b.insert(b.end(), {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0});
+  return b;
+}
+
+// A 300-byte query whose name is the longest name then a pointer to itself:
+// gopacket's walk follows it 255 times (about 32,000 labels).
+Frame DnsSelfLoop300() {
+  Frame b = DnsHeader(1, 0, 0);
+  LongName(b);
+  b.insert(b.end(), {0xc0, 12, 0, 1, 0, 1});
+  b.resize(300, 0);
+  return b;
+}
+
+// Five questions: the longest name, then four pointers to it (295 bytes,
+// 644 label steps when every name is walked).
+Frame DnsPointersToLongName300() {
+  Frame b = DnsHeader(5, 0, 0);
+  LongName(b);
+  b.insert(b.end(), {0, 0, 1, 0, 1});
+  for (int i = 0; i < 4; ++i) b.insert(b.end(), {0xc0, 12, 0, 1, 0, 1});
+  b.resize(300, 0);
+  return b;
+}
+
 void RunBurst(benchmark::State& state, const std::vector<Frame>& frames) {
   ParserConfig cfg;
   std::vector<ParsedPacket> out(frames.size());
@@ -127,6 +220,20 @@ void BM_ParseMixedBurst(benchmark::State& state) {
   RunBurst(state, frames);
 }
 BENCHMARK(BM_ParseMixedBurst);
+
+void RunDns(benchmark::State& state, const Frame& dns) {
+  std::vector<Frame> frames(32, OverDns(dns));
+  RunBurst(state, frames);
+}
+
+void BM_ParseDnsHonest300(benchmark::State& state) { RunDns(state, DnsHonest300()); }
+BENCHMARK(BM_ParseDnsHonest300);
+void BM_ParseDnsSelfLoop300(benchmark::State& state) { RunDns(state, DnsSelfLoop300()); }
+BENCHMARK(BM_ParseDnsSelfLoop300);
+void BM_ParseDnsPointersToLongName300(benchmark::State& state) {
+  RunDns(state, DnsPointersToLongName300());
+}
+BENCHMARK(BM_ParseDnsPointersToLongName300);
 
 }  // namespace
 }  // namespace skyprobe

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "parse/internal/decode.h"
 #include "parse/parser.h"
 
 namespace skyprobe::testing {
@@ -87,6 +88,13 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   ParsedPacket pkt;
   uint8_t got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
   if (!CheckParsed(pkt, got, n, why)) return false;
+  // The frame read as a DNS message: the name walk stays within its budget.
+  const auto dns = parse_internal::CheckDns(frame.get(), static_cast<uint32_t>(n));
+  if (dns.steps > static_cast<uint32_t>(n) * parse_internal::kDnsStepsPerByte +
+                      parse_internal::kDnsStepsExtra) {
+    *why = "DNS name walk over its budget";
+    return false;
+  }
   if (pkt.frag_sub != kNoFragSub) {
     *why = "frag_sub set without ip_defrag";
     return false;

@@ -189,7 +189,19 @@ Step DecodeVxlan(Cursor& c) noexcept;
 Step DecodeGeneve(Cursor& c) noexcept;
 Step DecodeGtpv1u(Cursor& c) noexcept;
 
-// Structural DNS check (no allocation), exposed for tests.
+// Structural DNS check (no allocation), exposed for tests. Names follow
+// RFC 1035 (at most 255 octets, compression pointers strictly backwards) and
+// the whole message may take at most kDnsStepsPerByte steps (a label or a
+// pointer followed) per byte, plus kDnsStepsExtra: a message that needs more
+// is not DNS (kAnomalyBadAppLayer), so the check is linear in the frame.
+inline constexpr uint32_t kDnsMaxNameOctets = 255;
+inline constexpr uint32_t kDnsStepsPerByte = 1;
+inline constexpr uint32_t kDnsStepsExtra = 128;
+struct DnsCheck {
+  bool valid;
+  uint32_t steps;  // labels and pointers walked, for tests and benchmarks
+};
+DnsCheck CheckDns(const uint8_t* msg, uint32_t len) noexcept;
 bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept;
 
 }  // namespace skyprobe::parse_internal
