@@ -1,0 +1,137 @@
+// flow_table_setup.cc: a shard's storage, made once at start-up: the
+// rte_hash of flow keys and the arrays its positions index (FlowTable::Create).
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_malloc.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "skyprobe/status.h"
+#include "table/flow_table.h"
+#include "table/internal/flow_table_util.h"
+
+namespace skyprobe {
+namespace {
+
+using table_internal::Sig;
+
+constexpr uint32_t kWheelSlots = 4096;
+
+// The rte_hash's own hash function: keys are XXH3 digests already, so it is
+// the same fold as Sig. rte_hash calls it only where no signature is passed
+// (rte_hash_get_key_with_position re-checks the slot with it).
+uint32_t FoldKey(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
+  uint64_t k;
+  std::memcpy(&k, key, sizeof(k));
+  return Sig(k);
+}
+
+// Key compare for rte_hash: one 8-byte compare (rte_hash has no fixed-size
+// compare for 8-byte keys and would call memcmp).
+int KeyDiffers(const void* a, const void* b, size_t /*len*/) {
+  uint64_t x, y;
+  std::memcpy(&x, a, sizeof(x));
+  std::memcpy(&y, b, sizeof(y));
+  return x != y;
+}
+
+}  // namespace
+
+FlowTable::FlowTable(const FlowTableOptions& opts, RecordSink sink) : opts_(opts), sink_(sink) {}
+
+absl::StatusOr<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableOptions& opts,
+                                                             RecordSink sink) {
+  if (opts.max_flows == 0) return absl::InvalidArgumentError("max_flows must be > 0");
+  if (opts.tick_ns <= 0 || opts.expire_ns <= 0 || opts.update_ns <= 0) {
+    return absl::InvalidArgumentError("timer periods must be > 0");
+  }
+  if (sink.acquire == nullptr || sink.publish == nullptr) {
+    return absl::InvalidArgumentError("flow table needs a record sink");
+  }
+  std::unique_ptr<FlowTable> t(new FlowTable(opts, sink));
+  SKYPROBE_RETURN_IF_ERROR(Annotate(t->Init(), opts.name));
+  return t;
+}
+
+absl::Status FlowTable::Init() {
+  rte_hash_parameters params{};
+  params.name = opts_.name.c_str();
+  params.entries = std::max<uint32_t>(opts_.max_flows, 8);
+  params.key_len = sizeof(uint64_t);
+  params.hash_func = FoldKey;
+  params.hash_func_init_val = 0;
+  params.socket_id = opts_.socket_id;
+  // Extendable buckets: inserts succeed up to `entries` whatever the key mix,
+  // so the table limit is ours (max_flows), not cuckoo displacement luck.
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  hash_ = rte_hash_create(&params);
+  if (hash_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_hash_create");
+  rte_hash_set_cmp_func(hash_, KeyDiffers);
+  capacity_ = params.entries + 64;
+  // Zeroed memory is a free slot (FlowHot::wheel_slot 0 = not armed): no
+  // initialisation pass, so a slot becomes resident only when first used.
+  hot_ = static_cast<FlowHot*>(
+      rte_zmalloc_socket("flow_hot", sizeof(FlowHot) * capacity_, 64, opts_.socket_id));
+  cold_ = static_cast<FlowCold*>(
+      rte_zmalloc_socket("flow_cold", sizeof(FlowCold) * capacity_, 64, opts_.socket_id));
+  uuids_ = static_cast<uint64_t*>(
+      rte_zmalloc_socket("flow_uuid", sizeof(uint64_t) * capacity_, 64, opts_.socket_id));
+  if (hot_ == nullptr || cold_ == nullptr || uuids_ == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", capacity_, " flow records (",
+                     (sizeof(FlowHot) + sizeof(FlowCold) + sizeof(uint64_t)) * capacity_ >> 20,
+                     " MiB): lower --max-flows or give EAL more memory"));
+  }
+  wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
+  if (opts_.raw_first != 0 || opts_.raw_last != 0) {
+    RawPacketArenaOptions ro;
+    ro.first = opts_.raw_first;
+    ro.last = opts_.raw_last;
+    ro.capture_length = opts_.capture_length;
+    ro.memory_bytes = opts_.raw_memory_bytes;
+    absl::StatusOr<std::unique_ptr<RawPacketArena>> arena = RawPacketArena::Create(ro, capacity_);
+    if (!arena.ok()) return arena.status();
+    raw_ = *std::move(arena);
+  }
+  if (opts_.scaled_metrics) {
+    scaled_ = static_cast<ScaledMetric*>(
+        rte_zmalloc_socket("flow_scaled", sizeof(ScaledMetric) * capacity_, 64, opts_.socket_id));
+    if (scaled_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate scaled counters for ", capacity_, " flows"));
+    }
+  }
+  if (opts_.node_tid_in_records && opts_.node_tid.size() >= kRecordNodeTidMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node_tid '", opts_.node_tid, "' too long for records"));
+  }
+  if (opts_.ip_defrag) {
+    if (opts_.ip_defrag_timeout_ns <= 0) {
+      return absl::InvalidArgumentError("ip_defrag_timeout must be > 0");
+    }
+    absl::StatusOr<std::unique_ptr<Defragmenter>> d = Defragmenter::Create(opts_.ip_defrag_max);
+    if (!d.ok()) return d.status();
+    defrag_ = *std::move(d);
+    ip_metric_ = static_cast<IpMetricSlot*>(rte_zmalloc_socket(
+        "flow_ip_metric", sizeof(IpMetricSlot) * capacity_, 64, opts_.socket_id));
+    if (ip_metric_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate IPMetric of ", capacity_, " flows"));
+    }
+  }
+  touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
+  reporting_.reserve(touched_.capacity());
+  return absl::OkStatus();
+}
+
+FlowTable::~FlowTable() {
+  if (hash_ != nullptr) rte_hash_free(hash_);
+  rte_free(hot_);
+  rte_free(cold_);
+  rte_free(uuids_);
+  rte_free(scaled_);
+  rte_free(ip_metric_);
+}
+
+}  // namespace skyprobe

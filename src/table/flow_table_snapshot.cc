@@ -1,0 +1,96 @@
+// flow_table_snapshot.cc: a flow of the shard as a FlowSnapshot, for its
+// records and for queries (both read the same fields the same way).
+#include <algorithm>
+#include <cstring>
+
+#include "table/flow_table.h"
+#include "table/internal/flow_table_util.h"
+
+namespace skyprobe {
+
+using table_internal::Ms;
+
+void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
+                             FlowSnapshot* s) const {
+  const FlowHot& h = hot_[pos];
+  const FlowCold& c = cold_[pos];
+  *s = FlowSnapshot();
+  s->event = event;
+  s->expire_reason = reason;
+  s->worker = opts_.worker_id;
+  s->uuid = uuids_[pos];
+  s->parent_uuid = c.parent_uuid;
+  s->has_parent = c.has_parent;
+  s->tracking_id = c.tracking_id;
+  s->l3_tracking_id = c.l3_tracking_id;
+  s->num_layers = c.num_layers;
+  c.layers.Get(s->layers, c.num_layers);
+  s->has_link = c.has_link;
+  std::memcpy(s->link_a, c.link_a, 6);
+  std::memcpy(s->link_b, c.link_b, 6);
+  s->link_id = c.link_id;
+  s->ip_version = c.ip_version;
+  std::memcpy(s->network_a, c.network_a, 16);
+  std::memcpy(s->network_b, c.network_b, 16);
+  s->network_id = c.network_id;
+  s->transport = c.transport;
+  s->transport_a = h.transport_a;
+  s->transport_b = c.transport_b;
+  s->icmp_version = c.icmp_version;
+  s->icmp_type = static_cast<IcmpType>(h.icmp_type);
+  s->icmp_code = c.icmp_code;
+  s->icmp_raw_type = c.icmp_raw_type;
+  s->has_icmp_raw_type = c.icmp_version != 0;
+  s->icmp_id = c.icmp_id;
+  s->start = c.start_ms.Get();
+  s->last = Ms(h.last_ns);
+  s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, c.rtt_ns};
+  s->has_last_update_metric = true;
+  // The window since the last update tick; a flow untouched since then has
+  // an empty window at the tick (Skydive resets it there).
+  const int64_t window_start = std::max(s->start, last_tick_ms_);
+  s->last_update_metric = {h.ab_packets - c.snap_ab_packets,
+                           h.ab_bytes - c.snap_ab_bytes,
+                           h.ba_packets - c.snap_ba_packets,
+                           h.ba_bytes - c.snap_ba_bytes,
+                           window_start,
+                           std::max(s->last, window_start),
+                           0};
+  if (raw_ != nullptr) s->raw_packets_captured = raw_->kept(pos);
+  if (scaled_ != nullptr) {
+    s->has_scaled_metric = true;
+    s->scaled_metric = scaled_[pos];
+  }
+  if (opts_.node_tid_in_records) {
+    std::memcpy(s->node_tid, opts_.node_tid.data(), opts_.node_tid.size());  // checked at Init
+  }
+  s->has_ip_metric = c.saw_fragments != 0;
+  if (s->has_ip_metric) s->ip_metric = {ip_metric_[pos].fragments, ip_metric_[pos].errors};
+  s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
+  if (s->has_tcp_metric) {
+    TcpMetric& t = s->tcp_metric;
+    t.ab_syn_start = c.ab_syn_start.Get();
+    t.ba_syn_start = c.ba_syn_start.Get();
+    t.ab_syn_ttl = c.ab_syn_ttl;
+    t.ba_syn_ttl = c.ba_syn_ttl;
+    t.ab_fin_start = c.ab_fin_start.Get();
+    t.ba_fin_start = c.ba_fin_start.Get();
+    t.ab_rst_start = c.ab_rst_start.Get();
+    t.ba_rst_start = c.ba_rst_start.Get();
+  }
+  if (event == FlowEvent::kExpire) {
+    if (h.flags & kFlowRst) {
+      s->finish_type = FinishType::kTcpRst;
+    } else if ((h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa)) {
+      s->finish_type = FinishType::kTcpFin;
+    } else if (static_cast<FinishType>(c.first_finish) != FinishType::kNotFinished) {
+      s->finish_type = static_cast<FinishType>(c.first_finish);
+    } else {
+      s->finish_type = FinishType::kTimeout;
+    }
+  } else {
+    s->finish_type = static_cast<FinishType>(c.first_finish);
+  }
+}
+
+}  // namespace skyprobe

@@ -1,0 +1,158 @@
+// flow_table_timers.cc: the shard's clock: update ticks (one record per
+// touched flow per window), idle and TCP-close expiry on the timer wheel,
+// eviction and flush; every record leaves through the RecordSink here.
+#include <rte_hash.h>
+
+#include <cstring>
+#include <utility>
+
+#include "table/flow_table.h"
+#include "table/internal/flow_table_util.h"
+
+namespace skyprobe {
+namespace {
+
+using table_internal::Ms;
+using table_internal::Sig;
+
+constexpr uint32_t kTimerBudget = 1024;  // flows visited per AdvanceClock call
+
+}  // namespace
+
+bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
+  if (!clock_started_) {
+    clock_started_ = true;
+    now_ns_ = now_ns;
+    wheel_->Start(now_ns);
+    next_update_ns_ = now_ns + opts_.update_ns;
+    last_tick_ms_ = Ms(now_ns);
+  }
+  if (now_ns > now_ns_) now_ns_ = now_ns;
+  if (defrag_ != nullptr && !defrag_busy_) ExpireDatagrams();
+  if (report_active_) ContinueUpdateTick();
+  if (now_ns_ >= next_update_ns_ && !report_active_) {
+    StartUpdateTick(next_update_ns_);
+    // Catch up over idle gaps without emitting empty windows.
+    while (next_update_ns_ <= now_ns_) next_update_ns_ += opts_.update_ns;
+    ContinueUpdateTick();
+  }
+  return wheel_->Advance(now_ns_, kTimerBudget, [this](uint32_t pos) { OnTimer(pos); }) &&
+         !report_active_;
+}
+
+void FlowTable::OnTimer(uint32_t pos) noexcept {
+  const FlowHot& h = hot_[pos];
+  const bool closed = Closed(h);
+  const int64_t deadline = h.last_ns + (closed ? opts_.tcp_close_hold_ns : opts_.expire_ns);
+  if (deadline > now_ns_) {
+    wheel_->Arm(pos, deadline);
+  } else if (!Expire(pos, closed ? ExpireReason::kTcpClosed : ExpireReason::kIdle)) {
+    wheel_->Arm(pos, now_ns_ + 1);  // no record slot: retry at the next tick
+  }
+}
+
+void FlowTable::StartUpdateTick(int64_t tick_ns) noexcept {
+  // New touches go to a fresh list while this window is reported.
+  std::swap(touched_, reporting_);
+  touched_.clear();
+  report_scan_ = touched_overflow_;
+  touched_overflow_ = false;
+  if (report_scan_) ++counters_.touched_overflow;
+  report_cursor_ = 0;
+  report_tick_ms_ = Ms(tick_ns);
+  report_active_ = true;
+}
+
+bool FlowTable::ContinueUpdateTick() noexcept {
+  const size_t end = report_scan_ ? capacity_ : reporting_.size();
+  for (; report_cursor_ < end; ++report_cursor_) {
+    const uint32_t pos =
+        report_scan_ ? static_cast<uint32_t>(report_cursor_) : reporting_[report_cursor_];
+    // Entries of flows expired since (or duplicated by slot reuse) are skipped.
+    if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) != (kFlowLive | kFlowTouched)) continue;
+    if (!EmitUpdate(pos, report_tick_ms_)) return false;  // resume here next call
+  }
+  reporting_.clear();
+  report_active_ = false;
+  last_tick_ms_ = report_tick_ms_;
+  return true;
+}
+
+bool FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
+  FlowSnapshot* s = sink_.acquire(sink_.ctx);
+  if (SKYPROBE_UNLIKELY(s == nullptr)) {
+    ++counters_.record_stalls;
+    return false;
+  }
+  FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, s);
+  s->last_update_metric.last = tick_ms;
+  sink_.publish(sink_.ctx, s);
+  FlowHot& h = hot_[pos];
+  FlowCold& c = cold_[pos];
+  c.snap_ab_packets = h.ab_packets;
+  c.snap_ab_bytes = h.ab_bytes;
+  c.snap_ba_packets = h.ba_packets;
+  c.snap_ba_bytes = h.ba_bytes;
+  h.flags = static_cast<uint8_t>((h.flags & ~kFlowTouched) | kFlowUpdated);
+  ++counters_.update_records;
+  return true;
+}
+
+bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
+  FlowSnapshot* s = sink_.acquire(sink_.ctx);
+  if (SKYPROBE_UNLIKELY(s == nullptr)) {
+    ++counters_.record_stalls;
+    return false;  // the flow stays, whole, until a slot is free
+  }
+  FillSnapshot(pos, FlowEvent::kExpire, reason, s);
+  sink_.publish(sink_.ctx, s);
+  switch (reason) {
+    case ExpireReason::kIdle:
+      ++counters_.expired_idle;
+      break;
+    case ExpireReason::kTcpClosed:
+      ++counters_.expired_tcp_closed;
+      break;
+    case ExpireReason::kFlush:
+      ++counters_.expired_flush;
+      break;
+    default:
+      break;  // evictions are counted by the caller
+  }
+  wheel_->Disarm(pos);
+  // The key lives only in the rte_hash key store.
+  void* stored = nullptr;
+  if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) == 0) {
+    uint64_t key;
+    std::memcpy(&key, stored, sizeof(key));
+    rte_hash_del_key_with_hash(hash_, &key, Sig(key));
+  }
+  // The final record is out: the flow's raw packets are no longer needed.
+  if (raw_ != nullptr) raw_->Release(pos);
+  hot_[pos].flags = 0;
+  --live_;
+  ++removals_;
+  return true;
+}
+
+bool FlowTable::FlushAll() noexcept {
+  // Fragments still held go into their flows first: every frame is counted.
+  if (defrag_ != nullptr) {
+    defrag_busy_ = true;
+    while (defrag_->Oldest() != kNoIndex) GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kFlush);
+    defrag_busy_ = false;
+  }
+  for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
+    if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
+      return false;
+    }
+  }
+  flush_cursor_ = 0;
+  touched_.clear();
+  touched_overflow_ = false;
+  reporting_.clear();
+  report_active_ = false;
+  return true;
+}
+
+}  // namespace skyprobe
