@@ -1,0 +1,221 @@
+#include "app/counters.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "parse/parsed_packet.h"
+
+namespace skyprobe {
+namespace {
+
+const char* ParseErrorName(int e) {
+  switch (static_cast<ParseError>(e)) {
+    case ParseError::kTooShort:
+      return "too_short";
+    case ParseError::kUnsupportedLinkType:
+      return "unsupported_link_type";
+    case ParseError::kNoLayer:
+      return "no_layer";
+    default:
+      return "other";
+  }
+}
+
+const char* AnomalyName(int bit) {
+  static const char* const kNames[kAnomalyCountBits] = {
+      "truncated_vlan", "truncated_ip",  "bad_ip_header", "truncated_l4",    "bad_tcp_offset",
+      "ipv6_ext_chain", "bad_app_layer", "truncated_arp", "ip_total_length", "tunnel_depth"};
+  return kNames[bit];
+}
+
+// The sFlow collector's counters (only when it runs). Its frames are not
+// packets_in (those are frames from ports): they balance on their own,
+// sflow_frames = sflow_frames_in_flows + sflow_drops.
+void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, uint64_t* live) {
+  const sflow::SflowCounters& c = src.counters();
+  TableCounters sum;
+  uint64_t flows_live = 0;
+  const uint32_t agents = src.agent_count();
+  for (uint32_t i = 0; i < agents; ++i) {
+    const FlowTable& table = src.agent_table(i);
+    const TableCounters& tc = table.counters();
+    flows_live += table.size();
+    sum.packets_in_flows += tc.packets_in_flows;
+    sum.drop_table_full += tc.drop_table_full;
+    sum.drop_ring_full += tc.drop_ring_full;
+    sum.record_stalls += tc.record_stalls;
+    sum.flows_created += tc.flows_created;
+    sum.flows_evicted += tc.flows_evicted;
+    sum.expired_idle += tc.expired_idle;
+    sum.expired_tcp_closed += tc.expired_tcp_closed;
+    sum.expired_flush += tc.expired_flush;
+    sum.update_records += tc.update_records;
+  }
+  uint64_t malformed = 0;
+  for (int e = 1; e < static_cast<int>(sflow::DecodeError::kCount); ++e)
+    malformed += c.malformed[e];
+  uint64_t parse = 0;
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse += c.drop_parse[e];
+  s->Add("sflow_datagrams", c.datagrams);
+  s->Add("sflow_bytes", c.bytes);
+  s->Add("sflow_malformed", malformed);
+  for (int e = 1; e < static_cast<int>(sflow::DecodeError::kCount); ++e) {
+    s->Add(absl::StrCat("sflow_malformed_",
+                        sflow::DecodeErrorName(static_cast<sflow::DecodeError>(e))),
+           c.malformed[e]);
+  }
+  s->Add("sflow_samples", c.samples);
+  s->Add("sflow_flow_samples", c.flow_samples);
+  s->Add("sflow_samples_skipped", c.samples_skipped);
+  s->Add("sflow_records", c.records);
+  s->Add("sflow_records_skipped", c.records_skipped);
+  s->Add("sflow_headers_unsupported", c.headers_unsupported);
+  s->Add("sflow_frames", c.frames);
+  s->Add("sflow_frames_in_flows", sum.packets_in_flows);
+  s->Add("sflow_drops", parse + sum.drop_table_full + sum.drop_ring_full);
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
+    s->Add(absl::StrCat("sflow_drop_parse_", ParseErrorName(e)), c.drop_parse[e]);
+  }
+  s->Add("sflow_drop_table_full", sum.drop_table_full);
+  s->Add("sflow_drop_ring_full", sum.drop_ring_full);
+  s->Add("sflow_agents", agents);
+  s->Add("sflow_agent_refusals", c.agent_refusals);
+  s->Add("sflow_agent_table_errors", c.agent_table_errors);
+  s->Add("sflow_receive_errors", c.receive_errors);
+  s->Add("sflow_flows_live", flows_live);
+  s->Add("sflow_flows_created", sum.flows_created);
+  t->record_stalls += sum.record_stalls;
+  t->flows_created += sum.flows_created;
+  t->flows_evicted += sum.flows_evicted;
+  t->expired_idle += sum.expired_idle;
+  t->expired_tcp_closed += sum.expired_tcp_closed;
+  t->expired_flush += sum.expired_flush;
+  t->update_records += sum.update_records;
+  *live += flows_live;
+}
+
+}  // namespace
+
+Summary Collect(const Running& r, const ControlLoop& loop) {
+  Summary s;
+  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0, filtered = 0;
+  uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
+  uint64_t anomalies[kAnomalyCountBits] = {};
+  TableCounters t;
+  for (size_t i = 0; i < r.workers.size(); ++i) {
+    const WorkerCounters& w = r.workers[i]->counters();
+    const TableCounters& tc = r.tables[i]->counters();
+    rx += w.rx_packets;
+    rx_bytes += w.rx_bytes;
+    filtered += w.filtered;
+    for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
+    for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
+    in_flows += tc.packets_in_flows;
+    live += r.tables[i]->size();
+    t.drop_table_full += tc.drop_table_full;
+    t.drop_ring_full += tc.drop_ring_full;
+    t.record_stalls += tc.record_stalls;
+    t.flows_created += tc.flows_created;
+    t.flows_evicted += tc.flows_evicted;
+    t.expired_idle += tc.expired_idle;
+    t.expired_tcp_closed += tc.expired_tcp_closed;
+    t.expired_flush += tc.expired_flush;
+    t.update_records += tc.update_records;
+    t.raw_packets_kept += tc.raw_packets_kept;
+    t.raw_packets_dropped += tc.raw_packets_dropped;
+    t.defrag_fragments += tc.defrag_fragments;
+    t.defrag_datagrams += tc.defrag_datagrams;
+    t.defrag_timeouts += tc.defrag_timeouts;
+    t.defrag_table_full += tc.defrag_table_full;
+    t.defrag_flushed += tc.defrag_flushed;
+    t.defrag_overlaps += tc.defrag_overlaps;
+    t.defrag_too_many += tc.defrag_too_many;
+    t.defrag_duplicates += tc.defrag_duplicates;
+    t.defrag_held += tc.defrag_held;
+  }
+  uint64_t dispatch_drops = 0;
+  if (r.dispatcher) {
+    // The dispatcher is where frames enter; what it could not hand over is a drop.
+    rx = r.dispatcher->counters().rx_packets;
+    rx_bytes = r.dispatcher->counters().rx_bytes;
+    dispatch_drops = r.dispatcher->counters().drop_worker_ring_full;
+  }
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
+  drops += t.drop_table_full + t.drop_ring_full + dispatch_drops;
+  s.Add("packets_in", rx);
+  s.Add("bytes_in", rx_bytes);
+  s.Add("packets_in_flows", in_flows);
+  s.Add("filtered", filtered);
+  s.Add("drops", drops);
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
+    s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), parse[e]);
+  }
+  s.Add("drop_table_full", t.drop_table_full);
+  s.Add("drop_ring_full", t.drop_ring_full);
+  s.Add("drop_dispatch_ring_full", dispatch_drops);
+  // Only with raw packet capture on: the summary of other runs stays as it was.
+  if (!r.tables.empty() && r.tables[0]->raw_packets() != nullptr) {
+    s.Add("raw_packets_kept", t.raw_packets_kept);
+    s.Add("raw_packets_dropped", t.raw_packets_dropped);
+  }
+  for (int b = 0; b < kAnomalyCountBits; ++b) {
+    s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
+  }
+  Summary sflow;
+  if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live);
+  // IP defragmentation (--ip-defrag). defrag_held frames are in no flow yet:
+  // while running packets_in == packets_in_flows + filtered + drops + defrag_held.
+  if (!r.tables.empty() && r.tables[0]->ip_defrag()) {
+    s.Add("defrag_fragments", t.defrag_fragments);
+    s.Add("defrag_datagrams", t.defrag_datagrams);
+    s.Add("defrag_timeouts", t.defrag_timeouts);
+    s.Add("defrag_table_full", t.defrag_table_full);
+    s.Add("defrag_flushed", t.defrag_flushed);
+    s.Add("defrag_overlaps", t.defrag_overlaps);
+    s.Add("defrag_too_many", t.defrag_too_many);
+    s.Add("defrag_duplicates", t.defrag_duplicates);
+    s.Add("defrag_held", t.defrag_held);
+  }
+  s.Add("flows_live", live);
+  s.Add("flows_created", t.flows_created);
+  s.Add("flows_expired", t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
+  s.Add("expired_idle", t.expired_idle);
+  s.Add("expired_tcp_closed", t.expired_tcp_closed);
+  s.Add("expired_evicted", t.flows_evicted);
+  s.Add("expired_flush", t.expired_flush);
+  s.Add("update_records", t.update_records);
+  s.Add("records_out", loop.counters().records);
+  s.Add("ring_stalls", t.record_stalls);
+  PortCounters pc;
+  for (const RxQueueSpec& q : r.ports.queues) {
+    if (q.queue_id != 0) continue;  // port counters cover every queue
+    const PortCounters c = ReadPortCounters(q.port_id);
+    pc.imissed += c.imissed;
+    pc.ierrors += c.ierrors;
+    pc.rx_nombuf += c.rx_nombuf;
+  }
+  s.Add("port_imissed", pc.imissed);
+  s.Add("port_ierrors", pc.ierrors);
+  s.Add("port_rx_nombuf", pc.rx_nombuf);
+  if (r.dispatcher) {
+    s.Add("dispatcher_waits", r.dispatcher->counters().waits);
+  }
+  if (r.pacer) {
+    uint64_t waits = r.dispatcher ? r.dispatcher->counters().pacing_waits : 0;
+    for (const auto& w : r.workers) waits += w->counters().pacing_waits;
+    s.Add("pacing_waits", waits);
+  }
+  for (size_t i = 0; i < r.workers.size(); ++i) {
+    const WorkerCounters& w = r.workers[i]->counters();
+    const TableCounters& tc = r.tables[i]->counters();
+    s.Add(absl::StrCat("worker", i, "_packets_in"), w.rx_packets);
+    s.Add(absl::StrCat("worker", i, "_packets_in_flows"), tc.packets_in_flows);
+    s.Add(absl::StrCat("worker", i, "_flows_live"), r.tables[i]->size());
+    s.Add(absl::StrCat("worker", i, "_flows_created"), tc.flows_created);
+    s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
+  }
+  for (auto& v : sflow.values) s.values.push_back(std::move(v));
+  return s;
+}
+
+}  // namespace skyprobe

@@ -1,0 +1,273 @@
+#include "app/inputs.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "parse/parsed_packet.h"
+#include "skyprobe/status.h"
+
+namespace skyprobe {
+namespace {
+
+absl::Status CheckInputs(const std::vector<PortInfo>& infos) {
+  for (const PortInfo& info : infos) {
+    const RxQueueSpec& q = info.spec;
+    if (!IsSupportedLinkType(static_cast<uint32_t>(q.link_type))) {
+      const uint32_t dlt = static_cast<uint32_t>(q.link_type);
+      return absl::InvalidArgumentError(absl::StrCat(q.name, ": link type ", dlt, " (",
+                                                     LinkTypeName(dlt), ") is not supported; ",
+                                                     "supported: ", SupportedLinkTypesText()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// True if every port can give each of `workers` its own queue.
+bool RssPossible(const std::vector<PortInfo>& infos, uint32_t workers) {
+  for (const PortInfo& info : infos) {
+    if (info.file_queues != 0) {
+      if (info.file_queues < workers) return false;
+    } else if (info.kernel_fanout_queues != 0) {
+      // AF_PACKET fanout by the kernel's symmetric flow hash: a queue per worker.
+      if (info.kernel_fanout_queues < workers) return false;
+    } else if (info.spec.is_file || info.max_rx_queues < workers || !info.symmetric_rss) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True if `lcore` shares a CPU with another lcore (oversubscribed set-up).
+bool SharesCpu(unsigned lcore) {
+  const rte_cpuset_t mine = rte_lcore_cpuset(lcore);
+  unsigned other;
+  RTE_LCORE_FOREACH(other) {
+    if (other == lcore) continue;
+    rte_cpuset_t theirs = rte_lcore_cpuset(other);
+    rte_cpuset_t both;
+    CPU_AND(&both, &mine, &theirs);
+    if (CPU_COUNT(&both) > 0) return true;
+  }
+  return false;
+}
+
+absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running* r,
+                  uint32_t* workers) {
+  std::vector<unsigned> lcores;
+  unsigned l;
+  RTE_LCORE_FOREACH_WORKER(l) lcores.push_back(l);
+  const uint32_t avail = static_cast<uint32_t>(lcores.size());
+  if (avail == 0) {
+    return absl::FailedPreconditionError(
+        "need at least 2 lcores (control + one RX worker): give EAL e.g. -l 0,1");
+  }
+  uint32_t w = cfg.workers;
+  if (w == 0) {
+    if (!cfg.pcap_files.empty() && cfg.eal_args.empty()) {
+      w = 1;
+    } else {
+      w = RssPossible(infos, avail) ? avail : std::max<uint32_t>(avail - 1, 1);
+    }
+  }
+  Mode mode;
+  if (cfg.distribution == Distribution::kDispatch) {
+    mode = Mode::kDispatch;
+  } else if (w == 1) {
+    mode = Mode::kSingle;
+  } else if (RssPossible(infos, w)) {
+    mode = Mode::kRss;
+  } else if (cfg.distribution == Distribution::kRss) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--distribution rss: not every port can give each of the ", w,
+                     " workers its own queue with symmetric RSS; use --distribution dispatch"));
+  } else {
+    mode = Mode::kDispatch;
+  }
+  const uint32_t needed = w + (mode == Mode::kDispatch ? 1 : 0);
+  if (needed > avail) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        w, " RX worker(s) in ", ModeName(mode), " mode need ", needed,
+        " lcores besides control; EAL has ", avail, " (give more with -l or --lcores)"));
+  }
+  r->mode = mode;
+  size_t next = 0;
+  if (mode == Mode::kDispatch) r->dispatcher_lcore = lcores[next++];
+  for (uint32_t i = 0; i < w; ++i) r->worker_lcores.push_back(lcores[next++]);
+  *workers = w;
+  return absl::OkStatus();
+}
+
+// What every flow table of the probe shares, RX shards and sFlow agent
+// tables alike: key mode, overload policy and the timers.
+FlowTableOptions TableTimingFromConfig(const Config& cfg) {
+  FlowTableOptions t;
+  t.key_mode = cfg.key_mode;
+  t.overload = cfg.overload;
+  t.update_ns = int64_t{cfg.update_sec} * 1'000'000'000;
+  t.expire_ns = int64_t{cfg.expire_sec} * 1'000'000'000;
+  t.tcp_close_hold_ns = int64_t{cfg.tcp_close_hold_ms} * 1'000'000;
+  t.tick_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+  return t;
+}
+
+}  // namespace
+
+
+// The port inputs (--pcap, --iface, --eal): ports, filters, pacing, one
+// shard, record channel and query port per RX worker, and the dispatcher.
+absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
+                        Running* r, uint32_t* workers) {
+  SKYPROBE_ASSIGN_OR_RETURN(std::vector<PortInfo> infos, ProbePorts(cfg));
+  SKYPROBE_RETURN_IF_ERROR(CheckInputs(infos));
+  uint32_t w = 1;
+  SKYPROBE_RETURN_IF_ERROR(Plan(cfg, infos, r, &w));
+
+  constexpr uint32_t kDispatchRing = 2048;
+  const uint16_t queues = r->mode == Mode::kRss ? static_cast<uint16_t>(w) : 1;
+  const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
+  SKYPROBE_ASSIGN_OR_RETURN(
+      r->ports, StartPorts(infos, queues, r->mode == Mode::kRss, !cfg.ip_defrag, extra_mbufs));
+  bool any_file = false;
+  for (const RxQueueSpec& q : r->ports.queues) any_file |= q.is_file;
+  if (any_file && r->ports.timestamp_offset < 0) {
+    return absl::InternalError("net_pcap gave no capture timestamps");
+  }
+  std::vector<RxQueueSpec> port_specs;
+  for (const PortInfo& info : infos) port_specs.push_back(info.spec);
+  // --bpf: compiled once per port for its link type, JIT-ed, shared read-only
+  // by every worker.
+  std::vector<const BpfFilter*> filters;
+  if (!cfg.bpf_filter.empty()) {
+    for (const PortInfo& info : infos) {
+      const uint32_t dlt = static_cast<uint32_t>(info.spec.link_type);
+      SKYPROBE_ASSIGN_OR_RETURN(
+          auto f,
+          BpfFilter::Compile(cfg.bpf_filter, dlt, info.spec.snaplen ? info.spec.snaplen : 262144));
+      if (filters.size() <= info.spec.port_id) filters.resize(info.spec.port_id + 1, nullptr);
+      filters[info.spec.port_id] = f.get();
+      r->filters.push_back(std::move(f));
+    }
+  }
+
+  if (cfg.pcap_rate != 0 || cfg.pcap_realtime) {
+    PacerOptions po;
+    po.rate_pps = cfg.pcap_rate;
+    po.realtime = cfg.pcap_realtime;
+    po.speed = cfg.pcap_speed;
+    r->pacer = std::make_unique<Pacer>(po);
+  }
+
+  // One shard per worker; --max-flows is for the whole probe.
+  const uint32_t per_shard = (cfg.max_flows + w - 1) / w;
+  for (uint32_t i = 0; i < w; ++i) {
+    const unsigned lcore = r->worker_lcores[i];
+    const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore));
+    SKYPROBE_ASSIGN_OR_RETURN(auto channel,
+                              RecordChannel::Create(absl::StrCat("rec", i), cfg.ring_size, socket));
+    FlowTableOptions topts = TableTimingFromConfig(cfg);
+    topts.name = absl::StrCat("flows", i);
+    topts.socket_id = socket;
+    topts.worker_id = static_cast<uint8_t>(i);
+    topts.max_flows = per_shard;
+    topts.node_tid = cfg.node_tid;
+    topts.raw_first = cfg.raw_packets;
+    topts.raw_last = cfg.raw_packets_last;
+    topts.capture_length = cfg.capture_length;
+    topts.raw_memory_bytes = cfg.raw_packets_memory / w;  // the budget is for the whole probe
+    topts.ip_defrag = cfg.ip_defrag;
+    topts.ip_defrag_max = (cfg.ip_defrag_max + w - 1) / w;  // for the whole probe, like max_flows
+    topts.ip_defrag_timeout_ns = int64_t{cfg.ip_defrag_timeout_ms} * 1'000'000;
+    SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
+    // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
+    uint64_t raw_query_bytes = 0;
+    if (const RawPacketArena* arena = table->raw_packets()) {
+      raw_query_bytes = uint64_t{arena->slot_bytes()} *
+                        std::min<uint64_t>(arena->max_per_flow(), arena->slot_count());
+    }
+
+    WorkerSetup ws;
+    ws.worker_id = static_cast<uint8_t>(i);
+    ws.table = table.get();
+    ws.key_mode = cfg.key_mode;
+    ws.ip_defrag = cfg.ip_defrag;
+    ws.timestamp_offset = r->ports.timestamp_offset;
+    ws.stop = stop;
+    ws.ports = port_specs;
+    ws.filters = filters;
+    ws.shares_cpu = SharesCpu(lcore);
+    // With sFlow beside the ports the probe runs until a signal: a finished
+    // capture keeps its flows (and answers queries) meanwhile, as with --hold.
+    ws.hold = cfg.hold || !cfg.sflow_listen.empty();
+    ws.pacer = r->pacer.get();
+    SKYPROBE_ASSIGN_OR_RETURN(auto qport,
+                              QueryPort::Create(static_cast<int>(i), socket, raw_query_bytes));
+    ws.queries = qport.get();
+    r->query_ports.push_back(std::move(qport));
+    if (r->mode == Mode::kDispatch) {
+      SKYPROBE_ASSIGN_OR_RETURN(auto ring,
+                                DispatchRing::Create(static_cast<int>(i), kDispatchRing, socket));
+      ws.ring = ring.get();
+      r->rings.push_back(std::move(ring));
+    } else {
+      // rss: worker i polls queue i of every port (file queues i, i+w, ...).
+      for (const RxQueueSpec& q : r->ports.queues) {
+        if (r->mode == Mode::kSingle || q.queue_id % w == i) ws.queues.push_back(q);
+      }
+    }
+    auto worker = std::make_unique<RxWorker>(ws);
+    r->sources.push_back(std::make_unique<ChannelSource>(channel.get(), worker->done_flag()));
+    loop->AddSource(r->sources.back().get());
+    r->channels.push_back(std::move(channel));
+    r->tables.push_back(std::move(table));
+    r->workers.push_back(std::move(worker));
+  }
+  if (r->mode == Mode::kDispatch) {
+    DispatcherSetup ds;
+    ds.queues = r->ports.queues;
+    for (auto& ring : r->rings) ds.rings.push_back(ring.get());
+    ds.timestamp_offset = r->ports.timestamp_offset;
+    ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
+    ds.stop = stop;
+    ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
+    ds.pacer = r->pacer.get();
+    r->dispatcher = std::make_unique<Dispatcher>(ds);
+  }
+  *workers = w;
+  return absl::OkStatus();
+}
+
+// --sflow-listen: the sockets are bound now, so that an address in use stops
+// the probe at start-up with a clear message.
+absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
+                        Running* r) {
+  sflow::SflowSetup ss;
+  SKYPROBE_ASSIGN_OR_RETURN(ss.sockets, sflow::SflowSockets::Open(cfg.sflow_listen));
+  const int socket = static_cast<int>(rte_socket_id());
+  SKYPROBE_ASSIGN_OR_RETURN(ss.channel, RecordChannel::Create("recsflow", cfg.ring_size, socket));
+  SKYPROBE_ASSIGN_OR_RETURN(ss.queries, QueryPort::Create(1000, socket));
+  FlowTableOptions& topts = ss.table;
+  topts = TableTimingFromConfig(cfg);
+  topts.socket_id = socket;
+  topts.worker_id = 255;  // not an RX worker
+  topts.max_flows = cfg.sflow_max_flows;
+  ss.max_agents = cfg.sflow_max_agents;
+  ss.key_mode = cfg.key_mode;
+  ss.stop = stop;
+  const std::vector<uint16_t> ports = ss.sockets->ports();
+  r->sflow = std::make_unique<sflow::SflowSource>(std::move(ss));
+  r->sources.push_back(std::make_unique<ChannelSource>(r->sflow->channel(), r->sflow->done_flag()));
+  loop->AddSource(r->sources.back().get());
+  if (!cfg.quiet) {
+    for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
+      std::fprintf(stderr, "skyprobe: sFlow collector on %s (port %u)\n",
+                   cfg.sflow_listen[i].c_str(), ports[i]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace skyprobe

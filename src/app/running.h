@@ -1,0 +1,68 @@
+// running.h: everything a running probe holds, made by the wiring steps
+// (inputs.h, outputs.h, service_setup.h) and torn down by RunProbe.
+//
+// Owner: the EAL main lcore (control) builds and frees it; RX lcores, the
+// dispatcher and the sFlow thread use the parts handed to them meanwhile.
+//
+//   Running r;
+//   SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, &r, &workers));
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <rte_lcore.h>
+
+#include "app/channel_source.h"
+#include "app/probe_backend_impl.h"
+#include "bpf/bpf_filter.h"
+#include "capture/dispatcher.h"
+#include "capture/pacer.h"
+#include "capture/port.h"
+#include "capture/query_port.h"
+#include "capture/record_channel.h"
+#include "capture/rx_worker.h"
+#include "sflow/sflow_source.h"
+#ifdef SKYPROBE_WITH_SERVICE
+#include "service/grpc_server.h"
+#endif
+#include "table/flow_table.h"
+
+namespace skyprobe {
+
+enum class Mode { kSingle, kRss, kDispatch };
+
+inline const char* ModeName(Mode m) {
+  switch (m) {
+    case Mode::kSingle:
+      return "single worker";
+    case Mode::kRss:
+      return "rss";
+    default:
+      return "dispatch";
+  }
+}
+
+struct Running {
+  Mode mode = Mode::kSingle;
+  Ports ports;
+  std::vector<std::unique_ptr<RecordChannel>> channels;
+  std::vector<std::unique_ptr<ChannelSource>>
+      sources;  // the channels as the control loop sees them
+  std::vector<std::unique_ptr<FlowTable>> tables;
+  std::vector<std::unique_ptr<DispatchRing>> rings;
+  std::vector<std::unique_ptr<QueryPort>> query_ports;
+  std::vector<std::unique_ptr<RxWorker>> workers;
+  std::unique_ptr<ProbeBackendImpl> backend;
+#ifdef SKYPROBE_WITH_SERVICE
+  std::unique_ptr<GrpcServer> server;
+#endif
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Pacer> pacer;  // --pcap-rate / --pcap-realtime, shared by the readers
+  std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
+  std::vector<unsigned> worker_lcores;
+  unsigned dispatcher_lcore = RTE_MAX_LCORE;
+  std::unique_ptr<sflow::SflowSource> sflow;  // --sflow-listen
+};
+
+}  // namespace skyprobe

@@ -1,0 +1,75 @@
+#include "app/service_setup.h"
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/counters.h"
+#include "skyprobe/status.h"
+
+namespace skyprobe {
+namespace {
+
+// The summary as the service's Stats(): "workerN_x" becomes scope workerN, name x.
+StatsSnapshot ToStats(const Summary& s) {
+  StatsSnapshot out;
+  for (const auto& [name, value] : s.values) {
+    StatsSnapshot::Entry e;
+    e.value = value;
+    const size_t us = name.find('_');
+    if (name.rfind("worker", 0) == 0 && us != std::string::npos) {
+      e.scope = name.substr(0, us);
+      e.name = name.substr(us + 1);
+    } else {
+      e.scope = "total";
+      e.name = name;
+    }
+    out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] ControlLoop* loop,
+                          [[maybe_unused]] Running* r) {
+#ifdef SKYPROBE_WITH_SERVICE
+  // The gRPC service: for live ports and --hold runs by default; a plain pcap
+  // replay ends on its own, so there it starts only with --grpc-listen.
+  const bool want_service =
+      cfg.grpc_listen != "none" &&
+      (cfg.pcap_files.empty() || cfg.hold || cfg.grpc_listen_set || !cfg.sflow_listen.empty());
+  if (want_service) {
+    std::vector<QueryPort*> qp;
+    std::vector<const std::atomic<bool>*> done;
+    for (auto& p : r->query_ports) qp.push_back(p.get());
+    for (auto& w : r->workers) done.push_back(w->done_flag());
+    if (r->sflow) {
+      qp.push_back(r->sflow->query_port());
+      done.push_back(r->sflow->done_flag());
+    }
+    r->backend = std::make_unique<ProbeBackendImpl>(
+        qp, done, [r, loop] { return ToStats(Collect(*r, *loop)); }, cfg.node_tid);
+    r->backend->SetLiveFlows([r] {
+      size_t n = 0;
+      for (const auto& t : r->tables) n += t->size();  // racy by design: a hint
+      if (r->sflow) {
+        for (uint32_t i = 0; i < r->sflow->agent_count(); ++i) n += r->sflow->agent_table(i).size();
+      }
+      return n;
+    });
+    loop->AddHandler(r->backend->Handler());
+    SKYPROBE_ASSIGN_OR_RETURN(r->server,
+                              StartGrpcServer(ServiceOptionsFromConfig(cfg), r->backend.get()));
+    if (!cfg.quiet) {
+      std::fprintf(stderr, "skyprobe: gRPC service on %s (port %d)\n", cfg.grpc_listen.c_str(),
+                   r->server->port());
+    }
+  }
+#endif
+  return absl::OkStatus();
+}
+
+}  // namespace skyprobe
