@@ -116,7 +116,6 @@ FlowTableOptions TableTimingFromConfig(const Config& cfg) {
 
 }  // namespace
 
-
 // The port inputs (--pcap, --iface, --eal): ports, filters, pacing, one
 // shard, record channel and query port per RX worker, and the dispatcher.
 absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, ControlLoop* loop,
