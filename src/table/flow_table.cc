@@ -219,15 +219,41 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   ++counters_.flows_created;
 }
 
+namespace {
+
+// Scaled counters saturate at INT64_MAX instead of wrapping: a sampling rate
+// and a frame length of 0xffffffff make almost 2^64 bytes from one sample
+// (the product itself fits in 64 unsigned bits).
+inline void AddSaturating(int64_t& counter, uint64_t v) noexcept {
+  const uint64_t room = static_cast<uint64_t>(INT64_MAX - counter);
+  counter = v >= room ? INT64_MAX : counter + static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+absl::Status FlowTable::SetNodeTid(const std::string& node_tid) {
+  if (live_ != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(opts_.name, ": ", live_, " flows still live, NodeTID kept"));
+  }
+  if (opts_.node_tid_in_records && node_tid.size() >= kRecordNodeTidMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node_tid '", node_tid, "' too long for records"));
+  }
+  opts_.node_tid = node_tid;
+  return absl::OkStatus();
+}
+
 void FlowTable::Scale(uint32_t pos, const SubPacket& sub, bool ab, uint32_t weight) noexcept {
   ScaledMetric& m = scaled_[pos];
-  const int64_t w = weight != 0 ? weight : 1;  // a rate of 0 means nothing: count the sample once
+  const uint64_t w = weight != 0 ? weight : 1;  // a rate of 0 means nothing: count the sample once
+  const uint64_t bytes = w * sub.length;
   if (ab) {
-    m.ab_packets += w;
-    m.ab_bytes += w * sub.length;
+    AddSaturating(m.ab_packets, w);
+    AddSaturating(m.ab_bytes, bytes);
   } else {
-    m.ba_packets += w;
-    m.ba_bytes += w * sub.length;
+    AddSaturating(m.ba_packets, w);
+    AddSaturating(m.ba_bytes, bytes);
   }
   m.sampling_rate = weight;
 }

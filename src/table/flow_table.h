@@ -133,6 +133,10 @@ class FlowTable {
   // slots: call again once the consumer has drained (the work resumes).
   bool FlushAll() noexcept;
 
+  // Gives an empty table a new NodeTID (an sFlow agent's table going to the
+  // next new agent). Refused while flows are live: their UUIDs hash the old one.
+  absl::Status SetNodeTid(const std::string& node_tid);
+
   uint32_t size() const { return live_; }
   // Positions are 0..capacity()-1; IsLive says whether one holds a flow
   // (queries walk the shard with these and FillSnapshot).

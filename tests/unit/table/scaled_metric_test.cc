@@ -71,6 +71,40 @@ TEST_F(ScaledMetricTest, EachSampleCountsForItsRatePerDirection) {
   EXPECT_EQ(s.scaled_metric.sampling_rate, 0);  // the latest sample's rate
 }
 
+// sFlow gives a rate and a frame length of up to 0xffffffff each: their
+// product is almost 2^64, beyond int64. The counters stop at INT64_MAX.
+TEST_F(ScaledMetricTest, CountersSaturateInsteadOfWrapping) {
+  Build(true);
+  constexpr int64_t kMax = INT64_MAX;
+  const uint32_t huge = 0xffffffffu;
+  testing::TestPacket big = ab_;
+  big.sub().length = 0xffffffffu;
+  Feed(big, kT0, &huge);
+  FlowSnapshot s = Only();
+  EXPECT_EQ(s.scaled_metric.ab_packets, int64_t{0xffffffff});
+  EXPECT_EQ(s.scaled_metric.ab_bytes, kMax);  // (2^32 - 1)^2 > 2^63 - 1
+  Feed(big, kT0 + 1, &huge);
+  Feed(ab_, kT0 + 2, &huge);  // 100 bytes more: still saturated, not wrapped
+  s = Only();
+  EXPECT_EQ(s.scaled_metric.ab_packets, 3 * int64_t{0xffffffff});
+  EXPECT_EQ(s.scaled_metric.ab_bytes, kMax);
+  EXPECT_EQ(s.scaled_metric.sampling_rate, int64_t{0xffffffff});
+
+  // Just below the limit: 2^31 samples of rate 2^32 - 1 would take 2^31
+  // packets; reach it in bytes with a sum that crosses INT64_MAX by one.
+  testing::TestPacket ba = testing::Reverse(ab_);
+  const uint32_t rate = 0x80000000u;  // 2^31
+  ba.sub().length = 0xffffffffu;      // 2^31 * (2^32 - 1) = 2^63 - 2^31
+  Feed(ba, kT0 + 3, &rate);
+  s = Only();
+  EXPECT_EQ(s.scaled_metric.ba_bytes, kMax - int64_t{0x7fffffff});  // exact, below the limit
+  ba.sub().length = 1;  // 2^31 more bytes: 2^63 + ... saturates
+  Feed(ba, kT0 + 4, &rate);
+  s = Only();
+  EXPECT_EQ(s.scaled_metric.ba_bytes, kMax);
+  EXPECT_EQ(s.scaled_metric.ba_packets, 2 * int64_t{0x80000000});
+}
+
 TEST_F(ScaledMetricTest, ANewFlowInAReusedSlotStartsFromZero) {
   Build(true);
   const uint32_t rate = 100;
