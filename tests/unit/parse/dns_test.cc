@@ -18,7 +18,9 @@ using parse_internal::CheckDns;
 using parse_internal::kDnsStepsExtra;
 using parse_internal::kDnsStepsPerByte;
 
-uint32_t Budget(size_t len) { return static_cast<uint32_t>(len) * kDnsStepsPerByte + kDnsStepsExtra; }
+uint32_t Budget(size_t len) {
+  return static_cast<uint32_t>(len) * kDnsStepsPerByte + kDnsStepsExtra;
+}
 
 Bytes Header(uint16_t questions, uint16_t answers = 0) {
   Bytes b = {0x12, 0x34, 0x81, 0x80};
