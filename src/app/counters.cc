@@ -78,12 +78,27 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
   }
   s->Add("sflow_drop_table_full", sum.drop_table_full);
   s->Add("sflow_drop_ring_full", sum.drop_ring_full);
-  s->Add("sflow_agents", agents);
+  s->Add("sflow_agents", src.agents_in_use());
   s->Add("sflow_agent_refusals", c.agent_refusals);
   s->Add("sflow_agent_table_errors", c.agent_table_errors);
+  s->Add("sflow_agent_denied", c.agent_denied);
+  s->Add("sflow_agents_retired", c.agents_retired);
+  s->Add("sflow_sequence_gaps", c.sequence_gaps);
+  s->Add("sflow_sequence_resets", c.sequence_resets);
+  s->Add("sflow_kernel_drops", c.kernel_drops);
   s->Add("sflow_receive_errors", c.receive_errors);
   s->Add("sflow_flows_live", flows_live);
   s->Add("sflow_flows_created", sum.flows_created);
+  // Each agent's own counters: "sflow_agent.ADDRESS.NAME" (Stats: scope
+  // "sflow_agent.ADDRESS", name NAME).
+  for (uint32_t i = 0; i < agents; ++i) {
+    sflow::AgentReport a;
+    if (!src.ReadAgent(i, &a)) continue;
+    const std::string prefix = absl::StrCat("sflow_agent.", a.address, ".");
+    s->Add(absl::StrCat(prefix, "datagrams"), a.datagrams);
+    s->Add(absl::StrCat(prefix, "sequence_gaps"), a.sequence_gaps);
+    s->Add(absl::StrCat(prefix, "sequence_resets"), a.sequence_resets);
+  }
   t->record_stalls += sum.record_stalls;
   t->flows_created += sum.flows_created;
   t->flows_evicted += sum.flows_evicted;

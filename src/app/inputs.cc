@@ -254,6 +254,18 @@ absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, Contro
   topts.worker_id = 255;  // not an RX worker
   topts.max_flows = cfg.sflow_max_flows;
   ss.max_agents = cfg.sflow_max_agents;
+  ss.allowed = cfg.sflow_agents;
+  ss.agent_idle_ns = int64_t{cfg.sflow_agent_idle_sec} * 1000000000;
+  // A receive buffer smaller than asked loses bursts: say so, with the numbers.
+  for (const sflow::SflowSockets::BufferReport& b : ss.sockets->buffer_reports()) {
+    if (!b.short_of_ask()) continue;
+    std::fprintf(stderr,
+                 "skyprobe: warning: %s: socket receive buffer is %d bytes, asked for %d "
+                 "(%d once doubled by the kernel); net.core.rmem_max limits it: raise it, or "
+                 "bursts of datagrams are dropped by the kernel (counted as "
+                 "sflow_kernel_drops)\n",
+                 b.where.c_str(), b.granted, b.asked, 2 * b.asked);
+  }
   ss.key_mode = cfg.key_mode;
   ss.stop = stop;
   const std::vector<uint16_t> ports = ss.sockets->ports();

@@ -12,16 +12,21 @@
 namespace skyprobe {
 namespace {
 
-// The summary as the service's Stats(): "workerN_x" becomes scope workerN, name x.
+// The summary as the service's Stats(): "workerN_x" becomes scope workerN,
+// name x; "sflow_agent.ADDRESS.x" scope sflow_agent.ADDRESS, name x.
 StatsSnapshot ToStats(const Summary& s) {
   StatsSnapshot out;
   for (const auto& [name, value] : s.values) {
     StatsSnapshot::Entry e;
     e.value = value;
     const size_t us = name.find('_');
+    const size_t dot = name.rfind('.');
     if (name.rfind("worker", 0) == 0 && us != std::string::npos) {
       e.scope = name.substr(0, us);
       e.name = name.substr(us + 1);
+    } else if (name.rfind("sflow_agent.", 0) == 0 && dot != std::string::npos) {
+      e.scope = name.substr(0, dot);
+      e.name = name.substr(dot + 1);
     } else {
       e.scope = "total";
       e.name = name;

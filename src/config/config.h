@@ -27,6 +27,28 @@ struct PcapInput {
 
 enum class KeyMode : uint8_t { kL2 = 0, kL3 = 1 };
 
+// An IP network "ADDR/LEN" (a bare address is /32 or /128), address bytes in
+// network order with the host bits cleared.
+struct IpNetwork {
+  uint8_t ip_version = 4;  // 4 or 6
+  uint8_t prefix = 32;
+  uint8_t addr[16] = {};
+  // True when `a` (4 or 16 bytes, per `version`) lies inside the network.
+  bool Contains(uint8_t version, const uint8_t* a) const noexcept {
+    if (version != ip_version) return false;
+    const int full = prefix / 8;
+    for (int i = 0; i < full; ++i) {
+      if (a[i] != addr[i]) return false;
+    }
+    const int rest = prefix % 8;
+    if (rest == 0) return true;
+    const uint8_t mask = static_cast<uint8_t>(0xFF00 >> rest);
+    return (a[full] & mask) == addr[full];
+  }
+};
+// "10.0.0.0/8", "2001:db8::/32", "192.0.2.1". Errors say what was wrong.
+absl::StatusOr<IpNetwork> ParseIpNetwork(const std::string& text);
+
 // How packets reach the RX workers (both keep the two directions of a flow on
 // one worker).
 enum class Distribution : uint8_t {
@@ -72,6 +94,13 @@ struct Config {
   uint32_t sflow_max_agents = 64;
   // Flows per agent table, preallocated when the agent first appears ("--sflow-max-flows").
   uint32_t sflow_max_flows = 16384;
+  // Allow-list ("--sflow-agents CIDR,..."): when not empty, a datagram is accepted only if
+  // its sender (UDP source address) and the agent address it names are both inside one of
+  // these networks; others are counted (sflow_agent_denied) and dropped.
+  std::vector<IpNetwork> sflow_agents;
+  // An agent silent for this many seconds is retired: its flows are expired through the
+  // handlers and its table goes to the next new agent ("--sflow-agent-idle", 0 = never).
+  uint32_t sflow_agent_idle_sec = 600;
   // tcpdump filter expression ("--bpf"), compiled by libpcap for each input's link type
   // (src/bpf); empty keeps every packet. Packets it rejects are counted as filtered.
   std::string bpf_filter;

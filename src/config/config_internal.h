@@ -65,6 +65,8 @@ enum class Field : uint8_t {
   kSflowListen,
   kSflowMaxAgents,
   kSflowMaxFlows,
+  kSflowAgents,
+  kSflowAgentIdle,
   kIpDefrag,
   kIpDefragMax,
   kIpDefragTimeoutMs,

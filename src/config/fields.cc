@@ -73,6 +73,8 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"sflow-listen", "sflow.listen"},
     {"sflow-max-agents", "sflow.max_agents"},
     {"sflow-max-flows", "sflow.max_flows"},
+    {"sflow-agents", "sflow.agents"},
+    {"sflow-agent-idle", "sflow.agent_idle"},
     {"ip-defrag", "flow.ip_defrag"},
     {"ip-defrag-max", "flow.ip_defrag_max"},
     {"ip-defrag-timeout-ms", "flow.ip_defrag_timeout_ms"},
@@ -390,6 +392,20 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseCount(value, &cfg->sflow_max_agents);
     case Field::kSflowMaxFlows:
       return ParseCount(value, &cfg->sflow_max_flows);
+    case Field::kSflowAgents: {
+      // One comma-separated list; given again, it replaces the previous one.
+      std::vector<IpNetwork> nets;
+      for (absl::string_view item : absl::StrSplit(value, ',')) {
+        item = absl::StripAsciiWhitespace(item);
+        absl::StatusOr<IpNetwork> net = ParseIpNetwork(std::string(item));
+        if (!net.ok()) return net.status();
+        nets.push_back(*net);
+      }
+      cfg->sflow_agents = std::move(nets);
+      return absl::OkStatus();
+    }
+    case Field::kSflowAgentIdle:
+      return ParseU32(value, kSeconds, &cfg->sflow_agent_idle_sec);
     case Field::kIpDefrag:
       return ParseBool(value, &cfg->ip_defrag);
     case Field::kIpDefragMax:
@@ -469,6 +485,41 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text) {
   }
   out.host = host;
   return out;
+}
+
+absl::StatusOr<IpNetwork> ParseIpNetwork(const std::string& text) {
+  const auto bad = [&text](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a network ADDR/LEN (e.g. 192.0.2.0/24 or 2001:db8::/32): ", why));
+  };
+  const size_t slash = text.find('/');
+  const std::string host = text.substr(0, slash);
+  IpNetwork net;
+  if (inet_pton(AF_INET, host.c_str(), net.addr) == 1) {
+    net.ip_version = 4;
+    net.prefix = 32;
+  } else if (inet_pton(AF_INET6, host.c_str(), net.addr) == 1) {
+    net.ip_version = 6;
+    net.prefix = 128;
+  } else {
+    return bad("not a numeric IPv4 or IPv6 address");
+  }
+  if (slash != std::string::npos) {
+    const std::string len = text.substr(slash + 1);
+    uint32_t prefix = 0;
+    if (len.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(len[0])) ||
+        !absl::SimpleAtoi(len, &prefix) || prefix > net.prefix) {
+      return bad(absl::StrCat("the prefix length must be 0..", net.prefix));
+    }
+    net.prefix = static_cast<uint8_t>(prefix);
+  }
+  // Host bits cleared, so that Contains compares whole bytes.
+  const int bytes = net.ip_version == 4 ? 4 : 16;
+  for (int i = 0; i < bytes; ++i) {
+    const int keep = std::clamp(static_cast<int>(net.prefix) - 8 * i, 0, 8);
+    net.addr[i] &= static_cast<uint8_t>(0xFF00 >> keep);
+  }
+  return net;
 }
 
 // IsSupportedLinkType() is defined once, by the parser (src/parse/parsed_packet.cc).

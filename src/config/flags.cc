@@ -80,6 +80,8 @@ constexpr FlagSpec kFlags[] = {
     {"sflow-listen", FlagKind::kValue, Field::kSflowListen},
     {"sflow-max-agents", FlagKind::kValue, Field::kSflowMaxAgents},
     {"sflow-max-flows", FlagKind::kValue, Field::kSflowMaxFlows},
+    {"sflow-agents", FlagKind::kValue, Field::kSflowAgents},
+    {"sflow-agent-idle", FlagKind::kValue, Field::kSflowAgentIdle},
     {"ip-defrag", FlagKind::kSwitchOn, Field::kIpDefrag},
     {"no-ip-defrag", FlagKind::kSwitchOff, Field::kIpDefrag},
     {"ip-defrag-max", FlagKind::kValue, Field::kIpDefragMax},

@@ -45,6 +45,13 @@ INPUT
     --sflow-max-agents N     sFlow agents given a flow table of their own; datagrams
                              of further agents are counted and dropped (default: 64)
     --sflow-max-flows N      flows per sFlow agent table (default: 16384)
+    --sflow-agents CIDR,...  accept sFlow datagrams only when their sender and their
+                             agent address are in one of these networks, e.g.
+                             10.0.0.0/8,2001:db8::/32; others are counted and dropped
+                             (default: any)
+    --sflow-agent-idle S     retire an sFlow agent silent for S seconds: its flows
+                             expire and its table goes to the next new agent
+                             (default: 600, 0 = never)
     --pcap-rate N            replay the --pcap inputs at N packets per second in all
                              (default: as fast as possible)
     --pcap-realtime          replay the --pcap inputs at their recorded pace; flow times

@@ -90,6 +90,15 @@ class YamlWalker {
     // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
     const bool is_list =
         field == Field::kPcap || field == Field::kIface || field == Field::kSflowListen;
+    // The sFlow allow-list: a sequence of networks, or one comma-separated string.
+    if (value.IsSequence() && field == Field::kSflowAgents) {
+      std::vector<std::string> items;
+      for (const YAML::Node& item : value) {
+        if (!item.IsScalar()) return Error(path, "expected a list of plain values");
+        items.push_back(item.Scalar());
+      }
+      return Annotate(SetField(field, absl::StrJoin(items, ","), cfg_), label);
+    }
     if (value.IsSequence() && (is_list || field == Field::kEal)) {
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {

@@ -26,8 +26,9 @@ constexpr int kPollMs = 5;
 }  // namespace
 
 SflowSource::SflowSource(SflowSetup setup)
-    : setup_(std::move(setup)), dg_(std::make_unique<Datagram>()) {
-  agents_.resize(setup_.max_agents);
+    : setup_(std::move(setup)),
+      dg_(std::make_unique<Datagram>()),
+      agents_(setup_.max_agents, setup_.allowed, setup_.agent_idle_ns) {
   tables_.resize(setup_.max_agents);
   table_ptrs_.assign(setup_.max_agents, nullptr);
   const bool l3 = setup_.key_mode == KeyMode::kL3;
@@ -49,47 +50,49 @@ void SflowSource::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-FlowTable* SflowSource::FindOrAddAgent(const Datagram& d) noexcept {
-  const size_t len = d.agent_ip_version == 4 ? 4 : 16;
-  const uint32_t n = num_agents_.load(std::memory_order_relaxed);
-  // Agents send runs of datagrams: the last one first, then a scan (a few
-  // dozen agents; a datagram carries many samples, so this is per batch of
-  // packets, not per packet).
-  for (uint32_t k = 0; k < n; ++k) {
-    const uint32_t i = k == 0 ? last_agent_ : (k <= last_agent_ ? k - 1 : k);
-    const Agent& a = agents_[i];
-    if (a.ip_version == d.agent_ip_version && std::memcmp(a.addr, d.agent, len) == 0) {
-      last_agent_ = i;
-      return table_ptrs_[i];
+FlowTable* SflowSource::FindOrAddAgent(const Datagram& d, int* slot) noexcept {
+  int i = agents_.Find(d);
+  if (i >= 0) {
+    *slot = i;
+    return table_ptrs_[i];
+  }
+  i = agents_.Claim(d);
+  if (i < 0) {
+    ++counters_.agent_refusals;
+    return nullptr;
+  }
+  const char* text = agents_.text(i);
+  if (tables_[i] != nullptr) {
+    // A retired agent's slot: its table is empty, it only changes NodeTID.
+    if (!tables_[i]->SetNodeTid(text).ok()) {
+      agents_.Release(i);
+      ++counters_.agent_table_errors;
+      ++counters_.agent_refusals;
+      return nullptr;
     }
+  } else {
+    // A new slot: its table is created here, once (allocation on first sight
+    // only, as a worker's shard is allocated at start).
+    FlowTableOptions opts = setup_.table;
+    opts.name = absl::StrCat("sflow", i);
+    opts.node_tid = text;
+    opts.scaled_metrics = true;
+    opts.node_tid_in_records = true;
+    absl::StatusOr<std::unique_ptr<FlowTable>> table =
+        FlowTable::Create(opts, setup_.channel->Sink());
+    if (!table.ok()) {
+      agents_.Release(i);  // retried, this slot first, by the next new agent
+      ++counters_.agent_table_errors;
+      ++counters_.agent_refusals;
+      return nullptr;
+    }
+    tables_[i] = *std::move(table);
+    table_ptrs_[i] = tables_[i].get();
+    // Free slots are claimed first, so tables fill slots 0, 1, 2... in order.
+    num_tables_.store(static_cast<uint32_t>(i) + 1, std::memory_order_release);
   }
-  if (n >= setup_.max_agents) {
-    ++counters_.agent_refusals;
-    return nullptr;
-  }
-  // A new agent: its table is created here, once (allocation on first sight
-  // only, as a worker's shard is allocated at start).
-  char text[kAgentTextMax];
-  AgentText(d, text);
-  FlowTableOptions opts = setup_.table;
-  opts.name = absl::StrCat("sflow", n);
-  opts.node_tid = text;
-  opts.scaled_metrics = true;
-  opts.node_tid_in_records = true;
-  absl::StatusOr<std::unique_ptr<FlowTable>> table =
-      FlowTable::Create(opts, setup_.channel->Sink());
-  if (!table.ok()) {
-    ++counters_.agent_table_errors;
-    ++counters_.agent_refusals;
-    return nullptr;
-  }
-  agents_[n].ip_version = d.agent_ip_version;
-  std::memcpy(agents_[n].addr, d.agent, len);
-  tables_[n] = *std::move(table);
-  table_ptrs_[n] = tables_[n].get();
-  last_agent_ = n;
-  num_agents_.store(n + 1, std::memory_order_release);
-  return table_ptrs_[n];
+  *slot = i;
+  return table_ptrs_[i];
 }
 
 void SflowSource::Account(FlowTable* table, uint32_t n) noexcept {
@@ -98,23 +101,43 @@ void SflowSource::Account(FlowTable* table, uint32_t n) noexcept {
   table->ProcessBurst(frames_, pkts_, ts_, n, nullptr, weights_);
 }
 
-void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns) noexcept {
+void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns,
+                                 const PeerAddress& from) noexcept {
   ++counters_.datagrams;
   counters_.bytes += len;
+  // The allow-list first by sender: nothing from elsewhere is even decoded.
+  if (SKYPROBE_UNLIKELY(!agents_.SenderAllowed(from))) {
+    ++counters_.agent_denied;
+    return;
+  }
   const DecodeError e = DecodeDatagram(data, len, dg_.get());
   if (SKYPROBE_UNLIKELY(e != DecodeError::kNone)) {
     ++counters_.malformed[static_cast<int>(e)];
     return;
   }
   const Datagram& d = *dg_;
+  if (SKYPROBE_UNLIKELY(!agents_.AgentAllowed(d))) {
+    ++counters_.agent_denied;
+    return;
+  }
   counters_.samples += d.samples;
   counters_.flow_samples += d.flow_samples;
   counters_.samples_skipped += d.samples_skipped;
   counters_.records += d.records;
   counters_.records_skipped += d.records_skipped;
-  if (d.num_headers == 0) return;  // nothing to account: no table needed
-  FlowTable* table = FindOrAddAgent(d);
+  int slot = -1;
+  if (d.num_headers == 0) {
+    // Nothing to account, so no table for an agent not seen yet; a known
+    // agent's counter samples still keep it alive and its sequence tracked.
+    slot = agents_.Find(d);
+    if (slot >= 0) {
+      agents_.Seen(slot, d, now_ns, &counters_.sequence_gaps, &counters_.sequence_resets);
+    }
+    return;
+  }
+  FlowTable* table = FindOrAddAgent(d, &slot);
   if (table == nullptr) return;
+  agents_.Seen(slot, d, now_ns, &counters_.sequence_gaps, &counters_.sequence_resets);
   uint32_t n = 0;
   for (uint32_t i = 0; i < d.num_headers; ++i) {
     const RawHeader& h = d.headers[i];
@@ -150,13 +173,25 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
 }
 
 void SflowSource::Tick(int64_t now_ns) noexcept {
-  const uint32_t n = num_agents_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < n; ++i) table_ptrs_[i]->AdvanceClock(now_ns);
+  const uint32_t n = num_tables_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < n; ++i) {
+    const int slot = static_cast<int>(i);
+    if (agents_.state(slot) == AgentState::kFree) continue;  // an empty table
+    FlowTable* t = table_ptrs_[i];
+    const bool clock_done = t->AdvanceClock(now_ns);
+    // A silent agent leaves like the probe's flows at exit: every flow with
+    // its final record (as many per call as the record ring takes), then the
+    // slot is free.
+    if (agents_.CheckIdle(slot, now_ns) && clock_done && t->FlushAll()) {
+      agents_.Retired(slot);
+      ++counters_.agents_retired;
+    }
+  }
   if (setup_.queries != nullptr) setup_.queries->Serve(table_ptrs_.data(), n);
 }
 
 bool SflowSource::FlushAll() noexcept {
-  const uint32_t n = num_agents_.load(std::memory_order_relaxed);
+  const uint32_t n = num_tables_.load(std::memory_order_relaxed);
   bool all = true;
   for (uint32_t i = 0; i < n; ++i) {
     FlowTable* t = table_ptrs_[i];
@@ -186,9 +221,10 @@ void SflowSource::Run() noexcept {
         ++counters_.malformed[static_cast<int>(DecodeError::kBadLength)];
         continue;
       }
-      HandleDatagram(dg.data, dg.len, now);
+      HandleDatagram(dg.data, dg.len, now, dg.from);
     }
     counters_.receive_errors = socks.receive_errors();
+    counters_.kernel_drops = socks.kernel_drops();
     Tick(now);
   }
   // Control drains concurrently: retry until every flow is handed over.

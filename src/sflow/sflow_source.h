@@ -21,12 +21,14 @@
 // Agents never merge: each agent address gets its own FlowTable, created on
 // first sight up to --sflow-max-agents (further agents' datagrams are counted
 // and dropped), with --sflow-max-flows flows and node_tid = the agent
-// address. The UUID hashes NodeTID (notes §2.2 item 8) but the table key does
-// not, so separate tables are what keeps two agents' copies of one
-// conversation apart; TrackingID stays equal across agents, as in Skydive.
-// Sub-agents of one agent share its table (one NodeTID). The tables keep the
-// sampling-rate-scaled counters beside the raw ones (FlowTableOptions::
-// scaled_metrics) and put the agent address into each record.
+// address. sflow_agents.h keeps the agents: the allow-list (--sflow-agents),
+// sequence gaps, and retirement of agents silent for --sflow-agent-idle,
+// whose table is flushed and then given, empty, to the next new agent. The UUID hashes NodeTID
+// (notes §2.2 item 8) but the table key does not, so separate tables are what keeps two agents'
+// copies of one conversation apart; TrackingID stays equal across agents, as in Skydive. Sub-agents
+// of one agent share its table (one NodeTID). The tables keep the sampling-rate-scaled counters
+// beside the raw ones (FlowTableOptions:: scaled_metrics) and put the agent address into each
+// record.
 //
 // Records leave through one RecordChannel shared by every agent table (one
 // producer: this thread) to the control lcore, like a worker's; queries,
@@ -45,6 +47,7 @@
 #include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "parse/parser.h"
+#include "sflow/sflow_agents.h"
 #include "sflow/sflow_decoder.h"
 #include "sflow/sflow_socket.h"
 #include "skyprobe/compiler.h"
@@ -66,6 +69,11 @@ struct SKYPROBE_CACHE_ALIGNED SflowCounters {
   uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t agent_refusals = 0;      // datagrams of agents beyond --sflow-max-agents
   uint64_t agent_table_errors = 0;  // agent tables that could not be created (memory)
+  uint64_t agent_denied = 0;        // datagrams refused by the allow-list (--sflow-agents)
+  uint64_t agents_retired = 0;      // agents silent for --sflow-agent-idle, flushed
+  uint64_t sequence_gaps = 0;       // datagrams missing from agents' sequence numbers
+  uint64_t sequence_resets = 0;     // sequence numbers that went back or repeated
+  uint64_t kernel_drops = 0;        // dropped by the kernel, receive buffer full (SO_RXQ_OVFL)
   uint64_t receive_errors = 0;
   uint64_t batches = 0;
 };
@@ -76,6 +84,8 @@ struct SflowSetup {
   std::unique_ptr<QueryPort> queries;
   FlowTableOptions table;  // template of every agent table (name and node_tid are set per agent)
   uint32_t max_agents = 64;
+  std::vector<IpNetwork> allowed;  // --sflow-agents; empty: any agent
+  int64_t agent_idle_ns = 0;       // --sflow-agent-idle; 0: agents stay
   KeyMode key_mode = KeyMode::kL2;
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
 };
@@ -90,10 +100,13 @@ class SflowSource {
   void Start();
   void Join();
 
-  // Decodes one datagram received at `now_ns` and accounts its packets (the
-  // loop's body; tests and benchmarks drive it directly, without Start).
-  void HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns) noexcept;
-  // Moves every agent table's clock (timers, update ticks) and serves queries.
+  // Decodes one datagram received at `now_ns` from `from` and accounts its
+  // packets (the loop's body; tests and benchmarks drive it directly,
+  // without Start; an unknown sender is checked by its agent address only).
+  void HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns,
+                      const PeerAddress& from = PeerAddress()) noexcept;
+  // Moves every agent table's clock (timers, update ticks), retires idle
+  // agents (a bounded flush per call) and serves queries.
   void Tick(int64_t now_ns) noexcept;
   // Hands every flow over (expire path); true when all are out.
   bool FlushAll() noexcept;
@@ -103,29 +116,27 @@ class SflowSource {
   const std::atomic<bool>* done_flag() const { return &done_; }
   const SflowCounters& counters() const { return counters_; }
 
-  // Agent tables so far (safe from any thread: the slots never move).
-  uint32_t agent_count() const { return num_agents_.load(std::memory_order_acquire); }
+  // Agent tables so far (safe from any thread: the slots never move; a slot
+  // whose agent retired keeps its table, empty, for the next agent).
+  uint32_t agent_count() const { return num_tables_.load(std::memory_order_acquire); }
   const FlowTable& agent_table(uint32_t i) const { return *tables_[i]; }
+  // Agents now (active or being retired), and one agent's own counters.
+  uint32_t agents_in_use() const { return agents_.in_use(); }
+  bool ReadAgent(uint32_t i, AgentReport* out) const { return agents_.Read(i, out); }
 
  private:
-  struct Agent {
-    uint8_t ip_version = 0;
-    uint8_t addr[16] = {};
-  };
-
   void Run() noexcept;
-  FlowTable* FindOrAddAgent(const Datagram& d) noexcept;
+  FlowTable* FindOrAddAgent(const Datagram& d, int* slot) noexcept;
   void Account(FlowTable* table, uint32_t n) noexcept;
 
   static constexpr uint32_t kBurst = 64;
 
   SflowSetup setup_;
   std::unique_ptr<Datagram> dg_;  // decoder output, reused (64 KiB)
-  std::vector<Agent> agents_;     // max_agents slots, never reallocated
+  AgentDirectory agents_;         // slot i's table is tables_[i]
   std::vector<std::unique_ptr<FlowTable>> tables_;
   std::vector<FlowTable*> table_ptrs_;
-  std::atomic<uint32_t> num_agents_{0};
-  uint32_t last_agent_ = 0;  // the previous datagram's agent: checked first
+  std::atomic<uint32_t> num_tables_{0};
   ParserConfig parser_eth_;
   ParserConfig parser_ipv4_;
   ParserConfig parser_ipv6_;

@@ -72,11 +72,11 @@ def counter_sample(seq=1):
     return struct.pack('>I', 2) + opaque(struct.pack('>III', seq, 3, 1) + record)
 
 
-def datagram(agent, samples, seq=1):
+def datagram(agent, samples, seq=1, sub_agent=0):
     addr = ipaddress.ip_address(agent)
     kind = 1 if addr.version == 4 else 2
     return (struct.pack('>II', 5, kind) + addr.packed +
-            struct.pack('>IIII', 0, seq, 1000, len(samples)) + b''.join(samples))
+            struct.pack('>IIII', sub_agent, seq, 1000, len(samples)) + b''.join(samples))
 
 
 def udp_frame(src, dst, sport, dport, payload):
@@ -326,6 +326,94 @@ class SflowTest(unittest.TestCase):
         self.assertEqual(len(flows), 1)
         self.assertEqual(flows[0]['NodeTID'], '198.51.100.1')
         self.assertEqual(scaled(flows[0]), (8, 8 * len(frame), 0, 0))
+
+    def stats(self, probe):
+        """{(scope, name): value} from skyprobectl stats."""
+        out = {}
+        for line in ctl('stats', '--probe', probe.address).splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                out[(parts[0], parts[1])] = int(parts[2])
+        return out
+
+    def test_receive_buffer_shortfall_is_logged(self):
+        # socket(7): SO_RCVBUF is capped at net.core.rmem_max, then doubled.
+        with open('/proc/sys/net/core/rmem_max', encoding='ascii') as handle:
+            rmem_max = int(handle.read())
+        asked = 8 << 20
+        granted = 2 * min(asked, rmem_max)
+        tmp = scratch_dir('sflow')
+        probe, _ = self.start(os.path.join(tmp, 'rcvbuf.json'))
+        self.finish(probe, os.path.join(tmp, 'rcvbuf.json'))
+        warning = ('skyprobe: warning: --sflow-listen 127.0.0.1:0: socket receive buffer is '
+                   '%d bytes, asked for %d (%d once doubled by the kernel)' %
+                   (granted, asked, 2 * asked))
+        if granted < 2 * asked:
+            self.assertIn(warning, probe.stderr())
+        else:
+            self.assertNotIn('socket receive buffer', probe.stderr())
+
+    def test_allow_list_sequence_gaps_and_per_agent_counters(self):
+        tmp = scratch_dir('sflow')
+        json_path = os.path.join(tmp, 'allow.json')
+        probe, port = self.start(json_path, ['--sflow-agents', '192.0.2.0/24,127.0.0.0/8'])
+        frame = udp_frame('10.7.0.1', '10.7.0.2', 1, 2, 10)
+        sample = [flow_sample(4, [raw_header(frame)])]
+        dgrams = [datagram('192.0.2.10', sample, seq=s) for s in (1, 2, 5, 6)]  # 2 lost
+        dgrams.append(datagram('192.0.2.10', sample, seq=9, sub_agent=1))  # its own numbering
+        dgrams.append(datagram('198.51.100.1', sample))  # agent outside the list
+        dgrams.append(datagram('192.0.2.10', sample, seq=3))  # back: a reset
+        send_all(port, dgrams)
+        self.wait_datagrams(probe, len(dgrams))
+        live = self.stats(probe)
+        scope = 'sflow_agent.192.0.2.10'
+        self.assertEqual(live[(scope, 'datagrams')], 6)
+        self.assertEqual(live[(scope, 'sequence_gaps')], 2)
+        self.assertEqual(live[(scope, 'sequence_resets')], 1)
+        self.assertEqual(live[('total', 'sflow_agent_denied')], 1)
+        summary, flows = self.finish(probe, json_path)
+        self.assertEqual(summary['sflow_agent_denied'], 1)
+        self.assertEqual(summary['sflow_sequence_gaps'], 2)
+        self.assertEqual(summary['sflow_sequence_resets'], 1)
+        self.assertEqual(summary['sflow_agent.192.0.2.10.datagrams'], 6)
+        self.assertEqual(summary['sflow_agents'], 1)
+        self.assertEqual(summary['sflow_frames'], 6)
+        self.assertEqual([f['NodeTID'] for f in flows], ['192.0.2.10'])
+
+        # The sender counts too: a datagram from 127.0.0.1 outside the list.
+        probe, port = self.start(json_path, ['--sflow-agents', '192.0.2.0/24'])
+        send_all(port, [datagram('192.0.2.10', sample)])
+        self.wait_datagrams(probe, 1)
+        summary, flows = self.finish(probe, json_path)
+        self.assertEqual(summary['sflow_agent_denied'], 1)
+        self.assertEqual(summary['sflow_frames'], 0)
+        self.assertEqual(flows, [])
+
+    def test_silent_agents_are_retired(self):
+        tmp = scratch_dir('sflow')
+        json_path = os.path.join(tmp, 'idle.json')
+        probe, port = self.start(json_path, ['--sflow-max-agents', '1',
+                                             '--sflow-agent-idle', '1'])
+        frame = udp_frame('10.6.0.1', '10.6.0.2', 1, 2, 10)
+        sample = [flow_sample(4, [raw_header(frame)])]
+        # A made-up agent takes the only slot; the real one is refused.
+        send_all(port, [datagram('10.66.0.1', sample), datagram('192.0.2.10', sample)])
+        self.wait_datagrams(probe, 2)
+        self.assertEqual(self.stats(probe)[('total', 'sflow_agent_refusals')], 1)
+        # Once the first has been silent for 1 s it is retired ...
+        deadline = time.monotonic() + 60
+        while self.stats(probe)[('total', 'sflow_agents_retired')] < 1:
+            self.assertLess(time.monotonic(), deadline, 'agent never retired')
+            time.sleep(0.2)
+        # ... and the real agent gets the slot.
+        send_all(port, [datagram('192.0.2.10', sample)])
+        self.wait_datagrams(probe, 3)
+        summary, flows = self.finish(probe, json_path)
+        self.assertEqual(summary['sflow_agent_refusals'], 1)
+        # The real agent may be retired too before the probe stops: both ways
+        # its flow leaves once, with its final record.
+        self.assertIn(summary['sflow_agents_retired'], (1, 2))
+        self.assertEqual(sorted(f['NodeTID'] for f in flows), ['10.66.0.1', '192.0.2.10'])
 
     def test_address_in_use_is_a_clear_error(self):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -1,5 +1,5 @@
-// --sflow-listen, --sflow-max-agents, --sflow-max-flows: flags, YAML keys,
-// checks, and the EAL memory they add.
+// --sflow-listen, --sflow-max-agents, --sflow-max-flows, --sflow-agents,
+// --sflow-agent-idle: flags, YAML keys, checks, and the EAL memory they add.
 
 #include <string>
 #include <vector>
@@ -102,6 +102,78 @@ TEST_F(SflowFlagsTest, YamlKeysAndFlagsReplaceTheList) {
   cfg = Load({"--config", path, "--sflow-listen", "127.0.0.1:3"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_THAT(cfg->sflow_listen, ElementsAre("127.0.0.1:3"));
+}
+
+TEST_F(SflowFlagsTest, AgentAllowListAndIdleTime) {
+  absl::StatusOr<Config> cfg = Load({"--sflow-listen", "127.0.0.1:1"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->sflow_agents.empty());
+  EXPECT_EQ(cfg->sflow_agent_idle_sec, 600u);
+
+  cfg = Load({"--sflow-listen", "127.0.0.1:1", "--sflow-agents",
+              "10.1.2.3/8, 192.0.2.7,2001:db8:ffff::1/33", "--sflow-agent-idle", "0"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->sflow_agent_idle_sec, 0u);
+  ASSERT_EQ(cfg->sflow_agents.size(), 3u);
+  const IpNetwork& ten = cfg->sflow_agents[0];
+  EXPECT_EQ(ten.ip_version, 4);
+  EXPECT_EQ(ten.prefix, 8);
+  EXPECT_THAT(std::vector<uint8_t>(ten.addr, ten.addr + 4), ElementsAre(10, 0, 0, 0));
+  const uint8_t in[4] = {10, 255, 0, 1}, out[4] = {11, 0, 0, 1};
+  EXPECT_TRUE(ten.Contains(4, in));
+  EXPECT_FALSE(ten.Contains(4, out));
+  const IpNetwork& host = cfg->sflow_agents[1];
+  EXPECT_EQ(host.prefix, 32);
+  const uint8_t h[4] = {192, 0, 2, 7}, h2[4] = {192, 0, 2, 6};
+  EXPECT_TRUE(host.Contains(4, h));
+  EXPECT_FALSE(host.Contains(4, h2));
+  EXPECT_FALSE(host.Contains(6, h));  // versions never mix
+  const IpNetwork& v6 = cfg->sflow_agents[2];
+  EXPECT_EQ(v6.ip_version, 6);
+  EXPECT_EQ(v6.prefix, 33);
+  // 2001:db8:ffff::1/33 is the network 2001:db8:8000::/33 (host bits cleared).
+  EXPECT_EQ(v6.addr[4], 0x80);
+  EXPECT_EQ(v6.addr[5], 0);
+  EXPECT_EQ(v6.addr[15], 0);
+  uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x80};
+  EXPECT_TRUE(v6.Contains(6, a6));
+  a6[4] = 0xff;
+  a6[15] = 9;
+  EXPECT_TRUE(v6.Contains(6, a6));
+  a6[4] = 0x7f;
+  EXPECT_FALSE(v6.Contains(6, a6));
+
+  for (const char* bad :
+       {"10.0.0.0/33", "host.example", "10.0.0.0/", "::/129", "10.0.0.0/-1", ""}) {
+    cfg = Load({"--sflow-listen", "127.0.0.1:1", "--sflow-agents", bad});
+    ASSERT_FALSE(cfg.ok()) << bad;
+    EXPECT_THAT(std::string(cfg.status().message()),
+                HasSubstr(std::string("--sflow-agents: '") + bad + "' is not a network ADDR/LEN"))
+        << bad;
+  }
+  EXPECT_EQ(Load({"--sflow-listen", "127.0.0.1:1", "--sflow-agent-idle", "x"}).status().message(),
+            "--sflow-agent-idle: 'x' is not a whole number of seconds");
+
+  // YAML: a list or one string; the flag replaces the file's list.
+  cfg = ParseYamlConfig(
+      "sflow:\n  listen: 127.0.0.1:1\n  agents: [192.0.2.0/24, '::1']\n  agent_idle: 30\n",
+      Config());
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->sflow_agents.size(), 2u);
+  EXPECT_EQ(cfg->sflow_agents[1].ip_version, 6);
+  EXPECT_EQ(cfg->sflow_agent_idle_sec, 30u);
+  cfg = ParseYamlConfig("sflow: { listen: 127.0.0.1:1, agents: '192.0.2.0/24,198.51.100.0/24' }",
+                        Config());
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->sflow_agents.size(), 2u);
+  cfg = ParseYamlConfig("sflow: { listen: 127.0.0.1:1, agents: [nope] }", Config());
+  EXPECT_THAT(std::string(cfg.status().message()), HasSubstr("config: sflow.agents: 'nope'"));
+  const std::string path =
+      WriteFile("agents.yaml", "sflow: { agents: [10.0.0.0/8, 10.1.0.0/16] }\n");
+  cfg = Load({"--config", path, "--sflow-listen", "127.0.0.1:3", "--sflow-agents", "::/0"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_EQ(cfg->sflow_agents.size(), 1u);
+  EXPECT_EQ(cfg->sflow_agents[0].prefix, 0);
 }
 
 // Agent tables may all appear: EAL gets memory for them beside --max-flows.
