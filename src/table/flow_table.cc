@@ -231,19 +231,6 @@ inline void AddSaturating(int64_t& counter, uint64_t v) noexcept {
 
 }  // namespace
 
-absl::Status FlowTable::SetNodeTid(const std::string& node_tid) {
-  if (live_ != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(opts_.name, ": ", live_, " flows still live, NodeTID kept"));
-  }
-  if (opts_.node_tid_in_records && node_tid.size() >= kRecordNodeTidMax) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("node_tid '", node_tid, "' too long for records"));
-  }
-  opts_.node_tid = node_tid;
-  return absl::OkStatus();
-}
-
 void FlowTable::Scale(uint32_t pos, const SubPacket& sub, bool ab, uint32_t weight) noexcept {
   ScaledMetric& m = scaled_[pos];
   const uint64_t w = weight != 0 ? weight : 1;  // a rate of 0 means nothing: count the sample once

@@ -134,4 +134,17 @@ FlowTable::~FlowTable() {
   rte_free(ip_metric_);
 }
 
+absl::Status FlowTable::SetNodeTid(const std::string& node_tid) {
+  if (live_ != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(opts_.name, ": ", live_, " flows still live, NodeTID kept"));
+  }
+  if (opts_.node_tid_in_records && node_tid.size() >= kRecordNodeTidMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node_tid '", node_tid, "' too long for records"));
+  }
+  opts_.node_tid = node_tid;
+  return absl::OkStatus();
+}
+
 }  // namespace skyprobe
