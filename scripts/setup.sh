@@ -20,6 +20,7 @@ BUILD_PACKAGES=(
   python3
 )
 TEST_PACKAGES=(tshark openssl)
+TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py: requests skyprobectl would not send
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 
 want=("${BUILD_PACKAGES[@]}")

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "query/filter_expr.h"
+#include "query/filter_limits.h"
 #include "re2/re2.h"
 #include "record/flow_format.h"
 
@@ -142,8 +143,9 @@ std::unique_ptr<Node> IntCmp(const FieldInfo& f, CmpOp op, int64_t value) {
   return n;
 }
 
-absl::StatusOr<std::unique_ptr<Node>> Build(const v1::Filter& f, int depth) {
-  if (depth > 64) return absl::InvalidArgumentError("filter: nested more than 64 levels deep");
+// Recursive: `f` must be within the limits (CheckFilterLimits, or parsed from
+// text), so the depth is at most kMaxFilterDepth.
+absl::StatusOr<std::unique_ptr<Node>> Build(const v1::Filter& f) {
   auto node = std::make_unique<Node>();
   switch (f.Kind_case()) {
     case v1::Filter::KIND_NOT_SET:
@@ -164,7 +166,7 @@ absl::StatusOr<std::unique_ptr<Node>> Build(const v1::Filter& f, int depth) {
           return absl::InvalidArgumentError(absl::StrCat("BoolFilter: unknown Op ", b.op()));
       }
       for (const v1::Filter& m : b.filters()) {
-        absl::StatusOr<std::unique_ptr<Node>> child = Build(m, depth + 1);
+        absl::StatusOr<std::unique_ptr<Node>> child = Build(m);
         if (!child.ok()) return child.status();
         node->children.push_back(*std::move(child));
       }
@@ -188,7 +190,7 @@ absl::StatusOr<std::unique_ptr<Node>> Build(const v1::Filter& f, int depth) {
       if (!k.ok()) return k.status();
       node->kind = NodeKind::kRegex;
       node->field = (*k)->id;
-      node->regex = std::make_unique<RE2>(r.value(), RE2::Quiet);
+      node->regex = std::make_unique<RE2>(r.value(), FilterRegexOptions());
       if (!node->regex->ok()) {
         return absl::InvalidArgumentError(absl::StrCat("RegexFilter: bad regular expression '",
                                                        r.value(), "': ", node->regex->error()));
@@ -388,10 +390,14 @@ absl::StatusOr<std::shared_ptr<const CompiledFilter>> CompiledFilter::Compile(
     return absl::InvalidArgumentError(
         absl::StrCat("filter expression: ", parsed.status().message()));
   }
+  // The structured filter is checked before anything walks it recursively.
+  if (filter != nullptr) {
+    if (absl::Status s = CheckFilterLimits(*filter); !s.ok()) return s;
+  }
   const v1::Filter* inputs[] = {&*parsed, filter};
   for (const v1::Filter* f : inputs) {
     if (f == nullptr || f->Kind_case() == v1::Filter::KIND_NOT_SET) continue;
-    absl::StatusOr<std::unique_ptr<Node>> n = Build(*f, 0);
+    absl::StatusOr<std::unique_ptr<Node>> n = Build(*f);
     if (!n.ok()) return n.status();
     parts.push_back(*std::move(n));
   }

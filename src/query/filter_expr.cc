@@ -5,6 +5,7 @@
 
 #include "query/filter_expr.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "query/filter_limits.h"
 #include "query/flow_fields.h"
 #include "re2/re2.h"
 
@@ -50,19 +52,40 @@ absl::Status ErrorAt(size_t column, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("column ", column, ": ", message));
 }
 
-absl::StatusOr<std::vector<Token>> Lex(absl::string_view in) {
-  std::vector<Token> out;
-  size_t i = 0;
-  auto is_name_start = [](char c) { return absl::ascii_isalpha(c) || c == '_'; };
-  auto is_name_char = [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '.'; };
-  while (i < in.size()) {
-    const char c = in[i];
-    if (absl::ascii_isspace(c)) {
-      ++i;
-      continue;
+// One token at a time, so that the memory a parse takes is bounded by the
+// filter it builds (itself bounded by the limits), not by the text's length.
+class Lexer {
+ public:
+  explicit Lexer(absl::string_view in) : in_(in) {}
+
+  // The next token; kEnd at the end (again and again); kEnd too after an
+  // error, which status() then holds.
+  Token Next() {
+    Token t;
+    if (!status_.ok()) {
+      t.column = in_.size() + 1;
+      return t;
     }
+    absl::StatusOr<Token> lexed = Lex();
+    if (lexed.ok()) return *std::move(lexed);
+    status_ = lexed.status();
+    t.column = in_.size() + 1;
+    return t;
+  }
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::StatusOr<Token> Lex() {
+    const absl::string_view in = in_;
+    size_t& i = pos_;
+    auto is_name_start = [](char c) { return absl::ascii_isalpha(c) || c == '_'; };
+    auto is_name_char = [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '.'; };
+    while (i < in.size() && absl::ascii_isspace(in[i])) ++i;
     Token t;
     t.column = i + 1;
+    if (i >= in.size()) return t;  // kEnd
+    const char c = in[i];
     if (is_name_start(c)) {
       size_t j = i;
       while (j < in.size() && is_name_char(in[j])) ++j;
@@ -133,13 +156,13 @@ absl::StatusOr<std::vector<Token>> Lex(absl::string_view in) {
       t.text = std::string(in.substr(i, len));
       i += len;
     }
-    out.push_back(std::move(t));
+    return t;
   }
-  Token end;
-  end.column = in.size() + 1;
-  out.push_back(end);
-  return out;
-}
+
+  absl::string_view in_;
+  size_t pos_ = 0;
+  absl::Status status_;
+};
 
 bool IsKeyword(const Token& t, absl::string_view word) {
   return t.kind == Tok::kName && absl::EqualsIgnoreCase(t.text, word);
@@ -171,70 +194,131 @@ v1::Filter MakeBool(v1::BoolFilter::BoolOp op, std::vector<v1::Filter> members) 
   return f;
 }
 
+// A parsed piece and its depth (Filter levels, a condition is 1).
+struct Sub {
+  v1::Filter filter;
+  int depth = 1;
+};
+
+// The parser enforces the limits of filter_limits.h as it goes, before
+// building what breaks them: parentheses and 'not' nest at most
+// kMaxFilterDepth deep (the recursion is bounded), the Filter it builds is at
+// most kMaxFilterDepth levels deep and holds at most kMaxFilterTerms messages.
 class Parser {
  public:
-  explicit Parser(std::vector<Token> tokens) : toks_(std::move(tokens)) {}
+  explicit Parser(absl::string_view text) : lexer_(text) { cur_ = lexer_.Next(); }
 
   absl::StatusOr<v1::Filter> Parse() {
-    if (Peek().kind == Tok::kEnd) return v1::Filter();
-    absl::StatusOr<v1::Filter> f = Or();
-    if (!f.ok()) return f;
-    if (Peek().kind != Tok::kEnd) {
-      return ErrorAt(Peek().column,
-                     absl::StrCat("expected 'and', 'or' or the end, got ", Describe(Peek())));
-    }
+    absl::StatusOr<v1::Filter> f = ParseAll();
+    // A lexing error explains whatever the parser then tripped on.
+    if (!lexer_.status().ok()) return lexer_.status();
     return f;
   }
 
  private:
-  const Token& Peek() const { return toks_[pos_]; }
-  const Token& Next() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
+  absl::StatusOr<v1::Filter> ParseAll() {
+    if (Peek().kind == Tok::kEnd) return v1::Filter();
+    absl::StatusOr<Sub> f = Or();
+    if (!f.ok()) return f.status();
+    if (Peek().kind != Tok::kEnd) {
+      return ErrorAt(Peek().column,
+                     absl::StrCat("expected 'and', 'or' or the end, got ", Describe(Peek())));
+    }
+    return std::move(f->filter);
+  }
 
-  absl::StatusOr<v1::Filter> Or() {
-    std::vector<v1::Filter> members;
+  const Token& Peek() const { return cur_; }
+  Token Next() {
+    Token t = std::move(cur_);
+    cur_ = t.kind == Tok::kEnd ? t : lexer_.Next();
+    return t;
+  }
+
+  // Counts `n` more Filter messages.
+  absl::Status AddTerms(int n, size_t column) {
+    terms_ += n;
+    if (terms_ <= kMaxFilterTerms) return absl::OkStatus();
+    return ErrorAt(column, absl::StrCat("more than ", kMaxFilterTerms,
+                                        " terms (conditions, in-list values and the and/or/not "
+                                        "between them; the limit is ",
+                                        kMaxFilterTerms, ")"));
+  }
+
+  static absl::Status DepthError(size_t column) {
+    return ErrorAt(column, absl::StrCat("and/or/not nested more than ", kMaxFilterDepth,
+                                        " levels deep (the limit is ", kMaxFilterDepth, ")"));
+  }
+
+  // `members` under one boolean operator (one member stays as it is).
+  absl::StatusOr<Sub> Combine(v1::BoolFilter::BoolOp op, std::vector<Sub> members, size_t column) {
+    if (members.size() == 1) return std::move(members[0]);
+    int depth = 0;
+    std::vector<v1::Filter> filters;
+    filters.reserve(members.size());
+    for (Sub& m : members) {
+      depth = std::max(depth, m.depth);
+      filters.push_back(std::move(m.filter));
+    }
+    if (absl::Status s = AddTerms(1, column); !s.ok()) return s;
+    if (depth + 1 > kMaxFilterDepth) return DepthError(column);
+    return Sub{MakeBool(op, std::move(filters)), depth + 1};
+  }
+
+  absl::StatusOr<Sub> Not(Sub inner, size_t column) {
+    if (absl::Status s = AddTerms(1, column); !s.ok()) return s;
+    if (inner.depth + 1 > kMaxFilterDepth) return DepthError(column);
+    std::vector<v1::Filter> one;
+    one.push_back(std::move(inner.filter));
+    return Sub{MakeBool(v1::BoolFilter::NOT, std::move(one)), inner.depth + 1};
+  }
+
+  absl::StatusOr<Sub> Or() {
+    const size_t column = Peek().column;
+    std::vector<Sub> members;
     do {
-      absl::StatusOr<v1::Filter> f = And();
+      absl::StatusOr<Sub> f = And();
       if (!f.ok()) return f;
       members.push_back(*std::move(f));
     } while (IsKeyword(Peek(), "or") && (Next(), true));
-    if (members.size() == 1) return std::move(members[0]);
-    return MakeBool(v1::BoolFilter::OR, std::move(members));
+    return Combine(v1::BoolFilter::OR, std::move(members), column);
   }
 
-  absl::StatusOr<v1::Filter> And() {
-    std::vector<v1::Filter> members;
+  absl::StatusOr<Sub> And() {
+    const size_t column = Peek().column;
+    std::vector<Sub> members;
     do {
-      absl::StatusOr<v1::Filter> f = Unary();
+      absl::StatusOr<Sub> f = Unary();
       if (!f.ok()) return f;
       members.push_back(*std::move(f));
     } while (IsKeyword(Peek(), "and") && (Next(), true));
-    if (members.size() == 1) return std::move(members[0]);
-    return MakeBool(v1::BoolFilter::AND, std::move(members));
+    return Combine(v1::BoolFilter::AND, std::move(members), column);
   }
 
-  absl::StatusOr<v1::Filter> Unary() {
-    if (IsKeyword(Peek(), "not")) {
-      Next();
-      absl::StatusOr<v1::Filter> f = Unary();
-      if (!f.ok()) return f;
-      std::vector<v1::Filter> one;
-      one.push_back(*std::move(f));
-      return MakeBool(v1::BoolFilter::NOT, std::move(one));
+  absl::StatusOr<Sub> Unary() {
+    const bool is_not = IsKeyword(Peek(), "not");
+    if (!is_not && Peek().kind != Tok::kLParen) return Condition();
+    const size_t column = Peek().column;
+    // The only recursion of the grammar goes through here: bound it before
+    // the stack is at risk.
+    if (nesting_ >= kMaxFilterDepth) {
+      return ErrorAt(column, absl::StrCat("more than ", kMaxFilterDepth,
+                                          " nested parentheses or 'not' (the limit is ",
+                                          kMaxFilterDepth, ")"));
     }
-    if (Peek().kind == Tok::kLParen) {
-      Next();
-      absl::StatusOr<v1::Filter> f = Or();
-      if (!f.ok()) return f;
-      if (Peek().kind != Tok::kRParen) {
-        return ErrorAt(Peek().column, absl::StrCat("expected ')', got ", Describe(Peek())));
-      }
-      Next();
-      return f;
+    ++nesting_;
+    Next();
+    absl::StatusOr<Sub> f = is_not ? Unary() : Or();
+    --nesting_;
+    if (!f.ok()) return f;
+    if (is_not) return Not(*std::move(f), column);
+    if (Peek().kind != Tok::kRParen) {
+      return ErrorAt(Peek().column, absl::StrCat("expected ')', got ", Describe(Peek())));
     }
-    return Condition();
+    Next();
+    return f;
   }
 
-  absl::StatusOr<v1::Filter> Condition() {
+  absl::StatusOr<Sub> Condition() {
     const Token key = Next();
     if (key.kind != Tok::kName || IsReserved(key)) {
       return ErrorAt(key.column,
@@ -248,11 +332,18 @@ class Parser {
     switch (op.kind) {
       case Tok::kEq:
       case Tok::kNe: {
-        absl::StatusOr<v1::Filter> term = Term(key, *field);
+        absl::StatusOr<Sub> term = Term(key, *field);
         if (!term.ok() || op.kind == Tok::kEq) return term;
         // Skydive's Ne: the key is present and differs.
-        return MakeBool(v1::BoolFilter::AND, {MakeBool(v1::BoolFilter::NOT, {NullOf(key.text)}),
-                                              MakeBool(v1::BoolFilter::NOT, {*std::move(term)})});
+        absl::StatusOr<Sub> present = Not(NullOf(key.text), key.column);
+        if (!present.ok()) return present;
+        absl::StatusOr<Sub> differs = Not(*std::move(term), key.column);
+        if (!differs.ok()) return differs;
+        if (absl::Status s = AddTerms(1, key.column); !s.ok()) return s;  // the NullFilter
+        std::vector<Sub> both;
+        both.push_back(*std::move(present));
+        both.push_back(*std::move(differs));
+        return Combine(v1::BoolFilter::AND, std::move(both), key.column);
       }
       case Tok::kLt:
       case Tok::kLe:
@@ -265,14 +356,20 @@ class Parser {
           return ErrorAt(v.column,
                          absl::StrCat("'=~' needs a quoted regular expression, got ", Describe(v)));
         }
-        RE2 re(v.text, RE2::Quiet);
+        if (++regexes_ > kMaxFilterRegexes) {
+          return ErrorAt(v.column, absl::StrCat("more than ", kMaxFilterRegexes,
+                                                " regular expressions (=~; the limit is ",
+                                                kMaxFilterRegexes, ")"));
+        }
+        RE2 re(v.text, FilterRegexOptions());
         if (!re.ok()) {
           return ErrorAt(v.column,
                          absl::StrCat("bad regular expression '", v.text, "': ", re.error()));
         }
-        v1::Filter f;
-        f.mutable_regexfilter()->set_key(key.text);
-        f.mutable_regexfilter()->set_value(v.text);
+        if (absl::Status s = AddTerms(1, key.column); !s.ok()) return s;
+        Sub f;
+        f.filter.mutable_regexfilter()->set_key(key.text);
+        f.filter.mutable_regexfilter()->set_value(v.text);
         return f;
       }
       case Tok::kName:
@@ -286,15 +383,17 @@ class Parser {
           if (!IsKeyword(n, "null")) {
             return ErrorAt(n.column, absl::StrCat("expected 'null', got ", Describe(n)));
           }
-          v1::Filter f = NullOf(key.text);
-          return negate ? MakeBool(v1::BoolFilter::NOT, {std::move(f)}) : f;
+          if (absl::Status s = AddTerms(1, key.column); !s.ok()) return s;
+          Sub f = NullOf(key.text);
+          if (negate) return Not(std::move(f), key.column);
+          return f;
         }
         if (IsKeyword(op, "in")) return In(key, *field);
         if (IsKeyword(op, "not") && IsKeyword(Peek(), "in")) {
           Next();
-          absl::StatusOr<v1::Filter> f = In(key, *field);
+          absl::StatusOr<Sub> f = In(key, *field);
           if (!f.ok()) return f;
-          return MakeBool(v1::BoolFilter::NOT, {*std::move(f)});
+          return Not(*std::move(f), key.column);
         }
         break;
       default:
@@ -305,29 +404,29 @@ class Parser {
                                            key.text, ", got ", Describe(op)));
   }
 
-  static v1::Filter NullOf(const std::string& key) {
-    v1::Filter f;
-    f.mutable_nullfilter()->set_key(key);
+  static Sub NullOf(const std::string& key) {
+    Sub f;
+    f.filter.mutable_nullfilter()->set_key(key);
     return f;
   }
 
-  absl::StatusOr<v1::Filter> Term(const Token& key, const FieldInfo& field) {
+  absl::StatusOr<Sub> Term(const Token& key, const FieldInfo& field) {
     const Token v = Next();
-    v1::Filter f;
+    Sub f;
     if (v.kind == Tok::kString) {
       if (field.type != FieldType::kString) {
         return ErrorAt(v.column, absl::StrCat(key.text, " is an integer key: compare it with a ",
                                               "number, not '", v.text, "'"));
       }
-      f.mutable_termstringfilter()->set_key(key.text);
-      f.mutable_termstringfilter()->set_value(v.text);
+      f.filter.mutable_termstringfilter()->set_key(key.text);
+      f.filter.mutable_termstringfilter()->set_value(v.text);
     } else if (v.kind == Tok::kInt) {
       if (field.type != FieldType::kInt) {
         return ErrorAt(
             v.column, absl::StrCat(key.text, " is a string key: quote the value ('", v.text, "')"));
       }
-      f.mutable_termint64filter()->set_key(key.text);
-      f.mutable_termint64filter()->set_value(v.number);
+      f.filter.mutable_termint64filter()->set_key(key.text);
+      f.filter.mutable_termint64filter()->set_value(v.number);
     } else if (IsKeyword(v, "true") || IsKeyword(v, "false")) {
       // No Flow key is boolean (as in Skydive); the message says what the key is.
       return ErrorAt(
@@ -339,10 +438,11 @@ class Parser {
                                             "got ",
                                             Describe(v)));
     }
+    if (absl::Status s = AddTerms(1, v.column); !s.ok()) return s;
     return f;
   }
 
-  absl::StatusOr<v1::Filter> Range(const Token& key, const FieldInfo& field, const Token& op) {
+  absl::StatusOr<Sub> Range(const Token& key, const FieldInfo& field, const Token& op) {
     const Token v = Next();
     if (field.type != FieldType::kInt) {
       return ErrorAt(op.column, absl::StrCat("'", op.text, "' needs an integer key; ", key.text,
@@ -351,7 +451,9 @@ class Parser {
     if (v.kind != Tok::kInt) {
       return ErrorAt(v.column, absl::StrCat("'", op.text, "' needs a number, got ", Describe(v)));
     }
-    v1::Filter f;
+    if (absl::Status s = AddTerms(1, key.column); !s.ok()) return s;
+    Sub sub;
+    v1::Filter& f = sub.filter;
     switch (op.kind) {
       case Tok::kLt:
         f.mutable_ltint64filter()->set_key(key.text);
@@ -370,17 +472,22 @@ class Parser {
         f.mutable_gteint64filter()->set_value(v.number);
         break;
     }
-    return f;
+    return sub;
   }
 
-  absl::StatusOr<v1::Filter> In(const Token& key, const FieldInfo& field) {
+  absl::StatusOr<Sub> In(const Token& key, const FieldInfo& field) {
     const Token open = Next();
     if (open.kind != Tok::kLParen) {
       return ErrorAt(open.column, absl::StrCat("expected '(' after 'in', got ", Describe(open)));
     }
-    std::vector<v1::Filter> members;
+    std::vector<Sub> members;
     while (true) {
-      absl::StatusOr<v1::Filter> term = Term(key, field);
+      if (members.size() == static_cast<size_t>(kMaxInValues)) {
+        return ErrorAt(Peek().column,
+                       absl::StrCat("more than ", kMaxInValues,
+                                    " values in one 'in' list (the limit is ", kMaxInValues, ")"));
+      }
+      absl::StatusOr<Sub> term = Term(key, field);
       if (!term.ok()) return term;
       members.push_back(*std::move(term));
       const Token sep = Next();
@@ -389,20 +496,20 @@ class Parser {
         return ErrorAt(sep.column, absl::StrCat("expected ',' or ')', got ", Describe(sep)));
       }
     }
-    if (members.size() == 1) return std::move(members[0]);
-    return MakeBool(v1::BoolFilter::OR, std::move(members));
+    return Combine(v1::BoolFilter::OR, std::move(members), open.column);
   }
 
-  std::vector<Token> toks_;
-  size_t pos_ = 0;
+  Lexer lexer_;
+  Token cur_;
+  int nesting_ = 0;  // parentheses and 'not' open around the current token
+  int terms_ = 0;    // Filter messages built so far
+  int regexes_ = 0;
 };
 
 }  // namespace
 
 absl::StatusOr<v1::Filter> ParseFilterExpression(absl::string_view text) {
-  absl::StatusOr<std::vector<Token>> tokens = Lex(text);
-  if (!tokens.ok()) return tokens.status();
-  return Parser(*std::move(tokens)).Parse();
+  return Parser(text).Parse();
 }
 
 }  // namespace skyprobe::query

@@ -27,6 +27,12 @@
 // INVALID_ARGUMENT naming the column: "column 13: unknown key 'Network.X'
 // (did you mean 'Network.A'?)", "column 1: Transport.B is an integer key:
 // compare it with a number, not '22'".
+//
+// Bounded (filter_limits.h): parentheses and 'not' nest at most 64 deep, the
+// Filter built is at most 64 levels deep and 10,000 terms, an `in` list holds
+// at most 4096 values, a filter at most 64 regular expressions. The parser
+// stops at the limit ("column 129: more than 64 nested parentheses or 'not'
+// (the limit is 64)"): its stack, time and memory are bounded whatever the text.
 #pragma once
 
 #include "absl/status/statusor.h"

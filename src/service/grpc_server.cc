@@ -55,7 +55,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* ctx, const v1::FlowQuery* request,
                                   v1::FlowSet* reply) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    absl::Status s = Authorize(ctx);
+    absl::Status s = Admit(ctx, *request);
     if (s.ok()) {
       counters_.queries.fetch_add(1, std::memory_order_relaxed);
       s = Count(RunQuery(*request, backend_, reply));
@@ -66,7 +66,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
 
   grpc::ServerWriteReactor<v1::Flow>* Subscribe(grpc::CallbackServerContext* ctx,
                                                 const v1::FlowFilter* request) override {
-    absl::Status s = Authorize(ctx);
+    absl::Status s = Admit(ctx, *request);
     std::shared_ptr<const query::CompiledFilter> filter;
     const std::string node_tid = backend_->NodeTid();
     if (s.ok()) {
@@ -86,7 +86,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
 
   grpc::ServerWriteReactor<v1::FlowSet>* QueryStream(grpc::CallbackServerContext* ctx,
                                                      const v1::FlowQuery* request) override {
-    absl::Status s = Authorize(ctx);
+    absl::Status s = Admit(ctx, *request);
     QueryAnswer answer;
     if (s.ok()) {
       counters_.query_streams.fetch_add(1, std::memory_order_relaxed);
@@ -97,7 +97,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
 
   grpc::ServerWriteReactor<v1::PcapChunk>* ExportPcap(grpc::CallbackServerContext* ctx,
                                                       const v1::FlowQuery* request) override {
-    absl::Status s = Authorize(ctx);
+    absl::Status s = Admit(ctx, *request);
     PcapPackets packets;
     if (s.ok()) {
       counters_.pcap_exports.fetch_add(1, std::memory_order_relaxed);
@@ -170,6 +170,15 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
       return absl::UnauthenticatedError("wrong bearer token");
     }
     return absl::OkStatus();
+  }
+
+  // Authorized, and a request that decoded (request_traits.h).
+  absl::Status Admit(grpc::CallbackServerContext* ctx, const google::protobuf::Message& request) {
+    absl::Status s = Authorize(ctx);
+    if (!s.ok()) return s;
+    const std::string undecoded = v1::RequestDecodeError(request);
+    if (undecoded.empty()) return absl::OkStatus();
+    return Count(absl::InvalidArgumentError(undecoded));
   }
 
   absl::Status Count(absl::Status s) {

@@ -626,6 +626,38 @@ class ServingProbe:
         return code
 
 
+def grpc_api(testcase):
+    """(grpc, probe_service_pb2, probe_service_pb2_grpc) for tests that send
+    requests skyprobectl would never send (it checks filters itself).
+
+    The Python stubs are generated from proto/ into the build dir by protoc
+    and grpc_python_plugin (both come with the build dependencies); the
+    grpc module is python3-grpcio (scripts/setup.sh --tests). Missing, the
+    test fails: it never skips.
+    """
+    try:
+        import grpc  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        testcase.fail('python module grpc not found for %s: install python3-grpcio '
+                      '(scripts/setup.sh --tests)' % sys.executable)
+    plugin = shutil.which('grpc_python_plugin')
+    protoc = shutil.which('protoc')
+    if plugin is None or protoc is None:
+        testcase.fail('protoc and grpc_python_plugin are needed (protobuf-compiler, '
+                      'protobuf-compiler-grpc)')
+    out = scratch_dir('grpc_python')
+    proto_root = os.path.join(source_root(), 'proto')
+    subprocess.run([protoc, '--proto_path=' + proto_root, '--python_out=' + out,
+                    '--grpc_python_out=' + out, '--plugin=protoc-gen-grpc_python=' + plugin,
+                    os.path.join(proto_root, 'skyprobe', 'v1', 'flow.proto'),
+                    os.path.join(proto_root, 'skyprobe', 'v1', 'probe_service.proto')],
+                   check=True)
+    if out not in sys.path:
+        sys.path.insert(0, out)
+    from skyprobe.v1 import probe_service_pb2, probe_service_pb2_grpc  # noqa: E402  pylint: disable=import-outside-toplevel
+    return grpc, probe_service_pb2, probe_service_pb2_grpc
+
+
 # ---------------------------------------------------------------------------
 # Running a test module
 # ---------------------------------------------------------------------------

@@ -203,6 +203,13 @@ class CtlTest(unittest.TestCase):
             (["frobnicate"], 2,
              "skyprobectl: unknown command 'frobnicate' (flows, watch, pcap, stats, flush)\n"),
             (["pcap", "--probe", self.a.addr], 2, "skyprobectl: pcap: -o FILE is required\n"),
+            # Issue 9: 60,000 nested parentheses crashed the client's parser.
+            (["flows", "--filter", "(" * 60000 + "UUID = '1'" + ")" * 60000], 2,
+             "skyprobectl: --filter: column 65: more than 64 nested parentheses or 'not' "
+             "(the limit is 64)\n"),
+            (["watch", "--filter", "Transport.B in (%s)" % ", ".join(map(str, range(5000)))], 2,
+             "skyprobectl: --filter: column 23483: more than 4096 values in one 'in' list "
+             "(the limit is 4096)\n"),
         ]
         for args, code, message in cases:
             if "--probe" not in args:
