@@ -18,8 +18,7 @@ bool InList(const std::vector<IpNetwork>& list, uint8_t ip_version, const uint8_
 
 }  // namespace
 
-AgentDirectory::AgentDirectory(uint32_t max_agents, std::vector<IpNetwork> allowed,
-                               int64_t idle_ns)
+AgentDirectory::AgentDirectory(uint32_t max_agents, std::vector<IpNetwork> allowed, int64_t idle_ns)
     : slots_(max_agents), allowed_(std::move(allowed)), idle_ns_(idle_ns) {}
 
 bool AgentDirectory::SenderAllowed(const PeerAddress& from) const noexcept {

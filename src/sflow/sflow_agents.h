@@ -74,8 +74,7 @@ class AgentDirectory {
   // Counts one datagram of the agent in `slot` (its sub-agent's sequence
   // number, last-seen time) and makes a retiring agent active again. Adds
   // what it found to *gaps and *resets.
-  void Seen(int slot, const Datagram& d, int64_t now_ns, uint64_t* gaps,
-            uint64_t* resets) noexcept;
+  void Seen(int slot, const Datagram& d, int64_t now_ns, uint64_t* gaps, uint64_t* resets) noexcept;
 
   // Active agents silent for longer than idle_ns become retiring; true when
   // `slot` is retiring now.

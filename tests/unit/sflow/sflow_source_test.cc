@@ -138,10 +138,10 @@ TEST_F(SflowSourceTest, ScaledCountersSaturateAtTheLimits) {
 
 TEST_F(SflowSourceTest, AllowListChecksSenderAndAgent) {
   Build(8, {Net("192.0.2.0/24"), Net("2001:db8::/32")});
-  Send(From(192, 0, 2, 1), kT0, Peer4(192, 0, 2, 1));       // both inside
-  Send(From(198, 51, 100, 1), kT0, Peer4(192, 0, 2, 1));    // agent outside
-  Send(From(192, 0, 2, 5), kT0, Peer4(203, 0, 113, 9));     // sender outside
-  Send(From(192, 0, 2, 6), kT0);                            // sender unknown: agent decides
+  Send(From(192, 0, 2, 1), kT0, Peer4(192, 0, 2, 1));     // both inside
+  Send(From(198, 51, 100, 1), kT0, Peer4(192, 0, 2, 1));  // agent outside
+  Send(From(192, 0, 2, 5), kT0, Peer4(203, 0, 113, 9));   // sender outside
+  Send(From(192, 0, 2, 6), kT0);                          // sender unknown: agent decides
   // Garbage from a sender outside the list is refused before decoding.
   const uint8_t junk[] = {1, 2, 3};
   src_->HandleDatagram(junk, sizeof(junk), kT0, Peer4(203, 0, 113, 9));
