@@ -113,7 +113,7 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
 
 Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
-  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0, filtered = 0;
+  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0, filtered = 0, jumps = 0;
   uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   TableCounters t;
@@ -123,6 +123,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     rx += w.rx_packets;
     rx_bytes += w.rx_bytes;
     filtered += w.filtered;
+    jumps += w.clock_jumps;
     for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
     for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
     in_flows += tc.packets_in_flows;
@@ -154,6 +155,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     rx = r.dispatcher->counters().rx_packets;
     rx_bytes = r.dispatcher->counters().rx_bytes;
     dispatch_drops = r.dispatcher->counters().drop_worker_ring_full;
+    jumps += r.dispatcher->counters().clock_jumps;  // dispatch mode: taken there
   }
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
   drops += t.drop_table_full + t.drop_ring_full + dispatch_drops;
@@ -168,6 +170,9 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("drop_table_full", t.drop_table_full);
   s.Add("drop_ring_full", t.drop_ring_full);
   s.Add("drop_dispatch_ring_full", dispatch_drops);
+  // Frames stamped past the present (capture_clock.h): only inputs with
+  // capture timestamps (pcap files) have them.
+  if (r.ports.timestamp_offset >= 0) s.Add("clock_jumps", jumps);
   // Only with raw packet capture on: the summary of other runs stays as it was.
   if (!r.tables.empty() && r.tables[0]->raw_packets() != nullptr) {
     s.Add("raw_packets_kept", t.raw_packets_kept);

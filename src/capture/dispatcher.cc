@@ -38,7 +38,8 @@ uint32_t DispatchRing::Dequeue(DispatchItem* items, uint32_t max) noexcept {
 
 uint32_t DispatchRing::capacity() const { return rte_ring_get_capacity(ring_); }
 
-Dispatcher::Dispatcher(DispatcherSetup setup) : setup_(std::move(setup)) {
+Dispatcher::Dispatcher(DispatcherSetup setup)
+    : setup_(std::move(setup)), clock_(CaptureTimeLimitNs()) {
   for (const RxQueueSpec& q : setup_.queues) {
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
@@ -97,21 +98,21 @@ uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
     const uint32_t h =
         SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len, q.link_type);
     const uint32_t w = static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
-    staged_[w].push_back(DispatchItem{mb, 0});
+    const int64_t ts =
+        setup_.timestamp_offset >= 0
+            ? clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps)
+            : 0;
+    staged_[w].push_back(DispatchItem{mb, ts});
     counters_.rx_bytes += mb->pkt_len;
-    if (setup_.timestamp_offset >= 0) {
-      const int64_t ts = CaptureTimeNs(mb, setup_.timestamp_offset);
-      clock_ns_ = std::max(clock_ns_, ts);
-    }
   }
   counters_.rx_packets += n;
   for (uint32_t w = 0; w < workers; ++w) {
     if (staged_[w].empty()) continue;
     Push(w, staged_[w].data(), static_cast<uint32_t>(staged_[w].size()), q.is_file);
     staged_[w].clear();
-    last_mark_ns_[w] = clock_ns_;  // frames carry the time themselves
+    last_mark_ns_[w] = clock_.now_ns();  // frames carry the time themselves
   }
-  if (setup_.timestamp_offset >= 0) SendMarks(clock_ns_, false);
+  if (setup_.timestamp_offset >= 0) SendMarks(clock_.now_ns(), false);
   return n;
 }
 

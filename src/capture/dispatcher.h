@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "capture/capture_clock.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/rx_queue.h"
@@ -33,7 +34,10 @@ namespace skyprobe {
 // One ring entry: a frame, or (frame == nullptr) a clock or end mark.
 struct DispatchItem {
   rte_mbuf* frame = nullptr;
-  int64_t clock_ns = 0;  // marks: capture time reached; kEndOfInput at the end
+  // A frame: its capture time, as the dispatcher's clock took it (pcap
+  // inputs; 0 for live ports). A mark (no frame): the capture time reached;
+  // kEndOfInput at the end.
+  int64_t clock_ns = 0;
 };
 inline constexpr int64_t kEndOfInput = INT64_MIN;
 
@@ -58,6 +62,7 @@ struct SKYPROBE_CACHE_ALIGNED DispatcherCounters {
   uint64_t drop_worker_ring_full = 0;  // live inputs only: a file waits instead
   uint64_t waits = 0;                  // file inputs: times a full worker ring was waited on
   uint64_t pacing_waits = 0;           // bursts held back by --pcap-rate / --pcap-realtime
+  uint64_t clock_jumps = 0;            // frames stamped past the capture time limit
 };
 
 struct DispatcherSetup {
@@ -89,7 +94,10 @@ class Dispatcher {
   std::vector<RxQueue> rxqs_;
   std::vector<int64_t> last_mark_ns_;
   std::vector<std::vector<DispatchItem>> staged_;
-  int64_t clock_ns_ = 0;
+  // Capture time of every frame, in the order they arrive: frames and marks
+  // carry it to the workers, so that a worker's times are those one worker
+  // reading every queue would give (capture_clock.h).
+  CaptureClock clock_;
   DispatcherCounters counters_;
   std::atomic<bool> done_{false};
 };

@@ -48,6 +48,9 @@ int64_t Pacer::DueNs(uint64_t first_index, uint32_t n, int64_t last_ts_ns,
 bool Pacer::Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns,
                  const std::atomic<bool>* stop) noexcept {
   if (n == 0) return false;
+  // Realtime pacing follows capture times: none here, so nothing to wait for
+  // (and the replay's base time stays for the first burst that has one).
+  if (opts_.rate_pps == 0 && last_ts_ns == kNoTime) return false;
   std::call_once(started_, [&] {
     start_ns_ = NowNs();
     base_ts_ns_ = first_ts_ns;

@@ -34,8 +34,12 @@ class Pacer {
   // is released when its last frame is due).
   uint16_t burst() const { return burst_; }
 
+  // A burst with no believable capture time (capture_clock.h): due at once.
+  static constexpr int64_t kNoTime = -1;
+
   // Blocks until the last of the `n` frames just received is due; `first_ts_ns`
-  // and `last_ts_ns` are the capture times of the first and last of them.
+  // and `last_ts_ns` are the capture times of the first and last of them
+  // (kNoTime for both when none can be believed).
   // Returns early once `stop` is set. True if it had to wait.
   bool Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns,
             const std::atomic<bool>* stop) noexcept;

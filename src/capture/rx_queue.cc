@@ -21,10 +21,17 @@ uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
   if (pacer_ != nullptr) {
     // Replay pacing: hold the burst until its last frame is due (sleeping, as
     // waiting is the point). Flow times still come from the frames' timestamps.
-    if (pacer_->Wait(n, CaptureTimeNs(m[0], ts_offset_), CaptureTimeNs(m[n - 1], ts_offset_),
-                     stop)) {
-      ++*pacing_waits;
+    // Stamps past the limit are not believed (a year-2100 frame would hold
+    // the replay for decades): the burst's first and last believable ones.
+    int64_t first = Pacer::kNoTime;
+    int64_t last = Pacer::kNoTime;
+    for (uint16_t i = 0; i < n; ++i) {
+      const int64_t t = CaptureTimeNs(m[i], ts_offset_);
+      if (t > ts_limit_ns_) continue;
+      if (first == Pacer::kNoTime) first = t;
+      last = t;
     }
+    if (pacer_->Wait(n, first, last, stop)) ++*pacing_waits;
   }
   return n;
 }

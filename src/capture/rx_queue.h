@@ -11,30 +11,25 @@
 #include <atomic>
 #include <cstdint>
 
+#include "capture/capture_clock.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 
-#include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
-
 namespace skyprobe {
-
-// Capture time of a frame from the PMD's timestamp field (net_pcap: microseconds),
-// in nanoseconds; 0 when the port gives none (`offset` < 0).
-inline int64_t CaptureTimeNs(const rte_mbuf* m, int offset) noexcept {
-  if (offset < 0) return 0;
-  return static_cast<int64_t>(*RTE_MBUF_DYNFIELD(m, offset, const uint64_t*)) * 1000;
-}
 
 class RxQueue {
  public:
   static constexpr uint16_t kMaxBurst = 32;
 
   RxQueue(const RxQueueSpec& spec, Pacer* pacer, int timestamp_offset)
-      : spec_(spec), pacer_(spec.is_file ? pacer : nullptr), ts_offset_(timestamp_offset) {}
+      : spec_(spec),
+        pacer_(spec.is_file ? pacer : nullptr),
+        ts_offset_(timestamp_offset),
+        ts_limit_ns_(CaptureTimeLimitNs()) {}
 
   // Up to kMaxBurst frames into `m`. With pacing, waits until the burst's
-  // last frame is due (counting the wait in `*pacing_waits`).
+  // last frame is due (counting the wait in `*pacing_waits`); frames stamped
+  // past the capture time limit (capture_clock.h) are due at once.
   uint16_t Receive(rte_mbuf** m, const std::atomic<bool>* stop, uint64_t* pacing_waits) noexcept;
 
   bool at_end() const { return at_end_; }
@@ -44,6 +39,7 @@ class RxQueue {
   RxQueueSpec spec_;
   Pacer* pacer_;
   int ts_offset_;
+  int64_t ts_limit_ns_;
   bool at_end_ = false;
   uint64_t nombuf_seen_ = 0;
 };

@@ -17,7 +17,7 @@ constexpr uint16_t kPrefetchAhead = 4;
 
 }  // namespace
 
-RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)) {
+RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(CaptureTimeLimitNs()) {
   if (setup_.ports.empty()) setup_.ports = setup_.queues;
   parser_cfg_.assign(RTE_MAX_ETHPORTS, ParserConfig());
   snaplen_.assign(RTE_MAX_ETHPORTS, 0);
@@ -65,7 +65,7 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
   return n;
 }
 
-void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
+void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept {
   const uint16_t n_in = n;
   if (has_filter_) {
     // One indirect call (the JIT) per frame; the port says which filter.
@@ -74,24 +74,31 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
       rte_mbuf* mb = m[i];
       const BpfFilter* f = filter_[mb->port < RTE_MAX_ETHPORTS ? mb->port : 0];
       kept_[k] = mb;
-      if (f == nullptr || f->Match(mb)) {
+      if (times != nullptr) kept_times_[k] = times[i];
+      const bool keep = f == nullptr || f->Match(mb);
+      if (keep) {
         ++k;
       } else {
         counters_.rx_bytes += mb->pkt_len;  // kept frames are counted below
       }
       // Filtered frames still move the capture clock: expiry must not
-      // depend on the filter.
-      if (setup_.timestamp_offset >= 0) {
-        const int64_t raw = CaptureTimeNs(mb, setup_.timestamp_offset);
-        clock_ns_ = std::max(clock_ns_, raw);
+      // depend on the filter. A stamp past the limit is counted once: here
+      // for a filtered frame, below (with its time) for a kept one.
+      if (times != nullptr) {
+        clock_.MoveTo(times[i]);
+      } else if (setup_.timestamp_offset >= 0) {
+        uint64_t counted_below = 0;
+        clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset),
+                    keep ? &counted_below : &counters_.clock_jumps);
       }
     }
     counters_.filtered += n_in - k;
     counters_.rx_packets += n_in - k;  // kept frames are counted below
     m = kept_;
+    if (times != nullptr) times = kept_times_;
     n = k;
     if (n == 0) {
-      setup_.table->AdvanceClock(clock_ns_);
+      setup_.table->AdvanceClock(clock_.now_ns());
       return;
     }
   }
@@ -122,14 +129,18 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept {
     const uint16_t port = SKYPROBE_LIKELY(mb->port < RTE_MAX_ETHPORTS) ? mb->port : 0;
     const uint32_t snaplen = snaplen_[port];
     const uint32_t wire = (snaplen != 0 && mb->pkt_len >= snaplen) ? 0 : mb->pkt_len;
-    if (setup_.timestamp_offset >= 0) {
+    if (times != nullptr) {
+      // Taken by the dispatcher's clock, which saw every frame before it.
+      clock_.MoveTo(times[i]);
+      ts[i] = clock_.now_ns();
+    } else if (setup_.timestamp_offset >= 0) {
       // The worker's clock never goes back: a frame stamped before a frame
       // already seen (merged or corrupt captures) is taken at the current
       // time, so a flow expired meanwhile is not re-created in the past
       // (with the same Start, hence the same UUID as the one that left).
-      const int64_t raw = CaptureTimeNs(mb, setup_.timestamp_offset);
-      clock_ns_ = std::max(clock_ns_, raw);
-      ts[i] = clock_ns_;
+      // Nor past the limit (capture_clock.h): such a frame is counted and
+      // taken at the current time too.
+      ts[i] = clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
     } else {
       ts[i] = burst_clock;
     }
@@ -211,6 +222,7 @@ void RxWorker::RunDirect() noexcept {
 void RxWorker::RunFromRing() noexcept {
   DispatchItem items[kBurst];
   rte_mbuf* batch[kBurst];
+  int64_t times[kBurst];  // each frame's capture time, from the dispatcher
   FlowTable& table = *setup_.table;
   uint32_t idle = 0;
   bool live_clock = setup_.timestamp_offset < 0;
@@ -227,12 +239,13 @@ void RxWorker::RunFromRing() noexcept {
     uint16_t b = 0;
     for (uint32_t i = 0; i < n; ++i) {
       if (items[i].frame != nullptr) {
+        times[b] = items[i].clock_ns;
         batch[b++] = items[i].frame;
         continue;
       }
       // A mark: account the frames before it, then move the clock.
       if (b > 0) {
-        HandleBurst(batch, b);
+        HandleBurst(batch, b, live_clock ? nullptr : times);
         rte_pktmbuf_free_bulk(batch, b);
         b = 0;
       }
@@ -240,11 +253,11 @@ void RxWorker::RunFromRing() noexcept {
         if (setup_.hold) Hold();
         return;
       }
-      clock_ns_ = std::max(clock_ns_, items[i].clock_ns);
-      table.AdvanceClock(clock_ns_);
+      clock_.MoveTo(items[i].clock_ns);
+      table.AdvanceClock(clock_.now_ns());
     }
     if (b > 0) {
-      HandleBurst(batch, b);
+      HandleBurst(batch, b, live_clock ? nullptr : times);
       rte_pktmbuf_free_bulk(batch, b);
     }
   }

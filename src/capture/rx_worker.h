@@ -17,6 +17,7 @@
 #include <rte_config.h>
 
 #include "bpf/bpf_filter.h"
+#include "capture/capture_clock.h"
 #include "capture/dispatcher.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
@@ -39,6 +40,7 @@ struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
   uint64_t linearized = 0;  // multi-segment frames copied to parse them
   uint64_t bursts = 0;
   uint64_t pacing_waits = 0;  // bursts held back by --pcap-rate / --pcap-realtime
+  uint64_t clock_jumps = 0;   // frames stamped past the capture time limit (capture_clock.h)
 };
 
 struct WorkerSetup {
@@ -76,8 +78,9 @@ class RxWorker {
 
   // Parses and accounts `n` received mbufs (does not free them); the port of
   // each mbuf says how to decode it. Benchmarks drive it with prebuilt
-  // in-memory mbufs.
-  void HandleBurst(rte_mbuf* const* m, uint16_t n) noexcept;
+  // in-memory mbufs. `times` (dispatch mode, pcap inputs): each frame's
+  // capture time as the dispatcher took it; null: read from the mbufs.
+  void HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times = nullptr) noexcept;
 
   const WorkerCounters& counters() const { return counters_; }
   bool done() const { return done_.load(std::memory_order_acquire); }
@@ -103,6 +106,7 @@ class RxWorker {
   uint32_t caplens_[kBurst];  // bytes at frames_[i] (raw packet capture copies them)
   uint8_t linear_[kBurst][kLinearMax];
   rte_mbuf* kept_[kBurst];
+  int64_t kept_times_[kBurst];
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
@@ -111,7 +115,7 @@ class RxWorker {
   uint64_t tsc_hz_ = 0;
   uint64_t tsc_start_ = 0;
   int64_t wall_start_ns_ = 0;
-  int64_t clock_ns_ = 0;  // latest capture time seen (pcap inputs)
+  CaptureClock clock_;  // capture time of pcap inputs (the latest believable stamp)
   uint32_t loops_ = 0;
   WorkerCounters counters_;
   std::atomic<bool> done_{false};

@@ -16,10 +16,15 @@ using table_internal::Ms;
 using table_internal::Sig;
 
 constexpr uint32_t kTimerBudget = 1024;  // flows visited per AdvanceClock call
+// The clock stops here (year 2116): deadlines add an expire or update period
+// (at most 2^32 s) to it without overflowing int64. Capture sources never
+// come near (capture_clock.h keeps frame times to the present).
+constexpr int64_t kClockMaxNs = INT64_MAX / 2;
 
 }  // namespace
 
 bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
+  if (SKYPROBE_UNLIKELY(now_ns > kClockMaxNs)) now_ns = kClockMaxNs;
   if (!clock_started_) {
     clock_started_ = true;
     now_ns_ = now_ns;
@@ -32,8 +37,11 @@ bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
   if (report_active_) ContinueUpdateTick();
   if (now_ns_ >= next_update_ns_ && !report_active_) {
     StartUpdateTick(next_update_ns_);
-    // Catch up over idle gaps without emitting empty windows.
-    while (next_update_ns_ <= now_ns_) next_update_ns_ += opts_.update_ns;
+    // Catch up over idle gaps without emitting empty windows, in one step:
+    // a gap in a capture can be years of update periods.
+    if (next_update_ns_ <= now_ns_) {
+      next_update_ns_ += ((now_ns_ - next_update_ns_) / opts_.update_ns + 1) * opts_.update_ns;
+    }
     ContinueUpdateTick();
   }
   return wheel_->Advance(now_ns_, kTimerBudget, [this](uint32_t pos) { OnTimer(pos); }) &&
