@@ -206,6 +206,25 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("update_records", t.update_records);
   s.Add("records_out", loop.counters().records);
   s.Add("ring_stalls", t.record_stalls);
+  // Outputs (--json, ...): what they failed to write, in all and each
+  // ("output.NAME.x": Stats scope output.NAME).
+  uint64_t output_errors = 0, records_lost = 0;
+  Summary outputs;
+  for (const auto& h : loop.handlers()) {
+    const OutputCounters* oc = h->output_counters();
+    if (oc == nullptr) continue;
+    const uint64_t errors = oc->output_errors.load(std::memory_order_relaxed);
+    const uint64_t lost = oc->records_lost.load(std::memory_order_relaxed);
+    output_errors += errors;
+    records_lost += lost;
+    outputs.Add(absl::StrCat("output.", h->output_name(), ".output_errors"), errors);
+    outputs.Add(absl::StrCat("output.", h->output_name(), ".records_lost"), lost);
+  }
+  if (!outputs.values.empty()) {
+    s.Add("output_errors", output_errors);
+    s.Add("records_lost", records_lost);
+    for (auto& v : outputs.values) s.values.push_back(std::move(v));
+  }
   PortCounters pc;
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.queue_id != 0) continue;  // port counters cover every queue

@@ -1,9 +1,17 @@
 // main.cc: the skyprobe binary. The only place that turns a Status into an
 // exit code and a one-line message.
+//
+// Exit status (docs/configuration.md, "Signals and exit status"):
+//   0  the run went through and every output took every record
+//   1  the probe could not run or stopped on an error (start-up, accounting)
+//   2  the configuration was refused (a flag, the YAML file)
+//   3  the run went through but an output failed: records were lost
+//      (write errors, counted in output_errors / records_lost)
 #include <csignal>
 #include <cstdio>
 
 #include <atomic>
+#include <cstdint>
 
 #include "app/probe.h"
 #include "config/config.h"
@@ -11,8 +19,17 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<uint64_t> g_reopen{0};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free,
+              "signal handlers need lock-free atomics");
 
-void OnSignal(int) { g_stop.store(true); }
+void OnStop(int) { g_stop.store(true); }
+void OnHangUp(int) { g_reopen.fetch_add(1); }
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitConfig = 2;
+constexpr int kExitOutputFailed = 3;
 
 }  // namespace
 
@@ -20,24 +37,33 @@ int main(int argc, char** argv) {
   absl::StatusOr<skyprobe::Config> cfg = skyprobe::LoadConfig(argc, argv);
   if (!cfg.ok()) {
     std::fprintf(stderr, "skyprobe: %s\n", std::string(cfg.status().message()).c_str());
-    return 2;
+    return kExitConfig;
   }
   if (cfg->help) {
     std::fputs(skyprobe::UsageText().c_str(), stdout);
-    return 0;
+    return kExitOk;
   }
   if (cfg->version) {
     std::printf("%s\n", skyprobe::VersionText().c_str());
-    return 0;
+    return kExitOk;
   }
+  // SIGINT/SIGTERM: expire every flow through the outputs and leave.
+  // SIGHUP: outputs reopen their files (logrotate). SIGPIPE: ignored, so that
+  // a closed pipe is a write error (EPIPE) an output counts, not a kill.
   struct sigaction sa {};
-  sa.sa_handler = OnSignal;
+  sa.sa_handler = OnStop;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  const absl::Status st = skyprobe::RunProbe(*cfg, &g_stop);
+  sa.sa_handler = OnHangUp;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sa.sa_flags = 0;
+  sigaction(SIGPIPE, &sa, nullptr);
+  const absl::Status st = skyprobe::RunProbe(*cfg, &g_stop, &g_reopen);
   if (!st.ok()) {
     std::fprintf(stderr, "skyprobe: %s\n", std::string(st.message()).c_str());
-    return 1;
+    return st.code() == absl::StatusCode::kDataLoss ? kExitOutputFailed : kExitError;
   }
-  return 0;
+  return kExitOk;
 }

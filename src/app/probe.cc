@@ -25,10 +25,12 @@
 namespace skyprobe {
 namespace {
 
-absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
+absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
+                 const std::atomic<uint64_t>* reopen, Running* r) {
   EnhancerPipeline pipeline;
   SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, &pipeline));
   ControlLoop loop(&pipeline);
+  loop.SetReopenSignal(reopen);
   SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop));
   uint32_t w = 0;
   if (HasPortInputs(cfg)) SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, r, &w));
@@ -77,10 +79,11 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop, Running* r) {
 
 }  // namespace
 
-absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop) {
+absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
+                      const std::atomic<uint64_t>* reopen) {
   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
   Running r;
-  absl::Status st = Run(cfg, stop, &r);
+  absl::Status st = Run(cfg, stop, reopen, &r);
   // Lcores may still run if start-up failed half-way: stop them first.
   rte_eal_mp_wait_lcore();
 #ifdef SKYPROBE_WITH_SERVICE

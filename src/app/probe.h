@@ -4,10 +4,12 @@
 // are launched. Returns a Status; only main.cc turns it into an exit code.
 //
 //   std::atomic<bool> stop{false};
-//   absl::Status st = RunProbe(cfg, &stop);
+//   std::atomic<uint64_t> reopen{0};   // SIGHUP adds one
+//   absl::Status st = RunProbe(cfg, &stop, &reopen);
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "config/config.h"
@@ -15,7 +17,10 @@
 namespace skyprobe {
 
 // Runs until the inputs end (pcap) or `stop` is set (signal), expires every
-// flow through the handlers, prints the summary on stderr unless quiet.
-absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop);
+// flow through the handlers, prints the summary on stderr unless quiet. Each
+// change of `*reopen` makes the outputs reopen their files. A DataLoss status
+// means the run went through but an output lost records (exit status 3).
+absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
+                      const std::atomic<uint64_t>* reopen = nullptr);
 
 }  // namespace skyprobe

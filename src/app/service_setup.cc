@@ -13,7 +13,8 @@ namespace skyprobe {
 namespace {
 
 // The summary as the service's Stats(): "workerN_x" becomes scope workerN,
-// name x; "sflow_agent.ADDRESS.x" scope sflow_agent.ADDRESS, name x.
+// name x; "sflow_agent.ADDRESS.x" scope sflow_agent.ADDRESS, name x;
+// "output.NAME.x" scope output.NAME, name x.
 StatsSnapshot ToStats(const Summary& s) {
   StatsSnapshot out;
   for (const auto& [name, value] : s.values) {
@@ -24,7 +25,8 @@ StatsSnapshot ToStats(const Summary& s) {
     if (name.rfind("worker", 0) == 0 && us != std::string::npos) {
       e.scope = name.substr(0, us);
       e.name = name.substr(us + 1);
-    } else if (name.rfind("sflow_agent.", 0) == 0 && dot != std::string::npos) {
+    } else if ((name.rfind("sflow_agent.", 0) == 0 || name.rfind("output.", 0) == 0) &&
+               dot != std::string::npos) {
       e.scope = name.substr(0, dot);
       e.name = name.substr(dot + 1);
     } else {

@@ -25,8 +25,9 @@ void PrintStatsLine(const Summary& s, std::FILE* out) {
   }
   // Frames held for defragmentation are in no flow yet: they close the
   // balance packets_in = packets_in_flows + filtered + drops while running.
+  // Outputs' write failures, when there are outputs.
   for (const auto& [n, v] : s.values) {
-    if (n == "defrag_held")
+    if (n == "defrag_held" || n == "output_errors" || n == "records_lost")
       std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));
   }
   std::fprintf(out, "\n");

@@ -45,6 +45,8 @@ uint32_t ControlLoop::DrainOnce() {
 absl::Status ControlLoop::Run() {
   const uint64_t hz = rte_get_tsc_hz();
   uint64_t next_periodic = rte_rdtsc() + period_sec_ * hz;
+  uint64_t next_flush = rte_rdtsc() + hz;
+  if (reopen_ != nullptr) reopen_seen_ = reopen_->load(std::memory_order_relaxed);
   for (;;) {
     // Read "done" before draining: a worker sets it after its last publish,
     // so one more drain after seeing it empties its channel for good.
@@ -68,7 +70,21 @@ absl::Status ControlLoop::Run() {
     } else {
       idle_ = 0;
     }
-    if (period_sec_ > 0 && rte_rdtsc() >= next_periodic) {
+    const uint64_t now = rte_rdtsc();
+    if (now >= next_flush) {
+      // Outputs buffer; readers of a file (tail -f, a collector) see records
+      // within about a second, and write errors are seen while running.
+      next_flush = now + hz;
+      for (auto& h : handlers_) h->Flush();
+    }
+    if (reopen_ != nullptr) {
+      const uint64_t r = reopen_->load(std::memory_order_relaxed);
+      if (r != reopen_seen_) {
+        reopen_seen_ = r;
+        for (auto& h : handlers_) h->Reopen();
+      }
+    }
+    if (period_sec_ > 0 && now >= next_periodic) {
       next_periodic += period_sec_ * hz;
       if (periodic_) periodic_();
     }

@@ -11,6 +11,7 @@
 //   loop.Run(stop);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,9 +40,16 @@ class ControlLoop {
   void AddHandler(std::unique_ptr<FlowHandler> handler);
   // Called about every `period_sec` seconds of wall time while running.
   void SetPeriodic(uint32_t period_sec, std::function<void()> fn);
+  // Each time `*counter` changes (SIGHUP), every handler reopens its files.
+  void SetReopenSignal(const std::atomic<uint64_t>* counter) { reopen_ = counter; }
 
-  // Runs until every worker is done and its channel is empty. Returns the
-  // first error a handler reported when closed.
+  // The handlers, for stats (their output counters are safe to read from
+  // any thread; the list does not change once Run started).
+  const std::vector<std::unique_ptr<FlowHandler>>& handlers() const { return handlers_; }
+
+  // Runs until every worker is done and its channel is empty. Handlers are
+  // flushed about once a second and closed at the end. Returns the first
+  // error a handler reported when closed.
   absl::Status Run();
 
   const ControlCounters& counters() const { return counters_; }
@@ -56,6 +64,8 @@ class ControlLoop {
   std::function<void()> periodic_;
   ControlCounters counters_;
   uint32_t idle_ = 0;
+  const std::atomic<uint64_t>* reopen_ = nullptr;
+  uint64_t reopen_seen_ = 0;
 };
 
 }  // namespace skyprobe

@@ -13,7 +13,7 @@ namespace skyprobe {
 namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
-constexpr int64_t kT0 = 1'700'000'000 * kSec;  // 2023-11-14
+constexpr int64_t kT0 = 1'700'000'000 * kSec;                   // 2023-11-14
 constexpr uint64_t kYear2100Us = 4'102'444'800ull * 1'000'000;  // 2100-01-01, as net_pcap gives it
 
 TEST(CaptureClockTest, MicrosecondsToNanosecondsSaturate) {

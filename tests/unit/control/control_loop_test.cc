@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "export/json_lines_handler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -168,6 +169,73 @@ TEST(ControlLoopTest, ReturnsTheFirstCloseErrorAfterClosingEveryHandler) {
   EXPECT_EQ(ok.closes + bad.closes + worse.closes, 3);
   EXPECT_EQ(worse.uuids.size(), 3u);
   EXPECT_FALSE(worse.enhanced[0]);  // no pipeline: records pass unchanged
+}
+
+// An output that fails (the --json sink on a device that is always full)
+// beside one that works: the working one gets every record, the failing one
+// counts every record lost, and Run() reports the loss (exit status 3).
+TEST(ControlLoopTest, AFailingOutputDoesNotStopTheOthers) {
+  ScriptedSource a(1, 40, 5, 4);
+  ControlLoop loop(nullptr);
+  loop.AddSource(&a);
+  auto json = JsonLinesHandler::Open("/dev/full", JsonContext());
+  ASSERT_TRUE(json.ok()) << json.status();
+  const OutputCounters* out = (*json)->output_counters();
+  loop.AddHandler(*std::move(json));
+  Seen after;
+  loop.AddHandler(std::make_unique<RecordingHandler>(&after, absl::OkStatus()));
+
+  const absl::Status st = loop.Run();
+
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_THAT(after.uuids, ElementsAreArray(a.Published()));
+  EXPECT_EQ(out->records_lost.load(), 45u);
+  EXPECT_GE(out->output_errors.load(), 1u);
+  ASSERT_EQ(loop.handlers().size(), 2u);
+  EXPECT_STREQ(loop.handlers()[0]->output_name(), "json");
+  EXPECT_EQ(loop.handlers()[1]->output_counters(), nullptr);  // not an output
+}
+
+// SIGHUP bumps a counter; the loop makes every handler reopen once per bump.
+class HangUpSource final : public RecordSource {
+ public:
+  explicit HangUpSource(std::atomic<uint64_t>* hup) : hup_(hup) {}
+  bool Done() const noexcept override {
+    ++calls_;
+    if (calls_ == 3 || calls_ == 5) hup_->fetch_add(1);  // two signals while running
+    return calls_ >= 8;
+  }
+  uint32_t Drain(FlowSnapshot**, uint32_t) noexcept override { return 0; }
+  void Release(FlowSnapshot* const*, uint32_t) noexcept override {}
+
+ private:
+  std::atomic<uint64_t>* hup_;
+  mutable int calls_ = 0;
+};
+
+class ReopenCounter final : public FlowHandler {
+ public:
+  explicit ReopenCounter(int* n) : n_(n) {}
+  void OnRecord(const FlowSnapshot&) override {}
+  void Reopen() override { ++*n_; }
+
+ private:
+  int* n_;
+};
+
+TEST(ControlLoopTest, EachHangUpReopensEveryHandlerOnce) {
+  std::atomic<uint64_t> hup{7};  // signals before Run() are not replayed
+  HangUpSource src(&hup);
+  ControlLoop loop(nullptr);
+  loop.AddSource(&src);
+  loop.SetReopenSignal(&hup);
+  int first = 0, second = 0;
+  loop.AddHandler(std::make_unique<ReopenCounter>(&first));
+  loop.AddHandler(std::make_unique<ReopenCounter>(&second));
+  ASSERT_TRUE(loop.Run().ok());
+  EXPECT_EQ(hup.load(), 9u);
+  EXPECT_EQ(first, 2);
+  EXPECT_EQ(second, 2);
 }
 
 }  // namespace

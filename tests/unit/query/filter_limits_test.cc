@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "query/compiled_filter.h"
 #include "query/filter_expr.h"
 #include "query/filter_limits.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 
 namespace skyprobe::query {
 namespace {

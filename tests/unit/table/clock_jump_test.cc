@@ -93,4 +93,3 @@ TEST_F(ClockJumpTest, ClockNearInt64MaxNeitherOverflowsNorLoops) {
 
 }  // namespace
 }  // namespace skyprobe
-
