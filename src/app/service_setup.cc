@@ -71,8 +71,10 @@ absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] C
     SKYPROBE_ASSIGN_OR_RETURN(r->server,
                               StartGrpcServer(ServiceOptionsFromConfig(cfg), r->backend.get()));
     if (!cfg.quiet) {
-      std::fprintf(stderr, "skyprobe: gRPC service on %s (port %d)\n", cfg.grpc_listen.c_str(),
-                   r->server->port());
+      // Which protection is on, said where the address is (issue 9, item 5).
+      std::fprintf(stderr, "skyprobe: gRPC service on %s (port %d), protection: %s\n",
+                   cfg.grpc_listen.c_str(), r->server->port(),
+                   ProtectionText(ServiceOptionsFromConfig(cfg)).c_str());
     }
   }
 #endif

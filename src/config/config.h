@@ -157,6 +157,23 @@ struct Config {
   std::string grpc_tls_key;        // its private key, PEM ("--grpc-tls-key")
   std::string grpc_tls_client_ca;  // CA of client certificates: mutual TLS ("--grpc-tls-client-ca")
   std::string grpc_token_file;     // bearer token clients must send ("--grpc-token-file")
+  // Listen on a non-loopback address without TLS or a token, on purpose ("--grpc-insecure");
+  // without it such a set-up is refused. Tokens are at least kMinGrpcTokenBytes long.
+  bool grpc_insecure = false;
+  // Requests in progress at once, per kind; one more is RESOURCE_EXHAUSTED naming the cap:
+  // unary Query ("--grpc-max-queries"), QueryStream ("--grpc-max-streams"), Subscribe
+  // ("--grpc-max-subscribers"), ExportPcap ("--grpc-max-exports").
+  uint32_t grpc_max_queries = 16;
+  uint32_t grpc_max_streams = 8;
+  uint32_t grpc_max_subscribers = 64;
+  uint32_t grpc_max_exports = 4;
+  // Bytes all answers in flight may hold together: collected rows, raw packets of exports,
+  // records queued for subscribers ("--grpc-answer-memory"); an answer that would pass it
+  // is RESOURCE_EXHAUSTED. 1M flows of a full table take about 700 MB.
+  uint64_t grpc_answer_memory = 1ull << 30;
+  // A stream (QueryStream, ExportPcap, Subscribe) whose client has not taken a message for
+  // this long is cut off ("--grpc-idle-timeout", seconds; 0 = never).
+  uint32_t grpc_idle_timeout_sec = 30;
   // Keep running (table and service) after the pcap inputs end, until SIGTERM ("--hold").
   bool hold = false;
 
@@ -175,6 +192,14 @@ struct ListenAddress {
   bool ipv6 = false;
 };
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text);
+
+// Shortest bearer token the service takes (--grpc-token-file), in bytes.
+inline constexpr size_t kMinGrpcTokenBytes = 16;
+
+// True when the host of a --grpc-listen HOST:PORT is a loopback address (127.0.0.0/8,
+// ::1, ::ffff:127.x.y.z) or "localhost": only this machine can connect. Anything else,
+// 0.0.0.0, [::] and names included, is reachable from elsewhere.
+bool IsLoopbackListen(const std::string& listen);
 
 // True when the probe reads DPDK ports (--pcap, --iface or --eal), not only sFlow.
 inline bool HasPortInputs(const Config& cfg) {

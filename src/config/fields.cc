@@ -66,6 +66,13 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"grpc-tls-key", "service.tls_key"},
     {"grpc-tls-client-ca", "service.tls_client_ca"},
     {"grpc-token-file", "service.token_file"},
+    {"grpc-insecure", "service.insecure"},
+    {"grpc-max-queries", "service.max_queries"},
+    {"grpc-max-streams", "service.max_streams"},
+    {"grpc-max-subscribers", "service.max_subscribers"},
+    {"grpc-max-exports", "service.max_exports"},
+    {"grpc-answer-memory", "service.answer_memory"},
+    {"grpc-idle-timeout", "service.idle_timeout"},
     {"hold", "runtime.hold"},
     {"raw-packets", "flow.raw_packets"},
     {"raw-packets-last", "flow.raw_packets_last"},
@@ -373,6 +380,20 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
     case Field::kGrpcTokenFile:
       cfg->grpc_token_file = std::string(value);
       return absl::OkStatus();
+    case Field::kGrpcInsecure:
+      return ParseBool(value, &cfg->grpc_insecure);
+    case Field::kGrpcMaxQueries:
+      return ParseCount(value, &cfg->grpc_max_queries);
+    case Field::kGrpcMaxStreams:
+      return ParseCount(value, &cfg->grpc_max_streams);
+    case Field::kGrpcMaxSubscribers:
+      return ParseCount(value, &cfg->grpc_max_subscribers);
+    case Field::kGrpcMaxExports:
+      return ParseCount(value, &cfg->grpc_max_exports);
+    case Field::kGrpcAnswerMemory:
+      return ParseBytes(value, &cfg->grpc_answer_memory);
+    case Field::kGrpcIdleTimeout:
+      return ParseU32(value, kSeconds, &cfg->grpc_idle_timeout_sec);
     case Field::kHold:
       return ParseBool(value, &cfg->hold);
     case Field::kRawPackets:
@@ -520,6 +541,23 @@ absl::StatusOr<IpNetwork> ParseIpNetwork(const std::string& text) {
     net.addr[i] &= static_cast<uint8_t>(0xFF00 >> keep);
   }
   return net;
+}
+
+bool IsLoopbackListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  uint8_t a[16];
+  if (inet_pton(AF_INET, host.c_str(), a) == 1) return a[0] == 127;
+  if (inet_pton(AF_INET6, host.c_str(), a) != 1) return false;  // a name: could be anywhere
+  static constexpr uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kMapped4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(a, a + 16, kLoopback6)) return true;
+  return std::equal(a, a + 12, kMapped4) && a[12] == 127;
 }
 
 // IsSupportedLinkType() is defined once, by the parser (src/parse/parsed_packet.cc).

@@ -134,7 +134,16 @@ SERVICE (gRPC; skyprobectl is its client)
     --grpc-tls-cert FILE     server certificate chain (PEM): TLS only
     --grpc-tls-key FILE      its private key (PEM)
     --grpc-tls-client-ca FILE  require client certificates signed by this CA
-    --grpc-token-file FILE   require "authorization: Bearer <token in FILE>"
+    --grpc-token-file FILE   require "authorization: Bearer <token in FILE>" (at least
+                             16 bytes)
+    --grpc-insecure          allow a non-loopback --grpc-listen without TLS or token
+    --grpc-max-queries N     Query calls at once (default: 16)
+    --grpc-max-streams N     QueryStream calls at once (default: 8)
+    --grpc-max-subscribers N  open Subscribe streams (default: 64)
+    --grpc-max-exports N     ExportPcap calls at once (default: 4)
+    --grpc-answer-memory BYTES  memory all answers in flight may hold (default: 1G)
+    --grpc-idle-timeout SEC  cut off a stream whose client took nothing for SEC
+                             seconds (default: 30, 0 = never)
     --help, -h               print this text and exit
     --version                print the version and exit
 

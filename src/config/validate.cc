@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "config/config.h"
 #include "config/config_internal.h"
 #include "skyprobe/status.h"
@@ -40,6 +43,9 @@ constexpr uint32_t kSflowMaxAgentsMax = 4096;
 constexpr uint32_t kSflowListenMax = 16;  // sflow::SflowSockets::kMaxSockets
 constexpr uint32_t kIpDefragMaxLimit = 1u << 24;
 constexpr uint32_t kIpDefragTimeoutMaxMs = 3'600'000;
+// Requests of one kind in progress at once: each may hold a gRPC thread.
+constexpr uint32_t kGrpcCapMax = 4096;
+constexpr uint64_t kGrpcAnswerMemoryMin = 1ull << 20;
 // A slot: its header and capture_length bytes, 8-byte aligned (src/table/raw_packet_arena.h).
 constexpr uint64_t kRawSlotHeader = 24;
 
@@ -55,6 +61,8 @@ std::string PcapLabel(const FieldLabels& labels, absl::string_view path) {
 // --bpf "porrt 53": can't parse filter expression: syntax error
 // TLS files go in pairs, and the files must be readable now rather than when the first
 // client connects. The service itself reads them (src/service/grpc_server.cc).
+absl::Status Range(const FieldLabels& labels, Field field, absl::string_view rule, uint64_t got);
+
 absl::Status CheckService(const Config& cfg, const FieldLabels& labels) {
   if (cfg.grpc_tls_cert.empty() != cfg.grpc_tls_key.empty()) {
     const Field given = cfg.grpc_tls_cert.empty() ? Field::kGrpcTlsKey : Field::kGrpcTlsCert;
@@ -81,6 +89,40 @@ absl::Status CheckService(const Config& cfg, const FieldLabels& labels) {
           absl::StrCat(LabelOf(labels, field), ": ", *path, ": ", std::strerror(errno)));
     }
     std::fclose(f);
+  }
+  if (!cfg.grpc_token_file.empty()) {
+    // As the service reads it: surrounding whitespace is not part of the token.
+    std::ifstream in(cfg.grpc_token_file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    const size_t bytes = absl::StripAsciiWhitespace(text.str()).size();
+    if (bytes < kMinGrpcTokenBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(LabelOf(labels, Field::kGrpcTokenFile), ": ", cfg.grpc_token_file,
+                       ": the token is ", bytes, " bytes; it must be at least ", kMinGrpcTokenBytes,
+                       " (e.g. head -c 24 /dev/urandom | base64 > ", cfg.grpc_token_file, ")"));
+    }
+  }
+  // Open to the network only with a protection, or when told so in as many words.
+  if (cfg.grpc_listen != "none" && !IsLoopbackListen(cfg.grpc_listen) &&
+      cfg.grpc_tls_cert.empty() && cfg.grpc_token_file.empty() && !cfg.grpc_insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        LabelOf(labels, Field::kGrpcListen), " ", cfg.grpc_listen,
+        ": not a loopback address, and without TLS or a token anyone who reaches it can "
+        "read every flow: give --grpc-tls-cert and --grpc-tls-key, or --grpc-token-file, or "
+        "--grpc-insecure to serve it unprotected on purpose"));
+  }
+  const std::pair<Field, uint32_t> caps[] = {{Field::kGrpcMaxQueries, cfg.grpc_max_queries},
+                                             {Field::kGrpcMaxStreams, cfg.grpc_max_streams},
+                                             {Field::kGrpcMaxSubscribers, cfg.grpc_max_subscribers},
+                                             {Field::kGrpcMaxExports, cfg.grpc_max_exports}};
+  for (const auto& [field, cap] : caps) {
+    if (cap < 1 || cap > kGrpcCapMax) {
+      return Range(labels, field, absl::StrCat("1..", kGrpcCapMax), cap);
+    }
+  }
+  if (cfg.grpc_answer_memory < kGrpcAnswerMemoryMin) {
+    return Range(labels, Field::kGrpcAnswerMemory, ">= 1M (1048576 bytes)", cfg.grpc_answer_memory);
   }
   return absl::OkStatus();
 }

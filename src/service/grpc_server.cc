@@ -50,15 +50,25 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
  public:
   Impl(ProbeBackend* backend, ServiceOptions options, std::string token)
-      : backend_(backend), options_(std::move(options)), token_(std::move(token)) {}
+      : backend_(backend),
+        options_(std::move(options)),
+        token_(std::move(token)),
+        budget_(options_.answer_memory),
+        watchdog_(options_.idle_timeout, &counters_.idle_cut) {}
 
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* ctx, const v1::FlowQuery* request,
                                   v1::FlowSet* reply) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     absl::Status s = Admit(ctx, *request);
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("Query", &counters_.queries_active, options_.max_queries, "--grpc-max-queries",
+                   &slot);
+    }
     if (s.ok()) {
       counters_.queries.fetch_add(1, std::memory_order_relaxed);
-      s = Count(RunQuery(*request, backend_, reply));
+      BudgetLease lease(&budget_);
+      s = Count(RunQuery(*request, backend_, reply, &lease));
     }
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -79,31 +89,52 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
         s = Count(compiled.status());
       }
     }
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("Subscribe", &counters_.subscribers, options_.max_subscribers,
+                   "--grpc-max-subscribers", &slot);
+    }
     if (!s.ok()) return new FailedStream<v1::Flow>(s);
     return new SubscribeReactor(backend_, std::move(filter), node_tid, options_.subscriber_queue,
+                                &budget_, StreamGuard(&watchdog_, ctx, std::move(slot)),
                                 &counters_);
   }
 
   grpc::ServerWriteReactor<v1::FlowSet>* QueryStream(grpc::CallbackServerContext* ctx,
                                                      const v1::FlowQuery* request) override {
     absl::Status s = Admit(ctx, *request);
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("QueryStream", &counters_.query_streams_active, options_.max_streams,
+                   "--grpc-max-streams", &slot);
+    }
     QueryAnswer answer;
+    answer.lease = BudgetLease(&budget_);
     if (s.ok()) {
       counters_.query_streams.fetch_add(1, std::memory_order_relaxed);
       s = Count(CollectAnswer(*request, backend_, &answer));
     }
-    return new QueryStreamReactor(std::move(answer), s);
+    if (!s.ok()) return new FailedStream<v1::FlowSet>(s);
+    return new QueryStreamReactor(std::move(answer), s,
+                                  StreamGuard(&watchdog_, ctx, std::move(slot)));
   }
 
   grpc::ServerWriteReactor<v1::PcapChunk>* ExportPcap(grpc::CallbackServerContext* ctx,
                                                       const v1::FlowQuery* request) override {
     absl::Status s = Admit(ctx, *request);
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("ExportPcap", &counters_.pcap_exports_active, options_.max_exports,
+                   "--grpc-max-exports", &slot);
+    }
     PcapPackets packets;
+    packets.lease = BudgetLease(&budget_);
     if (s.ok()) {
       counters_.pcap_exports.fetch_add(1, std::memory_order_relaxed);
       s = Count(GatherPcapPackets(*request, backend_, options_.max_pcap_bytes, &packets));
     }
-    return new PcapReactor(std::move(packets), s);
+    if (!s.ok()) return new FailedStream<v1::PcapChunk>(s);
+    return new PcapReactor(std::move(packets), s, StreamGuard(&watchdog_, ctx, std::move(slot)));
   }
 
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest*,
@@ -132,6 +163,19 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
       add("subscriber_dropped", counters_.subscriber_dropped);
       add("pcap_exports", counters_.pcap_exports);
       add("query_streams", counters_.query_streams);
+      add("queries_active", counters_.queries_active);
+      add("query_streams_active", counters_.query_streams_active);
+      add("pcap_exports_active", counters_.pcap_exports_active);
+      add("refused_busy", counters_.refused_busy);
+      add("idle_cut", counters_.idle_cut);
+      auto put = [&](const char* name, uint64_t value) {
+        v1::StatsEntry* out = reply->add_entries();
+        out->set_scope("service");
+        out->set_name(name);
+        out->set_value(value);
+      };
+      put("answer_bytes", budget_.used());
+      put("refused_memory", budget_.refusals());
     }
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -172,6 +216,16 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     return absl::OkStatus();
   }
 
+  // A place among the `cap` requests of a kind, or RESOURCE_EXHAUSTED naming the cap.
+  absl::Status TakeSlot(absl::string_view rpc, std::atomic<uint64_t>* active, uint64_t cap,
+                        absl::string_view flag, RequestSlot* slot) {
+    *slot = RequestSlot::Take(active, cap);
+    if (*slot) return absl::OkStatus();
+    counters_.refused_busy.fetch_add(1, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError(absl::StrCat("too many ", rpc, " calls in progress (", cap,
+                                                     ", ", flag, "); retry when one has ended"));
+  }
+
   // Authorized, and a request that decoded (request_traits.h).
   absl::Status Admit(grpc::CallbackServerContext* ctx, const google::protobuf::Message& request) {
     absl::Status s = Authorize(ctx);
@@ -190,6 +244,8 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
   ServiceOptions options_;
   std::string token_;
   ServiceCounters counters_;
+  AnswerBudget budget_;
+  StreamWatchdog watchdog_;  // declared last: its thread stops first
 };
 
 ServiceOptions ServiceOptionsFromConfig(const Config& cfg) {
@@ -199,7 +255,26 @@ ServiceOptions ServiceOptionsFromConfig(const Config& cfg) {
   o.tls_key_file = cfg.grpc_tls_key;
   o.tls_client_ca_file = cfg.grpc_tls_client_ca;
   o.token_file = cfg.grpc_token_file;
+  o.insecure = cfg.grpc_insecure;
+  o.max_queries = cfg.grpc_max_queries;
+  o.max_streams = cfg.grpc_max_streams;
+  o.max_subscribers = cfg.grpc_max_subscribers;
+  o.max_exports = cfg.grpc_max_exports;
+  o.answer_memory = cfg.grpc_answer_memory;
+  o.idle_timeout = std::chrono::seconds(cfg.grpc_idle_timeout_sec);
   return o;
+}
+
+std::string ProtectionText(const ServiceOptions& options) {
+  std::string tls;
+  if (!options.tls_cert_file.empty()) {
+    tls = options.tls_client_ca_file.empty() ? "TLS" : "mutual TLS";
+  }
+  if (!tls.empty() && !options.token_file.empty()) return tls + " and bearer token";
+  if (!tls.empty()) return tls;
+  if (!options.token_file.empty()) return "bearer token, no TLS";
+  if (IsLoopbackListen(options.listen)) return "loopback only, no TLS, no token";
+  return "NONE: no TLS, no token on a network address (--grpc-insecure)";
 }
 
 GrpcServer::~GrpcServer() { Shutdown(); }
@@ -222,10 +297,20 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions
     absl::StatusOr<std::string> t = ReadFile("--grpc-token-file", options.token_file);
     if (!t.ok()) return t.status();
     token = std::string(absl::StripAsciiWhitespace(*t));
-    if (token.empty()) {
+    if (token.size() < kMinGrpcTokenBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--grpc-token-file ", options.token_file, ": the file is empty"));
+          absl::StrCat("--grpc-token-file ", options.token_file, ": the token is ", token.size(),
+                       " bytes; it must be at least ", kMinGrpcTokenBytes));
     }
+  }
+  // The same rule as the configuration's (validate.cc), for callers that
+  // build ServiceOptions themselves.
+  if (!IsLoopbackListen(options.listen) && options.tls_cert_file.empty() && token.empty() &&
+      !options.insecure) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--grpc-listen ", options.listen,
+                     ": not a loopback address, and without TLS or a token anyone who reaches "
+                     "it can read every flow (--grpc-insecure to serve it so on purpose)"));
   }
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {

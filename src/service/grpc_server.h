@@ -11,6 +11,7 @@
 //   ...; server->Shutdown();
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,7 +46,25 @@ struct ServiceOptions {
   size_t subscriber_queue = 8192;
   // Raw packet bytes one ExportPcap may gather; more is RESOURCE_EXHAUSTED.
   uint64_t max_pcap_bytes = 512ull << 20;
+  // Serve a non-loopback address without TLS or a token (refused otherwise).
+  bool insecure = false;
+  // Calls in progress at once per kind; one more is RESOURCE_EXHAUSTED naming
+  // the cap (Config's grpc_max_*, docs/configuration.md).
+  uint32_t max_queries = 16;
+  uint32_t max_streams = 8;
+  uint32_t max_subscribers = 64;
+  uint32_t max_exports = 4;
+  // Bytes all answers in flight may hold together (answer_budget.h).
+  uint64_t answer_memory = 1ull << 30;
+  // A stream whose client has not taken a message for this long is cut off
+  // (stream_watchdog.h); zero: never.
+  std::chrono::milliseconds idle_timeout{30000};
 };
+
+// What protects the service described by `options`, for the start-up line:
+// "mutual TLS and bearer token", "TLS", "bearer token", "loopback only",
+// "NONE (--grpc-insecure)".
+std::string ProtectionText(const ServiceOptions& options);
 
 // The service part of a Config (--grpc-listen, --grpc-tls-*, --grpc-token-file).
 ServiceOptions ServiceOptionsFromConfig(const Config& cfg);

@@ -19,9 +19,17 @@ namespace {
 namespace v1 = ::skyprobe::v1;
 using query::FlowRow;
 
-// Matching flows, in no order, and how the query sorts them.
+// Memory of `n` rows of an answer whose NodeTID is `node_tid` (longer ones
+// live on the heap).
+uint64_t RowsCost(size_t n, const std::string& node_tid) {
+  return n * (sizeof(FlowRow) + (node_tid.size() > 15 ? node_tid.size() + 1 : 0));
+}
+
+// Matching flows, in no order, and how the query sorts them. The rows are
+// taken from `lease` (null: unbounded) as the vector grows; out of room, the
+// rest of the visit is dropped and the answer is RESOURCE_EXHAUSTED.
 absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
-                          std::vector<FlowRow>* rows) {
+                          std::vector<FlowRow>* rows, BudgetLease* lease) {
   const std::string node_tid = backend->NodeTid();
   absl::StatusOr<std::shared_ptr<const query::CompiledFilter>> filter =
       query::CompiledFilter::Compile(q.expression(), q.has_filter() ? &q.filter() : nullptr,
@@ -33,22 +41,40 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
   *spec = *s;
   std::shared_ptr<const FlowPredicate> predicate;
   if (!(*filter)->MatchesAll()) predicate = *filter;
-  // Growing a vector of ~400-byte rows a million times over copies it again
+  BudgetLease unbounded;
+  if (lease == nullptr) lease = &unbounded;
+  // Growing a vector of ~600-byte rows a million times over copies it again
   // and again: a dump reserves what the table holds (plus a little).
-  if (predicate == nullptr) rows->reserve(backend->LiveFlowsHint() * 17 / 16 + 64);
+  if (predicate == nullptr) {
+    const size_t want = backend->LiveFlowsHint() * 17 / 16 + 64;
+    if (!lease->Grow(RowsCost(want, node_tid))) return lease->Exhausted("the answer");
+    rows->reserve(want);
+  }
+  bool full = false;
   absl::Status visited = backend->VisitFlows(predicate, [&](const FlowSnapshot& snap) {
+    if (full) return;
+    if (rows->size() == rows->capacity()) {
+      // Grown by hand, so that what the vector holds is what the lease holds.
+      const size_t more = std::max<size_t>(64, rows->capacity());
+      if (!lease->Grow(RowsCost(more, node_tid))) {
+        full = true;
+        return;
+      }
+      rows->reserve(rows->capacity() + more);
+    }
     // Built in place: one copy of the ~550-byte snapshot, not two.
     FlowRow& r = rows->emplace_back();
     r.snap = snap;
     r.node_tid = RecordNodeTid(snap, node_tid);
   });
+  if (visited.ok() && full) return lease->Exhausted("the answer");
   return visited;
 }
 
 // Matching flows, sorted and deduplicated as the query asks.
 absl::Status CollectRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
-                         std::vector<FlowRow>* rows) {
-  absl::Status s = MatchingRows(q, backend, spec, rows);
+                         std::vector<FlowRow>* rows, BudgetLease* lease) {
+  absl::Status s = MatchingRows(q, backend, spec, rows, lease);
   if (s.ok()) query::SortAndDedup(*spec, rows);
   return s;
 }
@@ -89,7 +115,8 @@ absl::Status CheckFormat(const v1::FlowQuery& q) {
 
 }  // namespace
 
-absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet* out) {
+absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet* out,
+                      BudgetLease* lease) {
   out->Clear();
   if (absl::Status f = CheckFormat(q); !f.ok()) return f;
   if (q.limit() > query::kMaxPageSize) {  // before any work
@@ -98,7 +125,7 @@ absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet
   }
   query::SortSpec spec;
   std::vector<FlowRow> rows;
-  absl::Status s = CollectRows(q, backend, &spec, &rows);
+  absl::Status s = CollectRows(q, backend, &spec, &rows, lease);
   if (!s.ok()) return s;
   absl::StatusOr<query::Page> page =
       query::Paginate(spec, std::move(rows), q.limit(), q.page_token(), query::QueryId(q));
@@ -110,8 +137,11 @@ absl::Status RunQuery(const v1::FlowQuery& q, ProbeBackend* backend, v1::FlowSet
 
 absl::Status CollectAnswer(const v1::FlowQuery& q, ProbeBackend* backend, QueryAnswer* out) {
   if (absl::Status f = CheckFormat(q); !f.ok()) return f;
-  absl::Status s = MatchingRows(q, backend, &out->spec, &out->rows);
+  absl::Status s = MatchingRows(q, backend, &out->spec, &out->rows, &out->lease);
   if (!s.ok()) return s;
+  if (!out->lease.Grow(out->rows.size() * sizeof(uint32_t))) {
+    return out->lease.Exhausted("the answer");
+  }
   out->order = query::SortedOrder(out->spec, out->rows);
   out->query_id = query::QueryId(q);
   out->format = q.format();
@@ -135,8 +165,11 @@ absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, ui
   }
   query::SortSpec spec;
   std::vector<FlowRow> rows;
-  absl::Status s = CollectRows(q, backend, &spec, &rows);
+  BudgetLease& lease = out->lease;
+  const uint64_t before_rows = lease.held();
+  absl::Status s = CollectRows(q, backend, &spec, &rows, &lease);
   if (!s.ok()) return s;
+  const uint64_t rows_cost = lease.held() - before_rows;
   if (q.limit() != 0 && rows.size() > q.limit()) rows.resize(q.limit());
   uint64_t bytes = 0;
   struct Keyed {
@@ -156,9 +189,15 @@ absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, ui
             absl::StrCat("the matching flows hold more than ", max_bytes,
                          " bytes of raw packets; narrow the filter or set a limit"));
       }
+      // Twice the record: in `all`, then in out->packets.
+      if (!lease.Grow(PacketCost(p) + sizeof(RawPacketCopy))) {
+        return lease.Exhausted("the export");
+      }
       all.push_back({r.snap.uuid, std::move(p)});
     }
   }
+  std::vector<FlowRow>().swap(rows);
+  lease.Shrink(rows_cost);
   std::stable_sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
     if (a.packet.timestamp_ns != b.packet.timestamp_ns) {
       return a.packet.timestamp_ns < b.packet.timestamp_ns;
@@ -175,6 +214,7 @@ absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, ui
     }
     out->packets.push_back(std::move(k.packet));
   }
+  lease.Shrink(all.size() * sizeof(RawPacketCopy));  // `all` goes when this returns
   out->snaplen = std::max<uint32_t>(out->snaplen, 262144);
   return absl::OkStatus();
 }

@@ -5,7 +5,13 @@
 // RawPackets). No state of its own.
 //
 //   v1::FlowSet set;
-//   absl::Status s = RunQuery(request, backend, &set);
+//   BudgetLease lease(&budget);  // or none: no bound
+//   absl::Status s = RunQuery(request, backend, &set, &lease);
+//
+// Memory: the rows an answer collects (all the matches, before sorting) and
+// the packets of an export are taken from `lease` as they come; when it has
+// no more room the answer stops growing and the call returns
+// RESOURCE_EXHAUSTED (BudgetLease::Exhausted). A null lease bounds nothing.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "query/result_set.h"
+#include "service/answer_budget.h"
 #include "service/probe_backend.h"
 #include "skyprobe/v1/probe_service.pb.h"
 
@@ -22,7 +29,7 @@ namespace skyprobe {
 // Filter, sort, dedup and one page of the live flows (probe_service.proto,
 // FlowQuery). Bad requests are INVALID_ARGUMENT naming the problem.
 absl::Status RunQuery(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
-                      skyprobe::v1::FlowSet* out);
+                      skyprobe::v1::FlowSet* out, BudgetLease* lease = nullptr);
 
 // QueryStream's answer: every matching flow from one scan (`rows`, as the
 // workers gave them), `order` the sorted and deduplicated indices into it;
@@ -35,7 +42,9 @@ struct QueryAnswer {
   skyprobe::v1::FlowFormat format = skyprobe::v1::FLOWS;
   size_t first = 0;
   size_t end = 0;
+  BudgetLease lease;  // what rows and order hold of the answer budget
 };
+// `out->lease` is the lease the answer takes from.
 absl::Status CollectAnswer(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
                            QueryAnswer* out);
 
@@ -45,13 +54,17 @@ void AppendRows(const QueryAnswer& answer, size_t begin, size_t end, skyprobe::v
 
 // The raw packets of the flows matching `query` (filter, dedup; limit caps
 // the number of flows, 0: all), in time order, with the link types they use.
-// More than `max_bytes` of packet data is RESOURCE_EXHAUSTED.
+// More than `max_bytes` of packet data is RESOURCE_EXHAUSTED, as is more than
+// `out->lease` can hold.
 struct PcapPackets {
   std::vector<RawPacketCopy> packets;
   std::vector<uint32_t> link_types;
   uint32_t snaplen = 0;
   uint64_t flows = 0;
+  BudgetLease lease;  // what the packets hold of the answer budget (the rows are given back)
 };
+// Bytes a packet is charged in `lease` (its data and its record).
+inline uint64_t PacketCost(const RawPacketCopy& p) { return sizeof(RawPacketCopy) + p.data.size(); }
 absl::Status GatherPcapPackets(const skyprobe::v1::FlowQuery& query, ProbeBackend* backend,
                                uint64_t max_bytes, PcapPackets* out);
 

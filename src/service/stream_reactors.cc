@@ -22,12 +22,18 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+// What a queued record costs of the answer budget (the snapshot, and about
+// the deque's share of a block per element).
+constexpr uint64_t kQueuedRecordCost = sizeof(FlowSnapshot) + 16;
+
 struct SubscribeReactor::Shared {
   absl::Mutex mu;
   std::deque<FlowSnapshot> queue ABSL_GUARDED_BY(mu);
+  BudgetLease lease ABSL_GUARDED_BY(mu);  // what `queue` holds of the answer budget
   size_t capacity = 0;
   uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
-  bool writing ABSL_GUARDED_BY(mu) = false;  // a write (or WriteNext) owns the stream
+  bool over_budget ABSL_GUARDED_BY(mu) = false;  // the first drop was the budget's
+  bool writing ABSL_GUARDED_BY(mu) = false;      // a write (or WriteNext) owns the stream
   bool cancelled ABSL_GUARDED_BY(mu) = false;
   bool finished ABSL_GUARDED_BY(mu) = false;  // Finish() called (or about to be)
 };
@@ -35,13 +41,18 @@ struct SubscribeReactor::Shared {
 SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
                                    std::shared_ptr<const query::CompiledFilter> filter,
                                    std::string node_tid, size_t queue_capacity,
+                                   AnswerBudget* budget, StreamGuard guard,
                                    ServiceCounters* counters)
     : backend_(backend),
       counters_(counters),
       node_tid_(std::move(node_tid)),
+      guard_(std::move(guard)),
       shared_(std::make_shared<Shared>()) {
   shared_->capacity = queue_capacity;
-  counters_->subscribers.fetch_add(1, std::memory_order_relaxed);
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->lease = BudgetLease(budget);
+  }
   // Headers first: a client that waits for them knows the subscription is live.
   StartSendInitialMetadata();
   std::shared_ptr<Shared> shared = shared_;
@@ -53,7 +64,9 @@ SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
     {
       absl::MutexLock lock(&shared->mu);
       if (shared->finished || shared->cancelled) return;
-      if (shared->dropped != 0 || shared->queue.size() >= shared->capacity) {
+      if (shared->dropped != 0 || shared->queue.size() >= shared->capacity ||
+          !shared->lease.Grow(kQueuedRecordCost)) {
+        if (shared->dropped == 0) shared->over_budget = shared->queue.size() < shared->capacity;
         ++shared->dropped;  // once late, stay closed: the stream ends after the queue drains
         c->subscriber_dropped.fetch_add(1, std::memory_order_relaxed);
         return;
@@ -77,11 +90,16 @@ void SubscribeReactor::WriteNext() {
     } else if (!shared_->queue.empty()) {
       snap = shared_->queue.front();
       shared_->queue.pop_front();
+      shared_->lease.Shrink(kQueuedRecordCost);
     } else if (shared_->dropped != 0) {
-      finish = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("subscriber too slow: ", shared_->dropped,
-                                         " records dropped after its queue of ", shared_->capacity,
-                                         " records filled; subscribe again"));
+      const std::string what =
+          shared_->over_budget
+              ? std::string("the service's memory for answers in flight (--grpc-answer-memory)")
+              : absl::StrCat("its queue of ", shared_->capacity, " records");
+      finish =
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       absl::StrCat("subscriber too slow: ", shared_->dropped,
+                                    " records dropped after ", what, " filled; subscribe again"));
     } else {
       shared_->writing = false;  // idle until the next record
       return;
@@ -97,10 +115,12 @@ void SubscribeReactor::WriteNext() {
   }
   ToProto(snap, JsonContext{.node_tid = node_tid_}, &message_);
   counters_->subscriber_records.fetch_add(1, std::memory_order_relaxed);
+  guard_.Busy();
   StartWrite(&message_);
 }
 
 void SubscribeReactor::OnWriteDone(bool ok) {
+  guard_.Idle();
   if (!ok) {
     absl::MutexLock lock(&shared_->mu);
     shared_->cancelled = true;  // the client is gone; WriteNext finishes
@@ -126,13 +146,14 @@ void SubscribeReactor::OnDone() {
     absl::MutexLock lock(&shared_->mu);
     shared_->finished = true;
     shared_->queue.clear();
+    shared_->lease.Release();
   }
-  counters_->subscribers.fetch_sub(1, std::memory_order_relaxed);
-  delete this;
+  delete this;  // the guard gives the subscriber's slot back
 }
 
-QueryStreamReactor::QueryStreamReactor(QueryAnswer answer, const absl::Status& status)
-    : answer_(std::move(answer)) {
+QueryStreamReactor::QueryStreamReactor(QueryAnswer answer, const absl::Status& status,
+                                       StreamGuard guard)
+    : guard_(std::move(guard)), answer_(std::move(answer)) {
   if (!status.ok()) {
     Finish(ToGrpcStatus(status));
     return;
@@ -142,6 +163,7 @@ QueryStreamReactor::QueryStreamReactor(QueryAnswer answer, const absl::Status& s
 }
 
 void QueryStreamReactor::OnWriteDone(bool ok) {
+  guard_.Idle();
   if (!ok) {
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
     return;
@@ -163,11 +185,14 @@ void QueryStreamReactor::WriteNext() {
         query::TokenAfter(answer_.spec, answer_.rows[answer_.order[stop - 1]], answer_.query_id));
   }
   next_ = stop;
+  guard_.Busy();
   StartWrite(&message_);
 }
 
-PcapReactor::PcapReactor(PcapPackets packets, const absl::Status& status)
-    : packets_(std::move(packets)), writer_(packets_.link_types, packets_.snaplen) {
+PcapReactor::PcapReactor(PcapPackets packets, const absl::Status& status, StreamGuard guard)
+    : guard_(std::move(guard)),
+      packets_(std::move(packets)),
+      writer_(packets_.link_types, packets_.snaplen) {
   if (!status.ok()) {
     Finish(ToGrpcStatus(status));
     return;
@@ -176,6 +201,7 @@ PcapReactor::PcapReactor(PcapPackets packets, const absl::Status& status)
 }
 
 void PcapReactor::OnWriteDone(bool ok) {
+  guard_.Idle();
   if (!ok) {
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
     return;
@@ -193,14 +219,17 @@ void PcapReactor::WriteNext() {
   }
   // A packet larger than a chunk still goes whole into one chunk.
   while (next_ < packets_.packets.size() && data->size() < kChunk) {
-    writer_.AppendPacket(packets_.packets[next_], data);
-    packets_.packets[next_].data = std::string();  // sent: free it
+    RawPacketCopy& p = packets_.packets[next_];
+    writer_.AppendPacket(p, data);
+    packets_.lease.Shrink(p.data.size());
+    p.data = std::string();  // sent: free it
     ++next_;
   }
   if (data->empty()) {
     Finish(grpc::Status::OK);
     return;
   }
+  guard_.Busy();
   StartWrite(&chunk_);
 }
 

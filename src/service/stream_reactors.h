@@ -4,23 +4,33 @@
 // Owner: gRPC threads, plus the control lcore for Subscribe's record callback,
 // which only filters, copies the snapshot into a bounded queue and, when the
 // stream is idle, starts the next write: it never waits for the client. A
-// subscriber whose queue is full loses records; its stream then ends with
-// RESOURCE_EXHAUSTED saying how many, after what was queued has been sent.
+// subscriber whose queue is full (or whose next record finds the answer
+// budget full) loses records; its stream then ends with RESOURCE_EXHAUSTED
+// saying how many, after what was queued has been sent.
 //
-//   return new SubscribeReactor(backend, std::move(filter), node_tid, queue, &counters);
+// Every stream holds a StreamGuard: its place among the streams of its kind
+// (RequestSlot) and its watch by the StreamWatchdog, which cuts it off when
+// a write has waited on the client for the idle deadline.
+//
+//   return new SubscribeReactor(backend, std::move(filter), node_tid, queue, budget,
+//                               StreamGuard(watchdog, ctx, std::move(slot)), &counters);
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <grpcpp/grpcpp.h>
 
 #include "export/pcap_writer.h"
 #include "query/compiled_filter.h"
+#include "service/answer_budget.h"
 #include "service/probe_backend.h"
 #include "service/query_runner.h"
+#include "service/request_slot.h"
+#include "service/stream_watchdog.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"
 
 namespace skyprobe {
@@ -34,12 +44,53 @@ struct ServiceCounters {
   std::atomic<uint64_t> subscriber_dropped{0};  // lost to slow clients
   std::atomic<uint64_t> pcap_exports{0};
   std::atomic<uint64_t> query_streams{0};
+  // In progress now (the RequestSlot counts; subscribers above is the fourth).
+  std::atomic<uint64_t> queries_active{0};
+  std::atomic<uint64_t> query_streams_active{0};
+  std::atomic<uint64_t> pcap_exports_active{0};
+  std::atomic<uint64_t> refused_busy{0};  // RESOURCE_EXHAUSTED by a cap on requests
+  std::atomic<uint64_t> idle_cut{0};      // streams cut off by the idle deadline
+};
+
+// A stream's place among those of its kind and its watch (both optional: a
+// null watchdog watches nothing). Released when the reactor is deleted, in
+// OnDone: the context is still alive then.
+class StreamGuard {
+ public:
+  StreamGuard() = default;
+  StreamGuard(StreamWatchdog* watchdog, grpc::CallbackServerContext* ctx, RequestSlot slot)
+      : watchdog_(watchdog), slot_(std::move(slot)) {
+    if (watchdog_ != nullptr) id_ = watchdog_->Watch(ctx);
+  }
+  StreamGuard(StreamGuard&& other) noexcept
+      : watchdog_(std::exchange(other.watchdog_, nullptr)),
+        id_(other.id_),
+        slot_(std::move(other.slot_)) {}
+  StreamGuard& operator=(StreamGuard&&) = delete;
+  ~StreamGuard() {
+    if (watchdog_ != nullptr) watchdog_->Forget(id_);
+  }
+
+  // Around each write: the client's clock runs while a write waits on it.
+  void Busy() {
+    if (watchdog_ != nullptr) watchdog_->Busy(id_);
+  }
+  void Idle() {
+    if (watchdog_ != nullptr) watchdog_->Idle(id_);
+  }
+
+ private:
+  StreamWatchdog* watchdog_ = nullptr;
+  StreamWatchdog::Id id_ = 0;
+  RequestSlot slot_;
 };
 
 class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flow> {
  public:
+  // Queued records are taken from `budget` (null: only the queue bounds them).
   SubscribeReactor(ProbeBackend* backend, std::shared_ptr<const query::CompiledFilter> filter,
-                   std::string node_tid, size_t queue_capacity, ServiceCounters* counters);
+                   std::string node_tid, size_t queue_capacity, AnswerBudget* budget,
+                   StreamGuard guard, ServiceCounters* counters);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -54,6 +105,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flo
   ProbeBackend* backend_;
   ServiceCounters* counters_;
   std::string node_tid_;
+  StreamGuard guard_;
   std::shared_ptr<Shared> shared_;
   uint64_t subscription_ = 0;
   skyprobe::v1::Flow message_;
@@ -66,7 +118,7 @@ class QueryStreamReactor final : public grpc::ServerWriteReactor<skyprobe::v1::F
   static constexpr size_t kFlowsPerMessage = 1000;
 
   // Finishes at once with `status` when it is not OK.
-  QueryStreamReactor(QueryAnswer answer, const absl::Status& status);
+  QueryStreamReactor(QueryAnswer answer, const absl::Status& status, StreamGuard guard);
 
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }
@@ -74,6 +126,7 @@ class QueryStreamReactor final : public grpc::ServerWriteReactor<skyprobe::v1::F
  private:
   void WriteNext();
 
+  StreamGuard guard_;
   QueryAnswer answer_;
   size_t next_ = 0;
   skyprobe::v1::FlowSet message_;
@@ -81,8 +134,9 @@ class QueryStreamReactor final : public grpc::ServerWriteReactor<skyprobe::v1::F
 
 class PcapReactor final : public grpc::ServerWriteReactor<skyprobe::v1::PcapChunk> {
  public:
-  // Finishes at once with `status` when it is not OK.
-  PcapReactor(PcapPackets packets, const absl::Status& status);
+  // Finishes at once with `status` when it is not OK. Each packet's share of
+  // packets.lease is given back once the packet is sent.
+  PcapReactor(PcapPackets packets, const absl::Status& status, StreamGuard guard);
 
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }
@@ -90,6 +144,7 @@ class PcapReactor final : public grpc::ServerWriteReactor<skyprobe::v1::PcapChun
  private:
   void WriteNext();
 
+  StreamGuard guard_;
   PcapPackets packets_;
   PcapWriter writer_;
   bool header_sent_ = false;

@@ -578,18 +578,20 @@ def ctl_path():
 class ServingProbe:
     """A running skyprobe with its gRPC service on a free port.
 
-    `args` are skyprobe's flags (--grpc-listen 127.0.0.1:0 is added). The
-    port is read from the start-up line on stderr; stderr is kept in `lines`.
-    The process is killed when the test ends, whatever happens to it.
+    `args` are skyprobe's flags (--grpc-listen `listen` is added). The
+    port is read from the start-up line on stderr (kept in `banner`); stderr
+    is kept in `lines`. The process is killed when the test ends, whatever
+    happens to it. `address` is on 127.0.0.1 whatever `listen` is.
     """
 
-    def __init__(self, testcase, args):
+    def __init__(self, testcase, args, listen='127.0.0.1:0'):
         self.proc = subprocess.Popen(
-            [skyprobe_path()] + list(args) + ['--grpc-listen', '127.0.0.1:0'],
+            [skyprobe_path()] + list(args) + ['--grpc-listen', listen],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True)
         self.lines = []
         self.port = None
+        self.banner = None
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         testcase.addCleanup(self.kill)
@@ -604,6 +606,7 @@ class ServingProbe:
             self.lines.append(line.rstrip('\n'))
             match = re.search(r'gRPC service on .*\(port (\d+)\)', line)
             if match:
+                self.banner = line.rstrip('\n')
                 self.port = int(match.group(1))
 
     def stderr(self):

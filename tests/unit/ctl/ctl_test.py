@@ -56,7 +56,7 @@ class CtlTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="skyprobectl_test_")
         cls.token = os.path.join(cls.tmp, "token")
         with open(cls.token, "w") as f:
-            f.write("hunter2\n")
+            f.write("hunter2-hunter2-hunter2\n")
         cls.a = Probe(cls.tmp, "probe-1", "a")
         cls.b = Probe(cls.tmp, "probe-2", "b")
         cls.locked = Probe(cls.tmp, "probe-3", "b", token_file=cls.token)

@@ -51,17 +51,54 @@ grpc::Status Ping(const std::shared_ptr<grpc::Channel>& channel, const std::stri
 TEST(AuthTest, BearerToken) {
   FakeBackend backend("p");
   const std::string token_file = TempDir() + "/token";
-  WriteFile(token_file, "s3cret\n");
+  WriteFile(token_file, "s3cret-s3cret-s3cret\n");
   auto server = StartGrpcServer({.listen = "127.0.0.1:0", .token_file = token_file}, &backend);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                                      grpc::InsecureChannelCredentials());
-  EXPECT_TRUE(Ping(channel, "s3cret").ok());
+  EXPECT_TRUE(Ping(channel, "s3cret-s3cret-s3cret").ok());
   grpc::Status missing = Ping(channel);
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(missing.error_message(), HasSubstr("requires a token"));
-  EXPECT_EQ(Ping(channel, "s3cre").error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(Ping(channel, "s3cret!").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Ping(channel, "s3cret-s3cret-s3cre").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Ping(channel, "s3cret-s3cret-s3cret!").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// Issue 9, item 5, for callers of StartGrpcServer that build ServiceOptions
+// themselves: the same rules as the configuration's.
+TEST(AuthTest, ShortTokensAndUnprotectedNetworkAddressesAreRefused) {
+  FakeBackend backend("p");
+  const std::string short_token = TempDir() + "/short";
+  WriteFile(short_token, "\n 0123456789abcde \n");  // 15 bytes
+  auto s = StartGrpcServer({.listen = "127.0.0.1:0", .token_file = short_token}, &backend);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("the token is 15 bytes; it must be at least 16"));
+  s = StartGrpcServer({.listen = "0.0.0.0:0"}, &backend);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("--grpc-listen 0.0.0.0:0: not a loopback address"));
+  // Said out loud, it serves, and says so.
+  ServiceOptions open{.listen = "0.0.0.0:0", .insecure = true};
+  s = StartGrpcServer(open, &backend);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(ProtectionText(open), "NONE: no TLS, no token on a network address (--grpc-insecure)");
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*s)->port()),
+                                     grpc::InsecureChannelCredentials());
+  EXPECT_TRUE(Ping(channel).ok());
+}
+
+TEST(AuthTest, ProtectionText) {
+  EXPECT_EQ(ProtectionText({.listen = "127.0.0.1:1"}), "loopback only, no TLS, no token");
+  EXPECT_EQ(ProtectionText({.listen = "0.0.0.0:1", .token_file = "t"}), "bearer token, no TLS");
+  EXPECT_EQ(ProtectionText({.listen = "0.0.0.0:1", .tls_cert_file = "c", .tls_key_file = "k"}),
+            "TLS");
+  EXPECT_EQ(ProtectionText({.listen = "0.0.0.0:1",
+                            .tls_cert_file = "c",
+                            .tls_key_file = "k",
+                            .tls_client_ca_file = "ca",
+                            .token_file = "t"}),
+            "mutual TLS and bearer token");
 }
 
 TEST(AuthTest, StartErrorsNameTheOption) {

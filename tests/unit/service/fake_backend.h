@@ -7,6 +7,7 @@
 //   backend.AddFlow(TcpFlow(...), {packet});  backend.Push(update);
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -47,11 +48,25 @@ class FakeBackend final : public ProbeBackend {
     return flushes_;
   }
 
+  // While held, VisitFlows waits: the query that called it stays in progress.
+  void HoldVisits(bool hold) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = hold;
+    released_.notify_all();
+  }
+  int visits_waiting() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
+
   absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                           const std::function<void(const FlowSnapshot&)>& visit) override {
     std::vector<FlowSnapshot> copy;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      ++waiting_;
+      released_.wait(lock, [this] { return !held_; });
+      --waiting_;
       copy = flows_;
     }
     for (const FlowSnapshot& s : copy) {
@@ -96,6 +111,9 @@ class FakeBackend final : public ProbeBackend {
  private:
   const std::string node_tid_;
   std::mutex mu_;
+  std::condition_variable released_;
+  bool held_ = false;
+  int waiting_ = 0;
   std::vector<FlowSnapshot> flows_;
   std::map<uint64_t, std::vector<RawPacketCopy>> packets_;
   std::map<uint64_t, std::function<void(const FlowSnapshot&)>> subscribers_;
