@@ -193,7 +193,8 @@ absl::StatusOr<std::unique_ptr<Node>> Build(const v1::Filter& f) {
       node->regex = std::make_unique<RE2>(r.value(), FilterRegexOptions());
       if (!node->regex->ok()) {
         return absl::InvalidArgumentError(absl::StrCat("RegexFilter: bad regular expression '",
-                                                       r.value(), "': ", node->regex->error()));
+                                                       Excerpt(r.value()),
+                                                       "': ", Excerpt(node->regex->error())));
       }
       return node;
     }

@@ -117,7 +117,7 @@ class Lexer {
       t.kind = Tok::kInt;
       t.text = std::string(in.substr(i, j - i));
       if (!absl::SimpleAtoi(t.text, &t.number)) {
-        return ErrorAt(t.column, absl::StrCat("'", t.text, "' is not a 64-bit integer"));
+        return ErrorAt(t.column, absl::StrCat("'", Excerpt(t.text), "' is not a 64-bit integer"));
       }
       i = j;
     } else {
@@ -180,9 +180,9 @@ std::string Describe(const Token& t) {
     case Tok::kEnd:
       return "end of expression";
     case Tok::kString:
-      return absl::StrCat("'", t.text, "'");
+      return absl::StrCat("'", Excerpt(t.text), "'");
     default:
-      return absl::StrCat("'", t.text, "'");
+      return absl::StrCat("'", Excerpt(t.text), "'");
   }
 }
 
@@ -363,8 +363,8 @@ class Parser {
         }
         RE2 re(v.text, FilterRegexOptions());
         if (!re.ok()) {
-          return ErrorAt(v.column,
-                         absl::StrCat("bad regular expression '", v.text, "': ", re.error()));
+          return ErrorAt(v.column, absl::StrCat("bad regular expression '", Excerpt(v.text),
+                                                "': ", Excerpt(re.error())));
         }
         if (absl::Status s = AddTerms(1, key.column); !s.ok()) return s;
         Sub f;
@@ -416,14 +416,14 @@ class Parser {
     if (v.kind == Tok::kString) {
       if (field.type != FieldType::kString) {
         return ErrorAt(v.column, absl::StrCat(key.text, " is an integer key: compare it with a ",
-                                              "number, not '", v.text, "'"));
+                                              "number, not '", Excerpt(v.text), "'"));
       }
       f.filter.mutable_termstringfilter()->set_key(key.text);
       f.filter.mutable_termstringfilter()->set_value(v.text);
     } else if (v.kind == Tok::kInt) {
       if (field.type != FieldType::kInt) {
-        return ErrorAt(
-            v.column, absl::StrCat(key.text, " is a string key: quote the value ('", v.text, "')"));
+        return ErrorAt(v.column, absl::StrCat(key.text, " is a string key: quote the value ('",
+                                              Excerpt(v.text), "')"));
       }
       f.filter.mutable_termint64filter()->set_key(key.text);
       f.filter.mutable_termint64filter()->set_value(v.number);

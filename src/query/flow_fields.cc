@@ -166,7 +166,7 @@ std::string UnknownKeyMessage(absl::string_view key) {
                           " alias names string keys only: use '", canonical, "')");
     }
   }
-  std::string msg = absl::StrCat("unknown key '", key, "'");
+  std::string msg = absl::StrCat("unknown key '", Excerpt(key), "'");
   const std::string near = SuggestField(key);
   if (!near.empty()) absl::StrAppend(&msg, " (did you mean '", near, "'?)");
   return msg;
@@ -184,27 +184,47 @@ const FieldInfo* FindField(absl::string_view key) {
   return nullptr;
 }
 
+std::string Excerpt(absl::string_view text) {
+  constexpr size_t kMax = 64;
+  if (text.size() <= kMax) return std::string(text);
+  return absl::StrCat(text.substr(0, kMax), "... (", text.size(), " characters)");
+}
+
 std::string SuggestField(absl::string_view key) {
-  auto distance = [](absl::string_view a, absl::string_view b) {
+  // Edit distance, case-insensitive, given up as soon as a whole row is past
+  // `bound` (the distance can only grow from there).
+  auto distance = [](absl::string_view a, absl::string_view b, size_t bound) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
       size_t diagonal = row[0];
       row[0] = i;
+      size_t lowest = row[0];
       for (size_t j = 1; j <= b.size(); ++j) {
         const size_t above = row[j];
         const bool same = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]);
         row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
         diagonal = above;
+        lowest = std::min(lowest, row[j]);
       }
+      if (lowest > bound) return bound + 1;
     }
     return row[b.size()];
   };
   const size_t limit = std::max<size_t>(2, key.size() / 3);
+  // The distance to a name is at least the difference in length: past that,
+  // nothing can be close, and a 1 MB key would cost seconds of comparisons
+  // (found by the filter_text fuzz target).
+  size_t longest = 0;
+  for (const FieldInfo& f : AllFields()) longest = std::max(longest, f.name.size());
+  if (key.size() > longest + limit) return std::string();
   size_t best = limit + 1;
   absl::string_view match;
   for (const FieldInfo& f : AllFields()) {
-    const size_t d = distance(key, f.name);
+    const size_t gap =
+        key.size() > f.name.size() ? key.size() - f.name.size() : f.name.size() - key.size();
+    if (gap >= best) continue;
+    const size_t d = distance(key, f.name, best - 1);
     if (d < best) {
       best = d;
       match = f.name;

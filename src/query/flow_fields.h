@@ -89,8 +89,14 @@ const FieldInfo* FindField(absl::string_view key);
 // Canonical keys of every field, in FieldId order (docs, "did you mean").
 const std::vector<FieldInfo>& AllFields();
 
-// The closest canonical key to a misspelt one, or "" if none is close.
+// The closest canonical key to a misspelt one, or "" if none is close. A key
+// far longer than any name is no typo: answered without comparing.
 std::string SuggestField(absl::string_view key);
+
+// Text from a request, shortened for an error message: up to 64 characters,
+// then "... (N characters)". Errors name what was wrong without echoing a
+// megabyte back.
+std::string Excerpt(absl::string_view text);
 
 // "unknown key 'Network.X' (did you mean 'Network.A'?)", or for an alias of an
 // integer key "unknown key 'TCP.A' (the TCP. alias names string keys only:

@@ -4,12 +4,16 @@
 #include "service/grpc_server.h"
 
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
+
+#include <google/protobuf/stubs/logging.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -43,6 +47,16 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
     diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
   }
   return diff == 0;
+}
+
+// protobuf logs an ERROR line on stderr for every request with a string
+// that is not UTF-8 (found by the grpc_query fuzz target): any client could
+// fill the probe's log. Such requests are answered INVALID_ARGUMENT
+// (request_traits.h); only FATAL messages still reach stderr.
+void QuietProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                      const std::string& message) {
+  if (level < google::protobuf::LOGLEVEL_FATAL) return;
+  std::fprintf(stderr, "skyprobe: libprotobuf FATAL %s:%d: %s\n", file, line, message.c_str());
 }
 
 }  // namespace
@@ -340,6 +354,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions
     creds = grpc::InsecureServerCredentials();
   }
 
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { google::protobuf::SetLogHandler(&QuietProtobufLog); });
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->impl_ = std::make_unique<GrpcServer::Impl>(backend, options, std::move(token));
   grpc::ServerBuilder builder;

@@ -13,7 +13,10 @@ probe must then still answer Stats with the whole trace in its counters:
   deeper than protobuf decodes (before: INTERNAL with an empty message);
 - an `in` list over 4096 values, more than 64 regular expressions;
 - skyprobectl with 60,000 nested parentheses refuses them itself (before:
-  the client crashed).
+  the client crashed);
+- a request whose expression is not UTF-8 (found by the grpc_query fuzz
+  target): INVALID_ARGUMENT, and no libprotobuf line on the probe's stderr
+  (before: one ERROR line per request, a log any client could fill).
 """
 
 import os
@@ -53,7 +56,8 @@ class RequestLimitsTest(unittest.TestCase):
         """`call()` raises INVALID_ARGUMENT whose text holds every mention."""
         with self.assertRaises(self.grpc.RpcError) as caught:
             result = call()
-            if not hasattr(result, 'Flows'):  # a stream: the error comes on reading
+            if not hasattr(result, 'Flows') and not isinstance(result, bytes):
+                # a stream: the error comes on reading
                 list(result)
         error = caught.exception
         self.assertEqual(error.code(), self.grpc.StatusCode.INVALID_ARGUMENT, error.details())
@@ -126,6 +130,14 @@ class RequestLimitsTest(unittest.TestCase):
             lambda: self.stub.Query(self.pb.FlowQuery(expression=regexes), timeout=30),
             'more than 64 regular expressions')
         self.assert_serving()
+
+    def test_request_that_is_not_utf8(self):
+        raw = self.channel.unary_unary('/skyprobe.v1.ProbeService/Query')
+        for _ in range(3):
+            self.assert_refused(lambda: raw(b'\x0a\x02\xff\xfe', timeout=30),
+                                'not a valid skyprobe.v1.FlowQuery', 'not UTF-8')
+        self.assert_serving()
+        self.assertNotIn('libprotobuf', self.probe.stderr())
 
     def test_skyprobectl_refuses_a_deep_filter_itself(self):
         text = '(' * 60000 + "UUID = '1'" + ')' * 60000

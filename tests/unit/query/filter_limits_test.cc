@@ -217,5 +217,28 @@ TEST(FilterLimitsTest, StructuredTermsAndRegexes) {
               HasSubstr("more than 64 regular expressions (RegexFilter; the limit is 64)"));
 }
 
+// Found by the filter_text fuzz target: an unknown key was compared with
+// every field name for a "did you mean" (100,000 characters: 0.4 s of CPU)
+// and echoed whole in the error. Now a key far longer than any name gets no
+// suggestion without comparing, and errors quote at most 64 characters.
+TEST(FilterLimitsTest, HugeTokensGetShortErrors) {
+  const std::string key(100000, 'a');
+  absl::Status s = ParseStatus(key + " = 1");
+  EXPECT_EQ(s.message(), "column 1: unknown key '" + std::string(64, 'a') +
+                             "... (100000 characters)'");
+  s = ParseStatus("NodeTID = " + std::string(100000, '9'));
+  EXPECT_LT(s.message().size(), 200u);
+  EXPECT_THAT(s.message(), HasSubstr("... (100000 characters)"));
+  s = ParseStatus("LayersPath =~ '(" + std::string(100000, 'x') + "'");
+  EXPECT_LT(s.message().size(), 300u);
+  v1::Filter f;
+  f.mutable_termstringfilter()->set_key(key);
+  auto compiled = CompiledFilter::Compile("", &f, {});
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_LT(compiled.status().message().size(), 200u);
+  // Typos still get their suggestion.
+  EXPECT_THAT(ParseStatus("Network.X = '1'").message(), HasSubstr("did you mean 'Network.A'"));
+}
+
 }  // namespace
 }  // namespace skyprobe::query
