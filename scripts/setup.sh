@@ -17,11 +17,15 @@ BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libyaml-cpp-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  librdkafka-dev      # --kafka (src/export/kafka_sink.cc); tests: rdkafka_mock.h
+  prometheus-cpp-dev  # --metrics-listen
   python3
 )
 TEST_PACKAGES=(tshark openssl)
 TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py: requests skyprobectl would not send
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
+TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing
+TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scraping the probe
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

@@ -225,6 +225,15 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add("records_lost", records_lost);
     for (auto& v : outputs.values) s.values.push_back(std::move(v));
   }
+  if (r.kafka != nullptr) {
+    // Kafka's own view (its records_lost is the sum of the last three).
+    const KafkaCounters& k = r.kafka->counters();
+    s.Add("output.kafka.records", k.records.load(std::memory_order_relaxed));
+    s.Add("output.kafka.delivered", k.delivered.load(std::memory_order_relaxed));
+    s.Add("output.kafka.delivery_failed", k.delivery_failed.load(std::memory_order_relaxed));
+    s.Add("output.kafka.queue_full", k.queue_full.load(std::memory_order_relaxed));
+    s.Add("output.kafka.produce_errors", k.produce_errors.load(std::memory_order_relaxed));
+  }
   PortCounters pc;
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.queue_id != 0) continue;  // port counters cover every queue

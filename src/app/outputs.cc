@@ -5,6 +5,7 @@
 
 #include "control/enhancers/community_id.h"
 #include "export/json_lines_handler.h"
+#include "export/kafka_sink.h"
 #include "skyprobe/status.h"
 
 namespace skyprobe {
@@ -17,12 +18,24 @@ absl::Status SetUpEnhancers(const Config& cfg, EnhancerPipeline* pipeline) {
   return absl::OkStatus();
 }
 
-absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop) {
+absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r) {
+  JsonContext ctx;
+  ctx.node_tid = cfg.node_tid;
   if (!cfg.json_path.empty()) {
-    JsonContext ctx;
-    ctx.node_tid = cfg.node_tid;
     SKYPROBE_ASSIGN_OR_RETURN(auto json, JsonLinesHandler::Open(cfg.json_path, ctx));
     loop->AddHandler(std::move(json));
+  }
+  if (!cfg.kafka_brokers.empty()) {
+    KafkaOptions k;
+    k.brokers = cfg.kafka_brokers;
+    k.topic = cfg.kafka_topic;
+    k.format =
+        cfg.kafka_format == RecordFormat::kProtobuf ? KafkaFormat::kProtobuf : KafkaFormat::kJson;
+    k.properties = cfg.kafka_options;
+    k.flush_timeout_ms = cfg.kafka_flush_timeout_sec * 1000;
+    SKYPROBE_ASSIGN_OR_RETURN(auto kafka, KafkaSink::Open(k, ctx));
+    r->kafka = kafka.get();  // owned by the loop, which outlives every reader
+    loop->AddHandler(std::move(kafka));
   }
   return absl::OkStatus();
 }

@@ -31,7 +31,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, &pipeline));
   ControlLoop loop(&pipeline);
   loop.SetReopenSignal(reopen);
-  SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop));
+  SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop, r));
   uint32_t w = 0;
   if (HasPortInputs(cfg)) SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, r, &w));
   if (!cfg.sflow_listen.empty()) SKYPROBE_RETURN_IF_ERROR(SetUpSflow(cfg, stop, &loop, r));

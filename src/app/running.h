@@ -22,6 +22,7 @@
 #include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
+#include "export/kafka_sink.h"
 #include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"
@@ -63,6 +64,7 @@ struct Running {
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
   std::unique_ptr<sflow::SflowSource> sflow;  // --sflow-listen
+  const KafkaSink* kafka = nullptr;           // --kafka: a handler owned by the control loop
 };
 
 }  // namespace skyprobe

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -56,6 +57,9 @@ enum class Distribution : uint8_t {
   kRss = 1,       // one RX queue per worker; symmetric RSS programmed where supported
   kDispatch = 2,  // one RX lcore spreads frames to workers by a symmetric address hash
 };
+
+// How a sink encodes a record: the JSON line, or a serialized skyprobe.v1.Flow.
+enum class RecordFormat : uint8_t { kJson = 0, kProtobuf = 1 };
 
 // What happens when a shard holds --max-flows flows and a new one arrives.
 enum class OverloadPolicy : uint8_t {
@@ -107,6 +111,18 @@ struct Config {
 
   // Outputs. JSON lines path, "-" for stdout, empty for none ("--json").
   std::string json_path;
+  // Kafka (src/export/kafka_sink.h): bootstrap brokers "HOST:PORT[,...]" ("--kafka", empty:
+  // off), the topic ("--kafka-topic"), the payload ("--kafka-format": the JSON line or a
+  // serialized skyprobe.v1.Flow), librdkafka properties in order ("--kafka-option KEY=VALUE",
+  // repeatable), and how long the exit waits for records in flight ("--kafka-flush-timeout").
+  std::string kafka_brokers;
+  std::string kafka_topic;
+  RecordFormat kafka_format = RecordFormat::kJson;
+  std::vector<std::pair<std::string, std::string>> kafka_options;
+  uint32_t kafka_flush_timeout_sec = 10;
+
+  // Prometheus endpoint: serve /metrics on ADDR:PORT ("--metrics-listen", empty: off).
+  std::string metrics_listen;
 
   // Flow table.
   uint32_t update_sec = 60;           // update handler period ("--update")

@@ -77,6 +77,12 @@ enum class Field : uint8_t {
   kIpDefrag,
   kIpDefragMax,
   kIpDefragTimeoutMs,
+  kKafka,
+  kKafkaTopic,
+  kKafkaFormat,
+  kKafkaOption,
+  kKafkaFlushTimeout,
+  kMetricsListen,
   kCount,
 };
 

@@ -85,6 +85,12 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ip-defrag", "flow.ip_defrag"},
     {"ip-defrag-max", "flow.ip_defrag_max"},
     {"ip-defrag-timeout-ms", "flow.ip_defrag_timeout_ms"},
+    {"kafka", "output.kafka.brokers"},
+    {"kafka-topic", "output.kafka.topic"},
+    {"kafka-format", "output.kafka.format"},
+    {"kafka-option", "output.kafka.options"},
+    {"kafka-flush-timeout", "output.kafka.flush_timeout"},
+    {"metrics-listen", "metrics.listen"},
 };
 
 struct LinkTypeEntry {
@@ -433,6 +439,46 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseCount(value, &cfg->ip_defrag_max);
     case Field::kIpDefragTimeoutMs:
       return ParseU32(value, kMillis, &cfg->ip_defrag_timeout_ms);
+    case Field::kKafka: {
+      const std::string v(absl::StripAsciiWhitespace(value));
+      if (v.empty()) return absl::InvalidArgumentError("no brokers given (HOST:PORT[,HOST:PORT])");
+      cfg->kafka_brokers = v;
+      return absl::OkStatus();
+    }
+    case Field::kKafkaTopic:
+      cfg->kafka_topic = std::string(absl::StripAsciiWhitespace(value));
+      return absl::OkStatus();
+    case Field::kKafkaFormat:
+      return ParseChoice(value,
+                         {{"json", RecordFormat::kJson}, {"protobuf", RecordFormat::kProtobuf}},
+                         &cfg->kafka_format);
+    case Field::kKafkaOption: {
+      // KEY=VALUE for librdkafka; the value may itself hold '=' (SASL JAAS strings).
+      const size_t eq = value.find('=');
+      const absl::string_view key =
+          absl::StripAsciiWhitespace(value.substr(0, eq == absl::string_view::npos ? 0 : eq));
+      if (eq == absl::string_view::npos || key.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "'", value, "' is not KEY=VALUE (a librdkafka property, e.g. compression.type=lz4)"));
+      }
+      cfg->kafka_options.emplace_back(std::string(key), std::string(value.substr(eq + 1)));
+      return absl::OkStatus();
+    }
+    case Field::kKafkaFlushTimeout:
+      return ParseU32(value, kSeconds, &cfg->kafka_flush_timeout_sec);
+    case Field::kMetricsListen: {
+      const std::string v(absl::StripAsciiWhitespace(value));
+      if (v != "none") {
+        absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
+        if (!addr.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "'", value,
+              "' is not ADDR:PORT with a numeric address (e.g. 127.0.0.1:9464) or none"));
+        }
+      }
+      cfg->metrics_listen = v == "none" ? "" : v;
+      return absl::OkStatus();
+    }
     case Field::kCount:
       break;
   }

@@ -93,6 +93,12 @@ constexpr FlagSpec kFlags[] = {
     {"no-ip-defrag", FlagKind::kSwitchOff, Field::kIpDefrag},
     {"ip-defrag-max", FlagKind::kValue, Field::kIpDefragMax},
     {"ip-defrag-timeout-ms", FlagKind::kValue, Field::kIpDefragTimeoutMs},
+    {"kafka", FlagKind::kValue, Field::kKafka},
+    {"kafka-topic", FlagKind::kValue, Field::kKafkaTopic},
+    {"kafka-format", FlagKind::kValue, Field::kKafkaFormat},
+    {"kafka-option", FlagKind::kValue, Field::kKafkaOption},
+    {"kafka-flush-timeout", FlagKind::kValue, Field::kKafkaFlushTimeout},
+    {"metrics-listen", FlagKind::kValue, Field::kMetricsListen},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };
@@ -227,6 +233,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   bool pcap_from_flags = false;
   bool iface_from_flags = false;
   bool sflow_from_flags = false;
+  bool kafka_options_from_flags = false;
   for (const ParsedFlag& f : flags) {
     const FlagKind kind = f.spec->kind;
     if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
@@ -244,6 +251,10 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->field == Field::kSflowListen && !sflow_from_flags) {
       cfg.sflow_listen.clear();  // same rule as --pcap
       sflow_from_flags = true;
+    }
+    if (f.spec->field == Field::kKafkaOption && !kafka_options_from_flags) {
+      cfg.kafka_options.clear();  // same rule as --pcap
+      kafka_options_from_flags = true;
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);

@@ -71,6 +71,19 @@ INPUT
 OUTPUT
     --json PATH|-            write flow records as JSON lines to PATH, - for stdout
                              (default: none)
+    --kafka BROKERS          send flow records to Kafka, HOST:PORT[,HOST:PORT...]
+                             (default: none); message key: the TrackingID
+    --kafka-topic TOPIC      the topic (needed with --kafka)
+    --kafka-format FORMAT    json (the --json line) or protobuf (skyprobe.v1.Flow)
+                             (default: json)
+    --kafka-option KEY=VALUE a librdkafka property (TLS, SASL, compression,
+                             batching), repeatable, e.g. compression.type=lz4
+    --kafka-flush-timeout SEC
+                             at exit, wait at most SEC for records in flight; the
+                             rest is counted lost (default: 10, 0..3600)
+    --metrics-listen ADDR:PORT
+                             serve Prometheus metrics on http://ADDR:PORT/metrics,
+                             e.g. 127.0.0.1:9464 (default: none)
 
 FLOW TABLE
     --update SEC             update handler period (default: 60, >= 1)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -46,6 +47,7 @@ constexpr uint32_t kIpDefragTimeoutMaxMs = 3'600'000;
 // Requests of one kind in progress at once: each may hold a gRPC thread.
 constexpr uint32_t kGrpcCapMax = 4096;
 constexpr uint64_t kGrpcAnswerMemoryMin = 1ull << 20;
+constexpr uint32_t kKafkaFlushTimeoutMaxSec = 3600;
 // A slot: its header and capture_length bytes, 8-byte aligned (src/table/raw_packet_arena.h).
 constexpr uint64_t kRawSlotHeader = 24;
 
@@ -182,6 +184,43 @@ absl::Status CheckIfaces(const Config& cfg, const FieldLabels& labels) {
     return absl::InvalidArgumentError(absl::StrCat(LabelOf(labels, Field::kIface),
                                                    ": cannot be combined with --pcap (live "
                                                    "and file inputs run as separate probes)"));
+  }
+  return absl::OkStatus();
+}
+
+// Kafka's rules for a topic name (the broker would refuse it only when the
+// first record goes out).
+bool IsKafkaTopic(const std::string& t) {
+  if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
+  for (const char c : t) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status CheckKafka(const Config& cfg, const FieldLabels& labels) {
+  if (cfg.kafka_brokers.empty()) {
+    if (!cfg.kafka_topic.empty() || !cfg.kafka_options.empty()) {
+      const Field f = cfg.kafka_topic.empty() ? Field::kKafkaOption : Field::kKafkaTopic;
+      return absl::InvalidArgumentError(
+          absl::StrCat(LabelOf(labels, f), ": needs --kafka BROKERS"));
+    }
+    return absl::OkStatus();
+  }
+  if (cfg.kafka_topic.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kKafka), ": needs --kafka-topic TOPIC"));
+  }
+  if (!IsKafkaTopic(cfg.kafka_topic)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(LabelOf(labels, Field::kKafkaTopic), ": '", cfg.kafka_topic,
+                     "' is not a Kafka topic name (1..249 of a-z A-Z 0-9 . _ -)"));
+  }
+  if (cfg.kafka_flush_timeout_sec > kKafkaFlushTimeoutMaxSec) {
+    return Range(labels, Field::kKafkaFlushTimeout, absl::StrCat("0..", kKafkaFlushTimeoutMaxSec),
+                 cfg.kafka_flush_timeout_sec);
   }
   return absl::OkStatus();
 }
@@ -348,6 +387,7 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
     return Range(labels, Field::kSflowMaxFlows, ">= 1", cfg.sflow_max_flows);
   }
   SKYPROBE_RETURN_IF_ERROR(CheckService(cfg, labels));
+  SKYPROBE_RETURN_IF_ERROR(CheckKafka(cfg, labels));
   return absl::OkStatus();
 }
 

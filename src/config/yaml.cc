@@ -88,8 +88,21 @@ class YamlWalker {
     (*labels_)[static_cast<size_t>(field)] = label;
     if (value.IsNull()) return Error(path, "has no value");
     // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
-    const bool is_list =
-        field == Field::kPcap || field == Field::kIface || field == Field::kSflowListen;
+    const bool is_list = field == Field::kPcap || field == Field::kIface ||
+                         field == Field::kSflowListen || field == Field::kKafkaOption;
+    // librdkafka properties may also be a mapping ("compression.type: lz4").
+    if (value.IsMap() && field == Field::kKafkaOption) {
+      ClearList(field);
+      for (const auto& item : value) {
+        if (!item.first.IsScalar() || !item.second.IsScalar()) {
+          return Error(path, "expected KEY: VALUE pairs of plain values");
+        }
+        SKYPROBE_RETURN_IF_ERROR(Annotate(
+            SetField(field, absl::StrCat(item.first.Scalar(), "=", item.second.Scalar()), cfg_),
+            label));
+      }
+      return absl::OkStatus();
+    }
     // The sFlow allow-list: a sequence of networks, or one comma-separated string.
     if (value.IsSequence() && field == Field::kSflowAgents) {
       std::vector<std::string> items;
@@ -123,6 +136,7 @@ class YamlWalker {
     if (field == Field::kPcap) cfg_->pcap_files.clear();
     if (field == Field::kIface) cfg_->ifaces.clear();
     if (field == Field::kSflowListen) cfg_->sflow_listen.clear();
+    if (field == Field::kKafkaOption) cfg_->kafka_options.clear();
   }
 
   const std::string& source_;

@@ -661,6 +661,29 @@ def grpc_api(testcase):
     return grpc, probe_service_pb2, probe_service_pb2_grpc
 
 
+def flow_pb2(testcase):
+    """The generated Python module of skyprobe.v1.Flow (flow.proto), for tests
+    that read protobuf records written by the probe. protoc comes with the
+    build dependencies, the protobuf module with python3-protobuf
+    (scripts/setup.sh --tests); missing, the test fails: it never skips."""
+    try:
+        import google.protobuf  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    except ImportError:
+        testcase.fail('python module google.protobuf not found for %s: install '
+                      'python3-protobuf (scripts/setup.sh --tests)' % sys.executable)
+    protoc = shutil.which('protoc')
+    if protoc is None:
+        testcase.fail('protoc is needed (protobuf-compiler)')
+    out = scratch_dir('flow_python')
+    proto_root = os.path.join(source_root(), 'proto')
+    subprocess.run([protoc, '--proto_path=' + proto_root, '--python_out=' + out,
+                    os.path.join(proto_root, 'skyprobe', 'v1', 'flow.proto')], check=True)
+    if out not in sys.path:
+        sys.path.insert(0, out)
+    from skyprobe.v1 import flow_pb2 as module  # noqa: E402  pylint: disable=import-outside-toplevel
+    return module
+
+
 # ---------------------------------------------------------------------------
 # Running a test module
 # ---------------------------------------------------------------------------
