@@ -20,6 +20,7 @@
 #include "absl/strings/strip.h"
 #include "ctl/capture_merge.h"
 #include "ctl/flow_from_proto.h"
+#include "ctl/stats_view.h"
 #include "export/json_lines.h"
 #include "query/result_set.h"
 #include "record/flow_format.h"
@@ -348,17 +349,33 @@ absl::Status Pcap(const CtlOptions& o, const Client& client) {
 }
 
 absl::Status Stats(const CtlOptions& o, const Client& client, std::FILE* out) {
-  for (const std::string& probe : o.probes) {
-    grpc::ClientContext ctx;
-    client.Prepare(&ctx, true);
-    v1::StatsReply reply;
-    grpc::Status s = client.Stub(probe)->Stats(&ctx, v1::StatsRequest(), &reply);
-    if (!s.ok()) return FromGrpc(probe, s);
-    for (const v1::StatsEntry& e : reply.entries()) {
-      if (o.probes.size() > 1) std::fprintf(out, "%s ", probe.c_str());
-      std::fprintf(out, "%s %s %llu\n", e.scope().c_str(), e.name().c_str(),
-                   static_cast<unsigned long long>(e.value()));
+  // Every probe read, then (for rates) every probe read again an interval later.
+  const bool rates = !o.all && o.interval_sec > 0;
+  std::vector<v1::StatsReply> first(o.probes.size()), second(o.probes.size());
+  for (int round = 0; round < (rates ? 2 : 1); ++round) {
+    if (round == 1) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval_sec));
+    for (size_t i = 0; i < o.probes.size(); ++i) {
+      grpc::ClientContext ctx;
+      client.Prepare(&ctx, true);
+      v1::StatsReply* reply = round == 0 ? &first[i] : &second[i];
+      grpc::Status s = client.Stub(o.probes[i])->Stats(&ctx, v1::StatsRequest(), reply);
+      if (!s.ok()) return FromGrpc(o.probes[i], s);
     }
+  }
+  for (size_t i = 0; i < o.probes.size(); ++i) {
+    const std::string& probe = o.probes[i];
+    if (o.all) {
+      for (const v1::StatsEntry& e : first[i].entries()) {
+        if (o.probes.size() > 1) std::fprintf(out, "%s ", probe.c_str());
+        std::fprintf(out, "%s %s %llu\n", e.scope().c_str(), e.name().c_str(),
+                     static_cast<unsigned long long>(e.value()));
+      }
+      continue;
+    }
+    const StatsView v = rates ? MakeStatsView(probe, &first[i], second[i])
+                              : MakeStatsView(probe, nullptr, first[i]);
+    const std::string text = o.json ? StatsJson(v) : StatsTable(v);
+    std::fputs(text.c_str(), out);
   }
   return absl::OkStatus();
 }

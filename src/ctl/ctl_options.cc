@@ -22,7 +22,9 @@ Commands:
   watch    live UPDATE/EXPIRE records as they happen, until interrupted
   pcap     raw packets of the matching flows as one capture file (-o FILE); with
            several --probe, every probe's packets merged in time order
-  stats    the probes' counters
+  stats    the probes' health: traffic and its rates, drops by reason, outputs
+           (two readings --interval apart; --json for machines, --all for every
+           counter as "scope name value" lines)
   flush    expire every live flow now
 
 Options:
@@ -34,6 +36,9 @@ Options:
   --limit N             at most N flows
   --json                JSON lines, as the probe's --json writes them
   --count N             watch: stop after N records
+  --interval SEC        stats: seconds between the two readings the rates come from
+                        (default 1; 0: one reading, no rates)
+  --all                 stats: every counter, one "scope name value" line each
   -o FILE               pcap: output file ("-" for stdout)
   --uuid UUID           pcap: the flow with this UUID (with --filter: both must match)
   --token-file FILE     send "authorization: Bearer <token from FILE>"
@@ -90,6 +95,10 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       o.json = true;
       continue;
     }
+    if (flag == "--all") {
+      o.all = true;
+      continue;
+    }
     if (flag == "--help" || flag == "-h") {
       o.command = "help";
       return o;
@@ -102,6 +111,14 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       uint64_t t = 0;
       st = number(&t);
       o.timeout_sec = static_cast<int>(t);
+    } else if (flag == "--interval") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      if (!absl::SimpleAtod(*v, &o.interval_sec) || !(o.interval_sec >= 0) ||
+          o.interval_sec > 3600) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--interval: '", *v, "' is not a number of seconds in 0..3600"));
+      }
     } else if (flag == "--probe") {
       absl::StatusOr<std::string> v = take();
       if (!v.ok()) return v.status();

@@ -25,10 +25,12 @@ struct CtlOptions {
   std::string sort_by;
   skyprobe::v1::SortOrder sort_order = skyprobe::v1::ASCENDING;
   std::string dedup_by;
-  uint64_t limit = 0;  // 0: every flow
-  std::string output;  // pcap -o
-  std::string uuid;    // pcap --uuid
-  uint64_t count = 0;  // watch: stop after this many records (0: never)
+  uint64_t limit = 0;       // 0: every flow
+  std::string output;       // pcap -o
+  std::string uuid;         // pcap --uuid
+  uint64_t count = 0;       // watch: stop after this many records (0: never)
+  double interval_sec = 1;  // stats: seconds between the two readings (0: one, no rates)
+  bool all = false;         // stats: every counter, "scope name value" lines
   // Transport security.
   std::string token_file;
   std::string tls_ca;    // CA of the probe's certificate: enables TLS

@@ -3,6 +3,8 @@
 
 #include "service/grpc_server.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -157,6 +159,10 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     absl::Status s = Authorize(ctx);
     if (s.ok()) {
       reply->set_node_tid(backend_->NodeTid());
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      reply->set_monotonic_ns(static_cast<uint64_t>(now.tv_sec) * 1000000000ull +
+                              static_cast<uint64_t>(now.tv_nsec));
       for (const StatsSnapshot::Entry& e : backend_->Stats().entries) {
         v1::StatsEntry* out = reply->add_entries();
         out->set_scope(e.scope);

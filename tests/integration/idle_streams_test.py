@@ -132,7 +132,7 @@ class IdleStreamsTest(unittest.TestCase):
         uuid = one.Flows[0].UUID
         pinned = self.stub.Query(self.pb.FlowQuery(expression="UUID = '%s'" % uuid), timeout=60)
         self.assertEqual([f.UUID for f in pinned.Flows], [uuid])
-        out = subprocess.run([h.ctl_path(), 'stats', '--probe', self.probe.address],
+        out = subprocess.run([h.ctl_path(), 'stats', '--all', '--probe', self.probe.address],
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn('total packets_in %d' % FLOWS, out.stdout)

@@ -33,7 +33,7 @@ def demo_pcap():
 
 def ctl_stats(address):
     """{(scope, name): value} from skyprobectl stats."""
-    out = subprocess.run([h.ctl_path(), 'stats', '--probe', address], capture_output=True,
+    out = subprocess.run([h.ctl_path(), 'stats', '--all', '--probe', address], capture_output=True,
                          text=True, timeout=60)
     if out.returncode != 0:
         raise AssertionError('skyprobectl stats -> %d\n%s' % (out.returncode, out.stderr))

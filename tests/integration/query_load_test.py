@@ -70,7 +70,7 @@ def ctl(*args):
 def stats(address):
     """{counter: int} of the 'total' lines of `skyprobectl stats`."""
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r'^total (\S+) (-?\d+)$', ctl('stats', '--probe', address),
+            for m in re.finditer(r'^total (\S+) (-?\d+)$', ctl('stats', '--all', '--probe', address),
                                  re.M)}
 
 

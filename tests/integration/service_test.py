@@ -34,7 +34,7 @@ class Probe(h.ServingProbe):
         expected = len(h.read_pcap(pcap)[1])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            out = subprocess.run([ctl_path(), 'stats', '--probe', self.address],
+            out = subprocess.run([ctl_path(), 'stats', '--all', '--probe', self.address],
                                  capture_output=True, text=True, timeout=30)
             m = re.search(r'^total packets_in (\d+)$', out.stdout, re.M)
             if m and int(m.group(1)) == expected:

@@ -184,7 +184,7 @@ class SflowTest(unittest.TestCase):
         deadline = time.monotonic() + 30
         got = -1
         while time.monotonic() < deadline:
-            for line in ctl('stats', '--probe', probe.address).splitlines():
+            for line in ctl('stats', '--all', '--probe', probe.address).splitlines():
                 parts = line.split()
                 if len(parts) >= 2 and parts[-2] == 'sflow_datagrams':
                     got = int(parts[-1])
@@ -330,7 +330,7 @@ class SflowTest(unittest.TestCase):
     def stats(self, probe):
         """{(scope, name): value} from skyprobectl stats."""
         out = {}
-        for line in ctl('stats', '--probe', probe.address).splitlines():
+        for line in ctl('stats', '--all', '--probe', probe.address).splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[2].isdigit():
                 out[(parts[0], parts[1])] = int(parts[2])

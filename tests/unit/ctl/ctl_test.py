@@ -177,11 +177,57 @@ class CtlTest(unittest.TestCase):
         self.assertIn("127.0.0.1:1", r.stderr.decode())
 
     def test_stats_and_flush(self):
-        out = ctl("stats", "--probe", self.a.addr).stdout.decode().splitlines()
+        out = ctl("stats", "--all", "--probe", self.a.addr).stdout.decode().splitlines()
         self.assertIn("total flows 4", out)
         self.assertTrue(any(l.startswith("service queries ") for l in out))
         r = ctl("flush", "--probe", self.a.addr, "--probe", self.b.addr)
         self.assertEqual(r.stdout, b"")
+
+    def test_stats_table_and_json(self):
+        # The fake's counters grow by fixed steps per Stats call (fake_backend.h):
+        # the rates are the steps over the interval the probe's clock measured.
+        out = ctl("stats", "--json", "--interval", "0.2", "--probe", self.a.addr,
+                  "--probe", self.b.addr).stdout.decode().splitlines()
+        self.assertEqual(len(out), 2)
+        for line, probe in zip(out, (self.a, self.b)):
+            v = json.loads(line)
+            self.assertEqual(v["probe"], probe.addr)
+            dt = v["interval_sec"]
+            self.assertGreaterEqual(dt, 0.2)
+            pk = v["traffic"]["packets_in"]
+            self.assertEqual(pk["total"] % 1000, 0)
+            self.assertAlmostEqual(pk["per_sec"] * dt, 1000, places=2)
+            self.assertAlmostEqual(v["traffic"]["bytes_in"]["per_sec"] * dt, 64000, places=1)
+            self.assertEqual(v["traffic"]["flows_live"], {"total": 7})  # a gauge: no rate
+            n = pk["total"] // 1000
+            drops = v["drops"]
+            self.assertEqual(drops["total"], 7 * n)  # table_full 5 n + port_imissed 2 n
+            self.assertAlmostEqual(drops["per_sec"] * dt, 7, places=3)
+            self.assertEqual(sorted(drops["reasons"]),
+                             ["drop_parse_too_short", "drop_table_full", "port_imissed"])
+            self.assertEqual(drops["reasons"]["drop_parse_too_short"]["per_sec"], 0)
+            kafka = v["outputs"]["kafka"]
+            self.assertEqual(list(kafka), ["records", "records_lost", "output_errors"])
+            self.assertEqual(kafka["records"]["total"], 100 * n)
+            self.assertAlmostEqual(kafka["records_lost"]["per_sec"] * dt, 1, places=3)
+        # The table: the same counters, zero drop reasons left out.
+        table = ctl("stats", "--interval", "0.1", "--probe", self.a.addr).stdout.decode()
+        lines = table.splitlines()
+        self.assertRegex(lines[0], r"^probe %s \(probe-1\), rates over 0\.\d\d s$"
+                         % self.a.addr.replace(".", r"\."))
+        self.assertRegex(table, r"\n  packets_in +\d+000 +\d+/s\n")
+        self.assertRegex(table, r"\n  flows_live +7\n")
+        self.assertRegex(table, r"\ndrops\n  all reasons +\d+ +\d+(\.\d)?/s\n")
+        self.assertNotIn("drop_parse_too_short", table)
+        self.assertIn("\noutput kafka\n  records ", table)
+        # --interval 0: one reading, totals only.
+        once = json.loads(ctl("stats", "--json", "--interval", "0", "--probe",
+                              self.a.addr).stdout)
+        self.assertNotIn("interval_sec", once)
+        self.assertNotIn("per_sec", once["traffic"]["packets_in"])
+        r = ctl("stats", "--interval", "x", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--interval: 'x' is not a number of seconds", r.stderr.decode())
 
     def test_token(self):
         r = ctl("flows", "--probe", self.locked.addr, check=False)

@@ -93,10 +93,24 @@ class FakeBackend final : public ProbeBackend {
     return it->second;
   }
 
+  // Counters that grow by a fixed step at every call (n = calls so far), so
+  // that skyprobectl's rates can be checked: packets_in 1000 n, bytes_in
+  // 64000 n, drop_table_full 5 n, port_imissed 2 n, drop_parse_too_short 0,
+  // flows_live 7, output.kafka records 100 n, records_lost n.
   StatsSnapshot Stats() override {
     StatsSnapshot s;
     std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t n = ++stats_calls_;
     s.entries.push_back({"total", "flows", flows_.size()});
+    s.entries.push_back({"total", "packets_in", 1000 * n});
+    s.entries.push_back({"total", "bytes_in", 64000 * n});
+    s.entries.push_back({"total", "flows_live", 7});
+    s.entries.push_back({"total", "drop_parse_too_short", 0});
+    s.entries.push_back({"total", "drop_table_full", 5 * n});
+    s.entries.push_back({"total", "port_imissed", 2 * n});
+    s.entries.push_back({"output.kafka", "records", 100 * n});
+    s.entries.push_back({"output.kafka", "records_lost", n});
+    s.entries.push_back({"output.kafka", "output_errors", 0});
     return s;
   }
 
@@ -110,6 +124,7 @@ class FakeBackend final : public ProbeBackend {
 
  private:
   const std::string node_tid_;
+  uint64_t stats_calls_ = 0;
   std::mutex mu_;
   std::condition_variable released_;
   bool held_ = false;
