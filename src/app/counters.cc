@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "parse/parsed_packet.h"
+#include "skyprobe/counter_read.h"
 
 namespace skyprobe {
 namespace {
@@ -32,13 +33,13 @@ const char* AnomalyName(int bit) {
 // packets_in (those are frames from ports): they balance on their own,
 // sflow_frames = sflow_frames_in_flows + sflow_drops.
 void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, uint64_t* live) {
-  const sflow::SflowCounters& c = src.counters();
+  const sflow::SflowCounters c = RelaxedCopy(src.counters());
   TableCounters sum;
   uint64_t flows_live = 0;
   const uint32_t agents = src.agent_count();
   for (uint32_t i = 0; i < agents; ++i) {
     const FlowTable& table = src.agent_table(i);
-    const TableCounters& tc = table.counters();
+    const TableCounters tc = RelaxedCopy(table.counters());
     flows_live += table.size();
     sum.packets_in_flows += tc.packets_in_flows;
     sum.drop_table_full += tc.drop_table_full;
@@ -118,8 +119,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   uint64_t anomalies[kAnomalyCountBits] = {};
   TableCounters t;
   for (size_t i = 0; i < r.workers.size(); ++i) {
-    const WorkerCounters& w = r.workers[i]->counters();
-    const TableCounters& tc = r.tables[i]->counters();
+    const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
+    const TableCounters tc = RelaxedCopy(r.tables[i]->counters());
     rx += w.rx_packets;
     rx_bytes += w.rx_bytes;
     filtered += w.filtered;
@@ -152,10 +153,11 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
     // The dispatcher is where frames enter; what it could not hand over is a drop.
-    rx = r.dispatcher->counters().rx_packets;
-    rx_bytes = r.dispatcher->counters().rx_bytes;
-    dispatch_drops = r.dispatcher->counters().drop_worker_ring_full;
-    jumps += r.dispatcher->counters().clock_jumps;  // dispatch mode: taken there
+    const DispatcherCounters d = RelaxedCopy(r.dispatcher->counters());
+    rx = d.rx_packets;
+    rx_bytes = d.rx_bytes;
+    dispatch_drops = d.drop_worker_ring_full;
+    jumps += d.clock_jumps;  // dispatch mode: taken there
   }
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
   drops += t.drop_table_full + t.drop_ring_full + dispatch_drops;
@@ -204,7 +206,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("expired_evicted", t.flows_evicted);
   s.Add("expired_flush", t.expired_flush);
   s.Add("update_records", t.update_records);
-  s.Add("records_out", loop.counters().records);
+  const uint64_t records_out = RelaxedRead(loop.counters().records);
+  s.Add("records_out", records_out);
   s.Add("ring_stalls", t.record_stalls);
   // Outputs (--json, ...): what they failed to write, in all and each
   // ("output.NAME.x": Stats scope output.NAME).
@@ -217,6 +220,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     const uint64_t lost = oc->records_lost.load(std::memory_order_relaxed);
     output_errors += errors;
     records_lost += lost;
+    // Every output is handed every record the loop passes on.
+    outputs.Add(absl::StrCat("output.", h->output_name(), ".records"), records_out);
     outputs.Add(absl::StrCat("output.", h->output_name(), ".output_errors"), errors);
     outputs.Add(absl::StrCat("output.", h->output_name(), ".records_lost"), lost);
   }
@@ -228,37 +233,55 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   if (r.kafka != nullptr) {
     // Kafka's own view (its records_lost is the sum of the last three).
     const KafkaCounters& k = r.kafka->counters();
-    s.Add("output.kafka.records", k.records.load(std::memory_order_relaxed));
     s.Add("output.kafka.delivered", k.delivered.load(std::memory_order_relaxed));
     s.Add("output.kafka.delivery_failed", k.delivery_failed.load(std::memory_order_relaxed));
     s.Add("output.kafka.queue_full", k.queue_full.load(std::memory_order_relaxed));
     s.Add("output.kafka.produce_errors", k.produce_errors.load(std::memory_order_relaxed));
   }
   PortCounters pc;
+  Summary ports;  // "portP_x": Stats scope portP
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.queue_id != 0) continue;  // port counters cover every queue
     const PortCounters c = ReadPortCounters(q.port_id);
     pc.imissed += c.imissed;
     pc.ierrors += c.ierrors;
     pc.rx_nombuf += c.rx_nombuf;
+    ports.Add(absl::StrCat("port", q.port_id, "_imissed"), c.imissed);
+    ports.Add(absl::StrCat("port", q.port_id, "_ierrors"), c.ierrors);
+    ports.Add(absl::StrCat("port", q.port_id, "_rx_nombuf"), c.rx_nombuf);
   }
   s.Add("port_imissed", pc.imissed);
   s.Add("port_ierrors", pc.ierrors);
   s.Add("port_rx_nombuf", pc.rx_nombuf);
   if (r.dispatcher) {
-    s.Add("dispatcher_waits", r.dispatcher->counters().waits);
+    s.Add("dispatcher_waits", RelaxedRead(r.dispatcher->counters().waits));
   }
   if (r.pacer) {
-    uint64_t waits = r.dispatcher ? r.dispatcher->counters().pacing_waits : 0;
-    for (const auto& w : r.workers) waits += w->counters().pacing_waits;
+    uint64_t waits = r.dispatcher ? RelaxedRead(r.dispatcher->counters().pacing_waits) : 0;
+    for (const auto& w : r.workers) waits += RelaxedRead(w->counters().pacing_waits);
     s.Add("pacing_waits", waits);
   }
+  for (auto& v : ports.values) s.values.push_back(std::move(v));
+  // What was taken from each queue, by whoever polls it (the workers, or the
+  // dispatcher): "portP.queueQ_x", Stats scope portP.queueQ. They add up to
+  // packets_in and bytes_in.
+  const auto add_queues = [&s](const std::vector<RxQueue>& queues) {
+    for (const RxQueue& q : queues) {
+      const RxQueueCounters c = RelaxedCopy(q.counters());
+      const std::string scope = absl::StrCat("port", q.spec().port_id, ".queue", q.spec().queue_id);
+      s.Add(absl::StrCat(scope, "_packets_in"), c.packets);
+      s.Add(absl::StrCat(scope, "_bytes_in"), c.bytes);
+    }
+  };
+  if (r.dispatcher) add_queues(r.dispatcher->queues());
+  for (const auto& w : r.workers) add_queues(w->queues());
   for (size_t i = 0; i < r.workers.size(); ++i) {
-    const WorkerCounters& w = r.workers[i]->counters();
-    const TableCounters& tc = r.tables[i]->counters();
+    const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
+    const TableCounters tc = RelaxedCopy(r.tables[i]->counters());
     s.Add(absl::StrCat("worker", i, "_packets_in"), w.rx_packets);
     s.Add(absl::StrCat("worker", i, "_packets_in_flows"), tc.packets_in_flows);
     s.Add(absl::StrCat("worker", i, "_flows_live"), r.tables[i]->size());
+    s.Add(absl::StrCat("worker", i, "_flows_capacity"), r.tables[i]->max_flows());
     s.Add(absl::StrCat("worker", i, "_flows_created"), tc.flows_created);
     s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
   }

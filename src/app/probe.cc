@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "app/counters.h"
 #include "app/inputs.h"
+#include "app/metrics.h"
 #include "app/outputs.h"
 #include "app/running.h"
 #include "app/service_setup.h"
@@ -36,6 +37,11 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   if (HasPortInputs(cfg)) SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, r, &w));
   if (!cfg.sflow_listen.empty()) SKYPROBE_RETURN_IF_ERROR(SetUpSflow(cfg, stop, &loop, r));
   SKYPROBE_RETURN_IF_ERROR(SetUpService(cfg, &loop, r));
+  // After `loop`: stopped (no scrape in progress) before the loop goes away.
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!cfg.metrics_listen.empty()) {
+    SKYPROBE_ASSIGN_OR_RETURN(metrics, StartMetrics(cfg, r, &loop));
+  }
   if (cfg.stats_interval_sec > 0) {
     loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }

@@ -13,8 +13,8 @@ namespace skyprobe {
 namespace {
 
 // The summary as the service's Stats(): "workerN_x" becomes scope workerN,
-// name x; "sflow_agent.ADDRESS.x" scope sflow_agent.ADDRESS, name x;
-// "output.NAME.x" scope output.NAME, name x.
+// name x ("portN_x" and "portN.queueM_x" likewise); "sflow_agent.ADDRESS.x" scope
+// sflow_agent.ADDRESS, name x; "output.NAME.x" scope output.NAME, name x.
 StatsSnapshot ToStats(const Summary& s) {
   StatsSnapshot out;
   for (const auto& [name, value] : s.values) {
@@ -22,7 +22,10 @@ StatsSnapshot ToStats(const Summary& s) {
     e.value = value;
     const size_t us = name.find('_');
     const size_t dot = name.rfind('.');
-    if (name.rfind("worker", 0) == 0 && us != std::string::npos) {
+    // "workerN_x", "portN_x", "portN.queueM_x" (not the totals "port_x").
+    const bool per_port =
+        name.rfind("port", 0) == 0 && name.size() > 4 && name[4] >= '0' && name[4] <= '9';
+    if ((name.rfind("worker", 0) == 0 || per_port) && us != std::string::npos) {
       e.scope = name.substr(0, us);
       e.name = name.substr(us + 1);
     } else if ((name.rfind("sflow_agent.", 0) == 0 || name.rfind("output.", 0) == 0) &&

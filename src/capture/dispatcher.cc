@@ -93,6 +93,7 @@ uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
   const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
   if (n == 0) return 0;
   const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
+  const uint64_t bytes_before = counters_.rx_bytes;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* mb = m[i];
     const uint32_t h =
@@ -106,6 +107,7 @@ uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
     counters_.rx_bytes += mb->pkt_len;
   }
   counters_.rx_packets += n;
+  rxqs_[qi].Count(n, counters_.rx_bytes - bytes_before);
   for (uint32_t w = 0; w < workers; ++w) {
     if (staged_[w].empty()) continue;
     Push(w, staged_[w].data(), static_cast<uint32_t>(staged_[w].size()), q.is_file);

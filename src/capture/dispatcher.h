@@ -82,6 +82,8 @@ class Dispatcher {
   static int LaunchThunk(void* self);
 
   const DispatcherCounters& counters() const { return counters_; }
+  // The queues it polls, with their counters.
+  const std::vector<RxQueue>& queues() const { return rxqs_; }
   bool done() const { return done_.load(std::memory_order_acquire); }
 
  private:

@@ -2,7 +2,7 @@
 //
 // Owner: the lcore that polls the queue (exactly one). Wraps rx_burst with
 // what both pollers need: telling the end of a pcap file from an empty mbuf
-// pool, and replay pacing.
+// pool, replay pacing, and what was taken from the queue.
 //
 //   RxQueue rxq(spec, pacer, timestamp_offset);
 //   uint16_t n = rxq.Receive(mbufs, stop, &pacing_waits);   // 0 and rxq.at_end(): done
@@ -14,8 +14,16 @@
 #include "capture/capture_clock.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
+#include "skyprobe/compiler.h"
 
 namespace skyprobe {
+
+// What the poller took from one queue (one writer: the polling lcore; read
+// with relaxed loads by stats and the metrics endpoint).
+struct SKYPROBE_CACHE_ALIGNED RxQueueCounters {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
 
 class RxQueue {
  public:
@@ -35,6 +43,13 @@ class RxQueue {
   bool at_end() const { return at_end_; }
   const RxQueueSpec& spec() const { return spec_; }
 
+  // The poller counts each burst it took (per burst, not per packet).
+  void Count(uint16_t packets, uint64_t bytes) noexcept {
+    counters_.packets += packets;
+    counters_.bytes += bytes;
+  }
+  const RxQueueCounters& counters() const { return counters_; }
+
  private:
   RxQueueSpec spec_;
   Pacer* pacer_;
@@ -42,6 +57,7 @@ class RxQueue {
   int64_t ts_limit_ns_;
   bool at_end_ = false;
   uint64_t nombuf_seen_ = 0;
+  RxQueueCounters counters_;
 };
 
 }  // namespace skyprobe

@@ -60,7 +60,9 @@ uint16_t RxWorker::PollQueue(size_t qi) noexcept {
   rte_mbuf* m[kBurst];
   const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
   if (n == 0) return 0;
+  const uint64_t bytes_before = counters_.rx_bytes;
   HandleBurst(m, n);
+  rxqs_[qi].Count(n, counters_.rx_bytes - bytes_before);
   rte_pktmbuf_free_bulk(m, n);
   return n;
 }

@@ -83,6 +83,8 @@ class RxWorker {
   void HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times = nullptr) noexcept;
 
   const WorkerCounters& counters() const { return counters_; }
+  // The queues it polls itself (none in dispatch mode), with their counters.
+  const std::vector<RxQueue>& queues() const { return rxqs_; }
   bool done() const { return done_.load(std::memory_order_acquire); }
   // Set once every flow of the worker has been handed over (control, queries).
   const std::atomic<bool>* done_flag() const { return &done_; }

@@ -470,10 +470,12 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       const std::string v(absl::StripAsciiWhitespace(value));
       if (v != "none") {
         absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
-        if (!addr.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "'", value,
-              "' is not ADDR:PORT with a numeric address (e.g. 127.0.0.1:9464) or none"));
+        if (!addr.ok() || addr->ipv6) {
+          // Debian's civetweb (under prometheus-cpp) is built without IPv6.
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", value,
+                           "' is not ADDR:PORT with a numeric IPv4 address (e.g. 127.0.0.1:9464, "
+                           "0.0.0.0:9464) or none"));
         }
       }
       cfg->metrics_listen = v == "none" ? "" : v;

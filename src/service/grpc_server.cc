@@ -65,8 +65,10 @@ void QuietProtobufLog(google::protobuf::LogLevel level, const char* file, int li
 
 class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
  public:
-  Impl(ProbeBackend* backend, ServiceOptions options, std::string token)
+  Impl(ProbeBackend* backend, ServiceOptions options, std::string token,
+       const RequestCounters* requests)
       : backend_(backend),
+        requests_(requests),
         options_(std::move(options)),
         token_(std::move(token)),
         budget_(options_.answer_memory),
@@ -196,6 +198,13 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
       };
       put("answer_bytes", budget_.used());
       put("refused_memory", budget_.refusals());
+      // Calls finished, by method and code (this one is not finished yet).
+      for (const RequestCount& c : requests_->Read()) {
+        v1::StatsEntry* out = reply->add_entries();
+        out->set_scope("requests." + std::string(c.rpc));
+        out->set_name(std::string(c.code));
+        out->set_value(c.count);
+      }
     }
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -261,6 +270,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
   }
 
   ProbeBackend* backend_;
+  const RequestCounters* requests_;
   ServiceOptions options_;
   std::string token_;
   ServiceCounters counters_;
@@ -363,12 +373,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions
   static std::once_flag quiet;
   std::call_once(quiet, [] { google::protobuf::SetLogHandler(&QuietProtobufLog); });
   std::unique_ptr<GrpcServer> server(new GrpcServer());
-  server->impl_ = std::make_unique<GrpcServer::Impl>(backend, options, std::move(token));
+  server->impl_ =
+      std::make_unique<GrpcServer::Impl>(backend, options, std::move(token), &server->requests_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &server->port_);
   builder.RegisterService(server->impl_.get());
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options.max_send_message_bytes);
+  builder.experimental().SetInterceptorCreators(server->requests_.Interceptors());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "service/probe_backend.h"
+#include "service/request_counters.h"
 
 namespace grpc {
 class Server;
@@ -80,6 +81,8 @@ class GrpcServer {
 
   // The bound port (useful with port 0).
   int port() const { return port_; }
+  // Every call finished so far, by method and status code.
+  const RequestCounters& requests() const { return requests_; }
 
   // Stops accepting RPCs, gives running ones a moment (`grace_ms`), cancels
   // the rest (subscriptions end with CANCELLED) and waits for them. Idempotent.
@@ -91,6 +94,7 @@ class GrpcServer {
   GrpcServer() = default;
 
   class Impl;
+  RequestCounters requests_;    // counted by server_'s interceptor: outlives it
   std::unique_ptr<Impl> impl_;  // the service; outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -138,6 +138,8 @@ class FlowTable {
   absl::Status SetNodeTid(const std::string& node_tid);
 
   uint32_t size() const { return live_; }
+  // Flows it holds at most before the overload policy applies (--max-flows share).
+  uint32_t max_flows() const { return opts_.max_flows; }
   // Positions are 0..capacity()-1; IsLive says whether one holds a flow
   // (queries walk the shard with these and FillSnapshot).
   uint32_t capacity() const { return capacity_; }

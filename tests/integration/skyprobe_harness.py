@@ -612,6 +612,25 @@ class ServingProbe:
     def stderr(self):
         return '\n'.join(self.lines)
 
+    def wait_line(self, pattern, seconds=60):
+        """The first match of `pattern` (a regex) in a stderr line, waiting for it
+        while the probe runs; None when it never came."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if time.monotonic() >= deadline or self.proc.poll() is not None:
+                return None
+            time.sleep(0.05)
+
+    def metrics_port(self, testcase):
+        """The port of --metrics-listen, from its start-up line."""
+        match = self.wait_line(r'metrics on http://\S+/metrics \(port (\d+)\)')
+        testcase.assertIsNotNone(match, 'no metrics port announced:\n' + self.stderr())
+        return int(match.group(1))
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()

@@ -41,9 +41,10 @@ TEST_F(OutputFlagsTest, Flags) {
               ElementsAre(Pair("compression.type", "lz4"), Pair("sasl.jaas", "a=b")));
   EXPECT_EQ(cfg->kafka_flush_timeout_sec, 0u);
   EXPECT_EQ(cfg->metrics_listen, "127.0.0.1:9464");
-  cfg = Load({"--pcap", WritePcap("b.pcap"), "--metrics-listen", "[::1]:9464"});
+  cfg = Load({"--pcap", WritePcap("b.pcap"), "--metrics-listen", "127.0.0.1:1", "--metrics-listen",
+              "none"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
-  EXPECT_EQ(cfg->metrics_listen, "[::1]:9464");
+  EXPECT_EQ(cfg->metrics_listen, "");
 }
 
 TEST_F(OutputFlagsTest, Yaml) {
@@ -93,6 +94,7 @@ TEST_F(OutputFlagsTest, Refused) {
       {{"--metrics-listen", "localhost:9464"},
        "--metrics-listen: 'localhost:9464' is not ADDR:PORT"},
       {{"--metrics-listen", "127.0.0.1"}, "is not ADDR:PORT"},
+      {{"--metrics-listen", "[::1]:9464"}, "with a numeric IPv4 address"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"--pcap", pcap};
