@@ -26,6 +26,7 @@ TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py: requests skyprobectl 
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing
 TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scraping the probe
+TEST_PACKAGES+=(systemd)  # deploy_test.py: systemd-analyze verify of docker/skyprobe.service
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
