@@ -173,8 +173,8 @@ class MetricsTest(unittest.TestCase):
             # A row with fixed labels (worker="sflow") wins over one without.
             most = max((len(r['fixed']) for r in rows), default=0)
             rows = [r for r in rows if len(r['fixed']) == most]
-            self.assertEqual(len(rows), 1, '%s: %s%s is not one row of docs/metrics.md'
-                             % (label, name, sorted(lab.items())))
+            self.assertEqual(len(rows), 1, '%s: %s%s is not one row of docs/metrics.md (its '
+                             'name, labels and Stats counter)' % (label, name, sorted(lab.items())))
             row = rows[0]
             self.assertEqual(types.get(name), row['type'], '%s: TYPE of %s' % (label, name))
             if row['stats'] is None:
@@ -193,7 +193,9 @@ class MetricsTest(unittest.TestCase):
                 continue
             entry = '%s: %s' % (scope, stat)
             self.assertTrue(any(p.match(entry) for p in sums),
-                            '%s: Stats %s = %d is neither exported nor a documented sum'
+                            '%s: Stats %s = %d is neither exported nor a documented sum: a new '
+                            'counter needs a rule in src/app/metrics.cc and a row in '
+                            'docs/metrics.md (or a place under "Not exported: sums")'
                             % (label, entry, value))
         return samples
 
