@@ -52,10 +52,10 @@ struct Rater {
 
 // Traffic counters of scope total, in display order; gauges have no rate.
 constexpr std::pair<const char*, bool> kTraffic[] = {
-    {"packets_in", false},   {"bytes_in", false},      {"packets_in_flows", false},
-    {"filtered", false},     {"flows_live", true},     {"flows_created", false},
-    {"flows_expired", false}, {"records_out", false},  {"sflow_datagrams", false},
-    {"sflow_frames", false}, {"sflow_flows_live", true},
+    {"packets_in", false},    {"bytes_in", false},        {"packets_in_flows", false},
+    {"filtered", false},      {"flows_live", true},       {"flows_created", false},
+    {"flows_expired", false}, {"records_out", false},     {"sflow_datagrams", false},
+    {"sflow_frames", false},  {"sflow_flows_live", true},
 };
 
 bool IsDropReason(const std::string& name) {
@@ -165,7 +165,8 @@ std::string StatsJson(const StatsView& v) {
   AppendJsonString(v.probe, &out);
   out += ",\"node_tid\":";
   AppendJsonString(v.node_tid, &out);
-  if (v.seconds > 0) absl::StrAppend(&out, ",\"interval_sec\":", absl::StrFormat("%.9f", v.seconds));
+  if (v.seconds > 0)
+    absl::StrAppend(&out, ",\"interval_sec\":", absl::StrFormat("%.9f", v.seconds));
   out += ",\"traffic\":{";
   for (size_t i = 0; i < v.traffic.size(); ++i) {
     if (i > 0) out.push_back(',');

@@ -24,14 +24,14 @@ struct StatsRow {
 };
 
 struct OutputRow {
-  std::string name;  // "json", "kafka" (Stats scope output.NAME)
+  std::string name;                // "json", "kafka" (Stats scope output.NAME)
   std::vector<StatsRow> counters;  // records_lost, output_errors, then the output's own
 };
 
 struct StatsView {
   std::string probe;
   std::string node_tid;
-  double seconds = 0;            // between the two replies (0: one reply, no rates)
+  double seconds = 0;             // between the two replies (0: one reply, no rates)
   std::vector<StatsRow> traffic;  // packets, bytes, flows, records
   uint64_t drops = 0;             // the total of the reasons below
   double drops_rate = 0;

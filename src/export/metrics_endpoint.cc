@@ -22,7 +22,7 @@ class MetricsEndpoint::Source final : public prometheus::Collectable {
       prometheus::MetricFamily pf;
       pf.name = std::move(f.name);
       pf.help = std::move(f.help);
-      pf.type = f.kind == MetricKind::kCounter  ? prometheus::MetricType::Counter
+      pf.type = f.kind == MetricKind::kCounter ? prometheus::MetricType::Counter
                 : f.kind == MetricKind::kGauge ? prometheus::MetricType::Gauge
                                                : prometheus::MetricType::Histogram;
       for (MetricPoint& p : f.points) {

@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <utility>
 

@@ -100,10 +100,13 @@ TEST(StatsViewTest, Table) {
   EXPECT_THAT(t, HasSubstr("probe h:1 (probe-1), rates over 2.00 s\n"));
   EXPECT_THAT(t, HasSubstr("  packets_in                             2000            500/s\n"));
   EXPECT_THAT(t, HasSubstr("  flows_live                               52\n"));
-  EXPECT_THAT(t, HasSubstr("drops\n  all reasons                              11              2/s\n"));
+  EXPECT_THAT(t,
+              HasSubstr("drops\n  all reasons                              11              2/s\n"));
   EXPECT_THAT(t, HasSubstr("  drop_table_full                           8              2/s\n"));
   EXPECT_THAT(t, Not(HasSubstr("drop_parse_no_layer")));  // zero: left out
-  EXPECT_THAT(t, HasSubstr("output kafka\n  records                                 182           45.5/s\n"));
+  EXPECT_THAT(
+      t,
+      HasSubstr("output kafka\n  records                                 182           45.5/s\n"));
   // One reading: totals only.
   const std::string once = StatsTable(MakeStatsView("h:1", nullptr, p.now));
   EXPECT_THAT(once, HasSubstr("probe h:1 (probe-1)\n"));
@@ -114,8 +117,9 @@ TEST(StatsViewTest, Json) {
   Pair p;
   const std::string j = StatsJson(MakeStatsView("h:1", &p.before, p.now));
   EXPECT_EQ(j.back(), '\n');
-  EXPECT_THAT(j, HasSubstr("{\"probe\":\"h:1\",\"node_tid\":\"probe-1\",\"interval_sec\":2.000000000,"
-                           "\"traffic\":{\"packets_in\":{\"total\":2000,\"per_sec\":500.000000},"));
+  EXPECT_THAT(j,
+              HasSubstr("{\"probe\":\"h:1\",\"node_tid\":\"probe-1\",\"interval_sec\":2.000000000,"
+                        "\"traffic\":{\"packets_in\":{\"total\":2000,\"per_sec\":500.000000},"));
   EXPECT_THAT(j, HasSubstr("\"flows_live\":{\"total\":52},"));
   EXPECT_THAT(j, HasSubstr("\"drops\":{\"total\":11,\"per_sec\":2.000000,\"reasons\":{"
                            "\"drop_parse_no_layer\":{\"total\":0,\"per_sec\":0.000000},"));
