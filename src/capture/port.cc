@@ -28,7 +28,10 @@ uint16_t FixedQueues(const PortInfo& info) {
 }  // namespace
 
 absl::Status InitEal(const std::vector<std::string>& args) {
-  std::vector<std::unique_ptr<char[]>> storage;
+  // EAL may keep pointers into argv (it permutes it and remembers some
+  // strings): they live in this process-wide list, freed at exit, after
+  // rte_eal_cleanup.
+  static std::vector<std::unique_ptr<char[]>> storage;
   std::vector<char*> argv;
   for (const std::string& a : args) {
     storage.emplace_back(new char[a.size() + 1]);
@@ -36,8 +39,6 @@ absl::Status InitEal(const std::vector<std::string>& args) {
     argv.push_back(storage.back().get());
   }
   argv.push_back(nullptr);
-  // EAL keeps pointers into argv: the strings must outlive the process.
-  for (auto& s : storage) s.release();
   if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
     return ErrnoToStatus(-rte_errno, "rte_eal_init (see the EAL message above)");
   }
