@@ -158,6 +158,9 @@ class FlowTable {
   const RawPacketArena* raw_packets() const { return raw_.get(); }
   // True when IP defragmentation is on (--ip-defrag).
   bool ip_defrag() const { return defrag_ != nullptr; }
+  // The position of the flow whose lookup key (LookupKey) is `key`, or < 0;
+  // never creates one.
+  int32_t Lookup(uint64_t key) const noexcept;
 
  private:
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
@@ -170,8 +173,6 @@ class FlowTable {
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, uint64_t key, int32_t looked_up, bool stale,
                        int64_t ts_ns) noexcept;
-  // The position of the flow of `key`, or < 0; never creates one.
-  int32_t Lookup(uint64_t key) const noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns) noexcept;
   // Returns true when the packet went A -> B.
@@ -181,7 +182,7 @@ class FlowTable {
   void CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen, const SubPacket& sub,
                   int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
-  // Direction of a packet in the flow at `pos` (Skydive's rules, notes §2.4).
+  // Direction of a packet in the flow at `pos` (DirectionRule, flow_key.h).
   bool IsAb(uint32_t pos, const SubPacket& sub, KeyOrientation o) const noexcept;
   // The bulk path of ProcessBurst for `n` frames none of which is a fragment
   // to reassemble.

@@ -150,10 +150,17 @@ bool FlowTable::FlushAll() noexcept {
     while (defrag_->Oldest() != kNoIndex) GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kFlush);
     defrag_busy_ = false;
   }
-  for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
-    if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
-      return false;
+  // A call that ran out of record slots resumes at the slot it stopped on:
+  // retries while control drains cost no rescan. Flows created between two
+  // calls may sit in slots already passed: the scan wraps once (a whole pass
+  // from slot 0; nothing is created during a call), so true means an empty shard.
+  for (int pass = 0; pass < 2 && live_ > 0; ++pass) {
+    for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
+      if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
+        return false;
+      }
     }
+    if (flush_cursor_ == capacity_) flush_cursor_ = 0;
   }
   flush_cursor_ = 0;
   touched_.clear();

@@ -3,6 +3,9 @@
 // exactly as Skydive's key bytes do.
 #include <atomic>
 #include <memory>
+#include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "eal_env.h"
@@ -115,6 +118,101 @@ TEST_F(FlowTableSlotsTest, EvictionInsideABurstInvalidatesItsLookups) {
   }
   EXPECT_EQ(sink_.records.size(), 4u);  // 1 and 2 evicted, 3 and the new 1 flushed
   EXPECT_EQ(packets, 5);
+}
+
+// Bursts of 32 packets that mix, inside one burst, hits on flows of earlier
+// bursts, misses that create a flow, later packets of a flow created earlier
+// in the same burst, evictions (or drops at the limit) and flows evicted
+// earlier in the burst coming back, in both directions. The oracle is the
+// same packets fed one per burst to a second table: no bulk lookup can go
+// stale there, so both tables must emit the same records and counters.
+TEST(FlowTableBurstTest, MixedBurstsMatchOnePacketBursts) {
+  static std::atomic<int> names{0};
+  for (OverloadPolicy policy : {OverloadPolicy::kEvictOldest, OverloadPolicy::kDropNew}) {
+    SCOPED_TRACE(policy == OverloadPolicy::kEvictOldest ? "evict-oldest" : "drop-new");
+    FlowTableOptions o;
+    o.max_flows = 8;
+    o.overload = policy;
+    o.expire_ns = 3600 * kSec;  // flows leave by eviction and the final flush only
+    o.update_ns = 3600 * kSec;
+    Sink bulk_sink, one_sink;
+    o.name = "burst" + std::to_string(names++);
+    auto bulk = FlowTable::Create(o, bulk_sink.AsSink());
+    o.name = "burst" + std::to_string(names++);
+    auto one = FlowTable::Create(o, one_sink.AsSink());
+    ASSERT_TRUE(bulk.ok() && one.ok());
+
+    // 20 flows over 8 slots: about half of every burst misses.
+    std::mt19937 rng(12345);
+    constexpr int kBursts = 50;
+    constexpr uint32_t kBurst = 32;
+    uint64_t fed = 0, repeats_of_new = 0;
+    std::set<uint16_t> before;  // flows seen in earlier bursts
+    for (int b = 0; b < kBursts; ++b) {
+      const int64_t ts = kT0 + b * kSec;
+      std::vector<TestPacket> ps;
+      std::set<uint16_t> in_burst;
+      for (uint32_t i = 0; i < kBurst; ++i) {
+        const uint16_t port = static_cast<uint16_t>(1 + rng() % 20);
+        TestPacket p = Make(kMacA, kMacB, kIpA, kIpB, FlowProtocol::kUdp, port, 53,
+                            static_cast<uint16_t>(60 + rng() % 100));
+        ps.push_back(rng() % 3 == 0 ? Reverse(p) : p);
+        if (!before.count(port) && !in_burst.insert(port).second) ++repeats_of_new;
+        in_burst.insert(port);
+      }
+      before.insert(in_burst.begin(), in_burst.end());
+      std::vector<const uint8_t*> frames;
+      std::vector<ParsedPacket> parsed;
+      std::vector<int64_t> stamps(kBurst, ts);
+      for (const TestPacket& p : ps) {
+        frames.push_back(p.frame.data());
+        parsed.push_back(p.parsed);
+      }
+      (*bulk)->AdvanceClock(ts);
+      (*bulk)->ProcessBurst(frames.data(), parsed.data(), stamps.data(), kBurst);
+      for (uint32_t i = 0; i < kBurst; ++i) {
+        (*one)->AdvanceClock(ts);
+        (*one)->ProcessBurst(&frames[i], &parsed[i], &stamps[i], 1);
+      }
+      fed += kBurst;
+    }
+    ASSERT_TRUE((*bulk)->FlushAll());
+    ASSERT_TRUE((*one)->FlushAll());
+    ASSERT_GT(repeats_of_new, 0u);  // the sequence does what the test says
+
+    const TableCounters& cb = (*bulk)->counters();
+    const TableCounters& co = (*one)->counters();
+    EXPECT_EQ(cb.packets_in_flows, co.packets_in_flows);
+    EXPECT_EQ(cb.drop_table_full, co.drop_table_full);
+    EXPECT_EQ(cb.flows_created, co.flows_created);
+    EXPECT_EQ(cb.flows_evicted, co.flows_evicted);
+    EXPECT_EQ(cb.packets_in_flows + cb.drop_table_full, fed);
+    if (policy == OverloadPolicy::kEvictOldest) {
+      EXPECT_GT(cb.flows_evicted, 0u);
+      EXPECT_EQ(cb.drop_table_full, 0u);
+    } else {
+      EXPECT_GT(cb.drop_table_full, 0u);
+      EXPECT_EQ(cb.flows_evicted, 0u);
+    }
+    ASSERT_EQ(bulk_sink.records.size(), one_sink.records.size());
+    int64_t packets = 0;
+    for (size_t i = 0; i < bulk_sink.records.size(); ++i) {
+      const FlowSnapshot& x = bulk_sink.records[i];
+      const FlowSnapshot& y = one_sink.records[i];
+      SCOPED_TRACE("record " + std::to_string(i));
+      EXPECT_EQ(x.uuid, y.uuid);
+      EXPECT_EQ(x.expire_reason, y.expire_reason);
+      EXPECT_EQ(x.transport_a, y.transport_a);
+      EXPECT_EQ(x.metric.ab_packets, y.metric.ab_packets);
+      EXPECT_EQ(x.metric.ba_packets, y.metric.ba_packets);
+      EXPECT_EQ(x.metric.ab_bytes, y.metric.ab_bytes);
+      EXPECT_EQ(x.metric.ba_bytes, y.metric.ba_bytes);
+      EXPECT_EQ(x.start, y.start);
+      EXPECT_EQ(x.last, y.last);
+      packets += x.metric.ab_packets + x.metric.ba_packets;
+    }
+    EXPECT_EQ(static_cast<uint64_t>(packets), cb.packets_in_flows);
+  }
 }
 
 // Varied sub-packets: both directions, equal endpoints, other protocols,
