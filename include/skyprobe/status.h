@@ -1,10 +1,12 @@
 // status.h: absl::Status helpers for set-up and control-plane code.
 //
-// Owner: none (header-only). Never used per packet: the data path returns
-// counts or small enums (STYLE.md, "Errors").
+// Owner: none (header-only). Set-up, config and control-plane code returns
+// absl::Status with context added as it climbs ("port 0: rte_eth_dev_configure:
+// ..."); only src/app turns one into an exit code. Never used per packet: the
+// data path returns counts or small enums and bumps one counter per reason.
 //
-//   SKYPROBE_RETURN_IF_ERROR(port.Configure(cfg));
-//   SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(opts));
+//   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
+//   SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(opts, sink));
 #pragma once
 
 #include <cerrno>

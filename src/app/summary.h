@@ -3,7 +3,7 @@
 // Owner: the control lcore, which reads worker counters written by their
 // single RX lcore (monotonic 64-bit loads; exact once the workers are done).
 //
-//   Summary s = CollectSummary(workers, tables, channels, ports, loop);
+//   const Summary s = Collect(running, loop);   // app/counters.h
 //   PrintSummary(s, stderr);
 #pragma once
 

@@ -3,8 +3,9 @@
 // Owner: main thread, during start-up and shutdown only. This module (with
 // rx_worker) is the only place that includes rte_ethdev.h.
 //
-//   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg, prefix)));
-//   SKYPROBE_ASSIGN_OR_RETURN(Ports ports, SetupPorts(cfg));
+//   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
+//   SKYPROBE_ASSIGN_OR_RETURN(auto infos, ProbePorts(cfg));
+//   SKYPROBE_ASSIGN_OR_RETURN(Ports ports, StartPorts(infos, queues, rss, rss_l4, extra_mbufs));
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@
 //
 // The object is the protobuf JSON mapping of skyprobe.v1.Flow (flow.proto)
 // with Skydive's field names, except that int64 values are JSON numbers, as
-// Skydive writes them. Omission rules are Skydive's (reference notes 1.3):
+// Skydive writes them. Omission rules are Skydive's (its protobuf JSON form):
 //   - ParentUUID, Start, Last, RawPacketsCaptured and every int64 inside a
 //     written sub-message are always present; so are Event and ExpireReason,
 //     which a consumer switches on;

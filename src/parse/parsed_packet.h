@@ -9,7 +9,7 @@
 // here, so the table never re-reads the frame.
 //
 //   ParsedPacket pkt;
-//   ParseFrame(data, caplen, wire_len, LinkType::kEthernet, &pkt);
+//   ParseFrame(data, caplen, wire_len, ParserConfig{.link_type = LinkType::kEthernet}, &pkt);
 //   for (uint8_t i = 0; i < pkt.num_sub; ++i) Use(pkt.sub[i]);
 #pragma once
 
@@ -136,7 +136,7 @@ enum ParseAnomaly : uint16_t {
 inline constexpr int kMaxLayers = 16;     // per sub-packet; deeper paths are cut
 inline constexpr int kMaxSubPackets = 4;  // outer + 3 tunnel levels
 
-// How a sub-packet's transport "flow" enters the key (reference notes §2.2).
+// How a sub-packet's transport "flow" enters the key (flow_key.h, step 2).
 enum class TransportKeyKind : uint8_t {
   kNone = 0,
   kPorts = 1,    // TCP/UDP/SCTP source and destination ports

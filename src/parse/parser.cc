@@ -235,7 +235,7 @@ Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   return inner;
 }
 
-// Bytes each sub-packet counts (notes §3.2 items 3 and 9).
+// Bytes each sub-packet counts (Skydive's PacketSeqFromGoPacket and its Packet.Length).
 // Outer: with Ethernet the wire length, or when the capture lost it, the
 // bytes up to the first IP header plus that header's own length; without
 // Ethernet (raw IP, SLL, Null) the network layer's length field (IPv6:

@@ -15,7 +15,9 @@ namespace skyprobe {
 
 struct ParserConfig {
   LinkType link_type = LinkType::kEthernet;
-  // Affects SubPacket::length for Ethernet-less tunnel payloads only (notes §3.2 item 9).
+  // Affects SubPacket::length for Ethernet-less tunnel payloads only: in L2
+  // mode they count their IP length field, in L3 mode the running length
+  // (SetLengths in parser.cc).
   bool l3_key_mode = false;
   // IP defragmentation on (--ip-defrag): an offset-0 IPv4 fragment is decoded
   // through its payload ("Ethernet/IPv4/Fragment/ICMPv4"), as is an offset-0
@@ -25,7 +27,7 @@ struct ParserConfig {
   bool ip_defrag = false;
 };
 
-// Tunnels: one frame, several sub-packets (reference notes §3.2).
+// Tunnels: one frame, several sub-packets (Skydive's flow/packet.go, PacketSeqFromGoPacket).
 //
 // A new sub-packet starts right after each of these headers; the header
 // itself ends the outer sub-packet's LayersPath:

@@ -5,7 +5,7 @@
 // is returned to its pool. Fixed size, no pointers, so it can live in an
 // rte_mempool and cross cores as one message.
 //
-//   FlowSnapshot* s = ...;            // filled by FlowTable::Snapshot()
+//   table.FillSnapshot(pos, FlowEvent::kExpire, ExpireReason::kIdle, s);   // table/flow_table.h
 //   AppendFlowJson(*s, ctx, &out);    // export/json_lines.h
 #pragma once
 

@@ -5,8 +5,8 @@
 // Owner: the service's gRPC threads; the count is one atomic per kind, the
 // slot belongs to the request (a stream's reactor holds it to its end).
 //
-//   RequestSlot slot = RequestSlot::Take(&active_streams_, options_.max_streams);
-//   if (!slot) return Refuse("QueryStream", options_.max_streams, "--grpc-max-streams");
+//   RequestSlot slot = RequestSlot::Take(&counters_.query_streams_active, options_.max_streams);
+//   if (!slot) return absl::ResourceExhaustedError("too many QueryStream calls in progress");
 #pragma once
 
 #include <atomic>

@@ -15,7 +15,7 @@
 // RX workers need. Each batch: one clock read (the reception time: sFlow has
 // no packet timestamps), the pure decoder (sflow_decoder.h), then every raw
 // packet header goes through the same ParseFrame and FlowTable code as
-// captured frames (Skydive's PacketsFromSFlowSample, notes §3.3): link type
+// captured frames (Skydive's flow/packet.go, PacketSeqFromSFlowSample): link type
 // from header_protocol, wire length = frame_length - stripped.
 //
 // Agents never merge: each agent address gets its own FlowTable, created on
@@ -24,7 +24,7 @@
 // address. sflow_agents.h keeps the agents: the allow-list (--sflow-agents),
 // sequence gaps, and retirement of agents silent for --sflow-agent-idle,
 // whose table is flushed and then given, empty, to the next new agent. The UUID hashes NodeTID
-// (notes §2.2 item 8) but the table key does not, so separate tables are what keeps two agents'
+// (FlowUuid, flow_key.h) but the table key does not, so separate tables are what keeps two agents'
 // copies of one conversation apart; TrackingID stays equal across agents, as in Skydive. Sub-agents
 // of one agent share its table (one NodeTID). The tables keep the sampling-rate-scaled counters
 // beside the raw ones (FlowTableOptions:: scaled_metrics) and put the agent address into each

@@ -91,7 +91,7 @@ uint64_t TransportEndpointType(FlowProtocol p) {
   }
 }
 
-// Skydive's direction decision (notes §2.4): canonical order so that both
+// Skydive's direction decision (DirectionRule, flow_key.h): canonical order so that both
 // directions of a flow give the same key.
 struct Orientation {
   bool swap;

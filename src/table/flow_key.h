@@ -1,4 +1,21 @@
-// flow_key.h: Skydive's flow keys, bit for bit (reference notes §2.2).
+// flow_key.h: Skydive's flow keys, bit for bit (Skydive's flow/packet.go, Packet.Keys).
+//
+// The key bytes of one sub-packet, in order. Endpoint pairs are written in a
+// canonical order (so both directions hash alike), each pair followed by its
+// gopacket endpoint type, 8 bytes big endian (IPv4 1, IPv6 2, MAC 3, TCP port
+// 4, UDP port 5, SCTP port 6, synthetic 0):
+//   1. the IP pair of the first IPv4 layer, else of the first IPv6 layer;
+//   2. the port pair of the first UDP, else TCP, else SCTP layer; an outer
+//      VXLAN/Geneve sub-packet writes instead VNI (4 bytes) and UDP destination
+//      port (2 bytes), type 0: its source port is entropy;
+//   3. ICMP: one 4-byte word, mapped type << 24 | code << 16 | identifier
+//      (ICMPv6 echo: type << 24 | identifier), then 8 zero bytes;
+//      XXH64 (seed 0) of the bytes so far is the L3TrackingID;
+//   4. the MAC pair, in L2 mode with an Ethernet layer or without IP: with it,
+//      the TrackingID;
+//   5. the parent flow's UUID as hex text (nothing for the outer sub-packet):
+//      the table key, which seeds the UUID (FlowUuid).
+// VLAN IDs, GRE keys and Network/Transport IDs are never hashed.
 //
 // Owner: stateless functions, called on the RX lcore per sub-packet.
 // Skydive's key bytes are laid out in a small buffer (KeyBytes) when a flow is
@@ -21,7 +38,10 @@
 
 namespace skyprobe {
 
-// How the direction of a packet inside its flow is decided (notes §2.4).
+// How the direction of a packet inside its flow is decided. A is the source of
+// the flow's first packet at every layer; a later packet is A->B when its
+// source MAC is Link.A (L2 mode with Ethernet), else its source IP is
+// Network.A, with the tie-breaks below (Skydive's flow/flow.go).
 enum class DirectionRule : uint8_t {
   kEndpoints = 0,  // by MAC or IP order: "same swap bit as the first packet" = A->B
   kPortTie = 1,    // equal MACs and IPs: A->B iff Transport.A > this packet's source port

@@ -8,7 +8,7 @@
 // key. An all-zero record is a free slot (the arrays come from rte_zmalloc and
 // are never initialised in bulk, so untouched slots cost no resident memory).
 //
-//   FlowHot& h = table.hot(pos);
+//   FlowHot& h = hot_[pos];                // inside FlowTable only
 //   h.ab_packets++; h.last_ns = now;
 #pragma once
 

@@ -3,8 +3,11 @@
 
 Each trace of ../shared/pcaps/skydive is read through DPDK net_pcap; the
 flows of the JSON output are compared with the values Skydive's own tests
-assert (pcaps/skydive/MANIFEST.md) and with values derived from the rules of
-reference/skydive-flow-notes.md (marked "derived" below). Traces without
+assert (pcaps/skydive/MANIFEST.md) and with "derived" values: TrackingID,
+L3TrackingID and UUID computed by a re-implementation of Skydive's key
+hashing written apart from skyprobe (standard XXH64 over the key bytes that
+src/table/flow_key.h lists, UUID seeded with the table key over Start and
+NodeTID); no Skydive test asserts those. Traces without
 expectations here (tunnels) must at least go through cleanly with
 the counters adding up. The committed demo capture (tests/data/demo.pcap) is
 checked against the generator's ground truth.
@@ -306,7 +309,7 @@ class SkydiveGoldenTest(TraceCase):
             ('10.201.243.198', '8.8.8.8'), ABSENT, (1, 1066), (1, 1066),
             Metric__RTT=13104000, Metric__Start=NONZERO, Metric__Last=NONZERO,
             Start=1520931870642, NodeTID='',
-            # derived (notes §12):
+            # derived (see the module docstring):
             TrackingID='2b90f25c1867c848', L3TrackingID='738080891b9e0c3a',
             UUID='8233a84798e73aad')], count=1)
 
@@ -389,7 +392,7 @@ class SkydiveGoldenTest(TraceCase):
                 net, ABSENT, (1, 98), (1, 98), TrackingID='a25d427a9f9dcdb8',
                 L3TrackingID='9e42a86914a043b8', ICMP__Type='ECHO',
                 ICMP__ID=23604,
-                # derived (notes §12):
+                # derived (see the module docstring):
                 Start=1526468153643, UUID='73b2b3bcc5609d4a'),
         ], count=2)
 
@@ -399,8 +402,8 @@ class SkydiveGoldenTest(TraceCase):
         self.assert_flows('link-type-12.pcap', flows, [row(
             'IPv4/TCP', 'TCP', ABSENT, ('10.171.169.243', '192.168.255.1', 0),
             ('TCP', 10250, 41252), (1, 1398), (0, 0),
-            # ab bytes derived: without Ethernet the IPv4 total length
-            # (1398) is counted (notes §3.2), not the 256 captured bytes.
+            # ab bytes derived: without Ethernet Skydive counts the IPv4
+            # total length (1398), not the 256 captured bytes.
             Transport__ID=0)], count=1)
 
     def test_ntp_corrupted(self):
@@ -427,7 +430,7 @@ class SkydiveGoldenTest(TraceCase):
             TCPMetric__BAFinStart=fin,
             # beyond Skydive: both sides sent FIN.
             FinishType='TCP_FIN',
-            # derived (notes §12), with an empty NodeTID:
+            # derived (see the module docstring), with an empty NodeTID:
             Start=syn, NodeTID='', TrackingID='81789de63b9965cd',
             L3TrackingID='a8b1845da6a6715f', UUID='e43bcb2faaee0002')],
             count=1)
@@ -440,7 +443,7 @@ class SkydiveGoldenTest(TraceCase):
             ('46:9b:b0:e6:70:fb', '92:46:c1:21:00:ae'),
             ('fd49:37c8:5229::2', 'fd49:37c8:5229::1'), ('TCP', 35294, 3333),
             Network__Protocol='IPV6', Metric__RTT=28000,
-            # derived (notes §12):
+            # derived (see the module docstring):
             Start=1490087502605, NodeTID='', TrackingID='cacfc1e6a2a24d73',
             L3TrackingID='2fd5bf8e0cd737d9', UUID='fbe08c181ff8df3a')],
             count=1)

@@ -5,7 +5,7 @@ SkydiveTunnelTracesTest runs Skydive's tunnel traces (pcaps/skydive) and
 checks the values MANIFEST.md lists (flow counts, LayersPath, A/B at each
 layer, counters, Network.ID) plus the parent chain: every inner flow's
 ParentUUID is the UUID of the flow one tunnel level up. Values marked
-"derived" follow from the rules in reference/skydive-flow-notes.md §3.2.
+"derived" follow from Skydive's splitting rules (src/parse/parser.h, "Tunnels").
 
 SyntheticTunnelsTest runs `gen_pcap.py tunnels` (VXLAN, Geneve, GRE with and
 without key, MPLS stacks of 1-4 labels over Ethernet and over GRE, IP-in-IP,

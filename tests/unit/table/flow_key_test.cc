@@ -100,7 +100,8 @@ TEST(FlowKeyTest, UuidHashesStartAndNodeTid) {
   KeyBytes kb;
   BuildKeyBytes(p.frame.data(), p.sub(), KeyMode::kL2, 0, false, &kb);
   const uint64_t key = TableKey(kb);
-  // Derived in reference/skydive-flow-notes.md §12 for this trace's first flow.
+  // Derived for this trace's first flow by a re-implementation of Skydive's
+  // hashing written apart from skyprobe (tests/integration/golden_test.py).
   EXPECT_EQ(Hex(FlowUuid(key, 1526468153643, "", 0)), "73b2b3bcc5609d4a");
   EXPECT_NE(FlowUuid(key, 1526468153643, "probe-1", 7), FlowUuid(key, 1526468153643, "", 0));
   EXPECT_NE(FlowUuid(key, 1526468153644, "", 0), FlowUuid(key, 1526468153643, "", 0));
