@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libyaml-cpp-dev libxxhash-dev libre2-dev
+  libssl-dev          # libcrypto: SHA-1 of Community ID
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev      # --kafka (src/export/kafka_sink.cc); tests: rdkafka_mock.h
   prometheus-cpp-dev  # --metrics-listen

@@ -162,9 +162,11 @@ bool WriteCommunityId(uint16_t seed, const CommunityIdTuple& t, char* out) {
     buf[n++] = static_cast<uint8_t>(dport);
   }
 
-  Sha1 sha;
-  sha.Update(buf, n);
-  const std::array<uint8_t, Sha1::kDigestSize> digest = sha.Final();
+  std::array<uint8_t, kSha1DigestSize> digest;
+  if (!Sha1Digest(buf, n, &digest)) {
+    out[0] = '\0';
+    return false;
+  }
   out[0] = '1';
   out[1] = ':';
   const size_t len = 2 + Base64(digest.data(), digest.size(), out + 2);

@@ -51,7 +51,8 @@ void IcmpPorts(bool ipv6, uint8_t type, uint8_t code, CommunityIdTuple* t);
 inline constexpr size_t kCommunityIdLength = 30;
 
 // Writes the NUL-terminated ID into `out` (at least kCommunityIdLength + 1
-// bytes). Returns false, writing "", for an IP version other than 4 or 6.
+// bytes). Returns false, writing "", for an IP version other than 4 or 6, or
+// when libcrypto offers no SHA-1.
 bool WriteCommunityId(uint16_t seed, const CommunityIdTuple& t, char* out);
 
 // Convenience for tests and tools.
