@@ -66,11 +66,12 @@ inline grpc::Status DecodeRequest(grpc::ByteBuffer* buffer, google::protobuf::Me
   if (!decoded) {
     msg->Clear();
     msg->GetReflection()->MutableUnknownFields(msg)->AddLengthDelimited(
-        kDecodeErrorField, std::string("the request is not a valid ") + type +
-                               ": malformed (not protobuf, or a string that is not UTF-8), or nested deeper than the "
+        kDecodeErrorField,
+        std::string("the request is not a valid ") + type +
+            ": malformed (not protobuf, or a string that is not UTF-8), or nested deeper than the "
             "service decodes (" +
-                               std::to_string(kRequestMessageDepth) +
-                               " message levels; a Filter may nest 64 levels, the limit is 64)");
+            std::to_string(kRequestMessageDepth) +
+            " message levels; a Filter may nest 64 levels, the limit is 64)");
   }
   return result;
 }

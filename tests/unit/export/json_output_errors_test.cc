@@ -59,12 +59,8 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return out;
 }
 
-uint64_t Lost(const JsonLinesHandler& h) {
-  return h.output_counters()->records_lost.load();
-}
-uint64_t Errors(const JsonLinesHandler& h) {
-  return h.output_counters()->output_errors.load();
-}
+uint64_t Lost(const JsonLinesHandler& h) { return h.output_counters()->records_lost.load(); }
+uint64_t Errors(const JsonLinesHandler& h) { return h.output_counters()->output_errors.load(); }
 
 class JsonOutputErrorsTest : public ::testing::Test {
  protected:

@@ -224,8 +224,8 @@ TEST(FilterLimitsTest, StructuredTermsAndRegexes) {
 TEST(FilterLimitsTest, HugeTokensGetShortErrors) {
   const std::string key(100000, 'a');
   absl::Status s = ParseStatus(key + " = 1");
-  EXPECT_EQ(s.message(), "column 1: unknown key '" + std::string(64, 'a') +
-                             "... (100000 characters)'");
+  EXPECT_EQ(s.message(),
+            "column 1: unknown key '" + std::string(64, 'a') + "... (100000 characters)'");
   s = ParseStatus("NodeTID = " + std::string(100000, '9'));
   EXPECT_LT(s.message().size(), 200u);
   EXPECT_THAT(s.message(), HasSubstr("... (100000 characters)"));
