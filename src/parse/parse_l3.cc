@@ -6,6 +6,8 @@
 // length, bad options) stays in LayersPath and is the network layer; only the
 // layers after it are lost. A header shorter than its fixed part is not added
 // here (gopacket adds an empty one, with no addresses to key a flow on).
+#include <algorithm>
+
 #include "parse/internal/decode.h"
 
 namespace skyprobe::parse_internal {
@@ -159,7 +161,8 @@ Step DecodeIpv4(Cursor& c) noexcept {
   if (c.avail() > total) {
     c.end = c.pos + total;  // drop Ethernet padding
   } else if (c.avail() < total) {
-    c.anomalies |= kAnomalyIpTotalLength;
+    // Beyond the captured bytes: cut by the capture unless beyond the wire too.
+    if (c.pos + total > c.wire_end) c.anomalies |= kAnomalyIpTotalLength;
     if (ihl_bytes > c.avail()) {
       c.anomalies |= kAnomalyBadIpHeader;
       return Step::kStop;
@@ -169,6 +172,7 @@ Step DecodeIpv4(Cursor& c) noexcept {
     c.anomalies |= kAnomalyBadIpHeader;
     return Step::kStop;
   }
+  c.wire_end = std::min(c.wire_end, c.pos + total);  // what is inside ends with it
   c.pos += ihl_bytes;
   if (!fragment) return IpPayloadStep(c, p[9]);
   const uint16_t offset = static_cast<uint16_t>((flags_frag & 0x1FFF) * 8u);
@@ -212,7 +216,10 @@ Step DecodeIpv6(Cursor& c) noexcept {
   c.last_ip_version = first_v6 ? 6 : 0;  // a fragment header marks the first IPv6 only
   AddLayer(c, Layer::kIpv6);
   c.pos += 40;
-  if (payload_len > c.avail()) c.anomalies |= kAnomalyIpTotalLength;
+  if (payload_len > c.avail() && c.pos + payload_len > c.wire_end) {
+    c.anomalies |= kAnomalyIpTotalLength;
+  }
+  if (payload_len != 0) c.wire_end = std::min(c.wire_end, c.pos + payload_len);
 
   if (next == 0) {
     // gopacket decodes HopByHop inside IPv6 (it may carry the jumbo length).

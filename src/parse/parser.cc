@@ -7,6 +7,8 @@
 // a fresh cursor at the inner packet.
 #include "parse/parser.h"
 
+#include <algorithm>
+
 #include "parse/internal/decode.h"
 #include "skyprobe/compiler.h"
 
@@ -225,6 +227,7 @@ Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   inner.defrag = c.defrag;
   inner.pos = c.pos;
   inner.end = c.end;
+  inner.wire_end = c.wire_end;
   inner.anomalies = c.anomalies;
   inner.first_ip_set = c.first_ip_set;
   inner.first_ip_off = c.first_ip_off;
@@ -295,6 +298,9 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   c.data = data;
   c.defrag = cfg.ip_defrag;
   c.end = caplen;
+  // A wire length no longer than the bytes captured is a whole frame; an
+  // unknown one (0) may be anything.
+  c.wire_end = wire_len == 0 ? UINT32_MAX : std::max(wire_len, caplen);
   c.sub = sub;
   sub->offset = static_cast<uint16_t>(c.pos);
   const uint32_t first_layer = c.pos;

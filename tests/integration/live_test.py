@@ -15,6 +15,7 @@ Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -157,6 +158,50 @@ class Servers:
         self.tcp.close()
 
 
+class Dumpcap:
+    """dumpcap on HOST_IF, the oracle of what crossed the interface: started
+    (its file exists) on creation; stop() returns its records and fails the
+    test if it dropped any (the oracle would be incomplete)."""
+
+    def __init__(self, test, name, bpf):
+        self.test = test
+        path = shutil.which('dumpcap')
+        test.assertIsNotNone(path, 'dumpcap (tshark) not found: scripts/setup.sh --tests')
+        self.path = os.path.join(h.scratch_dir('live'), name)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        # A 64 MiB buffer: a bulk transfer is a burst of 64 KB super-frames.
+        self.proc = subprocess.Popen([path, '-q', '-P', '-B', '64', '-i', HOST_IF, '-s', '0',
+                                      '-w', self.path, '-f', bpf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        test.addCleanup(self.kill)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None:
+                test.fail('dumpcap stopped: %s' % self.proc.stderr.read().decode(errors='replace'))
+            test.assertLess(time.monotonic(), deadline, 'dumpcap did not start')
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+    def stop(self):
+        time.sleep(0.5)
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=30)
+        err = err.decode(errors='replace')
+        m = re.search(r'received/dropped on interface [^:]*: (\d+)/(\d+)', err)
+        self.test.assertIsNotNone(m, 'dumpcap did not report its counts: %s' % err)
+        self.test.assertEqual(int(m.group(2)), 0, 'dumpcap dropped frames: %s' % err)
+        _, records = h.read_pcap(self.path)
+        self.test.assertEqual(len(records), int(m.group(1)), err)
+        return records
+
+
 class LiveTest(unittest.TestCase):
     """Flows of known traffic on a veth pair, counted exactly."""
 
@@ -195,8 +240,9 @@ class LiveTest(unittest.TestCase):
         subprocess.run(['ip', 'netns', 'del', NETNS], capture_output=True)
         subprocess.run(['ip', 'link', 'del', HOST_IF], capture_output=True)
 
-    def capture(self, extra):
-        """Run skyprobe on HOST_IF while the client runs; return (Run, flows)."""
+    def capture(self, extra, client=None):
+        """Run skyprobe on HOST_IF while the client runs (the default: the
+        UDP/ICMP/TCP mix above); return (Run, flows)."""
         out_dir = h.scratch_dir('live')
         json_path = os.path.join(out_dir, 'flows.json')
         err_path = os.path.join(out_dir, 'stderr.txt')
@@ -216,7 +262,8 @@ class LiveTest(unittest.TestCase):
                 self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
                 time.sleep(0.05)
             time.sleep(0.3)
-            run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', CLIENT, HOST_IP,
+            run(client or
+                ['ip', 'netns', 'exec', NETNS, sys.executable, '-c', CLIENT, HOST_IP,
                  str(UDP_PORT), str(TCP_PORT), PEER_IP, str(UDP_SOURCES), str(UDP_PER_FLOW),
                  str(ICMP_COUNT), str(ICMP_PAYLOAD), str(TCP_CONNECTIONS)])
             time.sleep(0.5)  # the last frames reach the rings
@@ -307,6 +354,32 @@ class LiveTest(unittest.TestCase):
         result, flows = self.capture(['--workers', '2', '--distribution', 'dispatch'])
         self.assertIn('distribution dispatch', result.stderr, result.describe())
         self.check_flows(flows, '2 workers (dispatch)')
+
+    def test_tso_super_frames_are_counted_whole_without_anomaly(self):
+        """A TCP bulk transfer leaves the namespace as TSO super-frames (veth keeps
+        them whole, up to 64 KB): the AF_PACKET ring cuts them, and they are counted
+        at their IP length, equal to dumpcap's original lengths on the same interface,
+        and are no ip_total_length anomaly."""
+        dump = Dumpcap(self, 'tso.pcap', 'tcp port %d' % TCP_PORT)
+        bulk = ('import socket,sys\n'
+                'c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)\n'
+                'c.sendall(b"x" * (4 << 20))\n'
+                'c.shutdown(socket.SHUT_WR)\n'
+                'while c.recv(65536): pass\n')
+        result, flows = self.capture(['--workers', '1', '--bpf', 'tcp port %d' % TCP_PORT],
+                                     client=['ip', 'netns', 'exec', NETNS, sys.executable,
+                                             '-c', bulk, HOST_IP, str(TCP_PORT)])
+        records = dump.stop()
+        sizes = [r.wirelen for r in records]
+        self.assertGreater(max(sizes), 1514 + 1000,
+                           'no TSO super-frame crossed the pair: the test proves nothing')
+        self.assertEqual(result.summary['anomaly_ip_total_length'], 0, result.describe())
+        tcp = [f for f in flows if (f.get('Transport') or {}).get('B') == TCP_PORT]
+        self.assertEqual(len(tcp), 1, [h.brief(f) for f in flows])
+        total = h.metric(tcp[0], 'ABBytes') + h.metric(tcp[0], 'BABytes')
+        packets = h.metric(tcp[0], 'ABPackets') + h.metric(tcp[0], 'BAPackets')
+        self.assertEqual(packets, len(records), h.brief(tcp[0]))
+        self.assertEqual(total, sum(sizes), h.brief(tcp[0]))
 
     def test_missing_interface_is_one_clear_line(self):
         run_ = h.run_skyprobe(['--iface', 'nosuch%d' % (PID % 10**6)], timeout=60)

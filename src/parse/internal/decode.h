@@ -94,6 +94,12 @@ struct Cursor {
   bool defrag = false;
   uint32_t pos = 0;  // first byte of the layer about to be decoded
   uint32_t end = 0;  // one past its last readable byte (never beyond caplen)
+  // One past the last byte the layer had on the wire: the frame's wire length
+  // (UINT32_MAX when the capture lost it), narrowed to each enclosing IP
+  // header's length. A length field reaching past `end` but not past this was
+  // cut by the capture (snaplen, an AF_PACKET frame, a GRO super-frame, an
+  // sFlow header sample): no anomaly; past it, the header lies.
+  uint32_t wire_end = UINT32_MAX;
   SubPacket* sub = nullptr;
   uint16_t anomalies = 0;
 

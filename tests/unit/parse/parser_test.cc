@@ -212,7 +212,9 @@ TEST(ParserTest, RawIpLinkTypes) {
     EXPECT_FALSE(p.sub[0].has_link);
     EXPECT_EQ(p.sub[0].ip_src_off, 12);
     EXPECT_EQ(p.sub[0].length, 140u);  // IPv4 total length
-    EXPECT_EQ(p.anomalies, kAnomalyIpTotalLength);
+    // Cut by the capture (wire length unknown): no anomaly. Whole: one.
+    EXPECT_EQ(p.anomalies, kAnomalyNone);
+    EXPECT_EQ(Parse(v4, static_cast<uint32_t>(v4.size()), link).anomalies, kAnomalyIpTotalLength);
   }
   Bytes udp = Udp(1, 2, Bytes(10, 0));
   Bytes v6 = Ipv6(17, udp.size()) + udp;
@@ -295,6 +297,35 @@ TEST(ParserTest, Ipv4TotalLengthBeyondCaptureKeepsDecoding) {
   EXPECT_EQ(Path(p.sub[0]), "Ethernet/IPv4/TCP");
   EXPECT_EQ(p.anomalies, kAnomalyIpTotalLength);
   EXPECT_EQ(p.sub[0].ip_length, 1500);
+}
+
+// A frame the capture cut (snaplen, an AF_PACKET ring frame, a GRO/TSO
+// super-frame of up to 64 KB, an sFlow header sample) has IP lengths beyond
+// its captured bytes: an anomaly only when they reach past its wire length.
+TEST(ParserTest, CutFramesAreNoIpLengthAnomaly) {
+  Bytes tcp = Tcp(1, 2, kTcpAck);
+  Bytes f = Eth(0x0800) + Ipv4(6, 0, /*total=*/64000) + tcp;         // a 64 KB GRO frame, cut
+  EXPECT_EQ(Parse(f, 0).anomalies, kAnomalyNone);                    // wire length unknown
+  EXPECT_EQ(Parse(f, 14 + 64000).anomalies, kAnomalyNone);           // wire length known
+  EXPECT_EQ(Parse(f, 14 + 63999).anomalies, kAnomalyIpTotalLength);  // past the wire
+  EXPECT_EQ(Parse(f).anomalies, kAnomalyIpTotalLength);              // whole frame: the header lies
+  EXPECT_EQ(Parse(f, 0).sub[0].length, 14u + 64000u);                // counted in full
+  // IPv6 likewise.
+  Bytes udp = Udp(1, 2, Bytes(10, 0));
+  Bytes v6 = Eth(0x86DD) + Ipv6(17, 9000) + udp;
+  EXPECT_EQ(Parse(v6, 0).anomalies, kAnomalyNone);
+  EXPECT_EQ(Parse(v6, 14 + 40 + 9000).anomalies, kAnomalyNone);
+  EXPECT_EQ(Parse(v6, 14 + 40 + 8999).anomalies, kAnomalyIpTotalLength);
+  EXPECT_EQ(Parse(v6).anomalies, kAnomalyIpTotalLength);
+  // An inner header longer than its tunnel's outer IP datagram lies, cut or not.
+  Bytes inner = Ipv4(6, tcp.size(), /*total=*/2000) + tcp;
+  Bytes outer = Eth(0x0800) + Ipv4(4, inner.size(), /*total=*/1500) + inner;
+  ParsedPacket p = Parse(outer, 0);
+  ASSERT_EQ(p.num_sub, 2);
+  EXPECT_EQ(p.anomalies, kAnomalyIpTotalLength);
+  Bytes inner_ok = Ipv4(6, tcp.size(), /*total=*/1400) + tcp;
+  Bytes outer_ok = Eth(0x0800) + Ipv4(4, inner_ok.size(), /*total=*/1500) + inner_ok;
+  EXPECT_EQ(Parse(outer_ok, 0).anomalies, kAnomalyNone);
 }
 
 TEST(ParserTest, Ipv4TsoZeroLengthAndPadding) {
