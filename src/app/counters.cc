@@ -79,6 +79,9 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
   }
   s->Add("sflow_drop_table_full", sum.drop_table_full);
   s->Add("sflow_drop_ring_full", sum.drop_ring_full);
+  for (int b = 0; b < kAnomalyCountBits; ++b) {
+    s->Add(absl::StrCat("sflow_anomaly_", AnomalyName(b)), c.anomalies[b]);
+  }
   s->Add("sflow_agents", src.agents_in_use());
   s->Add("sflow_agent_refusals", c.agent_refusals);
   s->Add("sflow_agent_table_errors", c.agent_table_errors);
@@ -97,6 +100,8 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
     if (!src.ReadAgent(i, &a)) continue;
     const std::string prefix = absl::StrCat("sflow_agent.", a.address, ".");
     s->Add(absl::StrCat(prefix, "datagrams"), a.datagrams);
+    s->Add(absl::StrCat(prefix, "samples"), a.samples);
+    s->Add(absl::StrCat(prefix, "drops"), a.drops);
     s->Add(absl::StrCat(prefix, "sequence_gaps"), a.sequence_gaps);
     s->Add(absl::StrCat(prefix, "sequence_resets"), a.sequence_resets);
   }

@@ -62,6 +62,8 @@ int AgentDirectory::Claim(const Datagram& d) noexcept {
   AgentText(d, s.text);
   s.last_seen_ns = 0;
   s.datagrams = 0;
+  s.samples = 0;
+  s.drops = 0;
   s.sequence_gaps = 0;
   s.sequence_resets = 0;
   for (SubAgentSequence& q : s.seq) q = SubAgentSequence();
@@ -141,6 +143,8 @@ bool AgentDirectory::Read(uint32_t slot, AgentReport* out) const noexcept {
   out->address[sizeof(out->address) - 1] = '\0';
   out->retiring = state == AgentState::kRetiring;
   out->datagrams = s.datagrams;
+  out->samples = s.samples;
+  out->drops = s.drops;
   out->sequence_gaps = s.sequence_gaps;
   out->sequence_resets = s.sequence_resets;
   std::atomic_thread_fence(std::memory_order_acquire);

@@ -47,6 +47,8 @@ struct AgentReport {
   char address[kAgentTextMax] = {};
   bool retiring = false;
   uint64_t datagrams = 0;
+  uint64_t samples = 0;  // flow samples in its accepted datagrams
+  uint64_t drops = 0;    // its sampled frames dropped (parse errors, table or ring full)
   uint64_t sequence_gaps = 0;
   uint64_t sequence_resets = 0;
 };
@@ -75,6 +77,11 @@ class AgentDirectory {
   // number, last-seen time) and makes a retiring agent active again. Adds
   // what it found to *gaps and *resets.
   void Seen(int slot, const Datagram& d, int64_t now_ns, uint64_t* gaps, uint64_t* resets) noexcept;
+  // Counts the agent's flow samples and the frames of them that were dropped.
+  void AddSamples(int slot, uint64_t samples, uint64_t drops) noexcept {
+    slots_[slot].samples += samples;
+    slots_[slot].drops += drops;
+  }
 
   // Active agents silent for longer than idle_ns become retiring; true when
   // `slot` is retiring now.
@@ -108,6 +115,8 @@ class AgentDirectory {
     char text[kAgentTextMax] = {};
     int64_t last_seen_ns = 0;
     uint64_t datagrams = 0;
+    uint64_t samples = 0;
+    uint64_t drops = 0;
     uint64_t sequence_gaps = 0;
     uint64_t sequence_resets = 0;
     SubAgentSequence seq[kSubAgents];

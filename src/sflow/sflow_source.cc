@@ -132,12 +132,17 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
     slot = agents_.Find(d);
     if (slot >= 0) {
       agents_.Seen(slot, d, now_ns, &counters_.sequence_gaps, &counters_.sequence_resets);
+      agents_.AddSamples(slot, d.flow_samples, 0);
     }
     return;
   }
   FlowTable* table = FindOrAddAgent(d, &slot);
   if (table == nullptr) return;
   agents_.Seen(slot, d, now_ns, &counters_.sequence_gaps, &counters_.sequence_resets);
+  // The agent's drops: its parse errors here, its table's refusals below.
+  const TableCounters& tc = table->counters();
+  const uint64_t table_drops_before = tc.drop_table_full + tc.drop_ring_full;
+  uint64_t parse_drops = 0;
   uint32_t n = 0;
   for (uint32_t i = 0; i < d.num_headers; ++i) {
     const RawHeader& h = d.headers[i];
@@ -163,6 +168,12 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
     ParseFrame(h.data, h.caplen, h.wire_length, *cfg, &pkts_[n]);
     if (SKYPROBE_UNLIKELY(pkts_[n].num_sub == 0)) {
       ++counters_.drop_parse[static_cast<int>(pkts_[n].error)];
+      ++parse_drops;
+    }
+    if (SKYPROBE_UNLIKELY(pkts_[n].anomalies != 0)) {
+      for (int b = 0; b < kAnomalyCountBits; ++b) {
+        if (pkts_[n].anomalies & (1u << b)) ++counters_.anomalies[b];
+      }
     }
     if (++n == kBurst) {
       Account(table, n);
@@ -170,6 +181,8 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
     }
   }
   Account(table, n);
+  agents_.AddSamples(slot, d.flow_samples,
+                     parse_drops + tc.drop_table_full + tc.drop_ring_full - table_drops_before);
 }
 
 void SflowSource::Tick(int64_t now_ns) noexcept {

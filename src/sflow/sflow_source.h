@@ -67,6 +67,10 @@ struct SKYPROBE_CACHE_ALIGNED SflowCounters {
   uint64_t headers_unsupported = 0;  // raw headers whose header_protocol is not parsed
   uint64_t frames = 0;               // raw headers handed to the parser
   uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
+  // Sampled frames with a malformed part the parser stepped over, as for a
+  // port's frames. A sample is a header cut by the agent: lengths reaching
+  // past the captured bytes but not past frame_length are no anomaly.
+  uint64_t anomalies[kAnomalyCountBits] = {};
   uint64_t agent_refusals = 0;      // datagrams of agents beyond --sflow-max-agents
   uint64_t agent_table_errors = 0;  // agent tables that could not be created (memory)
   uint64_t agent_denied = 0;        // datagrams refused by the allow-list (--sflow-agents)

@@ -370,6 +370,8 @@ class SflowTest(unittest.TestCase):
         self.assertEqual(live[(scope, 'datagrams')], 6)
         self.assertEqual(live[(scope, 'sequence_gaps')], 2)
         self.assertEqual(live[(scope, 'sequence_resets')], 1)
+        self.assertEqual(live[(scope, 'samples')], 6)  # one flow sample a datagram
+        self.assertEqual(live[(scope, 'drops')], 0)
         self.assertEqual(live[('total', 'sflow_agent_denied')], 1)
         summary, flows = self.finish(probe, json_path)
         self.assertEqual(summary['sflow_agent_denied'], 1)
@@ -388,6 +390,33 @@ class SflowTest(unittest.TestCase):
         self.assertEqual(summary['sflow_agent_denied'], 1)
         self.assertEqual(summary['sflow_frames'], 0)
         self.assertEqual(flows, [])
+
+    def test_anomalies_and_drops_per_agent(self):
+        """Samples are headers the agent cut: an IP length within frame_length is
+        no anomaly, one past it is (sflow_anomaly_ip_total_length, as for a port's
+        frames); a header the parser cannot use is a drop of that agent."""
+        tmp = scratch_dir('sflow')
+        json_path = os.path.join(tmp, 'anomaly.json')
+        probe, port = self.start(json_path)
+        frame = udp_frame('10.8.0.1', '10.8.0.2', 1, 2, 1000)  # 1042 bytes on the wire
+        cut = frame[:128]
+        records = [raw_header(cut, frame_length=len(frame) + 4),  # cut by the agent: fine
+                   raw_header(cut, frame_length=len(cut) + 4),    # IP says 1028 > the frame
+                   raw_header(b'\x00' * 6)]                      # too short to parse
+        send_all(port, [datagram('192.0.2.30', [flow_sample(8, records)])])
+        self.wait_datagrams(probe, 1)
+        summary, flows = self.finish(probe, json_path)
+        self.assertEqual(summary['sflow_frames'], 3)
+        self.assertEqual(summary['sflow_anomaly_ip_total_length'], 1)
+        self.assertEqual(summary['sflow_drop_parse_too_short'], 1)
+        self.assertEqual(summary['sflow_agent.192.0.2.30.samples'], 1)
+        self.assertEqual(summary['sflow_agent.192.0.2.30.drops'], 1)
+        # Port frames' own counter is not touched by samples.
+        self.assertEqual(summary.get('anomaly_ip_total_length', 0), 0)
+        self.assertEqual(len(flows), 1)
+        # Both samples count the frame length the agent gave, cut or not.
+        self.assertEqual(flows[0]['Metric']['ABPackets'], 2)
+        self.assertEqual(flows[0]['Metric']['ABBytes'], len(frame) + len(cut))
 
     def test_silent_agents_are_retired(self):
         tmp = scratch_dir('sflow')
