@@ -29,7 +29,10 @@ class TimerWheel {
   }
 
   // Starts the clock: ticks before `now_ns` are considered done.
-  void Start(int64_t now_ns) { next_tick_ = now_ns / tick_ns_; }
+  void Start(int64_t now_ns) {
+    next_tick_ = now_ns / tick_ns_;
+    empty_until_ = next_tick_;
+  }
   bool started() const { return next_tick_ >= 0; }
 
   void Arm(uint32_t pos, int64_t deadline_ns) noexcept {
@@ -37,6 +40,7 @@ class TimerWheel {
     if (t < next_tick_) t = next_tick_;
     const int64_t horizon = next_tick_ + static_cast<int64_t>(mask_);
     if (t > horizon) t = horizon;  // re-checked then, and re-armed further
+    if (t < empty_until_) empty_until_ = t;
     const uint32_t slot = static_cast<uint32_t>(t) & mask_;
     FlowHot& w = hot_[pos];
     w.wheel_slot = static_cast<uint16_t>(slot + 1);
@@ -84,12 +88,22 @@ class TimerWheel {
   }
 
   // The first flow of the earliest non-empty slot (close to the least
-  // recently seen one), or kNoIndex when the wheel is empty.
-  uint32_t Oldest() const noexcept {
-    for (uint32_t i = 0; i <= mask_; ++i) {
-      const uint32_t head = heads_[static_cast<uint32_t>(next_tick_ + i) & mask_];
-      if (head != kNoIndex) return head;
+  // recently seen one), or kNoIndex when the wheel is empty. Amortised O(1):
+  // the scan starts where the last one found a flow (the slots before it
+  // were empty then, and an Arm() before it moves the mark back), so a
+  // flood of new flows at the table limit, each evicting the oldest, does
+  // not walk the wheel's empty slots again for every packet.
+  uint32_t Oldest() noexcept {
+    if (empty_until_ < next_tick_) empty_until_ = next_tick_;
+    const int64_t end = next_tick_ + static_cast<int64_t>(mask_);
+    for (int64_t t = empty_until_; t <= end; ++t) {
+      const uint32_t head = heads_[static_cast<uint32_t>(t) & mask_];
+      if (head != kNoIndex) {
+        empty_until_ = t;
+        return head;
+      }
     }
+    empty_until_ = end + 1;  // nothing armed at all
     return kNoIndex;
   }
 
@@ -107,6 +121,7 @@ class TimerWheel {
       }
     }
     next_tick_ = now_tick;
+    empty_until_ = now_tick;
     while (list != kNoIndex) {
       const uint32_t pos = list;
       list = hot_[pos].wheel_next;
@@ -121,6 +136,8 @@ class TimerWheel {
   int64_t tick_ns_;
   uint32_t mask_;
   int64_t next_tick_ = -1;
+  // Every slot of the ticks in [next_tick_, empty_until_) is empty (Oldest).
+  int64_t empty_until_ = -1;
   std::vector<uint32_t> heads_;
 };
 
