@@ -22,6 +22,7 @@
 #include "control/control_loop.h"
 #include "control/enhancer_pipeline.h"
 #include "skyprobe/status.h"
+#include "table/table_hash.h"
 
 namespace skyprobe {
 namespace {
@@ -87,6 +88,8 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
 
 absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
                       const std::atomic<uint64_t>* reopen) {
+  // Before any flow table exists: --hash-seed replaces the random secret.
+  if (cfg.hash_seed_set) SetTableHashSeed(cfg.hash_seed);
   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
   Running r;
   absl::Status st = Run(cfg, stop, reopen, &r);

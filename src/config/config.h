@@ -149,6 +149,11 @@ struct Config {
   bool ip_defrag = true;
   uint32_t ip_defrag_max = 65536;
   uint32_t ip_defrag_timeout_ms = 30000;
+  // Where flows sit in each shard's hash table is keyed with a secret drawn at start-up
+  // (src/table/table_hash.h: hash flooding). "--hash-seed N" derives it from N instead, for
+  // reproducible tests and benchmarks. Exported IDs never depend on it.
+  uint64_t hash_seed = 0;
+  bool hash_seed_set = false;
 
   // Enhancers: Community ID v1.
   bool community_id = true;        // "--community-id" / "--no-community-id"

@@ -74,6 +74,7 @@ enum class Field : uint8_t {
   kSflowMaxFlows,
   kSflowAgents,
   kSflowAgentIdle,
+  kHashSeed,
   kIpDefrag,
   kIpDefragMax,
   kIpDefragTimeoutMs,

@@ -82,6 +82,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"sflow-max-flows", "sflow.max_flows"},
     {"sflow-agents", "sflow.agents"},
     {"sflow-agent-idle", "sflow.agent_idle"},
+    {"hash-seed", "flow.hash_seed"},
     {"ip-defrag", "flow.ip_defrag"},
     {"ip-defrag-max", "flow.ip_defrag_max"},
     {"ip-defrag-timeout-ms", "flow.ip_defrag_timeout_ms"},
@@ -433,6 +434,12 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
     }
     case Field::kSflowAgentIdle:
       return ParseU32(value, kSeconds, &cfg->sflow_agent_idle_sec);
+    case Field::kHashSeed: {
+      absl::Status s =
+          ParseUint(value, "a whole number", std::numeric_limits<uint64_t>::max(), &cfg->hash_seed);
+      if (s.ok()) cfg->hash_seed_set = true;
+      return s;
+    }
     case Field::kIpDefrag:
       return ParseBool(value, &cfg->ip_defrag);
     case Field::kIpDefragMax:

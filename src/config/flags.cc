@@ -89,6 +89,7 @@ constexpr FlagSpec kFlags[] = {
     {"sflow-max-flows", FlagKind::kValue, Field::kSflowMaxFlows},
     {"sflow-agents", FlagKind::kValue, Field::kSflowAgents},
     {"sflow-agent-idle", FlagKind::kValue, Field::kSflowAgentIdle},
+    {"hash-seed", FlagKind::kValue, Field::kHashSeed},
     {"ip-defrag", FlagKind::kSwitchOn, Field::kIpDefrag},
     {"no-ip-defrag", FlagKind::kSwitchOff, Field::kIpDefrag},
     {"ip-defrag-max", FlagKind::kValue, Field::kIpDefragMax},

@@ -97,6 +97,10 @@ FLOW TABLE
                              (default: 1048576 = 1M, 1..268435456)
     --overload POLICY        when the table is full: drop-new or evict-oldest
                              (default: evict-oldest)
+    --hash-seed N            place flows in the flow table with a hash keyed from N
+                             instead of a random secret (reproducible tests and
+                             benchmarks; flow IDs never depend on it)
+                             (default: random at start-up)
     --capture-length N       bytes kept per raw packet, 0 or 14..4096; 0 means 256
                              (default: 256)
     --raw-packets N          keep the first N packets of each flow (raw packet

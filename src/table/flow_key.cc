@@ -5,6 +5,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "table/table_hash.h"
+
 namespace skyprobe {
 namespace {
 
@@ -212,8 +214,33 @@ void BuildKeyBytes(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
   kb->rule = o.rule;
 }
 
-uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
-                   bool has_parent, KeyOrientation* orientation) noexcept {
+namespace {
+
+// The keyed hash over the words a key uses (n: its shape says how many).
+inline uint32_t KeyedSig(const uint64_t* w, int n) noexcept {
+  const uint64_t h = XXH3_64bits_withSecret(w, static_cast<size_t>(n) * sizeof(uint64_t),
+                                            table_hash_internal::g_secret.bytes,
+                                            sizeof(table_hash_internal::g_secret.bytes));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
+int KeyWords(const FlowTableKey& key) noexcept {
+  const uint64_t w0 = key.w[0];
+  const uint64_t ip_version = w0 & 0xf;
+  const bool ports = ((w0 >> 4) & 3) != 0;
+  const bool icmp = (w0 >> 9) & 1;
+  const bool macs = (w0 >> 10) & 1;
+  return 1 +
+         (ip_version == 4   ? 1
+          : ip_version == 6 ? 4
+                            : 0) +
+         (icmp && ports && !macs ? 1 : 0) + (macs ? 2 : 0) + static_cast<int>((w0 >> 11) & 1);
+}
+
+uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
+                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation) noexcept {
   const Orientation o = Orient(frame, sub, mode);
   orientation->swap = o.swap;
   orientation->rule = o.rule;
@@ -224,7 +251,10 @@ uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
   // exactly the information carried by the section lengths and endpoint
   // type numbers of BuildKeyBytes; then each section's values, in the same
   // canonical order. Equal words <=> equal Skydive key bytes.
-  uint64_t w[9];
+  // Zeroed whole (fixed-size stores), so the words after the key are 0 and
+  // the copy out is one fixed-size move (loops of run-time length compiled
+  // to rep movs/stos cost more than the rest of the function).
+  uint64_t w[kTableKeyWords] = {};
   int n = 1;
   uint64_t transport = 0;
   uint64_t endpoint_type = 0;
@@ -235,6 +265,11 @@ uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
   } else if (sub.transport_key == TransportKeyKind::kVniPort) {
     transport = uint64_t{sub.vni} << 16 | sub.dst_port;  // 48 bits
   }
+  // ICMP's word rides in the transport bits when there are no ports, else
+  // in the spare half of the second MAC word when there are MACs (the shape
+  // bits say where): the longest key is 8 words.
+  const bool icmp_inline = sub.icmp_version != 0 && sub.transport_key == TransportKeyKind::kNone;
+  if (icmp_inline) transport = IcmpWord(sub);
   w[0] = sub.ip_version | static_cast<uint64_t>(sub.transport_key) << 4 | endpoint_type << 6 |
          uint64_t{sub.icmp_version != 0} << 9 | uint64_t{o.use_macs} << 10 |
          uint64_t{has_parent} << 11 | transport << 16;
@@ -250,16 +285,21 @@ uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
       w[n++] = Load64(second + 8);
     }
   }
-  if (sub.icmp_version != 0) w[n++] = IcmpWord(sub);
+  const uint64_t icmp_word = sub.icmp_version != 0 && !icmp_inline ? IcmpWord(sub) : 0;
   if (o.use_macs) {
     const uint64_t a = Mac48(frame + (o.swap ? sub.mac_dst_off : sub.mac_src_off));
     const uint64_t b = Mac48(frame + (o.swap ? sub.mac_src_off : sub.mac_dst_off));
     w[n++] = a | b << 48;
-    w[n++] = b >> 16;
+    w[n++] = b >> 16 | icmp_word << 32;
+  } else if (sub.icmp_version != 0 && !icmp_inline) {
+    w[n++] = icmp_word;
   }
   if (has_parent) w[n++] = parent_uuid;
-  return XXH3_64bits(w, static_cast<size_t>(n) * sizeof(uint64_t));
+  std::memcpy(key->w, w, sizeof(key->w));
+  return KeyedSig(w, n);
 }
+
+uint32_t TableHashSig(const FlowTableKey& key) noexcept { return KeyedSig(key.w, KeyWords(key)); }
 
 uint64_t TableKey(const KeyBytes& kb) noexcept { return XXH64(kb.data, kb.len, 0); }
 

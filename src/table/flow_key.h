@@ -20,10 +20,13 @@
 // Owner: stateless functions, called on the RX lcore per sub-packet.
 // Skydive's key bytes are laid out in a small buffer (KeyBytes) when a flow is
 // created: the table key is one XXH64 over all of it, and the two tracking
-// IDs are XXH64 over its prefixes. Per packet only LookupKey runs.
+// IDs are XXH64 over its prefixes. Per packet only LookupKey runs: it gives
+// the same identity as a FlowTableKey, the words a shard compares whole.
 //
 //   KeyOrientation o;
-//   uint64_t key = LookupKey(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &o);  // per packet
+//   FlowTableKey key;
+//   LookupKey(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &key, &o);  // per packet
+//   uint32_t sig = TableHashSig(key);                                        // its bucket
 //   KeyBytes kb;                        // on flow creation only:
 //   BuildKeyBytes(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &kb);
 //   FlowIds ids = TrackingIds(kb);
@@ -79,13 +82,36 @@ struct KeyOrientation {
   DirectionRule rule;
 };
 
-// The key a shard indexes flows by, straight from the packet (per packet):
-// XXH3 over a fixed-layout word encoding of exactly what BuildKeyBytes lays
-// out, in the same canonical order. It tells apart the same flows as
-// TableKey without writing Skydive's byte string, which (with XXH64) is only
-// needed when a flow is created. Sets `orientation` as BuildKeyBytes would.
-uint64_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
-                   bool has_parent, KeyOrientation* orientation) noexcept;
+// The key a shard indexes flows by: a fixed-layout word encoding of exactly
+// what BuildKeyBytes lays out, in the same canonical order, unused words 0.
+// Equal keys <=> equal Skydive key bytes, so a shard that compares whole
+// keys never puts two flows in one slot, whatever their hashes. 8 words
+// hold every shape exactly (the longest, IPv6 with MACs inside a tunnel:
+// shape and ports, 4 address words, 2 MAC words, the parent UUID); 64 bytes
+// is also a size rte_hash compares with vector instructions.
+inline constexpr int kTableKeyWords = 8;
+struct FlowTableKey {
+  uint64_t w[kTableKeyWords];
+};
+inline bool SameKey(const FlowTableKey& a, const FlowTableKey& b) noexcept {
+  uint64_t diff = 0;
+  for (int i = 0; i < kTableKeyWords; ++i) diff |= a.w[i] ^ b.w[i];
+  return diff == 0;
+}
+
+// Builds the key of `sub` straight from the packet (per packet), without
+// writing Skydive's byte string (needed, with XXH64, only when a flow is
+// created). Sets `orientation` as BuildKeyBytes would. Returns the key's
+// TableHashSig, computed on the way.
+uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
+                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation) noexcept;
+
+// Where a key sits in a shard's rte_hash: XXH3 of the words it uses (its
+// first word says how many) with the process's secret (table_hash.h),
+// folded to rte_hash's 32-bit signature.
+uint32_t TableHashSig(const FlowTableKey& key) noexcept;
+// How many words of `key` are used (the rest are 0).
+int KeyWords(const FlowTableKey& key) noexcept;
 FlowIds TrackingIds(const KeyBytes& kb) noexcept;
 
 // Skydive's UUID: XXH64 seeded with the table key over Start (ms, 8 bytes big

@@ -16,7 +16,6 @@ namespace skyprobe {
 namespace {
 
 using table_internal::Ms;
-using table_internal::Sig;
 
 inline bool IsEchoRequest(const SubPacket& s) {
   return (s.icmp_version == 4 && s.icmp_raw_type == 8) ||
@@ -75,11 +74,10 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       for (uint32_t i = 0; i < count; ++i) {
         const ParsedPacket& p = pkts[base + i];
         if (!x.alive[i] || p.num_sub <= level) continue;
-        const uint64_t key = LookupKey(frames[base + i], p.sub[level], opts_.key_mode, x.parent[i],
-                                       level > 0, &x.orient[m]);
-        x.keys[m] = key;
+        const uint32_t sig = LookupKey(frames[base + i], p.sub[level], opts_.key_mode, x.parent[i],
+                                       level > 0, &x.keys[m], &x.orient[m]);
         x.key_ptrs[m] = &x.keys[m];
-        x.sigs[m] = Sig(key);
+        x.sigs[m] = SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr) ? SigOf(x.keys[m]) : sig;
         x.idx[m] = i;
         ++m;
       }
@@ -97,7 +95,7 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
         const ParsedPacket& p = pkts[base + i];
         const uint8_t* frame = frames[base + i];
         const SubPacket& sub = p.sub[level];
-        const int32_t pos = FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j],
+        const int32_t pos = FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j], x.sigs[j],
                                          x.positions[j], removals_ != removals, ts_ns[base + i]);
         if (pos < 0) {
           x.alive[i] = false;  // no flow for this level: deeper levels have no parent
@@ -129,13 +127,13 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
 }
 
 int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
-                                bool has_parent, uint64_t key, int32_t looked_up, bool stale,
-                                int64_t ts_ns) noexcept {
+                                bool has_parent, const FlowTableKey& key, uint32_t sig,
+                                int32_t looked_up, bool stale, int64_t ts_ns) noexcept {
   // A bulk lookup result is stale once a flow left the table since (an
   // earlier packet of this burst evicted it, and its slot may hold another
   // flow now); a miss is stale if an earlier packet created this flow.
   if (looked_up >= 0 && !stale) return looked_up;
-  int32_t pos = rte_hash_lookup_with_hash(hash_, &key, Sig(key));
+  int32_t pos = rte_hash_lookup_with_hash(hash_, &key, sig);
   if (pos >= 0) return pos;
   if (live_ >= opts_.max_flows) {
     if (opts_.overload == OverloadPolicy::kDropNew) return kRefusedFull;
@@ -144,7 +142,7 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
     if (!Expire(victim, ExpireReason::kEvicted)) return kRefusedRing;
     ++counters_.flows_evicted;
   }
-  pos = rte_hash_add_key_with_hash(hash_, &key, Sig(key));
+  pos = rte_hash_add_key_with_hash(hash_, &key, sig);
   if (SKYPROBE_UNLIKELY(pos < 0 || static_cast<uint32_t>(pos) >= capacity_)) return kRefusedFull;
   // Skydive's key bytes, for its IDs: only now that a flow is created.
   KeyBytes kb;
@@ -153,8 +151,8 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
   return pos;
 }
 
-int32_t FlowTable::Lookup(uint64_t key) const noexcept {
-  return rte_hash_lookup_with_hash(hash_, &key, Sig(key));
+int32_t FlowTable::Lookup(const FlowTableKey& key) const noexcept {
+  return rte_hash_lookup_with_hash(hash_, &key, SigOf(key));
 }
 
 void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub,

@@ -2,9 +2,10 @@
 //
 // Owner: exactly one RX lcore. Nothing here is thread-safe and nothing needs
 // to be: other cores only ever see FlowSnapshots handed out through the
-// RecordSink. Storage is preallocated at Create(): an rte_hash of 64-bit
-// lookup keys (XXH3 of the Skydive key bytes; hash signature precomputed)
-// whose positions index the FlowHot/FlowCold/UUID arrays.
+// RecordSink. Storage is preallocated at Create(): an rte_hash of whole
+// flow keys (FlowTableKey, compared whole; bucket signature keyed, see
+// table_hash.h, and precomputed) whose positions index the
+// FlowHot/FlowCold/UUID arrays.
 //
 //   auto table = FlowTable::Create(opts, sink);
 //   table->ProcessBurst(frames, parsed, ts_ns, n, caplens);   // per RX burst
@@ -72,6 +73,10 @@ struct FlowTableOptions {
   bool ip_defrag = false;
   uint32_t ip_defrag_max = 65536;
   int64_t ip_defrag_timeout_ns = 30'000'000'000;
+  // Tests only: replaces the keyed table hash (TableHashSig) for bucket
+  // placement, e.g. with one that collides on purpose. rte_hash's own
+  // signature (key, key_len, init_val); the key is a FlowTableKey.
+  uint32_t (*hash_fn)(const void* key, uint32_t key_len, uint32_t init_val) = nullptr;
 };
 
 // Single-writer counters of one shard (read by the control lcore for stats).
@@ -160,7 +165,7 @@ class FlowTable {
   bool ip_defrag() const { return defrag_ != nullptr; }
   // The position of the flow whose lookup key (LookupKey) is `key`, or < 0;
   // never creates one.
-  int32_t Lookup(uint64_t key) const noexcept;
+  int32_t Lookup(const FlowTableKey& key) const noexcept;
 
  private:
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
@@ -171,8 +176,15 @@ class FlowTable {
   // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
   // flow's record).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
-                       bool has_parent, uint64_t key, int32_t looked_up, bool stale,
-                       int64_t ts_ns) noexcept;
+                       bool has_parent, const FlowTableKey& key, uint32_t sig, int32_t looked_up,
+                       bool stale, int64_t ts_ns) noexcept;
+  // The key's bucket signature: the keyed table hash, or the test's hash_fn.
+  uint32_t SigOf(const FlowTableKey& key) const noexcept {
+    if (SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr)) {
+      return opts_.hash_fn(&key, sizeof(key), 0);
+    }
+    return TableHashSig(key);
+  }
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns) noexcept;
   // Returns true when the packet went A -> B.
@@ -267,7 +279,7 @@ class FlowTable {
   // nothing. kLookupMax is RTE_HASH_LOOKUP_BULK_MAX.
   static constexpr uint32_t kLookupMax = 64;
   struct Scratch {
-    uint64_t keys[kLookupMax];
+    FlowTableKey keys[kLookupMax];
     KeyOrientation orient[kLookupMax];
     const void* key_ptrs[kLookupMax];
     uint32_t sigs[kLookupMax];  // hash_sig_t

@@ -90,7 +90,8 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
   for (uint8_t lv = 0; lv < p.num_sub; ++lv) {
     const SubPacket& sub = p.sub[lv];
     KeyOrientation o;
-    const uint64_t key = LookupKey(f.frame, sub, opts_.key_mode, parent, lv > 0, &o);
+    FlowTableKey key;
+    LookupKey(f.frame, sub, opts_.key_mode, parent, lv > 0, &key, &o);
     int32_t pos;
     if (!f.events && lv > f.level) {
       // Inside the datagram: the inner packet was counted with the first
@@ -100,7 +101,7 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
       if (pos < 0) break;
       AccountQuiet(static_cast<uint32_t>(pos), sub, o, f.ts_ns, 0, f.inner_bytes);
     } else {
-      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, -1, true, f.ts_ns);
+      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, SigOf(key), -1, true, f.ts_ns);
       if (pos < 0) {
         if (lv == 0) refused = pos;
         break;
@@ -146,7 +147,9 @@ int32_t FlowTable::FindContextFlow(const DefragEntry& e) noexcept {
   int32_t pos = -1;
   for (uint8_t lv = 0; lv <= e.level; ++lv) {
     KeyOrientation o;
-    pos = Lookup(LookupKey(e.header, ctx.sub[lv], opts_.key_mode, parent, lv > 0, &o));
+    FlowTableKey key;
+    LookupKey(e.header, ctx.sub[lv], opts_.key_mode, parent, lv > 0, &key, &o);
+    pos = Lookup(key);
     if (pos < 0) return -1;
     parent = uuids_[pos];
   }
@@ -222,9 +225,13 @@ void FlowTable::ProcessFragment(const uint8_t* frame, const ParsedPacket& pkt, i
     ParsedPacket ctx;
     KeyOrientation o;
     const bool inner = level > 0;
-    e.context_ok = ParseContext(e, &ctx) &&
-                   LookupKey(e.header, ctx.sub[level], opts_.key_mode, 0, inner, &o) ==
-                       LookupKey(frame, fs, opts_.key_mode, 0, inner, &o);
+    FlowTableKey from_header, from_frame;
+    e.context_ok = ParseContext(e, &ctx);
+    if (e.context_ok) {
+      LookupKey(e.header, ctx.sub[level], opts_.key_mode, 0, inner, &from_header, &o);
+      LookupKey(frame, fs, opts_.key_mode, 0, inner, &from_frame, &o);
+      e.context_ok = SameKey(from_header, from_frame);
+    }
   } else if (first || !e.have_first || !e.context_ok) {
     // No context to use: a repeated first fragment, or a fragment before the
     // first one. The latter waits for it while there is room.

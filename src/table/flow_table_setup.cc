@@ -14,26 +14,29 @@
 namespace skyprobe {
 namespace {
 
-using table_internal::Sig;
-
 constexpr uint32_t kWheelSlots = 4096;
 
-// The rte_hash's own hash function: keys are XXH3 digests already, so it is
-// the same fold as Sig. rte_hash calls it only where no signature is passed
-// (rte_hash_get_key_with_position re-checks the slot with it).
-uint32_t FoldKey(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
-  uint64_t k;
+// The rte_hash's own hash function, the same signature the table passes
+// per packet (FlowTable::SigOf). rte_hash calls it only where no signature
+// is passed (rte_hash_get_key_with_position re-checks the slot with it).
+uint32_t KeyedSig(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
+  FlowTableKey k;
   std::memcpy(&k, key, sizeof(k));
-  return Sig(k);
+  return TableHashSig(k);
 }
 
-// Key compare for rte_hash: one 8-byte compare (rte_hash has no fixed-size
-// compare for 8-byte keys and would call memcmp).
-int KeyDiffers(const void* a, const void* b, size_t /*len*/) {
-  uint64_t x, y;
-  std::memcpy(&x, a, sizeof(x));
-  std::memcpy(&y, b, sizeof(y));
-  return x != y;
+// rte_hash has align32pow2(entries) bucket slots. Near 100 % load every
+// insert runs a cuckoo displacement search: a flood of new flows at the
+// limit (each evicting the oldest) then cost ~1.6 us a packet instead of
+// ~0.6. So the table asks for the fewest entries whose power of two holds
+// 1.25 x max_flows (80 % load at the limit). The key store and slot arrays
+// follow `entries`: no larger for a power-of-two max_flows (the default
+// 1M gets 1M + 1), at most 25 % larger just above 0.4 x a power of two.
+uint32_t HashEntries(uint32_t max_flows) {
+  const uint64_t want = uint64_t{max_flows} + max_flows / 4;
+  uint64_t pow2 = 16;
+  while (pow2 < want) pow2 <<= 1;
+  return static_cast<uint32_t>(std::max<uint64_t>(max_flows, pow2 / 2 + 1));
 }
 
 }  // namespace
@@ -57,9 +60,13 @@ absl::StatusOr<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableOpti
 absl::Status FlowTable::Init() {
   rte_hash_parameters params{};
   params.name = opts_.name.c_str();
-  params.entries = std::max<uint32_t>(opts_.max_flows, 8);
-  params.key_len = sizeof(uint64_t);
-  params.hash_func = FoldKey;
+  params.entries = HashEntries(opts_.max_flows);
+  // Whole keys, 64 bytes, compared whole by rte_hash's own 64-byte compare
+  // (vector instructions): this is what keeps two flows apart when their
+  // hashes collide.
+  static_assert(sizeof(FlowTableKey) == 64, "rte_hash has a fixed-size compare for 64 bytes");
+  params.key_len = sizeof(FlowTableKey);
+  params.hash_func = opts_.hash_fn != nullptr ? opts_.hash_fn : KeyedSig;
   params.hash_func_init_val = 0;
   params.socket_id = opts_.socket_id;
   // Extendable buckets: inserts succeed up to `entries` whatever the key mix,
@@ -67,7 +74,6 @@ absl::Status FlowTable::Init() {
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   hash_ = rte_hash_create(&params);
   if (hash_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_hash_create");
-  rte_hash_set_cmp_func(hash_, KeyDiffers);
   capacity_ = params.entries + 64;
   // Zeroed memory is a free slot (FlowHot::wheel_slot 0 = not armed): no
   // initialisation pass, so a slot becomes resident only when first used.

@@ -13,7 +13,6 @@ namespace skyprobe {
 namespace {
 
 using table_internal::Ms;
-using table_internal::Sig;
 
 constexpr uint32_t kTimerBudget = 1024;  // flows visited per AdvanceClock call
 // The clock stops here (year 2116): deadlines add an expire or update period
@@ -131,9 +130,9 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   // The key lives only in the rte_hash key store.
   void* stored = nullptr;
   if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) == 0) {
-    uint64_t key;
+    FlowTableKey key;
     std::memcpy(&key, stored, sizeof(key));
-    rte_hash_del_key_with_hash(hash_, &key, Sig(key));
+    rte_hash_del_key_with_hash(hash_, &key, SigOf(key));
   }
   // The final record is out: the flow's raw packets are no longer needed.
   if (raw_ != nullptr) raw_->Release(pos);

@@ -96,15 +96,7 @@ inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
 class Frames {
  public:
   explicit Frames(uint32_t flows, bool vxlan = false) {
-    static int n = 0;
-    const std::string name = "bench_mbufs" + std::to_string(n++);
-    pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
-                                    rte_socket_id());
-    if (pool_ == nullptr) {
-      std::fprintf(stderr, "bench: no memory for %u mbufs (raise -m)\n", flows);
-      std::abort();
-    }
-    m_.resize(flows);
+    Pool(flows);
     for (uint32_t i = 0; i < flows; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
       if (vxlan) {
@@ -112,6 +104,14 @@ class Frames {
       } else {
         WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
       }
+    }
+  }
+  // The plain frames of the flows numbered `ids`, in that order.
+  explicit Frames(const std::vector<uint32_t>& ids) {
+    Pool(static_cast<uint32_t>(ids.size()));
+    for (size_t k = 0; k < ids.size(); ++k) {
+      m_[k] = rte_pktmbuf_alloc(pool_);
+      WriteFrame(ids[k], reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[k], kFrameLen)));
     }
   }
   ~Frames() {
@@ -124,6 +124,18 @@ class Frames {
   rte_mbuf** at(uint32_t i) { return &m_[i]; }
 
  private:
+  void Pool(uint32_t flows) {
+    static int n = 0;
+    const std::string name = "bench_mbufs" + std::to_string(n++);
+    pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
+                                    rte_socket_id());
+    if (pool_ == nullptr) {
+      std::fprintf(stderr, "bench: no memory for %u mbufs (raise -m)\n", flows);
+      std::abort();
+    }
+    m_.resize(flows);
+  }
+
   rte_mempool* pool_ = nullptr;
   std::vector<rte_mbuf*> m_;
 };

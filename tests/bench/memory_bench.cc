@@ -79,16 +79,19 @@ void BM_HashBytesPerFlow(benchmark::State& state) {
     const std::string name = "memh" + std::to_string(state.iterations());
     rte_hash_parameters p{};
     p.name = name.c_str();
-    p.entries = flows;
-    p.key_len = sizeof(uint64_t);
+    p.entries = flows + 1;  // what FlowTable asks for a power-of-two max_flows
+    p.key_len = sizeof(FlowTableKey);
     p.hash_func = rte_jhash;
     p.socket_id = rte_socket_id();
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     rte_hash* h = rte_hash_create(&p);
     uint64_t x = 0x9e3779b97f4a7c15ull;
+    FlowTableKey key{};
     for (uint32_t i = 0; i < flows; ++i) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
-      rte_hash_add_key_with_hash(h, &x, static_cast<uint32_t>(x ^ (x >> 32)));
+      key.w[0] = x;
+      key.w[1] = ~x;
+      rte_hash_add_key_with_hash(h, &key, static_cast<uint32_t>(x ^ (x >> 32)));
     }
     state.counters["rss_per_flow"] = static_cast<double>(bench::ResidentBytes() - rss0) / flows;
     state.counters["reserved_per_flow"] = static_cast<double>(HeapBytes() - heap0) / flows;

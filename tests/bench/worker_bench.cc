@@ -9,6 +9,21 @@
 // frames): each is parsed twice over and counted in two flows.
 // BM_NewFlows/<flows>: every frame opens a new flow (table emptied between
 // rounds, outside the timing): new flows per second.
+// BM_FloodAtLimit/<policy>/<flows>: a table full at --max-flows <flows>
+// receives nothing but frames of flows it does not hold (a flood of new
+// flows): policy 0 drop-new (each frame refused and counted), 1
+// evict-oldest (each frame evicts the oldest flow, with its record, and
+// takes its place). refused/evicted per frame must be exactly 1.
+// BM_FloodOneBucket/<flows>: what the keyed table hash prevents: every key
+// in one bucket (an injected hash, as an attacker who could compute an
+// unkeyed hash would arrange), so every lookup walks the chain.
+// BM_FloodCollidingKeys/<flows>: the attack itself, with the table's own
+// hash: <flows> conversations an attacker chose because, under the public
+// hash (XXH3 of the key's words without a secret, what the table used
+// before it was keyed), they all fall in one primary and one alternate
+// bucket of a --max-flows 1024 table; then every frame is a hit on them.
+// The same frames in a tree with and without the key: before, each lookup
+// walks the extendable-bucket chain; with the key they are ordinary flows.
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +31,11 @@
 #include "bench_common.h"
 #include "benchmark/benchmark.h"
 #include "capture/rx_worker.h"
+#include "parse/parser.h"
+#include "table/flow_key.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace skyprobe {
 namespace {
@@ -33,6 +53,13 @@ void Handle(W& w, rte_mbuf* const* m, uint16_t n) {
   }
 }
 
+// The injected table hash (FlowTableOptions::hash_fn); a tree without it
+// (a baseline build of this file) ignores it.
+template <typename O>
+void SetHashFn(O& o, uint32_t (*fn)(const void*, uint32_t, uint32_t)) {
+  if constexpr (requires { o.hash_fn = fn; }) o.hash_fn = fn;
+}
+
 // Reworked setups describe every port by id (the bench's mbufs are port 0).
 template <typename S>
 void AddPort(S& ws, const RxQueueSpec& q) {
@@ -44,11 +71,14 @@ struct Rig {
   std::unique_ptr<FlowTable> table;
   std::unique_ptr<RxWorker> worker;
 
-  explicit Rig(uint32_t max_flows) {
+  explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
+               uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr) {
     static int n = 0;
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
     o.max_flows = max_flows;
+    o.overload = overload;
+    SetHashFn(o, hash_fn);
     table = std::move(FlowTable::Create(o, sink.AsSink()).value());
     WorkerSetup ws;
     RxQueueSpec q;
@@ -114,9 +144,123 @@ void BM_NewFlows(benchmark::State& state) {
                                         static_cast<double>(state.iterations() * kBurst);
 }
 
+void BM_FloodAtLimit(benchmark::State& state) {
+  const bool evict = state.range(0) != 0;
+  const uint32_t flows = static_cast<uint32_t>(state.range(1));
+  // Flows [0, flows) fill the table; the flood is [flows, 2 flows), over and
+  // over: with drop-new none of it ever gets in; with evict-oldest each frame
+  // evicts the flow seen `flows` frames before, so none is ever a hit.
+  bench::Frames frames(2 * flows);
+  Rig rig(flows, evict ? OverloadPolicy::kEvictOldest : OverloadPolicy::kDropNew);
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, frames.at(i), kBurst);
+  const TableCounters before = rig.table->counters();
+  uint32_t i = flows;
+  uint64_t sent = 0;
+  for (auto _ : state) {
+    Handle(*rig.worker, frames.at(i), kBurst);
+    sent += kBurst;
+    i += kBurst;
+    if (i + kBurst > 2 * flows) i = evict ? 0 : flows;
+  }
+  const TableCounters& c = rig.table->counters();
+  state.counters["Mpps"] =
+      benchmark::Counter(static_cast<double>(sent) / 1e6, benchmark::Counter::kIsRate);
+  // The policy's counts, exact: every flood frame refused, or evicting one.
+  state.counters["refused_per_frame"] =
+      static_cast<double>(c.drop_table_full - before.drop_table_full) / static_cast<double>(sent);
+  state.counters["evicted_per_frame"] =
+      static_cast<double>(c.flows_evicted - before.flows_evicted) / static_cast<double>(sent);
+  state.counters["flows"] = rig.table->size();
+  if (c.drop_table_full - before.drop_table_full != (evict ? 0 : sent) ||
+      c.flows_evicted - before.flows_evicted != (evict ? sent : 0)) {
+    state.SkipWithError("the policy's counts are not exactly one per flood frame");
+  }
+}
+
+uint32_t OneBucket(const void*, uint32_t, uint32_t) { return 0x5eed; }
+
+void BM_FloodOneBucket(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  bench::Frames frames(flows);
+  Rig rig(flows + 1024, OverloadPolicy::kEvictOldest, OneBucket);
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, frames.at(i), kBurst);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    Handle(*rig.worker, frames.at(i), kBurst);
+    i += kBurst;
+    if (i + kBurst > flows) i = 0;
+  }
+  state.counters["Mpps"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
+  state.counters["flows"] = rig.table->size();
+}
+
+// The bucket signature of a flow's key as the table computed it before it
+// was keyed (what an attacker can compute): XXH3 of the key's words, no
+// secret, folded to 32 bits. A baseline tree's LookupKey returns that
+// digest itself; a keyed tree's gives the words.
+uint32_t UnkeyedSig(const uint8_t* frame, const SubPacket& sub, KeyMode mode) {
+  KeyOrientation o;
+#if __has_include("table/table_hash.h")
+  FlowTableKey k;
+  LookupKey(frame, sub, mode, 0, false, &k, &o);
+  const uint64_t h = XXH3_64bits(k.w, static_cast<size_t>(KeyWords(k)) * sizeof(uint64_t));
+#else
+  const uint64_t h = LookupKey(frame, sub, mode, 0, false, &o);
+#endif
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+// `n` flow numbers (bench frames) whose unkeyed signatures share one
+// primary and one alternate bucket of an rte_hash with mask+1 buckets
+// (DPDK: primary = sig & mask, alternate = (primary ^ sig >> 16) & mask).
+std::vector<uint32_t> CollidingFlows(uint32_t n, uint32_t mask) {
+  uint8_t frame[bench::kFrameLen];
+  bench::WriteFrame(0, frame);
+  ParsedPacket p;
+  if (ParseFrame(frame, bench::kFrameLen, bench::kFrameLen, ParserConfig(), &p) != 1) std::abort();
+  const KeyMode mode = FlowTableOptions().key_mode;
+  const auto pair = [&](uint32_t i) {
+    frame[14 + 13] = static_cast<uint8_t>(i >> 16);  // only the address changes
+    frame[14 + 14] = static_cast<uint8_t>(i >> 8);
+    frame[14 + 15] = static_cast<uint8_t>(i);
+    const uint32_t sig = UnkeyedSig(frame, p.sub[0], mode);
+    const uint32_t prim = sig & mask;
+    return uint64_t{prim} << 32 | ((prim ^ (sig >> 16)) & mask);
+  };
+  const uint64_t target = pair(0);
+  std::vector<uint32_t> ids;
+  for (uint32_t i = 0; ids.size() < n && i < (1u << 24); ++i) {
+    if (pair(i) == target) ids.push_back(i);
+  }
+  if (ids.size() < n) std::abort();
+  return ids;
+}
+
+void BM_FloodCollidingKeys(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  constexpr uint32_t kMaxFlows = 1024;
+  // The unkeyed table had align32pow2(1024) / 8 = 128 buckets for it.
+  bench::Frames frames(CollidingFlows(flows, 127));
+  Rig rig(kMaxFlows);
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, frames.at(i), kBurst);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    Handle(*rig.worker, frames.at(i), kBurst);
+    i += kBurst;
+    if (i + kBurst > flows) i = 0;
+  }
+  state.counters["Mpps"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
+  state.counters["flows"] = rig.table->size();
+}
+
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerVxlan)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
+BENCHMARK(BM_FloodAtLimit)->Args({0, 1 << 20})->Args({1, 1 << 20})->MinTime(2.0);
+BENCHMARK(BM_FloodOneBucket)->Arg(1 << 10)->Arg(1 << 13)->MinTime(1.0);
+BENCHMARK(BM_FloodCollidingKeys)->Arg(512)->MinTime(1.0);
 
 }  // namespace
 }  // namespace skyprobe

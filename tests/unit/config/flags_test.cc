@@ -44,6 +44,31 @@ TEST_F(FlagsTest, DefaultsWithOnlyAPcap) {
   EXPECT_FALSE(cfg->version);
 }
 
+// --hash-seed: off (a random secret) unless given; any 64-bit number.
+TEST_F(FlagsTest, HashSeed) {
+  const std::string pcap = WritePcap("h.pcap");
+  absl::StatusOr<Config> cfg = Load({"--pcap", pcap});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(cfg->hash_seed_set);
+  cfg = Load({"--pcap", pcap, "--hash-seed", "18446744073709551615"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->hash_seed_set);
+  EXPECT_EQ(cfg->hash_seed, 18446744073709551615ull);
+  cfg = Load({"--pcap", pcap, "--hash-seed=0"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->hash_seed_set);
+  EXPECT_EQ(cfg->hash_seed, 0u);
+  EXPECT_EQ(Load({"--pcap", pcap, "--hash-seed", "-1"}).status().message(),
+            "--hash-seed: '-1' is not a whole number");
+  EXPECT_THAT(
+      std::string(Load({"--pcap", pcap, "--hash-seed", "18446744073709551616"}).status().message()),
+      HasSubstr("--hash-seed: '18446744073709551616'"));
+  cfg = ParseYamlConfig("input: { pcap: " + pcap + " }\nflow: { hash_seed: 42 }\n", Config());
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->hash_seed_set);
+  EXPECT_EQ(cfg->hash_seed, 42u);
+}
+
 TEST_F(FlagsTest, RecordsLinkTypeAndSnaplenOfEachPcap) {
   const std::string a = WritePcap("a.pcap", DLT_EN10MB, 65535);
   const std::string b = WritePcap("b.pcap", DLT_LINUX_SLL, 1500);

@@ -2,6 +2,7 @@
 // evicted, flushed) leaves nothing behind, and the lookup key tells flows apart
 // exactly as Skydive's key bytes do.
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <set>
@@ -216,7 +217,7 @@ TEST(FlowTableBurstTest, MixedBurstsMatchOnePacketBursts) {
 }
 
 // Varied sub-packets: both directions, equal endpoints, other protocols,
-// IPv6, VXLAN-style keys, no link, no IP, parents.
+// IPv6, VXLAN-style keys, no link, no IP, ICMP beside ports, parents.
 std::vector<TestPacket> KeyCorpus() {
   std::vector<TestPacket> out;
   const testing::Mac macs[] = {kMacA, kMacB};
@@ -258,29 +259,59 @@ std::vector<TestPacket> KeyCorpus() {
     TestPacket sctp = out[i];
     sctp.sub().transport = FlowProtocol::kSctp;
     out.push_back(sctp);
+    // ICMP and ports in one sub-packet (its word shares the second MAC word
+    // when there are MACs): alone, in IPv6 (the longest key with a parent),
+    // without link.
+    if (out[i].sub().transport_key == TransportKeyKind::kPorts) {
+      TestPacket both = out[i];
+      both.sub().icmp_version = 4;
+      both.sub().icmp_type = IcmpType::kEcho;
+      both.sub().icmp_id = static_cast<uint16_t>(7 + (i & 3));
+      out.push_back(both);
+      TestPacket both6 = v6;
+      both6.sub().icmp_version = 6;
+      both6.sub().icmp_type = IcmpType::kEcho;
+      both6.sub().icmp_id = static_cast<uint16_t>(7 + (i & 1));
+      out.push_back(both6);
+      both6.sub().icmp_id ^= 0x100;  // only the ICMP id differs
+      out.push_back(both6);
+      both.sub().has_link = false;
+      out.push_back(both);
+    }
   }
   return out;
 }
 
+// The table's key tells flows apart exactly as Skydive's key bytes do (the
+// bytes themselves compared, not their hash): equal keys <=> equal bytes.
 TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
   std::vector<TestPacket> corpus = KeyCorpus();
   const size_t n = corpus.size();
   for (size_t i = 0; i < n; ++i) corpus.push_back(Reverse(corpus[i]));
   for (KeyMode mode : {KeyMode::kL2, KeyMode::kL3}) {
     for (bool parent : {false, true}) {
-      std::vector<uint64_t> table_keys, lookup_keys;
+      std::vector<KeyBytes> key_bytes;
+      std::vector<FlowTableKey> lookup_keys;
       for (TestPacket& p : corpus) {
         KeyBytes kb;
         BuildKeyBytes(p.frame.data(), p.sub(), mode, 0xabc, parent, &kb);
         KeyOrientation o;
-        lookup_keys.push_back(LookupKey(p.frame.data(), p.sub(), mode, 0xabc, parent, &o));
-        table_keys.push_back(TableKey(kb));
+        FlowTableKey k;
+        const uint32_t sig = LookupKey(p.frame.data(), p.sub(), mode, 0xabc, parent, &k, &o);
+        // The signature computed on the way is the one rte_hash recomputes
+        // from the stored key (its first word says how many words count).
+        EXPECT_EQ(sig, TableHashSig(k));
+        lookup_keys.push_back(k);
+        key_bytes.push_back(kb);
         EXPECT_EQ(o.swap, kb.swap);
         EXPECT_EQ(o.rule, kb.rule);
       }
       for (size_t a = 0; a < corpus.size(); ++a) {
         for (size_t b = a + 1; b < corpus.size(); ++b) {
-          ASSERT_EQ(table_keys[a] == table_keys[b], lookup_keys[a] == lookup_keys[b])
+          const KeyBytes& x = key_bytes[a];
+          const KeyBytes& y = key_bytes[b];
+          const bool same_bytes = x.len == y.len && std::memcmp(x.data, y.data, x.len) == 0;
+          ASSERT_EQ(same_bytes, SameKey(lookup_keys[a], lookup_keys[b]))
               << "packets " << a << " and " << b;
         }
       }
