@@ -27,9 +27,13 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(Capture
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
     snaplen_[q.port_id] = q.snaplen;
   }
-  for (ParserConfig& pc : parser_cfg_) {
+  for (size_t p = 0; p < parser_cfg_.size(); ++p) {
+    ParserConfig& pc = parser_cfg_[p];
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
     pc.ip_defrag = setup_.ip_defrag;
+    // Inputs are numbered from 1 (0 means unknown): the port id + 1.
+    static_assert(RTE_MAX_ETHPORTS < 256, "the input number is one byte");
+    pc.input = static_cast<uint8_t>(p + 1);
   }
   for (size_t p = 0; p < setup_.filters.size() && p < RTE_MAX_ETHPORTS; ++p) {
     filter_[p] = setup_.filters[p];

@@ -204,6 +204,7 @@ struct ParsedPacket {
   // a fragment (ip_fragment), else kNoFragSub. Always kNoFragSub without it.
   uint8_t frag_sub = kNoFragSub;
   LinkType link_type = LinkType::kEthernet;  // ParserConfig::link_type it was parsed with
+  uint8_t input = 0;                         // ParserConfig::input: 1-based input, 0 unknown
   SubPacket sub[kMaxSubPackets];
 };
 

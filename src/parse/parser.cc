@@ -281,6 +281,7 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   out->anomalies = kAnomalyNone;
   out->frag_sub = kNoFragSub;
   out->link_type = cfg.link_type;
+  out->input = cfg.input;
   SubPacket* sub = &out->sub[0];
   *sub = SubPacket{};
 

@@ -25,6 +25,9 @@ struct ParserConfig {
   // names the fragmented sub-packet. Later fragments stop at "Fragment" either
   // way (their payload has no header). Off: every fragment stops there.
   bool ip_defrag = false;
+  // Where the frame came from (the probe's input: DPDK port id + 1), copied
+  // into ParsedPacket::input for the flow table; 0: unknown. Not used to parse.
+  uint8_t input = 0;
 };
 
 // Tunnels: one frame, several sub-packets (Skydive's flow/packet.go, PacketSeqFromGoPacket).

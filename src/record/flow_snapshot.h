@@ -143,6 +143,17 @@ struct FlowSnapshot {
 
   // Filled by the control lcore's enhancers (empty string: not computed).
   char community_id[64] = {};
+
+  // Beyond Skydive's record, for exporters (IPFIX ingressInterface and
+  // tcpControlBits); not in JSON or the protobuf Flow.
+  // The input the flow's first packet came from, 1-based: DPDK port id + 1
+  // (the k-th --pcap file is input k when each file is a port); 0: unknown
+  // (sFlow flows). Later, a capture point's index.
+  uint8_t input = 0;
+  // OR of the TCP flags (FIN 0x01 ... CWR 0x80) of the packets each way; 0
+  // for other transports and for fragments without their TCP header.
+  uint8_t tcp_flags_ab = 0;
+  uint8_t tcp_flags_ba = 0;
 };
 
 // The NodeTID a record reports: its own when it has one, else the probe's.

@@ -89,6 +89,7 @@ struct DefragEntry {
   bool failed;      // overlap / inconsistent / too many: never reassembled
   bool context_ok;  // `header` re-parses to the same flows as the fragment it was copied from
   uint8_t level;
+  uint8_t input;       // ParsedPacket::input of the frame in `header`
   LinkType link_type;  // of the frame in `header`
   uint16_t header_len;
   uint16_t frag_begin[kDefragMaxFragments];  // received fragments, unordered

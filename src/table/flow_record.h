@@ -49,9 +49,11 @@ struct SKYPROBE_CACHE_ALIGNED FlowHot {
   uint16_t wheel_slot = 0;   // timer wheel slot + 1; 0 = not armed
   uint16_t transport_a = 0;  // for Skydive's equal-endpoint tie-break
   uint8_t flags = 0;
-  uint8_t rule = 0;       // DirectionRule of the flow
   uint8_t icmp_type = 0;  // mapped IcmpType of the first packet
-  uint8_t pad_ = 0;
+  // OR of the TCP flags of every packet each way (IPFIX tcpControlBits): one
+  // OR per packet into this line, which the packet writes anyway.
+  uint8_t tcp_flags_ab = 0;
+  uint8_t tcp_flags_ba = 0;
 };
 static_assert(sizeof(FlowHot) == 64, "FlowHot must stay one cache line");
 
@@ -127,6 +129,7 @@ struct FlowCold {
   uint8_t has_parent : 1;
   uint8_t first_finish : 2;   // FinishType of the first packet
   uint8_t saw_fragments : 1;  // IP fragments counted here: IPMetric is exported
+  uint8_t input;              // ParsedPacket::input of the first packet (0: unknown)
 };
 static_assert(sizeof(FlowCold) == 192, "FlowCold layout changed: update bytes/flow figures");
 

@@ -95,8 +95,9 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
         const ParsedPacket& p = pkts[base + i];
         const uint8_t* frame = frames[base + i];
         const SubPacket& sub = p.sub[level];
-        const int32_t pos = FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j], x.sigs[j],
-                                         x.positions[j], removals_ != removals, ts_ns[base + i]);
+        const int32_t pos =
+            FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j], x.sigs[j], x.positions[j],
+                         removals_ != removals, ts_ns[base + i], p.input);
         if (pos < 0) {
           x.alive[i] = false;  // no flow for this level: deeper levels have no parent
           if (level == 0) x.refused[i] = pos;
@@ -128,7 +129,8 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
 
 int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                                 bool has_parent, const FlowTableKey& key, uint32_t sig,
-                                int32_t looked_up, bool stale, int64_t ts_ns) noexcept {
+                                int32_t looked_up, bool stale, int64_t ts_ns,
+                                uint8_t input) noexcept {
   // A bulk lookup result is stale once a flow left the table since (an
   // earlier packet of this burst evicted it, and its slot may hold another
   // flow now); a miss is stale if an earlier packet created this flow.
@@ -147,7 +149,7 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
   // Skydive's key bytes, for its IDs: only now that a flow is created.
   KeyBytes kb;
   BuildKeyBytes(frame, sub, opts_.key_mode, parent_uuid, has_parent, &kb);
-  InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, ts_ns);
+  InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, ts_ns, input);
   return pos;
 }
 
@@ -156,19 +158,19 @@ int32_t FlowTable::Lookup(const FlowTableKey& key) const noexcept {
 }
 
 void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub,
-                         const KeyBytes& kb, int64_t ts_ns) noexcept {
+                         const KeyBytes& kb, int64_t ts_ns, uint8_t input) noexcept {
   FlowHot& h = hot_[pos];
   FlowCold& c = cold_[pos];
   h = FlowHot();
   h.last_ns = ts_ns;
   h.flags = kFlowLive | (kb.swap ? kFlowFirstSwap : 0) |
             (sub.transport == FlowProtocol::kTcp ? kFlowTcp : 0);
-  h.rule = static_cast<uint8_t>(kb.rule);
   h.icmp_type = static_cast<uint8_t>(sub.icmp_type);
   h.transport_a = sub.src_port;
 
   c = FlowCold{};
   c.start_ms.Set(Ms(ts_ns));
+  c.input = input;
 
   const FlowIds ids = TrackingIds(kb);
   c.tracking_id = ids.tracking_id;
@@ -262,9 +264,11 @@ bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
   if (ab) {
     ++h.ab_packets;
     h.ab_bytes += sub.length;
+    h.tcp_flags_ab |= sub.tcp_flags;  // 0 but for TCP
   } else {
     ++h.ba_packets;
     h.ba_bytes += sub.length;
+    h.tcp_flags_ba |= sub.tcp_flags;
   }
   h.last_ns = ts_ns;
 

@@ -177,7 +177,7 @@ class FlowTable {
   // flow's record).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, const FlowTableKey& key, uint32_t sig, int32_t looked_up,
-                       bool stale, int64_t ts_ns) noexcept;
+                       bool stale, int64_t ts_ns, uint8_t input) noexcept;
   // The key's bucket signature: the keyed table hash, or the test's hash_fn.
   uint32_t SigOf(const FlowTableKey& key) const noexcept {
     if (SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr)) {
@@ -186,7 +186,7 @@ class FlowTable {
     return TableHashSig(key);
   }
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
-                int64_t ts_ns) noexcept;
+                int64_t ts_ns, uint8_t input) noexcept;
   // Returns true when the packet went A -> B.
   bool Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub, KeyOrientation o,
                int64_t ts_ns) noexcept;

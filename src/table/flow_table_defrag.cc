@@ -101,7 +101,7 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
       if (pos < 0) break;
       AccountQuiet(static_cast<uint32_t>(pos), sub, o, f.ts_ns, 0, f.inner_bytes);
     } else {
-      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, SigOf(key), -1, true, f.ts_ns);
+      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, SigOf(key), -1, true, f.ts_ns, p.input);
       if (pos < 0) {
         if (lv == 0) refused = pos;
         break;
@@ -133,6 +133,7 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
 bool FlowTable::ParseContext(const DefragEntry& e, ParsedPacket* ctx) const noexcept {
   ParserConfig cfg;
   cfg.link_type = e.link_type;
+  cfg.input = e.input;
   cfg.l3_key_mode = opts_.key_mode == KeyMode::kL3;
   cfg.ip_defrag = true;
   // The lengths are unused (each fragment brings its own): no wire length.
@@ -220,6 +221,7 @@ void FlowTable::ProcessFragment(const uint8_t* frame, const ParsedPacket& pkt, i
     // Its headers key the later fragments (the held one's copy is no longer needed).
     e.have_first = true;
     e.link_type = pkt.link_type;
+    e.input = pkt.input;
     e.header_len = static_cast<uint16_t>(std::min(caplen, kDefragHeaderCopy));
     std::memcpy(e.header, frame, e.header_len);
     ParsedPacket ctx;
@@ -245,6 +247,7 @@ void FlowTable::ProcessFragment(const uint8_t* frame, const ParsedPacket& pkt, i
     if (hold && e.num_held == 0) {
       // Its headers key the fallback flow if the first fragment never comes.
       e.link_type = pkt.link_type;
+      e.input = pkt.input;
       e.header_len = static_cast<uint16_t>(std::min(caplen, kDefragHeaderCopy));
       std::memcpy(e.header, frame, e.header_len);
       ParsedPacket ctx;

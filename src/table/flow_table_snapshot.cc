@@ -42,6 +42,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->icmp_raw_type = c.icmp_raw_type;
   s->has_icmp_raw_type = c.icmp_version != 0;
   s->icmp_id = c.icmp_id;
+  s->input = c.input;
   s->start = c.start_ms.Get();
   s->last = Ms(h.last_ns);
   s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, c.rtt_ns};
@@ -77,6 +78,8 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
     t.ba_fin_start = c.ba_fin_start.Get();
     t.ab_rst_start = c.ab_rst_start.Get();
     t.ba_rst_start = c.ba_rst_start.Get();
+    s->tcp_flags_ab = h.tcp_flags_ab;
+    s->tcp_flags_ba = h.tcp_flags_ba;
   }
   if (event == FlowEvent::kExpire) {
     if (h.flags & kFlowRst) {

@@ -270,6 +270,23 @@ TEST_F(DefragTest, TimeoutWithoutFirstGoesToTheFragmentFlow) {
   EXPECT_EQ(flows[0].ip_metric.fragment_errors, 2);
 }
 
+// A flow made from fragments carries their input, whether it is created by
+// the first fragment or, after a give-up, from the headers of a held one.
+TEST_F(DefragTest, FlowsFromFragmentsKeepTheirInput) {
+  cfg_.input = 7;
+  const std::vector<Bytes> f = EchoFragments();
+  Feed(f[1], kT0);  // held, then given up: its own headers make the flow
+  table_->AdvanceClock(kT0 + 30 * kSec);
+  const std::vector<Bytes> g = EchoFragments(43);
+  Feed(g[0], kT0 + 31 * kSec);
+  Feed(g[1], kT0 + 31 * kSec + kMs);
+  Feed(g[2], kT0 + 31 * kSec + 2 * kMs);
+  const auto flows = Flush();
+  ASSERT_EQ(flows.size(), 2u);
+  EXPECT_EQ(Find(flows, "Ethernet/IPv4/Fragment")->input, 7);
+  EXPECT_EQ(Find(flows, "Ethernet/IPv4/Fragment/ICMPv4")->input, 7);
+}
+
 TEST_F(DefragTest, TableFullGivesUpTheOldest) {
   Build(2);
   const auto d1 = EchoFragments(1), d2 = EchoFragments(2), d3 = EchoFragments(3);

@@ -210,6 +210,57 @@ TEST_F(FlowTableTest, TcpClosedByFinBothWaysIsExportedAfterTheHold) {
   EXPECT_EQ(s.tcp_metric.ba_fin_start, (kT0 + kSec + 10'000'000) / 1'000'000);
 }
 
+// tcpControlBits both ways (IPFIX): the OR of every packet's flags per
+// direction, in update and expire records alike; PSH/URG/ECE/CWR too.
+TEST_F(FlowTableTest, TcpFlagsAreOredPerDirection) {
+  FlowTableOptions o;
+  o.expire_ns = 600 * kSec;
+  Build(o);
+  Feed(Tcp(kTcpSyn), kT0);
+  Feed(Reverse(Tcp(kTcpSyn | kTcpAck)), kT0 + 1'000);
+  Feed(Tcp(kTcpAck | 0x08), kT0 + 2'000);  // PSH
+  table_->AdvanceClock(kT0 + 6 * kSec);    // an update tick (5 s)
+  auto upd = sink_->Of(FlowEvent::kUpdate);
+  ASSERT_EQ(upd.size(), 1u);
+  EXPECT_EQ(upd[0].tcp_flags_ab, kTcpSyn | kTcpAck | 0x08);
+  EXPECT_EQ(upd[0].tcp_flags_ba, kTcpSyn | kTcpAck);
+  Feed(Reverse(Tcp(kTcpAck | 0x20 | 0x80)), kT0 + 7 * kSec);  // URG, CWR
+  Feed(Tcp(kTcpRst), kT0 + 7 * kSec + 1'000);
+  table_->AdvanceClock(kT0 + 20 * kSec);
+  auto exp = sink_->Of(FlowEvent::kExpire);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].tcp_flags_ab, kTcpSyn | kTcpAck | 0x08 | kTcpRst);
+  EXPECT_EQ(exp[0].tcp_flags_ba, kTcpSyn | kTcpAck | 0x20 | 0x80);
+}
+
+TEST_F(FlowTableTest, NonTcpFlowsHaveNoTcpFlags) {
+  Feed(Udp(1000), kT0);
+  Feed(Reverse(Udp(1000)), kT0 + 1'000);
+  table_->FlushAll();
+  ASSERT_EQ(sink_->records.size(), 1u);
+  EXPECT_EQ(sink_->records[0].tcp_flags_ab, 0);
+  EXPECT_EQ(sink_->records[0].tcp_flags_ba, 0);
+}
+
+// The input of a flow is the one its first packet came from
+// (ParsedPacket::input, set by the worker from the port), in every record;
+// later packets from another input do not change it.
+TEST_F(FlowTableTest, RecordCarriesTheInputOfTheFirstPacket) {
+  auto first = Udp(1000);
+  first.parsed.input = 3;
+  Feed(first, kT0);
+  auto reply = Reverse(Udp(1000));
+  reply.parsed.input = 5;
+  Feed(reply, kT0 + 1'000);
+  auto other = Udp(2000);  // input 0: unknown (sFlow tables)
+  Feed(other, kT0 + 2'000);
+  table_->FlushAll();
+  ASSERT_EQ(sink_->records.size(), 2u);
+  for (const FlowSnapshot& r : sink_->records) {
+    EXPECT_EQ(r.input, r.transport_a == 1000 ? 3 : 0) << r.transport_a;
+  }
+}
+
 TEST_F(FlowTableTest, RstFinishesAFlowWhateverItsFirstPacket) {
   FlowTableOptions o;
   o.tcp_close_hold_ns = kSec;
