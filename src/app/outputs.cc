@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "control/enhancers/community_id.h"
+#include "export/ipfix/ipfix_handler.h"
 #include "export/json_lines_handler.h"
 #include "export/kafka_sink.h"
 #include "skyprobe/status.h"
@@ -17,6 +18,38 @@ absl::Status SetUpEnhancers(const Config& cfg, EnhancerPipeline* pipeline) {
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d) {
+  ipfix::IpfixOptions o;
+  ipfix::ExporterOptions& e = o.exporter;
+  switch (d.kind) {
+    case IpfixDestination::Kind::kUdp:
+      e.kind = ipfix::TransportKind::kUdp;
+      break;
+    case IpfixDestination::Kind::kTcp:
+      e.kind = ipfix::TransportKind::kTcp;
+      break;
+    case IpfixDestination::Kind::kFile:
+      e.kind = ipfix::TransportKind::kFile;
+      break;
+  }
+  e.host = d.host;
+  e.port = d.port;
+  e.path = d.path;
+  e.name = d.text;
+  e.observation_domain = cfg.ipfix_domain;
+  e.mtu = cfg.ipfix_mtu;
+  e.template_refresh_s = cfg.ipfix_template_refresh_sec;
+  e.rate = cfg.ipfix_rate;
+  e.spool_bytes = cfg.ipfix_spool_bytes;
+  o.encoder.pen = cfg.ipfix_pen;
+  o.encoder.node_tid = cfg.node_tid;
+  return o;
+}
+
+}  // namespace
 
 absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r) {
   JsonContext ctx;
@@ -36,6 +69,11 @@ absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r) {
     SKYPROBE_ASSIGN_OR_RETURN(auto kafka, KafkaSink::Open(k, ctx));
     r->kafka = kafka.get();  // owned by the loop, which outlives every reader
     loop->AddHandler(std::move(kafka));
+  }
+  for (const IpfixDestination& d : cfg.ipfix) {
+    SKYPROBE_ASSIGN_OR_RETURN(auto h, ipfix::IpfixHandler::Create(IpfixOptionsOf(cfg, d)));
+    r->ipfix.push_back(h.get());
+    loop->AddHandler(std::move(h));
   }
   return absl::OkStatus();
 }

@@ -1,11 +1,11 @@
 // outputs.h: wiring of where records go on the control lcore: the enhancer
-// pipeline (--community-id) and the sinks (--json, --kafka).
+// pipeline (--community-id) and the sinks (--json, --kafka, --ipfix).
 //
 // Owner: the EAL main lcore, at start-up; the pipeline and the sinks then run
 // on it inside ControlLoop::Run().
 //
 //   SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, &pipeline));
-//   ControlLoop loop(&pipeline);  SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop));
+//   ControlLoop loop(&pipeline);  SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop, &r));
 #pragma once
 
 #include "absl/status/status.h"
@@ -20,7 +20,7 @@ namespace skyprobe {
 absl::Status SetUpEnhancers(const Config& cfg, EnhancerPipeline* pipeline);
 
 // The sinks (handlers) the configuration asks for; `r` keeps a view of those
-// whose counters the summary reads.
+// whose counters the summary reads (Kafka, each IPFIX destination).
 absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r);
 
 }  // namespace skyprobe

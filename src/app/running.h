@@ -23,6 +23,7 @@
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
 #include "export/kafka_sink.h"
+#include "export/ipfix/ipfix_handler.h"
 #include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"
@@ -65,6 +66,9 @@ struct Running {
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
   std::unique_ptr<sflow::SflowSource> sflow;  // --sflow-listen
   const KafkaSink* kafka = nullptr;           // --kafka: a handler owned by the control loop
+  // --ipfix destinations (owned by the control loop, which outlives every
+  // reader of these: the summary is taken before it goes).
+  std::vector<const ipfix::IpfixHandler*> ipfix;
 };
 
 }  // namespace skyprobe

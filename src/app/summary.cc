@@ -1,5 +1,7 @@
 #include "app/summary.h"
 
+#include "absl/strings/match.h"
+
 namespace skyprobe {
 
 uint64_t Summary::Get(const std::string& name) const {
@@ -25,9 +27,13 @@ void PrintStatsLine(const Summary& s, std::FILE* out) {
   }
   // Frames held for defragmentation are in no flow yet: they close the
   // balance packets_in = packets_in_flows + filtered + drops while running.
-  // Outputs' write failures, when there are outputs.
+  // Outputs' write failures, when there are outputs, and what each IPFIX
+  // destination delivered.
   for (const auto& [n, v] : s.values) {
-    if (n == "defrag_held" || n == "output_errors" || n == "records_lost")
+    const bool ipfix = n.rfind("output.ipfix:", 0) == 0 &&
+                       (absl::EndsWith(n, ".records") || absl::EndsWith(n, ".records_lost") ||
+                        absl::EndsWith(n, ".reconnects"));
+    if (n == "defrag_held" || n == "output_errors" || n == "records_lost" || ipfix)
       std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));
   }
   std::fprintf(out, "\n");

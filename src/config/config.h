@@ -28,6 +28,18 @@ struct PcapInput {
 
 enum class KeyMode : uint8_t { kL2 = 0, kL3 = 1 };
 
+// One --ipfix destination: "udp://HOST:PORT", "tcp://HOST:PORT" (HOST a name,
+// an IPv4 address or an IPv6 address in brackets) or "file:PATH".
+struct IpfixDestination {
+  enum class Kind : uint8_t { kUdp, kTcp, kFile };
+  Kind kind = Kind::kUdp;
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  std::string path;  // file:
+  std::string text;  // as given
+};
+absl::StatusOr<IpfixDestination> ParseIpfixDestination(const std::string& text);
+
 // An IP network "ADDR/LEN" (a bare address is /32 or /128), address bytes in
 // network order with the host bits cleared.
 struct IpNetwork {
@@ -123,6 +135,18 @@ struct Config {
 
   // Prometheus endpoint: serve /metrics on ADDR:PORT ("--metrics-listen", empty: off).
   std::string metrics_listen;
+
+  // IPFIX destinations ("--ipfix DEST", repeatable; src/export/ipfix) and their settings:
+  // observation domain, largest UDP message, UDP template refresh period, the PEN of
+  // skyprobe's enterprise elements (0: IANA elements only), UDP pacing in records per
+  // second (0: unpaced), and the bytes of records each destination holds for its collector.
+  std::vector<IpfixDestination> ipfix;
+  uint32_t ipfix_domain = 0;                 // "--ipfix-domain"
+  uint32_t ipfix_mtu = 1400;                 // "--ipfix-mtu", 1200..65507
+  uint32_t ipfix_template_refresh_sec = 60;  // "--ipfix-template-refresh", >= 1
+  uint32_t ipfix_pen = 0;                    // "--ipfix-pen"
+  uint32_t ipfix_rate = 0;                   // "--ipfix-rate"
+  uint64_t ipfix_spool_bytes = 64ull << 20;  // "--ipfix-spool-bytes", >= 1M
 
   // Flow table.
   uint32_t update_sec = 60;           // update handler period ("--update")

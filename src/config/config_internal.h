@@ -84,6 +84,13 @@ enum class Field : uint8_t {
   kKafkaOption,
   kKafkaFlushTimeout,
   kMetricsListen,
+  kIpfix,
+  kIpfixDomain,
+  kIpfixMtu,
+  kIpfixTemplateRefresh,
+  kIpfixPen,
+  kIpfixRate,
+  kIpfixSpoolBytes,
   kCount,
 };
 

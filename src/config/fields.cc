@@ -92,6 +92,13 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"kafka-option", "output.kafka.options"},
     {"kafka-flush-timeout", "output.kafka.flush_timeout"},
     {"metrics-listen", "metrics.listen"},
+    {"ipfix", "output.ipfix"},
+    {"ipfix-domain", "output.ipfix_domain"},
+    {"ipfix-mtu", "output.ipfix_mtu"},
+    {"ipfix-template-refresh", "output.ipfix_template_refresh"},
+    {"ipfix-pen", "output.ipfix_pen"},
+    {"ipfix-rate", "output.ipfix_rate"},
+    {"ipfix-spool-bytes", "output.ipfix_spool_bytes"},
 };
 
 struct LinkTypeEntry {
@@ -488,6 +495,25 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       cfg->metrics_listen = v == "none" ? "" : v;
       return absl::OkStatus();
     }
+    case Field::kIpfix: {
+      absl::StatusOr<IpfixDestination> d =
+          ParseIpfixDestination(std::string(absl::StripAsciiWhitespace(value)));
+      if (!d.ok()) return d.status();
+      cfg->ipfix.push_back(*d);
+      return absl::OkStatus();
+    }
+    case Field::kIpfixDomain:
+      return ParseU32(value, "a whole number", &cfg->ipfix_domain);
+    case Field::kIpfixMtu:
+      return ParseU32(value, "a whole number of bytes", &cfg->ipfix_mtu);
+    case Field::kIpfixTemplateRefresh:
+      return ParseU32(value, kSeconds, &cfg->ipfix_template_refresh_sec);
+    case Field::kIpfixPen:
+      return ParseU32(value, "a whole number (a Private Enterprise Number)", &cfg->ipfix_pen);
+    case Field::kIpfixRate:
+      return ParseU32(value, "a whole number of records per second", &cfg->ipfix_rate);
+    case Field::kIpfixSpoolBytes:
+      return ParseBytes(value, &cfg->ipfix_spool_bytes);
     case Field::kCount:
       break;
   }
@@ -561,6 +587,51 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text) {
   }
   out.host = host;
   return out;
+}
+
+absl::StatusOr<IpfixDestination> ParseIpfixDestination(const std::string& text) {
+  const auto bad = [&text](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not udp://HOST:PORT, tcp://HOST:PORT or file:PATH", why));
+  };
+  IpfixDestination d;
+  d.text = text;
+  absl::string_view rest = text;
+  if (absl::ConsumePrefix(&rest, "file:")) {
+    if (rest.empty()) return bad(": the path is empty");
+    d.kind = IpfixDestination::Kind::kFile;
+    d.path = std::string(rest);
+    return d;
+  }
+  if (absl::ConsumePrefix(&rest, "udp://")) {
+    d.kind = IpfixDestination::Kind::kUdp;
+  } else if (absl::ConsumePrefix(&rest, "tcp://")) {
+    d.kind = IpfixDestination::Kind::kTcp;
+  } else {
+    return bad("");
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return bad(": no :PORT");
+  absl::string_view host = rest.substr(0, colon);
+  const absl::string_view port_text = rest.substr(colon + 1);
+  uint32_t port = 0;
+  if (port_text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(port_text[0])) ||
+      !absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535) {
+    return bad(": the port must be 1..65535");
+  }
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad(": unclosed [");
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1) {
+      return bad(": not an IPv6 address in the brackets");
+    }
+  } else if (absl::StrContains(host, ':')) {
+    return bad(": an IPv6 address goes in brackets ([2001:db8::1]:4739)");
+  }
+  d.host = std::string(host);
+  d.port = static_cast<uint16_t>(port);
+  return d;
 }
 
 absl::StatusOr<IpNetwork> ParseIpNetwork(const std::string& text) {

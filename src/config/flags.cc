@@ -100,6 +100,13 @@ constexpr FlagSpec kFlags[] = {
     {"kafka-option", FlagKind::kValue, Field::kKafkaOption},
     {"kafka-flush-timeout", FlagKind::kValue, Field::kKafkaFlushTimeout},
     {"metrics-listen", FlagKind::kValue, Field::kMetricsListen},
+    {"ipfix", FlagKind::kValue, Field::kIpfix},
+    {"ipfix-domain", FlagKind::kValue, Field::kIpfixDomain},
+    {"ipfix-mtu", FlagKind::kValue, Field::kIpfixMtu},
+    {"ipfix-template-refresh", FlagKind::kValue, Field::kIpfixTemplateRefresh},
+    {"ipfix-pen", FlagKind::kValue, Field::kIpfixPen},
+    {"ipfix-rate", FlagKind::kValue, Field::kIpfixRate},
+    {"ipfix-spool-bytes", FlagKind::kValue, Field::kIpfixSpoolBytes},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };
@@ -235,6 +242,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   bool iface_from_flags = false;
   bool sflow_from_flags = false;
   bool kafka_options_from_flags = false;
+  bool ipfix_from_flags = false;
   for (const ParsedFlag& f : flags) {
     const FlagKind kind = f.spec->kind;
     if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
@@ -256,6 +264,10 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->field == Field::kKafkaOption && !kafka_options_from_flags) {
       cfg.kafka_options.clear();  // same rule as --pcap
       kafka_options_from_flags = true;
+    }
+    if (f.spec->field == Field::kIpfix && !ipfix_from_flags) {
+      cfg.ipfix.clear();  // same rule as --pcap
+      ipfix_from_flags = true;
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);

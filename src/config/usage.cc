@@ -84,6 +84,24 @@ OUTPUT
     --metrics-listen ADDR:PORT
                              serve Prometheus metrics on http://ADDR:PORT/metrics,
                              e.g. 127.0.0.1:9464 (default: none)
+    --ipfix DEST             send flow records as IPFIX (RFC 7011, RFC 5103 biflows)
+                             to DEST: udp://HOST:PORT, tcp://HOST:PORT ([IPv6]:PORT)
+                             or file:PATH (RFC 5655); repeatable (default: none)
+    --ipfix-domain N         observation domain id (default: 0)
+    --ipfix-mtu BYTES        largest UDP message, never fragmented
+                             (default: 1400, 1200..65507)
+    --ipfix-template-refresh SEC
+                             UDP: send the templates again every SEC seconds
+                             (default: 60, 1..86400)
+    --ipfix-pen N            also send skyprobe's own elements (TrackingID,
+                             L3TrackingID, ParentUUID, RTT, LayersPath,
+                             Application, NodeTID, CommunityID) under this
+                             Private Enterprise Number, described by RFC 5610
+                             type records (default: 0 = IANA elements only)
+    --ipfix-rate N           UDP: at most N records per second (default: 0 = unpaced)
+    --ipfix-spool-bytes B    records each destination holds while its collector is
+                             slow or away (TCP: until acknowledged); suffixes k, M, G
+                             (default: 64M, >= 1M); beyond it records are counted lost
 
 FLOW TABLE
     --update SEC             update handler period (default: 60, >= 1)

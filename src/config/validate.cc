@@ -386,6 +386,17 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
   if (cfg.sflow_max_flows < 1) {
     return Range(labels, Field::kSflowMaxFlows, ">= 1", cfg.sflow_max_flows);
   }
+  // Any record fits the smallest message (record_encoder.h kMaxRecordBytes),
+  // and the largest is what one UDP datagram over IPv4 carries.
+  if (cfg.ipfix_mtu < 1200 || cfg.ipfix_mtu > 65507) {
+    return Range(labels, Field::kIpfixMtu, "1200..65507", cfg.ipfix_mtu);
+  }
+  if (cfg.ipfix_template_refresh_sec < 1 || cfg.ipfix_template_refresh_sec > 86400) {
+    return Range(labels, Field::kIpfixTemplateRefresh, "1..86400", cfg.ipfix_template_refresh_sec);
+  }
+  if (cfg.ipfix_spool_bytes < (1u << 20)) {
+    return Range(labels, Field::kIpfixSpoolBytes, ">= 1M", cfg.ipfix_spool_bytes);
+  }
   SKYPROBE_RETURN_IF_ERROR(CheckService(cfg, labels));
   SKYPROBE_RETURN_IF_ERROR(CheckKafka(cfg, labels));
   return absl::OkStatus();

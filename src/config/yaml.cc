@@ -89,7 +89,8 @@ class YamlWalker {
     if (value.IsNull()) return Error(path, "has no value");
     // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
     const bool is_list = field == Field::kPcap || field == Field::kIface ||
-                         field == Field::kSflowListen || field == Field::kKafkaOption;
+                         field == Field::kSflowListen || field == Field::kKafkaOption ||
+                         field == Field::kIpfix;
     // librdkafka properties may also be a mapping ("compression.type: lz4").
     if (value.IsMap() && field == Field::kKafkaOption) {
       ClearList(field);
@@ -137,6 +138,7 @@ class YamlWalker {
     if (field == Field::kIface) cfg_->ifaces.clear();
     if (field == Field::kSflowListen) cfg_->sflow_listen.clear();
     if (field == Field::kKafkaOption) cfg_->kafka_options.clear();
+    if (field == Field::kIpfix) cfg_->ipfix.clear();
   }
 
   const std::string& source_;

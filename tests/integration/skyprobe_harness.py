@@ -203,7 +203,7 @@ def parse_summary(stderr):
         return None
     counters = {}
     for line in lines[start + 1:]:
-        match = re.match(r'^\s+([A-Za-z0-9_.:]+)\s+(-?\d+)\s*$', line)
+        match = re.match(r'^\s+(\S+)\s+(-?\d+)\s*$', line)
         if not match:
             break
         counters[match.group(1)] = int(match.group(2))

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -177,6 +178,62 @@ TEST_F(FlowTableTest, UpdateTickReportsOnlyTouchedFlowsWithDeltas) {
   // A quiet window reports nothing.
   table_->AdvanceClock(kT0 + 15 * kSec - 1);
   EXPECT_EQ(sink_->Of(FlowEvent::kUpdate).size(), 3u);
+}
+
+// LastUpdateMetric is the delta since the flow's previous record, whatever
+// happened in between (quiet windows send no record, a query reads the flow
+// without moving the mark): a flow's records sum to its Metric. IPFIX sends
+// these as octetDeltaCount/packetDeltaCount. Packets at made-up times, each
+// way, over 12 update windows, some of them quiet; the flows end idle, by
+// eviction and by flush.
+TEST_F(FlowTableTest, RecordDeltasSumToMetric) {
+  FlowTableOptions o;
+  o.max_flows = 3;
+  o.expire_ns = 12 * kSec;
+  Build(o);
+  uint64_t seed = 12345;
+  auto rnd = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  int64_t t = kT0;
+  for (int i = 0; i < 400; ++i) {
+    t += static_cast<int64_t>(rnd(300)) * 1'000'000;  // up to 0.3 s
+    if (i == 150) t += 20 * kSec;                     // quiet: updates skip, flows expire idle
+    const uint16_t port = static_cast<uint16_t>(1 + rnd(4));  // 4 flows for 3 slots: evictions
+    auto p = Udp(port, 53, static_cast<uint32_t>(60 + rnd(1400)));
+    Feed(rnd(2) ? p : Reverse(p), t);
+    if (i % 97 == 0) {
+      FlowSnapshot q;  // a query in between
+      for (uint32_t pos = 0; pos < table_->capacity(); ++pos) {
+        if (table_->IsLive(pos)) table_->FillSnapshot(pos, FlowEvent::kUpdate, {}, &q);
+      }
+    }
+  }
+  table_->FlushAll();
+  std::map<uint64_t, FlowMetric> sum;
+  int expires = 0;
+  bool evicted = false, idle = false;
+  for (const FlowSnapshot& r : sink_->records) {
+    ASSERT_TRUE(r.has_last_update_metric);
+    FlowMetric& m = sum[r.uuid];
+    m.ab_packets += r.last_update_metric.ab_packets;
+    m.ab_bytes += r.last_update_metric.ab_bytes;
+    m.ba_packets += r.last_update_metric.ba_packets;
+    m.ba_bytes += r.last_update_metric.ba_bytes;
+    if (r.event != FlowEvent::kExpire) continue;
+    ++expires;
+    evicted |= r.expire_reason == ExpireReason::kEvicted;
+    idle |= r.expire_reason == ExpireReason::kIdle;
+    EXPECT_EQ(m.ab_packets, r.metric.ab_packets);
+    EXPECT_EQ(m.ab_bytes, r.metric.ab_bytes);
+    EXPECT_EQ(m.ba_packets, r.metric.ba_packets);
+    EXPECT_EQ(m.ba_bytes, r.metric.ba_bytes);
+  }
+  EXPECT_EQ(static_cast<size_t>(expires), sum.size());  // every flow ended once
+  EXPECT_GT(sink_->Of(FlowEvent::kUpdate).size(), 10u);
+  EXPECT_TRUE(evicted);
+  EXPECT_TRUE(idle);
 }
 
 TEST_F(FlowTableTest, TcpClosedByFinBothWaysIsExportedAfterTheHold) {

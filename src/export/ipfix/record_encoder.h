@@ -1,0 +1,152 @@
+// record_encoder.h: FlowSnapshots as RFC 5103 biflow IPFIX data records, with
+// the templates they need. Pure: no sockets, no clock, no threads.
+//
+// Owner: one thread (the control lcore in the probe; tests and benchmarks
+// call it directly).
+//
+// A record has one template per *shape*: which optional parts it has (IPv4
+// or IPv6 addresses, MACs, ports, TCP flags, ICMP, VLANs, a tunnel id, the
+// input, the enterprise elements). Each shape gets a template id (257 up) the
+// first time it is seen, and its template record goes out as an entry just
+// before the first data record that uses it. A part a record lacks is left
+// out of its template rather than sent as a placeholder. Field values:
+//   - A = forward direction: source* = A, destination* = B; octets/packets
+//     (and their RFC 5103 reverse elements) are the deltas since the flow's
+//     previous record (LastUpdateMetric), so a flow's records sum to Metric;
+//   - flowStart/EndMilliseconds: the flow's Start and Last (first and latest
+//     packet of the whole flow so far);
+//   - flowEndReason: update -> active timeout; expire -> idle timeout, end of
+//     flow (TCP FIN/RST), forced end (flush, exit), lack of resources (evicted).
+//
+//   RecordEncoder enc({.pen = 0});  ByteBuffer out;
+//   enc.AppendPreamble(&out);  enc.Append(snapshot, &out);   // entries (entry.h)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <unordered_map>
+#include "export/ipfix/entry.h"
+#include "export/ipfix/ie.h"
+#include "record/flow_snapshot.h"
+
+namespace skyprobe::ipfix {
+
+struct EncoderOptions {
+  // Private Enterprise Number for skyprobe's own elements (--ipfix-pen); 0:
+  // IANA elements only.
+  uint32_t pen = 0;
+  // The probe's NodeTID (--node-tid), for records without their own.
+  std::string node_tid;
+};
+
+// One field of a template, in record order.
+enum class FieldKind : uint8_t {
+  kFlowId,
+  kFlowStart,
+  kFlowEnd,
+  kOctets,
+  kPackets,
+  kReverseOctets,
+  kReversePackets,
+  kFlowEndReason,
+  kIngressInterface,
+  kIpVersion,
+  kProtocol,
+  kSourceIpv4,
+  kDestinationIpv4,
+  kSourceIpv6,
+  kDestinationIpv6,
+  kSourcePort,
+  kDestinationPort,
+  kTcpFlags,
+  kReverseTcpFlags,
+  kIcmpTypeCodeIpv4,
+  kIcmpTypeCodeIpv6,
+  kSourceMac,
+  kDestinationMac,
+  kVlanId,
+  kCustomerVlanId,
+  kLayer2SegmentId,
+  kGreKey,
+  // Enterprise elements (kEnterpriseElements order).
+  kTrackingId,
+  kL3TrackingId,
+  kParentUuid,
+  kRtt,
+  kLayersPath,
+  kApplication,
+  kNodeTid,
+  kCommunityId,
+};
+
+// Which optional parts a record has (bits below); a template per shape.
+using Shape = uint32_t;
+namespace shape {
+inline constexpr Shape kIpv4 = 1u << 0;
+inline constexpr Shape kIpv6 = 1u << 1;
+inline constexpr Shape kProtocol = 1u << 2;  // an IP protocol number is known
+inline constexpr Shape kLink = 1u << 3;      // MAC addresses
+inline constexpr Shape kPorts = 1u << 4;
+inline constexpr Shape kTcp = 1u << 5;
+inline constexpr Shape kIcmpv4 = 1u << 6;
+inline constexpr Shape kIcmpv6 = 1u << 7;
+inline constexpr Shape kVlan = 1u << 8;
+inline constexpr Shape kQinQ = 1u << 9;
+inline constexpr Shape kSegment = 1u << 10;  // VXLAN / Geneve VNI
+inline constexpr Shape kGre = 1u << 11;
+inline constexpr Shape kInput = 1u << 12;
+inline constexpr Shape kEnterprise = 1u << 13;  // --ipfix-pen: the always-present ones
+inline constexpr Shape kParent = 1u << 14;
+inline constexpr Shape kRtt = 1u << 15;
+inline constexpr Shape kNodeTid = 1u << 16;
+inline constexpr Shape kCommunityId = 1u << 17;
+}  // namespace shape
+
+// Strings are cut to this many bytes (NodeTID) so that any record fits a
+// 1200-byte message; LayersPath (16 layers at most) and the others are shorter.
+inline constexpr size_t kMaxStringBytes = 255;
+// The largest data record this encoder can write (all parts, longest strings).
+inline constexpr size_t kMaxRecordBytes = 1024;
+
+// Helpers the encoder uses, exposed for tests.
+FlowEndReason EndReasonOf(const FlowSnapshot& s);
+// IP protocol number of the flow's transport, 0 when unknown.
+uint8_t ProtocolOf(const FlowSnapshot& s);
+Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
+// Fields of a shape's template, in record order.
+std::vector<FieldKind> FieldsOf(Shape shape);
+
+class RecordEncoder {
+ public:
+  explicit RecordEncoder(EncoderOptions o);
+
+  // With a PEN: the type information options template and one type record
+  // per enterprise element (all announce entries). Nothing without a PEN.
+  void AppendPreamble(ByteBuffer* out) const;
+  // Appends the record's data entry, preceded by its template's entry when
+  // its shape is new.
+  void Append(const FlowSnapshot& s, ByteBuffer* out);
+
+  // Data templates defined so far.
+  size_t templates() const { return templates_.size(); }
+
+ private:
+  struct Template {
+    Shape shape;
+    uint16_t id;
+    std::vector<FieldKind> fields;
+  };
+  const Template& TemplateFor(Shape shape, ByteBuffer* out);
+  void AppendTemplate(const Template& t, ByteBuffer* out) const;
+
+  EncoderOptions opts_;
+  std::unordered_map<Shape, uint32_t> index_;  // shape -> templates_ index
+  std::vector<Template> templates_;
+  Shape last_shape_ = ~0u;
+  uint32_t last_index_ = 0;
+  std::string scratch_;  // LayersPath text
+};
+
+}  // namespace skyprobe::ipfix

@@ -1,0 +1,237 @@
+"""--ipfix against real collectors and dissectors.
+
+- nfcapd + nfdump (Debian nfdump) over UDP: per flow, nfdump's in/out
+  packets and bytes (its aggregation of the flow's records: the deltas sum),
+  addresses, ports, protocol, first and last times and input interface equal
+  the JSON records of the same run; nfcapd sees no sequence error.
+- python3-ipfix as a TCP collector (ipfix_collector.py --decode): it decodes
+  every message as it arrives; its raw stream, read again, equals the JSON
+  records element by element.
+- tshark decodes every message of a UDP export (with skyprobe's enterprise
+  elements) with no malformed packet and no expert warning, and counts every
+  record.
+"""
+
+import collections
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import unittest
+
+import ipfix_records as ir
+import skyprobe_harness as h
+from ipfix_test import require_ipfix_module, tool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTOR = os.path.join(HERE, 'ipfix_collector.py')
+
+
+def start_collector(transport, out, decode=False, port=0):
+    """ipfix_collector.py on a free port; returns (process, port)."""
+    args = [sys.executable, COLLECTOR, transport, str(port), out]
+    if decode:
+        args.append('--decode')
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith('port '):
+        proc.kill()
+        raise AssertionError('collector did not start: %r' % line)
+    return proc, int(line.split()[1])
+
+
+def stop_collector(proc):
+    """SIGTERM (the RFC 7011 close), then its final line: (messages, records)."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    last = out.strip().splitlines()[-1].split()
+    return int(last[1]), int(last[3])
+
+
+def free_udp_port():
+    import socket  # pylint: disable=import-outside-toplevel
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def synthetic(out, flows, packets, seed):
+    pcap = os.path.join(out, 'syn-%d-%d-%d.pcap' % (flows, packets, seed))
+    if not os.path.exists(pcap):
+        subprocess.run([sys.executable, h.gen_pcap_script(), 'synthetic', pcap + '.tmp',
+                        '--packets', str(packets), '--flows', str(flows), '--seed', str(seed)],
+                       check=True, timeout=600)
+        os.rename(pcap + '.tmp', pcap)
+    return pcap
+
+
+class IpfixInteropTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        require_ipfix_module()
+        cls.out = h.scratch_dir('ipfix_interop')
+
+    def test_nfcapd_over_udp_matches_json(self):
+        nfcapd = tool('nfcapd', 'nfdump')
+        nfdump = tool('nfdump', 'nfdump')
+        pcap = synthetic(self.out, 20000, 80000, 3)
+        flowdir = os.path.join(self.out, 'nfcapd')
+        shutil.rmtree(flowdir, ignore_errors=True)
+        os.makedirs(flowdir)
+        port = free_udp_port()
+        log = open(os.path.join(self.out, 'nfcapd.log'), 'w')
+        collector = subprocess.Popen([nfcapd, '-p', str(port), '-b', '127.0.0.1', '-w', flowdir,
+                                      '-t', '3600', '-B', '8000000'],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(1)  # nfcapd binds its socket
+            json_path = os.path.join(self.out, 'nfcapd.json')
+            # Paced: nfcapd reads as fast as a UDP socket lets it, no faster.
+            run = h.run_skyprobe(['--pcap', pcap, '--update', '10',
+                                  '--ipfix', 'udp://127.0.0.1:%d' % port,
+                                  '--ipfix-rate', '20000'], json_path=json_path, timeout=600)
+            self.assertEqual(run.returncode, 0, run.describe())
+            time.sleep(1)
+        finally:
+            collector.send_signal(signal.SIGTERM)
+            collector.wait(timeout=60)
+            log.close()
+        prefix = 'output.ipfix:udp://127.0.0.1:%d.' % port
+        self.assertEqual(run.summary[prefix + 'records'], len(run.records))
+        self.assertEqual(run.summary[prefix + 'records_lost'], 0)
+        with open(os.path.join(self.out, 'nfcapd.log')) as handle:
+            text = handle.read()
+        self.assertIn('Flows: %d,' % len(run.records), text)
+        self.assertIn('Sequence Errors: 0,', text)
+
+        fmt = 'fmt:%ts|%te|%pr|%sa|%da|%sp|%dp|%ipkt|%ibyt|%opkt|%obyt|%in'
+        dump = subprocess.run([nfdump, '-R', flowdir, '-N', '-6', '-q', '-a', '-o', fmt],
+                              capture_output=True, text=True, timeout=600,
+                              env=dict(os.environ, TZ='UTC'))
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        got = {}
+        for line in dump.stdout.splitlines():
+            f = [x.strip() for x in line.split('|')]
+            if len(f) != 12:
+                continue
+            proto = int(f[2])
+            key = (proto, h.normalize_ip(f[3]), h.normalize_ip(f[4]))
+            if proto in (6, 17, 132):
+                key += (int(f[5]), int(f[6]))
+            got[key] = f
+        finals = h.final_flows(self, run.records, 'nfcapd')
+        checked = 0
+        for flow in finals:
+            if 'Network' not in flow:
+                continue  # nfdump keeps IP flows only
+            proto = ir._protocol(flow)  # pylint: disable=protected-access
+            key = (proto, h.normalize_ip(flow['Network']['A']),
+                   h.normalize_ip(flow['Network']['B']))
+            if proto in (6, 17, 132):
+                key += (flow['Transport']['A'], flow['Transport']['B'])
+            self.assertIn(key, got, 'nfdump has no flow %s' % (key,))
+            f = got[key]
+            m = flow['Metric']
+            self.assertEqual([int(f[7]), int(f[8]), int(f[9]), int(f[10])],
+                             [m['ABPackets'], m['ABBytes'], m['BAPackets'], m['BABytes']],
+                             'flow %s %s' % (flow['UUID'], key))
+            self.assertEqual(f[0], time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(
+                flow['Start'] // 1000)) + '.%03d' % (flow['Start'] % 1000), key)
+            self.assertEqual(f[1], time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(
+                flow['Last'] // 1000)) + '.%03d' % (flow['Last'] % 1000), key)
+            self.assertEqual(int(f[11]), 1)
+            checked += 1
+        self.assertGreater(checked, 19000)
+
+    def test_python_ipfix_tcp_collector(self):
+        out = os.path.join(self.out, 'tcp-collector.raw')
+        for suffix in ('', '.ids', '.decoded'):
+            if os.path.exists(out + suffix):
+                os.unlink(out + suffix)
+        collector, port = start_collector('tcp', out, decode=True)
+        try:
+            json_path = os.path.join(self.out, 'tcp-collector.json')
+            run = h.run_skyprobe(['--pcap', os.path.join(h.source_root(), 'tests', 'data',
+                                                         'demo.pcap'),
+                                  '--ipfix', 'tcp://127.0.0.1:%d' % port,
+                                  '--ipfix-pen', str(ir.PEN), '--node-tid', 'n1'],
+                                 json_path=json_path, timeout=120)
+            self.assertEqual(run.returncode, 0, run.describe())
+        finally:
+            messages, records = stop_collector(collector)
+        self.assertGreater(messages, 0)
+        self.assertEqual(records, 0)  # varlen templates: the quick walk counts none
+        prefix = 'output.ipfix:tcp://127.0.0.1:%d.' % port
+        self.assertEqual(run.summary[prefix + 'records'], len(run.records))
+        self.assertEqual(run.summary[prefix + 'records_lost'], 0)
+        with open(out + '.decoded') as handle:
+            decoded = [json.loads(line) for line in handle]
+        flows_live = [d for d in decoded if 'flowId' in d]
+        self.assertEqual([int(d['flowId']) for d in flows_live],
+                         [int(r['UUID'], 16) for r in run.records])
+        flows, _ = ir.read_ipfix_file(out)
+        problems = ir.compare_with_json(run.records, flows, inputs=lambda r: 1, pen=ir.PEN,
+                                        node_tid='n1')
+        self.assertEqual(problems, [], '\n'.join(problems))
+
+    def test_tshark_decodes_every_message(self):
+        tshark = h.tshark_path()
+        out = os.path.join(self.out, 'udp-collector.raw')
+        for suffix in ('', '.ids'):
+            if os.path.exists(out + suffix):
+                os.unlink(out + suffix)
+        collector, port = start_collector('udp', out)
+        try:
+            json_path = os.path.join(self.out, 'tshark.json')
+            pcap = os.path.join(h.shared_dir('skydive'), 'icmpv4-4vlanQinQ-id-8-10-20-30.pcap')
+            run = h.run_skyprobe(['--pcap', pcap, '--pcap',
+                                  os.path.join(h.source_root(), 'tests', 'data', 'demo.pcap'),
+                                  '--ipfix', 'udp://127.0.0.1:%d' % port, '--ipfix-pen',
+                                  str(ir.PEN), '--ipfix-mtu', '1200'],
+                                 json_path=json_path, timeout=120)
+            self.assertEqual(run.returncode, 0, run.describe())
+            time.sleep(0.5)
+        finally:
+            stop_collector(collector)
+        with open(out, 'rb') as handle:
+            data = handle.read()
+        # The datagrams as a capture: each message in a UDP frame to port 4739.
+        frames = []
+        off = 0
+        while off < len(data):
+            length = struct.unpack_from('!H', data, off + 2)[0]
+            self.assertLessEqual(length, 1200)
+            frames.append(data[off:off + length])
+            off += length
+        wrapped = os.path.join(self.out, 'udp-export.pcap')
+        with open(wrapped, 'wb') as f:
+            f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+            for i, m in enumerate(frames):
+                udp = struct.pack('!HHHH', 40000, 4739, 8 + len(m), 0) + m
+                ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                                 bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+                frame = bytes(12) + b'\x08\x00' + ip + udp
+                f.write(struct.pack('<IIII', 1700000000 + i, 0, len(frame), len(frame)) + frame)
+        bad = subprocess.run([tshark, '-r', wrapped, '-Y',
+                              '_ws.malformed || _ws.expert.severity >= warning'],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(bad.returncode, 0, bad.stderr)
+        self.assertEqual(bad.stdout.strip(), '', 'tshark flags these frames')
+        reasons = subprocess.run([tshark, '-r', wrapped, '-T', 'fields', '-e',
+                                  'cflow.flow_end_reason'],
+                                 capture_output=True, text=True, timeout=120, check=True)
+        decoded = sum(len(line.split(',')) for line in reasons.stdout.split() if line)
+        self.assertEqual(decoded, len(run.records))
+        self.assertEqual(len(frames), run.summary['output.ipfix:udp://127.0.0.1:%d.messages'
+                                                  % port])
+
+
+if __name__ == '__main__':
+    h.main()

@@ -1,0 +1,428 @@
+// The IPFIX encoder and message packer (src/export/ipfix/record_encoder.h,
+// message_packer.h), read back by the test's own decoder (ipfix_decoder.h)
+// with element names from the IANA registry file python3-ipfix ships.
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "export/ipfix/entry.h"
+#include "export/ipfix/ie.h"
+#include "export/ipfix/message_packer.h"
+#include "export/ipfix/record_encoder.h"
+#include "gtest/gtest.h"
+#include "ipfix_decoder.h"
+#include "test_snapshots.h"
+
+namespace skyprobe::ipfix {
+namespace {
+
+using testing::DecodedRecord;
+using testing::IeRegistry;
+using testing::Stream;
+
+constexpr uint32_t kPen = 32473;  // RFC 5612's documentation PEN
+
+// Packs entries into messages of at most `max` bytes, as an exporter does.
+std::vector<uint8_t> Pack(const ByteBuffer& entries, size_t max, uint32_t domain = 7) {
+  MessagePacker m(domain, max);
+  ByteBuffer out;
+  m.Begin(&out, 1700000000);
+  for (EntryReader r(entries.data(), entries.size()); !r.done(); r.Next()) {
+    if (!m.Add(r.set_id(), r.record(), r.length(), IsDataSet(r.set_id()))) {
+      m.Finish();
+      m.Begin(&out, 1700000000);
+      EXPECT_TRUE(m.Add(r.set_id(), r.record(), r.length(), IsDataSet(r.set_id())));
+    }
+  }
+  m.Finish();
+  return std::vector<uint8_t>(out.data(), out.data() + out.size());
+}
+
+Stream EncodeAndDecode(const std::vector<FlowSnapshot>& flows, EncoderOptions o,
+                       size_t max = 1400) {
+  RecordEncoder enc(o);
+  ByteBuffer entries;
+  enc.AppendPreamble(&entries);
+  for (const FlowSnapshot& s : flows) enc.Append(s, &entries);
+  const std::vector<uint8_t> bytes = Pack(entries, max);
+  return testing::DecodeStream(bytes.data(), bytes.size());
+}
+
+class IpfixEncoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    reg_ = IeRegistry::Load();
+    ASSERT_TRUE(reg_.error().empty()) << reg_.error();
+  }
+  uint64_t U(const DecodedRecord& r, const std::string& name) {
+    const std::vector<uint8_t>* v = r.Find(reg_, name);
+    EXPECT_NE(v, nullptr) << name << " missing";
+    return v == nullptr ? 0 : DecodedRecord::Uint(*v);
+  }
+  std::vector<uint8_t> B(const DecodedRecord& r, const std::string& name) {
+    const std::vector<uint8_t>* v = r.Find(reg_, name);
+    EXPECT_NE(v, nullptr) << name << " missing";
+    return v == nullptr ? std::vector<uint8_t>() : *v;
+  }
+  bool Has(const DecodedRecord& r, const std::string& name) {
+    return r.Find(reg_, name) != nullptr;
+  }
+  std::string Str(const DecodedRecord& r, uint16_t enterprise_id) {
+    const std::vector<uint8_t>* v = r.FindEnterprise(kPen, enterprise_id);
+    EXPECT_NE(v, nullptr) << "enterprise element " << enterprise_id << " missing";
+    return v == nullptr ? "" : std::string(v->begin(), v->end());
+  }
+  IeRegistry reg_;
+};
+
+// Every IANA or RFC 5103 element the exporter knows is in the registry file
+// with the same number, type and length.
+TEST_F(IpfixEncoderTest, EveryElementMatchesTheRegistryFile) {
+  ASSERT_GT(reg_.size(), 700u);  // both files read
+  for (const Ie& e : IanaElements()) {
+    SCOPED_TRACE(std::string(e.name));
+    const testing::IeSpec* s = reg_.Find(std::string(e.name));
+    ASSERT_NE(s, nullptr) << e.name << " is not in the registry";
+    EXPECT_EQ(s->id, e.id);
+    EXPECT_EQ(s->pen, e.pen);
+    EXPECT_EQ(s->type, IeTypeName(e.type));
+    EXPECT_EQ(s->length, e.length);
+  }
+}
+
+// What actually goes out: every field of every template of records with
+// every optional part, IANA or reverse, is named by the registry with the
+// length it gives (octetArray fields may be shorter: reduced-size encoding).
+TEST_F(IpfixEncoderTest, EveryEmittedFieldIsARegistryElement) {
+  std::vector<FlowSnapshot> flows = {testing::FullSnapshot(), testing::MinimalSnapshot(),
+                                     testing::Ipv6Snapshot()};
+  FlowSnapshot vx = testing::FullSnapshot();
+  vx.num_layers = 6;
+  const Layer path[] = {Layer::kEthernet, Layer::kDot1Q, Layer::kDot1Q,
+                        Layer::kIpv4,     Layer::kUdp,   Layer::kVxlan};
+  std::copy(path, path + 6, vx.layers);
+  vx.transport = FlowProtocol::kUdp;
+  vx.network_id = 42;
+  vx.input = 2;
+  flows.push_back(vx);
+  FlowSnapshot gre = testing::FullSnapshot();
+  gre.num_layers = 3;
+  gre.layers[2] = Layer::kGre;
+  gre.transport = FlowProtocol::kEthernet;
+  gre.icmp_version = 0;
+  gre.has_icmp_raw_type = false;
+  gre.network_id = 7;
+  flows.push_back(gre);
+  FlowSnapshot ping = testing::FullSnapshot();
+  ping.transport = FlowProtocol::kEthernet;
+  ping.layers[2] = Layer::kIcmpv4;
+  ping.has_icmp_raw_type = true;
+  ping.icmp_raw_type = 8;
+  flows.push_back(ping);
+  const Stream s = EncodeAndDecode(flows, {.pen = kPen, .node_tid = "probe-1"});
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.records.size(), flows.size() + std::size(kEnterpriseElements));
+  std::set<std::string> seen;
+  for (const auto& [tid, fields] : s.templates) {
+    for (const testing::FieldSpec& f : fields) {
+      if (f.pen == kPen) continue;
+      const std::string name = reg_.NameOf(f.pen, f.id);
+      ASSERT_NE(name, "") << "template " << tid << ": element " << f.pen << "/" << f.id
+                          << " is not in the registry";
+      const testing::IeSpec* spec = reg_.Find(name);
+      if (spec->type == "octetArray" || spec->type == "string") {
+        EXPECT_TRUE(f.length == 65535 || f.length <= spec->length) << name;
+      } else {
+        EXPECT_EQ(f.length, spec->length) << name;
+      }
+      seen.insert(name);
+    }
+  }
+  for (const char* name : {"flowId",
+                           "flowStartMilliseconds",
+                           "flowEndMilliseconds",
+                           "octetDeltaCount",
+                           "packetDeltaCount",
+                           "reverseOctetDeltaCount",
+                           "reversePacketDeltaCount",
+                           "flowEndReason",
+                           "ingressInterface",
+                           "ipVersion",
+                           "protocolIdentifier",
+                           "sourceIPv4Address",
+                           "destinationIPv4Address",
+                           "sourceIPv6Address",
+                           "destinationIPv6Address",
+                           "sourceTransportPort",
+                           "destinationTransportPort",
+                           "tcpControlBits",
+                           "reverseTcpControlBits",
+                           "icmpTypeCodeIPv4",
+                           "sourceMacAddress",
+                           "destinationMacAddress",
+                           "vlanId",
+                           "dot1qCustomerVlanId",
+                           "layer2SegmentId",
+                           "greKey",
+                           "privateEnterpriseNumber",
+                           "informationElementId",
+                           "informationElementDataType",
+                           "informationElementSemantics",
+                           "informationElementUnits",
+                           "informationElementName"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " never emitted";
+  }
+}
+
+// RFC 5610 data type codes: IeType's values against python3-ipfix's table of
+// abstract types (ipfix/types.py: StructType("unsigned8", 1, ...)).
+TEST_F(IpfixEncoderTest, DataTypeCodesAreRfc5610s) {
+  std::ifstream in(IeRegistry::Dir() + "/types.py");
+  ASSERT_TRUE(in) << "python3-ipfix's types.py not found";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string src = text.str();
+  std::map<std::string, int> codes;
+  const std::regex def(R"(Type\(\s*\"(\w+)\",\s*(\d+))");
+  for (auto it = std::sregex_iterator(src.begin(), src.end(), def); it != std::sregex_iterator();
+       ++it) {
+    codes[(*it)[1]] = std::stoi((*it)[2]);
+  }
+  for (const IeType t :
+       {IeType::kOctetArray, IeType::kUnsigned8, IeType::kUnsigned16, IeType::kUnsigned32,
+        IeType::kUnsigned64, IeType::kMacAddress, IeType::kString, IeType::kDateTimeMilliseconds,
+        IeType::kIpv4Address, IeType::kIpv6Address}) {
+    const std::string name(IeTypeName(t));
+    ASSERT_TRUE(codes.count(name)) << name;
+    EXPECT_EQ(codes[name], static_cast<int>(t)) << name;
+  }
+}
+
+TEST_F(IpfixEncoderTest, FullTcpRecordRoundTrips) {
+  FlowSnapshot f = testing::FullSnapshot();
+  f.icmp_version = 0;  // a TCP flow has no ICMP layer
+  f.has_icmp_raw_type = false;
+  f.tcp_flags_ab = 0x1b;
+  f.tcp_flags_ba = 0x12;
+  f.input = 3;
+  f.num_layers = 4;
+  f.layers[1] = Layer::kDot1Q;
+  f.layers[2] = Layer::kIpv4;
+  f.layers[3] = Layer::kTcp;
+  const Stream s = EncodeAndDecode({f}, {.pen = kPen, .node_tid = "probe-1"});
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.records.size(), 1u + std::size(kEnterpriseElements));
+  const DecodedRecord& r = s.records.back();
+  EXPECT_EQ(U(r, "flowId"), 0x0123456789abcdefULL);
+  EXPECT_EQ(U(r, "flowStartMilliseconds"), 1490086703768u);
+  EXPECT_EQ(U(r, "flowEndMilliseconds"), 1490086703800u);
+  // Deltas since the previous record: LastUpdateMetric, not Metric.
+  EXPECT_EQ(U(r, "octetDeltaCount"), 66u);
+  EXPECT_EQ(U(r, "packetDeltaCount"), 1u);
+  EXPECT_EQ(U(r, "reverseOctetDeltaCount"), 0u);
+  EXPECT_EQ(U(r, "reversePacketDeltaCount"), 0u);
+  EXPECT_EQ(U(r, "flowEndReason"), 3u);  // end of flow (FIN)
+  EXPECT_EQ(U(r, "ingressInterface"), 3u);
+  EXPECT_EQ(U(r, "ipVersion"), 4u);
+  EXPECT_EQ(U(r, "protocolIdentifier"), 6u);
+  EXPECT_EQ(B(r, "sourceIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 2}));
+  EXPECT_EQ(B(r, "destinationIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 1}));
+  EXPECT_EQ(U(r, "sourceTransportPort"), 36108u);
+  EXPECT_EQ(U(r, "destinationTransportPort"), 3333u);
+  EXPECT_EQ(U(r, "tcpControlBits"), 0x1bu);
+  EXPECT_EQ(U(r, "reverseTcpControlBits"), 0x12u);
+  EXPECT_EQ(B(r, "sourceMacAddress"), (std::vector<uint8_t>{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
+  EXPECT_EQ(B(r, "destinationMacAddress"),
+            (std::vector<uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x05}));
+  EXPECT_EQ(U(r, "vlanId"), 10u);
+  EXPECT_FALSE(Has(r, "dot1qCustomerVlanId"));
+  EXPECT_FALSE(Has(r, "icmpTypeCodeIPv4"));
+  EXPECT_FALSE(Has(r, "sourceIPv6Address"));
+  EXPECT_FALSE(Has(r, "layer2SegmentId"));
+  EXPECT_FALSE(Has(r, "greKey"));
+  EXPECT_EQ(DecodedRecord::Uint(*r.FindEnterprise(kPen, 1)), 0x81789de63b9965cdULL);
+  EXPECT_EQ(DecodedRecord::Uint(*r.FindEnterprise(kPen, 2)), 0x0a8b1845da6a6715ULL);
+  EXPECT_EQ(DecodedRecord::Uint(*r.FindEnterprise(kPen, 3)), 0xfbe08c181ff8df3aULL);
+  EXPECT_EQ(DecodedRecord::Uint(*r.FindEnterprise(kPen, 4)), 33000u);
+  EXPECT_EQ(Str(r, 5), "Ethernet/Dot1Q/IPv4/TCP");
+  EXPECT_EQ(Str(r, 6), "TCP");
+  EXPECT_EQ(Str(r, 7), "probe-1");
+  EXPECT_EQ(Str(r, 8), "1:Gtsx5OozooeGFAFpbwPzYTPgCIs=");
+}
+
+// RFC 5610: one type record per enterprise element, scoped on (PEN, id).
+TEST_F(IpfixEncoderTest, TypeRecordsDescribeEveryEnterpriseElement) {
+  const Stream s = EncodeAndDecode({testing::FullSnapshot()}, {.pen = kPen});
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.scope_counts.at(kTypeInfoTemplateId), 2);
+  size_t n = 0;
+  for (const DecodedRecord& r : s.records) {
+    if (r.template_id != kTypeInfoTemplateId) continue;
+    const EnterpriseIe& e = kEnterpriseElements[n++];
+    EXPECT_EQ(U(r, "privateEnterpriseNumber"), kPen);
+    EXPECT_EQ(U(r, "informationElementId"), e.id);
+    EXPECT_EQ(U(r, "informationElementDataType"), static_cast<uint64_t>(e.type));
+    EXPECT_EQ(U(r, "informationElementSemantics"), static_cast<uint64_t>(e.semantics));
+    EXPECT_EQ(U(r, "informationElementUnits"), static_cast<uint64_t>(e.units));
+    const std::vector<uint8_t> name = B(r, "informationElementName");
+    EXPECT_EQ(std::string(name.begin(), name.end()), e.name);
+  }
+  EXPECT_EQ(n, std::size(kEnterpriseElements));
+}
+
+// Without --ipfix-pen only IANA and RFC 5103 elements go out.
+TEST_F(IpfixEncoderTest, NoPenMeansIanaElementsOnly) {
+  const Stream s = EncodeAndDecode(
+      {testing::FullSnapshot(), testing::Ipv6Snapshot(), testing::MinimalSnapshot()}, {});
+  ASSERT_EQ(s.error, "");
+  EXPECT_EQ(s.records.size(), 3u);
+  EXPECT_TRUE(s.scope_counts.empty());
+  for (const auto& [tid, fields] : s.templates) {
+    for (const testing::FieldSpec& f : fields) {
+      EXPECT_TRUE(f.pen == 0 || f.pen == 29305) << tid << ": " << f.pen << "/" << f.id;
+    }
+  }
+}
+
+TEST_F(IpfixEncoderTest, Ipv6UdpVxlanQinQAndIcmp) {
+  FlowSnapshot v6 = testing::Ipv6Snapshot();
+  FlowSnapshot vx = testing::FullSnapshot();
+  vx.num_layers = 6;
+  const Layer path[] = {Layer::kEthernet, Layer::kDot1Q, Layer::kDot1Q,
+                        Layer::kIpv4,     Layer::kUdp,   Layer::kVxlan};
+  std::copy(path, path + 6, vx.layers);
+  vx.link_id = 100 | 200 << 12;  // outer tag 100, inner 200
+  vx.transport = FlowProtocol::kUdp;
+  vx.icmp_version = 0;
+  vx.has_icmp_raw_type = false;
+  vx.network_id = 0xABCDEF;
+  vx.event = FlowEvent::kUpdate;
+  vx.expire_reason = ExpireReason::kNone;
+  FlowSnapshot icmp = testing::MinimalSnapshot();
+  icmp.event = FlowEvent::kExpire;
+  icmp.expire_reason = ExpireReason::kEvicted;
+  icmp.ip_version = 6;
+  icmp.icmp_version = 6;
+  icmp.has_icmp_raw_type = true;
+  icmp.icmp_raw_type = 128;
+  icmp.icmp_code = 0;
+  icmp.num_layers = 2;
+  icmp.layers[0] = Layer::kIpv6;
+  icmp.layers[1] = Layer::kIcmpv6Echo;
+  const Stream s = EncodeAndDecode({v6, vx, icmp}, {});
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.records.size(), 3u);
+  EXPECT_EQ(s.templates.size(), 3u);  // three shapes
+  const DecodedRecord& a = s.records[0];
+  EXPECT_EQ(U(a, "ipVersion"), 6u);
+  EXPECT_EQ(U(a, "protocolIdentifier"), 17u);
+  EXPECT_EQ(B(a, "sourceIPv6Address"), std::vector<uint8_t>(v6.network_a, v6.network_a + 16));
+  EXPECT_FALSE(Has(a, "sourceMacAddress"));
+  EXPECT_FALSE(Has(a, "tcpControlBits"));
+  EXPECT_FALSE(Has(a, "ingressInterface"));  // input 0: unknown, never sent as 0
+  const DecodedRecord& b = s.records[1];
+  EXPECT_EQ(U(b, "flowEndReason"), 2u);  // update: active timeout
+  EXPECT_EQ(U(b, "vlanId"), 100u);
+  EXPECT_EQ(U(b, "dot1qCustomerVlanId"), 200u);
+  EXPECT_EQ(U(b, "layer2SegmentId"), 0x01000000'00ABCDEFULL);  // 0x01: VXLAN
+  EXPECT_EQ(U(b, "protocolIdentifier"), 17u);
+  const DecodedRecord& c = s.records[2];
+  EXPECT_EQ(U(c, "flowEndReason"), 5u);  // evicted: lack of resources
+  EXPECT_EQ(U(c, "icmpTypeCodeIPv6"), 128u << 8);
+  EXPECT_EQ(U(c, "protocolIdentifier"), 58u);
+  EXPECT_FALSE(Has(c, "sourceTransportPort"));
+}
+
+TEST_F(IpfixEncoderTest, FlowEndReasons) {
+  FlowSnapshot s = testing::MinimalSnapshot();
+  s.event = FlowEvent::kUpdate;
+  EXPECT_EQ(EndReasonOf(s), FlowEndReason::kActiveTimeout);
+  s.event = FlowEvent::kExpire;
+  s.expire_reason = ExpireReason::kIdle;
+  EXPECT_EQ(EndReasonOf(s), FlowEndReason::kIdleTimeout);
+  s.expire_reason = ExpireReason::kTcpClosed;
+  EXPECT_EQ(EndReasonOf(s), FlowEndReason::kEndOfFlow);
+  s.expire_reason = ExpireReason::kFlush;
+  EXPECT_EQ(EndReasonOf(s), FlowEndReason::kForcedEnd);
+  s.expire_reason = ExpireReason::kEvicted;
+  EXPECT_EQ(EndReasonOf(s), FlowEndReason::kLackOfResources);
+  // The registry's values (RFC 5102 §5.11.3).
+  EXPECT_EQ(static_cast<int>(FlowEndReason::kIdleTimeout), 1);
+  EXPECT_EQ(static_cast<int>(FlowEndReason::kActiveTimeout), 2);
+  EXPECT_EQ(static_cast<int>(FlowEndReason::kEndOfFlow), 3);
+  EXPECT_EQ(static_cast<int>(FlowEndReason::kForcedEnd), 4);
+  EXPECT_EQ(static_cast<int>(FlowEndReason::kLackOfResources), 5);
+}
+
+// The longest record the encoder can make fits kMaxRecordBytes, so any
+// record fits the smallest message allowed (--ipfix-mtu 1200).
+TEST_F(IpfixEncoderTest, LongestRecordFitsTheSmallestMessage) {
+  FlowSnapshot s = testing::FullSnapshot();
+  s.num_layers = kMaxLayers;
+  for (int i = 0; i < kMaxLayers; ++i) s.layers[i] = Layer::kIcmpv6NeighborAdvertisement;
+  s.ip_version = 6;
+  s.input = 255;
+  std::memset(s.community_id, 'c', sizeof(s.community_id) - 1);
+  std::memset(s.node_tid, 'n', sizeof(s.node_tid) - 1);
+  RecordEncoder enc({.pen = kPen, .node_tid = std::string(1000, 'x')});
+  ByteBuffer entries;
+  enc.Append(s, &entries);
+  EntryReader r(entries.data(), entries.size());
+  r.Next();  // the template
+  ASSERT_FALSE(r.done());
+  EXPECT_LE(r.length(), kMaxRecordBytes);
+  EXPECT_LE(kMessageHeader + kSetHeader + kMaxRecordBytes, 1200u);
+  // Without its own NodeTID the probe's (1000 bytes) is cut to 255.
+  s.node_tid[0] = '\0';
+  enc.Append(s, &entries);
+  const std::vector<uint8_t> bytes = Pack(entries, 1200);
+  const Stream d = testing::DecodeStream(bytes.data(), bytes.size());
+  ASSERT_EQ(d.error, "");
+  ASSERT_EQ(d.records.size(), 2u);
+  EXPECT_EQ(Str(d.records[1], 7), std::string(255, 'x'));
+  EXPECT_EQ(Str(d.records[0], 7), std::string(sizeof(s.node_tid) - 1, 'n'));
+}
+
+// Messages never exceed their limit; sequence numbers count the data records
+// sent before each message (templates do not count).
+TEST_F(IpfixEncoderTest, MessagesRespectTheLimitAndNumberDataRecords) {
+  RecordEncoder enc({.pen = kPen});
+  ByteBuffer entries;
+  enc.AppendPreamble(&entries);
+  std::vector<FlowSnapshot> flows;
+  for (int i = 0; i < 500; ++i) {
+    FlowSnapshot f = i % 3 == 0   ? testing::FullSnapshot()
+                     : i % 3 == 1 ? testing::Ipv6Snapshot()
+                                  : testing::MinimalSnapshot();
+    f.uuid = static_cast<uint64_t>(i);
+    enc.Append(f, &entries);
+  }
+  for (const size_t max : {size_t{1200}, size_t{1400}, size_t{9000}, size_t{65000}}) {
+    SCOPED_TRACE(max);
+    const std::vector<uint8_t> bytes = Pack(entries, max, 99);
+    const Stream s = testing::DecodeStream(bytes.data(), bytes.size());
+    ASSERT_EQ(s.error, "");
+    ASSERT_EQ(s.records.size(), 500u + std::size(kEnterpriseElements));
+    uint32_t expected_seq = 0;
+    for (const testing::DecodedMessage& m : s.messages) {
+      EXPECT_LE(m.length, max);
+      EXPECT_EQ(m.sequence, expected_seq);
+      EXPECT_EQ(m.domain, 99u);
+      EXPECT_EQ(m.export_time, 1700000000u);
+      expected_seq += m.data_records;
+    }
+    uint64_t id = 0;
+    for (const DecodedRecord& r : s.records) {
+      if (r.template_id == kTypeInfoTemplateId) continue;
+      EXPECT_EQ(U(r, "flowId"), id++);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace skyprobe::ipfix
