@@ -40,11 +40,16 @@ class PointerRing {
     return true;
   }
   Batch* Pop() {
+    Batch* b = Peek();
+    if (b != nullptr)
+      head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    return b;
+  }
+  // The next Pop's batch, left in the ring (consumer only).
+  Batch* Peek() const {
     const uint64_t h = head_.load(std::memory_order_relaxed);
     if (h == tail_.load(std::memory_order_acquire)) return nullptr;
-    Batch* b = slots_[h & mask_];
-    head_.store(h + 1, std::memory_order_release);
-    return b;
+    return slots_[h & mask_];
   }
   bool Empty() const {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
@@ -70,6 +75,7 @@ class BatchQueue {
   void Push(Batch* b);  // then wakes the consumer
   // Consumer.
   Batch* Pop() { return full_.Pop(); }
+  Batch* Peek() const { return full_.Peek(); }
   void Release(Batch* b);  // cleared and back to the free ring
   bool Empty() const { return full_.Empty(); }
   // Readable when a batch was pushed since the last Drain (poll(2) on it).

@@ -79,13 +79,18 @@ void Exporter::Run() {
       last_begin = spool_begin_;
       last_progress = now;
     }
-    if (finishing && queue_->Empty()) {
-      if (Delivered()) break;
+    if (finishing) {
+      if (queue_->Empty() && Delivered()) break;
       if (now - last_progress > opts_.finish_timeout_ms) {
-        DropSpool();  // a collector that stays away: what is left is counted lost
+        // A collector that stays away: what is left is counted lost.
+        DropSpool();
+        while (Batch* b = queue_->Pop()) {
+          counters_->spool_lost.fetch_add(b->flow_records, std::memory_order_relaxed);
+          queue_->Release(b);
+        }
         break;
       }
-    } else if (!finishing) {
+    } else {
       last_progress = now;
     }
     counters_->Publish();
@@ -98,7 +103,18 @@ void Exporter::Run() {
 }
 
 void Exporter::DrainQueue() {
-  while (Batch* b = queue_->Pop()) {
+  // Bounded: the transport gets its turn between rounds, and a batch that
+  // does not fit the spool stays in the queue (its producer then waits for a
+  // file, or drops and counts for a collector) until the transport has
+  // freed room.
+  for (int n = 0; n < 64; ++n) {
+    const Batch* next = queue_->Peek();
+    if (next == nullptr) return;
+    if (spool_end_ - spool_begin_ + next->bytes.size() > opts_.spool_bytes &&
+        spool_end_ != spool_begin_) {
+      return;
+    }
+    Batch* b = queue_->Pop();
     TakeBatch(b);
     queue_->Release(b);
   }
