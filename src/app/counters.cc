@@ -115,18 +115,19 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
   *live += flows_live;
 }
 
-// Each --ipfix destination's own counters beside the output_errors and
-// records_lost every output has: "output.ipfix:DEST.NAME" (Stats: scope
-// output.ipfix:DEST, name NAME).
+// Each --ipfix destination's own counters beside the records, output_errors
+// and records_lost every output has (Collect): "output.ipfix:DEST.NAME"
+// (Stats: scope output.ipfix:DEST, name NAME).
 void CollectIpfix(const Running& r, Summary* s) {
   for (const ipfix::IpfixHandler* h : r.ipfix) {
     const ipfix::ExporterCounters& c = h->counters();
     const std::string prefix = absl::StrCat("output.", h->output_name(), ".");
-    s->Add(absl::StrCat(prefix, "records"), c.records.load(std::memory_order_relaxed));
+    s->Add(absl::StrCat(prefix, "delivered"), c.delivered.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "messages"), c.messages.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "templates"), c.templates.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "bytes"), c.bytes.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "reconnects"), c.reconnects.load(std::memory_order_relaxed));
+    s->Add(absl::StrCat(prefix, "spool_bytes"), c.spool_bytes.load(std::memory_order_relaxed));
   }
 }
 

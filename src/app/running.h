@@ -22,8 +22,8 @@
 #include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
-#include "export/kafka_sink.h"
 #include "export/ipfix/ipfix_handler.h"
+#include "export/kafka_sink.h"
 #include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"

@@ -31,7 +31,7 @@ void PrintStatsLine(const Summary& s, std::FILE* out) {
   // destination delivered.
   for (const auto& [n, v] : s.values) {
     const bool ipfix = n.rfind("output.ipfix:", 0) == 0 &&
-                       (absl::EndsWith(n, ".records") || absl::EndsWith(n, ".records_lost") ||
+                       (absl::EndsWith(n, ".delivered") || absl::EndsWith(n, ".records_lost") ||
                         absl::EndsWith(n, ".reconnects"));
     if (n == "defrag_held" || n == "output_errors" || n == "records_lost" || ipfix)
       std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));

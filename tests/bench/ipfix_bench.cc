@@ -143,7 +143,7 @@ void BM_HandlerToFile(benchmark::State& state) {
       (*h)->OnRecord(s);
     }
     const absl::Status closed = (*h)->Close();
-    if (!closed.ok() || (*h)->counters().records.load() != kRecords) {
+    if (!closed.ok() || (*h)->counters().delivered.load() != kRecords) {
       state.SkipWithError("records lost");  // a file destination never loses any
     }
     total += kRecords;

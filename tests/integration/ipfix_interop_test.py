@@ -104,7 +104,7 @@ class IpfixInteropTest(unittest.TestCase):
             collector.wait(timeout=60)
             log.close()
         prefix = 'output.ipfix:udp://127.0.0.1:%d.' % port
-        self.assertEqual(run.summary[prefix + 'records'], len(run.records))
+        self.assertEqual(run.summary[prefix + 'delivered'], len(run.records))
         self.assertEqual(run.summary[prefix + 'records_lost'], 0)
         with open(os.path.join(self.out, 'nfcapd.log')) as handle:
             text = handle.read()
@@ -169,7 +169,7 @@ class IpfixInteropTest(unittest.TestCase):
         self.assertGreater(messages, 0)
         self.assertEqual(records, 0)  # varlen templates: the quick walk counts none
         prefix = 'output.ipfix:tcp://127.0.0.1:%d.' % port
-        self.assertEqual(run.summary[prefix + 'records'], len(run.records))
+        self.assertEqual(run.summary[prefix + 'delivered'], len(run.records))
         self.assertEqual(run.summary[prefix + 'records_lost'], 0)
         with open(out + '.decoded') as handle:
             decoded = [json.loads(line) for line in handle]

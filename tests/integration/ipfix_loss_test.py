@@ -93,7 +93,7 @@ class IpfixLossTest(unittest.TestCase):
         prefix = 'output.ipfix:tcp://127.0.0.1:%d.' % port
         records_out = summary['records_out']
         self.assertEqual(records_out, 1000000)
-        self.assertEqual(summary[prefix + 'records'], records_out)
+        self.assertEqual(summary[prefix + 'delivered'], records_out)
         self.assertEqual(summary[prefix + 'records_lost'], 0)
         self.assertGreaterEqual(summary[prefix + 'reconnects'], 1)
         ids = read_ids(first_out + '.ids') + read_ids(second_out + '.ids')
@@ -120,7 +120,7 @@ class IpfixLossTest(unittest.TestCase):
             _, records = stop_collector(collector)
         self.assertEqual(run.returncode, 0, run.describe())
         prefix = 'output.ipfix:udp://127.0.0.1:%d.' % port
-        sent = run.summary[prefix + 'records']
+        sent = run.summary[prefix + 'delivered']
         lost = run.summary[prefix + 'records_lost']
         self.assertEqual(records, sent)
         self.assertEqual(sent + lost, run.summary['records_out'])

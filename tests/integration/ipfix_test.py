@@ -83,7 +83,7 @@ class IpfixFileTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.describe())
         self.assertIsNotNone(run.records, run.describe())
         prefix = 'output.ipfix:file:%s.' % ipfix_path
-        self.assertEqual(run.summary[prefix + 'records'], len(run.records))
+        self.assertEqual(run.summary[prefix + 'delivered'], len(run.records))
         self.assertEqual(run.summary[prefix + 'records_lost'], 0)
         return run, ipfix_path
 

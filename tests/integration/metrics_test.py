@@ -8,7 +8,7 @@
   Stats entry is exported or listed there as a sum; the rx series add up to
   the frames of the capture (read here from the file);
 - a probe with everything on (dispatch mode, two ports, pacing, raw packets,
-  JSON and Kafka outputs, an sFlow agent) exposes every documented metric;
+  JSON, Kafka and IPFIX outputs, an sFlow agent) exposes every documented metric;
 - a real Prometheus server on 127.0.0.1 scrapes it, and
   sum(skyprobe_rx_packets_total) read back through its HTTP API equals the
   packets of the capture; every expression of docs/grafana/skyprobe.json is
@@ -242,6 +242,7 @@ class MetricsTest(unittest.TestCase):
         args = ['--workers', '2', '--distribution', 'dispatch', '--pcap-rate', '5000',
                 '--raw-packets', '2', '--json', os.path.join(self.scratch, 'b.json'),
                 '--kafka', mock.bootstrap, '--kafka-topic', kafka_test.TOPIC,
+                '--ipfix', 'file:' + os.path.join(self.scratch, 'c.ipfix'),
                 '--sflow-listen', '127.0.0.1:0']
         for p in traces:
             args += ['--pcap', p]

@@ -93,12 +93,14 @@ void Exporter::Run() {
     } else {
       last_progress = now;
     }
+    counters_->spool_bytes.store(spool_end_ - spool_begin_, std::memory_order_relaxed);
     counters_->Publish();
     pollfd fds[2] = {{queue_->event_fd(), POLLIN, 0}, {fd, events, 0}};
     const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
     poll(fds, fd >= 0 ? 2 : 1, static_cast<int>(wait));
   }
   close_status_ = Close();
+  counters_->spool_bytes.store(spool_end_ - spool_begin_, std::memory_order_relaxed);
   counters_->Publish();
 }
 

@@ -7,9 +7,8 @@
 // else runs on the exporter's own thread. Counters are atomics with one
 // writer each, read from any thread (stats, the summary).
 //
-//   auto ex = Exporter::Create(opts, &queue);   // udp_exporter.cc, tcp_exporter.cc,
-//   file_exporter.cc ex->Start();  ...  ex->Finish();            // Finish: send what is left, then
-//   join
+//   auto ex = Exporter::Create(opts, &queue, &counters);  // udp_, tcp_, file_exporter.cc
+//   ex->Start();  ...  ex->Finish();  // Finish: send what is left, then join
 #pragma once
 
 #include <atomic>
@@ -54,18 +53,19 @@ struct ExporterOptions {
   uint32_t backoff_max_ms = 5'000;
 };
 
-// Per destination. The control lcore writes queue_lost; the exporter thread
-// the others.
+// Per destination, beside what every output reports (`output`). The control
+// lcore writes queue_lost; the exporter thread the others.
 struct ExporterCounters {
-  std::atomic<uint64_t> records{0};     // flow records delivered (TCP: acknowledged)
-  std::atomic<uint64_t> messages{0};    // messages sent or written
-  std::atomic<uint64_t> templates{0};   // template records sent (options template included)
-  std::atomic<uint64_t> bytes{0};       // message bytes sent or written
-  std::atomic<uint64_t> reconnects{0};  // TCP: connections made after a lost one
-  std::atomic<uint64_t> errors{0};      // failed sends, writes and connection attempts
-  std::atomic<uint64_t> spool_lost{0};  // records dropped by the exporter (spool full, send error,
-                                        // left at exit)
-  std::atomic<uint64_t> queue_lost{0};  // records dropped by the control lcore (queue full)
+  std::atomic<uint64_t> delivered{0};    // flow records sent (UDP), written, surely read (TCP)
+  std::atomic<uint64_t> messages{0};     // messages sent or written
+  std::atomic<uint64_t> templates{0};    // template records sent (options template included)
+  std::atomic<uint64_t> bytes{0};        // message bytes sent or written
+  std::atomic<uint64_t> reconnects{0};   // TCP: connections made after a lost one
+  std::atomic<uint64_t> errors{0};       // failed sends, writes and connection attempts
+  std::atomic<uint64_t> spool_lost{0};   // records dropped by the exporter (spool full, send error,
+                                         // left at exit)
+  std::atomic<uint64_t> queue_lost{0};   // records dropped by the control lcore (queue full)
+  std::atomic<uint64_t> spool_bytes{0};  // gauge: bytes in the spool now (not yet delivered)
   uint64_t records_lost() const {
     return spool_lost.load(std::memory_order_relaxed) + queue_lost.load(std::memory_order_relaxed);
   }

@@ -56,7 +56,7 @@ void FileExporter::WriteOut() {
     done += static_cast<size_t>(n);
   }
   if (error_ == 0) {
-    counters_->records.fetch_add(buf_flows_, std::memory_order_relaxed);
+    counters_->delivered.fetch_add(buf_flows_, std::memory_order_relaxed);
     counters_->messages.fetch_add(buf_messages_, std::memory_order_relaxed);
     counters_->templates.fetch_add(buf_templates_, std::memory_order_relaxed);
     counters_->bytes.fetch_add(buf_.size(), std::memory_order_relaxed);

@@ -149,7 +149,7 @@ uint64_t TcpExporter::Acked() {
 void TcpExporter::Release(uint64_t acked, uint64_t margin) {
   while (!in_flight_.empty() && in_flight_.front().stream_end + margin <= acked) {
     const InFlight& m = in_flight_.front();
-    counters_->records.fetch_add(m.flow_records, std::memory_order_relaxed);
+    counters_->delivered.fetch_add(m.flow_records, std::memory_order_relaxed);
     ReleaseSpool(m.spool_end);
     in_flight_.pop_front();
   }

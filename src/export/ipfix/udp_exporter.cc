@@ -86,7 +86,7 @@ int64_t UdpExporter::Pump(int64_t now_ms, int* fd, short* events) {
     if (n == static_cast<ssize_t>(len)) {
       counters_->messages.fetch_add(1, std::memory_order_relaxed);
       counters_->bytes.fetch_add(len, std::memory_order_relaxed);
-      counters_->records.fetch_add(flows, std::memory_order_relaxed);
+      counters_->delivered.fetch_add(flows, std::memory_order_relaxed);
       counters_->templates.fetch_add(templates, std::memory_order_relaxed);
     } else {
       // ECONNREFUSED (an ICMP error for an earlier datagram), EMSGSIZE (a

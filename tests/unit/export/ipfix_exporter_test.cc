@@ -1,7 +1,7 @@
 // The --ipfix sink end to end on loopback: IpfixHandler -> exporter thread
 // -> UDP / TCP / file, read back by sockets and files in the test and
 // decoded by its own decoder (ipfix_decoder.h). Loss is either none or
-// counted: records + records_lost always equals the records handed in.
+// counted: delivered + records_lost always equals the records handed in.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -164,7 +164,7 @@ TEST(IpfixExporterTest, FileHoldsEveryRecordAfterItsTemplate) {
   const std::vector<uint64_t> ids = FlowIds(s);
   ASSERT_EQ(ids.size(), 5000u);
   for (uint64_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], i);
-  EXPECT_EQ((*h)->counters().records.load(), 5000u);
+  EXPECT_EQ((*h)->counters().delivered.load(), 5000u);
   EXPECT_EQ((*h)->counters().records_lost(), 0u);
   EXPECT_EQ((*h)->counters().bytes.load(), bytes.size());
   for (const testing::DecodedMessage& m : s.messages) EXPECT_EQ(m.domain, 5u);
@@ -204,10 +204,10 @@ TEST(IpfixExporterTest, FileReopenStartsANewFileWithTemplates) {
   for (uint64_t i = 0; i < 1000; ++i) (*h)->OnRecord(Flow(i));
   (*h)->Flush();
   // The exporter has written them once the file stops growing at their size.
-  for (int i = 0; i < 500 && (*h)->counters().records.load() < 1000; ++i) {
+  for (int i = 0; i < 500 && (*h)->counters().delivered.load() < 1000; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ((*h)->counters().records.load(), 1000u);
+  ASSERT_EQ((*h)->counters().delivered.load(), 1000u);
   std::filesystem::rename(path, path + ".1");
   (*h)->Reopen();
   for (uint64_t i = 1000; i < 3000; ++i) (*h)->OnRecord(Flow(i));
@@ -283,7 +283,7 @@ TEST(IpfixExporterTest, UdpMessagesFitTheMtuAndTemplatesAreRefreshed) {
   EXPECT_EQ(s.messages[0].template_records, 2u);  // type options template + the data template
   const std::vector<uint64_t> ids = FlowIds(s);
   ASSERT_EQ(ids.size(), 600u);
-  EXPECT_EQ((*h)->counters().records.load(), 600u);
+  EXPECT_EQ((*h)->counters().delivered.load(), 600u);
   EXPECT_EQ((*h)->counters().messages.load(), sizes.size());
   EXPECT_EQ((*h)->counters().records_lost(), 0u);
 }
@@ -315,9 +315,9 @@ TEST(IpfixExporterTest, UdpOverloadIsCountedAndBothEndsAgree) {
   ASSERT_EQ(s.error, "");
   const uint64_t got = FlowIds(s).size();
   const ExporterCounters& c = (*h)->counters();
-  EXPECT_EQ(got, c.records.load());
+  EXPECT_EQ(got, c.delivered.load());
   EXPECT_GT(c.records_lost(), 0u);
-  EXPECT_EQ(c.records.load() + c.records_lost(), 20000u);
+  EXPECT_EQ(c.delivered.load() + c.records_lost(), 20000u);
 }
 
 // A collector that closes gracefully mid-stream (RFC 7011 §10.4.2), goes
@@ -370,9 +370,10 @@ TEST(IpfixExporterTest, TcpCollectorRestartLosesNothing) {
   EXPECT_EQ(seen.size(), kRecords);
   for (uint64_t i = 0; i < kRecords; ++i) ASSERT_EQ(seen.count(i), 1u) << i;
   const ExporterCounters& c = (*h)->counters();
-  EXPECT_EQ(c.records.load(), kRecords);
+  EXPECT_EQ(c.delivered.load(), kRecords);
   EXPECT_EQ(c.records_lost(), 0u);
   EXPECT_GE(c.reconnects.load(), 1u);
+  EXPECT_EQ(c.spool_bytes.load(), 0u);  // every record surely read: the spool is empty
 }
 
 // A collector killed with bytes its kernel acknowledged but it never read:
@@ -421,13 +422,14 @@ TEST(IpfixExporterTest, TcpCollectorKilledWithUnreadBytesLosesNothing) {
   const ExporterCounters& c = (*h)->counters();
   ASSERT_EQ(c.queue_lost.load(), 0u);
   for (uint64_t i = 0; i < kRecords; ++i) ASSERT_GE(seen.count(i), 1u) << i;
-  EXPECT_EQ(c.records.load(), kRecords);
+  EXPECT_EQ(c.delivered.load(), kRecords);
   EXPECT_EQ(c.records_lost(), 0u);
   EXPECT_GE(c.reconnects.load(), 1u);
 }
 
-// Nobody listening at all: the spool fills, what it cannot hold is counted
-// lost at once, the rest when the exporter gives up at exit.
+// Nobody listening at all: the spool fills (the spool_bytes gauge shows it,
+// never above --ipfix-spool-bytes), what it cannot hold is counted lost at
+// once, the rest when the exporter gives up at exit.
 TEST(IpfixExporterTest, TcpWithoutCollectorCountsEveryRecordLost) {
   const int probe = Listen(0, SOCK_STREAM);
   const uint16_t port = BoundPort(probe);
@@ -438,14 +440,23 @@ TEST(IpfixExporterTest, TcpWithoutCollectorCountsEveryRecordLost) {
   auto h = IpfixHandler::Create(o);
   ASSERT_TRUE(h.ok()) << h.status();
   for (uint64_t i = 0; i < 20000; ++i) (*h)->OnRecord(Flow(i));
+  (*h)->Flush();
+  // The thread publishes the gauge on each turn of its loop (at least once a
+  // second); the records are far more than the spool holds.
+  for (int i = 0; i < 1000 && (*h)->counters().spool_bytes.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT((*h)->counters().spool_bytes.load(), 128u << 10);
+  EXPECT_LE((*h)->counters().spool_bytes.load(), 256u << 10);
   const absl::Status closed = (*h)->Close();
   EXPECT_EQ(closed.message(), "--ipfix test: 20000 record(s) lost (see output.ipfix:test.*)");
   const ExporterCounters& c = (*h)->counters();
-  EXPECT_EQ(c.records.load(), 0u);
+  EXPECT_EQ(c.delivered.load(), 0u);
   EXPECT_EQ(c.output.records_lost.load(), 20000u);  // what the summary shows
   EXPECT_EQ(c.output.output_errors.load(), c.errors.load());
   EXPECT_EQ(c.records_lost(), 20000u);
-  EXPECT_GT(c.errors.load(), 0u);  // refused connections
+  EXPECT_GT(c.errors.load(), 0u);       // refused connections
+  EXPECT_EQ(c.spool_bytes.load(), 0u);  // given up: nothing held any more
 }
 
 }  // namespace
