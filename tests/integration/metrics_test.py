@@ -292,8 +292,8 @@ class MetricsTest(unittest.TestCase):
                 if got['status'] == 'success' and got['data']['result']:
                     value = float(got['data']['result'][0]['value'][1])
                     break
-            except OSError:
-                pass  # not listening yet
+            except (OSError, ValueError):
+                pass  # not listening yet, or not ready (503 with a text body)
             time.sleep(0.2)
         self.assertIsNotNone(value, 'Prometheus never scraped the probe')
         self.assertEqual(value, packets)
