@@ -89,9 +89,14 @@ Step DecodeMpls(Cursor& c) noexcept {
   // would then cut between labels: see parser.h).
   if (c.avail() < 4) return Truncated(c);
   AddLayer(c, Layer::kMpls);
+  // Its entries, for exporters (IPFIX mplsTopLabelStackSection...): where
+  // a 16-bit offset reaches them.
+  const bool keep = c.pos <= 0xFFFFu - 4 * 255;
+  c.mpls_off = keep ? static_cast<uint16_t>(c.pos) : 0;
   for (;;) {
     const bool bottom = (c.data[c.pos + 2] & 0x01) != 0;
     c.pos += 4;
+    if (keep && c.mpls_entries < 255) ++c.mpls_entries;
     if (bottom) break;
     if (c.avail() < 4) return Truncated(c);  // stack cut short: nothing inside
   }

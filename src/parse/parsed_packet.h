@@ -165,6 +165,11 @@ struct SubPacket {
   uint16_t ip_length = 0;    // IPv4 total length; IPv6 payload length
   bool ip_fragment = false;  // IPv4 MF or offset != 0, or IPv6 Fragment header (MF or offset != 0)
   int64_t network_id = 0;    // VNI / GRE key / GTP-U TEID of the tunnel header here
+  // The MPLS label stack ending this sub-packet (its last layer is "MPLS"):
+  // offset of the top entry in the frame and the whole 4-byte entries read
+  // (up to the bottom of stack, fewer when the capture cut it); 0: none.
+  uint16_t mpls_off = 0;
+  uint8_t mpls_entries = 0;
 
   // Transport layer: the first UDP, else TCP, else SCTP.
   FlowProtocol transport = FlowProtocol::kEthernet;  // kEthernet = none

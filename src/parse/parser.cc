@@ -179,6 +179,8 @@ void FillSubPacket(const Cursor& c, SubPacket* sub) {
     }
   }
   sub->network_id = c.network_id;
+  sub->mpls_off = c.mpls_off;
+  sub->mpls_entries = c.mpls_entries;
 
   const parse_internal::PortsSeen* ports = nullptr;
   if (c.udp.present) {

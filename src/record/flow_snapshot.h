@@ -81,6 +81,9 @@ struct ScaledMetric {
 
 // Longest NodeTID a record carries itself (an IPv6 address in text is 45).
 inline constexpr int kRecordNodeTidMax = 48;
+// MPLS label stack entries a record keeps (the top ones: a deeper stack is
+// cut, as IPFIX exporters commonly do).
+inline constexpr int kMaxMplsEntries = 3;
 
 struct FlowSnapshot {
   FlowEvent event = FlowEvent::kUpdate;
@@ -154,6 +157,12 @@ struct FlowSnapshot {
   // for other transports and for fragments without their TCP header.
   uint8_t tcp_flags_ab = 0;
   uint8_t tcp_flags_ba = 0;
+  // The MPLS label stack of the flow's first packet, when its path ends in
+  // "MPLS" (the stack belongs to the flow it ends, as in LayersPath): the top
+  // mpls_count entries (at most kMaxMplsEntries) as on the wire, 3 bytes each
+  // (20-bit label, 3-bit traffic class, bottom-of-stack bit).
+  uint8_t mpls_count = 0;
+  uint8_t mpls[kMaxMplsEntries][3] = {};
 };
 
 // The NodeTID a record reports: its own when it has one, else the probe's.

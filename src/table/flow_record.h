@@ -112,8 +112,21 @@ struct FlowCold {
   Ms48 ba_syn_start;
   Ms48 ab_fin_start;
   Ms48 ba_fin_start;
-  Ms48 ab_rst_start;
-  Ms48 ba_rst_start;
+  // TCP flows: the RST times. A flow whose path ends in an MPLS label stack
+  // is never a TCP flow (the stack ends its sub-packet: no transport layer
+  // follows it there, so TcpFlags never runs for it): the same 12 bytes hold
+  // the top entries of its first packet's stack (3 bytes each as on the
+  // wire: label, TC, S) and how many there are.
+  union {
+    struct {
+      Ms48 ab_rst_start;
+      Ms48 ba_rst_start;
+    };
+    struct {
+      uint8_t mpls[kMaxMplsEntries * 3];
+      uint8_t mpls_count;
+    };
+  };
   PackedLayers layers;
   uint16_t transport_b;
   uint16_t icmp_id;
@@ -131,6 +144,7 @@ struct FlowCold {
   uint8_t saw_fragments : 1;  // IP fragments counted here: IPMetric is exported
   uint8_t input;              // ParsedPacket::input of the first packet (0: unknown)
 };
+static_assert(kMaxMplsEntries * 3 + 1 <= 2 * sizeof(Ms48), "the label stack fits the RST times");
 static_assert(sizeof(FlowCold) == 192, "FlowCold layout changed: update bytes/flow figures");
 
 }  // namespace skyprobe

@@ -67,6 +67,11 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   }
   s->has_ip_metric = c.saw_fragments != 0;
   if (s->has_ip_metric) s->ip_metric = {ip_metric_[pos].fragments, ip_metric_[pos].errors};
+  // The label stack, for a flow whose path ends in one (never a TCP flow).
+  if (!(h.flags & kFlowTcp)) {
+    s->mpls_count = c.mpls_count;
+    std::memcpy(s->mpls, c.mpls, sizeof(c.mpls));
+  }
   s->has_tcp_metric = (h.flags & kFlowTcp) != 0;
   if (s->has_tcp_metric) {
     TcpMetric& t = s->tcp_metric;

@@ -3,13 +3,14 @@
 - nfcapd + nfdump (Debian nfdump) over UDP: per flow, nfdump's in/out
   packets and bytes (its aggregation of the flow's records: the deltas sum),
   addresses, ports, protocol, first and last times and input interface equal
-  the JSON records of the same run; nfcapd sees no sequence error.
+  the JSON records of the same run; nfcapd sees no sequence error; nfdump's
+  MPLS labels are those tshark decodes in each flow's first packet.
 - python3-ipfix as a TCP collector (ipfix_collector.py --decode): it decodes
   every message as it arrives; its raw stream, read again, equals the JSON
   records element by element.
 - tshark decodes every message of a UDP export (with skyprobe's enterprise
-  elements) with no malformed packet and no expert warning, and counts every
-  record.
+  elements, tunnels and MPLS label stacks) with no malformed packet and no
+  expert warning, and counts every record.
 """
 
 import collections
@@ -61,6 +62,17 @@ def free_udp_port():
     return port
 
 
+def tunnels_capture(out):
+    """The generated tunnels capture (gen_pcap_tunnels.py: VXLAN, Geneve, GRE,
+    MPLS stacks of 1-4 labels over Ethernet and GRE, ...)."""
+    pcap = os.path.join(out, 'tunnels.pcap')
+    if not os.path.exists(pcap):
+        subprocess.run([sys.executable, h.gen_pcap_script(), 'tunnels', pcap + '.tmp'],
+                       check=True, timeout=300)
+        os.rename(pcap + '.tmp', pcap)
+    return pcap
+
+
 def synthetic(out, flows, packets, seed):
     pcap = os.path.join(out, 'syn-%d-%d-%d.pcap' % (flows, packets, seed))
     if not os.path.exists(pcap):
@@ -78,25 +90,25 @@ class IpfixInteropTest(unittest.TestCase):
         require_ipfix_module()
         cls.out = h.scratch_dir('ipfix_interop')
 
-    def test_nfcapd_over_udp_matches_json(self):
+    def nfcapd_export(self, pcap, label, extra=()):
+        """Exports `pcap` over UDP to nfcapd (paced: nfcapd reads as fast as a
+        UDP socket lets it, no faster); returns (run, nfcapd's directory)
+        once nfcapd has counted every record, without a sequence error."""
         nfcapd = tool('nfcapd', 'nfdump')
-        nfdump = tool('nfdump', 'nfdump')
-        pcap = synthetic(self.out, 20000, 80000, 3)
-        flowdir = os.path.join(self.out, 'nfcapd')
+        flowdir = os.path.join(self.out, label)
         shutil.rmtree(flowdir, ignore_errors=True)
         os.makedirs(flowdir)
         port = free_udp_port()
-        log = open(os.path.join(self.out, 'nfcapd.log'), 'w')
+        log_path = os.path.join(self.out, label + '.log')
+        log = open(log_path, 'w')
         collector = subprocess.Popen([nfcapd, '-p', str(port), '-b', '127.0.0.1', '-w', flowdir,
                                       '-t', '3600', '-B', '8000000'],
                                      stdout=log, stderr=subprocess.STDOUT)
         try:
             time.sleep(1)  # nfcapd binds its socket
-            json_path = os.path.join(self.out, 'nfcapd.json')
-            # Paced: nfcapd reads as fast as a UDP socket lets it, no faster.
-            run = h.run_skyprobe(['--pcap', pcap, '--update', '10',
-                                  '--ipfix', 'udp://127.0.0.1:%d' % port,
-                                  '--ipfix-rate', '20000'], json_path=json_path, timeout=600)
+            run = h.run_skyprobe(['--pcap', pcap, '--ipfix', 'udp://127.0.0.1:%d' % port,
+                                  '--ipfix-rate', '20000'] + list(extra),
+                                 json_path=os.path.join(self.out, label + '.json'), timeout=600)
             self.assertEqual(run.returncode, 0, run.describe())
             time.sleep(1)
         finally:
@@ -106,11 +118,16 @@ class IpfixInteropTest(unittest.TestCase):
         prefix = 'output.ipfix:udp://127.0.0.1:%d.' % port
         self.assertEqual(run.summary[prefix + 'delivered'], len(run.records))
         self.assertEqual(run.summary[prefix + 'records_lost'], 0)
-        with open(os.path.join(self.out, 'nfcapd.log')) as handle:
+        with open(log_path) as handle:
             text = handle.read()
         self.assertIn('Flows: %d,' % len(run.records), text)
         self.assertIn('Sequence Errors: 0,', text)
+        return run, flowdir
 
+    def test_nfcapd_over_udp_matches_json(self):
+        nfdump = tool('nfdump', 'nfdump')
+        pcap = synthetic(self.out, 20000, 80000, 3)
+        run, flowdir = self.nfcapd_export(pcap, 'nfcapd', ['--update', '10'])
         fmt = 'fmt:%ts|%te|%pr|%sa|%da|%sp|%dp|%ipkt|%ibyt|%opkt|%obyt|%in'
         dump = subprocess.run([nfdump, '-R', flowdir, '-N', '-6', '-q', '-a', '-o', fmt],
                               capture_output=True, text=True, timeout=600,
@@ -149,6 +166,40 @@ class IpfixInteropTest(unittest.TestCase):
             self.assertEqual(int(f[11]), 1)
             checked += 1
         self.assertGreater(checked, 19000)
+
+    def test_nfcapd_reads_mpls_label_stacks(self):
+        """nfdump shows each record's label stack (%mpls1-3: label-exp-S) as
+        tshark decodes the flow's first packet: stacks of 1-4 labels over
+        Ethernet and over GRE (the top three of a deeper one), none on the
+        other flows."""
+        nfdump = tool('nfdump', 'nfdump')
+        pcap = tunnels_capture(self.out)
+        run, flowdir = self.nfcapd_export(pcap, 'nfcapd-mpls')
+        dump = subprocess.run([nfdump, '-R', flowdir, '-q', '-o',
+                               'fmt:%ismc|%idmc|%mpls1|%mpls2|%mpls3'],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        rows = [[x.strip() for x in line.split('|')] for line in dump.stdout.splitlines()
+                if line.count('|') == 4]
+        self.assertEqual(len(rows), len(run.records))
+        frames = ir.mpls_stacks(h.tshark_path(), pcap)
+        first = {}
+        for _, src, dst, _, _, stack in frames:
+            first.setdefault((src, dst), stack)
+        with_mpls = {(r['Link']['A'], r['Link']['B']) for r in run.records
+                     if r['LayersPath'].endswith('/MPLS')}
+        self.assertEqual(len(with_mpls), 8)  # 1-4 labels, over Ethernet and over GRE
+        depths = set()
+        for src, dst, *stack in rows:
+            if (src, dst) not in with_mpls:
+                self.assertEqual(stack, ['0-0-0'] * 3, (src, dst))
+                continue
+            want = first[(src, dst)]
+            depths.add(len(want))
+            entries = [int.from_bytes(e, 'big') for e in want[:3]]
+            text = ['%d-%d-%d' % (e >> 4, e >> 1 & 7, e & 1) for e in entries]
+            self.assertEqual(stack, text + ['0-0-0'] * (3 - len(text)), (src, dst))
+        self.assertEqual(depths, {1, 2, 3, 4})
 
     def test_python_ipfix_tcp_collector(self):
         out = os.path.join(self.out, 'tcp-collector.raw')
@@ -193,6 +244,7 @@ class IpfixInteropTest(unittest.TestCase):
             pcap = os.path.join(h.shared_dir('skydive'), 'icmpv4-4vlanQinQ-id-8-10-20-30.pcap')
             run = h.run_skyprobe(['--pcap', pcap, '--pcap',
                                   os.path.join(h.source_root(), 'tests', 'data', 'demo.pcap'),
+                                  '--pcap', tunnels_capture(self.out),
                                   '--ipfix', 'udp://127.0.0.1:%d' % port, '--ipfix-pen',
                                   str(ir.PEN), '--ipfix-mtu', '1200'],
                                  json_path=json_path, timeout=120)

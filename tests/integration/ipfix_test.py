@@ -6,8 +6,8 @@ RFC 5610 type records (--rfc5610), and decoded by python3-ipfix
 (ipfix_records.py) into records equal, element by element, to the JSON
 records: identity, times, deltas that sum to each flow's Metric,
 flowEndReason, addresses, ports, protocol, MACs, VLANs, tunnel ids, the
-enterprise elements. tcpControlBits are checked against tshark, and
-ingressInterface against the input each flow came from.
+enterprise elements. tcpControlBits and MPLS label stack entries are checked
+against tshark, and ingressInterface against the input each flow came from.
 
 Inputs: every Skydive trace (../shared/pcaps/skydive), a generated capture
 of 100k flows (tests/data/gen_pcap.py synthetic, with update records), the
@@ -201,6 +201,59 @@ class IpfixFileTest(unittest.TestCase):
             names.update(f)
         for name in ('layer2SegmentId', 'greKey', 'ParentUUID', 'sourceIPv6Address'):
             self.assertIn(name, names, 'no record carried %s' % name)
+
+    def test_mpls_label_stacks_against_tshark(self):
+        """Every flow whose path ends in MPLS carries its first packet's label
+        stack (top three entries), as tshark decodes that packet: stacks of
+        1-4 labels over Ethernet and GRE (the generated tunnels capture), and
+        Skydive's GRE/MPLS and Contrail MPLS-over-UDP traces."""
+        tunnels = os.path.join(self.out, 'tunnels-mpls.pcap')
+        subprocess.run([sys.executable, h.gen_pcap_script(), 'tunnels', tunnels], check=True,
+                       timeout=300)
+        skydive = h.shared_dir('skydive')
+        depths = collections.Counter()
+        for pcap in (tunnels, os.path.join(skydive, 'gre-mpls-icmpv4.pcap'),
+                     os.path.join(skydive, 'contrail-udp-mpls-eth-and-ipv4.pcap')):
+            name = os.path.basename(pcap)
+            with self.subTest(trace=name):
+                run, path = self.export([pcap], label='mpls-' + name)
+                flows, _ = ir.read_ipfix_file(path)
+                problems = ir.compare_with_json(run.records, flows, inputs=lambda r: 1)
+                self.assertEqual(problems, [], '\n'.join(problems))
+                frames = ir.mpls_stacks(h.tshark_path(), pcap)
+                checked = 0
+                for rec, got in zip(run.records, flows):
+                    if not rec['LayersPath'].endswith('/MPLS'):
+                        self.assertFalse(any(n in got for n in ir.MPLS_ELEMENTS), rec['UUID'])
+                        continue
+                    first = self.first_frame(rec, frames)
+                    self.assertIsNotNone(first, 'no frame of flow %s in tshark' % rec['UUID'])
+                    want = first[:3]
+                    have = [bytes(got[n]) for n in ir.MPLS_ELEMENTS if n in got]
+                    self.assertEqual(have, want, 'flow %s %s' % (rec['UUID'], rec['LayersPath']))
+                    depths[len(first)] += 1
+                    checked += 1
+                self.assertGreater(checked, 0)
+        # Stacks of every depth were seen, one deeper than the three sent.
+        self.assertEqual(sorted(depths), [1, 2, 3, 4])
+
+    @staticmethod
+    def first_frame(rec, frames):
+        """The stack of the flow's first packet: the first frame from Link A
+        to Link B (A sent the first packet) at its Start, with its Network
+        and UDP endpoints."""
+        link, net = rec['Link'], rec.get('Network')
+        ports = rec.get('Transport')
+        for ms, src, dst, ip, udp, stack in frames:
+            if ms != rec['Start'] or (src, dst) != (link['A'], link['B']):
+                continue
+            if net and (ip is None or tuple(map(h.normalize_ip, ip)) !=
+                        (h.normalize_ip(net['A']), h.normalize_ip(net['B']))):
+                continue
+            if ports and udp != (ports['A'], ports['B']):
+                continue
+            return stack
+        return None
 
     def test_each_flow_names_its_input(self):
         skydive = h.shared_dir('skydive')

@@ -92,6 +92,8 @@ inline constexpr Ie kMplsTopLabelStackSection{"mplsTopLabelStackSection", 70, 0,
                                               IeType::kOctetArray, 3};
 inline constexpr Ie kMplsLabelStackSection2{"mplsLabelStackSection2", 71, 0, IeType::kOctetArray,
                                             3};
+inline constexpr Ie kMplsLabelStackSection3{"mplsLabelStackSection3", 72, 0, IeType::kOctetArray,
+                                            3};
 
 // RFC 5610 type information records (an options template scoped on these two).
 inline constexpr Ie kPrivateEnterpriseNumber{"privateEnterpriseNumber", 346, 0, IeType::kUnsigned32,

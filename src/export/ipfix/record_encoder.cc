@@ -63,10 +63,18 @@ const Ie& IanaIeOf(FieldKind k) {
       return ie::kDot1qCustomerVlanId;
     case FieldKind::kLayer2SegmentId:
       return ie::kLayer2SegmentId;
+    case FieldKind::kMplsLabel1:
+      return ie::kMplsTopLabelStackSection;
+    case FieldKind::kMplsLabel2:
+      return ie::kMplsLabelStackSection2;
+    case FieldKind::kMplsLabel3:
+      return ie::kMplsLabelStackSection3;
     default:
       return ie::kGreKey;
   }
 }
+
+static_assert(kMaxMplsEntries == 3, "a FieldKind and a shape bit per label stack entry");
 
 bool IsEnterprise(FieldKind k) { return k >= FieldKind::kTrackingId; }
 const EnterpriseIe& EnterpriseIeOf(FieldKind k) {
@@ -171,6 +179,9 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   if (tunnel == Layer::kVxlan || tunnel == Layer::kGeneve) sh |= shape::kSegment;
   // A GRE header without the key bit leaves Network.ID at 0: no key to send.
   if (tunnel == Layer::kGre && s.network_id != 0) sh |= shape::kGre;
+  if (s.mpls_count >= 1) sh |= shape::kMpls1;
+  if (s.mpls_count >= 2) sh |= shape::kMpls2;
+  if (s.mpls_count >= 3) sh |= shape::kMpls3;
   if (s.input != 0) sh |= shape::kInput;
   if (o.pen != 0) {
     sh |= shape::kEnterprise;
@@ -205,6 +216,9 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
   add(shape::kQinQ, {K::kCustomerVlanId});
   add(shape::kSegment, {K::kLayer2SegmentId});
   add(shape::kGre, {K::kGreKey});
+  add(shape::kMpls1, {K::kMplsLabel1});
+  add(shape::kMpls2, {K::kMplsLabel2});
+  add(shape::kMpls3, {K::kMplsLabel3});
   add(shape::kEnterprise, {K::kTrackingId, K::kL3TrackingId});
   add(shape::kParent, {K::kParentUuid});
   add(shape::kRtt, {K::kRtt});
@@ -376,6 +390,11 @@ void RecordEncoder::Append(const FlowSnapshot& s, ByteBuffer* out) {
       }
       case FieldKind::kGreKey:
         p = Put32(p, static_cast<uint32_t>(s.network_id));
+        break;
+      case FieldKind::kMplsLabel1:
+      case FieldKind::kMplsLabel2:
+      case FieldKind::kMplsLabel3:
+        p = PutBytes(p, s.mpls[static_cast<int>(k) - static_cast<int>(FieldKind::kMplsLabel1)], 3);
         break;
       case FieldKind::kTrackingId:
         p = Put64(p, s.tracking_id);

@@ -5,11 +5,11 @@
 // call it directly).
 //
 // A record has one template per *shape*: which optional parts it has (IPv4
-// or IPv6 addresses, MACs, ports, TCP flags, ICMP, VLANs, a tunnel id, the
-// input, the enterprise elements). Each shape gets a template id (257 up) the
-// first time it is seen, and its template record goes out as an entry just
-// before the first data record that uses it. A part a record lacks is left
-// out of its template rather than sent as a placeholder. Field values:
+// or IPv6 addresses, MACs, ports, TCP flags, ICMP, VLANs, a tunnel id, MPLS
+// label stack entries, the input, the enterprise elements). Each shape gets a template id (257 up)
+// the first time it is seen, and its template record goes out as an entry just before the first
+// data record that uses it. A part a record lacks is left out of its template rather than sent as a
+// placeholder. Field values:
 //   - A = forward direction: source* = A, destination* = B; octets/packets
 //     (and their RFC 5103 reverse elements) are the deltas since the flow's
 //     previous record (LastUpdateMetric), so a flow's records sum to Metric;
@@ -70,6 +70,9 @@ enum class FieldKind : uint8_t {
   kCustomerVlanId,
   kLayer2SegmentId,
   kGreKey,
+  kMplsLabel1,  // the top label stack entry
+  kMplsLabel2,
+  kMplsLabel3,
   // Enterprise elements (kEnterpriseElements order).
   kTrackingId,
   kL3TrackingId,
@@ -102,6 +105,10 @@ inline constexpr Shape kParent = 1u << 14;
 inline constexpr Shape kRtt = 1u << 15;
 inline constexpr Shape kNodeTid = 1u << 16;
 inline constexpr Shape kCommunityId = 1u << 17;
+// An MPLS label stack of at least 1, 2, 3 entries (kMaxMplsEntries).
+inline constexpr Shape kMpls1 = 1u << 18;
+inline constexpr Shape kMpls2 = 1u << 19;
+inline constexpr Shape kMpls3 = 1u << 20;
 }  // namespace shape
 
 // Strings are cut to this many bytes (NodeTID) so that any record fits a

@@ -120,6 +120,8 @@ struct Cursor {
   bool vni_seen = false;  // last layer is VXLAN/Geneve: VNI + port key
   uint32_t vni = 0;
   int64_t network_id = 0;
+  uint16_t mpls_off = 0;     // the MPLS label stack of this sub-packet: first entry
+  uint8_t mpls_entries = 0;  // whole entries read (0: none)
   // Set by a tunnel header after which a new sub-packet starts (VXLAN, Geneve,
   // GRE unless MPLS follows, the bottom of an MPLS stack, GTP-U, IP-in-IP).
   // The step the decoder returns then reads the first layer of the inner

@@ -68,6 +68,27 @@ inline FlowSnapshot FullSnapshot() {
   return s;
 }
 
+// The outer flow of GRE/MPLS packets (Ethernet/IPv4/GRE/MPLS, GRE key 7):
+// a stack of three entries, as on the wire: label 1000 TC 0, label 4096 TC 5,
+// label 0xFFFFF TC 0 with the bottom-of-stack bit.
+inline FlowSnapshot GreMplsSnapshot() {
+  FlowSnapshot s = FullSnapshot();
+  s.num_layers = 4;
+  s.layers[2] = Layer::kGre;
+  s.layers[3] = Layer::kMpls;
+  s.transport = FlowProtocol::kEthernet;
+  s.transport_a = s.transport_b = 0;
+  s.icmp_version = 0;
+  s.has_icmp_raw_type = false;
+  s.has_tcp_metric = false;
+  s.tcp_metric = TcpMetric();
+  s.network_id = 7;
+  s.mpls_count = 3;
+  const uint8_t stack[3][3] = {{0x00, 0x3e, 0x80}, {0x01, 0x00, 0x0a}, {0xff, 0xff, 0xf1}};
+  std::memcpy(s.mpls, stack, sizeof(stack));
+  return s;
+}
+
 // An update record with no layer, no optional metric and all ids zero.
 inline FlowSnapshot MinimalSnapshot() { return FlowSnapshot{}; }
 

@@ -197,18 +197,35 @@ TEST(TunnelTest, MplsStacksOfOneToFourLabels) {
     EXPECT_EQ(Path(p.sub[0]), "Ethernet/MPLS") << depth;
     EXPECT_TRUE(p.sub[0].has_link);
     EXPECT_EQ(p.sub[0].ip_version, 0);
+    // The stack's entries, for exporters: where they are and how many.
+    EXPECT_EQ(p.sub[0].mpls_off, 14);
+    EXPECT_EQ(p.sub[0].mpls_entries, depth);
+    EXPECT_EQ(Bytes(f.begin() + 14, f.begin() + 14 + 4 * depth), stack);
     EXPECT_EQ(Path(p.sub[1]), "IPv4/ICMPv4") << depth;
     EXPECT_EQ(p.sub[1].offset, 14 + 4 * depth);
     EXPECT_EQ(p.sub[1].length, 28u);
+    EXPECT_EQ(p.sub[1].mpls_entries, 0);
 
     f = OverGre(Gre(0x8847, true, 9) + stack + InnerPing());
     p = Parse(f);
     ASSERT_EQ(p.num_sub, 2) << depth;
     EXPECT_EQ(Path(p.sub[0]), "Ethernet/IPv4/GRE/MPLS") << depth;
     EXPECT_EQ(p.sub[0].network_id, 9);
+    EXPECT_EQ(p.sub[0].mpls_off, 14 + 20 + 8);
+    EXPECT_EQ(p.sub[0].mpls_entries, depth);
     EXPECT_EQ(Path(p.sub[1]), "IPv4/ICMPv4") << depth;
     EXPECT_EQ(p.sub[1].offset, 14 + 20 + 8 + 4 * depth);
   }
+}
+
+// A stack the capture cut: its whole entries are kept, none past the end.
+TEST(TunnelTest, MplsStackCutShortKeepsItsWholeEntries) {
+  const Bytes f = Eth(0x8847) + MplsLabel(100, false) + MplsLabel(101, false) + Bytes{0, 1};
+  const ParsedPacket p = Parse(f);
+  ASSERT_EQ(p.num_sub, 1);
+  EXPECT_EQ(Path(p.sub[0]), "Ethernet/MPLS");
+  EXPECT_EQ(p.sub[0].mpls_off, 14);
+  EXPECT_EQ(p.sub[0].mpls_entries, 2);
 }
 
 TEST(TunnelTest, MplsPayloadByFirstNibble) {

@@ -318,6 +318,67 @@ TEST_F(FlowTableTest, RecordCarriesTheInputOfTheFirstPacket) {
   }
 }
 
+// An Ethernet/MPLS flow (the stack ends its sub-packet): its record carries
+// the first packet's top entries (at most kMaxMplsEntries) as on the wire;
+// a later packet with another stack changes nothing. Flows without MPLS,
+// TCP ones included (whose RST times share the bytes), have none.
+TEST_F(FlowTableTest, RecordCarriesTheMplsStackOfTheFirstPacket) {
+  auto mpls = [](std::initializer_list<uint32_t> labels, const testing::Mac& dst = kMacB) {
+    TestPacket p = Make(kMacA, dst, kIpA, kIpB, FlowProtocol::kUdp, 1, 2, 100);
+    SubPacket& s = p.sub();
+    s.layers[1] = Layer::kMpls;
+    s.num_layers = 2;
+    s.ip_version = 0;
+    s.transport = FlowProtocol::kEthernet;
+    s.transport_key = TransportKeyKind::kNone;
+    s.src_port = s.dst_port = 0;
+    s.mpls_off = 14;
+    s.mpls_entries = static_cast<uint8_t>(labels.size());
+    uint16_t off = 14;
+    for (const uint32_t label : labels) {
+      const bool bottom = off == 14 + 4 * (labels.size() - 1);
+      const uint32_t e = label << 12 | (bottom ? 1u : 0u) << 8 | 0x2u << 9 | 64;  // TC 2
+      const uint8_t b[4] = {static_cast<uint8_t>(e >> 24), static_cast<uint8_t>(e >> 16),
+                            static_cast<uint8_t>(e >> 8), static_cast<uint8_t>(e)};
+      std::memcpy(&p.frame[off], b, 4);
+      off += 4;
+    }
+    return p;
+  };
+  Feed(mpls({1000, 4096, 0xFFFFF, 77}), kT0);              // four entries: the top three kept
+  Feed(Reverse(mpls({5})), kT0 + 1'000);                   // the same flow (MACs), another stack
+  Feed(mpls({16}, {0x02, 0, 0, 0, 0, 0xc}), kT0 + 2'000);  // another MAC pair: another flow
+  Feed(Tcp(kTcpRst), kT0 + 3'000);
+  table_->FlushAll();
+  ASSERT_EQ(sink_->records.size(), 3u);
+  int seen = 0;
+  for (const FlowSnapshot& r : sink_->records) {
+    if (r.transport == FlowProtocol::kTcp) {
+      EXPECT_EQ(r.mpls_count, 0);
+      EXPECT_EQ(r.tcp_metric.ab_rst_start, (kT0 + 3'000) / 1'000'000);
+      continue;
+    }
+    ++seen;
+    if (r.metric.ab_packets + r.metric.ba_packets == 2) {
+      ASSERT_EQ(r.mpls_count, 3);
+      EXPECT_EQ(r.mpls[0][0], 0x00);  // 1000 << 4 | TC 2 << 1
+      EXPECT_EQ(r.mpls[0][1], 0x3e);
+      EXPECT_EQ(r.mpls[0][2], 0x84);
+      EXPECT_EQ(r.mpls[1][0], 0x01);  // 4096
+      EXPECT_EQ(r.mpls[1][2], 0x04);
+      EXPECT_EQ(r.mpls[2][0], 0xff);  // 0xFFFFF, not yet the bottom
+      EXPECT_EQ(r.mpls[2][1], 0xff);
+      EXPECT_EQ(r.mpls[2][2], 0xf4);
+    } else {
+      ASSERT_EQ(r.mpls_count, 1);
+      EXPECT_EQ(r.mpls[0][0], 0x00);  // 16 << 4 | TC 2 << 1 | bottom
+      EXPECT_EQ(r.mpls[0][1], 0x01);
+      EXPECT_EQ(r.mpls[0][2], 0x05);
+    }
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 TEST_F(FlowTableTest, RstFinishesAFlowWhateverItsFirstPacket) {
   FlowTableOptions o;
   o.tcp_close_hold_ns = kSec;
