@@ -30,7 +30,7 @@ TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scrap
 TEST_PACKAGES+=(systemd)  # deploy_test.py: systemd-analyze verify of docker/skyprobe.service
 # IPFIX: the IANA registry file and a decoder (python3-ipfix), readers and
 # collectors to check the export against (ipfix_test.py, ipfix_interop_test.py).
-TEST_PACKAGES+=(python3-ipfix libfixbuf-tools nfdump)
+TEST_PACKAGES+=(python3-ipfix libfixbuf-tools nfdump pmacct)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

@@ -5,6 +5,8 @@
   addresses, ports, protocol, first and last times and input interface equal
   the JSON records of the same run; nfcapd sees no sequence error; nfdump's
   MPLS labels are those tshark decodes in each flow's first packet.
+- pmacct's nfacctd with the README's configuration over UDP: its packets and
+  bytes per flow are the JSON records' forward counters.
 - python3-ipfix as a TCP collector (ipfix_collector.py --decode): it decodes
   every message as it arrives; its raw stream, read again, equals the JSON
   records element by element.
@@ -200,6 +202,75 @@ class IpfixInteropTest(unittest.TestCase):
             text = ['%d-%d-%d' % (e >> 4, e >> 1 & 7, e & 1) for e in entries]
             self.assertEqual(stack, text + ['0-0-0'] * (3 - len(text)), (src, dst))
         self.assertEqual(depths, {1, 2, 3, 4})
+
+    def test_pmacct_nfacctd_readme_example(self):
+        """The README's pmacct example (nfacctd, print plugin, JSON) over UDP:
+        per flow, the packets and bytes pmacct aggregates equal the JSON
+        record's forward (A to B) counters, under its addresses, ports,
+        protocol and input. pmacct does not read RFC 5103's reverse elements
+        (the README says so): the B to A direction is not in its output."""
+        nfacctd = tool('nfacctd', 'pmacct')
+        pcap = synthetic(self.out, 2000, 8000, 5)
+        workdir = os.path.join(self.out, 'pmacct')
+        shutil.rmtree(workdir, ignore_errors=True)
+        os.makedirs(workdir)
+        port = free_udp_port()
+        config = os.path.join(workdir, 'nfacctd.conf')
+        with open(config, 'w') as handle:
+            handle.write('nfacctd_port: %d\n'
+                         'nfacctd_ip: 127.0.0.1\n'
+                         'plugins: print[flows]\n'
+                         'aggregate[flows]: src_host, dst_host, src_port, dst_port, proto, '
+                         'in_iface\n'
+                         'print_output_file[flows]: %s/flows-%%Y%%m%%d-%%H%%M.json\n'
+                         'print_output[flows]: json\n'
+                         'print_refresh_time[flows]: 60\n' % (port, workdir))
+        log_path = os.path.join(workdir, 'nfacctd.log')
+        log = open(log_path, 'w')
+        collector = subprocess.Popen([nfacctd, '-f', config], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until it listens
+                with open(log_path) as handle:
+                    if 'waiting for NetFlow/IPFIX data' in handle.read():
+                        break
+                time.sleep(0.2)
+            run = h.run_skyprobe(['--pcap', pcap, '--ipfix', 'udp://127.0.0.1:%d' % port,
+                                  '--ipfix-rate', '20000'],
+                                 json_path=os.path.join(workdir, 'flows.json'), timeout=600)
+            self.assertEqual(run.returncode, 0, run.describe())
+            time.sleep(1)
+        finally:
+            collector.send_signal(signal.SIGINT)  # pmacct writes its cache, then exits
+            collector.wait(timeout=60)
+            log.close()
+        prefix = 'output.ipfix:udp://127.0.0.1:%d.' % port
+        self.assertEqual(run.summary[prefix + 'records_lost'], 0)
+        got = {}
+        for name in sorted(os.listdir(workdir)):
+            if not name.startswith('flows-'):
+                continue
+            with open(os.path.join(workdir, name)) as handle:
+                for line in handle:
+                    r = json.loads(line)
+                    key = (h.normalize_ip(r['ip_src']), h.normalize_ip(r['ip_dst']),
+                           r['port_src'], r['port_dst'], r['ip_proto'], r['iface_in'])
+                    self.assertNotIn(key, got, 'pmacct printed %s twice' % (key,))
+                    got[key] = (r['packets'], r['bytes'])
+        names = {6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'ipv6-icmp'}
+        want = {}
+        for flow in h.final_flows(self, run.records, 'pmacct'):
+            if 'Network' not in flow:
+                continue  # pmacct keeps IP flows
+            transport = flow.get('Transport', {'A': 0, 'B': 0})
+            proto = names[ir._protocol(flow)]  # pylint: disable=protected-access
+            key = (h.normalize_ip(flow['Network']['A']), h.normalize_ip(flow['Network']['B']),
+                   transport['A'], transport['B'], proto, 1)
+            m = flow['Metric']
+            want[key] = (m['ABPackets'], m['ABBytes'])
+        self.assertGreater(len(want), 1900)
+        self.assertEqual(got, want)
 
     def test_python_ipfix_tcp_collector(self):
         out = os.path.join(self.out, 'tcp-collector.raw')
