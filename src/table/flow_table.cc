@@ -86,6 +86,8 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       // comparing; then every hit's record line is fetched while the first
       // ones are accounted.
       const uint64_t removals = removals_;
+      const uint64_t created = counters_.flows_created;
+      ++x.generation;
       rte_hash_lookup_with_hash_bulk(hash_, x.key_ptrs, x.sigs, m, x.positions);
       for (uint32_t j = 0; j < m; ++j) {
         if (x.positions[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[x.positions[j]]);
@@ -95,9 +97,9 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
         const ParsedPacket& p = pkts[base + i];
         const uint8_t* frame = frames[base + i];
         const SubPacket& sub = p.sub[level];
-        const int32_t pos =
-            FindOrCreate(frame, sub, x.parent[i], level > 0, x.keys[j], x.sigs[j], x.positions[j],
-                         removals_ != removals, ts_ns[base + i], p.input);
+        const int32_t pos = FindOrCreate(
+            frame, sub, x.parent[i], level > 0, x.keys[j], x.sigs[j], x.positions[j],
+            removals_ != removals, counters_.flows_created != created, ts_ns[base + i], p.input);
         if (pos < 0) {
           x.alive[i] = false;  // no flow for this level: deeper levels have no parent
           if (level == 0) x.refused[i] = pos;
@@ -129,16 +131,26 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
 
 int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                                 bool has_parent, const FlowTableKey& key, uint32_t sig,
-                                int32_t looked_up, bool stale, int64_t ts_ns,
+                                int32_t looked_up, bool removed, bool created, int64_t ts_ns,
                                 uint8_t input) noexcept {
-  // A bulk lookup result is stale once a flow left the table since (an
+  // A bulk lookup hit is out of date once a flow left the table since (an
   // earlier packet of this burst evicted it, and its slot may hold another
-  // flow now); a miss is stale if an earlier packet created this flow.
-  if (looked_up >= 0 && !stale) return looked_up;
-  int32_t pos = rte_hash_lookup_with_hash(hash_, &key, sig);
-  if (pos >= 0) return pos;
+  // flow now): ask the hash again. A miss is out of date only if an earlier
+  // packet of the burst created this very flow: the small set of keys
+  // created since the lookup says so without a probe (a flood of new flows
+  // would otherwise probe twice per packet).
+  int32_t pos;
+  if (looked_up >= 0) {
+    if (!removed) return looked_up;
+    pos = rte_hash_lookup_with_hash(hash_, &key, sig);
+    if (pos >= 0) return pos;
+  } else if (created) {
+    pos = CreatedSinceLookup(key, sig);
+    if (pos >= 0) return pos;
+  }
   if (live_ >= opts_.max_flows) {
     if (opts_.overload == OverloadPolicy::kDropNew) return kRefusedFull;
+    // The earliest armed timer's flow (timer_wheel.h: constant time).
     const uint32_t victim = wheel_->Oldest();
     if (victim == kNoIndex) return kRefusedFull;
     if (!Expire(victim, ExpireReason::kEvicted)) return kRefusedRing;
@@ -150,7 +162,42 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
   KeyBytes kb;
   BuildKeyBytes(frame, sub, opts_.key_mode, parent_uuid, has_parent, &kb);
   InitFlow(static_cast<uint32_t>(pos), frame, sub, kb, ts_ns, input);
+  NoteCreated(sig, pos);
   return pos;
+}
+
+int32_t FlowTable::CreatedSinceLookup(const FlowTableKey& key, uint32_t sig) const noexcept {
+  const Scratch& x = scratch_;
+  for (uint32_t i = sig % Scratch::kCreatedSlots;; i = (i + 1) % Scratch::kCreatedSlots) {
+    if (x.created_gen[i] != x.generation) return -1;  // not created since the lookup
+    if (x.created_sig[i] != sig) continue;
+    // Gone unless no flow left since (it may have been this one): then the
+    // hash knows.
+    if (x.created_removals[i] != removals_) return rte_hash_lookup_with_hash(hash_, &key, sig);
+    // The same signature: the same flow only if the whole key is (the hash
+    // keeps the key of every position).
+    const void* stored = nullptr;
+    if (rte_hash_get_key_with_position(hash_, x.created_pos[i], const_cast<void**>(&stored)) == 0 &&
+        std::memcmp(stored, &key, sizeof(key)) == 0) {
+      return x.created_pos[i];
+    }
+  }
+}
+
+void FlowTable::NoteCreated(uint32_t sig, int32_t pos) noexcept {
+  // At most kLookupMax creations per lookup: the set (twice that) never fills.
+  Scratch& x = scratch_;
+  uint32_t i = sig % Scratch::kCreatedSlots;
+  while (x.created_gen[i] == x.generation) i = (i + 1) % Scratch::kCreatedSlots;
+  x.created_gen[i] = x.generation;
+  x.created_sig[i] = sig;
+  x.created_pos[i] = pos;
+  x.created_removals[i] = removals_;
+}
+
+int32_t FlowTable::FindUuid(uint64_t uuid) const noexcept {
+  if (uuid_index_ == nullptr) return kNoUuidIndex;
+  return uuid_index_->Find(uuid, uuids_);  // only live flows are indexed
 }
 
 int32_t FlowTable::Lookup(const FlowTableKey& key) const noexcept {
@@ -177,6 +224,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   c.l3_tracking_id = ids.l3_tracking_id;
   uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), opts_.node_tid.data(),
                          static_cast<uint32_t>(opts_.node_tid.size()));
+  if (uuid_index_ != nullptr) uuid_index_->Insert(uuids_[pos], pos);
   // The parent UUID is the last part of the key bytes (after l2_len).
   c.has_parent = kb.len > kb.l2_len;
   c.parent_uuid = 0;

@@ -27,6 +27,8 @@
 #include "table/flow_record.h"
 #include "table/raw_packet_arena.h"
 #include "table/timer_wheel.h"
+#include "table/uuid_index.h"
+#include "table/work_budget.h"
 
 struct rte_hash;
 
@@ -129,14 +131,16 @@ class FlowTable {
                     const uint32_t* weights = nullptr) noexcept;
 
   // Moves the shard's clock to `now_ns` (never backwards): runs the update
-  // tick when due and expires idle or closed flows. Bounded work per call;
-  // returns false if expiry work is left for the next call.
-  bool AdvanceClock(int64_t now_ns) noexcept;
+  // tick when due, expires idle or closed flows and gives up IP datagrams
+  // past their timeout, until `budget` is spent (null: no limit). Returns
+  // false if work is left (time ran out, or the sink had no slot): the next
+  // call resumes it.
+  bool AdvanceClock(int64_t now_ns, WorkBudget* budget = nullptr) noexcept;
 
   // Emits the final record of every live flow and empties the shard (end of
   // input, signal, Flush request). Returns false when the sink ran out of
-  // slots: call again once the consumer has drained (the work resumes).
-  bool FlushAll() noexcept;
+  // slots or `budget` is spent: call again (the work resumes).
+  bool FlushAll(WorkBudget* budget = nullptr) noexcept;
 
   // Gives an empty table a new NodeTID (an sFlow agent's table going to the
   // next new agent). Refused while flows are live: their UUIDs hash the old one.
@@ -159,6 +163,12 @@ class FlowTable {
   // is the whole dense array, capacity() entries, for scans by UUID.
   uint64_t uuid(uint32_t pos) const { return uuids_[pos]; }
   const uint64_t* uuids() const { return uuids_; }
+  // The live flow of UUID `uuid` through the UUID index (one probe), or -1;
+  // kNoUuidIndex when the shard keeps no index (raw packet capture off):
+  // then scan uuids().
+  static constexpr int32_t kNoUuidIndex = -2;
+  int32_t FindUuid(uint64_t uuid) const noexcept;
+  bool has_uuid_index() const { return uuid_index_ != nullptr; }
   // The raw packet arena, null when capture is off (queries read it).
   const RawPacketArena* raw_packets() const { return raw_.get(); }
   // True when IP defragmentation is on (--ip-defrag).
@@ -172,12 +182,13 @@ class FlowTable {
   absl::Status Init();
 
   // Returns the position of the flow of `key` (`looked_up`: the bulk lookup's
-  // answer, `stale` if it may be out of date), creating it if needed, or
+  // answer; `removed`/`created`: whether a flow left or was created since
+  // that lookup, which may make it out of date), creating it if needed, or
   // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
   // flow's record).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, const FlowTableKey& key, uint32_t sig, int32_t looked_up,
-                       bool stale, int64_t ts_ns, uint8_t input) noexcept;
+                       bool removed, bool created, int64_t ts_ns, uint8_t input) noexcept;
   // The key's bucket signature: the keyed table hash, or the test's hash_fn.
   uint32_t SigOf(const FlowTableKey& key) const noexcept {
     if (SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr)) {
@@ -185,6 +196,10 @@ class FlowTable {
     }
     return TableHashSig(key);
   }
+  // Flows created since the current bulk lookup (Scratch::created_*): a miss
+  // is out of date only if its key is among them.
+  int32_t CreatedSinceLookup(const FlowTableKey& key, uint32_t sig) const noexcept;
+  void NoteCreated(uint32_t sig, int32_t pos) noexcept;
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns, uint8_t input) noexcept;
   // Returns true when the packet went A -> B.
@@ -213,13 +228,14 @@ class FlowTable {
   int32_t FindContextFlow(const DefragEntry& e) noexcept;
   void FailDatagram(DefragEntry& e, FragmentFit why) noexcept;
   void GiveUpDatagram(uint32_t idx, GiveUpReason why) noexcept;
-  void ExpireDatagrams() noexcept;
+  bool ExpireDatagrams(WorkBudget* budget) noexcept;
+  bool FlushDatagrams(WorkBudget* budget) noexcept;
   static constexpr int32_t kRefusedFull = -1;
   static constexpr int32_t kRefusedRing = -2;
   bool Expire(uint32_t pos, ExpireReason reason) noexcept;
   void OnTimer(uint32_t pos) noexcept;
   void StartUpdateTick(int64_t tick_ns) noexcept;
-  bool ContinueUpdateTick() noexcept;
+  bool ContinueUpdateTick(WorkBudget* budget) noexcept;
   bool EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
   // Puts the flow on the next update tick's list (once per window).
   void MarkTouched(uint32_t pos, FlowHot* h) noexcept {
@@ -245,9 +261,10 @@ class FlowTable {
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
-  std::unique_ptr<RawPacketArena> raw_;   // null: raw packet capture off
-  ScaledMetric* scaled_ = nullptr;        // per position; null unless scaled_metrics
-  std::unique_ptr<Defragmenter> defrag_;  // null: IP defragmentation off
+  std::unique_ptr<RawPacketArena> raw_;    // null: raw packet capture off
+  std::unique_ptr<UuidIndex> uuid_index_;  // with raw capture only (ExportPcap looks flows up)
+  ScaledMetric* scaled_ = nullptr;         // per position; null unless scaled_metrics
+  std::unique_ptr<Defragmenter> defrag_;   // null: IP defragmentation off
   // IPMetric by position, only with defrag (FlowCold has no room left): valid
   // where FlowCold::saw_fragments is set, reset when a flow first sets it.
   struct IpMetricSlot {
@@ -289,6 +306,15 @@ class FlowTable {
     int32_t refused[kLookupMax];
     bool alive[kLookupMax];
     bool counted[kLookupMax];
+    // Flows created since the bulk lookup, by generation (one per lookup),
+    // in a small open-addressing set on their signature: a later packet of
+    // the same new flow finds it here instead of probing the hash again.
+    static constexpr uint32_t kCreatedSlots = 2 * kLookupMax;
+    uint64_t generation = 1;  // never wraps; 0 marks a slot never used
+    uint64_t created_gen[kCreatedSlots] = {};
+    int32_t created_pos[kCreatedSlots];
+    uint32_t created_sig[kCreatedSlots];
+    uint64_t created_removals[kCreatedSlots];  // removals_ when it was created
   };
   Scratch scratch_;
 };

@@ -55,7 +55,10 @@
 namespace skyprobe {
 namespace {
 
-constexpr uint32_t kGiveUpBudget = 1024;  // datagrams timed out per AdvanceClock call
+// What giving up a datagram costs a WorkBudget: a re-parse of its header
+// copy, then one flow look-up and update per held fragment.
+constexpr uint32_t kGiveUpCost = 300;
+constexpr uint32_t kHeldCost = 250;
 
 }  // namespace
 
@@ -101,7 +104,11 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
       if (pos < 0) break;
       AccountQuiet(static_cast<uint32_t>(pos), sub, o, f.ts_ns, 0, f.inner_bytes);
     } else {
-      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, SigOf(key), -1, true, f.ts_ns, p.input);
+      // One look-up of its own (no bulk look-up ran for it): fresh, and a
+      // generation of its own for the created-keys set.
+      ++scratch_.generation;
+      pos = FindOrCreate(f.frame, sub, parent, lv > 0, key, SigOf(key), Lookup(key), false, false,
+                         f.ts_ns, p.input);
       if (pos < 0) {
         if (lv == 0) refused = pos;
         break;
@@ -328,16 +335,36 @@ void FlowTable::GiveUpDatagram(uint32_t idx, GiveUpReason why) noexcept {
   defrag_->Remove(idx);
 }
 
-void FlowTable::ExpireDatagrams() noexcept {
+bool FlowTable::ExpireDatagrams(WorkBudget* budget) noexcept {
   defrag_busy_ = true;
-  for (uint32_t budget = kGiveUpBudget; budget > 0; --budget) {
+  bool done = true;
+  for (;;) {
     const uint32_t idx = defrag_->Oldest();
     if (idx == kNoIndex || defrag_->entry(idx).created_ns + opts_.ip_defrag_timeout_ns > now_ns_) {
+      break;
+    }
+    if (budget->Charge(kGiveUpCost + kHeldCost * defrag_->entry(idx).num_held)) {
+      done = false;  // the next call goes on with this one (the oldest)
       break;
     }
     GiveUpDatagram(idx, GiveUpReason::kTimeout);
   }
   defrag_busy_ = false;
+  return done;
+}
+
+bool FlowTable::FlushDatagrams(WorkBudget* budget) noexcept {
+  defrag_busy_ = true;
+  bool done = true;
+  while (defrag_->Oldest() != kNoIndex) {
+    if (budget->Charge(kGiveUpCost + kHeldCost * defrag_->entry(defrag_->Oldest()).num_held)) {
+      done = false;
+      break;
+    }
+    GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kFlush);
+  }
+  defrag_busy_ = false;
+  return done;
 }
 
 }  // namespace skyprobe

@@ -99,6 +99,11 @@ absl::Status FlowTable::Init() {
     absl::StatusOr<std::unique_ptr<RawPacketArena>> arena = RawPacketArena::Create(ro, capacity_);
     if (!arena.ok()) return arena.status();
     raw_ = *std::move(arena);
+    // ExportPcap asks for each matching flow's packets by UUID.
+    absl::StatusOr<std::unique_ptr<UuidIndex>> index =
+        UuidIndex::Create(capacity_, opts_.socket_id);
+    if (!index.ok()) return index.status();
+    uuid_index_ = *std::move(index);
   }
   if (opts_.scaled_metrics) {
     scaled_ = static_cast<ScaledMetric*>(

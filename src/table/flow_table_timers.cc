@@ -14,7 +14,11 @@ namespace {
 
 using table_internal::Ms;
 
-constexpr uint32_t kTimerBudget = 1024;  // flows visited per AdvanceClock call
+// What update-tick work costs a WorkBudget (about ns): a record, or an
+// entry skipped (a flow expired since it was touched; a table slot read by
+// the scan after an overflow of the touched list).
+constexpr uint32_t kRecordCost = 300;
+constexpr uint32_t kSkipCost = 8;
 // The clock stops here (year 2116): deadlines add an expire or update period
 // (at most 2^32 s) to it without overflowing int64. Capture sources never
 // come near (capture_clock.h keeps frame times to the present).
@@ -22,7 +26,9 @@ constexpr int64_t kClockMaxNs = INT64_MAX / 2;
 
 }  // namespace
 
-bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
+bool FlowTable::AdvanceClock(int64_t now_ns, WorkBudget* budget) noexcept {
+  WorkBudget unlimited = WorkBudget::Unlimited();
+  if (budget == nullptr) budget = &unlimited;
   if (SKYPROBE_UNLIKELY(now_ns > kClockMaxNs)) now_ns = kClockMaxNs;
   if (!clock_started_) {
     clock_started_ = true;
@@ -32,8 +38,12 @@ bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
     last_tick_ms_ = Ms(now_ns);
   }
   if (now_ns > now_ns_) now_ns_ = now_ns;
-  if (defrag_ != nullptr && !defrag_busy_) ExpireDatagrams();
-  if (report_active_) ContinueUpdateTick();
+  // One budget for every kind of work, in this order: datagrams past their
+  // timeout, the update tick, then the timer wheel. Each resumes where it
+  // stopped on the next call.
+  bool done = true;
+  if (defrag_ != nullptr && !defrag_busy_) done = ExpireDatagrams(budget);
+  if (report_active_) ContinueUpdateTick(budget);
   if (now_ns_ >= next_update_ns_ && !report_active_) {
     StartUpdateTick(next_update_ns_);
     // Catch up over idle gaps without emitting empty windows, in one step:
@@ -41,10 +51,10 @@ bool FlowTable::AdvanceClock(int64_t now_ns) noexcept {
     if (next_update_ns_ <= now_ns_) {
       next_update_ns_ += ((now_ns_ - next_update_ns_) / opts_.update_ns + 1) * opts_.update_ns;
     }
-    ContinueUpdateTick();
+    ContinueUpdateTick(budget);
   }
-  return wheel_->Advance(now_ns_, kTimerBudget, [this](uint32_t pos) { OnTimer(pos); }) &&
-         !report_active_;
+  done &= !report_active_;
+  return wheel_->Advance(now_ns_, budget, [this](uint32_t pos) { OnTimer(pos); }) && done;
 }
 
 void FlowTable::OnTimer(uint32_t pos) noexcept {
@@ -70,14 +80,18 @@ void FlowTable::StartUpdateTick(int64_t tick_ns) noexcept {
   report_active_ = true;
 }
 
-bool FlowTable::ContinueUpdateTick() noexcept {
+bool FlowTable::ContinueUpdateTick(WorkBudget* budget) noexcept {
   const size_t end = report_scan_ ? capacity_ : reporting_.size();
   for (; report_cursor_ < end; ++report_cursor_) {
     const uint32_t pos =
         report_scan_ ? static_cast<uint32_t>(report_cursor_) : reporting_[report_cursor_];
     // Entries of flows expired since (or duplicated by slot reuse) are skipped.
-    if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) != (kFlowLive | kFlowTouched)) continue;
-    if (!EmitUpdate(pos, report_tick_ms_)) return false;  // resume here next call
+    if ((hot_[pos].flags & (kFlowLive | kFlowTouched)) != (kFlowLive | kFlowTouched)) {
+      if (budget->Charge(kSkipCost)) return false;
+      continue;
+    }
+    if (budget->Charge(kRecordCost)) return false;        // out of time: resume here
+    if (!EmitUpdate(pos, report_tick_ms_)) return false;  // no record slot: resume here
   }
   reporting_.clear();
   report_active_ = false;
@@ -136,28 +150,31 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   }
   // The final record is out: the flow's raw packets are no longer needed.
   if (raw_ != nullptr) raw_->Release(pos);
+  if (uuid_index_ != nullptr) uuid_index_->Erase(uuids_[pos], pos);
   hot_[pos].flags = 0;
   --live_;
   ++removals_;
   return true;
 }
 
-bool FlowTable::FlushAll() noexcept {
+bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
+  WorkBudget unlimited = WorkBudget::Unlimited();
+  if (budget == nullptr) budget = &unlimited;
   // Fragments still held go into their flows first: every frame is counted.
-  if (defrag_ != nullptr) {
-    defrag_busy_ = true;
-    while (defrag_->Oldest() != kNoIndex) GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kFlush);
-    defrag_busy_ = false;
-  }
-  // A call that ran out of record slots resumes at the slot it stopped on:
-  // retries while control drains cost no rescan. Flows created between two
-  // calls may sit in slots already passed: the scan wraps once (a whole pass
-  // from slot 0; nothing is created during a call), so true means an empty shard.
+  if (defrag_ != nullptr && !FlushDatagrams(budget)) return false;
+  // A call that stopped (no record slot, or its budget spent) resumes at the
+  // slot it stopped on: retries while control drains cost no rescan. Flows
+  // created between two calls may sit in slots already passed: the scan wraps
+  // once (a whole pass from slot 0; nothing is created during a call), so
+  // true means an empty shard.
   for (int pass = 0; pass < 2 && live_ > 0; ++pass) {
     for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
-      if ((hot_[flush_cursor_].flags & kFlowLive) && !Expire(flush_cursor_, ExpireReason::kFlush)) {
-        return false;
+      if (!(hot_[flush_cursor_].flags & kFlowLive)) {
+        if (budget->Charge(kSkipCost)) return false;
+        continue;
       }
+      if (budget->Charge(kRecordCost)) return false;
+      if (!Expire(flush_cursor_, ExpireReason::kFlush)) return false;
     }
     if (flush_cursor_ == capacity_) flush_cursor_ = 0;
   }

@@ -6,14 +6,15 @@
 
 #include "gtest/gtest.h"
 #include "table/timer_wheel.h"
+#include "table/work_budget.h"
 
 namespace skyprobe {
 namespace {
 
-// The wheel's Oldest() starts where its last scan found a flow (the flood
-// at the limit calls it per packet); arming an earlier slot, advancing and
-// emptying must still give the earliest armed flow, as a full scan would.
-TEST(TimerWheelTest, OldestMatchesAFullScan) {
+// The wheel's Oldest() reads a bitmap of non-empty slots (the flood at the
+// limit calls it per packet); arming an earlier slot, advancing and emptying
+// must still give the earliest armed flow, as a full scan would.
+TEST(TimerWheelOldestTest, OldestMatchesAFullScan) {
   constexpr uint32_t kSlots = 64;
   std::vector<FlowHot> hot(32);
   TimerWheel wheel(hot.data(), /*tick_ns=*/10, kSlots);
@@ -55,7 +56,8 @@ TEST(TimerWheelTest, OldestMatchesAFullScan) {
   arm(3, 101);
   check("one at the next tick");
   // Advance past tick 101: flow 3 comes due, the callback re-arms it later.
-  EXPECT_TRUE(wheel.Advance(1015, 100, [&](uint32_t pos) { arm(pos, 160); }));
+  WorkBudget unlimited = WorkBudget::Unlimited();
+  EXPECT_TRUE(wheel.Advance(1015, &unlimited, [&](uint32_t pos) { arm(pos, 160); }));
   check("after advancing");
   wheel.Disarm(0);
   deadline[0] = -1;
