@@ -1,8 +1,12 @@
 #include "app/counters.h"
 
+#include <rte_cycles.h>
+
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "capture/loop_gap.h"
 #include "parse/parsed_packet.h"
 #include "skyprobe/counter_read.h"
 
@@ -129,6 +133,13 @@ void CollectIpfix(const Running& r, Summary* s) {
     s->Add(absl::StrCat(prefix, "reconnects"), c.reconnects.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "spool_bytes"), c.spool_bytes.load(std::memory_order_relaxed));
   }
+}
+
+void AddLoopGaps(const LoopGapStats& g, const std::string& prefix, Summary* s) {
+  s->Add(prefix + "loop_gap_p50_ns", g.p50_ns);
+  s->Add(prefix + "loop_gap_p99_ns", g.p99_ns);
+  s->Add(prefix + "loop_gap_p999_ns", g.p999_ns);
+  s->Add(prefix + "loop_gap_max_ns", g.max_ns);
 }
 
 }  // namespace
@@ -297,9 +308,17 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   };
   if (r.dispatcher) add_queues(r.dispatcher->queues());
   for (const auto& w : r.workers) add_queues(w->queues());
+  // The time between two rx_burst calls of a worker (capture/loop_gap.h):
+  // every worker's histogram merged, then each worker's own.
+  const uint64_t tsc_hz = rte_get_tsc_hz();
+  std::vector<const LoopGapHistogram*> gaps;
+  for (const auto& w : r.workers) gaps.push_back(&w->loop_gaps());
+  AddLoopGaps(SummarizeLoopGaps(gaps, tsc_hz), "", &s);
   for (size_t i = 0; i < r.workers.size(); ++i) {
     const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
     const TableCounters tc = RelaxedCopy(r.tables[i]->counters());
+    AddLoopGaps(SummarizeLoopGaps({&r.workers[i]->loop_gaps()}, tsc_hz),
+                absl::StrCat("worker", i, "_"), &s);
     s.Add(absl::StrCat("worker", i, "_packets_in"), w.rx_packets);
     s.Add(absl::StrCat("worker", i, "_packets_in_flows"), tc.packets_in_flows);
     s.Add(absl::StrCat("worker", i, "_flows_live"), r.tables[i]->size());

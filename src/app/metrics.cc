@@ -28,6 +28,7 @@ struct Rule {
   MetricKind kind;
   std::vector<const char*> labels;
   const char* help;
+  double divisor = 1;  // value = summary value / divisor (1e9: ns -> s)
 };
 
 // Summary names left out: the sums of labelled series a query adds up itself
@@ -119,6 +120,15 @@ const std::vector<Rule>& Rules() {
        "TCP connections an IPFIX destination made after losing one."},
       {R"(output\.(ipfix:.+)\.spool_bytes)", "skyprobe_ipfix_spool_bytes", kG, {"output"},
        "Bytes an IPFIX destination holds in its spool now, not yet delivered."},
+      // The RX loop: time between two polls of a worker (capture/loop_gap.h),
+      // percentiles since start, from each worker's histogram and from all of
+      // them merged (not a sum: worker="all"). Seconds, as Prometheus wants.
+      {R"(worker(\d+)_loop_gap_(p50|p99|p999|max)_ns)", "skyprobe_loop_gap_seconds", kG,
+       {"worker", "percentile"}, "Time between two RX polls of a worker since start, by percentile.",
+       1e9},
+      {"loop_gap_(p50|p99|p999|max)_ns", "skyprobe_loop_gap_seconds", kG,
+       {"worker=all", "percentile"}, "Time between two RX polls of a worker since start, by percentile.",
+       1e9},
       // Pacing and dispatch.
       {"dispatcher_waits", "skyprobe_dispatcher_waits_total", kC, {},
        "Times the dispatcher waited for room in a worker's ring (file inputs)."},
@@ -223,7 +233,7 @@ std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
           p.labels.emplace_back(l, m[group++].str());
         }
       }
-      p.value = static_cast<double>(value);
+      p.value = static_cast<double>(value) / rule.divisor;
       family(rule.metric, rule.kind, rule.help)->points.push_back(std::move(p));
       break;
     }
@@ -236,9 +246,6 @@ std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
           MetricPoint{{{"rpc", r.rpc}, {"code", r.code}}, static_cast<double>(r.count)});
     }
   }
-  // Loop gaps (how long an RX lcore went between two polls) will be
-  // histograms here: MetricKind::kHistogram with cumulative buckets
-  // (MetricPoint::buckets, sum, count), gathered from the lcores as above.
   return out;
 }
 

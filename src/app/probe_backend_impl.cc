@@ -45,7 +45,9 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < ports_.size(); ++i) {
-      if (!ports_[i]->Collect(visit ? visit : noop)) {
+      // A costly filter is evaluated inside Collect: it gives up there once
+      // the worker has stopped (a signal), as this loop would.
+      if (!ports_[i]->Collect(visit ? visit : noop, done_[i])) {
         all = false;
         if (done_[i]->load(std::memory_order_acquire)) {
           return absl::UnavailableError(absl::StrCat("worker ", i, " stopped during the query"));

@@ -22,7 +22,8 @@ void PrintSummary(const Summary& s, std::FILE* out) {
 void PrintStatsLine(const Summary& s, std::FILE* out) {
   std::fprintf(out, "skyprobe: stats");
   for (const char* n : {"packets_in", "packets_in_flows", "drops", "flows_live", "flows_created",
-                        "flows_expired", "records_out", "ring_stalls", "port_imissed"}) {
+                        "flows_expired", "records_out", "ring_stalls", "port_imissed",
+                        "loop_gap_p99_ns", "loop_gap_p999_ns", "loop_gap_max_ns"}) {
     std::fprintf(out, " %s=%llu", n, static_cast<unsigned long long>(s.Get(n)));
   }
   // Frames held for defragmentation are in no flow yet: they close the

@@ -50,22 +50,28 @@ void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   storage_.kind = kind;
   storage_.predicate = std::move(predicate);
   storage_.uuid = uuid;
-  storage_.cheap =
-      kind == Kind::kRawPackets || (kind == Kind::kSnapshot && storage_.predicate != nullptr &&
-                                    !storage_.predicate->uuid_hint().empty());
+  storage_.in_shard = storage_.predicate == nullptr || !storage_.predicate->costly();
   raw_found_ = false;
   raw_used_ = 0;
   finished_.store(false, std::memory_order_relaxed);
   request_.store(&storage_, std::memory_order_release);
 }
 
-bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit) {
+bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
+                        const std::atomic<bool>* abandon) {
   // Read "finished" first: chunks enqueued before it was set are then seen.
   const bool finished = finished_.load(std::memory_order_acquire);
+  // A costly predicate is evaluated here, on the requester's thread.
+  const FlowPredicate* pred = storage_.in_shard ? nullptr : storage_.predicate.get();
   void* obj;
   while (rte_ring_sc_dequeue(full_, &obj) == 0) {
     Chunk* c = static_cast<Chunk*>(obj);
-    for (uint32_t i = 0; i < c->count; ++i) visit(c->flows[i]);
+    for (uint32_t i = 0; i < c->count; ++i) {
+      if (pred != nullptr && abandon != nullptr && abandon->load(std::memory_order_relaxed)) {
+        return false;  // the chunk is dropped with the query
+      }
+      if (pred == nullptr || pred->Matches(c->flows[i])) visit(c->flows[i]);
+    }
     c->count = 0;
     rte_ring_sp_enqueue(free_, c);
   }
@@ -100,47 +106,81 @@ void QueryPort::CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept {
   });
 }
 
-bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table) noexcept {
+bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
+  const int32_t indexed = table->FindUuid(r.uuid);
+  if (indexed != FlowTable::kNoUuidIndex) {
+    if (indexed >= 0) CopyRawPackets(*table, static_cast<uint32_t>(indexed));
+    return true;
+  }
+  // No index (capture off: the flow has no packets, but whether it lives
+  // here is still the answer): scan the dense UUID array.
   const uint32_t end = table->capacity();
   const uint64_t* uuids = table->uuids();
-  uint32_t budget = kUuidSlice;
-  for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
+  for (; cursor_ < end; ++cursor_) {
+    if (budget->Charge(kUuidSlotCost)) return false;
     if (uuids[cursor_] == r.uuid && table->IsLive(cursor_)) {
       CopyRawPackets(*table, cursor_);
       cursor_ = 0;
       return true;
     }
   }
-  if (cursor_ < end) return false;
   cursor_ = 0;
   return true;
 }
 
-bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table) noexcept {
-  const uint32_t end = table->capacity();
-  const FlowPredicate* pred = r.predicate.get();
-  // A filter that names the UUIDs it wants reads the dense UUID array only
-  // (8 bytes a slot): a bigger slice costs about what a plain one does.
-  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
-  const uint64_t* uuids = table->uuids();
-  uint32_t budget = by_uuid ? kUuidSlice : kSlice;
-  for (; cursor_ < end && budget > 0; ++cursor_, --budget) {
-    if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) continue;
-    if (!table->IsLive(cursor_)) continue;
-    if (current_ == nullptr) {
-      void* obj;
-      if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
-      current_ = static_cast<Chunk*>(obj);
-    }
-    FlowSnapshot& s = current_->flows[current_->count];
-    table->FillSnapshot(cursor_, FlowEvent::kUpdate, ExpireReason::kNone, &s);
-    if (pred != nullptr && !pred->Matches(s)) continue;
-    if (++current_->count == kChunkFlows) {
-      rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk
-      current_ = nullptr;
-    }
+bool QueryPort::Emit(const Request& r, const FlowTable& table, uint32_t pos) noexcept {
+  if (current_ == nullptr) {
+    void* obj;
+    if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
+    current_ = static_cast<Chunk*>(obj);
   }
-  if (cursor_ < end) return false;
+  FlowSnapshot& s = current_->flows[current_->count];
+  table.FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &s);
+  if (r.in_shard && r.predicate != nullptr && !r.predicate->Matches(s)) return true;
+  if (++current_->count == kChunkFlows) {
+    rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk
+    current_ = nullptr;
+  }
+  return true;
+}
+
+bool QueryPort::ServeHinted(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
+  const std::vector<uint64_t>& hint = r.predicate->uuid_hint();
+  for (; cursor_ < hint.size(); ++cursor_) {
+    if (budget->Charge(kSnapshotCost)) return false;
+    const int32_t pos = table->FindUuid(hint[cursor_]);
+    if (pos >= 0 && !Emit(r, *table, static_cast<uint32_t>(pos))) return false;
+  }
+  return true;
+}
+
+bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
+  const FlowPredicate* pred = r.predicate.get();
+  // A filter that names the UUIDs it wants: one probe each when the shard
+  // has a UUID index; else the dense UUID array is read (8 bytes a slot) and
+  // a snapshot is built only for those UUIDs.
+  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
+  bool done;
+  if (by_uuid && table->has_uuid_index()) {
+    done = ServeHinted(r, table, budget);
+  } else {
+    const uint32_t end = table->capacity();
+    const uint64_t* uuids = table->uuids();
+    for (; cursor_ < end; ++cursor_) {
+      if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) {
+        if (budget->Charge(kUuidSlotCost)) return false;
+        continue;
+      }
+      if (!table->IsLive(cursor_)) {
+        if (budget->Charge(kFreeSlotCost)) return false;
+        continue;
+      }
+      if (budget->Charge(kSnapshotCost)) return false;
+      if (!Emit(r, *table, cursor_)) return false;
+    }
+    done = true;
+  }
+  if (!done) return false;
   if (current_ != nullptr) {
     rte_ring_sp_enqueue(full_, current_);
     current_ = nullptr;
@@ -149,17 +189,18 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table) noexcept {
   return true;
 }
 
-void QueryPort::Serve(FlowTable* const* tables, size_t n, bool due) noexcept {
+void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
-  if (r == nullptr || (!due && !r->cheap)) return;
+  if (r == nullptr) return;
   for (; table_cursor_ < n; ++table_cursor_) {
     FlowTable* table = tables[table_cursor_];
     if (r->kind == Kind::kFlush) {
-      if (!table->FlushAll()) return;  // the record channel is full: go on later
+      // Out of record slots or of time: go on later.
+      if (!table->FlushAll(budget)) return;
     } else if (r->kind == Kind::kRawPackets) {
-      if (!ServeRawPackets(*r, table)) return;
+      if (!ServeRawPackets(*r, table, budget)) return;
       if (raw_found_) break;  // a UUID lives in one table
-    } else if (!ServeSnapshots(*r, table)) {
+    } else if (!ServeSnapshots(*r, table, budget)) {
       return;
     }
   }

@@ -9,11 +9,19 @@
 //
 //   port->Begin(QueryPort::Kind::kSnapshot, predicate);          // requester
 //   while (!port->Collect([&](const FlowSnapshot& s) { ... })) {} // requester
-//   port->Serve(table);                                           // worker loop
+//   port->Serve(table, &budget);                                  // worker loop
 //
-// kRawPackets looks for one flow by UUID and copies its raw packets into a
-// byte buffer sized at Create() for the most one flow can hold; the
-// requester reads it with VisitRawPackets once Collect says finished.
+// The worker's share is metered in time (a WorkBudget per call, about 10 us
+// of the loop iteration), never in flows: a predicate that may cost more
+// than a few microseconds on one flow (FlowPredicate::costly) is not
+// evaluated by the worker at all; it ships the candidates and Collect
+// evaluates them on the requester's thread.
+//
+// kRawPackets looks for one flow by UUID (one probe of the shard's UUID
+// index when raw capture keeps one, else a metered scan of the UUID array)
+// and copies its raw packets into a byte buffer sized at Create() for the
+// most one flow can hold; the requester reads it with VisitRawPackets once
+// Collect says finished.
 #pragma once
 
 #include <atomic>
@@ -25,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "record/flow_predicate.h"
 #include "table/flow_table.h"
+#include "table/work_budget.h"
 
 struct rte_ring;
 
@@ -43,32 +52,34 @@ class QueryPort {
   // names the flow of a kRawPackets query.
   void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid = 0);
   // Requester: hands every snapshot received so far to `visit`; returns true
-  // once the worker has finished and everything was visited.
-  bool Collect(const std::function<void(const FlowSnapshot&)>& visit);
+  // once the worker has finished and everything was visited. A costly
+  // predicate is evaluated here, which can take long: once `abandon` is set
+  // (the worker stopped, the caller gave up) it returns false at the next
+  // flow, and the query is not to be collected further.
+  bool Collect(const std::function<void(const FlowSnapshot&)>& visit,
+               const std::atomic<bool>* abandon = nullptr);
   // Requester, after a finished kRawPackets query: whether this shard holds
   // the flow, and its packets in capture order (`data` valid during the call).
   bool raw_found() const { return raw_found_; }
   void VisitRawPackets(const std::function<void(const RawPacketArena::Packet&)>& visit) const;
 
-  // Worker: does a bounded slice of the pending query, if any. Call it every
-  // loop; `due` (idle, or every 16th loop under load) lets a slice of any
-  // query run, while the cheap ones (UUID scans, raw-packet look-ups: about
-  // 50 us a slice) run at every call, so a one-flow query does not wait for
-  // thousands of bursts.
-  void Serve(FlowTable* table, bool due = true) noexcept { Serve(&table, 1, due); }
+  // Worker: works on the pending query, if any, until `budget` is spent;
+  // the next call resumes. Call it every loop iteration.
+  void Serve(FlowTable* table, WorkBudget* budget) noexcept { Serve(&table, 1, budget); }
   // The same over several shards owned by one thread (the sFlow source's
-  // per-agent tables), one after the other; a slice per table and call.
-  // `tables` may grow between calls.
-  void Serve(FlowTable* const* tables, size_t n, bool due = true) noexcept;
+  // per-agent tables), one after the other. `tables` may grow between calls.
+  void Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) noexcept;
   bool pending() const { return request_.load(std::memory_order_acquire) != nullptr; }
 
  private:
   static constexpr uint32_t kChunkFlows = 128;
-  static constexpr uint32_t kChunks = 64;   // 8192 flows in flight, about 3 MiB
-  static constexpr uint32_t kSlice = 4096;  // table positions visited per Serve call
-  // ... when only the dense UUID array is read (about 4 ns a slot less than
-  // a snapshot per live flow: the same time per call as kSlice).
-  static constexpr uint32_t kUuidSlice = 1u << 16;
+  static constexpr uint32_t kChunks = 64;  // 8192 flows in flight, about 3 MiB
+  // What the worker's units of query work cost a WorkBudget (about ns): a
+  // UUID array slot, a free table slot, a snapshot (a predicate that is not
+  // costly adds at most 2 us, compiled_filter.cc).
+  static constexpr uint32_t kUuidSlotCost = 1;
+  static constexpr uint32_t kFreeSlotCost = 2;
+  static constexpr uint32_t kSnapshotCost = 300;
 
   struct Chunk {
     uint32_t count = 0;
@@ -78,7 +89,7 @@ class QueryPort {
     Kind kind = Kind::kSnapshot;
     std::shared_ptr<const FlowPredicate> predicate;
     uint64_t uuid = 0;
-    bool cheap = false;  // reads the dense UUID array only
+    bool in_shard = true;  // the worker evaluates the predicate (not costly)
   };
   // One packet in raw_buffer_, followed by its bytes padded to 8.
   struct RawRecord {
@@ -90,10 +101,15 @@ class QueryPort {
   };
 
   QueryPort() = default;
-  // Worker: one slice of a kSnapshot scan; true when finished.
-  bool ServeSnapshots(const Request& r, FlowTable* table) noexcept;
-  // Worker: one slice of a kRawPackets scan; true when finished.
-  bool ServeRawPackets(const Request& r, FlowTable* table) noexcept;
+  // Worker: a kSnapshot scan until `budget` is spent; true when finished.
+  bool ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
+  // ... when the shard has a UUID index and the predicate a UUID hint: one
+  // probe per hinted UUID instead of a scan.
+  bool ServeHinted(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
+  // Worker: one snapshot into the current chunk; false when no chunk is free.
+  bool Emit(const Request& r, const FlowTable& table, uint32_t pos) noexcept;
+  // Worker: a kRawPackets look-up until `budget` is spent; true when finished.
+  bool ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
   void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
 
   rte_ring* free_ = nullptr;  // empty chunks, requester -> worker
@@ -107,7 +123,8 @@ class QueryPort {
   uint64_t raw_capacity_ = 0;
   uint64_t raw_used_ = 0;
   bool raw_found_ = false;
-  // Worker-only state of the running query.
+  // Worker-only state of the running query (cursor_: a table position, or
+  // an index into the UUID hint).
   uint32_t cursor_ = 0;
   size_t table_cursor_ = 0;
   Chunk* current_ = nullptr;

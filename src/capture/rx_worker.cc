@@ -43,6 +43,8 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(Capture
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
   tsc_hz_ = rte_get_tsc_hz();
+  tsc_per_us_ = tsc_hz_ / 1'000'000;
+  capture_clock_ = setup_.timestamp_offset >= 0;
   tsc_start_ = rte_rdtsc();
   wall_start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -60,19 +62,42 @@ int64_t RxWorker::ClockNs() const noexcept {
                                                cycles % tsc_hz_ * 1'000'000'000ULL / tsc_hz_);
 }
 
-uint16_t RxWorker::PollQueue(size_t qi) noexcept {
+uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {
   rte_mbuf* m[kBurst];
   const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
   if (n == 0) return 0;
   const uint64_t bytes_before = counters_.rx_bytes;
-  HandleBurst(m, n);
+  ParseBurst(m, n, nullptr);
   rxqs_[qi].Count(n, counters_.rx_bytes - bytes_before);
-  rte_pktmbuf_free_bulk(m, n);
+  // Held (capture clock, timer work due first): the worker finishes it and
+  // frees the mbufs over the next iterations, polling nothing meanwhile.
+  if (FinishBurst(budget)) {
+    rte_pktmbuf_free_bulk(m, n);
+  } else {
+    std::copy(m, m + n, held_m_);
+    held_n_ = n;
+  }
   return n;
 }
 
 void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept {
+  ParseBurst(m, n, times);
+  WorkBudget budget = BudgetAfter(n);
+  while (!FinishBurst(&budget)) budget = BudgetAfter(0);
+  Background(&budget);
+}
+
+WorkBudget RxWorker::BudgetAfter(uint16_t fullest) const noexcept {
+  // Frames waiting (a full burst): a short slice, so that RX keeps its pace;
+  // none: the whole slice. Linear in between.
+  const uint64_t ns = kIdleBudgetNs - (kIdleBudgetNs - kBusyBudgetNs) *
+                                          std::min<uint16_t>(fullest, kBurst) / kBurst;
+  return WorkBudget::For(ns * tsc_per_us_ / 1000);
+}
+
+void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept {
   const uint16_t n_in = n;
+  parsed_ = 0;
   if (has_filter_) {
     // One indirect call (the JIT) per frame; the port says which filter.
     uint16_t k = 0;
@@ -103,10 +128,7 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times)
     m = kept_;
     if (times != nullptr) times = kept_times_;
     n = k;
-    if (n == 0) {
-      setup_.table->AdvanceClock(clock_.now_ns());
-      return;
-    }
+    if (n == 0) return;
   }
   // Per-worker scratch, reused burst after burst (the parser resets what it sets).
   const uint8_t** frames = frames_;
@@ -114,7 +136,6 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times)
   int64_t* ts = ts_;
   uint32_t* caplens = caplens_;
   const int64_t burst_clock = setup_.timestamp_offset >= 0 ? 0 : ClockNs();
-  int64_t max_ts = 0;
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) {
     SKYPROBE_PREFETCH0(rte_pktmbuf_mtod(m[i], const void*));
   }
@@ -150,7 +171,6 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times)
     } else {
       ts[i] = burst_clock;
     }
-    max_ts = std::max(max_ts, ts[i]);
     frames[i] = data;
     caplens[i] = caplen;
     ParseFrame(data, caplen, wire, parser_cfg_[port], &pkts[i]);
@@ -166,11 +186,45 @@ void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times)
   }
   counters_.rx_packets += n;
   ++counters_.bursts;
+  parsed_ = n;
+  if (!capture_clock_) live_now_ = burst_clock;
+}
+
+bool RxWorker::FinishBurst(WorkBudget* budget) noexcept {
+  if (parsed_ == 0) return true;
   FlowTable& table = *setup_.table;
-  // Expire what was due before this burst, account it, then catch up.
-  table.AdvanceClock(ts[0]);
-  table.ProcessBurst(frames, pkts, ts, n, caplens);
-  table.AdvanceClock(max_ts);
+  // A capture clock: expire what was due before this burst first, whatever
+  // it takes, so that a flow idle past its deadline is not extended by a
+  // frame that came after it (the same result at any speed). A live clock
+  // leaves that to the iteration's budget (expiry at most a tick late, a few
+  // bursts later under a backlog).
+  if (capture_clock_ && !table.AdvanceClock(ts_[0], budget)) return false;
+  table.ProcessBurst(frames_, pkts_, ts_, parsed_, caplens_);
+  parsed_ = 0;
+  return true;
+}
+
+void RxWorker::Background(WorkBudget* budget) noexcept {
+  FlowTable& table = *setup_.table;
+  // The table's clock: the capture's (not before its first frame: update
+  // windows start there), or the TSC's.
+  const bool clock_known = !capture_clock_ || clock_.now_ns() != 0;
+  // Queries and the table take the first share of the budget in turn, so
+  // that a long expiry backlog does not starve a query, nor the reverse.
+  const bool queries_first = (++loops_ & 1) != 0;
+  if (queries_first && setup_.queries != nullptr) setup_.queries->Serve(&table, budget);
+  // A live clock: the time of the burst just parsed, or now (one TSC read less a burst).
+  int64_t now;
+  if (capture_clock_) {
+    now = clock_.now_ns();
+  } else if (live_now_ != 0) {
+    now = live_now_;
+  } else {
+    now = ClockNs();
+  }
+  live_now_ = 0;
+  if (clock_known) table.AdvanceClock(now, budget);
+  if (!queries_first && setup_.queries != nullptr) setup_.queries->Serve(&table, budget);
 }
 
 void RxWorker::Idle(uint32_t* idle) noexcept {
@@ -184,16 +238,26 @@ void RxWorker::Idle(uint32_t* idle) noexcept {
   }
 }
 
-void RxWorker::ServeQueries(bool due) noexcept {
-  if (setup_.queries != nullptr) setup_.queries->Serve(setup_.table, due);
-}
-
 void RxWorker::Hold() noexcept {
+  // No more polling: the loop gap is not measured while holding.
+  last_poll_tsc_ = 0;
   uint32_t idle = 0;
   while (setup_.stop == nullptr || !setup_.stop->load(std::memory_order_relaxed)) {
-    ServeQueries();
+    WorkBudget budget = BudgetAfter(0);
+    Background(&budget);
     Idle(&idle);
   }
+}
+
+bool RxWorker::FinishHeld() noexcept {
+  WorkBudget budget = BudgetAfter(0);
+  const bool done = FinishBurst(&budget);
+  if (done) {
+    rte_pktmbuf_free_bulk(held_m_, held_n_);
+    held_n_ = 0;
+  }
+  Background(&budget);
+  return done;
 }
 
 void RxWorker::RunDirect() noexcept {
@@ -201,71 +265,95 @@ void RxWorker::RunDirect() noexcept {
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
   uint32_t idle = 0;
+  size_t first_q = 0;  // a held burst's queue resumes the round after it
   for (;;) {
     if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
-    uint32_t got = 0;
-    bool all_ended = true;
-    for (size_t q = 0; q < nq; ++q) {
+    if (held_n_ > 0 && !FinishHeld()) continue;
+    NotePoll();
+    const uint64_t waits = counters_.pacing_waits;
+    WorkBudget budget = BudgetAfter(kBurst);  // the held-burst check of a capture clock
+    uint16_t fullest = 0;
+    size_t q = first_q;
+    first_q = 0;
+    for (; q < nq; ++q) {
       if (rxqs_[q].at_end()) continue;
-      got += PollQueue(q);
-      all_ended &= rxqs_[q].at_end();
+      fullest = std::max(fullest, PollQueue(q, &budget));
+      if (held_n_ > 0) {
+        first_q = q + 1;
+        break;
+      }
     }
+    // A paced replay waits inside the poll on purpose: not a gap of the loop.
+    if (counters_.pacing_waits != waits) last_poll_tsc_ = 0;
+    if (held_n_ > 0) continue;
+    bool all_ended = true;
+    for (const RxQueue& rq : rxqs_) all_ended &= rq.at_end();
     if (!any_live && all_ended) {
       if (setup_.hold) Hold();
       break;
     }
-    // Queries are served between bursts: every 16 loops, or whenever idle
-    // (cheap slices every loop).
-    ServeQueries(got == 0 || (++loops_ & 15) == 0);
-    if (got == 0) {
-      // A quiet live link still needs its timers.
-      if (any_live) setup_.table->AdvanceClock(ClockNs());
-      Idle(&idle);
-    }
+    budget = BudgetAfter(fullest);
+    Background(&budget);
+    if (fullest == 0) Idle(&idle);
   }
 }
 
 void RxWorker::RunFromRing() noexcept {
-  DispatchItem items[kBurst];
   rte_mbuf* batch[kBurst];
   int64_t times[kBurst];  // each frame's capture time, from the dispatcher
-  FlowTable& table = *setup_.table;
   uint32_t idle = 0;
-  bool live_clock = setup_.timestamp_offset < 0;
+  const bool live_clock = !capture_clock_;
   for (;;) {
-    // The dispatcher watches the stop flag and ends every ring with an end
-    // mark, after the frames it already took: those are accounted too.
-    const uint32_t n = setup_.ring->Dequeue(items, kBurst);
-    ServeQueries(n == 0 || (++loops_ & 15) == 0);
+    if (held_n_ > 0 && !FinishHeld()) continue;
+    uint32_t n;
+    if (ring_next_ < ring_n_) {
+      n = ring_n_;  // items left after a held batch
+    } else {
+      // The dispatcher watches the stop flag and ends every ring with an end
+      // mark, after the frames it already took: those are accounted too.
+      NotePoll();
+      n = setup_.ring->Dequeue(ring_items_, kBurst);
+      ring_n_ = n;
+      ring_next_ = 0;
+    }
+    WorkBudget budget = BudgetAfter(static_cast<uint16_t>(n - ring_next_));
     if (n == 0) {
-      if (live_clock) table.AdvanceClock(ClockNs());
+      Background(&budget);
       Idle(&idle);
       continue;
     }
     uint16_t b = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (items[i].frame != nullptr) {
-        times[b] = items[i].clock_ns;
-        batch[b++] = items[i].frame;
-        continue;
+    bool held = false;
+    for (uint32_t i = ring_next_; i < n && !held; ++i) {
+      const DispatchItem& item = ring_items_[i];
+      ring_next_ = i + 1;
+      if (item.frame != nullptr) {
+        times[b] = item.clock_ns;
+        batch[b++] = item.frame;
+        if (ring_next_ < n) continue;
       }
-      // A mark: account the frames before it, then move the clock.
+      // A mark, or the end of the items: account the frames before it.
       if (b > 0) {
-        HandleBurst(batch, b, live_clock ? nullptr : times);
-        rte_pktmbuf_free_bulk(batch, b);
+        ParseBurst(batch, b, live_clock ? nullptr : times);
+        if (FinishBurst(&budget)) {
+          rte_pktmbuf_free_bulk(batch, b);
+        } else {
+          std::copy(batch, batch + b, held_m_);
+          held_n_ = b;
+          held = true;  // the mark (if any) waits with the rest of the items
+          if (item.frame == nullptr) ring_next_ = i;
+        }
         b = 0;
       }
-      if (items[i].clock_ns == kEndOfInput) {
+      if (held || item.frame != nullptr) continue;
+      if (item.clock_ns == kEndOfInput) {
         if (setup_.hold) Hold();
         return;
       }
-      clock_.MoveTo(items[i].clock_ns);
-      table.AdvanceClock(clock_.now_ns());
+      clock_.MoveTo(item.clock_ns);
     }
-    if (b > 0) {
-      HandleBurst(batch, b, live_clock ? nullptr : times);
-      rte_pktmbuf_free_bulk(batch, b);
-    }
+    if (held) continue;
+    Background(&budget);
   }
 }
 
@@ -275,7 +363,9 @@ void RxWorker::Run() noexcept {
   } else {
     RunDirect();
   }
-  // Finish pending expiry work, then hand over every remaining flow.
+  // A burst still held (stopped meanwhile) is accounted, then pending
+  // expiry work finished, then every remaining flow handed over.
+  while (held_n_ > 0 && !FinishHeld()) rte_pause();
   while (!setup_.table->AdvanceClock(setup_.table->now_ns())) rte_pause();
   // Control drains concurrently: retry until every flow is handed over.
   while (!setup_.table->FlushAll()) rte_pause();

@@ -6,6 +6,15 @@
 // prefetched, bulk lookup in the shard, free the mbufs in bulk; no allocation,
 // no locks, no syscalls per packet.
 //
+// Everything else a worker does (timers, update ticks, defragmentation
+// give-ups, queries) runs after the burst under a WorkBudget in time: 4 us
+// when the last poll brought a full burst (frames are waiting), up to 20 us
+// when it brought none, and resumes on the next iteration. The time between
+// two rx_burst calls is measured (loop_gap.h). With a capture clock (pcap
+// files), timer work due before a burst's first frame is finished before the
+// burst is accounted, so results do not depend on timing: the burst is held
+// (no polling, nothing to lose on a file) for as many iterations as it takes.
+//
 //   RxWorker w(setup);
 //   rte_eal_remote_launch(&RxWorker::LaunchThunk, &w, lcore_id);
 #pragma once
@@ -15,10 +24,12 @@
 #include <vector>
 
 #include <rte_config.h>
+#include <rte_cycles.h>
 
 #include "bpf/bpf_filter.h"
 #include "capture/capture_clock.h"
 #include "capture/dispatcher.h"
+#include "capture/loop_gap.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
@@ -26,6 +37,7 @@
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
 #include "table/flow_table.h"
+#include "table/work_budget.h"
 
 struct rte_mbuf;
 
@@ -76,27 +88,55 @@ class RxWorker {
   void Run() noexcept;
   static int LaunchThunk(void* self);
 
-  // Parses and accounts `n` received mbufs (does not free them); the port of
-  // each mbuf says how to decode it. Benchmarks drive it with prebuilt
-  // in-memory mbufs. `times` (dispatch mode, pcap inputs): each frame's
-  // capture time as the dispatcher took it; null: read from the mbufs.
+  // Parses and accounts `n` received mbufs (does not free them), then does
+  // the loop iteration's other work as Run() would; the port of each mbuf
+  // says how to decode it. Benchmarks drive it with prebuilt in-memory
+  // mbufs. `times` (dispatch mode, pcap inputs): each frame's capture time as
+  // the dispatcher took it; null: read from the mbufs.
   void HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times = nullptr) noexcept;
 
   const WorkerCounters& counters() const { return counters_; }
   // The queues it polls itself (none in dispatch mode), with their counters.
   const std::vector<RxQueue>& queues() const { return rxqs_; }
+  // Time between two rx_burst calls (read racily by the control lcore).
+  const LoopGapHistogram& loop_gaps() const { return gaps_; }
+
+  // Work budgets of one loop iteration (see the banner).
+  static constexpr uint64_t kBusyBudgetNs = 4'000;
+  static constexpr uint64_t kIdleBudgetNs = 20'000;
   bool done() const { return done_.load(std::memory_order_acquire); }
   // Set once every flow of the worker has been handed over (control, queries).
   const std::atomic<bool>* done_flag() const { return &done_; }
 
  private:
-  uint16_t PollQueue(size_t q) noexcept;
+  uint16_t PollQueue(size_t q, WorkBudget* budget) noexcept;
   void RunDirect() noexcept;
   void RunFromRing() noexcept;
   void Idle(uint32_t* idle) noexcept;
-  void ServeQueries(bool due = true) noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
+
+  // Parses `n` frames into the burst scratch below (BPF, counters, capture
+  // times); `m` stays the caller's until the burst is accounted.
+  void ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept;
+  // Accounts the parsed burst. With a capture clock, only once the timer
+  // work due before its first frame is done: false while that is left
+  // (the burst is held; call again with a new budget).
+  bool FinishBurst(WorkBudget* budget) noexcept;
+  // The non-packet work of one iteration: the table's clock (timers, update
+  // tick, datagrams) and the query port, first one then the other in turn.
+  void Background(WorkBudget* budget) noexcept;
+  // Works on a held burst (and the iteration's other work); true once it
+  // is accounted and its mbufs freed.
+  bool FinishHeld() noexcept;
+  // The budget after a poll whose fullest queue brought `fullest` frames.
+  WorkBudget BudgetAfter(uint16_t fullest) const noexcept;
+  // One rx_burst is about to be called: the gap since the previous one.
+  void NotePoll() noexcept {
+    const uint64_t now = rte_rdtsc();
+    if (last_poll_tsc_ != 0) gaps_.Record(now - last_poll_tsc_);
+    last_poll_tsc_ = now;
+  }
 
   static constexpr uint16_t kBurst = 32;
   static constexpr uint32_t kLinearMax = 2048;  // bytes of a multi-segment frame made contiguous
@@ -109,6 +149,18 @@ class RxWorker {
   uint8_t linear_[kBurst][kLinearMax];
   rte_mbuf* kept_[kBurst];
   int64_t kept_times_[kBurst];
+  uint16_t parsed_ = 0;   // frames of the parsed burst left for the table (after BPF)
+  int64_t live_now_ = 0;  // live clock: the last parsed burst's time, 0 once used
+  // A burst held for the table's due work (capture clock): its mbufs, freed
+  // once it is accounted.
+  rte_mbuf* held_m_[kBurst];
+  uint16_t held_n_ = 0;
+  // Dispatch mode: the items of the last dequeue, and the next to handle
+  // (a held burst leaves the rest for later).
+  DispatchItem ring_items_[kBurst];
+  uint32_t ring_n_ = 0;
+  uint32_t ring_next_ = 0;
+  bool capture_clock_ = false;  // frame times from the capture, not the TSC
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
@@ -119,6 +171,9 @@ class RxWorker {
   int64_t wall_start_ns_ = 0;
   CaptureClock clock_;  // capture time of pcap inputs (the latest believable stamp)
   uint32_t loops_ = 0;
+  uint64_t tsc_per_us_ = 0;
+  uint64_t last_poll_tsc_ = 0;  // 0: the next poll starts a new measurement
+  LoopGapHistogram gaps_;
   WorkerCounters counters_;
   std::atomic<bool> done_{false};
 };

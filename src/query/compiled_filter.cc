@@ -371,10 +371,51 @@ std::optional<std::vector<uint64_t>> UuidHint(const Node& n) {
   }
 }
 
+// An upper estimate of what evaluating `n` costs on one flow, in ns on the
+// machine of BENCHMARKS.md ("Filter cost", filter_bench), saturating at
+// kCostly: a regular expression is kCostly by itself (RE2 is linear in the
+// text but its constant depends on the pattern, up to the NFA's program size
+// when the DFA's memory runs out).
+constexpr uint32_t kCostly = 1u << 30;
+
+uint32_t CostOf(const Node& n) {
+  uint64_t c = 0;
+  switch (n.kind) {
+    case NodeKind::kTrue:
+    case NodeKind::kFalse:
+      return 0;
+    case NodeKind::kAnd:
+    case NodeKind::kOr:
+    case NodeKind::kNone:
+      c = 1;
+      for (const auto& child : n.children) {
+        c += CostOf(*child);
+        if (c >= kCostly) return kCostly;
+      }
+      return static_cast<uint32_t>(c);
+    case NodeKind::kIntCmp:
+    case NodeKind::kIpEq:
+    case NodeKind::kMacEq:
+    case NodeKind::kHexEq:
+    case NodeKind::kNull:
+      return 8;
+    case NodeKind::kStrEq:
+      return 40;  // the key is formatted as text first
+    case NodeKind::kRegex:
+      return kCostly;
+  }
+  return kCostly;
+}
+
+// Filters estimated above this are evaluated by the requester, not in the
+// shards (FlowPredicate::costly): a worker's query slice is about 10 us.
+constexpr uint32_t kShardCostMax = 2000;
+
 }  // namespace
 
 CompiledFilter::CompiledFilter(std::unique_ptr<Node> root, FilterContext ctx)
     : root_(std::move(root)), ctx_(std::move(ctx)) {
+  costly_ = CostOf(*root_) > kShardCostMax;
   std::optional<std::vector<uint64_t>> hint = UuidHint(*root_);
   // An empty hint would read "any": a filter no UUID can match keeps none,
   // and Matches() says no to every flow anyway.

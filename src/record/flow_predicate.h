@@ -26,8 +26,16 @@ class FlowPredicate {
   const std::vector<uint64_t>& uuid_hint() const { return uuid_hint_; }
   bool MayMatchUuid(uint64_t uuid) const;
 
+  // True when one evaluation may take longer than a worker's slice of query
+  // work allows (regular expressions, thousands of terms): a shard then
+  // evaluates only the UUID hint and sends every other candidate, and the
+  // requester's thread calls Matches(). A worker's query time then stays
+  // bounded whatever the filter; such a query is answered slower.
+  bool costly() const { return costly_; }
+
  protected:
   std::vector<uint64_t> uuid_hint_;
+  bool costly_ = false;
 };
 
 inline bool FlowPredicate::MayMatchUuid(uint64_t uuid) const {

@@ -22,6 +22,9 @@ int64_t WallNs() {
 // Idle wait for datagrams: short enough for timers and query start-up, long
 // enough to leave the CPU alone when no agent talks.
 constexpr int kPollMs = 5;
+// Time for the agent tables' timers and the queries per batch of datagrams
+// (WorkBudget): the kernel's socket buffer holds the datagrams meanwhile.
+constexpr uint64_t kTickBudgetUs = 200;
 
 }  // namespace
 
@@ -97,7 +100,9 @@ FlowTable* SflowSource::FindOrAddAgent(const Datagram& d, int* slot) noexcept {
 
 void SflowSource::Account(FlowTable* table, uint32_t n) noexcept {
   if (n == 0) return;
-  table->AdvanceClock(ts_[0]);
+  // Only the clock: timer work is Tick's (metered), after the batch.
+  WorkBudget none = WorkBudget::None();
+  table->AdvanceClock(ts_[0], &none);
   table->ProcessBurst(frames_, pkts_, ts_, n, nullptr, weights_);
 }
 
@@ -187,20 +192,28 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
 
 void SflowSource::Tick(int64_t now_ns) noexcept {
   const uint32_t n = num_tables_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < n; ++i) {
+  WorkBudget budget = WorkBudget::For(kTickBudgetUs * rte_get_tsc_hz() / 1'000'000);
+  // A different first table each time: one agent's backlog does not starve the others.
+  const uint32_t first = tick_rotation_++;
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint32_t i = (k + first) % n;
     const int slot = static_cast<int>(i);
     if (agents_.state(slot) == AgentState::kFree) continue;  // an empty table
     FlowTable* t = table_ptrs_[i];
-    const bool clock_done = t->AdvanceClock(now_ns);
+    const bool clock_done = t->AdvanceClock(now_ns, &budget);
     // A silent agent leaves like the probe's flows at exit: every flow with
     // its final record (as many per call as the record ring takes), then the
     // slot is free.
-    if (agents_.CheckIdle(slot, now_ns) && clock_done && t->FlushAll()) {
+    if (agents_.CheckIdle(slot, now_ns) && clock_done && t->FlushAll(&budget)) {
       agents_.Retired(slot);
       ++counters_.agents_retired;
     }
   }
-  if (setup_.queries != nullptr) setup_.queries->Serve(table_ptrs_.data(), n);
+  if (setup_.queries != nullptr) {
+    // Queries get their own slice: timers may have spent the first.
+    WorkBudget q = WorkBudget::For(kTickBudgetUs * rte_get_tsc_hz() / 1'000'000);
+    setup_.queries->Serve(table_ptrs_.data(), n, &q);
+  }
 }
 
 bool SflowSource::FlushAll() noexcept {

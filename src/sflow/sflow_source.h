@@ -141,6 +141,7 @@ class SflowSource {
   std::vector<std::unique_ptr<FlowTable>> tables_;
   std::vector<FlowTable*> table_ptrs_;
   std::atomic<uint32_t> num_tables_{0};
+  uint32_t tick_rotation_ = 0;  // Tick's first table (this thread only)
   ParserConfig parser_eth_;
   ParserConfig parser_ipv4_;
   ParserConfig parser_ipv6_;

@@ -1,7 +1,9 @@
-// QueryPort: a worker's shard answers snapshot queries in slices, with and
-// without a UUID hint (the one-flow fast path), and raw-packet look-ups by
-// UUID; the requester side sees exactly the matching live flows. (EAL is
-// started by record_channel_test.cc's main, in the same binary.)
+// QueryPort: a worker's shard answers snapshot queries in slices metered by
+// a WorkBudget (a fake clock here: each read is one tick), with and without
+// a UUID hint (the one-flow fast path), and raw-packet look-ups by UUID; the
+// requester side sees exactly the matching live flows. A costly predicate is
+// never evaluated by the worker. (EAL is started by record_channel_test.cc's
+// main, in the same binary.)
 #include "capture/query_port.h"
 
 #include <algorithm>
@@ -27,10 +29,19 @@ struct DropSink {
   static void Publish(void*, FlowSnapshot*) {}
 };
 
-// Matches flows by destination port; may carry a UUID hint.
+// A clock that moves one tick each time it is read.
+struct FakeClock {
+  uint64_t now = 0;
+  static uint64_t Read(void* ctx) { return ++static_cast<FakeClock*>(ctx)->now; }
+};
+
+// Matches flows by destination port; may carry a UUID hint, may say it is costly.
 class PortPredicate final : public FlowPredicate {
  public:
-  PortPredicate(int port, std::vector<uint64_t> hint) : port_(port) { uuid_hint_ = hint; }
+  PortPredicate(int port, std::vector<uint64_t> hint, bool costly = false) : port_(port) {
+    uuid_hint_ = hint;
+    costly_ = costly;
+  }
   bool Matches(const FlowSnapshot& s) const override {
     ++calls;
     return port_ < 0 || s.transport_b == port_;
@@ -65,14 +76,20 @@ class QueryPortTest : public ::testing::Test {
     ASSERT_EQ(table_->size(), kFlows);
   }
 
+  // One loop iteration's budget: kSliceTicks reads of the fake clock.
+  WorkBudget Slice() { return WorkBudget::For(kSliceTicks, &FakeClock::Read, &clock_); }
+
   // Runs a query to the end, serving between collects as a worker would.
   std::vector<FlowSnapshot> Run(std::shared_ptr<const FlowPredicate> pred, int* serves) {
     std::vector<FlowSnapshot> got;
     port_->Begin(QueryPort::Kind::kSnapshot, std::move(pred));
     *serves = 0;
     while (true) {
-      port_->Serve(table_.get());
+      WorkBudget b = Slice();
+      port_->Serve(table_.get(), &b);
       ++*serves;
+      EXPECT_LT(*serves, 1'000'000) << "the query never finishes";
+      if (*serves >= 1'000'000) break;
       if (port_->Collect([&](const FlowSnapshot& s) { got.push_back(s); })) break;
     }
     return got;
@@ -87,6 +104,8 @@ class QueryPortTest : public ::testing::Test {
   }
 
   static constexpr uint16_t kFlows = 3000;
+  static constexpr uint64_t kSliceTicks = 16;
+  FakeClock clock_;
   DropSink sink_;
   std::unique_ptr<FlowTable> table_;
   std::unique_ptr<QueryPort> port_;
@@ -99,7 +118,9 @@ TEST_F(QueryPortTest, FullScanSeesEveryFlowOnce) {
   EXPECT_EQ(got.size(), kFlows / 10);
   for (const FlowSnapshot& s : got) EXPECT_EQ(s.transport_b, 3);
   EXPECT_EQ(pred->calls.load(), kFlows);  // no hint: every live flow is tested
-  EXPECT_GT(serves, 1);                   // in slices, RX goes on between them
+  // In slices (RX goes on between them): a slice of 16 clock reads holds
+  // about 16 snapshots, or 16 x 256 free slots.
+  EXPECT_GT(serves, static_cast<int>(kFlows / (2 * kSliceTicks)));
   std::set<uint64_t> distinct;
   for (uint64_t u : AllUuids()) distinct.insert(u);
   EXPECT_EQ(distinct.size(), kFlows);
@@ -132,6 +153,52 @@ TEST_F(QueryPortTest, UuidHintOfAnExpiredFlowFindsNothing) {
   auto pred = std::make_shared<PortPredicate>(-1, std::vector<uint64_t>{all[5]});
   EXPECT_TRUE(Run(pred, &serves).empty());  // the stale UUID of a free slot never matches
   EXPECT_EQ(pred->calls.load(), 0);
+}
+
+TEST_F(QueryPortTest, ACostlyPredicateIsEvaluatedByTheRequesterOnly) {
+  auto pred = std::make_shared<PortPredicate>(3, std::vector<uint64_t>{}, /*costly=*/true);
+  port_->Begin(QueryPort::Kind::kSnapshot, pred);
+  // The worker alone, until it has sent every flow (64 chunks of 128 hold 3000).
+  int serves = 0;
+  while (port_->pending()) {
+    WorkBudget b = Slice();
+    port_->Serve(table_.get(), &b);
+    ASSERT_LT(++serves, 1'000'000);
+  }
+  EXPECT_EQ(pred->calls.load(), 0);  // not once on the worker
+  std::vector<FlowSnapshot> got;
+  EXPECT_TRUE(port_->Collect([&](const FlowSnapshot& s) { got.push_back(s); }));
+  EXPECT_EQ(pred->calls.load(), kFlows);  // every flow, on this (the requester's) thread
+  EXPECT_EQ(got.size(), kFlows / 10);
+  for (const FlowSnapshot& s : got) EXPECT_EQ(s.transport_b, 3);
+}
+
+TEST_F(QueryPortTest, FlushResumesAcrossSlicesUntilEveryFlowLeft) {
+  port_->Begin(QueryPort::Kind::kFlush, nullptr);
+  int serves = 0;
+  while (!port_->Collect([](const FlowSnapshot&) {})) {
+    WorkBudget b = Slice();
+    port_->Serve(table_.get(), &b);
+    ASSERT_LT(++serves, 1'000'000);
+  }
+  EXPECT_GT(serves, 10);  // 3000 records do not fit one slice
+  EXPECT_EQ(table_->size(), 0u);
+  EXPECT_EQ(table_->counters().expired_flush, kFlows);
+}
+
+TEST_F(QueryPortTest, RawPacketLookUpWithoutIndexScansInSlices) {
+  ASSERT_FALSE(table_->has_uuid_index());  // capture off: no index
+  const std::vector<uint64_t> all = AllUuids();
+  for (uint64_t uuid : {all[0], all[2999], uint64_t{12345}}) {
+    port_->Begin(QueryPort::Kind::kRawPackets, nullptr, uuid);
+    int serves = 0;
+    while (!port_->Collect([](const FlowSnapshot&) {})) {
+      WorkBudget b = Slice();
+      port_->Serve(table_.get(), &b);
+      ASSERT_LT(++serves, 1'000'000);
+    }
+    EXPECT_EQ(port_->raw_found(), uuid != 12345) << uuid;
+  }
 }
 
 }  // namespace
