@@ -42,14 +42,23 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
   }
   for (QueryPort* p : ports_) p->Begin(kind, predicate, uuid);
   const auto noop = [](const FlowSnapshot&) {};
+  // Stops every port's query (a port whose worker is gone no longer matters).
+  const auto stop_all = [&] {
+    for (size_t i = 0; i < ports_.size(); ++i) ports_[i]->Cancel(done_[i]);
+  };
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < ports_.size(); ++i) {
-      // A costly filter is evaluated inside Collect: it gives up there once
-      // the worker has stopped (a signal), as this loop would.
-      if (!ports_[i]->Collect(visit ? visit : noop, done_[i])) {
+      // A costly filter is evaluated inside Collect, for as long as it takes:
+      // it gives up there once the worker stopped (a signal) or the call
+      // was cancelled (deadline, client gone).
+      const std::function<bool()> abandon = [&] {
+        return done_[i]->load(std::memory_order_acquire) || CallCancelScope::Cancelled();
+      };
+      if (!ports_[i]->Collect(visit ? visit : noop, &abandon)) {
         all = false;
         if (done_[i]->load(std::memory_order_acquire)) {
+          stop_all();
           return absl::UnavailableError(absl::StrCat("worker ", i, " stopped during the query"));
         }
       }
@@ -57,6 +66,11 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
     if (all) {
       if (done) done();  // still under query_mu_: the ports' answers are stable
       return absl::OkStatus();
+    }
+    if (CallCancelScope::Cancelled()) {
+      stop_all();
+      return absl::CancelledError(
+          "the call was cancelled (deadline passed or client gone): the query was stopped");
     }
     // Workers answer between bursts; a short sleep keeps this thread off the CPU.
     std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -3,8 +3,10 @@
 #include <rte_errno.h>
 #include <rte_ring.h>
 
+#include <chrono>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "skyprobe/status.h"
@@ -53,12 +55,13 @@ void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   storage_.in_shard = storage_.predicate == nullptr || !storage_.predicate->costly();
   raw_found_ = false;
   raw_used_ = 0;
+  cancel_.store(false, std::memory_order_relaxed);  // a Cancel that came after the end
   finished_.store(false, std::memory_order_relaxed);
   request_.store(&storage_, std::memory_order_release);
 }
 
 bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
-                        const std::atomic<bool>* abandon) {
+                        const std::function<bool()>* abandon) {
   // Read "finished" first: chunks enqueued before it was set are then seen.
   const bool finished = finished_.load(std::memory_order_acquire);
   // A costly predicate is evaluated here, on the requester's thread.
@@ -67,8 +70,9 @@ bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
   while (rte_ring_sc_dequeue(full_, &obj) == 0) {
     Chunk* c = static_cast<Chunk*>(obj);
     for (uint32_t i = 0; i < c->count; ++i) {
-      if (pred != nullptr && abandon != nullptr && abandon->load(std::memory_order_relaxed)) {
-        return false;  // the chunk is dropped with the query
+      // Per flow for a costly filter (milliseconds each), per chunk otherwise.
+      if (abandon != nullptr && (pred != nullptr || i == 0) && (*abandon)()) {
+        return false;  // the chunk is dropped with the query (Begin takes every chunk back)
       }
       if (pred == nullptr || pred->Matches(c->flows[i])) visit(c->flows[i]);
     }
@@ -76,6 +80,15 @@ bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
     rte_ring_sp_enqueue(free_, c);
   }
   return finished;
+}
+
+bool QueryPort::Cancel(const std::atomic<bool>* worker_done) {
+  cancel_.store(true, std::memory_order_release);
+  while (!finished_.load(std::memory_order_acquire)) {
+    if (worker_done != nullptr && worker_done->load(std::memory_order_acquire)) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
 }
 
 void QueryPort::VisitRawPackets(
@@ -192,6 +205,15 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* b
 void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
   if (r == nullptr) return;
+  if (cancel_.load(std::memory_order_acquire)) {
+    // Dropped: the chunk being filled is not sent (Begin takes it back).
+    current_ = nullptr;
+    cursor_ = 0;
+    table_cursor_ = 0;
+    request_.store(nullptr, std::memory_order_relaxed);
+    finished_.store(true, std::memory_order_release);
+    return;
+  }
   for (; table_cursor_ < n; ++table_cursor_) {
     FlowTable* table = tables[table_cursor_];
     if (r->kind == Kind::kFlush) {

@@ -53,11 +53,15 @@ class QueryPort {
   void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid = 0);
   // Requester: hands every snapshot received so far to `visit`; returns true
   // once the worker has finished and everything was visited. A costly
-  // predicate is evaluated here, which can take long: once `abandon` is set
-  // (the worker stopped, the caller gave up) it returns false at the next
-  // flow, and the query is not to be collected further.
+  // predicate is evaluated here, which can take long: `abandon` (may be
+  // null) is asked before each flow, and once it says true Collect returns
+  // false; the caller then Cancel()s the query.
   bool Collect(const std::function<void(const FlowSnapshot&)>& visit,
-               const std::atomic<bool>* abandon = nullptr);
+               const std::function<bool()>* abandon = nullptr);
+  // Requester: stops the query in progress. The worker drops it at its next
+  // Serve; returns true once it has (false if `worker_done` is set first:
+  // the worker is gone and the port no longer matters). Begin may follow.
+  bool Cancel(const std::atomic<bool>* worker_done);
   // Requester, after a finished kRawPackets query: whether this shard holds
   // the flow, and its packets in capture order (`data` valid during the call).
   bool raw_found() const { return raw_found_; }
@@ -118,6 +122,7 @@ class QueryPort {
   Request storage_;
   std::atomic<Request*> request_{nullptr};
   std::atomic<bool> finished_{true};
+  std::atomic<bool> cancel_{false};  // requester -> worker: drop the query
   // kRawPackets answer: written by the worker before `finished_` is set.
   std::unique_ptr<uint8_t[]> raw_buffer_;
   uint64_t raw_capacity_ = 0;

@@ -102,7 +102,7 @@ class RxWorker {
   const LoopGapHistogram& loop_gaps() const { return gaps_; }
 
   // Work budgets of one loop iteration (see the banner).
-  static constexpr uint64_t kBusyBudgetNs = 4'000;
+  static constexpr uint64_t kBusyBudgetNs = 1'000;
   static constexpr uint64_t kIdleBudgetNs = 20'000;
   bool done() const { return done_.load(std::memory_order_acquire); }
   // Set once every flow of the worker has been handed over (control, queries).

@@ -86,6 +86,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     if (s.ok()) {
       counters_.queries.fetch_add(1, std::memory_order_relaxed);
       BudgetLease lease(&budget_);
+      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
       s = Count(RunQuery(*request, backend_, reply, &lease));
     }
     reactor->Finish(ToGrpcStatus(s));
@@ -130,6 +131,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     answer.lease = BudgetLease(&budget_);
     if (s.ok()) {
       counters_.query_streams.fetch_add(1, std::memory_order_relaxed);
+      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
       s = Count(CollectAnswer(*request, backend_, &answer));
     }
     if (!s.ok()) return new FailedStream<v1::FlowSet>(s);
@@ -149,6 +151,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     packets.lease = BudgetLease(&budget_);
     if (s.ok()) {
       counters_.pcap_exports.fetch_add(1, std::memory_order_relaxed);
+      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
       s = Count(GatherPcapPackets(*request, backend_, options_.max_pcap_bytes, &packets));
     }
     if (!s.ok()) return new FailedStream<v1::PcapChunk>(s);

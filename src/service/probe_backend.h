@@ -34,13 +34,39 @@ struct StatsSnapshot {
   std::vector<Entry> entries;
 };
 
+// Whether the call a gRPC thread is serving was cancelled (its deadline
+// passed, the client went away): the service sets a check around the call,
+// a backend blocked for it (a long query) polls Cancelled() and gives up.
+// One per thread, nested scopes restore the outer one.
+//
+//   CallCancelScope scope([ctx] { return ctx->IsCancelled(); });   // service
+//   if (CallCancelScope::Cancelled()) return absl::CancelledError(...);  // backend
+class CallCancelScope {
+ public:
+  explicit CallCancelScope(std::function<bool()> cancelled)
+      : cancelled_(std::move(cancelled)), outer_(current_) {
+    current_ = &cancelled_;
+  }
+  ~CallCancelScope() { current_ = outer_; }
+  CallCancelScope(const CallCancelScope&) = delete;
+  CallCancelScope& operator=(const CallCancelScope&) = delete;
+
+  static bool Cancelled() { return current_ != nullptr && (*current_)(); }
+
+ private:
+  std::function<bool()> cancelled_;
+  const std::function<bool()>* outer_;
+  static inline thread_local const std::function<bool()>* current_ = nullptr;
+};
+
 class ProbeBackend {
  public:
   virtual ~ProbeBackend() = default;
 
   // Calls `visit` for every live flow (of every worker shard) that matches
-  // `predicate` (null: all). Blocks until every shard has answered; RX does
-  // not stop. `visit` runs on the calling thread.
+  // `predicate` (null: all). Blocks until every shard has answered, or the
+  // call is cancelled (CallCancelScope: CANCELLED); RX does not stop.
+  // `visit` runs on the calling thread.
   virtual absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                                   const std::function<void(const FlowSnapshot&)>& visit) = 0;
 

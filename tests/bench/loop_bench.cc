@@ -229,7 +229,7 @@ void RunOnce(const Options& o, bool with_event, int n) {
   if (with_event && sc.rfind("query", 0) == 0) {
     std::string expr;
     if (sc == "query-worst") expr = bench::WorstFilter();
-    if (sc == "query-inshard") expr = bench::InList("Transport.B", 249, 5000);
+    if (sc == "query-inshard") expr = bench::InList("Transport.B", 63, 5000);
     auto f = query::CompiledFilter::Compile(expr, nullptr, {.node_tid = "bench"});
     if (!f.ok()) std::exit(1);
     std::shared_ptr<const FlowPredicate> pred = expr.empty() ? nullptr : *f;
@@ -238,11 +238,16 @@ void RunOnce(const Options& o, bool with_event, int n) {
       while (!window_over.load()) {
         queries->Begin(QueryPort::Kind::kSnapshot, pred);
         bool finished = false;
+        const std::function<bool()> over = [&] { return window_over.load(); };
         while (!finished && !window_over.load()) {
-          finished = queries->Collect([&](const FlowSnapshot&) { ++visited; }, &window_over);
+          finished = queries->Collect([&](const FlowSnapshot&) { ++visited; }, &over);
           std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
-        if (finished) ++answers;
+        if (finished) {
+          ++answers;
+        } else {
+          queries->Cancel(nullptr);
+        }
       }
     });
   }

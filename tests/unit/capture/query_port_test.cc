@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "../table/eal_env.h"
@@ -171,6 +172,43 @@ TEST_F(QueryPortTest, ACostlyPredicateIsEvaluatedByTheRequesterOnly) {
   EXPECT_EQ(pred->calls.load(), kFlows);  // every flow, on this (the requester's) thread
   EXPECT_EQ(got.size(), kFlows / 10);
   for (const FlowSnapshot& s : got) EXPECT_EQ(s.transport_b, 3);
+}
+
+TEST_F(QueryPortTest, ACancelledQueryStopsAndTheNextOneIsWhole) {
+  auto costly = std::make_shared<PortPredicate>(3, std::vector<uint64_t>{}, /*costly=*/true);
+  port_->Begin(QueryPort::Kind::kSnapshot, costly);
+  for (int i = 0; i < 40; ++i) {  // part of the scan: a few chunks of 128 flows
+    WorkBudget b = Slice();
+    port_->Serve(table_.get(), &b);
+  }
+  // The requester gives up in the middle of a chunk.
+  int asked = 0;
+  const std::function<bool()> abandon = [&] { return ++asked > 3; };
+  EXPECT_FALSE(port_->Collect([](const FlowSnapshot&) {}, &abandon));
+  EXPECT_EQ(costly->calls.load(), 3);  // it stopped evaluating at once
+  ASSERT_TRUE(port_->pending());
+  // Cancel waits for the worker, which drops the query at its next Serve.
+  std::atomic<bool> cancelled{false};
+  std::thread requester([&] { cancelled = port_->Cancel(nullptr); });
+  while (port_->pending()) {
+    WorkBudget b = Slice();
+    port_->Serve(table_.get(), &b);
+  }
+  requester.join();
+  EXPECT_TRUE(cancelled.load());
+  // The next query sees every flow exactly once, nothing of the dropped one.
+  int serves = 0;
+  std::vector<FlowSnapshot> got = Run(nullptr, &serves);
+  EXPECT_EQ(got.size(), kFlows);
+  std::set<uint64_t> distinct;
+  for (const FlowSnapshot& f : got) distinct.insert(f.uuid);
+  EXPECT_EQ(distinct.size(), kFlows);
+}
+
+TEST_F(QueryPortTest, CancelReturnsAtOnceWhenTheWorkerIsGone) {
+  port_->Begin(QueryPort::Kind::kSnapshot, nullptr);
+  std::atomic<bool> done{true};
+  EXPECT_FALSE(port_->Cancel(&done));
 }
 
 TEST_F(QueryPortTest, FlushResumesAcrossSlicesUntilEveryFlowLeft) {

@@ -1,0 +1,151 @@
+// RxWorker's loop on a capture clock (pcap replays): timer work due before a
+// burst is finished before the burst is accounted, even when it takes many
+// loop iterations (the burst is held meanwhile), so a flow idle past its
+// deadline is never extended by a later frame, whatever the time budget.
+// The port is a net_ring ethdev fed by the test; frames carry their capture
+// time in the mbuf timestamp field, as net_pcap's do. The loop gap histogram
+// records the polls. (EAL is started by record_channel_test.cc's main.)
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "capture/rx_worker.h"
+#include "gtest/gtest.h"
+
+namespace skyprobe {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSec;
+constexpr uint32_t kFrameLen = 60;
+
+// A 60-byte Ethernet/IPv4/UDP frame of flow i: 10.<i>:1024 -> 192.168.0.1:4000.
+void WriteFrame(uint32_t i, uint8_t* p) {
+  std::memset(p, 0, kFrameLen);
+  p[0] = 0x02, p[5] = 1, p[6] = 0x02, p[11] = 2, p[12] = 0x08;
+  uint8_t* ip = p + 14;
+  ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
+  ip[12] = 10, ip[13] = static_cast<uint8_t>(i >> 16), ip[14] = static_cast<uint8_t>(i >> 8);
+  ip[15] = static_cast<uint8_t>(i);
+  ip[16] = 192, ip[17] = 168, ip[19] = 1;
+  uint8_t* udp = ip + 20;
+  udp[0] = 0x04, udp[2] = 0x0f, udp[3] = 0xa0, udp[5] = 26;
+}
+
+struct CountingSink {
+  FlowSnapshot slot;
+  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<CountingSink*>(ctx)->slot; }
+  static void Publish(void*, FlowSnapshot*) {}
+};
+
+TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
+  int ts_offset = -1;
+  uint64_t ts_flag = 0;
+  ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
+  rte_mempool* pool = rte_pktmbuf_pool_create("rxw_pool", 4095, 0, 0, 2048, rte_socket_id());
+  ASSERT_NE(pool, nullptr);
+  rte_ring* ring =
+      rte_ring_create("rxw_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  const int port = rte_eth_from_rings("net_rxw", &ring, 1, &ring, 1, rte_socket_id());
+  ASSERT_GE(port, 0);
+  rte_eth_conf conf{};
+  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
+  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
+  ASSERT_EQ(rte_eth_dev_start(port), 0);
+
+  CountingSink sink;
+  FlowTableOptions o;
+  o.name = "rxw";
+  o.max_flows = 1u << 16;
+  o.expire_ns = 10 * kSec;
+  o.tick_ns = 100'000'000;
+  auto table = std::move(
+      FlowTable::Create(o, RecordSink{&sink, &CountingSink::Acquire, &CountingSink::Publish})
+          .value());
+  std::atomic<bool> stop{false};
+  WorkerSetup ws;
+  RxQueueSpec q;
+  q.port_id = static_cast<uint16_t>(port);
+  q.name = "ring";
+  ws.queues.push_back(q);
+  ws.table = table.get();
+  ws.timestamp_offset = ts_offset;  // a capture clock, as with net_pcap
+  ws.stop = &stop;
+  RxWorker worker(ws);
+  std::thread run([&] { worker.Run(); });
+
+  // Flows 0..N-1 at T0 (1 us apart), then flow 0 again 20 s later: every
+  // flow is due by then (expire 10 s), thousands of them, far more than one
+  // loop iteration's budget expires.
+  constexpr uint32_t kFlows = 20000;
+  const auto send = [&](uint32_t flow, int64_t ts_ns) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    while (m == nullptr) {
+      std::this_thread::yield();
+      m = rte_pktmbuf_alloc(pool);
+    }
+    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
+    m->ol_flags |= ts_flag;
+    while (rte_ring_enqueue(ring, m) != 0) std::this_thread::yield();
+  };
+  for (uint32_t i = 0; i < kFlows; ++i) send(i, kT0 + i * 1000);
+  // The late frame in a burst of its own (the first frame of a burst is the
+  // time the due work is done up to).
+  while (table->counters().packets_in_flows < kFlows) std::this_thread::yield();
+  send(0, kT0 + 20 * kSec);
+  while (table->counters().packets_in_flows < kFlows + 1) std::this_thread::yield();
+  // Read while running: the last frame made a new flow 0, after the old one left.
+  EXPECT_EQ(table->counters().flows_created, kFlows + 1);
+  EXPECT_EQ(table->counters().expired_idle, kFlows);
+  EXPECT_EQ(table->size(), 1u);
+  stop = true;
+  run.join();
+  EXPECT_EQ(table->counters().expired_flush, 1u);
+  EXPECT_EQ(worker.counters().rx_packets, kFlows + 1);
+  uint64_t gaps = 0;
+  for (int b = 0; b < LoopGapHistogram::kBuckets; ++b) gaps += worker.loop_gaps().bucket(b);
+  EXPECT_GT(gaps, 0u);
+  rte_eth_dev_stop(port);
+  rte_eth_dev_close(port);
+  rte_ring_free(ring);
+  rte_mempool_free(pool);
+}
+
+TEST(LoopGapHistogramTest, BucketsCoverEveryValueAndPercentilesNeverUnderstate) {
+  // Every value falls in a bucket whose bounds hold it.
+  for (uint64_t v :
+       {0ull, 1ull, 7ull, 8ull, 9ull, 15ull, 16ull, 1000ull, 123456789ull, ~0ull >> 1, ~0ull}) {
+    const int b = LoopGapHistogram::Bucket(v);
+    ASSERT_LT(b, LoopGapHistogram::kBuckets);
+    EXPECT_LE(v, LoopGapHistogram::BucketMax(b)) << v;
+    if (b > 0) EXPECT_GT(v, LoopGapHistogram::BucketMax(b - 1)) << v;
+  }
+  // 998 gaps of 1000 cycles and two of 10^6: p50 and p99 about 1000, never
+  // below it; p99.9 (the 999th) and max the long one, exactly (at 1 GHz,
+  // cycles = ns).
+  LoopGapHistogram h;
+  for (int i = 0; i < 998; ++i) h.Record(1000);
+  h.Record(1'000'000);
+  h.Record(1'000'000);
+  const LoopGapStats s = SummarizeLoopGaps({&h}, 1'000'000'000);
+  EXPECT_EQ(s.count, 1000u);
+  EXPECT_GE(s.p50_ns, 1000u);
+  EXPECT_LT(s.p50_ns, 1250u);  // a quarter of a power of two at most
+  EXPECT_EQ(s.p99_ns, s.p50_ns);
+  EXPECT_EQ(s.p999_ns, 1'000'000u);  // capped at the max seen
+  EXPECT_EQ(s.max_ns, 1'000'000u);
+}
+
+}  // namespace
+}  // namespace skyprobe
