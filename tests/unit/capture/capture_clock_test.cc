@@ -30,7 +30,9 @@ TEST(CaptureClockTest, MicrosecondsToNanosecondsSaturate) {
 TEST(CaptureClockTest, ReadsTheDynamicField) {
   alignas(64) unsigned char buf[sizeof(rte_mbuf)] = {};
   auto* m = reinterpret_cast<rte_mbuf*>(buf);
-  const int offset = static_cast<int>(offsetof(rte_mbuf, dynfield1));
+  // rte_mbuf_dynfield_register aligns the timestamp field to 8 bytes;
+  // dynfield1 itself is only 4-aligned.
+  const int offset = static_cast<int>((offsetof(rte_mbuf, dynfield1) + 7) & ~size_t{7});
   const uint64_t us = ~0ull;  // a corrupt timestamp
   std::memcpy(buf + offset, &us, sizeof(us));
   EXPECT_EQ(CaptureTimeNs(m, offset), INT64_MAX);
