@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,44 @@ struct IpfixDestination {
   std::string text;  // as given
 };
 absl::StatusOr<IpfixDestination> ParseIpfixDestination(const std::string& text);
+
+// Attributes of one input, which is one capture point: given after its name,
+// "--pcap FILE,node-tid=T,capture-id=C,bpf=EXPR" (bpf= takes the rest of the
+// value, commas included, so it comes last), or as keys of a YAML list entry.
+// Unset ones take the probe-wide flags (--node-tid, --bpf); the capture ID
+// defaults to the input's name (CaptureIdFromName).
+struct InputAttributes {
+  std::optional<std::string> node_tid;
+  std::optional<std::string> capture_id;
+  std::optional<std::string> bpf;
+  bool empty() const { return !node_tid && !capture_id && !bpf; }
+};
+
+// Attributes of a port EAL probes from --eal ("--port DEVICE,capture-id=...").
+struct PortAttributes {
+  std::string device;  // DPDK device name: a PCI address ("0000:3b:00.0") or a vdev name
+  InputAttributes attrs;
+};
+
+// One capture point as the probe runs it: an input with its attributes
+// resolved against the probe-wide flags.
+struct CapturePointSpec {
+  std::string name;        // the input: file path, interface, DPDK device, sFlow address
+  std::string node_tid;    // its own, else --node-tid
+  std::string capture_id;  // its own, else made from the name (unique: see UniqueCaptureIds)
+  bool capture_id_given = false;
+  std::string bpf;  // its own, else --bpf ("" keeps every packet)
+};
+
+// A capture ID made from an input's name: the name with every byte outside
+// '!'..'~' (spaces, control and non-ASCII bytes) replaced by '_', as capture
+// IDs name Stats scopes and summary lines ("capture.ID.packets_in").
+std::string CaptureIdFromName(const std::string& name);
+
+// Makes the capture IDs of `points` unique: given ones are kept (ValidateConfig
+// refuses two equal ones); a default that is already taken gets "#2", "#3"...
+// ("demo.pcap", "demo.pcap#2" for the same file given twice).
+void UniqueCaptureIds(std::vector<CapturePointSpec>* points);
 
 // An IP network "ADDR/LEN" (a bare address is /32 or /128), address bytes in
 // network order with the host bits cleared.
@@ -82,6 +121,12 @@ enum class OverloadPolicy : uint8_t {
 struct Config {
   // Inputs. Each pcap file becomes one net_pcap vdev ("--pcap", repeatable).
   std::vector<std::string> pcap_files;
+  // Each input's own attributes, in the order of its list (pcap_attrs[i] is
+  // pcap_files[i]'s; likewise iface_attrs for ifaces). sFlow listeners take none.
+  std::vector<InputAttributes> pcap_attrs;
+  std::vector<InputAttributes> iface_attrs;
+  // Attributes of ports probed through --eal ("--port DEVICE,...", repeatable).
+  std::vector<PortAttributes> port_attrs;
   // Raw EAL arguments for real NICs ("--eal"), split on whitespace.
   std::vector<std::string> eal_args;
   // Force the link type of every pcap input (0 = take it from the file header).
@@ -191,8 +236,9 @@ struct Config {
   // EAL lcore left after control (and the dispatcher) for --eal runs.
   uint32_t workers = 0;
   Distribution distribution = Distribution::kAuto;  // "--distribution auto|rss|dispatch"
-  // All --pcap files become the queues of ONE net_pcap port (queue i reads file i)
-  // instead of one port each: multi-queue tests without a NIC ("--pcap-queues").
+  // The --pcap files of a capture point become the queues of ONE net_pcap port (queue i
+  // reads its i-th file) instead of one port each: multi-queue tests without a NIC
+  // ("--pcap-queues"). Files without capture-id= are one point; files sharing one, another.
   bool pcap_queues = false;
 
   // gRPC service (src/service; docs/configuration.md, "Service").
@@ -229,6 +275,19 @@ struct Config {
   // The --config file that was read, empty if none (for the start-up banner).
   std::string config_path;
 };
+
+// list[i] (Config::pcap_attrs, iface_attrs), or no attributes when the list
+// is shorter (a Config built by hand).
+const InputAttributes& InputAttributesAt(const std::vector<InputAttributes>& list, size_t i);
+
+// The --pcap files of each net_pcap port, port by port (indices into pcap_files): one file
+// each; with --pcap-queues the files of one capture point (the same capture-id=, or none)
+// as the queues of one port, in the order of their first file.
+std::vector<std::vector<size_t>> PcapPortFiles(const Config& cfg);
+
+// The capture point of an input named `name` with attributes `a`.
+CapturePointSpec ResolveCapturePoint(const Config& cfg, const std::string& name,
+                                     const InputAttributes& a);
 
 // A UDP listen address: "ADDR:PORT" with a numeric IPv4 address, or "[IPV6]:PORT".
 struct ListenAddress {

@@ -91,6 +91,7 @@ enum class Field : uint8_t {
   kIpfixPen,
   kIpfixRate,
   kIpfixSpoolBytes,
+  kPort,
   kCount,
 };
 
@@ -113,6 +114,20 @@ inline const std::string& LabelOf(const FieldLabels& labels, Field field) {
 // seconds"); the caller prefixes the flag or YAML key. kPcap appends one file; kEal
 // replaces the EAL arguments; kCommunityId and kQuiet take a boolean word.
 absl::Status SetField(Field field, absl::string_view value, Config* cfg);
+
+// "NAME[,key=value...]" of --pcap, --iface, --port, --sflow-listen (`field`): the name,
+// and the attributes after it (InputAttributes; bpf= takes the rest of the value).
+absl::Status ParseInputSpec(Field field, absl::string_view value, std::string* name,
+                            InputAttributes* attrs);
+// One attribute of an input of `field` ("node-tid" or "node_tid", ...); unknown keys,
+// keys given twice and empty values are errors naming the keys the input takes.
+absl::Status SetInputAttribute(Field field, absl::string_view key, absl::string_view value,
+                               InputAttributes* attrs);
+// Appends one input (name and attributes) to the list of `field`, checking the name as
+// SetField does.
+absl::Status AddInput(Field field, const std::string& name, InputAttributes attrs, Config* cfg);
+// Empties the list of `field` (an input list, or --kafka-option's) and its attributes.
+void ClearList(Field field, Config* cfg);
 
 // Boolean words accepted by flags and YAML: true/false, yes/no, on/off, 1/0.
 absl::Status ParseBool(absl::string_view value, bool* out);

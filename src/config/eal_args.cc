@@ -20,13 +20,18 @@ namespace config_internal {
 namespace {
 
 // Memory for the mempools and the flow table: about 256 bytes a flow plus rte_hash buckets
-// and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings. sFlow agent
-// tables come on top (every agent may appear); untouched memory is never made resident.
+// and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings with up to four
+// RX queues, and 64 MB more for each queue beyond (its 8191 mbufs of 2.4 KB, capture/port.cc,
+// and what grows with the queues and workers: dispatch rings, their mbufs, record rings).
+// sFlow agent tables come on top (every agent may appear). --no-huge memory is reserved,
+// not resident: untouched memory costs nothing.
 uint64_t MemoryMegabytes(const Config& cfg) {
   uint64_t flows = cfg.max_flows;
   if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;
   const uint64_t table_mb = (flows * 600 + (1u << 20) - 1) >> 20;
-  return std::max<uint64_t>(256, table_mb + 128);
+  const uint64_t queues = cfg.pcap_files.size() + cfg.ifaces.size() * AfPacketQueues(cfg);
+  const uint64_t mbuf_mb = 128 + 64 * (queues > 4 ? queues - 4 : 0);
+  return std::max<uint64_t>(256, table_mb + mbuf_mb);
 }
 
 bool HasArg(const std::vector<std::string>& args, absl::string_view name) {
@@ -69,7 +74,10 @@ std::vector<std::string> LcoreArgs(const std::vector<int>& cpus, uint32_t n) {
 
 uint32_t PcapLcoreCount(const Config& cfg) {
   const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
-  return 1 + workers + (NeedsDispatcher(cfg, static_cast<uint32_t>(cfg.pcap_files.size())) ? 1 : 0);
+  // Every port must give each worker a queue: the fewest queues of a port count.
+  size_t queues = cfg.pcap_files.empty() ? 0 : SIZE_MAX;
+  for (const std::vector<size_t>& port : PcapPortFiles(cfg)) queues = std::min(queues, port.size());
+  return 1 + workers + (NeedsDispatcher(cfg, static_cast<uint32_t>(queues)) ? 1 : 0);
 }
 
 std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::string& prefix,
@@ -101,18 +109,14 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
                                 ",framecnt=", kAfPacketFrameCount));
     ++live;
   }
+  // net_pcap<k> replays the files of PcapPortFiles()[k], queue i its i-th file
+  // (capture/port.cc relies on the names).
   uint32_t index = 0;
-  if (cfg.pcap_queues && !cfg.pcap_files.empty()) {
-    // One port whose queue i replays file i.
+  for (const std::vector<size_t>& port : PcapPortFiles(cfg)) {
     while (VdevNameTaken(cfg.eal_args, index)) ++index;
     std::string vdev = absl::StrCat("--vdev=net_pcap", index);
-    for (const std::string& path : cfg.pcap_files) absl::StrAppend(&vdev, ",rx_pcap=", path);
+    for (const size_t i : port) absl::StrAppend(&vdev, ",rx_pcap=", cfg.pcap_files[i]);
     args.push_back(vdev);
-    return args;
-  }
-  for (const std::string& path : cfg.pcap_files) {
-    while (VdevNameTaken(cfg.eal_args, index)) ++index;
-    args.push_back(absl::StrCat("--vdev=net_pcap", index, ",rx_pcap=", path));
     ++index;
   }
   return args;

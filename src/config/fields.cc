@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "config/config_internal.h"
+#include "skyprobe/status.h"
 
 namespace skyprobe {
 namespace config_internal {
@@ -99,6 +100,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ipfix-pen", "output.ipfix_pen"},
     {"ipfix-rate", "output.ipfix_rate"},
     {"ipfix-spool-bytes", "output.ipfix_spool_bytes"},
+    {"port", "input.ports"},
 };
 
 struct LinkTypeEntry {
@@ -270,9 +272,14 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
   constexpr absl::string_view kMillis = "a whole number of milliseconds";
   switch (field) {
     case Field::kPcap:
-      if (value.empty()) return absl::InvalidArgumentError("empty file name");
-      cfg->pcap_files.emplace_back(value);
-      return absl::OkStatus();
+    case Field::kIface:
+    case Field::kSflowListen:
+    case Field::kPort: {
+      std::string name;
+      InputAttributes attrs;
+      SKYPROBE_RETURN_IF_ERROR(ParseInputSpec(field, value, &name, &attrs));
+      return AddInput(field, name, std::move(attrs), cfg);
+    }
     case Field::kEal: {
       std::vector<std::string> args =
           absl::StrSplit(value, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty());
@@ -288,10 +295,6 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
     case Field::kBpf:
       // Checked against each input's link type by ValidateWithLabels.
       cfg->bpf_filter = std::string(absl::StripAsciiWhitespace(value));
-      return absl::OkStatus();
-    case Field::kIface:
-      if (value.empty()) return absl::InvalidArgumentError("empty interface name");
-      cfg->ifaces.emplace_back(value);
       return absl::OkStatus();
     case Field::kPcapRate: {
       uint32_t rate = 0;
@@ -416,13 +419,6 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseCount(value, &cfg->raw_packets_last);
     case Field::kRawPacketsMemory:
       return ParseBytes(value, &cfg->raw_packets_memory);
-    case Field::kSflowListen: {
-      const std::string v(absl::StripAsciiWhitespace(value));
-      absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
-      if (!addr.ok()) return addr.status();
-      cfg->sflow_listen.push_back(v);
-      return absl::OkStatus();
-    }
     case Field::kSflowMaxAgents:
       return ParseCount(value, &cfg->sflow_max_agents);
     case Field::kSflowMaxFlows:
@@ -518,6 +514,72 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       break;
   }
   return absl::InternalError("unknown config field");
+}
+
+absl::Status AddInput(Field field, const std::string& name, InputAttributes attrs, Config* cfg) {
+  switch (field) {
+    case Field::kPcap:
+      if (name.empty()) return absl::InvalidArgumentError("empty file name");
+      cfg->pcap_files.push_back(name);
+      cfg->pcap_attrs.resize(cfg->pcap_files.size() - 1);  // a Config built by hand may lag
+      cfg->pcap_attrs.push_back(std::move(attrs));
+      return absl::OkStatus();
+    case Field::kIface:
+      if (name.empty()) return absl::InvalidArgumentError("empty interface name");
+      cfg->ifaces.push_back(name);
+      cfg->iface_attrs.resize(cfg->ifaces.size() - 1);
+      cfg->iface_attrs.push_back(std::move(attrs));
+      return absl::OkStatus();
+    case Field::kSflowListen: {
+      const std::string v(absl::StripAsciiWhitespace(name));
+      absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
+      if (!addr.ok()) return addr.status();
+      cfg->sflow_listen.push_back(v);  // ParseInputSpec refused any attribute
+      return absl::OkStatus();
+    }
+    case Field::kPort: {
+      const std::string v(absl::StripAsciiWhitespace(name));
+      if (v.empty()) {
+        return absl::InvalidArgumentError(
+            "empty device name (a PCI address such as 0000:3b:00.0, or a vdev name)");
+      }
+      if (attrs.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "'", v, "': no attribute given (DEVICE,node-tid=ID,capture-id=ID,bpf=EXPR)"));
+      }
+      cfg->port_attrs.push_back(PortAttributes{v, std::move(attrs)});
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InternalError("not an input list");
+  }
+}
+
+void ClearList(Field field, Config* cfg) {
+  switch (field) {
+    case Field::kPcap:
+      cfg->pcap_files.clear();
+      cfg->pcap_attrs.clear();
+      break;
+    case Field::kIface:
+      cfg->ifaces.clear();
+      cfg->iface_attrs.clear();
+      break;
+    case Field::kSflowListen:
+      cfg->sflow_listen.clear();
+      break;
+    case Field::kPort:
+      cfg->port_attrs.clear();
+      break;
+    case Field::kKafkaOption:
+      cfg->kafka_options.clear();
+      break;
+    case Field::kIpfix:
+      cfg->ipfix.clear();
+      break;
+    default:
+      break;
+  }
 }
 
 size_t EditDistance(absl::string_view a, absl::string_view b) {

@@ -107,6 +107,7 @@ constexpr FlagSpec kFlags[] = {
     {"ipfix-pen", FlagKind::kValue, Field::kIpfixPen},
     {"ipfix-rate", FlagKind::kValue, Field::kIpfixRate},
     {"ipfix-spool-bytes", FlagKind::kValue, Field::kIpfixSpoolBytes},
+    {"port", FlagKind::kValue, Field::kPort},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };
@@ -237,37 +238,22 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
   }
 
   // Flags override the file whatever their position. --pcap is repeatable: the first one
-  // on the command line replaces the file's list rather than adding to it.
-  bool pcap_from_flags = false;
-  bool iface_from_flags = false;
-  bool sflow_from_flags = false;
-  bool kafka_options_from_flags = false;
-  bool ipfix_from_flags = false;
+  // on the command line replaces the file's list rather than adding to it (likewise every
+  // repeatable flag).
+  bool list_from_flags[config_internal::kFieldCount] = {};
   for (const ParsedFlag& f : flags) {
     const FlagKind kind = f.spec->kind;
     if (kind != FlagKind::kValue && kind != FlagKind::kSwitchOn && kind != FlagKind::kSwitchOff) {
       continue;
     }
     const std::string label = absl::StrCat("--", f.spec->name);
-    if (f.spec->field == Field::kPcap && !pcap_from_flags) {
-      cfg.pcap_files.clear();
-      pcap_from_flags = true;
-    }
-    if (f.spec->field == Field::kIface && !iface_from_flags) {
-      cfg.ifaces.clear();  // same rule as --pcap
-      iface_from_flags = true;
-    }
-    if (f.spec->field == Field::kSflowListen && !sflow_from_flags) {
-      cfg.sflow_listen.clear();  // same rule as --pcap
-      sflow_from_flags = true;
-    }
-    if (f.spec->field == Field::kKafkaOption && !kafka_options_from_flags) {
-      cfg.kafka_options.clear();  // same rule as --pcap
-      kafka_options_from_flags = true;
-    }
-    if (f.spec->field == Field::kIpfix && !ipfix_from_flags) {
-      cfg.ipfix.clear();  // same rule as --pcap
-      ipfix_from_flags = true;
+    const Field field = f.spec->field;
+    const bool is_list = field == Field::kPcap || field == Field::kIface ||
+                         field == Field::kSflowListen || field == Field::kKafkaOption ||
+                         field == Field::kIpfix || field == Field::kPort;
+    if (is_list && !list_from_flags[static_cast<size_t>(field)]) {
+      config_internal::ClearList(field, &cfg);
+      list_from_flags[static_cast<size_t>(field)] = true;
     }
     const std::string value = kind == FlagKind::kSwitchOff ? "false" : f.value;
     absl::Status s = config_internal::SetField(f.spec->field, value, &cfg);

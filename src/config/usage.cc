@@ -60,6 +60,17 @@ INPUT
                              or 0.5 (default: 1.0, > 0)
     --eal "ARGS"             raw DPDK EAL arguments for real ports, split on whitespace,
                              e.g. "-l 0-1 -a 0000:3b:00.0" (default: none)
+    --port DEVICE,ATTRS      attributes of a port probed through --eal (a PCI address
+                             or a vdev name), e.g. 0000:3b:00.0,capture-id=uplink;
+                             repeatable (default: none)
+
+    Every input is a capture point: its flows never merge with another point's (same
+    TrackingID, other UUID). Attributes follow its name after commas, e.g.
+    --pcap tap1.pcap,node-tid=tap-1,capture-id=uplink,bpf=tcp port 80
+    node-tid=ID     NodeTID of its flows (default: --node-tid)
+    capture-id=ID   CaptureID of its flows (default: the input's name)
+    bpf=EXPR        its own filter, instead of --bpf (takes the rest of the value)
+    An --sflow-listen takes none (each agent's flows take its address as NodeTID).
     --link-type N|NAME       force the link type of every pcap input (default: from the
                              file): NULL 0, EN10MB (ethernet) 1, RAW 12 or 101,
                              LINUX_SLL 113, IPV4 228, IPV6 229

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -129,29 +131,115 @@ absl::Status CheckService(const Config& cfg, const FieldLabels& labels) {
   return absl::OkStatus();
 }
 
+// One filter expression compiled by libpcap for `dlt`; the error says where it came from.
+absl::Status CompileBpf(const std::string& where, const std::string& expr, uint32_t dlt,
+                        const std::string& path) {
+  pcap_t* p = pcap_open_dead(static_cast<int>(dlt), 262144);
+  if (p == nullptr) return absl::InternalError(absl::StrCat(where, ": pcap_open_dead failed"));
+  bpf_program prog = {};
+  const bool ok = pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
+  const std::string err = ok ? "" : pcap_geterr(p);
+  if (ok) pcap_freecode(&prog);
+  pcap_close(p);
+  if (ok) return absl::OkStatus();
+  // Syntax errors do not depend on the input; name it only when the link type matters.
+  if (dlt == DLT_EN10MB || path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", err));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": for ", path, " (", LinkTypeName(dlt), "): ", err));
+}
+
+// "--pcap a.pcap" for a flag, "cfg.yaml: input.pcap: a.pcap" for a YAML key.
+std::string InputLabel(const FieldLabels& labels, Field field, absl::string_view name) {
+  const std::string& label = LabelOf(labels, field);
+  return absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ", name);
+}
+
+// --bpf compiled by libpcap for the link type of every input that takes it (Ethernet for
+// --eal ports), and each input's own bpf= for its link type, so a bad expression is
+// reported before EAL starts:
+// --bpf "porrt 53": can't parse filter expression: syntax error
+// --pcap a.pcap: bpf "porrt 53": can't parse filter expression: syntax error
 absl::Status CheckBpf(const Config& cfg, const FieldLabels& labels) {
+  std::vector<std::pair<uint32_t, std::string>> global;  // link type, input it came from
+  const auto own = [&](Field field, const std::string& name, const InputAttributes& a, uint32_t dlt,
+                       const std::string& path) {
+    if (!a.bpf) {
+      global.emplace_back(dlt, path);
+      return absl::OkStatus();
+    }
+    return CompileBpf(absl::StrCat(InputLabel(labels, field, name), ": bpf \"", *a.bpf, "\""),
+                      *a.bpf, dlt, path);
+  };
+  for (size_t i = 0; i < cfg.pcap_inputs.size(); ++i) {
+    const PcapInput& in = cfg.pcap_inputs[i];
+    SKYPROBE_RETURN_IF_ERROR(
+        own(Field::kPcap, in.path, InputAttributesAt(cfg.pcap_attrs, i), in.link_type, in.path));
+  }
+  for (size_t i = 0; i < cfg.ifaces.size(); ++i) {
+    SKYPROBE_RETURN_IF_ERROR(
+        own(Field::kIface, cfg.ifaces[i], InputAttributesAt(cfg.iface_attrs, i), DLT_EN10MB, ""));
+  }
+  for (const PortAttributes& p : cfg.port_attrs) {
+    SKYPROBE_RETURN_IF_ERROR(own(Field::kPort, p.device, p.attrs, DLT_EN10MB, ""));
+  }
   if (cfg.bpf_filter.empty()) return absl::OkStatus();
-  std::vector<std::pair<uint32_t, std::string>> targets;  // link type, input it came from
-  for (const PcapInput& input : cfg.pcap_inputs) targets.emplace_back(input.link_type, input.path);
-  if (!cfg.eal_args.empty() || targets.empty()) targets.emplace_back(DLT_EN10MB, "");
+  if (!cfg.eal_args.empty() || global.empty()) global.emplace_back(DLT_EN10MB, "");
   const std::string& label = LabelOf(labels, Field::kBpf);
   const std::string where =
       absl::StrCat(label, absl::StartsWith(label, "--") ? " " : ": ", "\"", cfg.bpf_filter, "\"");
-  for (const auto& [dlt, path] : targets) {
-    pcap_t* p = pcap_open_dead(static_cast<int>(dlt), 262144);
-    if (p == nullptr) return absl::InternalError(absl::StrCat(where, ": pcap_open_dead failed"));
-    bpf_program prog = {};
-    const bool ok = pcap_compile(p, &prog, cfg.bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
-    const std::string err = ok ? "" : pcap_geterr(p);
-    if (ok) pcap_freecode(&prog);
-    pcap_close(p);
-    if (ok) continue;
-    // Syntax errors do not depend on the input; name it only when the link type matters.
-    if (dlt == DLT_EN10MB || path.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", err));
+  for (const auto& [dlt, path] : global) {
+    SKYPROBE_RETURN_IF_ERROR(CompileBpf(where, cfg.bpf_filter, dlt, path));
+  }
+  return absl::OkStatus();
+}
+
+// Capture points: given capture IDs are unique among every input (they name the points
+// in records, queries and Stats); --port names a device of --eal once; --pcap-queues makes
+// every file one port, which has one set of attributes.
+absl::Status CheckCapturePoints(const Config& cfg, const FieldLabels& labels) {
+  std::map<std::string, std::string> ids;  // capture ID -> the input that gave it
+  const auto check = [&](Field field, const std::string& name, const InputAttributes& a) {
+    if (!a.capture_id) return absl::OkStatus();
+    const std::string where = InputLabel(labels, field, name);
+    auto [it, added] = ids.emplace(*a.capture_id, where);
+    if (added) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(where, ": capture-id ", *a.capture_id,
+                                                   " is already the capture ID of ", it->second,
+                                                   " (each capture point needs its own)"));
+  };
+  // With --pcap-queues the files of one capture point share its capture-id= (one port).
+  for (const std::vector<size_t>& port : PcapPortFiles(cfg)) {
+    const size_t first = port[0];
+    const InputAttributes& a = InputAttributesAt(cfg.pcap_attrs, first);
+    SKYPROBE_RETURN_IF_ERROR(check(Field::kPcap, cfg.pcap_files[first], a));
+    for (const size_t i : port) {
+      const InputAttributes& b = InputAttributesAt(cfg.pcap_attrs, i);
+      if (b.node_tid == a.node_tid && b.bpf == a.bpf) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat(InputLabel(labels, Field::kPcap, cfg.pcap_files[i]),
+                       ": --pcap-queues makes it a queue of the port of ", cfg.pcap_files[first],
+                       " (same capture point): give both the same node-tid= and bpf="));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": for ", path, " (", LinkTypeName(dlt), "): ", err));
+  }
+  for (size_t i = 0; i < cfg.ifaces.size(); ++i) {
+    SKYPROBE_RETURN_IF_ERROR(
+        check(Field::kIface, cfg.ifaces[i], InputAttributesAt(cfg.iface_attrs, i)));
+  }
+  std::set<std::string> devices;
+  for (const PortAttributes& p : cfg.port_attrs) {
+    SKYPROBE_RETURN_IF_ERROR(check(Field::kPort, p.device, p.attrs));
+    if (!devices.insert(p.device).second) {
+      return absl::InvalidArgumentError(absl::StrCat(InputLabel(labels, Field::kPort, p.device),
+                                                     ": given twice (one --port per device)"));
+    }
+  }
+  if (!cfg.port_attrs.empty() && cfg.eal_args.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        LabelOf(labels, Field::kPort),
+        ": names a port probed through --eal; give a --pcap or --iface input's attributes "
+        "after its name (--pcap FILE,capture-id=ID)"));
   }
   return absl::OkStatus();
 }
@@ -311,6 +399,7 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
     }
   }
   SKYPROBE_RETURN_IF_ERROR(CheckBpf(cfg, labels));
+  SKYPROBE_RETURN_IF_ERROR(CheckCapturePoints(cfg, labels));
   if (cfg.update_sec < 1) return Range(labels, Field::kUpdate, ">= 1", cfg.update_sec);
   if (cfg.expire_sec < 1) return Range(labels, Field::kExpire, ">= 1", cfg.expire_sec);
   if (cfg.timer_tick_ms < 1 || cfg.timer_tick_ms > kTimerTickMaxMs) {

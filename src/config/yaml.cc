@@ -90,10 +90,11 @@ class YamlWalker {
     // A list of files or interfaces, or a list of EAL words, may be written as a YAML sequence.
     const bool is_list = field == Field::kPcap || field == Field::kIface ||
                          field == Field::kSflowListen || field == Field::kKafkaOption ||
-                         field == Field::kIpfix;
+                         field == Field::kIpfix || field == Field::kPort;
+    const bool is_input = is_list && field != Field::kKafkaOption && field != Field::kIpfix;
     // librdkafka properties may also be a mapping ("compression.type: lz4").
     if (value.IsMap() && field == Field::kKafkaOption) {
-      ClearList(field);
+      ClearList(field, cfg_);
       for (const auto& item : value) {
         if (!item.first.IsScalar() || !item.second.IsScalar()) {
           return Error(path, "expected KEY: VALUE pairs of plain values");
@@ -113,6 +114,27 @@ class YamlWalker {
       }
       return Annotate(SetField(field, absl::StrJoin(items, ","), cfg_), label);
     }
+    // An input list: each entry a string ("a.pcap,capture-id=tap-1") or a mapping of its
+    // name and attributes ({file: a.pcap, capture_id: tap-1}).
+    if (value.IsSequence() && is_input) {
+      ClearList(field, cfg_);
+      size_t n = 0;
+      for (const YAML::Node& item : value) {
+        ++n;
+        if (item.IsMap()) {
+          SKYPROBE_RETURN_IF_ERROR(AddInputMap(field, absl::StrCat(path, "[", n, "]"), item));
+        } else if (item.IsScalar()) {
+          SKYPROBE_RETURN_IF_ERROR(Annotate(SetField(field, item.Scalar(), cfg_), label));
+        } else {
+          return Error(path, "expected a list of names or of mappings");
+        }
+      }
+      return absl::OkStatus();
+    }
+    if (value.IsMap() && is_input) {
+      ClearList(field, cfg_);
+      return AddInputMap(field, path, value);
+    }
     if (value.IsSequence() && (is_list || field == Field::kEal)) {
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {
@@ -121,24 +143,46 @@ class YamlWalker {
       }
       if (field == Field::kEal)
         return Annotate(SetField(field, absl::StrJoin(items, " "), cfg_), label);
-      ClearList(field);
+      ClearList(field, cfg_);
       for (const std::string& item : items) {
         SKYPROBE_RETURN_IF_ERROR(Annotate(SetField(field, item, cfg_), label));
       }
       return absl::OkStatus();
     }
     if (!value.IsScalar()) return Error(path, "expected a single value");
-    if (is_list) ClearList(field);
+    if (is_list) ClearList(field, cfg_);
     return Annotate(SetField(field, value.Scalar(), cfg_), label);
   }
 
-  // A list key replaces the list (SetField appends one item).
-  void ClearList(Field field) {
-    if (field == Field::kPcap) cfg_->pcap_files.clear();
-    if (field == Field::kIface) cfg_->ifaces.clear();
-    if (field == Field::kSflowListen) cfg_->sflow_listen.clear();
-    if (field == Field::kKafkaOption) cfg_->kafka_options.clear();
-    if (field == Field::kIpfix) cfg_->ipfix.clear();
+  // One input written as a mapping: its name under `file` (pcap), `name` (iface), `device`
+  // (port) or `address` (sFlow), its attributes under their own keys (node_tid, ...).
+  absl::Status AddInputMap(Field field, const std::string& where, const YAML::Node& map) {
+    const char* name_key = field == Field::kPcap          ? "file"
+                           : field == Field::kIface       ? "name"
+                           : field == Field::kSflowListen ? "address"
+                                                          : "device";
+    std::optional<std::string> name;
+    InputAttributes attrs;
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+        return Error(where, "expected KEY: VALUE pairs of plain values");
+      }
+      const std::string key = kv.first.Scalar();
+      if (key == name_key) {
+        name = kv.second.Scalar();
+        continue;
+      }
+      absl::Status s = SetInputAttribute(field, key, kv.second.Scalar(), &attrs);
+      if (!s.ok()) {
+        if (absl::StrContains(s.message(), "unknown attribute")) {
+          return Error(where, absl::StrCat(s.message(), " (and ", name_key, ": the input)"));
+        }
+        return Error(where, s.message());
+      }
+    }
+    if (!name) return Error(where, absl::StrCat("no ", name_key, ": key (the input itself)"));
+    return Annotate(AddInput(field, *name, std::move(attrs), cfg_),
+                    absl::StrCat(source_, ": ", where));
   }
 
   const std::string& source_;
