@@ -43,6 +43,7 @@ Dispatcher::Dispatcher(DispatcherSetup setup)
   for (const RxQueueSpec& q : setup_.queues) {
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
+  merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
   last_mark_ns_.assign(setup_.rings.size(), 0);
   staged_.resize(setup_.rings.size());
   for (auto& s : staged_) s.reserve(kBurst);
@@ -88,10 +89,23 @@ void Dispatcher::SendMarks(int64_t clock_ns, bool force) noexcept {
 }
 
 uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
-  const RxQueueSpec& q = rxqs_[qi].spec();
   rte_mbuf* m[kBurst];
   const uint16_t n = rxqs_[qi].Receive(m, setup_.stop, &counters_.pacing_waits);
   if (n == 0) return 0;
+  Distribute(qi, m, n);
+  return n;
+}
+
+uint16_t Dispatcher::PollMerged() noexcept {
+  rte_mbuf* m[kBurst];
+  size_t qi = 0;
+  const uint16_t n = merge_->Next(m, kBurst, &qi, setup_.stop, &counters_.pacing_waits);
+  if (n > 0) Distribute(qi, m, n);
+  return n;
+}
+
+void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept {
+  const RxQueueSpec& q = rxqs_[qi].spec();
   const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
   const uint64_t bytes_before = counters_.rx_bytes;
   for (uint16_t i = 0; i < n; ++i) {
@@ -115,7 +129,6 @@ uint16_t Dispatcher::PollQueue(size_t qi) noexcept {
     last_mark_ns_[w] = clock_.now_ns();  // frames carry the time themselves
   }
   if (setup_.timestamp_offset >= 0) SendMarks(clock_.now_ns(), false);
-  return n;
 }
 
 void Dispatcher::Run() noexcept {
@@ -127,9 +140,13 @@ void Dispatcher::Run() noexcept {
     uint32_t got = 0;
     bool all_ended = true;
     for (size_t q = 0; q < setup_.queues.size(); ++q) {
-      if (rxqs_[q].at_end()) continue;
+      if (rxqs_[q].at_end() || merge_->merges(q)) continue;
       got += PollQueue(q);
       all_ended &= rxqs_[q].at_end();
+    }
+    if (merge_->active() && !merge_->all_ended()) {
+      got += PollMerged();
+      all_ended &= merge_->all_ended();
     }
     if (!any_live && all_ended) break;
     if (got == 0 && setup_.shares_cpu && ++idle > 64) {

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "capture/capture_clock.h"
+#include "capture/file_merge.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/rx_queue.h"
@@ -88,12 +89,17 @@ class Dispatcher {
 
  private:
   uint16_t PollQueue(size_t qi) noexcept;
+  // The file queues, two or more, in capture-time order (FileMerge).
+  uint16_t PollMerged() noexcept;
+  // Hands `n` frames taken from queue `qi` to the workers' rings.
+  void Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept;
   void Push(uint32_t worker, const DispatchItem* items, uint32_t n, bool is_file) noexcept;
   void SendMarks(int64_t clock_ns, bool force) noexcept;
 
   static constexpr uint16_t kBurst = 32;
   DispatcherSetup setup_;
   std::vector<RxQueue> rxqs_;
+  std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
   std::vector<int64_t> last_mark_ns_;
   std::vector<std::vector<DispatchItem>> staged_;
   // Capture time of every frame, in the order they arrive: frames and marks

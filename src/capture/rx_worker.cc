@@ -32,7 +32,7 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(Capture
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
     pc.ip_defrag = setup_.ip_defrag;
     // Inputs are numbered from 1 (0 means unknown): the port id + 1.
-    static_assert(RTE_MAX_ETHPORTS < 256, "the input number is one byte");
+    static_assert(RTE_MAX_ETHPORTS < kInputSlots, "a shard counts each input apart");
     pc.input = static_cast<uint8_t>(p + 1);
   }
   for (size_t p = 0; p < setup_.filters.size() && p < RTE_MAX_ETHPORTS; ++p) {
@@ -42,6 +42,7 @@ RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(Capture
   for (const RxQueueSpec& q : setup_.queues) {
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
+  merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
   tsc_hz_ = rte_get_tsc_hz();
   tsc_per_us_ = tsc_hz_ / 1'000'000;
   capture_clock_ = setup_.timestamp_offset >= 0;
@@ -80,6 +81,31 @@ uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {
   return n;
 }
 
+uint16_t RxWorker::PollMerged(WorkBudget* budget) noexcept {
+  rte_mbuf* m[kBurst];
+  uint16_t n = 0;
+  // Runs of several files go into one burst: each frame's port tells how
+  // to parse and filter it.
+  while (n < kBurst) {
+    size_t qi = 0;
+    const uint16_t k = merge_->Next(m + n, kBurst - n, &qi, setup_.stop, &counters_.pacing_waits);
+    if (k == 0) break;
+    uint64_t bytes = 0;
+    for (uint16_t i = n; i < n + k; ++i) bytes += m[i]->pkt_len;
+    rxqs_[qi].Count(k, bytes);
+    n += k;
+  }
+  if (n == 0) return 0;
+  ParseBurst(m, n, nullptr);
+  if (FinishBurst(budget)) {
+    rte_pktmbuf_free_bulk(m, n);
+  } else {
+    std::copy(m, m + n, held_m_);
+    held_n_ = n;
+  }
+  return n;
+}
+
 void RxWorker::HandleBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept {
   ParseBurst(m, n, times);
   WorkBudget budget = BudgetAfter(n);
@@ -105,28 +131,30 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
       rte_mbuf* mb = m[i];
       const BpfFilter* f = filter_[mb->port < RTE_MAX_ETHPORTS ? mb->port : 0];
       kept_[k] = mb;
-      if (times != nullptr) kept_times_[k] = times[i];
+      // Every frame moves the capture clock in its order, filtered ones too
+      // (expiry must not depend on the filter), and a kept frame's time is
+      // taken now: taken below, after the whole burst moved the clock, it
+      // would be the burst's latest. A stamp past the limit is counted here.
+      if (times != nullptr) {
+        clock_.MoveTo(times[i]);
+        kept_times_[k] = times[i];
+      } else if (setup_.timestamp_offset >= 0) {
+        kept_times_[k] =
+            clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
+      }
       const bool keep = f == nullptr || f->Match(mb);
       if (keep) {
         ++k;
       } else {
         counters_.rx_bytes += mb->pkt_len;  // kept frames are counted below
-      }
-      // Filtered frames still move the capture clock: expiry must not
-      // depend on the filter. A stamp past the limit is counted once: here
-      // for a filtered frame, below (with its time) for a kept one.
-      if (times != nullptr) {
-        clock_.MoveTo(times[i]);
-      } else if (setup_.timestamp_offset >= 0) {
-        uint64_t counted_below = 0;
-        clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset),
-                    keep ? &counted_below : &counters_.clock_jumps);
+        ++counters_.filtered_by_port[mb->port < RTE_MAX_ETHPORTS ? mb->port : 0];
       }
     }
     counters_.filtered += n_in - k;
     counters_.rx_packets += n_in - k;  // kept frames are counted below
     m = kept_;
-    if (times != nullptr) times = kept_times_;
+    // Kept frames go on with the times taken above.
+    if (times != nullptr || setup_.timestamp_offset >= 0) times = kept_times_;
     n = k;
     if (n == 0) return;
   }
@@ -157,9 +185,10 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
     const uint32_t snaplen = snaplen_[port];
     const uint32_t wire = (snaplen != 0 && mb->pkt_len >= snaplen) ? 0 : mb->pkt_len;
     if (times != nullptr) {
-      // Taken by the dispatcher's clock, which saw every frame before it.
+      // Taken by the dispatcher's clock, which saw every frame before it (or
+      // by the filter loop above, in order).
       clock_.MoveTo(times[i]);
-      ts[i] = clock_.now_ns();
+      ts[i] = std::min(times[i], clock_.now_ns());
     } else if (setup_.timestamp_offset >= 0) {
       // The worker's clock never goes back: a frame stamped before a frame
       // already seen (merged or corrupt captures) is taken at the current
@@ -276,18 +305,23 @@ void RxWorker::RunDirect() noexcept {
     size_t q = first_q;
     first_q = 0;
     for (; q < nq; ++q) {
-      if (rxqs_[q].at_end()) continue;
+      if (rxqs_[q].at_end() || merge_->merges(q)) continue;
       fullest = std::max(fullest, PollQueue(q, &budget));
       if (held_n_ > 0) {
         first_q = q + 1;
         break;
       }
     }
+    if (held_n_ == 0 && merge_->active() && !merge_->all_ended()) {
+      fullest = std::max(fullest, PollMerged(&budget));
+    }
     // A paced replay waits inside the poll on purpose: not a gap of the loop.
     if (counters_.pacing_waits != waits) last_poll_tsc_ = 0;
     if (held_n_ > 0) continue;
-    bool all_ended = true;
-    for (const RxQueue& rq : rxqs_) all_ended &= rq.at_end();
+    // Merged files end when the merge has handed over its staged frames
+    // too (their queues end first).
+    bool all_ended = !merge_->active() || merge_->all_ended();
+    for (size_t i = 0; i < nq; ++i) all_ended &= merge_->merges(i) || rxqs_[i].at_end();
     if (!any_live && all_ended) {
       if (setup_.hold) Hold();
       break;

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <rte_config.h>
@@ -29,6 +30,7 @@
 #include "bpf/bpf_filter.h"
 #include "capture/capture_clock.h"
 #include "capture/dispatcher.h"
+#include "capture/file_merge.h"
 #include "capture/loop_gap.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
@@ -46,7 +48,8 @@ namespace skyprobe {
 struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
   uint64_t rx_packets = 0;  // frames taken from the queues
   uint64_t rx_bytes = 0;
-  uint64_t filtered = 0;  // frames the BPF filter (--bpf) did not keep
+  uint64_t filtered = 0;                             // frames the BPF filter (--bpf) did not keep
+  uint64_t filtered_by_port[RTE_MAX_ETHPORTS] = {};  // the same, by port (capture point)
   uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   uint64_t linearized = 0;  // multi-segment frames copied to parse them
@@ -110,6 +113,9 @@ class RxWorker {
 
  private:
   uint16_t PollQueue(size_t q, WorkBudget* budget) noexcept;
+  // The file queues it polls, two or more, in capture-time order (FileMerge);
+  // a burst held as PollQueue holds one.
+  uint16_t PollMerged(WorkBudget* budget) noexcept;
   void RunDirect() noexcept;
   void RunFromRing() noexcept;
   void Idle(uint32_t* idle) noexcept;
@@ -166,6 +172,7 @@ class RxWorker {
   std::vector<ParserConfig> parser_cfg_;  // by port id
   std::vector<uint32_t> snaplen_;         // by port id
   std::vector<RxQueue> rxqs_;
+  std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
   uint64_t tsc_hz_ = 0;
   uint64_t tsc_start_ = 0;
   int64_t wall_start_ns_ = 0;
