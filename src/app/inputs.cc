@@ -101,6 +101,34 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
   return absl::OkStatus();
 }
 
+// The input number of a port's records (FlowSnapshot::input; RxWorker sets
+// ParserConfig::input to it).
+uint8_t InputOf(uint16_t port_id) { return static_cast<uint8_t>(port_id + 1); }
+
+// Every port is a capture point: capture IDs made unique, the points
+// registered by input (r->points, read by every record consumer) and listed
+// at start-up.
+absl::Status SetUpCapturePoints(const Config& cfg, std::vector<PortInfo>* infos, Running* r) {
+  std::vector<CapturePointSpec> specs;
+  for (const PortInfo& info : *infos) specs.push_back(info.point);
+  UniqueCaptureIds(&specs);
+  for (size_t i = 0; i < infos->size(); ++i) {
+    PortInfo& info = (*infos)[i];
+    info.point = specs[i];
+    r->points->Add(InputOf(info.spec.port_id),
+                   CapturePoint{info.point.name, info.point.node_tid, info.point.capture_id});
+    if (!cfg.quiet) {
+      std::string line = absl::StrCat("skyprobe: capture point ", info.point.capture_id);
+      if (info.point.name != info.point.capture_id)
+        absl::StrAppend(&line, " (", info.point.name, ")");
+      if (!info.point.node_tid.empty()) absl::StrAppend(&line, " node-tid ", info.point.node_tid);
+      if (!info.point.bpf.empty()) absl::StrAppend(&line, " bpf \"", info.point.bpf, "\"");
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+  return absl::OkStatus();
+}
+
 // What every flow table of the probe shares, RX shards and sFlow agent
 // tables alike: key mode, overload policy and the timers.
 FlowTableOptions TableTimingFromConfig(const Config& cfg) {
@@ -122,6 +150,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
                         Running* r, uint32_t* workers) {
   SKYPROBE_ASSIGN_OR_RETURN(std::vector<PortInfo> infos, ProbePorts(cfg));
   SKYPROBE_RETURN_IF_ERROR(CheckInputs(infos));
+  SKYPROBE_RETURN_IF_ERROR(SetUpCapturePoints(cfg, &infos, r));
   uint32_t w = 1;
   SKYPROBE_RETURN_IF_ERROR(Plan(cfg, infos, r, &w));
 
@@ -137,19 +166,25 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   }
   std::vector<RxQueueSpec> port_specs;
   for (const PortInfo& info : infos) port_specs.push_back(info.spec);
-  // --bpf: compiled once per port for its link type, JIT-ed, shared read-only
-  // by every worker.
+  // Each capture point's filter (its bpf=, else --bpf): compiled once per port
+  // for its link type, JIT-ed, shared read-only by every worker.
   std::vector<const BpfFilter*> filters;
-  if (!cfg.bpf_filter.empty()) {
-    for (const PortInfo& info : infos) {
-      const uint32_t dlt = static_cast<uint32_t>(info.spec.link_type);
-      SKYPROBE_ASSIGN_OR_RETURN(
-          auto f,
-          BpfFilter::Compile(cfg.bpf_filter, dlt, info.spec.snaplen ? info.spec.snaplen : 262144));
-      if (filters.size() <= info.spec.port_id) filters.resize(info.spec.port_id + 1, nullptr);
-      filters[info.spec.port_id] = f.get();
-      r->filters.push_back(std::move(f));
-    }
+  for (const PortInfo& info : infos) {
+    if (info.point.bpf.empty()) continue;
+    const uint32_t dlt = static_cast<uint32_t>(info.spec.link_type);
+    SKYPROBE_ASSIGN_OR_RETURN(
+        auto f,
+        BpfFilter::Compile(info.point.bpf, dlt, info.spec.snaplen ? info.spec.snaplen : 262144));
+    if (filters.size() <= info.spec.port_id) filters.resize(info.spec.port_id + 1, nullptr);
+    filters[info.spec.port_id] = f.get();
+    r->filters.push_back(std::move(f));
+  }
+  // What each point's UUIDs hash after Start (capture_points.h), by input.
+  std::vector<std::string> uuid_tags(RTE_MAX_ETHPORTS + 1);
+  uuid_tags[0] = cfg.node_tid;
+  for (const PortInfo& info : infos) {
+    const uint8_t input = InputOf(info.spec.port_id);
+    uuid_tags[input] = r->points->UuidTag(input);
   }
 
   if (cfg.pcap_rate != 0 || cfg.pcap_realtime) {
@@ -173,6 +208,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     topts.worker_id = static_cast<uint8_t>(i);
     topts.max_flows = per_shard;
     topts.node_tid = cfg.node_tid;
+    topts.uuid_tags = uuid_tags;
     topts.raw_first = cfg.raw_packets;
     topts.raw_last = cfg.raw_packets_last;
     topts.capture_length = cfg.capture_length;

@@ -54,6 +54,7 @@ ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d)
 absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r) {
   JsonContext ctx;
   ctx.node_tid = cfg.node_tid;
+  ctx.points = r->points;  // filled by SetUpPorts, before any record is written
   if (!cfg.json_path.empty()) {
     SKYPROBE_ASSIGN_OR_RETURN(auto json, JsonLinesHandler::Open(cfg.json_path, ctx));
     loop->AddHandler(std::move(json));

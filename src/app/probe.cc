@@ -33,6 +33,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, &pipeline));
   ControlLoop loop(&pipeline);
   loop.SetReopenSignal(reopen);
+  r->points = std::make_shared<CapturePoints>(cfg.node_tid);
   SKYPROBE_RETURN_IF_ERROR(SetUpOutputs(cfg, &loop, r));
   uint32_t w = 0;
   if (HasPortInputs(cfg)) SKYPROBE_RETURN_IF_ERROR(SetUpPorts(cfg, stop, &loop, r, &w));

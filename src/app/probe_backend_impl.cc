@@ -22,11 +22,13 @@ class SubscriberFeed final : public FlowHandler {
 
 ProbeBackendImpl::ProbeBackendImpl(std::vector<QueryPort*> ports,
                                    std::vector<const std::atomic<bool>*> done,
-                                   std::function<StatsSnapshot()> stats, std::string node_tid)
+                                   std::function<StatsSnapshot()> stats, std::string node_tid,
+                                   std::shared_ptr<const CapturePoints> points)
     : ports_(std::move(ports)),
       done_(std::move(done)),
       stats_(std::move(stats)),
-      node_tid_(std::move(node_tid)) {}
+      node_tid_(std::move(node_tid)),
+      points_(std::move(points)) {}
 
 absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
                                             std::shared_ptr<const FlowPredicate> predicate,

@@ -30,7 +30,8 @@ class ProbeBackendImpl final : public ProbeBackend {
  public:
   // ports[i] is served by the producer whose done flag is done[i].
   ProbeBackendImpl(std::vector<QueryPort*> ports, std::vector<const std::atomic<bool>*> done,
-                   std::function<StatsSnapshot()> stats, std::string node_tid);
+                   std::function<StatsSnapshot()> stats, std::string node_tid,
+                   std::shared_ptr<const CapturePoints> points = nullptr);
 
   absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                           const std::function<void(const FlowSnapshot&)>& visit) override;
@@ -40,6 +41,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   StatsSnapshot Stats() override;
   absl::Status Flush() override;
   std::string NodeTid() const override { return node_tid_; }
+  std::shared_ptr<const CapturePoints> Points() const override { return points_; }
   size_t LiveFlowsHint() const override { return live_flows_ ? live_flows_() : 0; }
   // Set once, before the service starts.
   void SetLiveFlows(std::function<size_t()> fn) { live_flows_ = std::move(fn); }
@@ -57,6 +59,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   std::vector<const std::atomic<bool>*> done_;
   std::function<StatsSnapshot()> stats_;
   std::string node_tid_;
+  std::shared_ptr<const CapturePoints> points_;
   std::function<size_t()> live_flows_;
   std::mutex query_mu_;  // one query at a time on the workers' ports
   std::mutex subs_mu_;

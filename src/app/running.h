@@ -24,6 +24,7 @@
 #include "capture/rx_worker.h"
 #include "export/ipfix/ipfix_handler.h"
 #include "export/kafka_sink.h"
+#include "record/capture_points.h"
 #include "sflow/sflow_source.h"
 #ifdef SKYPROBE_WITH_SERVICE
 #include "service/grpc_server.h"
@@ -65,6 +66,9 @@ struct Running {
   std::vector<unsigned> worker_lcores;
   unsigned dispatcher_lcore = RTE_MAX_LCORE;
   std::unique_ptr<sflow::SflowSource> sflow;  // --sflow-listen
+  // The capture points by input, filled by SetUpPorts before any lcore or
+  // service thread starts; read-only from then on (record consumers).
+  std::shared_ptr<CapturePoints> points;
   const KafkaSink* kafka = nullptr;           // --kafka: a handler owned by the control loop
   // --ipfix destinations (owned by the control loop, which outlives every
   // reader of these: the summary is taken before it goes).

@@ -14,7 +14,8 @@ namespace {
 
 // The summary as the service's Stats(): "workerN_x" becomes scope workerN,
 // name x ("portN_x" and "portN.queueM_x" likewise); "sflow_agent.ADDRESS.x" scope
-// sflow_agent.ADDRESS, name x; "output.NAME.x" scope output.NAME, name x.
+// sflow_agent.ADDRESS, name x; "output.NAME.x" scope output.NAME, name x;
+// "capture.ID.x" scope capture.ID, name x.
 StatsSnapshot ToStats(const Summary& s) {
   StatsSnapshot out;
   for (const auto& [name, value] : s.values) {
@@ -28,7 +29,8 @@ StatsSnapshot ToStats(const Summary& s) {
     if ((name.rfind("worker", 0) == 0 || per_port) && us != std::string::npos) {
       e.scope = name.substr(0, us);
       e.name = name.substr(us + 1);
-    } else if ((name.rfind("sflow_agent.", 0) == 0 || name.rfind("output.", 0) == 0) &&
+    } else if ((name.rfind("sflow_agent.", 0) == 0 || name.rfind("output.", 0) == 0 ||
+                name.rfind("capture.", 0) == 0) &&
                dot != std::string::npos) {
       e.scope = name.substr(0, dot);
       e.name = name.substr(dot + 1);
@@ -61,7 +63,7 @@ absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] C
       done.push_back(r->sflow->done_flag());
     }
     r->backend = std::make_unique<ProbeBackendImpl>(
-        qp, done, [r, loop] { return ToStats(Collect(*r, *loop)); }, cfg.node_tid);
+        qp, done, [r, loop] { return ToStats(Collect(*r, *loop)); }, cfg.node_tid, r->points);
     r->backend->SetLiveFlows([r] {
       size_t n = 0;
       for (const auto& t : r->tables) n += t->size();  // racy by design: a hint

@@ -1,5 +1,7 @@
 #include "app/summary.h"
 
+#include <string_view>
+
 #include "absl/strings/match.h"
 
 namespace skyprobe {
@@ -36,6 +38,15 @@ void PrintStatsLine(const Summary& s, std::FILE* out) {
                         absl::EndsWith(n, ".reconnects"));
     if (n == "defrag_held" || n == "output_errors" || n == "records_lost" || ipfix)
       std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));
+  }
+  // Each capture point's traffic and flows ("capture.ID.packets_in=..").
+  for (const auto& [n, v] : s.values) {
+    if (n.rfind("capture.", 0) != 0) continue;
+    const std::string_view name = std::string_view(n).substr(n.rfind('.') + 1);
+    if (name == "packets_in" || name == "packets_in_flows" || name == "filtered" ||
+        name == "flows_live") {
+      std::fprintf(out, " %s=%llu", n.c_str(), static_cast<unsigned long long>(v));
+    }
   }
   std::fprintf(out, "\n");
   std::fflush(out);

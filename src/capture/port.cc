@@ -47,6 +47,8 @@ absl::Status InitEal(const std::vector<std::string>& args) {
 
 absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
   std::vector<PortInfo> infos;
+  std::vector<bool> port_attrs_used(cfg.port_attrs.size(), false);
+  const std::vector<std::vector<size_t>> pcap_ports = PcapPortFiles(cfg);
   if (rte_eth_dev_count_avail() == 0) {
     return absl::NotFoundError("no DPDK port: check --pcap or the --eal device list");
   }
@@ -58,25 +60,28 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
     RxQueueSpec& q = info.spec;
     q.port_id = port_id;
     q.name = name;
-    // net_pcapN is the N-th --pcap file (config/eal_args.cc names them so), or
-    // with --pcap-queues the one port holding every file.
+    // net_pcapN replays the files of PcapPortFiles()[N] (config/eal_args.cc names
+    // them so): one --pcap file, or with --pcap-queues the files of one capture point.
     unsigned index = 0;
-    if (sscanf(name, "net_pcap%u", &index) == 1 && !cfg.pcap_inputs.empty()) {
-      if (cfg.pcap_queues) index = 0;
-      if (index < cfg.pcap_inputs.size()) {
-        const PcapInput& in = cfg.pcap_inputs[index];
-        q.is_file = true;
-        q.name =
-            cfg.pcap_queues ? absl::StrCat(name, " (", cfg.pcap_inputs.size(), " files)") : in.path;
-        q.snaplen = in.snaplen;
-        q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
-        if (cfg.pcap_queues) {
-          info.file_queues = static_cast<uint16_t>(cfg.pcap_inputs.size());
-          for (const PcapInput& other : cfg.pcap_inputs) {
-            if (other.link_type != in.link_type || other.snaplen != in.snaplen) {
-              return absl::InvalidArgumentError(
-                  "--pcap-queues: every file must have the same link type and snaplen");
-            }
+    const InputAttributes* attrs = nullptr;  // the capture point's own attributes
+    if (sscanf(name, "net_pcap%u", &index) == 1 && index < pcap_ports.size() &&
+        pcap_ports[index].back() < cfg.pcap_inputs.size()) {
+      const std::vector<size_t>& files = pcap_ports[index];
+      const PcapInput& in = cfg.pcap_inputs[files[0]];
+      q.is_file = true;
+      q.name = files.size() > 1 ? absl::StrCat(name, " (", files.size(), " files)") : in.path;
+      q.snaplen = in.snaplen;
+      q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
+      attrs = &InputAttributesAt(cfg.pcap_attrs, files[0]);
+      if (cfg.pcap_queues) {
+        info.file_queues = static_cast<uint16_t>(files.size());
+        for (const size_t f : files) {
+          const PcapInput& other = cfg.pcap_inputs[f];
+          if (other.link_type != in.link_type || other.snaplen != in.snaplen) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("--pcap-queues: ", other.path, " and ", in.path,
+                             " are queues of one port: they must have the same link type and "
+                             "snaplen"));
           }
         }
       }
@@ -97,11 +102,40 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       q.snaplen = kAfPacketFrameSize - 66;
       info.kernel_fanout_queues = dev.max_rx_queues;
     }
+    // The capture point: the input's own attributes, found by the same names.
+    if (sscanf(name, "net_af_packet%u", &index) == 1 && index < cfg.ifaces.size()) {
+      attrs = &InputAttributesAt(cfg.iface_attrs, index);
+    }
+    const std::string point_name = q.name;
+    for (size_t a = 0; a < cfg.port_attrs.size(); ++a) {
+      if (cfg.port_attrs[a].device != name) continue;
+      if (attrs != nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--port ", name, ": this port is ", q.name,
+            ", an input of its own: give its attributes after its name (--pcap FILE,... or "
+            "--iface NAME,...)"));
+      }
+      attrs = &cfg.port_attrs[a].attrs;
+      port_attrs_used[a] = true;
+    }
+    static const InputAttributes kNone;
+    info.point = ResolveCapturePoint(cfg, point_name, attrs != nullptr ? *attrs : kNone);
     info.max_rx_queues = dev.max_rx_queues;
     info.symmetric_rss =
         (dev.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 && dev.hash_key_size > 0;
     info.hash_key_size = dev.hash_key_size;
     infos.push_back(info);
+  }
+  for (size_t a = 0; a < cfg.port_attrs.size(); ++a) {
+    if (port_attrs_used[a]) continue;
+    std::string names;
+    for (const PortInfo& info : infos) {
+      char name[RTE_ETH_NAME_MAX_LEN] = {};
+      rte_eth_dev_get_name_by_port(info.spec.port_id, name);
+      absl::StrAppend(&names, names.empty() ? "" : ", ", name);
+    }
+    return absl::InvalidArgumentError(absl::StrCat("--port ", cfg.port_attrs[a].device,
+                                                   ": no such DPDK port (ports: ", names, ")"));
   }
   return infos;
 }

@@ -54,6 +54,10 @@ struct PortInfo {
   // each queue can feed its own worker as with symmetric RSS (0 for other ports).
   uint16_t kernel_fanout_queues = 0;
   uint8_t hash_key_size = 40;
+  // The capture point this port is: its input's attributes (--pcap FILE,..., --iface
+  // NAME,..., --port DEVICE,...) resolved against --node-tid and --bpf. Capture IDs
+  // are made unique across ports by the caller (UniqueCaptureIds).
+  CapturePointSpec point;
 };
 
 // Lists every port with its capabilities (no configuration yet).

@@ -32,7 +32,9 @@ Options:
   --filter EXPR         e.g. "Network.A = '10.0.0.1' and not Transport.B in (22, 443)"
                         (operators = != < <= > >= =~ in, is [not] null, and or not, parentheses)
   --sort KEY[:asc|desc] order by any key (default: by UUID); ties by UUID
-  --dedup KEY           keep the first flow of each KEY value (e.g. TrackingID)
+  --dedup KEY           keep the first flow of each KEY value (e.g. TrackingID: one
+                        row per conversation across capture points and probes)
+  --capture ID          only the flows of this capture point (CaptureID); repeatable
   --limit N             at most N flows
   --json                JSON lines, as the probe's --json writes them
   --count N             watch: stop after N records
@@ -141,6 +143,11 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       target = &o.filter;
     } else if (flag == "--dedup") {
       target = &o.dedup_by;
+    } else if (flag == "--capture") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      if (v->empty()) return absl::InvalidArgumentError("--capture: empty capture ID");
+      o.captures.push_back(*v);
     } else if (flag == "-o" || flag == "--output") {
       target = &o.output;
     } else if (flag == "--uuid") {
@@ -170,6 +177,20 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
   // Check what can be checked here, so a typo costs no round trip.
   if (absl::StatusOr<v1::Filter> f = query::ParseFilterExpression(o.filter); !f.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--filter: ", f.status().message()));
+  }
+  // --capture ID...: the flows of these capture points, a term of the filter.
+  if (!o.captures.empty()) {
+    std::string term = "CaptureID in (";
+    for (size_t i = 0; i < o.captures.size(); ++i) {
+      absl::StrAppend(&term, i == 0 ? "'" : ", '");
+      for (const char c : o.captures[i]) {
+        if (c == '\'' || c == '\\') term.push_back('\\');
+        term.push_back(c);
+      }
+      term.push_back('\'');
+    }
+    term.push_back(')');
+    o.filter = o.filter.empty() ? term : absl::StrCat("(", o.filter, ") and ", term);
   }
   for (const auto& [flag, key] : {std::pair{"--sort", &o.sort_by}, {"--dedup", &o.dedup_by}}) {
     if (!key->empty() && query::FindField(*key) == nullptr) {

@@ -25,6 +25,8 @@ struct CtlOptions {
   std::string sort_by;
   skyprobe::v1::SortOrder sort_order = skyprobe::v1::ASCENDING;
   std::string dedup_by;
+  // --capture ID (repeatable): folded into `filter` as "CaptureID in (...)".
+  std::vector<std::string> captures;
   uint64_t limit = 0;       // 0: every flow
   std::string output;       // pcap -o
   std::string uuid;         // pcap --uuid

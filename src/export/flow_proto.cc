@@ -80,8 +80,8 @@ void ToProto(const FlowSnapshot& s, const JsonContext& ctx, pb::Flow* out) {
   }
   if (s.has_last_update_metric) FillMetric(s.last_update_metric, out->mutable_lastupdatemetric());
   FillMetric(s.metric, out->mutable_metric());
-  out->set_nodetid(std::string(RecordNodeTid(s, ctx.node_tid)));
-  out->set_captureid(ctx.capture_id);
+  out->set_nodetid(std::string(RecordNodeTid(s, ctx.node_tid, ctx.points.get())));
+  out->set_captureid(std::string(RecordCaptureId(s, ctx.capture_id, ctx.points.get())));
   out->set_rawpacketscaptured(s.raw_packets_captured);
   if (s.has_tcp_metric) {
     const TcpMetric& m = s.tcp_metric;

@@ -267,8 +267,8 @@ void AppendFlowJson(const FlowSnapshot& s, const JsonContext& ctx, std::string* 
   }
   if (s.has_last_update_metric) WriteMetric("LastUpdateMetric", s.last_update_metric, &w);
   WriteMetric("Metric", s.metric, &w);
-  w.StringIfNonEmpty("NodeTID", RecordNodeTid(s, ctx.node_tid));
-  w.StringIfNonEmpty("CaptureID", ctx.capture_id);
+  w.StringIfNonEmpty("NodeTID", RecordNodeTid(s, ctx.node_tid, ctx.points.get()));
+  w.StringIfNonEmpty("CaptureID", RecordCaptureId(s, ctx.capture_id, ctx.points.get()));
   w.Int("RawPacketsCaptured", s.raw_packets_captured);
   if (s.has_tcp_metric) WriteTcpMetric(s.tcp_metric, &w);
   if (s.has_ip_metric) {

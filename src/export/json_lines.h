@@ -20,17 +20,22 @@
 // FinishType as a number; the protobuf mapping (and so skyprobe) by name.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "record/capture_points.h"
 #include "record/flow_snapshot.h"
 
 namespace skyprobe {
 
-// Per-exporter values that are not part of a snapshot.
+// Per-exporter values that are not part of a snapshot. A record's capture
+// point (FlowSnapshot::input, looked up in `points`) gives its NodeTID and
+// CaptureID; `node_tid` and `capture_id` are for records of no known point.
 struct JsonContext {
   std::string node_tid;    // NodeTID: topology id of the capture node (user input)
   std::string capture_id;  // CaptureID: id of the capture (user input)
+  std::shared_ptr<const CapturePoints> points;  // may be null
 };
 
 // Appends one JSON object for `s` and a '\n' to `out`.

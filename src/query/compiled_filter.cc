@@ -458,9 +458,11 @@ absl::StatusOr<std::shared_ptr<const CompiledFilter>> CompiledFilter::Compile(
 }
 
 bool CompiledFilter::Matches(const FlowSnapshot& s) const {
-  const std::string_view node_tid = RecordNodeTid(s, ctx_.node_tid);
-  return Eval(*root_,
-              FlowView{&s, absl::string_view(node_tid.data(), node_tid.size()), ctx_.capture_id});
+  const CapturePoints* points = ctx_.points.get();
+  const std::string_view node_tid = RecordNodeTid(s, ctx_.node_tid, points);
+  const std::string_view capture_id = RecordCaptureId(s, ctx_.capture_id, points);
+  return Eval(*root_, FlowView{&s, absl::string_view(node_tid.data(), node_tid.size()),
+                               absl::string_view(capture_id.data(), capture_id.size())});
 }
 
 bool CompiledFilter::MatchesView(const FlowView& v) const { return Eval(*root_, v); }

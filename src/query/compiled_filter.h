@@ -20,16 +20,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "query/flow_fields.h"
+#include "record/capture_points.h"
 #include "record/flow_predicate.h"
 #include "skyprobe/v1/probe_service.pb.h"
 
 namespace skyprobe::query {
 
-// Record context of the probe the filter runs on (NodeTID is not part of a
-// snapshot).
+// Record context of the probe the filter runs on (NodeTID and CaptureID are
+// not part of a snapshot: a record's capture point in `points` gives them,
+// else these).
 struct FilterContext {
   std::string node_tid;
   std::string capture_id;
+  std::shared_ptr<const CapturePoints> points;  // may be null
 };
 
 class CompiledFilter final : public FlowPredicate {

@@ -101,7 +101,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     if (s.ok()) {
       auto compiled = query::CompiledFilter::Compile(
           request->expression(), request->has_filter() ? &request->filter() : nullptr,
-          {.node_tid = node_tid});
+          {.node_tid = node_tid, .points = backend_->Points()});
       if (compiled.ok()) {
         if (!(*compiled)->MatchesAll()) filter = *std::move(compiled);
       } else {
@@ -114,9 +114,10 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
                    "--grpc-max-subscribers", &slot);
     }
     if (!s.ok()) return new FailedStream<v1::Flow>(s);
-    return new SubscribeReactor(backend_, std::move(filter), node_tid, options_.subscriber_queue,
-                                &budget_, StreamGuard(&watchdog_, ctx, std::move(slot)),
-                                &counters_);
+    return new SubscribeReactor(backend_, std::move(filter),
+                                JsonContext{.node_tid = node_tid, .points = backend_->Points()},
+                                options_.subscriber_queue, &budget_,
+                                StreamGuard(&watchdog_, ctx, std::move(slot)), &counters_);
   }
 
   grpc::ServerWriteReactor<v1::FlowSet>* QueryStream(grpc::CallbackServerContext* ctx,

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "record/capture_points.h"
 #include "record/flow_predicate.h"
 #include "record/flow_snapshot.h"
 #include "record/raw_packet.h"  // RawPacketCopy
@@ -90,6 +91,9 @@ class ProbeBackend {
 
   // NodeTID and other record context the service needs to format flows.
   virtual std::string NodeTid() const = 0;
+  // The capture points, whose NodeTID and CaptureID records of theirs carry
+  // (null: none, every record takes NodeTid()).
+  virtual std::shared_ptr<const CapturePoints> Points() const { return nullptr; }
 };
 
 }  // namespace skyprobe

@@ -19,11 +19,22 @@ namespace {
 namespace v1 = ::skyprobe::v1;
 using query::FlowRow;
 
-// Memory of `n` rows of an answer whose NodeTID is `node_tid` (longer ones
-// live on the heap).
-uint64_t RowsCost(size_t n, const std::string& node_tid) {
-  return n * (sizeof(FlowRow) + (node_tid.size() > 15 ? node_tid.size() + 1 : 0));
+// Heap bytes a row's NodeTID and CaptureID may take (strings longer than 15
+// bytes live on the heap): the longest of the probe's and its points'.
+uint64_t RowHeap(const std::string& node_tid, const CapturePoints* points) {
+  const auto heap = [](size_t n) -> uint64_t { return n > 15 ? n + 1 : 0; };
+  uint64_t most = heap(node_tid.size());
+  if (points != nullptr) {
+    for (const uint8_t input : points->Inputs()) {
+      const CapturePoint& p = *points->Find(input);
+      most = std::max(most, heap(p.node_tid.size()) + heap(p.capture_id.size()));
+    }
+  }
+  return most;
 }
+
+// Memory of `n` rows of an answer.
+uint64_t RowsCost(size_t n, uint64_t row_heap) { return n * (sizeof(FlowRow) + row_heap); }
 
 // Matching flows, in no order, and how the query sorts them. The rows are
 // taken from `lease` (null: unbounded) as the vector grows; out of room, the
@@ -31,9 +42,11 @@ uint64_t RowsCost(size_t n, const std::string& node_tid) {
 absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::SortSpec* spec,
                           std::vector<FlowRow>* rows, BudgetLease* lease) {
   const std::string node_tid = backend->NodeTid();
+  const std::shared_ptr<const CapturePoints> points = backend->Points();
+  const uint64_t row_heap = RowHeap(node_tid, points.get());
   absl::StatusOr<std::shared_ptr<const query::CompiledFilter>> filter =
       query::CompiledFilter::Compile(q.expression(), q.has_filter() ? &q.filter() : nullptr,
-                                     {.node_tid = node_tid});
+                                     {.node_tid = node_tid, .points = points});
   if (!filter.ok()) return filter.status();
   absl::StatusOr<query::SortSpec> s =
       query::MakeSortSpec(q.sort_by(), q.sort_order(), q.dedup_by());
@@ -47,7 +60,7 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
   // and again: a dump reserves what the table holds (plus a little).
   if (predicate == nullptr) {
     const size_t want = backend->LiveFlowsHint() * 17 / 16 + 64;
-    if (!lease->Grow(RowsCost(want, node_tid))) return lease->Exhausted("the answer");
+    if (!lease->Grow(RowsCost(want, row_heap))) return lease->Exhausted("the answer");
     rows->reserve(want);
   }
   bool full = false;
@@ -56,7 +69,7 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
     if (rows->size() == rows->capacity()) {
       // Grown by hand, so that what the vector holds is what the lease holds.
       const size_t more = std::max<size_t>(64, rows->capacity());
-      if (!lease->Grow(RowsCost(more, node_tid))) {
+      if (!lease->Grow(RowsCost(more, row_heap))) {
         full = true;
         return;
       }
@@ -65,7 +78,8 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
     // Built in place: one copy of the ~550-byte snapshot, not two.
     FlowRow& r = rows->emplace_back();
     r.snap = snap;
-    r.node_tid = RecordNodeTid(snap, node_tid);
+    r.node_tid = RecordNodeTid(snap, node_tid, points.get());
+    r.capture_id = RecordCaptureId(snap, "", points.get());
   });
   if (visited.ok() && full) return lease->Exhausted("the answer");
   return visited;
@@ -96,6 +110,7 @@ void AddFlows(const std::vector<FlowRow>& rows, const std::vector<uint32_t>* ord
     }
     const FlowRow& r = rows[order != nullptr ? (*order)[i] : i];
     if (ctx.node_tid != r.node_tid) ctx.node_tid = r.node_tid;
+    if (ctx.capture_id != r.capture_id) ctx.capture_id = r.capture_id;
     if (json) {
       AppendFlowJson(r.snap, ctx, lines);
     } else {

@@ -40,12 +40,12 @@ struct SubscribeReactor::Shared {
 
 SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
                                    std::shared_ptr<const query::CompiledFilter> filter,
-                                   std::string node_tid, size_t queue_capacity,
+                                   JsonContext record_ctx, size_t queue_capacity,
                                    AnswerBudget* budget, StreamGuard guard,
                                    ServiceCounters* counters)
     : backend_(backend),
       counters_(counters),
-      node_tid_(std::move(node_tid)),
+      record_ctx_(std::move(record_ctx)),
       guard_(std::move(guard)),
       shared_(std::make_shared<Shared>()) {
   shared_->capacity = queue_capacity;
@@ -113,7 +113,7 @@ void SubscribeReactor::WriteNext() {
     Finish(finish);  // nothing after this: OnDone may run (and delete) at once
     return;
   }
-  ToProto(snap, JsonContext{.node_tid = node_tid_}, &message_);
+  ToProto(snap, record_ctx_, &message_);
   counters_->subscriber_records.fetch_add(1, std::memory_order_relaxed);
   guard_.Busy();
   StartWrite(&message_);

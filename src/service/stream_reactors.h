@@ -12,7 +12,7 @@
 // (RequestSlot) and its watch by the StreamWatchdog, which cuts it off when
 // a write has waited on the client for the idle deadline.
 //
-//   return new SubscribeReactor(backend, std::move(filter), node_tid, queue, budget,
+//   return new SubscribeReactor(backend, std::move(filter), record_ctx, queue, budget,
 //                               StreamGuard(watchdog, ctx, std::move(slot)), &counters);
 #pragma once
 
@@ -24,6 +24,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "export/json_lines.h"
 #include "export/pcap_writer.h"
 #include "query/compiled_filter.h"
 #include "service/answer_budget.h"
@@ -89,7 +90,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flo
  public:
   // Queued records are taken from `budget` (null: only the queue bounds them).
   SubscribeReactor(ProbeBackend* backend, std::shared_ptr<const query::CompiledFilter> filter,
-                   std::string node_tid, size_t queue_capacity, AnswerBudget* budget,
+                   JsonContext record_ctx, size_t queue_capacity, AnswerBudget* budget,
                    StreamGuard guard, ServiceCounters* counters);
 
   void OnWriteDone(bool ok) override;
@@ -104,7 +105,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flo
 
   ProbeBackend* backend_;
   ServiceCounters* counters_;
-  std::string node_tid_;
+  JsonContext record_ctx_;  // NodeTID and CaptureID of the records it sends
   StreamGuard guard_;
   std::shared_ptr<Shared> shared_;
   uint64_t subscription_ = 0;

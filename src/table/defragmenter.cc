@@ -15,6 +15,7 @@ DefragKey MakeDefragKey(const uint8_t* frame, const ParsedPacket& pkt) noexcept 
   k.ip_version = s.ip_version;
   k.proto = s.frag_proto;
   k.level = pkt.frag_sub;
+  k.input = pkt.input;  // capture points never share a datagram
   k.id = s.frag_id;
   k.link_id = s.link_id;
   const size_t n = s.ip_version == 4 ? 4 : 16;

@@ -5,8 +5,8 @@
 // --ip-defrag is on; flow_table_defrag.cc decides what a fragment counts
 // in). Storage is allocated once at Create() (calloc: pages become resident
 // when first used); nothing is allocated per packet. Datagrams are keyed by
-// (IP version, sub-packet level, VLAN stack, source, destination, protocol,
-// IP id) in an open-addressing table with linear probing and backward-shift
+// (input, IP version, sub-packet level, VLAN stack, source, destination,
+// protocol, IP id) in an open-addressing table with linear probing and backward-shift
 // deletion, and kept in an age list (a datagram's deadline is its creation
 // time + timeout, so the list's head is always the next one due).
 //
@@ -53,7 +53,7 @@ struct DefragKey {
   uint8_t ip_version;
   uint8_t proto;
   uint8_t level;  // sub-packet index: an inner datagram never meets an outer one
-  uint8_t pad;
+  uint8_t input;  // ParsedPacket::input: capture points never share a datagram
   uint32_t id;
   uint64_t link_id;  // VLAN stack of the sub-packet
   uint8_t src[16];

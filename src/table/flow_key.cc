@@ -240,7 +240,8 @@ int KeyWords(const FlowTableKey& key) noexcept {
 }
 
 uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
-                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation) noexcept {
+                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation,
+                   uint8_t input) noexcept {
   const Orientation o = Orient(frame, sub, mode);
   orientation->swap = o.swap;
   orientation->rule = o.rule;
@@ -263,16 +264,18 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
                        : (uint64_t{sub.src_port} << 16 | sub.dst_port);
     endpoint_type = TransportEndpointType(sub.transport);
   } else if (sub.transport_key == TransportKeyKind::kVniPort) {
-    transport = uint64_t{sub.vni} << 16 | sub.dst_port;  // 48 bits
+    transport = uint64_t{sub.vni} << 16 | sub.dst_port;  // 40 bits (a 24-bit VNI)
   }
   // ICMP's word rides in the transport bits when there are no ports, else
   // in the spare half of the second MAC word when there are MACs (the shape
   // bits say where): the longest key is 8 words.
   const bool icmp_inline = sub.icmp_version != 0 && sub.transport_key == TransportKeyKind::kNone;
   if (icmp_inline) transport = IcmpWord(sub);
+  // The capture point takes the top byte, free above the transport's 48 bits
+  // (ports 32, VNI 24 + port 16, ICMP word 32): the key does not grow.
   w[0] = sub.ip_version | static_cast<uint64_t>(sub.transport_key) << 4 | endpoint_type << 6 |
          uint64_t{sub.icmp_version != 0} << 9 | uint64_t{o.use_macs} << 10 |
-         uint64_t{has_parent} << 11 | transport << 16;
+         uint64_t{has_parent} << 11 | transport << 16 | uint64_t{input} << 56;
   if (sub.ip_version != 0) {
     const uint8_t* first = frame + (o.swap ? sub.ip_dst_off : sub.ip_src_off);
     const uint8_t* second = frame + (o.swap ? sub.ip_src_off : sub.ip_dst_off);

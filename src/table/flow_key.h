@@ -25,7 +25,7 @@
 //
 //   KeyOrientation o;
 //   FlowTableKey key;
-//   LookupKey(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &key, &o);  // per packet
+//   LookupKey(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &key, &o, pkt.input);
 //   uint32_t sig = TableHashSig(key);                                        // its bucket
 //   KeyBytes kb;                        // on flow creation only:
 //   BuildKeyBytes(frame, sub, KeyMode::kL2, parent_uuid, has_parent, &kb);
@@ -83,9 +83,12 @@ struct KeyOrientation {
 };
 
 // The key a shard indexes flows by: a fixed-layout word encoding of exactly
-// what BuildKeyBytes lays out, in the same canonical order, unused words 0.
-// Equal keys <=> equal Skydive key bytes, so a shard that compares whole
-// keys never puts two flows in one slot, whatever their hashes. 8 words
+// what BuildKeyBytes lays out, in the same canonical order, unused words 0,
+// and of the capture point the packet came from (ParsedPacket::input, in the
+// first word's top byte). Equal keys <=> equal Skydive key bytes at one
+// capture point, so a shard that compares whole keys never puts two flows in
+// one slot, whatever their hashes, and the same conversation seen at two
+// points is two flows (Skydive's table per capture) with equal tracking IDs. 8 words
 // hold every shape exactly (the longest, IPv6 with MACs inside a tunnel:
 // shape and ports, 4 address words, 2 MAC words, the parent UUID); 64 bytes
 // is also a size rte_hash compares with vector instructions.
@@ -104,7 +107,8 @@ inline bool SameKey(const FlowTableKey& a, const FlowTableKey& b) noexcept {
 // created). Sets `orientation` as BuildKeyBytes would. Returns the key's
 // TableHashSig, computed on the way.
 uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
-                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation) noexcept;
+                   bool has_parent, FlowTableKey* key, KeyOrientation* orientation,
+                   uint8_t input = 0) noexcept;
 
 // Where a key sits in a shard's rte_hash: XXH3 of the words it uses (its
 // first word says how many) with the process's secret (table_hash.h),

@@ -75,7 +75,7 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
         const ParsedPacket& p = pkts[base + i];
         if (!x.alive[i] || p.num_sub <= level) continue;
         const uint32_t sig = LookupKey(frames[base + i], p.sub[level], opts_.key_mode, x.parent[i],
-                                       level > 0, &x.keys[m], &x.orient[m]);
+                                       level > 0, &x.keys[m], &x.orient[m], p.input);
         x.key_ptrs[m] = &x.keys[m];
         x.sigs[m] = SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr) ? SigOf(x.keys[m]) : sig;
         x.idx[m] = i;
@@ -120,6 +120,7 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       if (pkts[base + i].num_sub == 0) continue;
       if (x.counted[i]) {
         ++counters_.packets_in_flows;
+        ++counters_.input_packets_in_flows[pkts[base + i].input % kInputSlots];
       } else if (x.refused[i] == kRefusedRing) {
         ++counters_.drop_ring_full;
       } else {
@@ -222,8 +223,8 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   const FlowIds ids = TrackingIds(kb);
   c.tracking_id = ids.tracking_id;
   c.l3_tracking_id = ids.l3_tracking_id;
-  uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), opts_.node_tid.data(),
-                         static_cast<uint32_t>(opts_.node_tid.size()));
+  const std::string& tag = input < opts_.uuid_tags.size() ? opts_.uuid_tags[input] : opts_.node_tid;
+  uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), tag.data(), static_cast<uint32_t>(tag.size()));
   if (uuid_index_ != nullptr) uuid_index_->Insert(uuids_[pos], pos);
   // The parent UUID is the last part of the key bytes (after l2_len).
   c.has_parent = kb.len > kb.l2_len;
@@ -272,6 +273,8 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   wheel_->Arm(pos, ts_ns + opts_.expire_ns);
   ++live_;
   ++counters_.flows_created;
+  ++counters_.input_flows_created[input % kInputSlots];
+  ++counters_.input_flows_live[input % kInputSlots];
 }
 
 namespace {

@@ -56,6 +56,11 @@ struct FlowTableOptions {
   int64_t tcp_close_hold_ns = 2'000'000'000;
   int64_t tick_ns = 100'000'000;
   std::string node_tid;
+  // Capture points: uuid_tags[input] is what the UUID of a flow whose first
+  // packet came from `input` (ParsedPacket::input) hashes after its Start
+  // (CapturePoints::UuidTag: the point's NodeTID, and its CaptureID when the
+  // NodeTID is shared). Inputs without an entry (0: unknown) hash node_tid.
+  std::vector<std::string> uuid_tags;
   // Raw packet capture: the first `raw_first` and last `raw_last` packets of
   // each flow, cut to `capture_length`, in `raw_memory_bytes` of slots.
   // Off (no arena, one predictable branch per packet) when both are 0.
@@ -80,6 +85,10 @@ struct FlowTableOptions {
   // signature (key, key_len, init_val); the key is a FlowTableKey.
   uint32_t (*hash_fn)(const void* key, uint32_t key_len, uint32_t init_val) = nullptr;
 };
+
+// Capture points a shard counts apart: inputs (ParsedPacket::input) are
+// 0..kInputSlots-1 (DPDK port id + 1, RTE_MAX_ETHPORTS 32 on Debian 12).
+inline constexpr uint32_t kInputSlots = 64;
 
 // Single-writer counters of one shard (read by the control lcore for stats).
 struct SKYPROBE_CACHE_ALIGNED TableCounters {
@@ -106,6 +115,11 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t defrag_too_many = 0;    // datagrams failed: too many fragments (or held ones)
   uint64_t defrag_duplicates = 0;  // fragments received twice (counted, add nothing)
   uint64_t defrag_held = 0;        // frames held right now, waiting for their first fragment
+  // By capture point (input): frames counted in a flow, flows created, flows
+  // live now (a flow counts at the input of its first packet).
+  uint64_t input_packets_in_flows[kInputSlots] = {};
+  uint64_t input_flows_created[kInputSlots] = {};
+  uint64_t input_flows_live[kInputSlots] = {};
 };
 
 class FlowTable {

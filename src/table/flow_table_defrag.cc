@@ -94,7 +94,7 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
     const SubPacket& sub = p.sub[lv];
     KeyOrientation o;
     FlowTableKey key;
-    LookupKey(f.frame, sub, opts_.key_mode, parent, lv > 0, &key, &o);
+    LookupKey(f.frame, sub, opts_.key_mode, parent, lv > 0, &key, &o, p.input);
     int32_t pos;
     if (!f.events && lv > f.level) {
       // Inside the datagram: the inner packet was counted with the first
@@ -130,6 +130,7 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
   }
   if (counted) {
     ++counters_.packets_in_flows;
+    ++counters_.input_packets_in_flows[p.input % kInputSlots];
   } else if (refused == kRefusedRing) {
     ++counters_.drop_ring_full;
   } else {
@@ -156,7 +157,7 @@ int32_t FlowTable::FindContextFlow(const DefragEntry& e) noexcept {
   for (uint8_t lv = 0; lv <= e.level; ++lv) {
     KeyOrientation o;
     FlowTableKey key;
-    LookupKey(e.header, ctx.sub[lv], opts_.key_mode, parent, lv > 0, &key, &o);
+    LookupKey(e.header, ctx.sub[lv], opts_.key_mode, parent, lv > 0, &key, &o, e.input);
     pos = Lookup(key);
     if (pos < 0) return -1;
     parent = uuids_[pos];

@@ -153,6 +153,7 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   if (uuid_index_ != nullptr) uuid_index_->Erase(uuids_[pos], pos);
   hot_[pos].flags = 0;
   --live_;
+  --counters_.input_flows_live[cold_[pos].input % kInputSlots];
   ++removals_;
   return true;
 }

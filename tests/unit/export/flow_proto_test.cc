@@ -1,5 +1,6 @@
 #include "export/flow_proto.h"
 
+#include <memory>
 #include <string>
 
 #include "export/json_lines.h"
@@ -42,6 +43,24 @@ TEST(FlowProtoTest, RoundTripFull) {
   ctx.node_tid = "node \"one\"\n\xc3\xa9";
   ctx.capture_id = "capture-7";
   ExpectRoundTrip(testing::FullSnapshot(), ctx);
+}
+
+// A capture point's NodeTID and CaptureID, in the message and the JSON line alike.
+TEST(FlowProtoTest, CapturePointNamesTheRecord) {
+  auto points = std::make_shared<CapturePoints>("probe");
+  points->Add(4, CapturePoint{"eth1", "tap-4", "downlink"});
+  JsonContext ctx{.node_tid = "probe", .capture_id = "", .points = points};
+  FlowSnapshot s = testing::FullSnapshot();
+  s.input = 4;
+  skyprobe::v1::Flow f;
+  ToProto(s, ctx, &f);
+  EXPECT_EQ(f.nodetid(), "tap-4");
+  EXPECT_EQ(f.captureid(), "downlink");
+  ExpectRoundTrip(s, ctx);
+  s.input = 0;
+  ToProto(s, ctx, &f);
+  EXPECT_EQ(f.nodetid(), "probe");
+  EXPECT_EQ(f.captureid(), "");
 }
 
 TEST(FlowProtoTest, RoundTripMinimal) { ExpectRoundTrip(testing::MinimalSnapshot(), {}); }

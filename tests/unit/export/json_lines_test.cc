@@ -1,5 +1,6 @@
 #include "export/json_lines.h"
 
+#include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -16,6 +17,22 @@ std::string Json(const FlowSnapshot& s, const JsonContext& ctx = {}) {
   std::string out;
   AppendFlowJson(s, ctx, &out);
   return out;
+}
+
+// A record of a capture point reports that point's NodeTID and CaptureID;
+// one of no point (input 0, or unknown) the context's.
+TEST(JsonLinesTest, CapturePointNamesTheRecord) {
+  auto points = std::make_shared<CapturePoints>("probe-1");
+  points->Add(2, CapturePoint{"tap.pcap", "tap-2", "uplink"});
+  JsonContext ctx{.node_tid = "probe-1", .capture_id = "", .points = points};
+  FlowSnapshot s = MinimalSnapshot();
+  s.input = 2;
+  std::string j = Json(s, ctx);
+  EXPECT_NE(j.find(R"("NodeTID":"tap-2","CaptureID":"uplink")"), std::string::npos) << j;
+  s.input = 1;
+  j = Json(s, ctx);
+  EXPECT_NE(j.find(R"("NodeTID":"probe-1","RawPacketsCaptured")"), std::string::npos) << j;
+  EXPECT_EQ(j.find("CaptureID"), std::string::npos) << j;
 }
 
 TEST(JsonLinesTest, GoldenFullSnapshot) {

@@ -71,6 +71,31 @@ TEST_F(CompiledFilterTest, StringTerms) {
   EXPECT_THAT(Match("CommunityID = '1:abc='"), ElementsAre("a1"));
 }
 
+// NodeTID and CaptureID of a capture point's records are the point's.
+TEST_F(CompiledFilterTest, CapturePointKeys) {
+  auto points = std::make_shared<CapturePoints>("probe-1");
+  points->Add(1, CapturePoint{"a.pcap", "tap-1", "uplink"});
+  points->Add(2, CapturePoint{"b.pcap", "probe-1", "downlink"});
+  flows_[0].input = 1;
+  flows_[1].input = 2;
+  flows_[2].input = 1;
+  const auto match = [&](const std::string& expr) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {.node_tid = "probe-1", .points = points});
+    EXPECT_TRUE(f.ok()) << expr << ": " << f.status();
+    std::vector<std::string> out;
+    for (const FlowSnapshot& s : flows_) {
+      if (f.ok() && (*f)->Matches(s)) out.push_back(absl::StrCat(absl::Hex(s.uuid)));
+    }
+    return out;
+  };
+  EXPECT_THAT(match("CaptureID = 'uplink'"), ElementsAre("a1", "a3"));
+  EXPECT_THAT(match("CaptureID in ('downlink', 'none')"), ElementsAre("a2"));
+  EXPECT_THAT(match("CaptureID is null or CaptureID = ''"), ElementsAre("a4"));
+  EXPECT_THAT(match("NodeTID = 'tap-1'"), ElementsAre("a1", "a3"));
+  EXPECT_THAT(match("NodeTID = 'probe-1'"), ElementsAre("a2", "a4"));
+  EXPECT_THAT(match("NodeTID = 'probe-1' and CaptureID = 'downlink'"), ElementsAre("a2"));
+}
+
 TEST_F(CompiledFilterTest, IntegerTermsAndRanges) {
   EXPECT_THAT(Match("Transport.B = 443"), ElementsAre("a1"));
   EXPECT_THAT(Match("Metric.ABBytes > 500"), ElementsAre("a1"));

@@ -287,6 +287,58 @@ TEST_F(DefragTest, FlowsFromFragmentsKeepTheirInput) {
   EXPECT_EQ(Find(flows, "Ethernet/IPv4/Fragment/ICMPv4")->input, 7);
 }
 
+// The same datagram seen at two capture points, fragments interleaved (and
+// the second point's out of order): each point reassembles its own copy, in
+// a flow of its own, every frame counted once; no fragment of one point
+// completes (or fails) the other's datagram.
+TEST_F(DefragTest, CapturePointsReassembleApart) {
+  const std::vector<Bytes> f = EchoFragments();
+  const auto feed = [&](uint8_t input, const Bytes& frame, int64_t ts) {
+    cfg_.input = input;
+    Feed(frame, ts);
+  };
+  feed(1, f[0], kT0);
+  feed(2, f[2], kT0 + 1);
+  feed(1, f[1], kT0 + 2);
+  feed(2, f[0], kT0 + 3);
+  feed(1, f[2], kT0 + 4);
+  feed(2, f[1], kT0 + 5);
+  EXPECT_EQ(counters().defrag_datagrams, 2u);
+  EXPECT_EQ(counters().defrag_overlaps + counters().defrag_duplicates, 0u);
+  EXPECT_EQ(counters().packets_in_flows, 6u);
+  EXPECT_EQ(counters().input_packets_in_flows[1], 3u);
+  EXPECT_EQ(counters().input_packets_in_flows[2], 3u);
+  const auto flows = Flush();
+  ASSERT_EQ(flows.size(), 2u);
+  EXPECT_NE(flows[0].input, flows[1].input);
+  EXPECT_EQ(flows[0].tracking_id, flows[1].tracking_id);
+  // (Their UUIDs differ by the points' tags: FlowTableTest.TwoCapturePointsNeverMerge.)
+  // Each point's flow is what its frames alone make.
+  for (const FlowSnapshot& s : flows) {
+    SCOPED_TRACE(int{s.input});
+    Build();
+    cfg_.input = 0;
+    if (s.input == 1) {
+      Feed(f[0], kT0);
+      Feed(f[1], kT0 + 2);
+      Feed(f[2], kT0 + 4);
+    } else {
+      Feed(f[2], kT0 + 1);
+      Feed(f[0], kT0 + 3);
+      Feed(f[1], kT0 + 5);
+    }
+    const auto alone = Flush();
+    ASSERT_EQ(alone.size(), 1u);
+    EXPECT_EQ(Path(s), Path(alone[0]));
+    EXPECT_EQ(s.metric.ab_packets, alone[0].metric.ab_packets);
+    EXPECT_EQ(s.metric.ab_bytes, alone[0].metric.ab_bytes);
+    EXPECT_EQ(s.ip_metric.fragments, alone[0].ip_metric.fragments);
+    EXPECT_EQ(s.ip_metric.fragment_errors, alone[0].ip_metric.fragment_errors);
+    EXPECT_EQ(s.start, alone[0].start);
+    EXPECT_EQ(s.last, alone[0].last);
+  }
+}
+
 TEST_F(DefragTest, TableFullGivesUpTheOldest) {
   Build(2);
   const auto d1 = EchoFragments(1), d2 = EchoFragments(2), d3 = EchoFragments(3);

@@ -1,5 +1,7 @@
 #include "table/flow_key.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "packet_builder.h"
 
@@ -105,6 +107,35 @@ TEST(FlowKeyTest, UuidHashesStartAndNodeTid) {
   EXPECT_EQ(Hex(FlowUuid(key, 1526468153643, "", 0)), "73b2b3bcc5609d4a");
   EXPECT_NE(FlowUuid(key, 1526468153643, "probe-1", 7), FlowUuid(key, 1526468153643, "", 0));
   EXPECT_NE(FlowUuid(key, 1526468153644, "", 0), FlowUuid(key, 1526468153643, "", 0));
+}
+
+// The capture point (input) is part of the lookup key only: both directions
+// at one point share a key, two points never do, and Skydive's key bytes
+// (hence TrackingID, L3TrackingID and the table key) do not depend on it.
+// VXLAN sub-packets (the widest transport word: VNI and port) too.
+TEST(FlowKeyTest, CapturePointIsInTheLookupKeyOnly) {
+  auto vxlan = Make(kMacBc, kGw, kHost, kPeer, FlowProtocol::kUdp, 51031, 4789, 120);
+  vxlan.parsed.sub[0].transport_key = TransportKeyKind::kVniPort;
+  vxlan.parsed.sub[0].vni = 0xffffff;
+  for (const auto& [p, r] : {std::pair{Ping(kMacBc), Reverse(Ping(kMacBc))},
+                             std::pair{vxlan, vxlan}}) {  // VXLAN: dst port 4789 both ways
+    KeyOrientation o;
+    for (const KeyMode mode : {KeyMode::kL2, KeyMode::kL3}) {
+      std::vector<FlowTableKey> keys;
+      for (const uint8_t input : {0, 1, 2, 32, 255}) {
+        FlowTableKey k, back;
+        const uint32_t sig =
+            LookupKey(p.frame.data(), p.parsed.sub[0], mode, 0, false, &k, &o, input);
+        const uint32_t back_sig =
+            LookupKey(r.frame.data(), r.parsed.sub[0], mode, 0, false, &back, &o, input);
+        EXPECT_TRUE(SameKey(k, back));
+        EXPECT_EQ(sig, back_sig);
+        EXPECT_EQ(sig, TableHashSig(k));
+        for (const FlowTableKey& other : keys) EXPECT_FALSE(SameKey(k, other)) << int{input};
+        keys.push_back(k);
+      }
+    }
+  }
 }
 
 TEST(FlowKeyTest, HexHasNoLeadingZeros) {

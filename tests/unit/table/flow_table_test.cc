@@ -300,22 +300,79 @@ TEST_F(FlowTableTest, NonTcpFlowsHaveNoTcpFlags) {
 }
 
 // The input of a flow is the one its first packet came from
-// (ParsedPacket::input, set by the worker from the port), in every record;
-// later packets from another input do not change it.
+// (ParsedPacket::input, set by the worker from the port), in every record.
+// Inputs are capture points: a packet from another input is another flow
+// (two_capture_points below), here the reply's.
 TEST_F(FlowTableTest, RecordCarriesTheInputOfTheFirstPacket) {
   auto first = Udp(1000);
   first.parsed.input = 3;
   Feed(first, kT0);
+  auto again = Reverse(Udp(1000));
+  again.parsed.input = 3;
+  Feed(again, kT0 + 500);
   auto reply = Reverse(Udp(1000));
   reply.parsed.input = 5;
   Feed(reply, kT0 + 1'000);
   auto other = Udp(2000);  // input 0: unknown (sFlow tables)
   Feed(other, kT0 + 2'000);
   table_->FlushAll();
-  ASSERT_EQ(sink_->records.size(), 2u);
+  ASSERT_EQ(sink_->records.size(), 3u);
+  std::multiset<std::pair<int, int64_t>> got;  // (input, packets)
   for (const FlowSnapshot& r : sink_->records) {
-    EXPECT_EQ(r.input, r.transport_a == 1000 ? 3 : 0) << r.transport_a;
+    got.insert({r.input, r.metric.ab_packets + r.metric.ba_packets});
   }
+  EXPECT_EQ(got, (std::multiset<std::pair<int, int64_t>>{{0, 1}, {3, 2}, {5, 1}}));
+}
+
+// Two capture points (inputs) seeing the same conversation: two flows, one
+// per point, each with every packet of its point, the same TrackingID and
+// L3TrackingID, different UUIDs, A/B from each point's own first packet.
+// The UUID hashes the point's tag (FlowTableOptions::uuid_tags) as Skydive
+// hashes a NodeTID; input 0 and inputs without a tag hash node_tid.
+TEST_F(FlowTableTest, TwoCapturePointsNeverMerge) {
+  FlowTableOptions o;
+  o.node_tid = "probe";
+  o.uuid_tags = {"probe", "tap-1", std::string("same\0b", 6), std::string("same\0c", 6)};
+  Build(o);
+  for (uint8_t input : {1, 2, 3, 4}) {
+    auto q = Udp(1234);
+    q.parsed.input = input;
+    auto r = Reverse(Udp(1234));
+    r.parsed.input = input;
+    // Point 2 sees the reply first: its A is the server.
+    if (input == 2) std::swap(q, r);
+    Feed(q, kT0 + input);
+    Feed(r, kT0 + 10 + input);
+    Feed(q, kT0 + 20 + input);
+  }
+  EXPECT_EQ(table_->size(), 4u);
+  const TableCounters c = table_->counters();
+  for (uint8_t input : {1, 2, 3, 4}) {
+    EXPECT_EQ(c.input_packets_in_flows[input], 3u) << int{input};
+    EXPECT_EQ(c.input_flows_created[input], 1u) << int{input};
+    EXPECT_EQ(c.input_flows_live[input], 1u) << int{input};
+  }
+  EXPECT_EQ(c.input_packets_in_flows[0], 0u);
+  table_->FlushAll();
+  EXPECT_EQ(table_->counters().input_flows_live[1], 0u);
+  ASSERT_EQ(sink_->records.size(), 4u);
+  std::set<uint64_t> uuids;
+  const FlowSnapshot& first = sink_->records[0];
+  KeyBytes kb;
+  const auto q = Udp(1234);
+  BuildKeyBytes(q.frame.data(), q.parsed.sub[0], KeyMode::kL2, 0, false, &kb);
+  for (const FlowSnapshot& r : sink_->records) {
+    SCOPED_TRACE(int{r.input});
+    EXPECT_EQ(r.tracking_id, first.tracking_id);
+    EXPECT_EQ(r.l3_tracking_id, first.l3_tracking_id);
+    EXPECT_EQ(r.metric.ab_packets + r.metric.ba_packets, 3);
+    EXPECT_EQ(r.transport_a, r.input == 2 ? 53 : 1234);
+    uuids.insert(r.uuid);
+    // Skydive's UUID, with the point's tag where Skydive has the NodeTID.
+    const std::string tag = r.input < o.uuid_tags.size() ? o.uuid_tags[r.input] : o.node_tid;
+    EXPECT_EQ(r.uuid, FlowUuid(TableKey(kb), r.start, tag.data(), tag.size()));
+  }
+  EXPECT_EQ(uuids.size(), 4u);
 }
 
 // An Ethernet/MPLS flow (the stack ends its sub-packet): its record carries
