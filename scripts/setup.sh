@@ -22,7 +22,7 @@ BUILD_PACKAGES=(
   prometheus-cpp-dev  # --metrics-listen
   python3
 )
-TEST_PACKAGES=(tshark openssl)
+TEST_PACKAGES=(tshark openssl tcpdump)
 TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py: requests skyprobectl would not send
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing

@@ -203,6 +203,8 @@ def parse_summary(stderr):
         return None
     counters = {}
     for line in lines[start + 1:]:
+        # Names may hold any printable byte: a capture point's ID
+        # ("capture./data/tap-1.pcap#2.packets_in"), an IPFIX destination.
         match = re.match(r'^\s+(\S+)\s+(-?\d+)\s*$', line)
         if not match:
             break
