@@ -21,7 +21,8 @@ absl::Status SetUpEnhancers(const Config& cfg, EnhancerPipeline* pipeline) {
 
 namespace {
 
-ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d) {
+ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d,
+                                   std::shared_ptr<const CapturePoints> points) {
   ipfix::IpfixOptions o;
   ipfix::ExporterOptions& e = o.exporter;
   switch (d.kind) {
@@ -46,6 +47,7 @@ ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d)
   e.spool_bytes = cfg.ipfix_spool_bytes;
   o.encoder.pen = cfg.ipfix_pen;
   o.encoder.node_tid = cfg.node_tid;
+  o.encoder.points = std::move(points);  // filled by SetUpPorts, before any record is encoded
   return o;
 }
 
@@ -72,7 +74,8 @@ absl::Status SetUpOutputs(const Config& cfg, ControlLoop* loop, Running* r) {
     loop->AddHandler(std::move(kafka));
   }
   for (const IpfixDestination& d : cfg.ipfix) {
-    SKYPROBE_ASSIGN_OR_RETURN(auto h, ipfix::IpfixHandler::Create(IpfixOptionsOf(cfg, d)));
+    SKYPROBE_ASSIGN_OR_RETURN(auto h,
+                              ipfix::IpfixHandler::Create(IpfixOptionsOf(cfg, d, r->points)));
     r->ipfix.push_back(h.get());
     loop->AddHandler(std::move(h));
   }

@@ -187,7 +187,7 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
     sh |= shape::kEnterprise;
     if (s.has_parent) sh |= shape::kParent;
     if (s.metric.rtt != 0) sh |= shape::kRtt;
-    if (!RecordNodeTid(s, o.node_tid).empty()) sh |= shape::kNodeTid;
+    if (!RecordNodeTid(s, o.node_tid, o.points.get()).empty()) sh |= shape::kNodeTid;
     if (s.community_id[0] != '\0') sh |= shape::kCommunityId;
   }
   return sh;
@@ -417,7 +417,7 @@ void RecordEncoder::Append(const FlowSnapshot& s, ByteBuffer* out) {
         p = PutString(p, ApplicationName(s));
         break;
       case FieldKind::kNodeTid:
-        p = PutString(p, RecordNodeTid(s, opts_.node_tid));
+        p = PutString(p, RecordNodeTid(s, opts_.node_tid, opts_.points.get()));
         break;
       case FieldKind::kCommunityId:
         p = PutString(p, CommunityId(s));

@@ -23,12 +23,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <unordered_map>
 #include "export/ipfix/entry.h"
 #include "export/ipfix/ie.h"
+#include "record/capture_points.h"
 #include "record/flow_snapshot.h"
 
 namespace skyprobe::ipfix {
@@ -37,8 +39,10 @@ struct EncoderOptions {
   // Private Enterprise Number for skyprobe's own elements (--ipfix-pen); 0:
   // IANA elements only.
   uint32_t pen = 0;
-  // The probe's NodeTID (--node-tid), for records without their own.
+  // The probe's NodeTID (--node-tid), for records without their own; a
+  // record of a capture point in `points` sends that point's.
   std::string node_tid;
+  std::shared_ptr<const CapturePoints> points;
 };
 
 // One field of a template, in record order.
