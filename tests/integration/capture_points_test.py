@@ -16,8 +16,12 @@ packet counts, and tcpdump for what a filter keeps:
 - 1, 2 and 4 workers, rss (--pcap-queues: each point's trace split into
   four queue files by a symmetric address hash) and dispatch: the same
   records, UUIDs included;
+- tshark on each point's own file: the point's frames, and per TCP/UDP
+  conversation its frames and bytes each way;
 - queries: CaptureID and NodeTID keys, skyprobectl flows --capture, --dedup
-  TrackingID across points, the per-point Stats scope;
+  TrackingID across points, the per-point Stats scope and --stats-interval
+  line;
+- ports --eal probes take --port attributes (CaptureID, NodeTID, filter);
 - bad attributes stop the probe with one clear line.
 """
 
@@ -211,6 +215,52 @@ class CapturePointsTest(unittest.TestCase):
                 self.check_point_counters(run, cid, total, kept, len(alone), total - kept)
                 self.assertEqual(alone_run.summary['packets_in_flows'], kept)
 
+    def test_each_point_counts_as_tshark_counts_its_file(self):
+        # tshark, run on each point's own file, is the oracle: the point's
+        # frames, and per TCP/UDP conversation the frames and bytes each way
+        # (summed over the point's flows of that 5-tuple: a conversation that
+        # closes and opens again is two flows). The same trace at two points
+        # and a third trace beside them: nothing leaks from one to another.
+        points = (('eth-ip4-arp-dns-req-http-google.pcap', 'web'), ('simple-tcpv6.pcap', 'v6'),
+                  ('eth-ip4-arp-dns-req-http-google.pcap', 'web-again'),
+                  ('eth-ipv4-tcp-http-ooo.pcap', 'ooo'))
+        args = list(NEVER)
+        for name, cid in points:
+            args += ['--pcap', '%s,capture-id=%s' % (trace(name), cid)]
+        flows, run = self.run_probe(args, 'four points against tshark')
+        got = by_point(flows)
+        self.assertEqual(sorted(got), sorted(cid for _, cid in points))
+        for name, cid in points:
+            with self.subTest(point=cid):
+                _, exact = h.run_tshark(trace(name))
+                frames = int(subprocess.run(
+                    [h.tshark_path(), '-n', '-r', trace(name), '-T', 'fields', '-e',
+                     'frame.number'], capture_output=True, text=True, timeout=120,
+                    check=True).stdout.split()[-1])
+                prefix = 'capture.%s.' % cid
+                self.assertEqual(run.summary.get(prefix + 'packets_in'), frames)
+                want = {key: {src: tuple(v) for src, v in by_src.items()}
+                        for key, by_src in exact.items() if key[0] in ('tcp', 'udp')}
+                self.assertTrue(want, '%s: tshark saw no TCP/UDP conversation' % name)
+                mine = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0]))
+                for f in got[cid]:
+                    transport = f.get('Transport')
+                    if f.get('ParentUUID') or not transport:
+                        continue
+                    table = str(transport.get('Protocol', '')).lower()
+                    ends = {}
+                    for side, way in (('A', 'AB'), ('B', 'BA')):
+                        ep = (h.normalize_ip(f['Network'][side]), int(transport.get(side, 0)))
+                        ends[ep] = (h.metric(f, way + 'Packets'), h.metric(f, way + 'Bytes'))
+                    slot = mine[(table, frozenset(ends))]
+                    for ep, (packets, size) in ends.items():
+                        slot[ep][0] += packets
+                        slot[ep][1] += size
+                self.assertEqual({key: {src: tuple(v) for src, v in by_src.items() if v[0]}
+                                  for key, by_src in mine.items()},
+                                 {key: {src: v for src, v in by_src.items() if v[0]}
+                                  for key, by_src in want.items()})
+
     def test_workers_and_distribution_agree(self):
         folder = h.scratch_dir('points-split')
         traces = (('icmpv4-symetric.pcap', 'left'), ('eth-ip4-arp-dns-req-http-google.pcap',
@@ -243,7 +293,7 @@ class CapturePointsTest(unittest.TestCase):
         base, _ = self.run_probe(['--pcap', path], 'one point')
         probe = h.ServingProbe(self, ['--pcap', path + ',capture-id=a,node-tid=n1',
                                       '--pcap', path + ',capture-id=b', '--node-tid', 'probe',
-                                      '--hold'])
+                                      '--hold', '--stats-interval', '1'])
         ctl = h.ctl_path()
 
         def flows(*args):
@@ -278,7 +328,73 @@ class CapturePointsTest(unittest.TestCase):
         for cid in ('a', 'b'):
             self.assertRegex(stats.stdout, r'(?m)^capture\.%s packets_in 58$' % cid)
             self.assertRegex(stats.stdout, r'(?m)^capture\.%s flows_live %d$' % (cid, len(base)))
+            # And the --stats-interval line, once the replay is in.
+            self.assertIsNotNone(
+                probe.wait_line(r'capture\.%s\.packets_in=58( |$)' % cid),
+                'no capture.%s.packets_in=58 in the --stats-interval lines:\n%s'
+                % (cid, probe.stderr()))
         self.assertEqual(probe.terminate(), 0)
+
+    def test_eal_ports_take_their_attributes(self):
+        # Two ports --eal probes (net_pcap vdevs: live ports to the probe, it
+        # runs until SIGTERM), named by --port: each is a capture point with
+        # its own CaptureID (given, else the device's name), NodeTID and
+        # filter. The oracles: one-point runs of each file (with that filter)
+        # for the conversations and their packets, tcpdump for what the
+        # filter keeps. A live port's clock is not a file's (a frame is never
+        # taken before one already seen), so times and UUIDs are not compared.
+        a = trace('eth-ip4-arp-dns-req-http-google.pcap')
+        b = trace('dns.pcap')
+        expr = 'udp and src port 53'
+        json_path = os.path.join(h.scratch_dir('points-eal'), 'flows.json')
+        if os.path.exists(json_path):
+            os.unlink(json_path)
+        eal = ('--vdev=net_pcap0,rx_pcap=%s --vdev=net_pcap1,rx_pcap=%s -l 0,1 --no-huge '
+               '--no-pci --no-shconf -m 256 --file-prefix skyprobe-points-eal-%d'
+               % (a, b, os.getpid()))
+        probe = h.ServingProbe(self, ['--eal', eal, '--json', json_path,
+                                      '--port', 'net_pcap0,capture-id=uplink,node-tid=tap-1',
+                                      '--port', 'net_pcap1,bpf=' + expr,
+                                      '--max-flows', '65536'] + NEVER)
+        want_in = {'uplink': h.libpcap_scan(a).packets, 'net_pcap1': h.libpcap_scan(b).packets}
+        ctl = h.ctl_path()
+        for _ in range(600):
+            out = subprocess.run([ctl, 'stats', '--all', '--probe', probe.address],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            got_in = {}
+            for line in out.stdout.splitlines():
+                scope, name, value = line.split(' ')
+                if scope.startswith('capture.') and name == 'packets_in':
+                    got_in[scope[len('capture.'):]] = int(value)
+            if got_in == want_in:
+                break
+            subprocess.run(['sleep', '0.1'])
+        self.assertEqual(got_in, want_in, probe.stderr())
+        self.assertEqual(probe.terminate(), 0, probe.stderr())
+        summary = h.parse_summary(probe.stderr())
+        with open(json_path, encoding='utf-8') as handle:
+            flows = h.final_flows(self, h.parse_json_lines(handle.read()), 'two EAL ports')
+        got = by_point(flows)
+        self.assertEqual(sorted(got), ['net_pcap1', 'uplink'])
+        self.assertTrue(all(f.get('NodeTID') == 'tap-1' for f in got['uplink']))
+        self.assertFalse([f for f in got['net_pcap1'] if f.get('NodeTID')])
+        self.assertEqual(len({f['UUID'] for f in flows}), len(flows))
+
+        def conversations(fs):
+            return sorted((f['TrackingID'], f['L3TrackingID'], h.metric(f, 'ABPackets'),
+                           h.metric(f, 'BAPackets'), h.metric(f, 'ABBytes'),
+                           h.metric(f, 'BABytes')) for f in fs)
+
+        kept = tcpdump_count(b, expr)
+        self.assertLess(kept, want_in['net_pcap1'])
+        for cid, args in (('uplink', ['--pcap', a]), ('net_pcap1', ['--pcap', b, '--bpf', expr])):
+            with self.subTest(point=cid):
+                alone, _ = self.run_probe(args + NEVER, ' '.join(args))
+                self.assertEqual(conversations(got[cid]), conversations(alone))
+        self.assertEqual(summary['capture.net_pcap1.filtered'], want_in['net_pcap1'] - kept)
+        self.assertEqual(summary['capture.net_pcap1.packets_in_flows'], kept)
+        self.assertEqual(summary['capture.uplink.filtered'], 0)
 
     def test_bad_attributes_are_one_clear_line(self):
         path = trace('dns.pcap')
