@@ -7,8 +7,8 @@
 // no locks, no syscalls per packet.
 //
 // Everything else a worker does (timers, update ticks, defragmentation
-// give-ups, queries) runs after the burst under a WorkBudget in time: 4 us
-// when the last poll brought a full burst (frames are waiting), up to 20 us
+// give-ups, queries) runs after the burst under a WorkBudget in time: 1 us
+// (kBusyBudgetNs) when the last poll brought a full burst (frames are waiting), up to 20 us
 // when it brought none, and resumes on the next iteration. The time between
 // two rx_burst calls is measured (loop_gap.h). With a capture clock (pcap
 // files), timer work due before a burst's first frame is finished before the

@@ -4,7 +4,8 @@
 // it), then immutable and shared: RX lcores evaluate it between bursts while
 // answering queries, so Matches() must be thread-safe and should not allocate.
 //
-//   std::shared_ptr<const FlowPredicate> p = *CompiledFilter::Compile("Transport.B = 53", nullptr, {});
+//   std::shared_ptr<const FlowPredicate> p =
+//       *CompiledFilter::Compile("Transport.B = 53", nullptr, {});
 //   if (p->Matches(snapshot)) ...
 #pragma once
 
