@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "skyprobe/compiler.h"
@@ -43,7 +44,12 @@ inline int64_t CaptureMicrosToNs(uint64_t us) noexcept {
 // microseconds), in nanoseconds; 0 when the port gives none (`offset` < 0).
 inline int64_t CaptureTimeNs(const rte_mbuf* m, int offset) noexcept {
   if (offset < 0) return 0;
-  return CaptureMicrosToNs(*RTE_MBUF_DYNFIELD(m, offset, const uint64_t*));
+  // A copy, not a uint64_t load: the field's offset is whatever the PMD
+  // registered (8-byte aligned for net_pcap's, but nothing promises it), and
+  // on x86-64 the copy is the same single load.
+  uint64_t us;
+  std::memcpy(&us, RTE_MBUF_DYNFIELD(m, offset, const void*), sizeof(us));
+  return CaptureMicrosToNs(us);
 }
 
 // The latest capture time believed: the host's clock when first called (at

@@ -108,7 +108,7 @@ inline uint8_t* Put64(uint8_t* p, uint64_t v) {
   return p + 8;
 }
 inline uint8_t* PutBytes(uint8_t* p, const void* bytes, size_t n) {
-  std::memcpy(p, bytes, n);
+  if (n != 0) std::memcpy(p, bytes, n);  // an empty string's data may be null
   return p + n;
 }
 inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
