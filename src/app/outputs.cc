@@ -46,6 +46,7 @@ ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d,
   e.rate = cfg.ipfix_rate;
   e.spool_bytes = cfg.ipfix_spool_bytes;
   o.encoder.pen = cfg.ipfix_pen;
+  o.encoder.uniflow = cfg.ipfix_uniflow;
   o.encoder.node_tid = cfg.node_tid;
   o.encoder.points = std::move(points);  // filled by SetUpPorts, before any record is encoded
   return o;

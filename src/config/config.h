@@ -184,7 +184,9 @@ struct Config {
   // IPFIX destinations ("--ipfix DEST", repeatable; src/export/ipfix) and their settings:
   // observation domain, largest UDP message, UDP template refresh period, the PEN of
   // skyprobe's enterprise elements (0: IANA elements only), UDP pacing in records per
-  // second (0: unpaced), and the bytes of records each destination holds for its collector.
+  // second (0: unpaced), the bytes of records each destination holds for its collector, and
+  // uniflow records (each direction its own record, no RFC 5103 reverse elements) instead of
+  // biflows, for collectors that ignore the reverse elements (pmacct).
   std::vector<IpfixDestination> ipfix;
   uint32_t ipfix_domain = 0;                 // "--ipfix-domain"
   uint32_t ipfix_mtu = 1400;                 // "--ipfix-mtu", 1200..65507
@@ -192,6 +194,7 @@ struct Config {
   uint32_t ipfix_pen = 0;                    // "--ipfix-pen"
   uint32_t ipfix_rate = 0;                   // "--ipfix-rate"
   uint64_t ipfix_spool_bytes = 64ull << 20;  // "--ipfix-spool-bytes", >= 1M
+  bool ipfix_uniflow = false;                // "--ipfix-uniflow"
 
   // Flow table.
   uint32_t update_sec = 60;           // update handler period ("--update")

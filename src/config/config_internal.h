@@ -92,6 +92,7 @@ enum class Field : uint8_t {
   kIpfixRate,
   kIpfixSpoolBytes,
   kPort,
+  kIpfixUniflow,
   kCount,
 };
 

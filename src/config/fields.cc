@@ -101,6 +101,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ipfix-rate", "output.ipfix_rate"},
     {"ipfix-spool-bytes", "output.ipfix_spool_bytes"},
     {"port", "input.ports"},
+    {"ipfix-uniflow", "output.ipfix_uniflow"},
 };
 
 struct LinkTypeEntry {
@@ -510,6 +511,8 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseU32(value, "a whole number of records per second", &cfg->ipfix_rate);
     case Field::kIpfixSpoolBytes:
       return ParseBytes(value, &cfg->ipfix_spool_bytes);
+    case Field::kIpfixUniflow:
+      return ParseBool(value, &cfg->ipfix_uniflow);
     case Field::kCount:
       break;
   }

@@ -108,6 +108,7 @@ constexpr FlagSpec kFlags[] = {
     {"ipfix-rate", FlagKind::kValue, Field::kIpfixRate},
     {"ipfix-spool-bytes", FlagKind::kValue, Field::kIpfixSpoolBytes},
     {"port", FlagKind::kValue, Field::kPort},
+    {"ipfix-uniflow", FlagKind::kSwitchOn, Field::kIpfixUniflow},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

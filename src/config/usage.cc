@@ -113,6 +113,10 @@ OUTPUT
     --ipfix-spool-bytes B    records each destination holds while its collector is
                              slow or away (TCP: until acknowledged); suffixes k, M, G
                              (default: 64M, >= 1M); beyond it records are counted lost
+    --ipfix-uniflow          each direction of a flow as a record of its own (the
+                             B to A one when it has packets), without RFC 5103's
+                             reverse elements: for collectors that ignore them
+                             (pmacct) (default: biflow records)
 
 FLOW TABLE
     --update SEC             update handler period (default: 60, >= 1)

@@ -6,7 +6,8 @@
   the JSON records of the same run; nfcapd sees no sequence error; nfdump's
   MPLS labels are those tshark decodes in each flow's first packet.
 - pmacct's nfacctd with the README's configuration over UDP: its packets and
-  bytes per flow are the JSON records' forward counters.
+  bytes per flow are the JSON records' forward counters; with
+  --ipfix-uniflow, each direction's.
 - python3-ipfix as a TCP collector (ipfix_collector.py --decode): it decodes
   every message as it arrives; its raw stream, read again, equals the JSON
   records element by element.
@@ -62,6 +63,18 @@ def free_udp_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def udp_socket_queue(port):
+    """(bytes waiting, datagrams dropped) of the IPv4 UDP socket bound to
+    127.0.0.1:port, from /proc/net/udp; None when there is none."""
+    want = '0100007F:%04X' % port
+    with open('/proc/net/udp') as handle:
+        for line in handle.readlines()[1:]:
+            f = line.split()
+            if f[1] == want:
+                return int(f[4].split(':')[1], 16), int(f[-1])
+    return None
 
 
 def tunnels_capture(out):
@@ -203,15 +216,13 @@ class IpfixInteropTest(unittest.TestCase):
             self.assertEqual(stack, text + ['0-0-0'] * (3 - len(text)), (src, dst))
         self.assertEqual(depths, {1, 2, 3, 4})
 
-    def test_pmacct_nfacctd_readme_example(self):
-        """The README's pmacct example (nfacctd, print plugin, JSON) over UDP:
-        per flow, the packets and bytes pmacct aggregates equal the JSON
-        record's forward (A to B) counters, under its addresses, ports,
-        protocol and input. pmacct does not read RFC 5103's reverse elements
-        (the README says so): the B to A direction is not in its output."""
+    def pmacct_export(self, pcap, label, extra=()):
+        """Exports `pcap` over UDP to pmacct's nfacctd configured as the README
+        says (print plugin, JSON); returns (run, pmacct's rows by (source,
+        destination, source port, destination port, protocol, input) ->
+        (packets, bytes))."""
         nfacctd = tool('nfacctd', 'pmacct')
-        pcap = synthetic(self.out, 2000, 8000, 5)
-        workdir = os.path.join(self.out, 'pmacct')
+        workdir = os.path.join(self.out, label)
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)
         port = free_udp_port()
@@ -224,7 +235,9 @@ class IpfixInteropTest(unittest.TestCase):
                          'in_iface\n'
                          'print_output_file[flows]: %s/flows-%%Y%%m%%d-%%H%%M.json\n'
                          'print_output[flows]: json\n'
-                         'print_refresh_time[flows]: 60\n' % (port, workdir))
+                         'print_refresh_time[flows]: 60\n'
+                         # A socket buffer that holds a slow moment of a loaded machine.
+                         'nfacctd_pipe_size: 4194304\n' % (port, workdir))
         log_path = os.path.join(workdir, 'nfacctd.log')
         log = open(log_path, 'w')
         collector = subprocess.Popen([nfacctd, '-f', config], stdout=log,
@@ -237,9 +250,15 @@ class IpfixInteropTest(unittest.TestCase):
                         break
                 time.sleep(0.2)
             run = h.run_skyprobe(['--pcap', pcap, '--ipfix', 'udp://127.0.0.1:%d' % port,
-                                  '--ipfix-rate', '20000'],
+                                  '--ipfix-rate', '20000'] + list(extra),
                                  json_path=os.path.join(workdir, 'flows.json'), timeout=600)
             self.assertEqual(run.returncode, 0, run.describe())
+            # Until nfacctd has read every datagram (none dropped), then a
+            # moment for its plugin to take them from its queue.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and udp_socket_queue(port)[0] > 0:
+                time.sleep(0.1)
+            self.assertEqual(udp_socket_queue(port), (0, 0), 'nfacctd: (bytes unread, drops)')
             time.sleep(1)
         finally:
             collector.send_signal(signal.SIGINT)  # pmacct writes its cache, then exits
@@ -258,18 +277,47 @@ class IpfixInteropTest(unittest.TestCase):
                            r['port_src'], r['port_dst'], r['ip_proto'], r['iface_in'])
                     self.assertNotIn(key, got, 'pmacct printed %s twice' % (key,))
                     got[key] = (r['packets'], r['bytes'])
+        return run, got
+
+    def pmacct_want(self, run, label, uniflow):
+        """What pmacct must show: each IP flow's A to B packets and bytes under
+        its addresses, ports, protocol and input; with uniflows also B to A
+        under the swapped ones (when it has packets)."""
         names = {6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'ipv6-icmp'}
         want = {}
-        for flow in h.final_flows(self, run.records, 'pmacct'):
+        for flow in h.final_flows(self, run.records, label):
             if 'Network' not in flow:
                 continue  # pmacct keeps IP flows
-            transport = flow.get('Transport', {'A': 0, 'B': 0})
+            t = flow.get('Transport', {'A': 0, 'B': 0})
+            a, b = h.normalize_ip(flow['Network']['A']), h.normalize_ip(flow['Network']['B'])
             proto = names[ir._protocol(flow)]  # pylint: disable=protected-access
-            key = (h.normalize_ip(flow['Network']['A']), h.normalize_ip(flow['Network']['B']),
-                   transport['A'], transport['B'], proto, 1)
             m = flow['Metric']
-            want[key] = (m['ABPackets'], m['ABBytes'])
+            want[(a, b, t['A'], t['B'], proto, 1)] = (m['ABPackets'], m['ABBytes'])
+            if uniflow and m['BAPackets']:
+                want[(b, a, t['B'], t['A'], proto, 1)] = (m['BAPackets'], m['BABytes'])
+        return want
+
+    def test_pmacct_nfacctd_readme_example(self):
+        """The README's pmacct example (nfacctd, print plugin, JSON) over UDP:
+        per flow, the packets and bytes pmacct aggregates equal the JSON
+        record's forward (A to B) counters, under its addresses, ports,
+        protocol and input. pmacct does not read RFC 5103's reverse elements
+        (the README says so): the B to A direction is not in its output..."""
+        pcap = synthetic(self.out, 2000, 8000, 5)
+        run, got = self.pmacct_export(pcap, 'pmacct')
+        want = self.pmacct_want(run, 'pmacct', uniflow=False)
         self.assertGreater(len(want), 1900)
+        self.assertEqual(got, want)
+
+    def test_pmacct_with_uniflows_sees_both_directions(self):
+        """... unless --ipfix-uniflow: each direction then has rows of its own,
+        B to A under the swapped addresses and ports, with the JSON record's
+        BA counters (the deltas of several update records add up)."""
+        pcap = synthetic(self.out, 2000, 8000, 5)
+        run, got = self.pmacct_export(pcap, 'pmacct-uniflow', ['--ipfix-uniflow', '--update', '1'])
+        self.assertGreater(sum(1 for r in run.records if r['Event'] == 'UPDATE'), 0)
+        want = self.pmacct_want(run, 'pmacct-uniflow', uniflow=True)
+        self.assertGreater(len(want), 3800)
         self.assertEqual(got, want)
 
     def test_python_ipfix_tcp_collector(self):

@@ -16,6 +16,7 @@ generated tunnels capture, two inputs at once.
 
 import collections
 import glob
+import ipaddress
 import os
 import re
 import shutil
@@ -254,6 +255,42 @@ class IpfixFileTest(unittest.TestCase):
                 continue
             return stack
         return None
+
+    def test_uniflow_records(self):
+        """--ipfix-uniflow: each JSON record is one IPFIX record A to B, then
+        one B to A when its window has B to A packets (source and destination
+        swapped, that direction's deltas), none with a reverse element; the
+        file reads whole in ipfixDump."""
+        names = ('simple-tcpv4.pcap', 'simple-tcpv6.pcap', 'icmpv4-symetric.pcap', 'dns.pcap')
+        pcaps = [os.path.join(h.shared_dir('skydive'), n) for n in names]
+        run, path = self.export(pcaps, ['--ipfix-uniflow', '--update', '1'], label='uniflow')
+        flows, _ = ir.read_ipfix_file(path)
+        expected = sum(1 + (r['LastUpdateMetric']['BAPackets'] > 0) for r in run.records)
+        self.assertEqual(len(flows), expected)
+        self.assertGreater(expected, len(run.records))
+        ipfix_dump(self, path, expected)
+        got = iter(flows)
+        for rec in run.records:
+            d = rec['LastUpdateMetric']
+            sides = [('A', 'B', d['ABPackets'], d['ABBytes'])]
+            if d['BAPackets']:
+                sides.append(('B', 'A', d['BAPackets'], d['BABytes']))
+            for src, dst, packets, octets in sides:
+                f = next(got)
+                self.assertFalse([n for n in f if n.startswith('reverse')], f)
+                self.assertEqual(f['flowId'], int(rec['UUID'], 16))
+                self.assertEqual((f['packetDeltaCount'], f['octetDeltaCount']),
+                                 (packets, octets), rec['UUID'])
+                net = rec.get('Network')
+                if net:
+                    key = 'IPv6Address' if net['Protocol'] == 'IPV6' else 'IPv4Address'
+                    self.assertEqual(
+                        (str(f['source' + key]), str(f['destination' + key])),
+                        (str(ipaddress.ip_address(net[src])),
+                         str(ipaddress.ip_address(net[dst]))), rec['UUID'])
+                if 'Transport' in rec:
+                    self.assertEqual((f['sourceTransportPort'], f['destinationTransportPort']),
+                                     (rec['Transport'][src], rec['Transport'][dst]))
 
     def test_each_flow_names_its_input(self):
         skydive = h.shared_dir('skydive')

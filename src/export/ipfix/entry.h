@@ -10,6 +10,9 @@
 // a data record of that template. kAnnounce marks what a collector needs
 // before any data (templates and RFC 5610 type records): the exporter keeps
 // those and sends them again on each new connection and template refresh.
+// kCompanion marks the second data record of one flow record (uniflow
+// export: its B to A half, right after the A to B one): it is not counted as
+// a flow record, and the exporter keeps it in the message of its first half.
 //
 //   ByteBuffer b;  uint8_t* p = BeginEntry(&b, 300, 64);  p = Put16(p, 42);  EndEntry(&b, p);
 //   for (EntryReader r(b.data(), b.size()); !r.done(); r.Next()) Use(r.set_id(), r.record());
@@ -27,7 +30,8 @@ namespace skyprobe::ipfix {
 inline constexpr uint16_t kTemplateSetId = 2;
 inline constexpr uint16_t kOptionsTemplateSetId = 3;
 inline constexpr uint16_t kAnnounce = 0x8000;
-inline constexpr uint16_t kEntryLengthMask = 0x7FFF;
+inline constexpr uint16_t kCompanion = 0x4000;
+inline constexpr uint16_t kEntryLengthMask = 0x3FFF;
 inline constexpr size_t kEntryHeader = 4;
 // Data sets: the RFC 5610 type records' options template, then the flow
 // record templates (record_encoder.h), numbered in order of first use.
@@ -115,10 +119,11 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 
 
 // Starts an entry of at most `max_len` record bytes; returns where the
 // record goes. EndEntry(b, p) closes it at `p`.
-inline uint8_t* BeginEntry(ByteBuffer* b, uint16_t set_id, size_t max_len, bool announce = false) {
+inline uint8_t* BeginEntry(ByteBuffer* b, uint16_t set_id, size_t max_len, bool announce = false,
+                           bool companion = false) {
   uint8_t* h = b->Ensure(kEntryHeader + max_len);
   std::memcpy(h, &set_id, 2);
-  const uint16_t flags = announce ? kAnnounce : 0;
+  const uint16_t flags = (announce ? kAnnounce : 0) | (companion ? kCompanion : 0);
   std::memcpy(h + 2, &flags, 2);
   return h + kEntryHeader;
 }
@@ -143,6 +148,9 @@ class EntryReader {
     return v;
   }
   bool announce() const { return (flags() & kAnnounce) != 0; }
+  bool companion() const { return (flags() & kCompanion) != 0; }
+  // A flow record's (first) data record: what the exporter counts.
+  bool flow_record() const { return IsFlowSet(set_id()) && !companion(); }
   uint16_t length() const { return flags() & kEntryLengthMask; }
   const uint8_t* record() const { return p_ + kEntryHeader; }
   size_t entry_size() const { return kEntryHeader + length(); }

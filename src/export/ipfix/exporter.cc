@@ -15,10 +15,14 @@ namespace skyprobe::ipfix {
 namespace {
 
 // Flow records among the entries of `data` (data records of a data template;
-// the RFC 5610 type records are data records too, but not flows).
+// the RFC 5610 type records are data records too, but not flows; a uniflow
+// record's second half is counted with its first, unless that one is not in
+// `data`).
 uint32_t FlowRecordsIn(const uint8_t* data, size_t size) {
   uint32_t n = 0;
-  for (EntryReader r(data, size); !r.done(); r.Next()) n += IsFlowSet(r.set_id());
+  for (EntryReader r(data, size); !r.done(); r.Next()) {
+    n += r.flow_record() || (r.companion() && r.position() == data);
+  }
   return n;
 }
 
@@ -157,9 +161,11 @@ void Exporter::RefreshAnnouncements() {
   session_announced_to_ = spool_end_;
 }
 
-size_t Exporter::PackNext(ByteBuffer* out, uint32_t* flow_records, uint32_t* templates) {
+size_t Exporter::PackNext(ByteBuffer* out, uint32_t* flow_records, uint32_t* templates,
+                          uint32_t* orphans) {
   *flow_records = 0;
   *templates = 0;
+  if (orphans != nullptr) *orphans = 0;
   packer_.Begin(out, NowSeconds());
   while (announce_pending_) {
     if (announce_next_ == store_.size()) {
@@ -188,8 +194,19 @@ size_t Exporter::PackNext(ByteBuffer* out, uint32_t* flow_records, uint32_t* tem
     EntryReader r(c.bytes.data() + off, c.bytes.size() - off);
     const bool skip = r.announce() && spool_sent_ < session_announced_to_;
     if (!skip) {
+      if (r.flow_record() && packer_.has_records()) {
+        // A uniflow record's two halves go in one message when they fit
+        // one: the record is then delivered or lost whole.
+        EntryReader next = r;
+        next.Next();
+        if (!next.done() && next.companion() &&
+            !packer_.FitsPair(r.set_id(), r.length(), next.set_id(), next.length())) {
+          break;
+        }
+      }
       if (!packer_.Add(r.set_id(), r.record(), r.length(), IsDataSet(r.set_id()))) break;
-      if (IsFlowSet(r.set_id())) ++*flow_records;
+      if (r.flow_record()) ++*flow_records;
+      if (r.companion() && packer_.records() == 1 && orphans != nullptr) ++*orphans;
       if (r.set_id() == kTemplateSetId || r.set_id() == kOptionsTemplateSetId) ++*templates;
     }
     spool_sent_ += r.entry_size();

@@ -129,8 +129,12 @@ class Exporter {
   // still due in this session, then the spool from spool_sent_ (skipping
   // in-line announcements the session already sent with the store), which
   // moves past what the message holds. Returns its size (0: nothing to
-  // send) and its flow records and template records.
-  size_t PackNext(ByteBuffer* out, uint32_t* flow_records, uint32_t* templates);
+  // send) and its flow records and template records. `orphans`: whether it
+  // starts with the second half of a uniflow record whose first half went in
+  // the previous message (only when the two do not fit one message: UDP
+  // with a small --ipfix-mtu and very long records), which is lost with it.
+  size_t PackNext(ByteBuffer* out, uint32_t* flow_records, uint32_t* templates,
+                  uint32_t* orphans = nullptr);
   // A new transport session: the packer's sequence restarts and every stored
   // announcement is due before the spool's records.
   void NewSession();

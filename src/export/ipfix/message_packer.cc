@@ -44,6 +44,13 @@ bool MessagePacker::Add(uint16_t set_id, const uint8_t* record, uint16_t length,
   return true;
 }
 
+bool MessagePacker::FitsPair(uint16_t set1, uint16_t length1, uint16_t set2,
+                             uint16_t length2) const {
+  const bool new1 = set_start_ == 0 || set1 != set_id_;
+  const size_t need = length1 + (new1 ? kSetHeader : 0) + length2 + (set2 != set1 ? kSetHeader : 0);
+  return out_->size() - start_ + need <= max_;
+}
+
 size_t MessagePacker::Finish() {
   if (out_ == nullptr) return 0;
   ByteBuffer* out = out_;

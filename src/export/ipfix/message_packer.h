@@ -37,6 +37,8 @@ class MessagePacker {
   // fits: the caller must drop it (the encoder bounds records well below the
   // smallest limit).
   bool Add(uint16_t set_id, const uint8_t* record, uint16_t length, bool data_record);
+  // Whether two records, one after the other, would both fit.
+  bool FitsPair(uint16_t set1, uint16_t length1, uint16_t set2, uint16_t length2) const;
   // Closes the message (lengths filled in). Returns its size in bytes, 0 if
   // it held no record (then nothing is left in `out`).
   size_t Finish();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "record/flow_format.h"
 
@@ -183,6 +184,7 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   if (s.mpls_count >= 2) sh |= shape::kMpls2;
   if (s.mpls_count >= 3) sh |= shape::kMpls3;
   if (s.input != 0) sh |= shape::kInput;
+  if (o.uniflow) sh |= shape::kUniflow;
   if (o.pen != 0) {
     sh |= shape::kEnterprise;
     if (s.has_parent) sh |= shape::kParent;
@@ -195,9 +197,10 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
 
 std::vector<FieldKind> FieldsOf(Shape sh) {
   using K = FieldKind;
-  std::vector<FieldKind> f = {K::kFlowId,         K::kFlowStart,    K::kFlowEnd,
-                              K::kOctets,         K::kPackets,      K::kReverseOctets,
-                              K::kReversePackets, K::kFlowEndReason};
+  const bool uni = (sh & shape::kUniflow) != 0;
+  std::vector<FieldKind> f = {K::kFlowId, K::kFlowStart, K::kFlowEnd, K::kOctets, K::kPackets};
+  if (!uni) f.insert(f.end(), {K::kReverseOctets, K::kReversePackets});
+  f.push_back(K::kFlowEndReason);
   auto add = [&](Shape bit, std::initializer_list<FieldKind> kinds) {
     if ((sh & bit) == 0) return;
     for (const FieldKind k : kinds) f.push_back(k);
@@ -208,7 +211,8 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
   add(shape::kIpv4, {K::kSourceIpv4, K::kDestinationIpv4});
   add(shape::kIpv6, {K::kSourceIpv6, K::kDestinationIpv6});
   add(shape::kPorts, {K::kSourcePort, K::kDestinationPort});
-  add(shape::kTcp, {K::kTcpFlags, K::kReverseTcpFlags});
+  add(shape::kTcp, {K::kTcpFlags});
+  if (!uni) add(shape::kTcp, {K::kReverseTcpFlags});
   add(shape::kIcmpv4, {K::kIcmpTypeCodeIpv4});
   add(shape::kIcmpv6, {K::kIcmpTypeCodeIpv6});
   add(shape::kLink, {K::kSourceMac, K::kDestinationMac});
@@ -226,6 +230,53 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
   add(shape::kNodeTid, {K::kNodeTid});
   add(shape::kCommunityId, {K::kCommunityId});
   return f;
+}
+
+void ReverseOf(const FlowSnapshot& s, FlowSnapshot* r) {
+  *r = s;
+  std::memcpy(r->network_a, s.network_b, sizeof(r->network_a));
+  std::memcpy(r->network_b, s.network_a, sizeof(r->network_b));
+  std::memcpy(r->link_a, s.link_b, sizeof(r->link_a));
+  std::memcpy(r->link_b, s.link_a, sizeof(r->link_b));
+  r->transport_a = s.transport_b;
+  r->transport_b = s.transport_a;
+  r->tcp_flags_ab = s.tcp_flags_ba;
+  r->tcp_flags_ba = s.tcp_flags_ab;
+  for (FlowMetric* m : {&r->metric, &r->last_update_metric}) {
+    std::swap(m->ab_packets, m->ba_packets);
+    std::swap(m->ab_bytes, m->ba_bytes);
+  }
+  // The other half of the first packet's request/reply pair (ICMPv4 echo,
+  // timestamp, information, address mask; ICMPv6 echo): its type, code 0.
+  int other = -1;
+  if (s.has_icmp_raw_type && s.icmp_version == 4) {
+    switch (s.icmp_raw_type) {
+      case 8:
+        other = 0;
+        break;
+      case 0:
+        other = 8;
+        break;
+      case 13:
+      case 15:
+      case 17:
+        other = s.icmp_raw_type + 1;
+        break;
+      case 14:
+      case 16:
+      case 18:
+        other = s.icmp_raw_type - 1;
+        break;
+      default:
+        break;
+    }
+  } else if (s.has_icmp_raw_type && s.icmp_version == 6) {
+    if (s.icmp_raw_type == 128) other = 129;
+    if (s.icmp_raw_type == 129) other = 128;
+  }
+  r->has_icmp_raw_type = other >= 0;
+  r->icmp_raw_type = other >= 0 ? static_cast<uint8_t>(other) : 0;
+  r->icmp_code = 0;
 }
 
 RecordEncoder::RecordEncoder(EncoderOptions o) : opts_(std::move(o)) { scratch_.reserve(512); }
@@ -303,9 +354,24 @@ const RecordEncoder::Template& RecordEncoder::TemplateFor(Shape shape, ByteBuffe
 }
 
 void RecordEncoder::Append(const FlowSnapshot& s, ByteBuffer* out) {
+  const FlowMetric& d = s.has_last_update_metric ? s.last_update_metric : s.metric;
+  if (!opts_.uniflow || d.ba_packets <= 0) {
+    AppendRecord(s, out, false);
+    return;
+  }
+  // Uniflow with B to A packets: that direction too, as the companion of the
+  // first (entry.h), right after it: its template (a new shape when the
+  // reverse has no ICMP type) goes first.
+  ReverseOf(s, &reverse_);
+  TemplateFor(ShapeOf(reverse_, opts_), out);
+  AppendRecord(s, out, false);
+  AppendRecord(reverse_, out, true);
+}
+
+void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool companion) {
   const Template& t = TemplateFor(ShapeOf(s, opts_), out);
   const FlowMetric& d = s.has_last_update_metric ? s.last_update_metric : s.metric;
-  uint8_t* p = BeginEntry(out, t.id, kMaxRecordBytes);
+  uint8_t* p = BeginEntry(out, t.id, kMaxRecordBytes, false, companion);
   for (const FieldKind k : t.fields) {
     switch (k) {
       case FieldKind::kFlowId:

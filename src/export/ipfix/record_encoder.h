@@ -17,6 +17,8 @@
 //     packet of the whole flow so far);
 //   - flowEndReason: update -> active timeout; expire -> idle timeout, end of
 //     flow (TCP FIN/RST), forced end (flush, exit), lack of resources (evicted).
+// With EncoderOptions::uniflow a record is one or two uniflow data records
+// instead (ReverseOf: the B to A one); both carry the flow's flowId.
 //
 //   RecordEncoder enc({.pen = 0});  ByteBuffer out;
 //   enc.AppendPreamble(&out);  enc.Append(snapshot, &out);   // entries (entry.h)
@@ -43,6 +45,10 @@ struct EncoderOptions {
   // record of a capture point in `points` sends that point's.
   std::string node_tid;
   std::shared_ptr<const CapturePoints> points;
+  // --ipfix-uniflow: each direction of a record as a data record of its own,
+  // without RFC 5103's reverse elements: A to B always, then B to A (its
+  // addresses, ports, MACs and TCP flags swapped in) when it has packets.
+  bool uniflow = false;
 };
 
 // One field of a template, in record order.
@@ -113,6 +119,7 @@ inline constexpr Shape kCommunityId = 1u << 17;
 inline constexpr Shape kMpls1 = 1u << 18;
 inline constexpr Shape kMpls2 = 1u << 19;
 inline constexpr Shape kMpls3 = 1u << 20;
+inline constexpr Shape kUniflow = 1u << 21;  // no reverse elements (EncoderOptions::uniflow)
 }  // namespace shape
 
 // Strings are cut to this many bytes (NodeTID) so that any record fits a
@@ -128,6 +135,12 @@ uint8_t ProtocolOf(const FlowSnapshot& s);
 Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
 // Fields of a shape's template, in record order.
 std::vector<FieldKind> FieldsOf(Shape shape);
+// The B to A direction of a record as a record of its own (uniflow export):
+// A and B swapped (addresses, ports, MACs, TCP flags, counters); an ICMP
+// request's type becomes its reply's (echo 8 -> 0, ...), another ICMP type is
+// left unknown (has_icmp_raw_type false: no type/code sent); a reply's
+// becomes its request's.
+void ReverseOf(const FlowSnapshot& s, FlowSnapshot* r);
 
 class RecordEncoder {
  public:
@@ -151,13 +164,15 @@ class RecordEncoder {
   };
   const Template& TemplateFor(Shape shape, ByteBuffer* out);
   void AppendTemplate(const Template& t, ByteBuffer* out) const;
+  void AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool companion);
 
   EncoderOptions opts_;
   std::unordered_map<Shape, uint32_t> index_;  // shape -> templates_ index
   std::vector<Template> templates_;
   Shape last_shape_ = ~0u;
   uint32_t last_index_ = 0;
-  std::string scratch_;  // LayersPath text
+  std::string scratch_;   // LayersPath text
+  FlowSnapshot reverse_;  // uniflow: the B to A record being encoded
 };
 
 }  // namespace skyprobe::ipfix

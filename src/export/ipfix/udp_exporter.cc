@@ -73,7 +73,8 @@ int64_t UdpExporter::Pump(int64_t now_ms, int* fd, short* events) {
     msg_.clear();
     uint32_t flows = 0;
     uint32_t templates = 0;
-    const size_t len = PackNext(&msg_, &flows, &templates);
+    uint32_t orphans = 0;
+    const size_t len = PackNext(&msg_, &flows, &templates, &orphans);
     if (len == 0) break;
     ReleaseSpool(spool_sent_);  // sent or lost: never sent again
     if (opts_.rate != 0) {
@@ -92,7 +93,9 @@ int64_t UdpExporter::Pump(int64_t now_ms, int* fd, short* events) {
       // ECONNREFUSED (an ICMP error for an earlier datagram), EMSGSIZE (a
       // path MTU below --ipfix-mtu), ENOBUFS...: this datagram is lost.
       counters_->errors.fetch_add(1, std::memory_order_relaxed);
-      counters_->spool_lost.fetch_add(flows, std::memory_order_relaxed);
+      // A uniflow record split over two datagrams is then counted both
+      // delivered (its first half) and lost.
+      counters_->spool_lost.fetch_add(flows + orphans, std::memory_order_relaxed);
     }
   }
   if (spool_sent_ < spool_end_ && opts_.rate == 0) wake = now_ms;

@@ -23,6 +23,7 @@ TEST_F(IpfixFlagsTest, DefaultsAndNoDestination) {
   EXPECT_EQ(cfg->ipfix_pen, 0u);
   EXPECT_EQ(cfg->ipfix_rate, 0u);
   EXPECT_EQ(cfg->ipfix_spool_bytes, 64u << 20);
+  EXPECT_FALSE(cfg->ipfix_uniflow);
 }
 
 TEST_F(IpfixFlagsTest, DestinationsRepeatAndSettingsParse) {
@@ -46,7 +47,8 @@ TEST_F(IpfixFlagsTest, DestinationsRepeatAndSettingsParse) {
                                      "--ipfix-rate",
                                      "10000",
                                      "--ipfix-spool-bytes",
-                                     "256M"});
+                                     "256M",
+                                     "--ipfix-uniflow"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   ASSERT_EQ(cfg->ipfix.size(), 4u);
   EXPECT_EQ(cfg->ipfix[0].kind, IpfixDestination::Kind::kUdp);
@@ -65,6 +67,7 @@ TEST_F(IpfixFlagsTest, DestinationsRepeatAndSettingsParse) {
   EXPECT_EQ(cfg->ipfix_pen, 32473u);
   EXPECT_EQ(cfg->ipfix_rate, 10000u);
   EXPECT_EQ(cfg->ipfix_spool_bytes, 256u << 20);
+  EXPECT_TRUE(cfg->ipfix_uniflow);
 }
 
 TEST_F(IpfixFlagsTest, BadDestinations) {
@@ -116,7 +119,8 @@ TEST_F(IpfixFlagsTest, YamlListOrSingleAndFlagsReplaceIt) {
                               "  ipfix_template_refresh: 30\n"
                               "  ipfix_pen: 9\n"
                               "  ipfix_rate: 100\n"
-                              "  ipfix_spool_bytes: 2M\n");
+                              "  ipfix_spool_bytes: 2M\n"
+                              "  ipfix_uniflow: true\n");
   absl::StatusOr<Config> cfg = Load({"--config", yaml});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   ASSERT_EQ(cfg->ipfix.size(), 2u);
@@ -127,6 +131,7 @@ TEST_F(IpfixFlagsTest, YamlListOrSingleAndFlagsReplaceIt) {
   EXPECT_EQ(cfg->ipfix_pen, 9u);
   EXPECT_EQ(cfg->ipfix_rate, 100u);
   EXPECT_EQ(cfg->ipfix_spool_bytes, 2u << 20);
+  EXPECT_TRUE(cfg->ipfix_uniflow);
   cfg = Load({"--config", yaml, "--ipfix", "tcp://10.0.0.2:4739"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   ASSERT_EQ(cfg->ipfix.size(), 1u);
@@ -148,7 +153,7 @@ TEST(IpfixUsageTest, ListsTheFlags) {
   const std::string usage = UsageText();
   for (const char* flag :
        {"--ipfix DEST", "--ipfix-domain", "--ipfix-mtu", "--ipfix-template-refresh", "--ipfix-pen",
-        "--ipfix-rate", "--ipfix-spool-bytes"}) {
+        "--ipfix-rate", "--ipfix-spool-bytes", "--ipfix-uniflow"}) {
     EXPECT_THAT(usage, ::testing::HasSubstr(flag));
   }
 }

@@ -371,6 +371,72 @@ TEST_F(IpfixEncoderTest, MplsLabelStackEntries) {
   EXPECT_FALSE(Has(b, "mplsLabelStackSection3"));
 }
 
+// --ipfix-uniflow: a record with packets both ways is two data records, A to
+// B then B to A (source and destination swapped, that direction's counters
+// and TCP flags), with no reverse element in any template; a record without B
+// to A packets is one; an ICMP echo request's reverse is an echo reply.
+TEST_F(IpfixEncoderTest, UniflowRecordsOnePerDirection) {
+  FlowSnapshot tcp = testing::FullSnapshot();
+  tcp.icmp_version = 0;
+  tcp.has_icmp_raw_type = false;
+  tcp.tcp_flags_ab = 0x1b;
+  tcp.tcp_flags_ba = 0x12;
+  tcp.last_update_metric = {3, 180, 2, 1500, 0, 0, 0};
+  FlowSnapshot one_way = tcp;
+  one_way.uuid = 2;
+  one_way.last_update_metric = {1, 60, 0, 0, 0, 0, 0};
+  FlowSnapshot ping = testing::MinimalSnapshot();
+  ping.uuid = 3;
+  ping.ip_version = 4;
+  std::memcpy(ping.network_a, tcp.network_a, 4);
+  std::memcpy(ping.network_b, tcp.network_b, 4);
+  ping.icmp_version = 4;
+  ping.has_icmp_raw_type = true;
+  ping.icmp_raw_type = 8;
+  ping.num_layers = 2;
+  ping.layers[0] = Layer::kIpv4;
+  ping.layers[1] = Layer::kIcmpv4;
+  ping.has_last_update_metric = true;
+  ping.last_update_metric = {1, 84, 1, 84, 0, 0, 0};
+  const Stream s = EncodeAndDecode({tcp, one_way, ping}, {.uniflow = true});
+  ASSERT_EQ(s.error, "");
+  ASSERT_EQ(s.records.size(), 5u);
+  for (const auto& [tid, fields] : s.templates) {
+    for (const testing::FieldSpec& f : fields) EXPECT_NE(f.pen, kReversePen) << tid;
+  }
+  const DecodedRecord& ab = s.records[0];
+  const DecodedRecord& ba = s.records[1];
+  EXPECT_EQ(U(ab, "flowId"), tcp.uuid);
+  EXPECT_EQ(U(ba, "flowId"), tcp.uuid);
+  EXPECT_EQ(U(ab, "packetDeltaCount"), 3u);
+  EXPECT_EQ(U(ab, "octetDeltaCount"), 180u);
+  EXPECT_EQ(U(ba, "packetDeltaCount"), 2u);
+  EXPECT_EQ(U(ba, "octetDeltaCount"), 1500u);
+  EXPECT_EQ(B(ab, "sourceIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 2}));
+  EXPECT_EQ(B(ba, "sourceIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 1}));
+  EXPECT_EQ(B(ba, "destinationIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 2}));
+  EXPECT_EQ(U(ab, "sourceTransportPort"), 36108u);
+  EXPECT_EQ(U(ba, "sourceTransportPort"), 3333u);
+  EXPECT_EQ(U(ba, "destinationTransportPort"), 36108u);
+  EXPECT_EQ(B(ba, "sourceMacAddress"), (std::vector<uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x05}));
+  EXPECT_EQ(U(ab, "tcpControlBits"), 0x1bu);
+  EXPECT_EQ(U(ba, "tcpControlBits"), 0x12u);
+  EXPECT_EQ(U(ba, "flowStartMilliseconds"), U(ab, "flowStartMilliseconds"));
+  EXPECT_EQ(U(ba, "flowEndReason"), U(ab, "flowEndReason"));
+  EXPECT_EQ(U(s.records[2], "flowId"), 2u);  // no B to A packets: one record
+  EXPECT_EQ(U(s.records[3], "icmpTypeCodeIPv4"), 8u << 8);
+  EXPECT_EQ(U(s.records[4], "icmpTypeCodeIPv4"), 0u);  // the echo reply
+  EXPECT_EQ(B(s.records[4], "sourceIPv4Address"), (std::vector<uint8_t>{192, 168, 0, 1}));
+  // A type without a known reply: the B to A record says no type.
+  FlowSnapshot r;
+  ping.icmp_raw_type = 3;
+  ReverseOf(ping, &r);
+  EXPECT_FALSE(r.has_icmp_raw_type);
+  ping.icmp_raw_type = 0;  // a flow first seen at its reply
+  ReverseOf(ping, &r);
+  EXPECT_EQ(r.icmp_raw_type, 8);
+}
+
 TEST_F(IpfixEncoderTest, FlowEndReasons) {
   FlowSnapshot s = testing::MinimalSnapshot();
   s.event = FlowEvent::kUpdate;

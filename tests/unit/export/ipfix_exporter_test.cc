@@ -288,6 +288,58 @@ TEST(IpfixExporterTest, UdpMessagesFitTheMtuAndTemplatesAreRefreshed) {
   EXPECT_EQ((*h)->counters().records_lost(), 0u);
 }
 
+// --ipfix-uniflow: a record with packets both ways is two data records, in
+// one datagram (never split: delivered or lost whole), counted once.
+TEST(IpfixExporterTest, UniflowHalvesShareADatagramAndCountOnce) {
+  const int rx = Listen(0, SOCK_DGRAM);
+  ASSERT_GE(rx, 0);
+  IpfixOptions o = Options(TransportKind::kUdp, BoundPort(rx));
+  o.exporter.mtu = 1200;
+  o.encoder.uniflow = true;
+  o.encoder.pen = 32473;  // longer records: fewer pairs per datagram, more boundaries
+  auto h = IpfixHandler::Create(o);
+  ASSERT_TRUE(h.ok()) << h.status();
+  for (uint64_t i = 0; i < 1000; ++i) {
+    FlowSnapshot f = Flow(i);
+    f.last_update_metric.ba_packets = 1 + i % 3;
+    f.last_update_metric.ba_bytes = 100;
+    (*h)->OnRecord(f);
+  }
+  ASSERT_TRUE((*h)->Close().ok());
+  std::vector<uint8_t> all;
+  uint8_t buf[65536];
+  for (;;) {
+    const ssize_t len = recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+    if (len <= 0) break;
+    all.insert(all.end(), buf, buf + len);
+  }
+  close(rx);
+  const Stream s = testing::DecodeStream(all.data(), all.size());
+  ASSERT_EQ(s.error, "");
+  // Records come in message order: each message's data records in turn.
+  const IeRegistry reg = IeRegistry::Load();
+  std::map<uint64_t, std::set<size_t>> messages;  // flowId -> messages holding it
+  std::map<uint64_t, int> halves;
+  size_t next = 0;
+  for (size_t m = 0; m < s.messages.size(); ++m) {
+    for (uint32_t k = 0; k < s.messages[m].data_records; ++k, ++next) {
+      ASSERT_LT(next, s.records.size());
+      const std::vector<uint8_t>* id = s.records[next].Find(reg, "flowId");
+      if (id == nullptr) continue;  // an RFC 5610 type record
+      messages[DecodedRecord::Uint(*id)].insert(m);
+      ++halves[DecodedRecord::Uint(*id)];
+    }
+  }
+  EXPECT_GT(s.messages.size(), 50u);  // many boundaries to fall on
+  ASSERT_EQ(messages.size(), 1000u);
+  for (const auto& [id, in] : messages) {
+    EXPECT_EQ(halves[id], 2) << id;
+    EXPECT_EQ(in.size(), 1u) << id;
+  }
+  EXPECT_EQ((*h)->counters().delivered.load(), 1000u);
+  EXPECT_EQ((*h)->counters().records_lost(), 0u);
+}
+
 // Paced UDP with a queue and a spool far too small: what cannot wait is
 // dropped and counted; the collector gets exactly the records counted sent.
 TEST(IpfixExporterTest, UdpOverloadIsCountedAndBothEndsAgree) {
