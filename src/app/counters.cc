@@ -48,6 +48,8 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
     sum.packets_in_flows += tc.packets_in_flows;
     sum.drop_table_full += tc.drop_table_full;
     sum.drop_ring_full += tc.drop_ring_full;
+    sum.drop_table_error += tc.drop_table_error;
+    sum.table_inconsistencies += tc.table_inconsistencies;
     sum.record_stalls += tc.record_stalls;
     sum.flows_created += tc.flows_created;
     sum.flows_evicted += tc.flows_evicted;
@@ -77,12 +79,13 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
   s->Add("sflow_headers_unsupported", c.headers_unsupported);
   s->Add("sflow_frames", c.frames);
   s->Add("sflow_frames_in_flows", sum.packets_in_flows);
-  s->Add("sflow_drops", parse + sum.drop_table_full + sum.drop_ring_full);
+  s->Add("sflow_drops", parse + FrameDrops(sum));
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
     s->Add(absl::StrCat("sflow_drop_parse_", ParseErrorName(e)), c.drop_parse[e]);
   }
   s->Add("sflow_drop_table_full", sum.drop_table_full);
   s->Add("sflow_drop_ring_full", sum.drop_ring_full);
+  s->Add("sflow_drop_table_error", sum.drop_table_error);
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s->Add(absl::StrCat("sflow_anomaly_", AnomalyName(b)), c.anomalies[b]);
   }
@@ -109,6 +112,7 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
     s->Add(absl::StrCat(prefix, "sequence_gaps"), a.sequence_gaps);
     s->Add(absl::StrCat(prefix, "sequence_resets"), a.sequence_resets);
   }
+  t->table_inconsistencies += sum.table_inconsistencies;
   t->record_stalls += sum.record_stalls;
   t->flows_created += sum.flows_created;
   t->flows_evicted += sum.flows_evicted;
@@ -212,6 +216,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     live += r.tables[i]->size();
     t.drop_table_full += tc.drop_table_full;
     t.drop_ring_full += tc.drop_ring_full;
+    t.drop_table_error += tc.drop_table_error;
+    t.table_inconsistencies += tc.table_inconsistencies;
     t.record_stalls += tc.record_stalls;
     t.flows_created += tc.flows_created;
     t.flows_evicted += tc.flows_evicted;
@@ -241,7 +247,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     jumps += d.clock_jumps;  // dispatch mode: taken there
   }
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
-  drops += t.drop_table_full + t.drop_ring_full + dispatch_drops;
+  drops += FrameDrops(t) + dispatch_drops;
   s.Add("packets_in", rx);
   s.Add("bytes_in", rx_bytes);
   s.Add("packets_in_flows", in_flows);
@@ -253,6 +259,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("drop_table_full", t.drop_table_full);
   s.Add("drop_ring_full", t.drop_ring_full);
   s.Add("drop_dispatch_ring_full", dispatch_drops);
+  s.Add("drop_table_error", t.drop_table_error);
   // Frames stamped past the present (capture_clock.h): only inputs with
   // capture timestamps (pcap files) have them.
   if (r.ports.timestamp_offset >= 0) s.Add("clock_jumps", jumps);
@@ -290,6 +297,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   const uint64_t records_out = RelaxedRead(loop.counters().records);
   s.Add("records_out", records_out);
   s.Add("ring_stalls", t.record_stalls);
+  s.Add("table_inconsistencies", t.table_inconsistencies);
   // Outputs (--json, ...): what they failed to write, in all and each
   // ("output.NAME.x": Stats scope output.NAME).
   uint64_t output_errors = 0, records_lost = 0;

@@ -146,7 +146,7 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
   agents_.Seen(slot, d, now_ns, &counters_.sequence_gaps, &counters_.sequence_resets);
   // The agent's drops: its parse errors here, its table's refusals below.
   const TableCounters& tc = table->counters();
-  const uint64_t table_drops_before = tc.drop_table_full + tc.drop_ring_full;
+  const uint64_t table_drops_before = FrameDrops(tc);
   uint64_t parse_drops = 0;
   uint32_t n = 0;
   for (uint32_t i = 0; i < d.num_headers; ++i) {
@@ -186,8 +186,7 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
     }
   }
   Account(table, n);
-  agents_.AddSamples(slot, d.flow_samples,
-                     parse_drops + tc.drop_table_full + tc.drop_ring_full - table_drops_before);
+  agents_.AddSamples(slot, d.flow_samples, parse_drops + FrameDrops(tc) - table_drops_before);
 }
 
 void SflowSource::Tick(int64_t now_ns) noexcept {

@@ -121,10 +121,8 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       if (x.counted[i]) {
         ++counters_.packets_in_flows;
         ++counters_.input_packets_in_flows[pkts[base + i].input % kInputSlots];
-      } else if (x.refused[i] == kRefusedRing) {
-        ++counters_.drop_ring_full;
       } else {
-        ++counters_.drop_table_full;
+        CountRefused(x.refused[i]);
       }
     }
   }
@@ -139,16 +137,20 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
   // flow now): ask the hash again. A miss is out of date only if an earlier
   // packet of the burst created this very flow: the small set of keys
   // created since the lookup says so without a probe (a flood of new flows
-  // would otherwise probe twice per packet).
-  int32_t pos;
+  // would otherwise probe twice per packet). A hit counts only if its slot
+  // holds a live flow (the flags share the line the bulk lookup prefetched).
+  int32_t pos = -1;
   if (looked_up >= 0) {
-    if (!removed) return looked_up;
+    if (!removed && SKYPROBE_LIKELY(hot_[looked_up].flags & kFlowLive)) return looked_up;
     pos = rte_hash_lookup_with_hash(hash_, &key, sig);
-    if (pos >= 0) return pos;
   } else if (created) {
     pos = CreatedSinceLookup(key, sig);
-    if (pos >= 0) return pos;
   }
+  // A key found without its flow was left behind by a failed delete (Expire
+  // counted it): rte_hash keeps its position for it alone, so the new flow
+  // takes that position, as after a miss.
+  const bool key_left = pos >= 0;
+  if (key_left && SKYPROBE_LIKELY(hot_[pos].flags & kFlowLive)) return pos;
   if (live_ >= opts_.max_flows) {
     if (opts_.overload == OverloadPolicy::kDropNew) return kRefusedFull;
     // The earliest armed timer's flow (timer_wheel.h: constant time).
@@ -157,8 +159,21 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
     if (!Expire(victim, ExpireReason::kEvicted)) return kRefusedRing;
     ++counters_.flows_evicted;
   }
-  pos = rte_hash_add_key_with_hash(hash_, &key, sig);
-  if (SKYPROBE_UNLIKELY(pos < 0 || static_cast<uint32_t>(pos) >= capacity_)) return kRefusedFull;
+  if (!key_left) {
+    // Below the limit an add cannot fail (extendable buckets hold `entries`
+    // keys, flow_table_setup.cc) nor give a position beyond the arrays.
+    pos = rte_hash_add_key_with_hash(hash_, &key, sig);
+    if (SKYPROBE_UNLIKELY(pos < 0)) {
+      ++counters_.table_inconsistencies;
+      return kRefusedError;
+    }
+    if (SKYPROBE_UNLIKELY(static_cast<uint32_t>(pos) >= capacity_)) {
+      // Take the key out again: it must not stand for a flow that cannot exist.
+      ++counters_.table_inconsistencies;
+      rte_hash_del_key_with_hash(hash_, &key, sig);
+      return kRefusedError;
+    }
+  }
   // Skydive's key bytes, for its IDs: only now that a flow is created.
   KeyBytes kb;
   BuildKeyBytes(frame, sub, opts_.key_mode, parent_uuid, has_parent, &kb);
@@ -202,7 +217,8 @@ int32_t FlowTable::FindUuid(uint64_t uuid) const noexcept {
 }
 
 int32_t FlowTable::Lookup(const FlowTableKey& key) const noexcept {
-  return rte_hash_lookup_with_hash(hash_, &key, SigOf(key));
+  const int32_t pos = rte_hash_lookup_with_hash(hash_, &key, SigOf(key));
+  return pos >= 0 && IsLive(static_cast<uint32_t>(pos)) ? pos : -1;
 }
 
 void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub,

@@ -95,7 +95,12 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t packets_in_flows = 0;  // frames counted in at least one flow
   uint64_t drop_table_full = 0;   // frames dropped: drop-new policy at the limit
   uint64_t drop_ring_full = 0;    // frames dropped: evicting needed a record slot, none free
-  uint64_t record_stalls = 0;     // records delayed because the sink had no slot
+  uint64_t drop_table_error = 0;  // frames dropped: rte_hash gave no usable position
+  // rte_hash calls that failed where they cannot: a key not found or not
+  // deleted at expiry, an add that failed below the limit or gave a position
+  // beyond the record arrays.
+  uint64_t table_inconsistencies = 0;
+  uint64_t record_stalls = 0;  // records delayed because the sink had no slot
   uint64_t flows_created = 0;
   uint64_t flows_evicted = 0;  // expired early by the evict-oldest policy
   uint64_t expired_idle = 0;
@@ -121,6 +126,10 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t input_flows_created[kInputSlots] = {};
   uint64_t input_flows_live[kInputSlots] = {};
 };
+// Frames the shard dropped, every reason.
+inline uint64_t FrameDrops(const TableCounters& c) {
+  return c.drop_table_full + c.drop_ring_full + c.drop_table_error;
+}
 
 class FlowTable {
  public:
@@ -188,7 +197,8 @@ class FlowTable {
   // True when IP defragmentation is on (--ip-defrag).
   bool ip_defrag() const { return defrag_ != nullptr; }
   // The position of the flow whose lookup key (LookupKey) is `key`, or < 0;
-  // never creates one.
+  // never creates one. A key left in the hash without its flow (a failed
+  // delete, counted in table_inconsistencies) is not found.
   int32_t Lookup(const FlowTableKey& key) const noexcept;
 
  private:
@@ -199,7 +209,7 @@ class FlowTable {
   // answer; `removed`/`created`: whether a flow left or was created since
   // that lookup, which may make it out of date), creating it if needed, or
   // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
-  // flow's record).
+  // flow's record) / kRefusedError (rte_hash gave no usable position).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, const FlowTableKey& key, uint32_t sig, int32_t looked_up,
                        bool removed, bool created, int64_t ts_ns, uint8_t input) noexcept;
@@ -214,6 +224,16 @@ class FlowTable {
   // is out of date only if its key is among them.
   int32_t CreatedSinceLookup(const FlowTableKey& key, uint32_t sig) const noexcept;
   void NoteCreated(uint32_t sig, int32_t pos) noexcept;
+  // Counts one frame no flow took, by why FindOrCreate refused it.
+  void CountRefused(int32_t code) noexcept {
+    if (code == kRefusedRing) {
+      ++counters_.drop_ring_full;
+    } else if (code == kRefusedError) {
+      ++counters_.drop_table_error;
+    } else {
+      ++counters_.drop_table_full;
+    }
+  }
   void InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& sub, const KeyBytes& kb,
                 int64_t ts_ns, uint8_t input) noexcept;
   // Returns true when the packet went A -> B.
@@ -246,6 +266,7 @@ class FlowTable {
   bool FlushDatagrams(WorkBudget* budget) noexcept;
   static constexpr int32_t kRefusedFull = -1;
   static constexpr int32_t kRefusedRing = -2;
+  static constexpr int32_t kRefusedError = -3;  // counted in table_inconsistencies
   bool Expire(uint32_t pos, ExpireReason reason) noexcept;
   void OnTimer(uint32_t pos) noexcept;
   void StartUpdateTick(int64_t tick_ns) noexcept;

@@ -131,10 +131,8 @@ void FlowTable::AccountFragment(const FragFrame& f) noexcept {
   if (counted) {
     ++counters_.packets_in_flows;
     ++counters_.input_packets_in_flows[p.input % kInputSlots];
-  } else if (refused == kRefusedRing) {
-    ++counters_.drop_ring_full;
   } else {
-    ++counters_.drop_table_full;
+    CountRefused(refused);
   }
 }
 

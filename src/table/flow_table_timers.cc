@@ -141,12 +141,21 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
       break;  // evictions are counted by the caller
   }
   wheel_->Disarm(pos);
-  // The key lives only in the rte_hash key store.
+  // The key lives only in the rte_hash key store. If it cannot be read or
+  // deleted it stays, bound to this position, which rte_hash then gives no
+  // other key: counted, and the slot is cleared all the same (the record is
+  // out), so lookups see no flow there and FindOrCreate starts the key's
+  // next flow in it.
   void* stored = nullptr;
-  if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) == 0) {
+  if (SKYPROBE_UNLIKELY(rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) !=
+                        0)) {
+    ++counters_.table_inconsistencies;
+  } else {
     FlowTableKey key;
     std::memcpy(&key, stored, sizeof(key));
-    rte_hash_del_key_with_hash(hash_, &key, SigOf(key));
+    if (SKYPROBE_UNLIKELY(rte_hash_del_key_with_hash(hash_, &key, SigOf(key)) < 0)) {
+      ++counters_.table_inconsistencies;
+    }
   }
   // The final record is out: the flow's raw packets are no longer needed.
   if (raw_ != nullptr) raw_->Release(pos);
