@@ -92,16 +92,22 @@ uint64_t ProbeBackendImpl::Subscribe(std::function<void(const FlowSnapshot&)> on
   std::lock_guard<std::mutex> lock(subs_mu_);
   const uint64_t id = next_sub_++;
   subs_.emplace(id, std::move(on_record));
+  subscribers_.store(subs_.size(), std::memory_order_release);
   return id;
 }
 
 void ProbeBackendImpl::Unsubscribe(uint64_t id) {
   std::lock_guard<std::mutex> lock(subs_mu_);
   subs_.erase(id);
+  subscribers_.store(subs_.size(), std::memory_order_release);
 }
 
 void ProbeBackendImpl::Publish(const FlowSnapshot& s) {
   // Control lcore: subscribers only queue the record (the service bounds it).
+  // With none (the usual case) no lock is taken per record. A subscriber
+  // added meanwhile gets records from the next one on, as it would had it
+  // come a record later.
+  if (subscribers_.load(std::memory_order_acquire) == 0) return;
   std::lock_guard<std::mutex> lock(subs_mu_);
   for (auto& [id, fn] : subs_) fn(s);
 }

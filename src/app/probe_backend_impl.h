@@ -64,6 +64,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   std::mutex query_mu_;  // one query at a time on the workers' ports
   std::mutex subs_mu_;
   std::map<uint64_t, std::function<void(const FlowSnapshot&)>> subs_;
+  std::atomic<size_t> subscribers_{0};  // subs_.size(), read without the lock
   uint64_t next_sub_ = 1;
 };
 
