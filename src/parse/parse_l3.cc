@@ -152,6 +152,8 @@ Step DecodeIpv4(Cursor& c) noexcept {
     c.first_ip_span = total;
   }
   c.last_ip_version = 4;
+  // A TSO frame's zero total length stands for the frame as sent.
+  c.ip_payload_end = Be16(p + 2) == 0 ? c.reported_end : c.pos + total;
   AddLayer(c, Layer::kIpv4);
 
   if (total < 20 || ihl_bytes < 20 || ihl_bytes > total) {
@@ -220,6 +222,8 @@ Step DecodeIpv6(Cursor& c) noexcept {
     c.anomalies |= kAnomalyIpTotalLength;
   }
   if (payload_len != 0) c.wire_end = std::min(c.wire_end, c.pos + payload_len);
+  // A jumbogram (length 0) runs to the end of the frame.
+  c.ip_payload_end = payload_len == 0 ? c.reported_end : c.pos + payload_len;
 
   if (next == 0) {
     // gopacket decodes HopByHop inside IPv6 (it may carry the jumbo length).

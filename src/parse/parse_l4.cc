@@ -4,6 +4,8 @@
 // Like IPv4, gopacket's decodeTCP/decodeUDP/decodeSCTP add the layer before
 // checking the error: a complete fixed header with a bad data offset, bad
 // options or a bad UDP length stays in the path (ports included) and ends it.
+#include <algorithm>
+
 #include "parse/internal/decode.h"
 #include "parse/parser.h"
 
@@ -113,9 +115,19 @@ Step DecodeTcp(Cursor& c) noexcept {
     return Step::kStop;
   }
   const uint8_t* p = c.data + c.pos;
+  const bool first_tcp = !c.tcp.present;
   RecordPorts(&c.tcp, p, p[13]);
   AddLayer(c, Layer::kTcp);
   const uint32_t header = (p[12] >> 4) * 4u;
+  // Segment length as Wireshark computes it (IP payload end - header end),
+  // even with a bad data offset: its sequence analysis runs before it
+  // checks the offset.
+  const uint32_t seg_end = std::min(c.ip_payload_end, c.reported_end);
+  if (first_tcp && c.ip_payload_end != 0 && seg_end >= c.pos + header &&
+      seg_end - c.pos - header <= 0xFFFF && c.pos <= 0xFFFF) {
+    c.tcp_off = static_cast<uint16_t>(c.pos);
+    c.tcp_seg_len = static_cast<uint16_t>(seg_end - c.pos - header);
+  }
   if (header < 20 || header > c.avail()) {
     c.anomalies |= kAnomalyBadTcpOffset;
     return Step::kStop;

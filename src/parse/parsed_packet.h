@@ -178,6 +178,14 @@ struct SubPacket {
   uint16_t dst_port = 0;
   uint8_t tcp_flags = 0;  // FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 ...
   uint32_t vni = 0;       // for TransportKeyKind::kVniPort
+  // The TCP header, for the sequence tracker (table/tcp_tracker.h): its
+  // offset in the frame, 0 unless its first 20 bytes were captured and the
+  // segment length is known (not an IP fragment, header within the IP
+  // length); the segment's payload bytes as the IP length fields give them
+  // (Wireshark's tcp.len: IP payload end - TCP header end, whatever was
+  // captured). No payload byte is read.
+  uint16_t tcp_off = 0;
+  uint16_t tcp_seg_len = 0;
 
   // ICMP ("application flow" of the key).
   uint8_t icmp_version = 0;  // 0 = none, 4 or 6

@@ -198,7 +198,14 @@ void FillSubPacket(const Cursor& c, SubPacket* sub) {
     sub->dst_port = ports->dst;
     sub->transport_key = TransportKeyKind::kPorts;
   }
-  if (c.tcp.present) sub->tcp_flags = c.tcp.flags;
+  if (c.tcp.present) {
+    sub->tcp_flags = c.tcp.flags;
+    // A fragment's IP length is not the datagram's: no segment length.
+    if (sub->transport == FlowProtocol::kTcp && !sub->ip_fragment) {
+      sub->tcp_off = c.tcp_off;
+      sub->tcp_seg_len = c.tcp_seg_len;
+    }
+  }
   if (c.vni_seen) {
     sub->transport_key = TransportKeyKind::kVniPort;
     sub->vni = c.vni;
@@ -234,6 +241,7 @@ Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   inner.first_ip_set = c.first_ip_set;
   inner.first_ip_off = c.first_ip_off;
   inner.first_ip_span = c.first_ip_span;
+  inner.reported_end = c.reported_end;
   *sub = SubPacket{};
   sub->offset = static_cast<uint16_t>(c.pos);
   inner.sub = sub;
@@ -304,6 +312,9 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   // A wire length no longer than the bytes captured is a whole frame; an
   // unknown one (0) may be anything.
   c.wire_end = wire_len == 0 ? UINT32_MAX : std::max(wire_len, caplen);
+  // A frame cut by the snaplen (wire_len 0: unknown) ended past its
+  // captured bytes: the IP length fields alone then say where a segment ends.
+  c.reported_end = wire_len != 0 ? std::max(wire_len, caplen) : UINT32_MAX;
   c.sub = sub;
   sub->offset = static_cast<uint16_t>(c.pos);
   const uint32_t first_layer = c.pos;

@@ -114,6 +114,14 @@ struct Cursor {
   uint32_t first_ip_span = 0;  // IPv4 total length, IPv6 40 + payload length
   PortsSeen udp;
   PortsSeen tcp;
+  // End of the frame as it was on the wire (wire_len, at least caplen;
+  // UINT32_MAX when unknown), and of the payload of the latest IP header by
+  // its length field (0: none): they give a TCP segment's length
+  // (SubPacket::tcp_seg_len).
+  uint32_t reported_end = 0;
+  uint32_t ip_payload_end = 0;
+  uint16_t tcp_off = 0;  // SubPacket::tcp_off / tcp_seg_len, once DecodeTcp saw them
+  uint16_t tcp_seg_len = 0;
   PortsSeen sctp;
   IcmpSeen icmp4;
   IcmpSeen icmp6;

@@ -581,5 +581,60 @@ TEST(ParserTest, LayerNamesAndLinkTypes) {
   for (uint32_t dlt : {9u, 105u, 127u, 276u}) EXPECT_FALSE(IsSupportedLinkType(dlt));
 }
 
+// TCP segment lengths (SubPacket::tcp_seg_len) as Wireshark's tcp.len: IP
+// payload end minus the TCP header end, whatever was captured.
+TEST(ParserTest, TcpSegmentLengthFromTheIpLength) {
+  const Bytes data(300, 0xab);
+  const Bytes tcp = Tcp(1, 2, kTcpAck, 8) + Bytes(12, 1) + data;  // 32-byte header
+  const Bytes v4 = Eth(0x0800) + Ipv4(6, tcp.size()) + tcp;
+  ParsedPacket p = Parse(v4);
+  ASSERT_EQ(p.num_sub, 1);
+  EXPECT_EQ(p.sub[0].tcp_off, 34);
+  EXPECT_EQ(p.sub[0].tcp_seg_len, 300);
+  // Cut by the snaplen (wire length unknown): still the IP length's.
+  const Bytes cut(v4.begin(), v4.begin() + 80);
+  p = Parse(cut, 0);
+  EXPECT_EQ(p.sub[0].tcp_off, 34);
+  EXPECT_EQ(p.sub[0].tcp_seg_len, 300);
+  // Ethernet padding is not payload.
+  const Bytes small = Eth(0x0800) + Ipv4(6, 20) + Tcp(1, 2, kTcpAck) + Bytes(6, 0);
+  p = Parse(small);
+  EXPECT_EQ(p.sub[0].tcp_seg_len, 0);
+  EXPECT_EQ(p.sub[0].tcp_off, 34);
+  // IPv6 with an extension header: the payload length covers it.
+  const Bytes tcp6 = Tcp(1, 2, kTcpAck) + Bytes(10, 2);
+  const Bytes v6 = Eth(0x86DD) + Ipv6(0, 8 + tcp6.size()) + Ext8(6) + tcp6;
+  p = Parse(v6);
+  ASSERT_EQ(p.num_sub, 1);
+  EXPECT_EQ(p.sub[0].tcp_off, 14 + 40 + 8);
+  EXPECT_EQ(p.sub[0].tcp_seg_len, 10);
+  // A frame shorter on the wire than its IP length says: the wire bounds it.
+  p = Parse(cut, 14 + 20 + 32 + 100);
+  EXPECT_EQ(p.sub[0].tcp_seg_len, 100);
+}
+
+TEST(ParserTest, NoTcpSegmentWhenItsLengthIsUnknown) {
+  // A first fragment (MF set): its IP length is not the datagram's.
+  const Bytes tcp = Tcp(1, 2, kTcpAck) + Bytes(40, 0);
+  ParserConfig cfg;
+  cfg.ip_defrag = true;
+  const Bytes frag = Eth(0x0800) + Ipv4(6, tcp.size(), -1, 5, 0x2000) + tcp;
+  ParsedPacket p;
+  ParseFrame(frag.data(), static_cast<uint32_t>(frag.size()), static_cast<uint32_t>(frag.size()),
+             cfg, &p);
+  ASSERT_EQ(p.num_sub, 1);
+  EXPECT_EQ(p.sub[0].transport, FlowProtocol::kTcp);
+  EXPECT_EQ(p.sub[0].tcp_off, 0);
+  // A header cut before its 20 bytes.
+  const Bytes v4 = Eth(0x0800) + Ipv4(6, 20) + Tcp(1, 2, kTcpAck);
+  const Bytes cut(v4.begin(), v4.begin() + 14 + 20 + 12);
+  p = Parse(cut, 0);
+  EXPECT_EQ(p.sub[0].tcp_off, 0);
+  // An IP length that ends inside the TCP header.
+  const Bytes short_ip = Eth(0x0800) + Ipv4(6, 20, 30) + Tcp(1, 2, kTcpAck);
+  p = Parse(short_ip);
+  EXPECT_EQ(p.sub[0].tcp_off, 0);
+}
+
 }  // namespace
 }  // namespace skyprobe::testing
