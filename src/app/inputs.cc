@@ -216,6 +216,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     topts.ip_defrag = cfg.ip_defrag;
     topts.ip_defrag_max = (cfg.ip_defrag_max + w - 1) / w;  // for the whole probe, like max_flows
     topts.ip_defrag_timeout_ns = int64_t{cfg.ip_defrag_timeout_ms} * 1'000'000;
+    topts.tcp_stream_metrics = cfg.tcp_stream_metrics;
+    topts.tcp_health = cfg.tcp_health;
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
     // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
     uint64_t raw_query_bytes = 0;

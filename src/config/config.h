@@ -226,6 +226,11 @@ struct Config {
   // reproducible tests and benchmarks. Exported IDs never depend on it.
   uint64_t hash_seed = 0;
   bool hash_seed_set = false;
+  // TCP sequence trackers (docs/tcp-metrics.md), 192 bytes per flow slot each: Skydive's
+  // 14 stream counters in TCPMetric ("--tcp-stream-metrics") and TCP health as Wireshark
+  // flags it, with the handshake latencies ("--tcp-health"). Off: the fields are absent.
+  bool tcp_stream_metrics = false;
+  bool tcp_health = false;
 
   // Enhancers: Community ID v1.
   bool community_id = true;        // "--community-id" / "--no-community-id"

@@ -93,6 +93,8 @@ enum class Field : uint8_t {
   kIpfixSpoolBytes,
   kPort,
   kIpfixUniflow,
+  kTcpStreamMetrics,
+  kTcpHealth,
   kCount,
 };
 

@@ -24,11 +24,14 @@ namespace {
 // RX queues, and 64 MB more for each queue beyond (its 8191 mbufs of 2.4 KB, capture/port.cc,
 // and what grows with the queues and workers: dispatch rings, their mbufs, record rings).
 // sFlow agent tables come on top (every agent may appear). --no-huge memory is reserved,
-// not resident: untouched memory costs nothing.
+// not resident: untouched memory costs nothing. The TCP trackers add 192 bytes a flow each
+// (RX tables only; table/tcp_health.h, table/tcp_stream.h).
 uint64_t MemoryMegabytes(const Config& cfg) {
   uint64_t flows = cfg.max_flows;
   if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;
-  const uint64_t table_mb = (flows * 600 + (1u << 20) - 1) >> 20;
+  const uint64_t trackers =
+      uint64_t{cfg.max_flows} * 192 * ((cfg.tcp_stream_metrics ? 1 : 0) + (cfg.tcp_health ? 1 : 0));
+  const uint64_t table_mb = (flows * 600 + trackers + (1u << 20) - 1) >> 20;
   const uint64_t queues = cfg.pcap_files.size() + cfg.ifaces.size() * AfPacketQueues(cfg);
   const uint64_t mbuf_mb = 128 + 64 * (queues > 4 ? queues - 4 : 0);
   return std::max<uint64_t>(256, table_mb + mbuf_mb);

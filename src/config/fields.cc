@@ -102,6 +102,8 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ipfix-spool-bytes", "output.ipfix_spool_bytes"},
     {"port", "input.ports"},
     {"ipfix-uniflow", "output.ipfix_uniflow"},
+    {"tcp-stream-metrics", "flow.tcp_stream_metrics"},
+    {"tcp-health", "flow.tcp_health"},
 };
 
 struct LinkTypeEntry {
@@ -513,6 +515,10 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBytes(value, &cfg->ipfix_spool_bytes);
     case Field::kIpfixUniflow:
       return ParseBool(value, &cfg->ipfix_uniflow);
+    case Field::kTcpStreamMetrics:
+      return ParseBool(value, &cfg->tcp_stream_metrics);
+    case Field::kTcpHealth:
+      return ParseBool(value, &cfg->tcp_health);
     case Field::kCount:
       break;
   }

@@ -109,6 +109,10 @@ constexpr FlagSpec kFlags[] = {
     {"ipfix-spool-bytes", FlagKind::kValue, Field::kIpfixSpoolBytes},
     {"port", FlagKind::kValue, Field::kPort},
     {"ipfix-uniflow", FlagKind::kSwitchOn, Field::kIpfixUniflow},
+    {"tcp-stream-metrics", FlagKind::kSwitchOn, Field::kTcpStreamMetrics},
+    {"no-tcp-stream-metrics", FlagKind::kSwitchOff, Field::kTcpStreamMetrics},
+    {"tcp-health", FlagKind::kSwitchOn, Field::kTcpHealth},
+    {"no-tcp-health", FlagKind::kSwitchOff, Field::kTcpHealth},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
 };

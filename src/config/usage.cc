@@ -155,6 +155,14 @@ FLOW TABLE
     --ip-defrag-timeout-ms MS
                              give up a datagram still incomplete MS ms after its
                              first fragment (default: 30000, 1..3600000)
+    --tcp-stream-metrics     Skydive's TCP stream counters in TCPMetric
+                             (ABSegmentOutOfOrder ... BASawEnd), from a
+                             sequence tracker per flow (default: off)
+    --no-tcp-stream-metrics  leave them out of the records
+    --tcp-health             TCP health as Wireshark flags it, per direction
+                             (ABRetransmissions ... BAZeroWindows) and the
+                             handshake latencies (default: off)
+    --no-tcp-health          leave them out of the records
 
 ENHANCERS
     --community-id           add the Community ID v1 hash to flows (default: on)

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "parse/parsed_packet.h"
+#include "record/flow_format.h"
 
 namespace skyprobe::ctl {
 namespace {
@@ -148,8 +149,22 @@ absl::Status FlowFromProto(const v1::Flow& f, query::FlowRow* out) {
   if (f.has_tcpmetric()) {
     const v1::TCPMetric& t = f.tcpmetric();
     s.has_tcp_metric = true;
-    s.tcp_metric = TcpMetric{t.absynstart(), t.basynstart(), t.absynttl(),   t.basynttl(),
-                             t.abfinstart(), t.bafinstart(), t.abrststart(), t.barststart()};
+    TcpMetric& m = s.tcp_metric;
+    m.ab_syn_start = t.absynstart();
+    m.ba_syn_start = t.basynstart();
+    m.ab_syn_ttl = t.absynttl();
+    m.ba_syn_ttl = t.basynttl();
+    m.ab_fin_start = t.abfinstart();
+    m.ba_fin_start = t.bafinstart();
+    m.ab_rst_start = t.abrststart();
+    m.ba_rst_start = t.barststart();
+    // Fields 9-36: optional, in kTcpMetricNames order.
+    const google::protobuf::Reflection* r = t.GetReflection();
+    const google::protobuf::Descriptor* d = t.GetDescriptor();
+    for (int i = kTcpMetricFlagFields; i < kTcpMetricFields; ++i) {
+      if (r->HasField(t, d->FindFieldByNumber(i + 1)))
+        SetTcpMetricValue(&m, i, r->GetInt64(t, d->FindFieldByNumber(i + 1)));
+    }
   }
   if (f.has_ipmetric()) {
     s.has_ip_metric = true;

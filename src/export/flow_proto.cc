@@ -94,6 +94,14 @@ void ToProto(const FlowSnapshot& s, const JsonContext& ctx, pb::Flow* out) {
     tcp->set_bafinstart(m.ba_fin_start);
     tcp->set_abrststart(m.ab_rst_start);
     tcp->set_barststart(m.ba_rst_start);
+    // Fields 9-36 are optional int64 in kTcpMetricNames order (flow_proto_test
+    // checks the names against the descriptor): set those the record carries.
+    const google::protobuf::Reflection* r = tcp->GetReflection();
+    const google::protobuf::Descriptor* d = tcp->GetDescriptor();
+    int64_t v = 0;
+    for (int i = kTcpMetricFlagFields; i < kTcpMetricFields; ++i) {
+      if (TcpMetricValue(m, i, &v)) r->SetInt64(tcp, d->FindFieldByNumber(i + 1), v);
+    }
   }
   if (s.has_ip_metric) {
     out->mutable_ipmetric()->set_fragments(s.ip_metric.fragments);

@@ -137,9 +137,13 @@ void WriteTcpMetric(const TcpMetric& m, Writer* w) {
   w->Int("BAFinStart", m.ba_fin_start);
   w->Int("ABRstStart", m.ab_rst_start);
   w->Int("BARstStart", m.ba_rst_start);
-  // Reassembly statistics: not collected yet, but int64 fields are always
-  // written (Skydive's rule), so consumers see a stable shape.
-  for (int i = kTcpMetricKeptFields; i < 22; ++i) w->Int(kTcpMetricNames[i], 0);
+  // Stream and health counters: all of a group (even 0, Skydive's rule for
+  // int64 fields) when its option is on, none when it is off; a handshake
+  // latency once measured.
+  int64_t v = 0;
+  for (int i = kTcpMetricFlagFields; i < kTcpMetricFields; ++i) {
+    if (TcpMetricValue(m, i, &v)) w->Int(kTcpMetricNames[i], v);
+  }
   w->Close();
 }
 

@@ -17,13 +17,18 @@ namespace {
 // flow_format.h speaks std::string_view; absl::string_view is a distinct type here.
 absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+static_assert(static_cast<int>(FieldId::kIpMetricFragments) -
+                      static_cast<int>(FieldId::kTcpMetricFirst) ==
+                  kTcpMetricFields,
+              "FieldId leaves one id per TCPMetric field");
+
 constexpr absl::string_view kMetricNames[7] = {"ABPackets", "ABBytes", "BAPackets", "BABytes",
                                                "Start",     "Last",    "RTT"};
 
 std::vector<FieldInfo> BuildFields() {
   // The names own static storage: StrCat results are kept alive by `names`.
   static std::vector<std::string>* names = new std::vector<std::string>();
-  names->reserve(64);
+  names->reserve(128);  // never reallocated: the FieldInfo views point into it
   std::vector<FieldInfo> f;
   auto add = [&](absl::string_view name, FieldType type, FieldId id) {
     f.push_back({name, type, id});
@@ -71,7 +76,7 @@ std::vector<FieldInfo> BuildFields() {
   for (int i = 0; i < 7; ++i) {
     add_owned(absl::StrCat("LastUpdateMetric.", kMetricNames[i]), T::kInt, update + i);
   }
-  for (int i = 0; i < 22; ++i) {
+  for (int i = 0; i < kTcpMetricFields; ++i) {
     add_owned(absl::StrCat("TCPMetric.",
                            absl::string_view(kTcpMetricNames[i].data(), kTcpMetricNames[i].size())),
               T::kInt, tcp + i);
@@ -105,29 +110,6 @@ int64_t MetricValue(const FlowMetric& m, int i) {
       return m.last;
     default:
       return m.rtt;
-  }
-}
-
-int64_t TcpMetricValue(const TcpMetric& m, int i) {
-  switch (i) {
-    case 0:
-      return m.ab_syn_start;
-    case 1:
-      return m.ba_syn_start;
-    case 2:
-      return m.ab_syn_ttl;
-    case 3:
-      return m.ba_syn_ttl;
-    case 4:
-      return m.ab_fin_start;
-    case 5:
-      return m.ba_fin_start;
-    case 6:
-      return m.ab_rst_start;
-    case 7:
-      return m.ba_rst_start;
-    default:
-      return 0;  // reassembly counters: not kept yet
   }
 }
 
@@ -278,7 +260,9 @@ bool HasField(FieldId id, const FlowView& flow) noexcept {
   }
   if (n >= static_cast<int>(FieldId::kTcpMetricFirst) &&
       n < static_cast<int>(FieldId::kIpMetricFragments)) {
-    return s.has_tcp_metric;
+    int64_t v = 0;
+    return s.has_tcp_metric &&
+           TcpMetricValue(s.tcp_metric, n - static_cast<int>(FieldId::kTcpMetricFirst), &v);
   }
   return true;
 }
@@ -353,10 +337,7 @@ bool GetIntField(FieldId id, const FlowView& flow, int64_t* out) noexcept {
     *out = MetricValue(s.last_update_metric, n - update);
     return true;
   }
-  if (n >= tcp && n < tcp + 22) {
-    *out = TcpMetricValue(s.tcp_metric, n - tcp);
-    return true;
-  }
+  if (n >= tcp && n < tcp + kTcpMetricFields) return TcpMetricValue(s.tcp_metric, n - tcp, out);
   return false;  // a string field
 }
 

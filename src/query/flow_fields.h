@@ -57,8 +57,8 @@ enum class FieldId : uint16_t {
   kIcmpId,
   kMetricFirst,  // Metric.ABPackets .. Metric.RTT: 7 values
   kLastUpdateMetricFirst = kMetricFirst + 7,
-  kTcpMetricFirst = kLastUpdateMetricFirst + 7,  // 22 values, flow.proto order
-  kIpMetricFragments = kTcpMetricFirst + 22,
+  kTcpMetricFirst = kLastUpdateMetricFirst + 7,  // 36 values, flow.proto order
+  kIpMetricFragments = kTcpMetricFirst + 36,
   kIpMetricFragmentErrors,
   kScaledMetricAbPackets,  // sFlow flows only
   kScaledMetricAbBytes,

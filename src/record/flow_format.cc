@@ -205,4 +205,124 @@ std::string_view ExpireReasonName(ExpireReason r) {
   return "NONE";
 }
 
+namespace {
+
+int64_t StreamValue(const TcpStreamCounters& c, int i) {
+  switch (i) {
+    case 0:
+      return c.segment_out_of_order;
+    case 1:
+      return c.segment_skipped;
+    case 2:
+      return c.segment_skipped_bytes;
+    case 3:
+      return c.packets;
+    case 4:
+      return c.bytes;
+    case 5:
+      return c.saw_start;
+    default:
+      return c.saw_end;
+  }
+}
+
+int64_t HealthValue(const TcpHealthCounts& c, int i) {
+  switch (i) {
+    case 0:
+      return c.retransmissions;
+    case 1:
+      return c.fast_retransmissions;
+    case 2:
+      return c.out_of_order;
+    case 3:
+      return c.lost_segments;
+    case 4:
+      return c.dup_acks;
+    default:
+      return c.zero_windows;
+  }
+}
+
+}  // namespace
+
+bool TcpMetricValue(const TcpMetric& m, int i, int64_t* out) {
+  switch (i) {
+    case 0:
+      *out = m.ab_syn_start;
+      return true;
+    case 1:
+      *out = m.ba_syn_start;
+      return true;
+    case 2:
+      *out = m.ab_syn_ttl;
+      return true;
+    case 3:
+      *out = m.ba_syn_ttl;
+      return true;
+    case 4:
+      *out = m.ab_fin_start;
+      return true;
+    case 5:
+      *out = m.ba_fin_start;
+      return true;
+    case 6:
+      *out = m.ab_rst_start;
+      return true;
+    case 7:
+      *out = m.ba_rst_start;
+      return true;
+    default:
+      break;
+  }
+  if (i >= kTcpMetricStreamFirst && i < kTcpMetricHealthFirst) {
+    if (!m.has_stream) return false;
+    const int k = i - kTcpMetricStreamFirst;
+    *out = StreamValue(k < 7 ? m.ab_stream : m.ba_stream, k % 7);
+    return true;
+  }
+  if (i >= kTcpMetricHealthFirst && i < kTcpMetricLatencyFirst) {
+    if (!m.has_health) return false;
+    const int k = i - kTcpMetricHealthFirst;
+    *out = HealthValue(k < 6 ? m.ab_health : m.ba_health, k % 6);
+    return true;
+  }
+  if (i == kTcpMetricLatencyFirst || i == kTcpMetricLatencyFirst + 1) {
+    const int64_t v = i == kTcpMetricLatencyFirst ? m.server_handshake_us : m.client_handshake_us;
+    if (!m.has_health || v < 0) return false;
+    *out = v;
+    return true;
+  }
+  return false;
+}
+
+void SetTcpMetricValue(TcpMetric* m, int i, int64_t v) {
+  if (i >= kTcpMetricStreamFirst && i < kTcpMetricHealthFirst) {
+    m->has_stream = true;
+    const int k = i - kTcpMetricStreamFirst;
+    TcpStreamCounters& c = k < 7 ? m->ab_stream : m->ba_stream;
+    int64_t* slots[7] = {&c.segment_out_of_order,
+                         &c.segment_skipped,
+                         &c.segment_skipped_bytes,
+                         &c.packets,
+                         &c.bytes,
+                         &c.saw_start,
+                         &c.saw_end};
+    *slots[k % 7] = v;
+  } else if (i >= kTcpMetricHealthFirst && i < kTcpMetricLatencyFirst) {
+    m->has_health = true;
+    const int k = i - kTcpMetricHealthFirst;
+    TcpHealthCounts& c = k < 6 ? m->ab_health : m->ba_health;
+    int64_t* slots[6] = {&c.retransmissions, &c.fast_retransmissions,
+                         &c.out_of_order,    &c.lost_segments,
+                         &c.dup_acks,        &c.zero_windows};
+    *slots[k % 6] = v;
+  } else if (i == kTcpMetricLatencyFirst) {
+    m->has_health = true;
+    m->server_handshake_us = v;
+  } else if (i == kTcpMetricLatencyFirst + 1) {
+    m->has_health = true;
+    m->client_handshake_us = v;
+  }
+}
+
 }  // namespace skyprobe

@@ -45,31 +45,57 @@ std::string_view CommunityId(const FlowSnapshot& s);
 // Enum value names, identical to the value names in flow.proto (a unit test
 // checks them against the proto descriptors).
 // flow.proto's TCPMetric field names in field-number order: the 8 flag times
-// and TTLs a snapshot keeps, then the 14 reassembly counters (0 until TCP
-// reassembly exists). JSON output and the query keys both use this list.
-inline constexpr std::string_view kTcpMetricNames[22] = {"ABSynStart",
-                                                         "BASynStart",
-                                                         "ABSynTTL",
-                                                         "BASynTTL",
-                                                         "ABFinStart",
-                                                         "BAFinStart",
-                                                         "ABRstStart",
-                                                         "BARstStart",
-                                                         "ABSegmentOutOfOrder",
-                                                         "ABSegmentSkipped",
-                                                         "ABSegmentSkippedBytes",
-                                                         "ABPackets",
-                                                         "ABBytes",
-                                                         "ABSawStart",
-                                                         "ABSawEnd",
-                                                         "BASegmentOutOfOrder",
-                                                         "BASegmentSkipped",
-                                                         "BASegmentSkippedBytes",
-                                                         "BAPackets",
-                                                         "BABytes",
-                                                         "BASawStart",
-                                                         "BASawEnd"};
-inline constexpr int kTcpMetricKeptFields = 8;  // the snapshot's TcpMetric
+// and TTLs, the 14 stream counters (--tcp-stream-metrics), the 12 health
+// counters and 2 handshake latencies (--tcp-health). JSON output and the
+// query keys both use this list.
+inline constexpr int kTcpMetricFields = 36;
+inline constexpr std::string_view kTcpMetricNames[kTcpMetricFields] = {"ABSynStart",
+                                                                       "BASynStart",
+                                                                       "ABSynTTL",
+                                                                       "BASynTTL",
+                                                                       "ABFinStart",
+                                                                       "BAFinStart",
+                                                                       "ABRstStart",
+                                                                       "BARstStart",
+                                                                       "ABSegmentOutOfOrder",
+                                                                       "ABSegmentSkipped",
+                                                                       "ABSegmentSkippedBytes",
+                                                                       "ABPackets",
+                                                                       "ABBytes",
+                                                                       "ABSawStart",
+                                                                       "ABSawEnd",
+                                                                       "BASegmentOutOfOrder",
+                                                                       "BASegmentSkipped",
+                                                                       "BASegmentSkippedBytes",
+                                                                       "BAPackets",
+                                                                       "BABytes",
+                                                                       "BASawStart",
+                                                                       "BASawEnd",
+                                                                       "ABRetransmissions",
+                                                                       "ABFastRetransmissions",
+                                                                       "ABOutOfOrder",
+                                                                       "ABLostSegments",
+                                                                       "ABDupAcks",
+                                                                       "ABZeroWindows",
+                                                                       "BARetransmissions",
+                                                                       "BAFastRetransmissions",
+                                                                       "BAOutOfOrder",
+                                                                       "BALostSegments",
+                                                                       "BADupAcks",
+                                                                       "BAZeroWindows",
+                                                                       "ServerHandshakeLatency",
+                                                                       "ClientHandshakeLatency"};
+inline constexpr int kTcpMetricFlagFields = 8;     // names [0, 8): always present
+inline constexpr int kTcpMetricStreamFirst = 8;    // [8, 22): TcpMetric::has_stream
+inline constexpr int kTcpMetricHealthFirst = 22;   // [22, 34): TcpMetric::has_health
+inline constexpr int kTcpMetricLatencyFirst = 34;  // [34, 36): when measured (>= 0)
+
+// The value of TCPMetric field kTcpMetricNames[i] of `m`, or false when the
+// record does not carry it (its option is off, or a latency not measured).
+bool TcpMetricValue(const TcpMetric& m, int i, int64_t* out);
+// The reverse, for records read back from protobuf: sets field i (>= 8) and
+// marks its group present.
+void SetTcpMetricValue(TcpMetric* m, int i, int64_t v);
 
 std::string_view FlowProtocolName(FlowProtocol p);
 std::string_view IcmpTypeName(IcmpType t);

@@ -50,7 +50,33 @@ struct FlowMetric {
   int64_t rtt = 0;
 };
 
-// Skydive's TCPMetric (flag part; reassembly fields stay 0 until a later issue).
+// Skydive's stream counters of one direction (TCPMetric fields 9-15 / 16-22,
+// --tcp-stream-metrics; docs/tcp-metrics.md).
+struct TcpStreamCounters {
+  int64_t segment_out_of_order = 0;
+  int64_t segment_skipped = 0;
+  int64_t segment_skipped_bytes = 0;
+  int64_t packets = 0;
+  int64_t bytes = 0;
+  int64_t saw_start = 0;  // 0 or 1
+  int64_t saw_end = 0;    // 0 or 1
+};
+
+// TCP health of one direction as Wireshark flags it (--tcp-health): segments
+// tshark marks tcp.analysis.retransmission, .fast_retransmission,
+// .out_of_order, .lost_segment, .duplicate_ack, .zero_window.
+struct TcpHealthCounts {
+  int64_t retransmissions = 0;
+  int64_t fast_retransmissions = 0;
+  int64_t out_of_order = 0;
+  int64_t lost_segments = 0;
+  int64_t dup_acks = 0;
+  int64_t zero_windows = 0;
+};
+
+// Skydive's TCPMetric: the flag times and TTLs, then (each group present only
+// when its option is on) the stream counters and the health counters with
+// the handshake latencies (beyond Skydive).
 struct TcpMetric {
   int64_t ab_syn_start = 0;
   int64_t ba_syn_start = 0;
@@ -60,6 +86,18 @@ struct TcpMetric {
   int64_t ba_fin_start = 0;
   int64_t ab_rst_start = 0;
   int64_t ba_rst_start = 0;
+
+  bool has_stream = false;
+  TcpStreamCounters ab_stream;
+  TcpStreamCounters ba_stream;
+
+  bool has_health = false;
+  TcpHealthCounts ab_health;
+  TcpHealthCounts ba_health;
+  // Microseconds from the SYN to the SYN/ACK (server side of the probe) and
+  // from the SYN/ACK to the client's ACK (client side); -1: not measured.
+  int64_t server_handshake_us = -1;
+  int64_t client_handshake_us = -1;
 };
 
 struct IpMetric {

@@ -92,6 +92,14 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       for (uint32_t j = 0; j < m; ++j) {
         if (x.positions[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[x.positions[j]]);
       }
+      // The TCP trackers' lines too, for the segments they will read: at 1M
+      // flows each is a miss of its own.
+      if (SKYPROBE_UNLIKELY(tcp_track_)) {
+        for (uint32_t j = 0; j < m; ++j) {
+          if (x.positions[j] < 0 || pkts[base + x.idx[j]].sub[level].tcp_off == 0) continue;
+          PrefetchTcpTrackers(static_cast<uint32_t>(x.positions[j]));
+        }
+      }
       for (uint32_t j = 0; j < m; ++j) {
         const uint32_t i = x.idx[j];
         const ParsedPacket& p = pkts[base + i];
@@ -284,6 +292,10 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   }
   c.first_finish = static_cast<uint8_t>(first_finish) & 3;
   if (scaled_ != nullptr) scaled_[pos] = ScaledMetric();
+  if (SKYPROBE_UNLIKELY(tcp_track_) && sub.transport == FlowProtocol::kTcp) {
+    if (tcp_stream_ != nullptr) tcp_stream_[pos] = TcpStream{};
+    if (tcp_health_ != nullptr) TcpHealthReset(&tcp_health_[pos]);
+  }
 
   if (!clock_started_) AdvanceClock(ts_ns);
   wheel_->Arm(pos, ts_ns + opts_.expire_ns);
@@ -353,8 +365,15 @@ bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
       cold_[pos].rtt_ns = ts_ns - h.rtt_start_ns;
       h.rtt_start_ns = 0;
     }
-  } else if ((h.flags & kFlowTcp) && (sub.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst))) {
-    TcpFlags(pos, frame, sub, ts_ns);
+  } else if (h.flags & kFlowTcp) {
+    if (sub.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) TcpFlags(pos, frame, sub, ts_ns);
+    if (SKYPROBE_UNLIKELY(tcp_track_) && sub.tcp_off != 0) {
+      // A->B of the trackers is from Network.A and Transport.A, as Skydive's
+      // stream decides it: the Metric direction except between equal
+      // endpoints, where Skydive's Metric tie-break is inverted (IsAb).
+      const bool from_a = o.rule == DirectionRule::kPortTie ? sub.src_port == h.transport_a : ab;
+      TrackTcp(pos, frame, sub, from_a, ts_ns);
+    }
   }
 
   MarkTouched(pos, &h);

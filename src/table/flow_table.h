@@ -26,6 +26,8 @@
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/raw_packet_arena.h"
+#include "table/tcp_health.h"
+#include "table/tcp_stream.h"
 #include "table/timer_wheel.h"
 #include "table/uuid_index.h"
 #include "table/work_budget.h"
@@ -84,6 +86,11 @@ struct FlowTableOptions {
   // placement, e.g. with one that collides on purpose. rte_hash's own
   // signature (key, key_len, init_val); the key is a FlowTableKey.
   uint32_t (*hash_fn)(const void* key, uint32_t key_len, uint32_t init_val) = nullptr;
+  // TCP sequence trackers (docs/tcp-metrics.md), each a 192-byte side array
+  // by position made only when on: Skydive's stream counters
+  // (table/tcp_stream.h) and Wireshark's health flags (table/tcp_health.h).
+  bool tcp_stream_metrics = false;
+  bool tcp_health = false;
 };
 
 // Capture points a shard counts apart: inputs (ParsedPacket::input) are
@@ -243,6 +250,26 @@ class FlowTable {
   void CaptureRaw(uint32_t pos, const uint8_t* frame, uint32_t caplen, const SubPacket& sub,
                   int64_t ts_ns) noexcept;
   void TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& sub, int64_t ts_ns) noexcept;
+  // The sequence trackers, for a TCP sub-packet with a known segment going
+  // from A (Network.A, Transport.A) or not.
+  void TrackTcp(uint32_t pos, const uint8_t* frame, const SubPacket& sub, bool from_a,
+                int64_t ts_ns) noexcept;
+  void FillTcpTrackers(uint32_t pos, FlowEvent event, TcpMetric* out) const noexcept;
+  // The lines TrackTcp reads: both directions of each tracker (the health
+  // counters' line is written only when a segment is flagged).
+  void PrefetchTcpTrackers(uint32_t pos) const noexcept {
+    if (tcp_health_ != nullptr) {
+      const char* p = reinterpret_cast<const char*>(&tcp_health_[pos]);
+      SKYPROBE_PREFETCH_W(p);
+      SKYPROBE_PREFETCH_W(p + 64);
+    }
+    if (tcp_stream_ != nullptr) {
+      const char* p = reinterpret_cast<const char*>(&tcp_stream_[pos]);
+      SKYPROBE_PREFETCH_W(p);
+      SKYPROBE_PREFETCH_W(p + 64);
+      SKYPROBE_PREFETCH_W(p + 128);
+    }
+  }
   // Direction of a packet in the flow at `pos` (DirectionRule, flow_key.h).
   bool IsAb(uint32_t pos, const SubPacket& sub, KeyOrientation o) const noexcept;
   // The bulk path of ProcessBurst for `n` frames none of which is a fragment
@@ -308,6 +335,11 @@ class FlowTable {
   };
   IpMetricSlot* ip_metric_ = nullptr;
   IpMetricSlot& IpMetricOf(uint32_t pos) noexcept;
+  // TCP sequence trackers by position (null when off), reset when a TCP
+  // flow is created; tcp_track_ is true when either exists.
+  TcpStream* tcp_stream_ = nullptr;
+  TcpHealth* tcp_health_ = nullptr;
+  bool tcp_track_ = false;
   bool defrag_busy_ = false;       // inside a fragment: no datagram give-up now
   std::vector<uint32_t> touched_;  // flows touched since the last update tick
   bool touched_overflow_ = false;  // touched_ was full: the tick scans the table

@@ -131,6 +131,25 @@ absl::Status FlowTable::Init() {
           absl::StrCat("cannot allocate IPMetric of ", capacity_, " flows"));
     }
   }
+  if (opts_.tcp_stream_metrics) {
+    tcp_stream_ = static_cast<TcpStream*>(
+        rte_zmalloc_socket("flow_tcp_stream", sizeof(TcpStream) * capacity_, 64, opts_.socket_id));
+    if (tcp_stream_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate TCP stream trackers for ", capacity_, " flows (",
+                       sizeof(TcpStream) * capacity_ >> 20, " MiB)"));
+    }
+  }
+  if (opts_.tcp_health) {
+    tcp_health_ = static_cast<TcpHealth*>(
+        rte_zmalloc_socket("flow_tcp_health", sizeof(TcpHealth) * capacity_, 64, opts_.socket_id));
+    if (tcp_health_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate TCP health trackers for ", capacity_, " flows (",
+                       sizeof(TcpHealth) * capacity_ >> 20, " MiB)"));
+    }
+  }
+  tcp_track_ = tcp_stream_ != nullptr || tcp_health_ != nullptr;
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();
@@ -143,6 +162,8 @@ FlowTable::~FlowTable() {
   rte_free(uuids_);
   rte_free(scaled_);
   rte_free(ip_metric_);
+  rte_free(tcp_stream_);
+  rte_free(tcp_health_);
 }
 
 absl::Status FlowTable::SetNodeTid(const std::string& node_tid) {

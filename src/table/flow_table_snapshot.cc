@@ -85,6 +85,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
     t.ba_rst_start = c.ba_rst_start.Get();
     s->tcp_flags_ab = h.tcp_flags_ab;
     s->tcp_flags_ba = h.tcp_flags_ba;
+    if (tcp_track_) FillTcpTrackers(pos, event, &t);
   }
   if (event == FlowEvent::kExpire) {
     if (h.flags & kFlowRst) {

@@ -54,15 +54,38 @@ TEST(JsonLinesTest, GoldenFullSnapshot) {
       R"("NodeTID":"probe-1","CaptureID":"cap-1","RawPacketsCaptured":7,)"
       R"("TCPMetric":{"ABSynStart":1490086703768,"BASynStart":1490086703770,"ABSynTTL":64,)"
       R"("ABFinStart":1490086703799,"BAFinStart":1490086703800,"ABRstStart":0,"BARstStart":0,)"
-      R"("ABSegmentOutOfOrder":0,"ABSegmentSkipped":0,"ABSegmentSkippedBytes":0,)"
-      R"("ABPackets":0,"ABBytes":0,"ABSawStart":0,"ABSawEnd":0,"BASegmentOutOfOrder":0,)"
-      R"("BASegmentSkipped":0,"BASegmentSkippedBytes":0,"BAPackets":0,"BABytes":0,)"
-      R"("BASawStart":0,"BASawEnd":0},)"
+      R"("ABSegmentOutOfOrder":1,"ABSegmentSkipped":2,"ABSegmentSkippedBytes":3,)"
+      R"("ABPackets":4,"ABBytes":5,"ABSawStart":1,"ABSawEnd":0,"BASegmentOutOfOrder":6,)"
+      R"("BASegmentSkipped":7,"BASegmentSkippedBytes":8,"BAPackets":9,"BABytes":10,)"
+      R"("BASawStart":0,"BASawEnd":1,"ABRetransmissions":11,"ABFastRetransmissions":12,)"
+      R"("ABOutOfOrder":13,"ABLostSegments":14,"ABDupAcks":15,"ABZeroWindows":0,)"
+      R"("BARetransmissions":16,"BAFastRetransmissions":17,"BAOutOfOrder":18,)"
+      R"("BALostSegments":19,"BADupAcks":0,"BAZeroWindows":20,)"
+      R"("ServerHandshakeLatency":2212},)"
       R"("IPMetric":{"Fragments":2,"FragmentErrors":1},)"
       R"("TrackingID":"81789de63b9965cd","L3TrackingID":"a8b1845da6a6715",)"
       R"("FinishType":"TCP_FIN","CommunityID":"1:Gtsx5OozooeGFAFpbwPzYTPgCIs="})"
       "\n";
   EXPECT_EQ(Json(FullSnapshot(), ctx), expected);
+}
+
+TEST(JsonLinesTest, TcpStreamAndHealthGroupsOnlyWhenOn) {
+  FlowSnapshot s = FullSnapshot();
+  s.tcp_metric.has_stream = false;
+  std::string j = Json(s);
+  EXPECT_EQ(j.find("SegmentSkipped"), std::string::npos) << j;
+  EXPECT_EQ(j.find("SegmentOutOfOrder"), std::string::npos) << j;
+  EXPECT_EQ(j.find("SawStart"), std::string::npos) << j;
+  EXPECT_NE(j.find(R"("ABRetransmissions":11,)"), std::string::npos) << j;
+  s.tcp_metric.has_health = false;
+  j = Json(s);
+  EXPECT_NE(j.find(R"("ABRstStart":0,"BARstStart":0},)"), std::string::npos) << j;
+  EXPECT_EQ(j.find("Handshake"), std::string::npos) << j;  // no group: no latency either
+  s.tcp_metric.has_health = true;
+  s.tcp_metric.server_handshake_us = -1;
+  s.tcp_metric.client_handshake_us = 0;  // measured as 0: present
+  j = Json(s);
+  EXPECT_NE(j.find(R"("BAZeroWindows":20,"ClientHandshakeLatency":0},)"), std::string::npos) << j;
 }
 
 TEST(JsonLinesTest, MinimalSnapshotKeepsOnlyAlwaysPresentFields) {

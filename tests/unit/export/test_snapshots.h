@@ -60,6 +60,17 @@ inline FlowSnapshot FullSnapshot() {
   s.tcp_metric.ba_syn_ttl = 0;
   s.tcp_metric.ab_fin_start = 1490086703799;
   s.tcp_metric.ba_fin_start = 1490086703800;
+  // Stream and health groups with distinct values (zeros too: present, not
+  // omitted), the server-side latency measured and the client side not.
+  TcpMetric& t = s.tcp_metric;
+  t.has_stream = true;
+  t.ab_stream = {1, 2, 3, 4, 5, 1, 0};
+  t.ba_stream = {6, 7, 8, 9, 10, 0, 1};
+  t.has_health = true;
+  t.ab_health = {11, 12, 13, 14, 15, 0};
+  t.ba_health = {16, 17, 18, 19, 0, 20};
+  t.server_handshake_us = 2212;
+  t.client_handshake_us = -1;
   s.has_ip_metric = true;
   s.ip_metric.fragments = 2;
   s.ip_metric.fragment_errors = 1;

@@ -118,6 +118,26 @@ TEST_F(CompiledFilterTest, MissingFieldsDoNotMatchTermsButMatchNull) {
   EXPECT_THAT(Match("not Transport.B = 22"), ElementsAre("a1", "a3", "a4"));
 }
 
+TEST_F(CompiledFilterTest, TcpStreamAndHealthFieldsOnlyWhereRecorded) {
+  // a1 has both groups (health with a measured server-side latency), a2
+  // neither (the options were off): its fields are absent, not 0.
+  TcpMetric& t = flows_[0].tcp_metric;
+  t.has_stream = true;
+  t.ba_stream.segment_out_of_order = 3;
+  t.has_health = true;
+  t.ab_health.retransmissions = 2;
+  t.server_handshake_us = 1500;
+  EXPECT_THAT(Match("TCPMetric.BASegmentOutOfOrder = 3"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TCPMetric.ABSegmentOutOfOrder = 0"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TCPMetric.ABRetransmissions > 1"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TCPMetric.BAZeroWindows = 0"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TCPMetric.BAZeroWindows is null"), ElementsAre("a2", "a3", "a4"));
+  EXPECT_THAT(Match("TCPMetric.ServerHandshakeLatency >= 1500"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TCPMetric.ClientHandshakeLatency is null"),
+              ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("TCPMetric.ABSawEnd is not null"), ElementsAre("a1"));
+}
+
 TEST_F(CompiledFilterTest, RegexIsUnanchored) {
   EXPECT_THAT(Match("LayersPath =~ 'IPv6'"), ElementsAre("a3"));
   EXPECT_THAT(Match("Network.A =~ '^10\\\\.0\\\\.0\\\\.[12]$'"), ElementsAre("a1", "a2"));
