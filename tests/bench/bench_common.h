@@ -84,6 +84,46 @@ inline void WriteVxlanFrame(uint32_t i, uint8_t* p) {
   inner[14 + 20 + 5] = static_cast<uint8_t>(inner_ip_len - 20);  // UDP length
 }
 
+// A 60-byte Ethernet/IPv4/TCP handshake frame of TCP conversation `c`
+// (10.128.<c>:1024 <-> 192.168.0.2:443): `stage` 0 is the SYN, 1 the SYN/ACK
+// (the other way), 2 the ACK.
+inline void WriteTcpHandshakeFrame(uint32_t c, uint32_t stage, uint8_t* p) {
+  const bool back = stage == 1;
+  uint8_t* ip = WriteEthIpv4Udp(p, kFrameLen, back ? 2 : 1, back ? 1 : 2, 40);
+  ip[9] = 6;
+  ip[24] = ip[25] = 0;  // no UDP length: a TCP header
+  uint8_t client[4] = {10, static_cast<uint8_t>(128 | (c >> 16)), static_cast<uint8_t>(c >> 8),
+                       static_cast<uint8_t>(c)};
+  uint8_t server[4] = {192, 168, 0, 2};
+  std::memcpy(ip + 12, back ? server : client, 4);
+  std::memcpy(ip + 16, back ? client : server, 4);
+  uint8_t* tcp = ip + 20;
+  const uint16_t sport = back ? 443 : 1024, dport = back ? 1024 : 443;
+  tcp[0] = static_cast<uint8_t>(sport >> 8), tcp[1] = static_cast<uint8_t>(sport);
+  tcp[2] = static_cast<uint8_t>(dport >> 8), tcp[3] = static_cast<uint8_t>(dport);
+  const uint32_t seq = stage == 0 ? 1000 : stage == 1 ? 5000 : 1001;
+  const uint32_t ack = stage == 0 ? 0 : stage == 1 ? 1001 : 5001;
+  for (int b = 0; b < 4; ++b) {
+    tcp[4 + b] = static_cast<uint8_t>(seq >> (24 - 8 * b));
+    tcp[8 + b] = static_cast<uint8_t>(ack >> (24 - 8 * b));
+  }
+  tcp[12] = 0x50;
+  tcp[13] = stage == 0 ? 0x02 : stage == 1 ? 0x12 : 0x10;
+  tcp[14] = 0xff, tcp[15] = 0xff;
+}
+
+// The TCP mix: frame i is a TCP handshake frame when i % 5 == 4 (20 %: the
+// t-th such frame is stage t % 3 of conversation t / 3), else the UDP frame
+// of flow i.
+inline void WriteMixFrame(uint32_t i, uint8_t* p) {
+  if (i % 5 != 4) {
+    WriteFrame(i, p);
+    return;
+  }
+  const uint32_t t = i / 5;
+  WriteTcpHandshakeFrame(t / 3, t % 3, p);
+}
+
 // Frames of `flows` conversations back to back in plain memory.
 inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
   std::vector<uint8_t> out(static_cast<size_t>(flows) * kFrameLen);
@@ -95,12 +135,17 @@ inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
 // to it, so that a small benchmark does not pay for a big pool's pages).
 class Frames {
  public:
-  explicit Frames(uint32_t flows, bool vxlan = false) {
+  enum class Kind { kUdp, kVxlan, kTcpMix };
+  explicit Frames(uint32_t flows, bool vxlan = false)
+      : Frames(flows, vxlan ? Kind::kVxlan : Kind::kUdp) {}
+  Frames(uint32_t flows, Kind kind) {
     Pool(flows);
     for (uint32_t i = 0; i < flows; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
-      if (vxlan) {
+      if (kind == Kind::kVxlan) {
         WriteVxlanFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kVxlanFrameLen)));
+      } else if (kind == Kind::kTcpMix) {
+        WriteMixFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
       } else {
         WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
       }

@@ -11,6 +11,8 @@
 // or not (all of it is resident on hugepages).
 // BM_HashBytesPerFlow/<flows>: the same for a bare rte_hash with the table's
 // parameters, to split the figure.
+// BM_BytesPerTcpFlow/<flows>/<trackers>: the same with TCP flows (a SYN each),
+// the TCP trackers (--tcp-stream-metrics --tcp-health) off (0) or on (1).
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
@@ -34,9 +36,14 @@ int64_t HeapBytes() {
   return static_cast<int64_t>(st.heap_allocsz_bytes);
 }
 
-void BM_BytesPerFlow(benchmark::State& state) {
+void FillAndMeasure(benchmark::State& state, bool tcp, bool trackers) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  const std::vector<uint8_t> bytes = bench::FrameBytes(flows);
+  std::vector<uint8_t> bytes = bench::FrameBytes(flows);
+  if (tcp) {
+    for (uint32_t i = 0; i < flows; ++i) {
+      bench::WriteTcpHandshakeFrame(i, 0, &bytes[static_cast<size_t>(i) * bench::kFrameLen]);
+    }
+  }
   std::vector<ParsedPacket> pkts(kBurst);
   const uint8_t* frames[kBurst];
   int64_t ts[kBurst];
@@ -45,8 +52,10 @@ void BM_BytesPerFlow(benchmark::State& state) {
     const int64_t rss0 = bench::ResidentBytes();
     const int64_t heap0 = HeapBytes();
     FlowTableOptions o;
-    o.name = "mem" + std::to_string(state.iterations());
+    o.name = "mem" + std::to_string(tcp) + std::to_string(trackers);
     o.max_flows = flows;
+    o.tcp_stream_metrics = trackers;
+    o.tcp_health = trackers;
     auto table = std::move(FlowTable::Create(o, sink.AsSink()).value());
     int64_t now = 1'700'000'000'000'000'000;
     for (uint32_t base = 0; base < flows; base += kBurst) {
@@ -69,6 +78,11 @@ void BM_BytesPerFlow(benchmark::State& state) {
     // measurement's pages resident before it starts.
     table.release();
   }
+}
+
+void BM_BytesPerFlow(benchmark::State& state) { FillAndMeasure(state, false, false); }
+void BM_BytesPerTcpFlow(benchmark::State& state) {
+  FillAndMeasure(state, true, state.range(1) != 0);
 }
 
 void BM_HashBytesPerFlow(benchmark::State& state) {
@@ -102,6 +116,7 @@ void BM_HashBytesPerFlow(benchmark::State& state) {
 // One iteration each: the figure is a size, not a time.
 BENCHMARK(BM_BytesPerFlow)->Arg(1 << 20)->Iterations(1);
 BENCHMARK(BM_HashBytesPerFlow)->Arg(1 << 20)->Iterations(1);
+BENCHMARK(BM_BytesPerTcpFlow)->Args({1 << 20, 0})->Args({1 << 20, 1})->Iterations(1);
 
 }  // namespace
 }  // namespace skyprobe

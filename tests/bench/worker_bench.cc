@@ -27,6 +27,11 @@
 // BM_WorkerNic/<flows>: BM_Worker's traffic in a NIC-like set of 1024 mbufs
 // recycled burst after burst (bench_common.h RecycledFrames): the same
 // conversations without BM_Worker's mbuf cache misses.
+// BM_WorkerTcp/<flows>/<mix>/<trackers>: the cost of the TCP trackers
+// (--tcp-stream-metrics --tcp-health) with <trackers> 1 against 0, on the
+// plain mix above (<mix> 0) or with 20 % of the frames TCP handshake
+// packets (<mix> 1: SYN, SYN/ACK, ACK of flows/15 conversations, replayed
+// round after round: the trackers see each again as a retransmission).
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,13 +80,16 @@ struct Rig {
   std::unique_ptr<RxWorker> worker;
 
   explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
-               uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr) {
+               uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr,
+               bool tcp_trackers = false) {
     static int n = 0;
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
     o.max_flows = max_flows;
     o.overload = overload;
     SetHashFn(o, hash_fn);
+    o.tcp_stream_metrics = tcp_trackers;
+    o.tcp_health = tcp_trackers;
     table = std::move(FlowTable::Create(o, sink.AsSink()).value());
     WorkerSetup ws;
     RxQueueSpec q;
@@ -93,11 +101,11 @@ struct Rig {
   }
 };
 
-void RunWorker(benchmark::State& state, bool vxlan) {
+void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_trackers = false) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  bench::Frames frames(flows, vxlan);
+  bench::Frames frames(flows, kind);
   // Room to spare, as a deployment would size --max-flows.
-  Rig rig(flows + flows / 4 + 1024);
+  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, tcp_trackers);
   for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) {
     Handle(*rig.worker, frames.at(i), kBurst);
   }
@@ -113,7 +121,12 @@ void RunWorker(benchmark::State& state, bool vxlan) {
   state.counters["flows"] = rig.table->size();
 }
 
-void BM_Worker(benchmark::State& state) { RunWorker(state, false); }
+void BM_Worker(benchmark::State& state) { RunWorker(state, bench::Frames::Kind::kUdp); }
+
+void BM_WorkerTcp(benchmark::State& state) {
+  RunWorker(state, state.range(1) ? bench::Frames::Kind::kTcpMix : bench::Frames::Kind::kUdp,
+            state.range(2) != 0);
+}
 
 void BM_WorkerNic(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
@@ -139,7 +152,7 @@ void BM_WorkerNic(benchmark::State& state) {
 // The cost of decapsulation: the same inner conversations inside VXLAN (124
 // bytes), each frame accounted in its outer flow and its inner flow.
 void BM_WorkerVxlan(benchmark::State& state) {
-  RunWorker(state, true);
+  RunWorker(state, bench::Frames::Kind::kVxlan);
   // Every inner conversation plus the one outer flow must be in the table.
   if (static_cast<uint32_t>(state.counters["flows"]) != state.range(0) + 1) {
     state.SkipWithError("VXLAN frames did not make one outer and one inner flow each");
@@ -282,6 +295,11 @@ void BM_FloodCollidingKeys(benchmark::State& state) {
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
+// Trackers off and on side by side, for each mix, at 1k and 1M flows.
+BENCHMARK(BM_WorkerTcp)
+    ->ArgsProduct({{1 << 10, 1 << 20}, {0, 1}, {0, 1}})
+    ->ArgNames({"flows", "mix", "trackers"})
+    ->MinTime(2.0);
 BENCHMARK(BM_WorkerVxlan)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_FloodAtLimit)->Args({0, 1 << 20})->Args({1, 1 << 20})->MinTime(2.0);
 BENCHMARK(BM_FloodOneBucket)->Arg(1 << 10)->Arg(1 << 13)->MinTime(1.0);
