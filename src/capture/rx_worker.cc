@@ -70,6 +70,11 @@ uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {
   const uint64_t bytes_before = counters_.rx_bytes;
   ParseBurst(m, n, nullptr);
   rxqs_[qi].Count(n, counters_.rx_bytes - bytes_before);
+  FreeOrHold(m, n, budget);
+  return n;
+}
+
+void RxWorker::FreeOrHold(rte_mbuf** m, uint16_t n, WorkBudget* budget) noexcept {
   // Held (capture clock, timer work due first): the worker finishes it and
   // frees the mbufs over the next iterations, polling nothing meanwhile.
   if (FinishBurst(budget)) {
@@ -78,7 +83,6 @@ uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {
     std::copy(m, m + n, held_m_);
     held_n_ = n;
   }
-  return n;
 }
 
 uint16_t RxWorker::PollMerged(WorkBudget* budget) noexcept {
@@ -97,12 +101,7 @@ uint16_t RxWorker::PollMerged(WorkBudget* budget) noexcept {
   }
   if (n == 0) return 0;
   ParseBurst(m, n, nullptr);
-  if (FinishBurst(budget)) {
-    rte_pktmbuf_free_bulk(m, n);
-  } else {
-    std::copy(m, m + n, held_m_);
-    held_n_ = n;
-  }
+  FreeOrHold(m, n, budget);
   return n;
 }
 

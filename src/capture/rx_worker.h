@@ -129,6 +129,8 @@ class RxWorker {
   // work due before its first frame is done: false while that is left
   // (the burst is held; call again with a new budget).
   bool FinishBurst(WorkBudget* budget) noexcept;
+  // Frees a parsed burst once FinishBurst is done with it, else holds it.
+  void FreeOrHold(rte_mbuf** m, uint16_t n, WorkBudget* budget) noexcept;
   // The non-packet work of one iteration: the table's clock (timers, update
   // tick, datagrams) and the query port, first one then the other in turn.
   void Background(WorkBudget* budget) noexcept;
