@@ -69,7 +69,7 @@ struct Running {
   // The capture points by input, filled by SetUpPorts before any lcore or
   // service thread starts; read-only from then on (record consumers).
   std::shared_ptr<CapturePoints> points;
-  const KafkaSink* kafka = nullptr;           // --kafka: a handler owned by the control loop
+  const KafkaSink* kafka = nullptr;  // --kafka: a handler owned by the control loop
   // --ipfix destinations (owned by the control loop, which outlives every
   // reader of these: the summary is taken before it goes).
   std::vector<const ipfix::IpfixHandler*> ipfix;
