@@ -101,17 +101,14 @@ struct Rig {
   }
 };
 
-void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_trackers = false) {
-  const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  bench::Frames frames(flows, kind);
-  // Room to spare, as a deployment would size --max-flows.
-  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, tcp_trackers);
-  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) {
-    Handle(*rig.worker, frames.at(i), kBurst);
-  }
+// Puts every one of `flows` conversations in the table (one burst each of
+// burst(i), i = 0, kBurst, ...), then times the same bursts in a loop.
+template <typename BurstAt>
+void SteadyBursts(benchmark::State& state, Rig& rig, uint32_t flows, BurstAt burst) {
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, burst(i), kBurst);
   uint32_t i = 0;
   for (auto _ : state) {
-    Handle(*rig.worker, frames.at(i), kBurst);
+    Handle(*rig.worker, burst(i), kBurst);
     i += kBurst;
     if (i + kBurst > flows) i = 0;
   }
@@ -119,6 +116,14 @@ void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_track
   state.counters["Mpps"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
   state.counters["flows"] = rig.table->size();
+}
+
+void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_trackers = false) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  bench::Frames frames(flows, kind);
+  // Room to spare, as a deployment would size --max-flows.
+  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, tcp_trackers);
+  SteadyBursts(state, rig, flows, [&](uint32_t i) { return frames.at(i); });
 }
 
 void BM_Worker(benchmark::State& state) { RunWorker(state, bench::Frames::Kind::kUdp); }
@@ -132,19 +137,7 @@ void BM_WorkerNic(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   bench::RecycledFrames frames;
   Rig rig(flows + flows / 4 + 1024);
-  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) {
-    Handle(*rig.worker, frames.Next(i, kBurst), kBurst);
-  }
-  uint32_t i = 0;
-  for (auto _ : state) {
-    Handle(*rig.worker, frames.Next(i, kBurst), kBurst);
-    i += kBurst;
-    if (i + kBurst > flows) i = 0;
-  }
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  state.counters["Mpps"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
-  state.counters["flows"] = rig.table->size();
+  SteadyBursts(state, rig, flows, [&](uint32_t i) { return frames.Next(i, kBurst); });
   // Steady state: every conversation already in the table, none created while timed.
   if (rig.table->size() != flows) state.SkipWithError("not every conversation is in the table");
 }
