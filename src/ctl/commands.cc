@@ -19,8 +19,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "ctl/capture_merge.h"
+#include "ctl/flow_columns.h"
 #include "ctl/flow_from_proto.h"
 #include "ctl/stats_view.h"
+#include "ctl/text_table.h"
 #include "export/json_lines.h"
 #include "query/result_set.h"
 #include "record/flow_format.h"
@@ -113,57 +115,6 @@ v1::FlowQuery MakeQuery(const CtlOptions& o) {
   return q;
 }
 
-std::string Endpoint(const FlowSnapshot& s, bool a) {
-  std::string out;
-  if (s.ip_version != 0) {
-    const bool v6 = s.ip_version == 6;
-    if (v6) out += '[';
-    AppendIp(s.ip_version, a ? s.network_a : s.network_b, &out);
-    if (v6) out += ']';
-  } else if (s.has_link) {
-    AppendMac(a ? s.link_a : s.link_b, &out);
-  }
-  if (s.transport != FlowProtocol::kEthernet) {
-    absl::StrAppend(&out, ":", a ? s.transport_a : s.transport_b);
-  }
-  return out.empty() ? "-" : out;
-}
-
-void PrintTable(const std::vector<FlowRow>& rows, bool with_node, std::FILE* out) {
-  std::vector<std::vector<std::string>> cells;
-  std::vector<std::string> header = {"UUID", "APP", "A", "B", "PACKETS", "BYTES", "START", "LAST"};
-  if (with_node) header.insert(header.begin(), "NODE");
-  cells.push_back(header);
-  for (const FlowRow& r : rows) {
-    const FlowSnapshot& s = r.snap;
-    std::string uuid;
-    AppendHex(s.uuid, &uuid);
-    const std::string_view app = ApplicationName(s);
-    std::vector<std::string> line = {uuid,
-                                     std::string(app.empty() ? "-" : app),
-                                     Endpoint(s, true),
-                                     Endpoint(s, false),
-                                     absl::StrCat(s.metric.ab_packets, "/", s.metric.ba_packets),
-                                     absl::StrCat(s.metric.ab_bytes, "/", s.metric.ba_bytes),
-                                     absl::StrCat(s.start),
-                                     absl::StrCat(s.last)};
-    if (with_node) line.insert(line.begin(), r.node_tid.empty() ? "-" : r.node_tid);
-    cells.push_back(std::move(line));
-  }
-  std::vector<size_t> width(header.size(), 0);
-  for (const auto& line : cells) {
-    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
-  }
-  for (const auto& line : cells) {
-    std::string text;
-    for (size_t i = 0; i < line.size(); ++i) {
-      text += line[i];
-      if (i + 1 < line.size()) text.append(width[i] - line[i].size() + 2, ' ');
-    }
-    std::fprintf(out, "%s\n", text.c_str());
-  }
-}
-
 void PrintJson(const FlowRow& r, std::FILE* out) {
   std::string line;
   AppendFlowJson(r.snap, JsonContext{r.node_tid, r.capture_id}, &line);
@@ -219,10 +170,16 @@ absl::Status StreamJsonLines(const Client& client, const CtlOptions& o, const st
 absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
   absl::StatusOr<query::SortSpec> spec = query::MakeSortSpec(o.sort_by, o.sort_order, o.dedup_by);
   if (!spec.ok()) return spec.status();
-  if (o.probes.size() == 1 && o.json) {
+  if (o.probes.size() == 1 && o.format == "json" && o.columns.empty()) {
     // The probe's order is the answer's, and its JSON lines are ours: print
     // them as the stream arrives, as the probe rendered them.
     return StreamJsonLines(client, o, o.probes[0], out);
+  }
+  std::vector<FlowColumn> columns;
+  if (!o.columns.empty()) {
+    absl::StatusOr<std::vector<FlowColumn>> c = ParseColumns(o.columns);
+    if (!c.ok()) return c.status();
+    columns = *std::move(c);
   }
   // Each probe's answer is sorted and deduplicated by its probe; the merge
   // keeps the order and deduplicates across probes, as Skydive's analyzer
@@ -236,11 +193,21 @@ absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
     if (!s.ok()) return s;
   }
   const std::vector<FlowRow> rows = query::MergeSorted(*spec, std::move(answers), o.limit);
-  if (o.json) {
-    for (const FlowRow& r : rows) PrintJson(r, out);
+  std::string text;
+  if (o.format == "json") {
+    if (columns.empty()) {
+      for (const FlowRow& r : rows) PrintJson(r, out);
+      return absl::OkStatus();
+    }
+    text = FlowsJsonColumns(columns, rows);
+  } else if (o.format == "csv") {
+    text = FlowsCsv(columns.empty() ? DefaultCsvColumns() : columns, rows);
   } else {
-    PrintTable(rows, o.probes.size() > 1, out);
+    if (columns.empty()) columns = DefaultTableColumns(o.probes.size() > 1);
+    const size_t width = o.width >= 0 ? static_cast<size_t>(o.width) : TerminalWidth(fileno(out));
+    text = FlowsTable(columns, rows, width);
   }
+  std::fwrite(text.data(), 1, text.size(), out);
   return absl::OkStatus();
 }
 
@@ -277,7 +244,7 @@ absl::Status Watch(const CtlOptions& o, const Client& client, std::FILE* out) {
           std::fprintf(out, "%-6s %-16s %-10s %s -> %s  %lld/%lld pkts  %lld/%lld bytes\n",
                        std::string(FlowEventName(row.snap.event)).c_str(), uuid.c_str(),
                        std::string(ApplicationName(row.snap)).c_str(),
-                       Endpoint(row.snap, true).c_str(), Endpoint(row.snap, false).c_str(),
+                       EndpointText(row.snap, true).c_str(), EndpointText(row.snap, false).c_str(),
                        static_cast<long long>(row.snap.metric.ab_packets),
                        static_cast<long long>(row.snap.metric.ba_packets),
                        static_cast<long long>(row.snap.metric.ab_bytes),

@@ -3,10 +3,13 @@
 
 #include "ctl/ctl_options.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "ctl/flow_columns.h"
 #include "query/filter_expr.h"
 #include "query/flow_fields.h"
 
@@ -36,7 +39,22 @@ Options:
                         row per conversation across capture points and probes)
   --capture ID          only the flows of this capture point (CaptureID); repeatable
   --limit N             at most N flows
-  --json                JSON lines, as the probe's --json writes them
+  --format FMT          flows: table (default: aligned, human units: kB, Mb/s, 2m03s,
+                        UTC times), csv (RFC 4180, a header line, raw numbers) or json
+                        (JSON lines: the probe's own records, or with --columns one
+                        object of those columns per flow, raw numbers)
+  --json                the same as --format json
+  --columns LIST        flows: the columns, comma-separated: any key (Network.A,
+                        Metric.ABBytes, TrackingID...) or NODE, CAPTURE, APP, A, B
+                        (address:port), PACKETS, BYTES (A to B/B to A), START, LAST,
+                        DURATION, RATE (bits/s over the flow's life)
+                        (table default: UUID APP A B PACKETS BYTES START DURATION;
+                        csv default: UUID NodeTID LayersPath Application Network.A
+                        Network.B Transport.A Transport.B Metric.ABPackets
+                        Metric.BAPackets Metric.ABBytes Metric.BABytes Start Last)
+  --width N             table: fit lines in N columns by cutting wide addresses in the
+                        middle with "…" (default: the terminal's width on a terminal,
+                        else no limit; 0: no limit)
   --count N             watch: stop after N records
   --interval SEC        stats: seconds between the two readings the rates come from
                         (default 1; 0: one reading, no rates)
@@ -95,6 +113,7 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     std::string* target = nullptr;
     if (flag == "--json") {
       o.json = true;
+      o.format = "json";
       continue;
     }
     if (flag == "--all") {
@@ -104,6 +123,23 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     if (flag == "--help" || flag == "-h") {
       o.command = "help";
       return o;
+    }
+    if (flag == "--format") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      if (*v != "table" && *v != "json" && *v != "csv") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--format: '", *v, "' is not table, json or csv"));
+      }
+      o.format = *v;
+      o.json = *v == "json";
+      continue;
+    }
+    if (flag == "--width") {
+      uint64_t w = 0;
+      if (absl::Status ws = number(&w); !ws.ok()) return ws;
+      o.width = static_cast<int64_t>(std::min<uint64_t>(w, 1u << 20));
+      continue;
     }
     if (flag == "--limit") {
       st = number(&o.limit);
@@ -141,6 +177,8 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       o.sort_by = key;
     } else if (flag == "--filter") {
       target = &o.filter;
+    } else if (flag == "--columns") {
+      target = &o.columns;
     } else if (flag == "--dedup") {
       target = &o.dedup_by;
     } else if (flag == "--capture") {
@@ -195,6 +233,11 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
   for (const auto& [flag, key] : {std::pair{"--sort", &o.sort_by}, {"--dedup", &o.dedup_by}}) {
     if (!key->empty() && query::FindField(*key) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": ", query::UnknownKeyMessage(*key)));
+    }
+  }
+  if (!o.columns.empty()) {
+    if (absl::StatusOr<std::vector<FlowColumn>> c = ParseColumns(o.columns); !c.ok()) {
+      return c.status();
     }
   }
   if (o.command == "pcap") {

@@ -20,7 +20,13 @@ namespace skyprobe::ctl {
 struct CtlOptions {
   std::string command;
   std::vector<std::string> probes;  // default: 127.0.0.1:50051
-  bool json = false;
+  bool json = false;                // --json, or --format json
+  // flows: "table" (default), "json" or "csv" (--format); --json is "json".
+  std::string format = "table";
+  std::string columns;  // --columns A,B,...: empty: the format's default columns
+  // Table width to fit (--width; 0: no limit). Unset (-1): the terminal's
+  // width when stdout is one, else no limit.
+  int64_t width = -1;
   std::string filter;
   std::string sort_by;
   skyprobe::v1::SortOrder sort_order = skyprobe::v1::ASCENDING;

@@ -2,13 +2,19 @@
 """skyprobectl against fake probes (tests/unit/service/fake_probe_main.cc).
 
 Runs the real skyprobectl binary: flows (table, --json, --filter, --sort,
---limit, two-probe fan-out with merge and dedup), watch, pcap -o (read back by
+--limit, two-probe fan-out with merge and dedup; --format csv read back by
+Python's csv module against the probe's own JSON records, --columns, human
+units against a formatter written here, IPv6 endpoints cut to fit --width
+with the columns still aligned), watch, pcap -o (read back by
 tshark), stats, flush, token auth, and one-line errors with a non-zero exit.
 
 usage: ctl_test.py SKYPROBECTL FAKE_PROBE
 """
+import csv
+import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -60,10 +66,12 @@ class CtlTest(unittest.TestCase):
         cls.a = Probe(cls.tmp, "probe-1", "a")
         cls.b = Probe(cls.tmp, "probe-2", "b")
         cls.locked = Probe(cls.tmp, "probe-3", "b", token_file=cls.token)
+        # A NodeTID with a comma and a quote: CSV must quote it.
+        cls.c = Probe(cls.tmp, 'probe,"c"', "c")
 
     @classmethod
     def tearDownClass(cls):
-        for p in (cls.a, cls.b, cls.locked):
+        for p in (cls.a, cls.b, cls.locked, cls.c):
             p.stop()
             assert p.proc.returncode == 0, "fake probe did not shut down cleanly"
         shutil.rmtree(cls.tmp)
@@ -71,7 +79,7 @@ class CtlTest(unittest.TestCase):
     def test_table(self):
         out = ctl("flows", "--probe", self.a.addr).stdout.decode().splitlines()
         self.assertEqual(out[0].split(), ["UUID", "APP", "A", "B", "PACKETS", "BYTES", "START",
-                                          "LAST"])
+                                          "DURATION"])
         self.assertEqual([l.split()[0] for l in out[1:]], ["11", "12", "13", "14"])
         self.assertEqual(out[1].split()[1:4], ["TCP", "10.0.0.1:40000", "10.0.0.2:443"])
 
@@ -112,6 +120,153 @@ class CtlTest(unittest.TestCase):
         table = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr).stdout.decode()
         self.assertEqual(table.splitlines()[0].split()[0], "NODE")
         self.assertEqual(len(table.splitlines()), 1 + 6)
+
+    def json_records(self, *probes):
+        """The probes' records as they render them (one probe: its own JSON lines)."""
+        recs = []
+        for p in probes:
+            out = ctl("flows", "--probe", p.addr, "--json").stdout.decode()
+            recs += [json.loads(l) for l in out.splitlines()]
+        return {r["UUID"]: r for r in recs}
+
+    def test_csv_equals_the_json_records(self):
+        # Every cell of the default CSV columns, read by Python's csv module,
+        # equals the same field of the probe's JSON record (JSON numbers as
+        # their decimal text; a field the record lacks, an empty cell).
+        paths = {"UUID": ("UUID",), "NodeTID": ("NodeTID",), "LayersPath": ("LayersPath",),
+                 "Application": ("Application",), "Network.A": ("Network", "A"),
+                 "Network.B": ("Network", "B"), "Transport.A": ("Transport", "A"),
+                 "Transport.B": ("Transport", "B"),
+                 "Metric.ABPackets": ("Metric", "ABPackets"),
+                 "Metric.BAPackets": ("Metric", "BAPackets"),
+                 "Metric.ABBytes": ("Metric", "ABBytes"), "Metric.BABytes": ("Metric", "BABytes"),
+                 "Start": ("Start",), "Last": ("Last",)}
+
+        def field(rec, path):
+            for k in path:
+                if not isinstance(rec, dict) or k not in rec:
+                    return ""
+                rec = rec[k]
+            return str(rec)
+
+        for probes in ((self.c,), (self.a, self.c)):
+            args = ["flows", "--format", "csv"]
+            for p in probes:
+                args += ["--probe", p.addr]
+            text = ctl(*args).stdout.decode()
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+            self.assertEqual(rows[0], list(paths))
+            records = self.json_records(*probes)
+            self.assertEqual(sorted(r[0] for r in rows[1:]), sorted(records))
+            for row in rows[1:]:
+                rec = records[row[0]]
+                self.assertEqual(row, [field(rec, paths[k]) for k in rows[0]], rec)
+        # The NodeTID with a comma and a quote came through quoted, as one field.
+        self.assertIn('"probe,""c"""', text)
+        # ICMP has no ports: empty cells, not 0.
+        icmp = [r for r in csv.reader(io.StringIO(text)) if r[0] == "33"][0]
+        self.assertEqual(icmp[6:8], ["", ""])
+
+    def test_columns_in_csv_and_json(self):
+        records = self.json_records(self.c)
+        out = ctl("flows", "--probe", self.c.addr, "--format", "csv", "--columns",
+                  "UUID,Transport.B,bytes,Duration,TrackingID").stdout.decode()
+        rows = list(csv.DictReader(io.StringIO(out)))
+        self.assertEqual(list(rows[0]), ["UUID", "Transport.B", "BYTES", "DURATION",
+                                         "TrackingID"])
+        for row in rows:
+            rec = records[row["UUID"]]
+            self.assertEqual(row["BYTES"], "%d/%d" % (rec["Metric"]["ABBytes"],
+                                                      rec["Metric"]["BABytes"]))
+            self.assertEqual(int(row["DURATION"]), rec["Last"] - rec["Start"])
+            self.assertEqual(row["TrackingID"], rec["TrackingID"])
+        out = ctl("flows", "--probe", self.c.addr, "--format", "json", "--columns",
+                  "UUID,Transport.A,Metric.ABBytes,RATE,NODE").stdout.decode()
+        for line in out.splitlines():
+            obj = json.loads(line)
+            rec = records[obj["UUID"]]
+            self.assertEqual(list(obj), ["UUID", "Transport.A", "Metric.ABBytes", "RATE", "NODE"])
+            self.assertEqual(obj["Transport.A"], rec.get("Transport", {}).get("A"))  # null: ICMP
+            self.assertEqual(obj["Metric.ABBytes"], rec["Metric"]["ABBytes"])
+            m = rec["Metric"]
+            self.assertEqual(obj["RATE"], round((m["ABBytes"] + m["BABytes"]) * 8000 /
+                                                (rec["Last"] - rec["Start"])))
+            self.assertEqual(obj["NODE"], 'probe,"c"')
+
+    @staticmethod
+    def human(n, unit):
+        """SI prefixes, three significant digits: a second formatter, written here."""
+        for prefix in ("", "k", "M", "G", "T"):
+            if round(n) < 1000 or prefix == "T":
+                break
+            n /= 1000.0
+        if prefix == "":
+            return "%d%s" % (n, " " + unit if unit else "")
+        digits = 2 if n < 9.995 else 1 if n < 99.95 else 0
+        return "%.*f%s%s" % (digits, n, " " if unit else "", prefix + unit)
+
+    def test_table_in_human_units(self):
+        records = self.json_records(self.c)
+        out = ctl("flows", "--probe", self.c.addr, "--width", "0").stdout.decode().splitlines()
+        header = out[0]
+        self.assertEqual(header.split(), ["UUID", "APP", "A", "B", "PACKETS", "BYTES", "START",
+                                          "DURATION"])
+        col = {name: re.search(r"\b%s\b" % name, header).start()
+               for name in ("A", "B", "PACKETS", "BYTES", "START")}
+        for line in out[1:]:
+            rec = records[line.split()[0]]
+            m = rec["Metric"]
+            # Left-aligned columns start under their header.
+            self.assertEqual(line[col["START"]:].split()[0],
+                             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rec["Start"] // 1000)))
+            a = line[col["A"]:].split()[0]
+            net = rec["Network"]["A"]
+            self.assertTrue(a.startswith("[" + net + "]" if ":" in net else net), a)
+            self.assertIn("%s/%s" % (self.human(m["ABBytes"], "B"), self.human(m["BABytes"], "B")),
+                          line)
+            self.assertIn("%s/%s" % (self.human(m["ABPackets"], ""),
+                                     self.human(m["BAPackets"], "")), line)
+        self.assertIn("123 MB/60 B", out[1])
+        self.assertIn("98.8k/1", out[1])
+        self.assertTrue(out[1].endswith("1h02m"), out[1])  # 3,723,000 ms
+        self.assertTrue(out[2].endswith("1.5s"), out[2])
+
+    def test_wide_ipv6_is_cut_to_fit_and_stays_aligned(self):
+        records = self.json_records(self.c)
+        full = ctl("flows", "--probe", self.c.addr, "--width", "0", "--columns",
+                   "UUID,A,B,BYTES").stdout.decode().splitlines()
+        self.assertGreater(max(len(l) for l in full), 66)
+        out = ctl("flows", "--probe", self.c.addr, "--width", "66", "--columns",
+                  "UUID,A,B,BYTES").stdout.decode().splitlines()
+        self.assertEqual(len(out), 4)
+        for line in out:
+            self.assertLessEqual(len(line), 66, line)  # str: "…" is one character
+        b = out[0].index("B ")
+        by = out[0].index("BYTES")
+        for line in out[1:]:
+            rec = records[line.split()[0]]
+            # The B cell starts under "B", BYTES under "BYTES" on every line.
+            self.assertEqual(line[b - 2:b], "  ")
+            self.assertNotEqual(line[b], " ")
+            cell_b = line[b:].split()[0]
+            port = rec["Transport"]["B"] if "Transport" in rec else None
+            if port is not None:
+                self.assertTrue(cell_b.endswith(":%d" % port), cell_b)  # the port survives
+            if "…" not in cell_b:
+                self.assertIn(rec["Network"]["B"], cell_b)
+            self.assertTrue(line[by:].startswith(self.human(rec["Metric"]["ABBytes"], "B")))
+        self.assertIn("…", out[1])           # the wide IPv6 endpoints were cut
+        self.assertIn("10.0.0.1", out[3])    # an IPv4 address never is
+
+    def test_format_errors(self):
+        r = ctl("flows", "--probe", self.c.addr, "--format", "xml", check=False)
+        self.assertEqual((r.returncode, r.stderr.decode()),
+                         (2, "skyprobectl: --format: 'xml' is not table, json or csv\n"))
+        r = ctl("flows", "--probe", self.c.addr, "--columns", "A,Netwrk.A", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.decode().startswith(
+            "skyprobectl: --columns: unknown key 'Netwrk.A' (did you mean 'Network.A'?)"),
+            r.stderr.decode())
 
     def test_watch(self):
         r = ctl("watch", "--probe", self.a.addr, "--json", "--count", "3",

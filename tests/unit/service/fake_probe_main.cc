@@ -2,8 +2,9 @@
 //
 //   fake_probe --node-tid probe-1 --set a --port-file /tmp/p1 [--token-file F]
 //
-// Serves until SIGTERM or SIGINT. Set "a" or "b" picks the flows (b shares a
-// TrackingID with a, for fan-out dedup). While anyone subscribes it pushes an
+// Serves until SIGTERM or SIGINT. Set "a", "b" or "c" picks the flows (b shares a
+// TrackingID with a, for fan-out dedup; c has IPv6 endpoints and big counters,
+// for tables and CSV). While anyone subscribes it pushes an
 // UPDATE record every 50 ms.
 
 #include <csignal>
@@ -42,6 +43,21 @@ int main(int argc, char** argv) {
                     {UdpPacket(2'000'000'000, 1, 2)});
     backend.AddFlow(UdpFlow(0x13, "10.0.0.4", "10.0.0.1", 5353, 53, 80));
     backend.AddFlow(IcmpFlow(0x14, "10.0.0.9", "10.0.0.1"), {RawIpPacket(2'500'000'000, 1)});
+  } else if (set == "c") {
+    // Wide IPv6 endpoints, big counters, a long flow, an ICMP flow without
+    // ports: what tables with human units and CSV must get right.
+    skyprobe::FlowSnapshot big =
+        TcpFlow(0x31, "2001:db8:85a3:1234:5678:8a2e:370:7334", "2001:db8:85a3:1234:5678:8a2e:370:1",
+                50000, 443, 123'456'789);
+    big.metric.ab_packets = 98'765;
+    big.start = big.metric.start = 1'275'393'605'123;    // 2010-06-01T12:00:05.123Z
+    big.last = big.metric.last = big.start + 3'723'000;  // 1h02m03s later
+    backend.AddFlow(big);
+    skyprobe::FlowSnapshot mdns = UdpFlow(0x32, "fe80::1", "ff02::fb", 5353, 5353, 999);
+    mdns.start = mdns.metric.start = 1'275'393'600'000;
+    mdns.last = mdns.metric.last = mdns.start + 1'500;
+    backend.AddFlow(mdns);
+    backend.AddFlow(IcmpFlow(0x33, "10.0.0.1", "10.0.0.2"));
   } else {
     skyprobe::FlowSnapshot same = TcpFlow(0x21, "10.0.0.1", "10.0.0.2", 40000, 443, 2000);
     same.tracking_id = 0x11 * 3;  // the conversation of flow 11, seen here too
