@@ -7,8 +7,13 @@
 //   2  the configuration was refused (a flag, the YAML file)
 //   3  the run went through but an output failed: records were lost
 //      (write errors, counted in output_errors / records_lost)
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 
 #include <atomic>
 #include <cstdint>
@@ -30,6 +35,14 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitConfig = 2;
 constexpr int kExitOutputFailed = 3;
+
+// The progress line is for a person at a terminal: never in a pipe, a file or
+// a journal, never on a terminal that cannot erase a line.
+bool WantProgress(const skyprobe::Config& cfg) {
+  if (!cfg.progress || cfg.quiet || cfg.pcap_files.empty() || !isatty(STDERR_FILENO)) return false;
+  const char* term = std::getenv("TERM");
+  return term != nullptr && *term != '\0' && std::strcmp(term, "dumb") != 0;
+}
 
 }  // namespace
 
@@ -60,10 +73,14 @@ int main(int argc, char** argv) {
   sa.sa_handler = SIG_IGN;
   sa.sa_flags = 0;
   sigaction(SIGPIPE, &sa, nullptr);
-  const absl::Status st = skyprobe::RunProbe(*cfg, &g_stop, &g_reopen);
+  // Before EAL: the relay is a process forked while this one has one thread.
+  std::unique_ptr<skyprobe::TerminalRelay> relay;
+  if (WantProgress(*cfg)) relay = skyprobe::TerminalRelay::Start(isatty(STDOUT_FILENO) != 0);
+  const absl::Status st = skyprobe::RunProbe(*cfg, &g_stop, &g_reopen, relay.get());
   if (!st.ok()) {
     std::fprintf(stderr, "skyprobe: %s\n", std::string(st.message()).c_str());
-    return st.code() == absl::StatusCode::kDataLoss ? kExitOutputFailed : kExitError;
   }
+  relay.reset();  // every line on the terminal before the exit
+  if (!st.ok()) return st.code() == absl::StatusCode::kDataLoss ? kExitOutputFailed : kExitError;
   return kExitOk;
 }

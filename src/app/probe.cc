@@ -7,8 +7,11 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +19,7 @@
 #include "app/inputs.h"
 #include "app/metrics.h"
 #include "app/outputs.h"
+#include "app/progress.h"
 #include "app/running.h"
 #include "app/service_setup.h"
 #include "app/summary.h"
@@ -27,8 +31,35 @@
 namespace skyprobe {
 namespace {
 
+// Twice a second: the progress line (progress.h), until the input is read
+// with --hold (then the table is held: nothing more moves).
+void AddProgress(const Config& cfg, Running* r, ControlLoop* loop, TerminalRelay* relay,
+                 InputFiles* files, ProgressMeter* meter) {
+  const auto start = std::chrono::steady_clock::now();
+  bool outputs = false;
+  for (const auto& h : loop->handlers()) outputs |= h->output_counters() != nullptr;
+  loop->AddPeriodic(500, [=, &cfg, done = false]() mutable {
+    if (done) return;
+    const Summary s = Collect(*r, *loop);
+    ProgressSample p;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p.bytes_total = files->total();
+    p.bytes_read = files->Read();
+    p.packets = s.Get("packets_in");
+    p.flows_live = s.Get("flows_live");
+    p.outputs = outputs;
+    p.records_out = s.Get("records_out");
+    p.records_lost = s.Get("records_lost");
+    relay->Show(meter->Line(p));
+    if (cfg.hold && p.bytes_total > 0 && p.bytes_read >= p.bytes_total) {
+      relay->Clear();
+      done = true;
+    }
+  });
+}
+
 absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
-                 const std::atomic<uint64_t>* reopen, Running* r) {
+                 const std::atomic<uint64_t>* reopen, TerminalRelay* progress, Running* r) {
   EnhancerPipeline pipeline;
   SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, &pipeline));
   ControlLoop loop(&pipeline);
@@ -44,8 +75,17 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   if (!cfg.metrics_listen.empty()) {
     SKYPROBE_ASSIGN_OR_RETURN(metrics, StartMetrics(cfg, r, &loop));
   }
+  std::optional<InputFiles> files;
+  ProgressMeter meter;
+  if (progress != nullptr && !cfg.pcap_inputs.empty()) {
+    std::vector<std::string> paths;
+    for (const PcapInput& in : cfg.pcap_inputs) paths.push_back(in.path);
+    files.emplace(paths);  // after the ports: their files are open
+    AddProgress(cfg, r, &loop, progress, &*files, &meter);
+  }
   if (cfg.stats_interval_sec > 0) {
-    loop.SetPeriodic(cfg.stats_interval_sec, [&] { PrintStatsLine(Collect(*r, loop), stderr); });
+    loop.AddPeriodic(uint64_t{cfg.stats_interval_sec} * 1000,
+                     [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
   if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
@@ -74,6 +114,7 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
 #endif
 
   const Summary s = Collect(*r, loop);
+  if (progress != nullptr) progress->Clear();
   if (!cfg.quiet) PrintSummary(s, stderr);
   // Every frame is in a flow or dropped for a counted reason: say so if not.
   if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("filtered") + s.Get("drops")) {
@@ -88,12 +129,12 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
 }  // namespace
 
 absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
-                      const std::atomic<uint64_t>* reopen) {
+                      const std::atomic<uint64_t>* reopen, TerminalRelay* progress) {
   // Before any flow table exists: --hash-seed replaces the random secret.
   if (cfg.hash_seed_set) SetTableHashSeed(cfg.hash_seed);
   SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
   Running r;
-  absl::Status st = Run(cfg, stop, reopen, &r);
+  absl::Status st = Run(cfg, stop, reopen, progress, &r);
   // Lcores may still run if start-up failed half-way: stop them first.
   rte_eal_mp_wait_lcore();
 #ifdef SKYPROBE_WITH_SERVICE

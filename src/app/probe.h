@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "app/terminal_relay.h"
 #include "config/config.h"
 
 namespace skyprobe {
@@ -20,7 +21,10 @@ namespace skyprobe {
 // flow through the handlers, prints the summary on stderr unless quiet. Each
 // change of `*reopen` makes the outputs reopen their files. A DataLoss status
 // means the run went through but an output lost records (exit status 3).
+// With `progress`, the progress of the --pcap inputs is shown on it twice a
+// second (progress.h) and cleared before the summary.
 absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
-                      const std::atomic<uint64_t>* reopen = nullptr);
+                      const std::atomic<uint64_t>* reopen = nullptr,
+                      TerminalRelay* progress = nullptr);
 
 }  // namespace skyprobe

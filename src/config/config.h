@@ -240,6 +240,9 @@ struct Config {
   uint32_t ring_size = 4096;        // worker -> control record ring ("--ring-size")
   uint32_t stats_interval_sec = 0;  // periodic counter line on stderr, 0 = off
   bool quiet = false;               // no summary on stderr ("--quiet")
+  // A progress line on stderr while --pcap files are read, when stderr is a terminal and
+  // the run is not --quiet ("--progress" / "--no-progress"; app/progress.h).
+  bool progress = true;
   // RX workers, one flow-table shard each ("--workers"); 0 = 1 for pcap inputs, every
   // EAL lcore left after control (and the dispatcher) for --eal runs.
   uint32_t workers = 0;

@@ -95,6 +95,7 @@ enum class Field : uint8_t {
   kIpfixUniflow,
   kTcpStreamMetrics,
   kTcpHealth,
+  kProgress,
   kCount,
 };
 

@@ -104,6 +104,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"ipfix-uniflow", "output.ipfix_uniflow"},
     {"tcp-stream-metrics", "flow.tcp_stream_metrics"},
     {"tcp-health", "flow.tcp_health"},
+    {"progress", "runtime.progress"},
 };
 
 struct LinkTypeEntry {
@@ -362,6 +363,8 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseU32(value, kSeconds, &cfg->stats_interval_sec);
     case Field::kQuiet:
       return ParseBool(value, &cfg->quiet);
+    case Field::kProgress:
+      return ParseBool(value, &cfg->progress);
     case Field::kWorkers:
       return ParseU32(value, "a whole number of workers", &cfg->workers);
     case Field::kDistribution:

@@ -65,6 +65,8 @@ constexpr FlagSpec kFlags[] = {
     {"ring-size", FlagKind::kValue, Field::kRingSize},
     {"stats-interval", FlagKind::kValue, Field::kStatsInterval},
     {"quiet", FlagKind::kSwitchOn, Field::kQuiet},
+    {"progress", FlagKind::kSwitchOn, Field::kProgress},
+    {"no-progress", FlagKind::kSwitchOff, Field::kProgress},
     {"workers", FlagKind::kValue, Field::kWorkers},
     {"distribution", FlagKind::kValue, Field::kDistribution},
     {"pcap-queues", FlagKind::kSwitchOn, Field::kPcapQueues},

@@ -14,9 +14,9 @@ void ControlLoop::AddHandler(std::unique_ptr<FlowHandler> handler) {
   handlers_.push_back(std::move(handler));
 }
 
-void ControlLoop::SetPeriodic(uint32_t period_sec, std::function<void()> fn) {
-  period_sec_ = period_sec;
-  periodic_ = std::move(fn);
+void ControlLoop::AddPeriodic(uint64_t period_ms, std::function<void()> fn) {
+  if (period_ms == 0 || !fn) return;
+  periodic_.push_back(Periodic{period_ms, 0, std::move(fn)});
 }
 
 uint32_t ControlLoop::DrainOnce() {
@@ -44,7 +44,7 @@ uint32_t ControlLoop::DrainOnce() {
 
 absl::Status ControlLoop::Run() {
   const uint64_t hz = rte_get_tsc_hz();
-  uint64_t next_periodic = rte_rdtsc() + period_sec_ * hz;
+  for (Periodic& p : periodic_) p.next_tsc = rte_rdtsc() + p.period_ms * hz / 1000;
   uint64_t next_flush = rte_rdtsc() + hz;
   if (reopen_ != nullptr) reopen_seen_ = reopen_->load(std::memory_order_relaxed);
   for (;;) {
@@ -84,9 +84,10 @@ absl::Status ControlLoop::Run() {
         for (auto& h : handlers_) h->Reopen();
       }
     }
-    if (period_sec_ > 0 && now >= next_periodic) {
-      next_periodic += period_sec_ * hz;
-      if (periodic_) periodic_();
+    for (Periodic& p : periodic_) {
+      if (now < p.next_tsc) continue;
+      p.next_tsc += p.period_ms * hz / 1000;
+      p.fn();
     }
   }
   absl::Status first;

@@ -38,8 +38,9 @@ class ControlLoop {
   // is Done() and empty. Not owned; it must outlive Run().
   void AddSource(RecordSource* source);
   void AddHandler(std::unique_ptr<FlowHandler> handler);
-  // Called about every `period_sec` seconds of wall time while running.
-  void SetPeriodic(uint32_t period_sec, std::function<void()> fn);
+  // `fn` is called about every `period_ms` milliseconds of wall time while
+  // running (the --stats-interval line, the progress line); several may be added.
+  void AddPeriodic(uint64_t period_ms, std::function<void()> fn);
   // Each time `*counter` changes (SIGHUP), every handler reopens its files.
   void SetReopenSignal(const std::atomic<uint64_t>* counter) { reopen_ = counter; }
 
@@ -60,8 +61,12 @@ class ControlLoop {
   EnhancerPipeline* pipeline_;
   std::vector<RecordSource*> sources_;
   std::vector<std::unique_ptr<FlowHandler>> handlers_;
-  uint32_t period_sec_ = 0;
-  std::function<void()> periodic_;
+  struct Periodic {
+    uint64_t period_ms = 0;
+    uint64_t next_tsc = 0;
+    std::function<void()> fn;
+  };
+  std::vector<Periodic> periodic_;
   ControlCounters counters_;
   uint32_t idle_ = 0;
   const std::atomic<uint64_t>* reopen_ = nullptr;

@@ -40,8 +40,22 @@ TEST_F(FlagsTest, DefaultsWithOnlyAPcap) {
   EXPECT_EQ(cfg->ring_size, 4096u);
   EXPECT_EQ(cfg->stats_interval_sec, 0u);
   EXPECT_FALSE(cfg->quiet);
+  EXPECT_TRUE(cfg->progress);
   EXPECT_FALSE(cfg->help);
   EXPECT_FALSE(cfg->version);
+}
+
+// --no-progress turns the terminal's progress line off; --progress=false too.
+TEST_F(FlagsTest, Progress) {
+  const std::string pcap = WritePcap("p.pcap");
+  for (const char* off : {"--no-progress", "--progress=false"}) {
+    absl::StatusOr<Config> cfg = Load({"--pcap", pcap, off});
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_FALSE(cfg->progress) << off;
+  }
+  absl::StatusOr<Config> cfg = Load({"--pcap", pcap, "--no-progress", "--progress"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->progress);
 }
 
 // --hash-seed: off (a random secret) unless given; any 64-bit number.

@@ -42,7 +42,7 @@ class YamlTest : public ConfigTest {
            "  overload: drop-new\n"
            "  capture_length: 64\n"
            "enhancers: { community_id: { enabled: false, seed: 9 } }\n"
-           "runtime: { ring_size: 512, stats_interval: 5, quiet: true }\n";
+           "runtime: { ring_size: 512, stats_interval: 5, quiet: true, progress: false }\n";
   }
 };
 
@@ -71,6 +71,7 @@ TEST_F(YamlTest, EveryKey) {
   EXPECT_EQ(cfg->ring_size, 512u);
   EXPECT_EQ(cfg->stats_interval_sec, 5u);
   EXPECT_TRUE(cfg->quiet);
+  EXPECT_FALSE(cfg->progress);
 }
 
 TEST_F(YamlTest, KeysNotInTheDocumentKeepTheBase) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -236,6 +237,33 @@ TEST(ControlLoopTest, EachHangUpReopensEveryHandlerOnce) {
   EXPECT_EQ(hup.load(), 9u);
   EXPECT_EQ(first, 2);
   EXPECT_EQ(second, 2);
+}
+
+// Several periodic tasks (the --stats-interval line, the progress line) each
+// run while the loop runs; the loop ends when its source is done, whatever
+// the tasks are doing.
+class UntilSource final : public RecordSource {
+ public:
+  explicit UntilSource(const std::function<bool()>& done) : done_(done) {}
+  bool Done() const noexcept override { return done_(); }
+  uint32_t Drain(FlowSnapshot**, uint32_t) noexcept override { return 0; }
+  void Release(FlowSnapshot* const*, uint32_t) noexcept override {}
+
+ private:
+  std::function<bool()> done_;
+};
+
+TEST(ControlLoopTest, EveryPeriodicTaskRuns) {
+  int fast = 0, slow = 0;
+  UntilSource src([&] { return fast >= 2 && slow >= 2; });
+  ControlLoop loop(nullptr);
+  loop.AddSource(&src);
+  loop.AddPeriodic(5, [&] { ++fast; });
+  loop.AddPeriodic(20, [&] { ++slow; });
+  loop.AddPeriodic(0, [&] { ADD_FAILURE() << "a zero period is no task"; });
+  ASSERT_TRUE(loop.Run().ok());
+  EXPECT_GE(fast, 2);
+  EXPECT_GE(slow, 2);
 }
 
 }  // namespace
