@@ -14,7 +14,7 @@ BUILD_PACKAGES=(
   libdpdk-dev dpdk
   libpcap-dev
   libprotobuf-dev protobuf-compiler
-  libgrpc++-dev protobuf-compiler-grpc
+  libgrpc++-dev protobuf-compiler-grpc  # grpc_cpp_plugin; grpc_python_plugin for python/
   libabsl-dev libyaml-cpp-dev libxxhash-dev libre2-dev
   libssl-dev          # libcrypto: SHA-1 of Community ID
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -23,7 +23,7 @@ BUILD_PACKAGES=(
   python3
 )
 TEST_PACKAGES=(tshark openssl tcpdump)
-TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py: requests skyprobectl would not send
+TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py, python_client_test.py (python/)
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing
 TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scraping the probe
