@@ -28,7 +28,8 @@ TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing
 TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scraping the probe
 TEST_PACKAGES+=(tmux)  # progress_test.py: the progress line on a real terminal
-TEST_PACKAGES+=(systemd)  # deploy_test.py: systemd-analyze verify of docker/skyprobe.service
+TEST_PACKAGES+=(systemd)  # deploy_test.py: systemd-analyze verify and security of docker/skyprobe.service
+TEST_PACKAGES+=(docker-compose)  # deploy_test.py: docker-compose config of docker/compose.yaml
 # IPFIX: the IANA registry file and a decoder (python3-ipfix), readers and
 # collectors to check the export against (ipfix_test.py, ipfix_interop_test.py).
 TEST_PACKAGES+=(python3-ipfix libfixbuf-tools nfdump pmacct)

@@ -7,6 +7,8 @@
 //   2  the configuration was refused (a flag, the YAML file)
 //   3  the run went through but an output failed: records were lost
 //      (write errors, counted in output_errors / records_lost)
+// With --check: 0 when the machine is ready for the configuration, 1 when
+// something is missing (app/machine_check.h).
 #include <unistd.h>
 
 #include <csignal>
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "app/machine_check.h"
 #include "app/probe.h"
 #include "config/config.h"
 
@@ -59,6 +62,12 @@ int main(int argc, char** argv) {
   if (cfg->version) {
     std::printf("%s\n", skyprobe::VersionText().c_str());
     return kExitOk;
+  }
+  if (cfg->check) {
+    // Exit 0: the probe can start with this configuration (warnings cost speed only).
+    const bool ready =
+        skyprobe::PrintCheck(skyprobe::CheckMachine(*cfg, skyprobe::MachineRoot()), stdout);
+    return ready ? kExitOk : kExitError;
   }
   // SIGINT/SIGTERM: expire every flow through the outputs and leave.
   // SIGHUP: outputs reopen their files (logrotate). SIGPIPE: ignored, so that

@@ -283,6 +283,9 @@ struct Config {
   // exits 0. Nothing else in the Config is meaningful then (it is not validated).
   bool help = false;
   bool version = false;
+  // --check: main inspects the machine for this (validated) configuration, prints what is
+  // ready and what is missing, and exits (app/machine_check.h).
+  bool check = false;
   // The --config file that was read, empty if none (for the start-up banner).
   std::string config_path;
 };
@@ -334,6 +337,10 @@ absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base
 
 // Checks ranges and combinations; the single place values are validated.
 absl::Status ValidateConfig(const Config& cfg);
+
+// Memory (MB) the probe's pools and flow tables take for this configuration: what a pcap
+// run gets from EAL (-m), and the hugepage memory a NIC run needs at the least.
+uint64_t ProbeMemoryMegabytes(const Config& cfg);
 
 // The usage text printed by --help.
 std::string UsageText();

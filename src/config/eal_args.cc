@@ -127,6 +127,8 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
 
 }  // namespace config_internal
 
+uint64_t ProbeMemoryMegabytes(const Config& cfg) { return config_internal::MemoryMegabytes(cfg); }
+
 std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix) {
   std::vector<int> cpus;
   cpu_set_t set;

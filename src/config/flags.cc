@@ -31,6 +31,7 @@ enum class FlagKind : uint8_t {
   kConfig,     // --config FILE
   kHelp,
   kVersion,
+  kCheck,  // --check: inspect the machine for this config instead of running
 };
 
 struct FlagSpec {
@@ -117,6 +118,7 @@ constexpr FlagSpec kFlags[] = {
     {"no-tcp-health", FlagKind::kSwitchOff, Field::kTcpHealth},
     {"help", FlagKind::kHelp, Field::kCount},
     {"version", FlagKind::kVersion, Field::kCount},
+    {"check", FlagKind::kCheck, Field::kCount},
 };
 
 const FlagSpec* FindFlag(absl::string_view name) {
@@ -195,6 +197,7 @@ absl::StatusOr<std::vector<ParsedFlag>> Tokenize(const std::vector<absl::string_
       case FlagKind::kSwitchOff:
       case FlagKind::kHelp:
       case FlagKind::kVersion:
+      case FlagKind::kCheck:
         if (has_inline) {
           return absl::InvalidArgumentError(absl::StrCat(flag, ": takes no value"));
         }
@@ -234,6 +237,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv) {
     if (f.spec->kind == FlagKind::kVersion) cfg.version = true;
   }
   if (cfg.help || cfg.version) return cfg;
+  for (const ParsedFlag& f : flags) cfg.check |= f.spec->kind == FlagKind::kCheck;
 
   config_internal::FieldLabels labels = config_internal::DefaultLabels();
   for (const ParsedFlag& f : flags) {

@@ -204,6 +204,11 @@ SERVICE (gRPC; skyprobectl is its client)
     --grpc-answer-memory BYTES  memory all answers in flight may hold (default: 1G)
     --grpc-idle-timeout SEC  cut off a stream whose client took nothing for SEC
                              seconds (default: 30, 0 = never)
+    --check                  inspect this machine for the given configuration
+                             (hugepages, IOMMU/vfio, NIC drivers, lcores, NUMA,
+                             memory locking, AF_PACKET rights), print what is ready
+                             and what is missing with the command that fixes it, and
+                             exit: 0 if the probe can start, 1 if not
     --help, -h               print this text and exit
     --version                print the version and exit
 

@@ -58,6 +58,23 @@ TEST_F(FlagsTest, Progress) {
   EXPECT_TRUE(cfg->progress);
 }
 
+// --check: the configuration is still loaded and validated (main then checks the
+// machine for it instead of running); it takes no value.
+TEST_F(FlagsTest, Check) {
+  const std::string pcap = WritePcap("c.pcap");
+  absl::StatusOr<Config> cfg = Load({"--pcap", pcap});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(cfg->check);
+  cfg = Load({"--check", "--pcap", pcap, "--workers", "2"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->check);
+  EXPECT_EQ(cfg->workers, 2u);
+  EXPECT_FALSE(Load({"--check", "--pcap", pcap, "--expire", "abc"}).ok());
+  cfg = Load({"--check=yes", "--pcap", pcap});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(std::string(cfg.status().message()), ::testing::HasSubstr("--check: takes no value"));
+}
+
 // --hash-seed: off (a random secret) unless given; any 64-bit number.
 TEST_F(FlagsTest, HashSeed) {
   const std::string pcap = WritePcap("h.pcap");
