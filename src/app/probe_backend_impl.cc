@@ -34,6 +34,12 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
                                             std::shared_ptr<const FlowPredicate> predicate,
                                             const std::function<void(const FlowSnapshot&)>& visit,
                                             uint64_t uuid, const std::function<void()>& done) {
+  return RunOnWorkers([&](QueryPort* p) { p->Begin(kind, predicate, uuid); }, visit, done);
+}
+
+absl::Status ProbeBackendImpl::RunOnWorkers(const std::function<void(QueryPort*)>& begin,
+                                            const std::function<void(const FlowSnapshot&)>& visit,
+                                            const std::function<void()>& done) {
   std::lock_guard<std::mutex> lock(query_mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {
     if (done_[i]->load(std::memory_order_acquire)) {
@@ -42,7 +48,7 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
           "query a finished capture)");
     }
   }
-  for (QueryPort* p : ports_) p->Begin(kind, predicate, uuid);
+  for (QueryPort* p : ports_) begin(p);
   const auto noop = [](const FlowSnapshot&) {};
   // Stops every port's query (a port whose worker is gone no longer matters).
   const auto stop_all = [&] {
@@ -82,6 +88,30 @@ absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
 absl::Status ProbeBackendImpl::VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                                           const std::function<void(const FlowSnapshot&)>& visit) {
   return RunOnWorkers(QueryPort::Kind::kSnapshot, std::move(predicate), visit);
+}
+
+absl::Status ProbeBackendImpl::AggregateFlows(std::shared_ptr<const FlowPredicate> predicate,
+                                              std::shared_ptr<const FlowGrouper> grouper,
+                                              GroupTable* out) {
+  // A costly filter is not evaluated by workers (flow_predicate.h): they
+  // ship the candidates, and this thread groups those that match.
+  if (predicate != nullptr && predicate->costly()) {
+    return ProbeBackend::AggregateFlows(std::move(predicate), std::move(grouper), out);
+  }
+  absl::Status merged;
+  absl::Status s = RunOnWorkers(
+      [&](QueryPort* p) { p->BeginAggregate(predicate, grouper, out->max_groups()); }, nullptr,
+      [&] {  // under query_mu_: the ports' tables are stable
+        for (QueryPort* p : ports_) {
+          if (!merged.ok()) break;
+          if (p->group_key_too_long()) {
+            merged = GroupKeyTooLongError();
+          } else if (p->groups_overflow() || !out->Merge(p->groups())) {
+            merged = GroupsOverflowError(out->max_groups());
+          }
+        }
+      });
+  return s.ok() ? merged : s;
 }
 
 absl::Status ProbeBackendImpl::Flush() {

@@ -35,6 +35,10 @@ class ProbeBackendImpl final : public ProbeBackend {
 
   absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                           const std::function<void(const FlowSnapshot&)>& visit) override;
+  // Each worker groups its own shard (QueryPort kAggregate); the groups are
+  // merged here. A costly filter is grouped here from the snapshots.
+  absl::Status AggregateFlows(std::shared_ptr<const FlowPredicate> predicate,
+                              std::shared_ptr<const FlowGrouper> grouper, GroupTable* out) override;
   uint64_t Subscribe(std::function<void(const FlowSnapshot&)> on_record) override;
   void Unsubscribe(uint64_t id) override;
   absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) override;
@@ -53,6 +57,10 @@ class ProbeBackendImpl final : public ProbeBackend {
   absl::Status RunOnWorkers(QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
                             const std::function<void(const FlowSnapshot&)>& visit,
                             uint64_t uuid = 0, const std::function<void()>& done = nullptr);
+  // The same with the ports' queries started by `begin`.
+  absl::Status RunOnWorkers(const std::function<void(QueryPort*)>& begin,
+                            const std::function<void(const FlowSnapshot&)>& visit,
+                            const std::function<void()>& done);
   void Publish(const FlowSnapshot& s);
 
   std::vector<QueryPort*> ports_;

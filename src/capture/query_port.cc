@@ -40,6 +40,11 @@ QueryPort::~QueryPort() {
 }
 
 void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid) {
+  Start(kind, std::move(predicate), uuid, nullptr);
+}
+
+void QueryPort::Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid,
+                      std::shared_ptr<const FlowGrouper> grouper) {
   void* obj;
   while (rte_ring_sc_dequeue(full_, &obj) == 0) {
   }
@@ -52,12 +57,27 @@ void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   storage_.kind = kind;
   storage_.predicate = std::move(predicate);
   storage_.uuid = uuid;
+  storage_.grouper = std::move(grouper);
   storage_.in_shard = storage_.predicate == nullptr || !storage_.predicate->costly();
   raw_found_ = false;
   raw_used_ = 0;
   cancel_.store(false, std::memory_order_relaxed);  // a Cancel that came after the end
   finished_.store(false, std::memory_order_relaxed);
   request_.store(&storage_, std::memory_order_release);
+}
+
+void QueryPort::BeginAggregate(std::shared_ptr<const FlowPredicate> predicate,
+                               std::shared_ptr<const FlowGrouper> grouper, uint32_t max_groups) {
+  // Allocated here, on the requester's thread: the worker never allocates.
+  if (groups_ == nullptr || groups_->max_groups() != max_groups) {
+    groups_ = std::make_unique<GroupTable>(max_groups);
+  }
+  groups_->Clear();
+  group_key_.scratch.reserve(256);
+  groups_overflow_ = false;
+  group_key_too_long_ = false;
+  // Start publishes the request (release): everything above is seen by the worker.
+  Start(Kind::kAggregate, std::move(predicate), 0, std::move(grouper));
 }
 
 bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
@@ -202,6 +222,37 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* b
   return true;
 }
 
+bool QueryPort::ServeAggregate(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
+  const FlowPredicate* pred = r.predicate.get();
+  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
+  const uint32_t end = table->capacity();
+  const uint64_t* uuids = table->uuids();
+  for (; cursor_ < end; ++cursor_) {
+    if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) {
+      if (budget->Charge(kUuidSlotCost)) return false;
+      continue;
+    }
+    if (!table->IsLive(cursor_)) {
+      if (budget->Charge(kFreeSlotCost)) return false;
+      continue;
+    }
+    if (budget->Charge(kGroupCost)) return false;
+    table->FillSnapshot(cursor_, FlowEvent::kUpdate, ExpireReason::kNone, &group_snap_);
+    if (pred != nullptr && !pred->Matches(group_snap_)) continue;
+    // Stopped early, the answer is an error: the rest need not be scanned.
+    if (!r.grouper->Key(group_snap_, &group_key_)) {
+      group_key_too_long_ = true;
+      break;
+    }
+    if (!groups_->Add(group_key_, group_snap_.metric)) {
+      groups_overflow_ = true;
+      break;
+    }
+  }
+  cursor_ = 0;
+  return true;
+}
+
 void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) noexcept {
   Request* r = request_.load(std::memory_order_acquire);
   if (r == nullptr) return;
@@ -222,6 +273,9 @@ void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) no
     } else if (r->kind == Kind::kRawPackets) {
       if (!ServeRawPackets(*r, table, budget)) return;
       if (raw_found_) break;  // a UUID lives in one table
+    } else if (r->kind == Kind::kAggregate) {
+      if (!ServeAggregate(*r, table, budget)) return;
+      if (groups_overflow_ || group_key_too_long_) break;
     } else if (!ServeSnapshots(*r, table, budget)) {
       return;
     }

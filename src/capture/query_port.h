@@ -17,6 +17,13 @@
 // evaluated by the worker at all; it ships the candidates and Collect
 // evaluates them on the requester's thread.
 //
+// kAggregate (BeginAggregate) counts the matching flows of the shard by
+// group into a GroupTable the requester allocated: no flow leaves the
+// worker, only the groups. The predicate must not be costly (the requester
+// groups the snapshots of a costly query itself). A group past the table's
+// capacity, or a key that does not encode, ends the scan early and says so
+// (groups_overflow, group_key_too_long).
+//
 // kRawPackets looks for one flow by UUID (one probe of the shard's UUID
 // index when raw capture keeps one, else a metered scan of the UUID array)
 // and copies its raw packets into a byte buffer sized at Create() for the
@@ -31,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "record/flow_groups.h"
 #include "record/flow_predicate.h"
 #include "table/flow_table.h"
 #include "table/work_budget.h"
@@ -41,7 +49,7 @@ namespace skyprobe {
 
 class QueryPort {
  public:
-  enum class Kind : uint8_t { kSnapshot, kFlush, kRawPackets };
+  enum class Kind : uint8_t { kSnapshot, kFlush, kRawPackets, kAggregate };
 
   // `raw_buffer_bytes`: room for one flow's raw packets (0: capture is off).
   static absl::StatusOr<std::unique_ptr<QueryPort>> Create(int index, int socket_id,
@@ -51,6 +59,16 @@ class QueryPort {
   // Requester: starts a query (the previous one must be finished). `uuid`
   // names the flow of a kRawPackets query.
   void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid = 0);
+  // Requester: starts a kAggregate query over at most `max_groups` groups
+  // (the port's GroupTable is allocated here on first use, kept for the next).
+  void BeginAggregate(std::shared_ptr<const FlowPredicate> predicate,
+                      std::shared_ptr<const FlowGrouper> grouper, uint32_t max_groups);
+  // Requester, after a finished kAggregate query: the shard's groups, and
+  // whether the scan stopped early (more groups than the table holds, or a
+  // key too long to encode: the groups are then incomplete).
+  const GroupTable& groups() const { return *groups_; }
+  bool groups_overflow() const { return groups_overflow_; }
+  bool group_key_too_long() const { return group_key_too_long_; }
   // Requester: hands every snapshot received so far to `visit`; returns true
   // once the worker has finished and everything was visited. A costly
   // predicate is evaluated here, which can take long: `abandon` (may be
@@ -84,6 +102,8 @@ class QueryPort {
   static constexpr uint32_t kUuidSlotCost = 1;
   static constexpr uint32_t kFreeSlotCost = 2;
   static constexpr uint32_t kSnapshotCost = 300;
+  // A snapshot, its key and a group table probe.
+  static constexpr uint32_t kGroupCost = 450;
 
   struct Chunk {
     uint32_t count = 0;
@@ -93,7 +113,8 @@ class QueryPort {
     Kind kind = Kind::kSnapshot;
     std::shared_ptr<const FlowPredicate> predicate;
     uint64_t uuid = 0;
-    bool in_shard = true;  // the worker evaluates the predicate (not costly)
+    std::shared_ptr<const FlowGrouper> grouper;  // kAggregate
+    bool in_shard = true;                        // the worker evaluates the predicate (not costly)
   };
   // One packet in raw_buffer_, followed by its bytes padded to 8.
   struct RawRecord {
@@ -105,6 +126,8 @@ class QueryPort {
   };
 
   QueryPort() = default;
+  void Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid,
+             std::shared_ptr<const FlowGrouper> grouper);
   // Worker: a kSnapshot scan until `budget` is spent; true when finished.
   bool ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
   // ... when the shard has a UUID index and the predicate a UUID hint: one
@@ -114,6 +137,9 @@ class QueryPort {
   bool Emit(const Request& r, const FlowTable& table, uint32_t pos) noexcept;
   // Worker: a kRawPackets look-up until `budget` is spent; true when finished.
   bool ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
+  // Worker: a kAggregate scan until `budget` is spent; true when finished
+  // (or stopped early: groups_overflow_, group_key_too_long_).
+  bool ServeAggregate(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
   void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
 
   rte_ring* free_ = nullptr;  // empty chunks, requester -> worker
@@ -133,6 +159,13 @@ class QueryPort {
   uint32_t cursor_ = 0;
   size_t table_cursor_ = 0;
   Chunk* current_ = nullptr;
+  // kAggregate: the groups (requester allocates and clears, worker fills
+  // until `finished_`), the worker's scratch snapshot and key.
+  std::unique_ptr<GroupTable> groups_;
+  FlowSnapshot group_snap_;
+  GroupKey group_key_;
+  bool groups_overflow_ = false;
+  bool group_key_too_long_ = false;
 };
 
 }  // namespace skyprobe

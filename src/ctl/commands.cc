@@ -19,8 +19,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "ctl/capture_merge.h"
+#include "ctl/client.h"
 #include "ctl/flow_columns.h"
 #include "ctl/flow_from_proto.h"
+#include "ctl/group_view.h"
 #include "ctl/stats_view.h"
 #include "ctl/text_table.h"
 #include "export/json_lines.h"
@@ -33,76 +35,6 @@ namespace {
 
 namespace v1 = ::skyprobe::v1;
 using query::FlowRow;
-
-absl::Status FromGrpc(const std::string& probe, const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(probe, ": ", s.error_message()));
-}
-
-absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read"));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-// Connection settings shared by every call.
-class Client {
- public:
-  static absl::StatusOr<Client> Make(const CtlOptions& o) {
-    Client c;
-    c.options_ = &o;
-    if (!o.token_file.empty()) {
-      absl::StatusOr<std::string> t = ReadFile("--token-file", o.token_file);
-      if (!t.ok()) return t.status();
-      c.token_ = std::string(absl::StripAsciiWhitespace(*t));
-    }
-    if (o.tls_ca.empty() && o.tls_cert.empty()) {
-      c.creds_ = grpc::InsecureChannelCredentials();
-      return c;
-    }
-    grpc::SslCredentialsOptions ssl;
-    if (!o.tls_ca.empty()) {
-      absl::StatusOr<std::string> ca = ReadFile("--tls-ca", o.tls_ca);
-      if (!ca.ok()) return ca.status();
-      ssl.pem_root_certs = *ca;
-    }
-    if (!o.tls_cert.empty()) {
-      absl::StatusOr<std::string> cert = ReadFile("--tls-cert", o.tls_cert);
-      if (!cert.ok()) return cert.status();
-      absl::StatusOr<std::string> key = ReadFile("--tls-key", o.tls_key);
-      if (!key.ok()) return key.status();
-      ssl.pem_cert_chain = *cert;
-      ssl.pem_private_key = *key;
-    }
-    c.creds_ = grpc::SslCredentials(ssl);
-    return c;
-  }
-
-  std::unique_ptr<v1::ProbeService::Stub> Stub(const std::string& probe) const {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(128 << 20);  // a full page of 10000 flows fits
-    if (!options_->tls_server_name.empty()) {
-      args.SetSslTargetNameOverride(options_->tls_server_name);
-    }
-    return v1::ProbeService::NewStub(grpc::CreateCustomChannel(probe, creds_, args));
-  }
-
-  // `deadline`: false for streams that last as long as the user wants.
-  void Prepare(grpc::ClientContext* ctx, bool deadline) const {
-    if (!token_.empty()) ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
-    if (deadline) {
-      ctx->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(options_->timeout_sec));
-    }
-  }
-
- private:
-  const CtlOptions* options_ = nullptr;
-  std::string token_;
-  std::shared_ptr<grpc::ChannelCredentials> creds_;
-};
 
 v1::FlowQuery MakeQuery(const CtlOptions& o) {
   v1::FlowQuery q;
@@ -168,6 +100,7 @@ absl::Status StreamJsonLines(const Client& client, const CtlOptions& o, const st
 }
 
 absl::Status Flows(const CtlOptions& o, const Client& client, std::FILE* out) {
+  if (!o.group_by.empty()) return GroupFlows(o, client, out);
   absl::StatusOr<query::SortSpec> spec = query::MakeSortSpec(o.sort_by, o.sort_order, o.dedup_by);
   if (!spec.ok()) return spec.status();
   if (o.probes.size() == 1 && o.format == "json" && o.columns.empty()) {

@@ -9,9 +9,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "ctl/flow_columns.h"
 #include "query/filter_expr.h"
 #include "query/flow_fields.h"
+#include "query/group_by.h"
 
 namespace v1 = ::skyprobe::v1;
 
@@ -35,6 +38,14 @@ Options:
   --filter EXPR         e.g. "Network.A = '10.0.0.1' and not Transport.B in (22, 443)"
                         (operators = != < <= > >= =~ in, is [not] null, and or not, parentheses)
   --sort KEY[:asc|desc] order by any key (default: by UUID); ties by UUID
+  --group-by KEYS       flows: count the flows by the values of these keys (comma-separated,
+                        up to 8: Network.A, Network.B, Transport.A, Transport.B,
+                        Application, Link.ID, NodeTID, CaptureID, TrackingID, any string
+                        key...): per group the flows and the sums of their counters,
+                        computed by each probe's workers and added up across --probe's;
+                        --sort Flows|Packets|Bytes|ABPackets|ABBytes|BAPackets|BABytes|
+                        Start|Last or a group key (default Bytes, descending), --limit N
+                        groups, --format; at most 10000 groups
   --dedup KEY           keep the first flow of each KEY value (e.g. TrackingID: one
                         row per conversation across capture points and probes)
   --capture ID          only the flows of this capture point (CaptureID); repeatable
@@ -177,6 +188,12 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       o.sort_by = key;
     } else if (flag == "--filter") {
       target = &o.filter;
+    } else if (flag == "--group-by") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      for (absl::string_view k : absl::StrSplit(*v, ',')) {
+        o.group_by.emplace_back(absl::StripAsciiWhitespace(k));
+      }
     } else if (flag == "--columns") {
       target = &o.columns;
     } else if (flag == "--dedup") {
@@ -230,7 +247,32 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     term.push_back(')');
     o.filter = o.filter.empty() ? term : absl::StrCat("(", o.filter, ") and ", term);
   }
+  if (!o.group_by.empty()) {
+    if (o.command != "flows") return absl::InvalidArgumentError("--group-by: for flows only");
+    if (!o.dedup_by.empty() || !o.columns.empty()) {
+      return absl::InvalidArgumentError(
+          "--group-by: --dedup and --columns apply to flows, not to groups");
+    }
+    absl::StatusOr<std::vector<const query::FieldInfo*>> fields = query::GroupFields(o.group_by);
+    if (!fields.ok()) {
+      std::string m(fields.status().message());
+      if (absl::StartsWith(m, "group_by: ")) m = m.substr(10);
+      return absl::InvalidArgumentError(absl::StrCat("--group-by: ", m));
+    }
+    absl::StatusOr<query::GroupOrder> order =
+        query::MakeGroupOrder(o.sort_by, o.sort_order, *fields);
+    if (!order.ok()) {
+      std::string m(order.status().message());
+      if (absl::StartsWith(m, "sort_by: ")) m = m.substr(9);
+      return absl::InvalidArgumentError(absl::StrCat("--sort: ", m));
+    }
+    if (o.limit > query::kMaxGroups) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--limit: at most ", query::kMaxGroups, " groups"));
+    }
+  }
   for (const auto& [flag, key] : {std::pair{"--sort", &o.sort_by}, {"--dedup", &o.dedup_by}}) {
+    if (!o.group_by.empty()) break;  // checked above
     if (!key->empty() && query::FindField(*key) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": ", query::UnknownKeyMessage(*key)));
     }

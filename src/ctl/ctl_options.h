@@ -29,8 +29,11 @@ struct CtlOptions {
   int64_t width = -1;
   std::string filter;
   std::string sort_by;
-  skyprobe::v1::SortOrder sort_order = skyprobe::v1::ASCENDING;
+  // Unspecified: ascending for flows; for groups, descending by a counter.
+  skyprobe::v1::SortOrder sort_order = skyprobe::v1::SORT_ORDER_UNSPECIFIED;
   std::string dedup_by;
+  // flows --group-by KEY[,KEY...]: counted by group in the probes (Aggregate).
+  std::vector<std::string> group_by;
   // --capture ID (repeatable): folded into `filter` as "CaptureID in (...)".
   std::vector<std::string> captures;
   uint64_t limit = 0;       // 0: every flow

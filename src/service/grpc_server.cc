@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "config/config.h"
 #include "query/compiled_filter.h"
+#include "service/aggregate_runner.h"
 #include "service/query_runner.h"
 #include "service/stream_reactors.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"
@@ -157,6 +158,27 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     }
     if (!s.ok()) return new FailedStream<v1::PcapChunk>(s);
     return new PcapReactor(std::move(packets), s, StreamGuard(&watchdog_, ctx, std::move(slot)));
+  }
+
+  // Counted among the queries (Stats "queries"), and a Query slot it takes.
+  grpc::ServerUnaryReactor* Aggregate(grpc::CallbackServerContext* ctx,
+                                      const v1::AggregateRequest* request,
+                                      v1::AggregateReply* reply) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::Status s = Admit(ctx, *request);
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("Query", &counters_.queries_active, options_.max_queries, "--grpc-max-queries",
+                   &slot);
+    }
+    if (s.ok()) {
+      counters_.queries.fetch_add(1, std::memory_order_relaxed);
+      BudgetLease lease(&budget_);
+      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
+      s = Count(RunAggregate(*request, backend_, reply, &lease));
+    }
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
   }
 
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest*,

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "record/capture_points.h"
+#include "record/flow_groups.h"
 #include "record/flow_predicate.h"
 #include "record/flow_snapshot.h"
 #include "record/raw_packet.h"  // RawPacketCopy
@@ -70,6 +71,27 @@ class ProbeBackend {
   // `visit` runs on the calling thread.
   virtual absl::Status VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                                   const std::function<void(const FlowSnapshot&)>& visit) = 0;
+
+  // Counts the live flows that match `predicate` (null: all) by the groups
+  // of `grouper` into `out` (empty on entry). RESOURCE_EXHAUSTED when they
+  // make more than out->max_groups() groups or a key does not encode. This
+  // default groups VisitFlows' snapshots on the calling thread; the probe's
+  // backend has its workers group their own shards.
+  virtual absl::Status AggregateFlows(std::shared_ptr<const FlowPredicate> predicate,
+                                      std::shared_ptr<const FlowGrouper> grouper, GroupTable* out) {
+    GroupKey key;
+    key.scratch.reserve(256);
+    absl::Status stopped;
+    absl::Status s = VisitFlows(std::move(predicate), [&](const FlowSnapshot& snap) {
+      if (!stopped.ok()) return;
+      if (!grouper->Key(snap, &key)) {
+        stopped = GroupKeyTooLongError();
+      } else if (!out->Add(key, snap.metric)) {
+        stopped = GroupsOverflowError(out->max_groups());
+      }
+    });
+    return s.ok() ? stopped : s;
+  }
 
   // Live update/expire records, after the enhancers ran. The callback runs
   // on the control lcore: it must be quick and must not block (queue and

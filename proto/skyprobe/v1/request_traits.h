@@ -1,5 +1,5 @@
 // request_traits.h: how gRPC decodes the requests that carry a filter
-// (FlowQuery, FlowFilter), included by the generated probe_service.grpc.pb.h
+// (FlowQuery, FlowFilter, AggregateRequest), included by the generated probe_service.grpc.pb.h
 // (proto/skyprobe/v1/meson.build: additional_header_includes) so that the
 // server and every client see the same SerializationTraits.
 //
@@ -112,6 +112,18 @@ class SerializationTraits<skyprobe::v1::FlowFilter> {
   }
   static Status Deserialize(ByteBuffer* buffer, skyprobe::v1::FlowFilter* msg) {
     return skyprobe::v1::DecodeRequest(buffer, msg, "skyprobe.v1.FlowFilter");
+  }
+};
+
+template <>
+class SerializationTraits<skyprobe::v1::AggregateRequest> {
+ public:
+  static Status Serialize(const skyprobe::v1::AggregateRequest& msg, ByteBuffer* bb,
+                          bool* own_buffer) {
+    return GenericSerialize<ProtoBufferWriter, skyprobe::v1::AggregateRequest>(msg, bb, own_buffer);
+  }
+  static Status Deserialize(ByteBuffer* buffer, skyprobe::v1::AggregateRequest* msg) {
+    return skyprobe::v1::DecodeRequest(buffer, msg, "skyprobe.v1.AggregateRequest");
   }
 };
 

@@ -2,15 +2,20 @@
 // a WorkBudget (a fake clock here: each read is one tick), with and without
 // a UUID hint (the one-flow fast path), and raw-packet look-ups by UUID; the
 // requester side sees exactly the matching live flows. A costly predicate is
-// never evaluated by the worker. (EAL is started by record_channel_test.cc's
+// never evaluated by the worker. Aggregates group the shard in the worker
+// (no flow leaves it) and equal the snapshots summed. (EAL is started by record_channel_test.cc's
 // main, in the same binary.)
 #include "capture/query_port.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <set>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "../table/eal_env.h"
@@ -237,6 +242,102 @@ TEST_F(QueryPortTest, RawPacketLookUpWithoutIndexScansInSlices) {
     }
     EXPECT_EQ(port_->raw_found(), uuid != 12345) << uuid;
   }
+}
+
+}  // namespace
+}  // namespace skyprobe
+
+namespace skyprobe {
+namespace {
+
+// Groups by destination port (2 bytes); `fail_port` does not encode.
+class PortGrouper final : public FlowGrouper {
+ public:
+  explicit PortGrouper(int fail_port = -1) : fail_port_(fail_port) {}
+  bool Key(const FlowSnapshot& s, GroupKey* key) const override {
+    if (s.transport_b == fail_port_) return false;
+    std::memcpy(key->bytes, &s.transport_b, 2);
+    key->size = 2;
+    return true;
+  }
+
+ private:
+  int fail_port_;
+};
+
+class QueryPortAggregateTest : public QueryPortTest {
+ protected:
+  // Runs an Aggregate to the end in slices; the port's groups by port.
+  std::map<uint16_t, GroupSums> Aggregate(std::shared_ptr<const FlowPredicate> pred,
+                                          std::shared_ptr<const FlowGrouper> grouper,
+                                          uint32_t max_groups, int* serves) {
+    port_->BeginAggregate(std::move(pred), std::move(grouper), max_groups);
+    *serves = 0;
+    while (true) {
+      WorkBudget b = Slice();
+      port_->Serve(table_.get(), &b);
+      ++*serves;
+      if (*serves >= 1'000'000) {
+        ADD_FAILURE() << "the aggregate never finishes";
+        break;
+      }
+      if (port_->Collect([](const FlowSnapshot&) { ADD_FAILURE() << "a flow left the worker"; })) {
+        break;
+      }
+    }
+    std::map<uint16_t, GroupSums> out;
+    port_->groups().ForEach([&](std::string_view key, const GroupSums& s) {
+      uint16_t p;
+      std::memcpy(&p, key.data(), 2);
+      out[p] = s;
+    });
+    return out;
+  }
+};
+
+TEST_F(QueryPortAggregateTest, GroupsEqualTheSnapshotsSummedAndNoFlowLeaves) {
+  // The oracle: the same flows through a snapshot query, summed here.
+  int serves = 0;
+  std::map<uint16_t, GroupSums> want;
+  for (const FlowSnapshot& s : Run(nullptr, &serves)) want[s.transport_b].Add(s.metric);
+  ASSERT_EQ(want.size(), 10u);
+  const std::map<uint16_t, GroupSums> got =
+      Aggregate(nullptr, std::make_shared<PortGrouper>(), 10000, &serves);
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [port, w] : want) {
+    const GroupSums& g = got.at(port);
+    EXPECT_EQ(g.flows, kFlows / 10);
+    EXPECT_EQ(std::make_tuple(g.flows, g.ab_packets, g.ab_bytes, g.ba_packets, g.ba_bytes, g.start,
+                              g.last),
+              std::make_tuple(w.flows, w.ab_packets, w.ab_bytes, w.ba_packets, w.ba_bytes, w.start,
+                              w.last));
+  }
+  EXPECT_FALSE(port_->groups_overflow());
+  // In slices, as a snapshot query: a slice of 16 clock reads holds about 16 flows.
+  EXPECT_GT(serves, static_cast<int>(kFlows / (2 * kSliceTicks)));
+  // Filtered in the shard: only port 3's flows.
+  const auto pred = std::make_shared<PortPredicate>(3, std::vector<uint64_t>{});
+  const std::map<uint16_t, GroupSums> three =
+      Aggregate(pred, std::make_shared<PortGrouper>(), 10000, &serves);
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_EQ(three.at(3).flows, kFlows / 10);
+  EXPECT_EQ(three.at(3).ab_bytes, want.at(3).ab_bytes);
+}
+
+TEST_F(QueryPortAggregateTest, TooManyGroupsOrAKeyTooLongStopTheScanAndSaySo) {
+  int serves = 0;
+  const std::map<uint16_t, GroupSums> got =
+      Aggregate(nullptr, std::make_shared<PortGrouper>(), 4, &serves);
+  EXPECT_TRUE(port_->groups_overflow());
+  EXPECT_FALSE(port_->group_key_too_long());
+  EXPECT_EQ(got.size(), 4u);  // what fitted, never more than asked
+  Aggregate(nullptr, std::make_shared<PortGrouper>(7), 10000, &serves);
+  EXPECT_TRUE(port_->group_key_too_long());
+  // The next query on the port starts clean.
+  const std::map<uint16_t, GroupSums> again =
+      Aggregate(nullptr, std::make_shared<PortGrouper>(), 10000, &serves);
+  EXPECT_FALSE(port_->groups_overflow() || port_->group_key_too_long());
+  EXPECT_EQ(again.size(), 10u);
 }
 
 }  // namespace

@@ -258,6 +258,42 @@ class CtlTest(unittest.TestCase):
         self.assertIn("…", out[1])           # the wide IPv6 endpoints were cut
         self.assertIn("10.0.0.1", out[3])    # an IPv4 address never is
 
+    def test_group_by_over_two_probes_adds_up_the_records(self):
+        # The fake probes group with the service's default (VisitFlows), the
+        # merge of two probes is skyprobectl's: both against the records.
+        records = list(self.json_records(self.a).values()) + \
+            list(self.json_records(self.b).values())
+        want = {}
+        for r in records:
+            k = (r["Network"]["A"], r.get("Transport", {}).get("B"))
+            g = want.setdefault(k, [0, 0, 0, 0, 0])
+            m = r["Metric"]
+            for i, v in enumerate((1, m["ABPackets"], m["ABBytes"], m["BAPackets"],
+                                   m["BABytes"])):
+                g[i] += v
+        out = ctl("flows", "--probe", self.a.addr, "--probe", self.b.addr, "--group-by",
+                  "Network.A,Transport.B", "--format", "json").stdout.decode()
+        got = {}
+        for line in out.splitlines():
+            g = json.loads(line)
+            got[(g["Network.A"], g["Transport.B"])] = [g["Flows"], g["ABPackets"], g["ABBytes"],
+                                                       g["BAPackets"], g["BABytes"]]
+        self.assertEqual(got, want)
+        # 10.0.0.1:443 is on both probes: one group of two flows, first by bytes.
+        self.assertEqual(list(got)[0], ("10.0.0.1", 443))
+        self.assertEqual(got[("10.0.0.1", 443)][0], 2)
+        self.assertIn(("10.0.0.9", None), got)  # ICMP: no port, a null
+        csv_rows = list(csv.reader(io.StringIO(ctl(
+            "flows", "--probe", self.a.addr, "--group-by", "Transport.B", "--sort",
+            "Transport.B", "--format", "csv").stdout.decode())))
+        self.assertEqual(csv_rows[0][:2], ["Transport.B", "Flows"])
+        self.assertEqual([r[0] for r in csv_rows[1:]], ["22", "53", "443", ""])
+        r = ctl("flows", "--probe", self.a.addr, "--group-by", "Network.A", "--dedup",
+                "TrackingID", check=False)
+        self.assertEqual((r.returncode, r.stderr.decode()),
+                         (2, "skyprobectl: --group-by: --dedup and --columns apply to flows, "
+                             "not to groups\n"))
+
     def test_format_errors(self):
         r = ctl("flows", "--probe", self.c.addr, "--format", "xml", check=False)
         self.assertEqual((r.returncode, r.stderr.decode()),
