@@ -72,8 +72,7 @@ std::string ProgressMeter::Line(const ProgressSample& now) {
   }
   absl::StrAppend(&line, " | ", HumanCount(static_cast<double>(now.flows_live)), " flows live");
   if (now.outputs) {
-    absl::StrAppend(&line, " | ", HumanCount(static_cast<double>(now.records_out)),
-                    " records out");
+    absl::StrAppend(&line, " | ", HumanCount(static_cast<double>(now.records_out)), " records out");
     if (now.records_lost > 0) {
       absl::StrAppend(&line, " (", HumanCount(static_cast<double>(now.records_lost)), " lost)");
     }

@@ -172,7 +172,8 @@ void RunRelay(int status_fd, const std::vector<std::pair<int, int>>& streams, in
       }
       const size_t last_nl = s.pending.rfind('\n');
       size_t take = last_nl == std::string::npos ? 0 : last_nl + 1;
-      if (s.pending.size() > kPartialMax || (!s.pending.empty() && now - s.pending_since >= kPartialWait)) {
+      if (s.pending.size() > kPartialMax ||
+          (!s.pending.empty() && now - s.pending_since >= kPartialWait)) {
         take = s.pending.size();
       }
       if (take > 0) {

@@ -85,8 +85,9 @@ TEST(ProgressTest, UnknownSizeLostRecordsAndNoOutputs) {
   ProgressSample p = At(0, 12'345, 0);
   p.bytes_total = 0;
   p.records_lost = 7;
-  EXPECT_EQ(m.Line(p), "skyprobe: 12.3 kB read | - pkt/s | 1.20k flows live | 3.40k records out "
-                       "(7 lost)");
+  EXPECT_EQ(m.Line(p),
+            "skyprobe: 12.3 kB read | - pkt/s | 1.20k flows live | 3.40k records out "
+            "(7 lost)");
   ProgressMeter m2;
   p.outputs = false;
   EXPECT_EQ(m2.Line(p), "skyprobe: 12.3 kB read | - pkt/s | 1.20k flows live");

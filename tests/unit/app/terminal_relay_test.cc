@@ -56,7 +56,9 @@ std::string ReadAll(int fd) {
   return out;
 }
 
-void Write(int fd, const std::string& s) { ASSERT_EQ(write(fd, s.data(), s.size()), ssize_t(s.size())); }
+void Write(int fd, const std::string& s) {
+  ASSERT_EQ(write(fd, s.data(), s.size()), ssize_t(s.size()));
+}
 
 struct Pipe {
   int r = -1, w = -1;
@@ -172,10 +174,10 @@ TEST(TerminalRelayTest, ConcurrentWritersNeverMixWithTheStatusLine) {
   }
   auto writer = [&](int fd, const char* prefix_kind) {
     for (int i = 0; i < 300; ++i) {
-      const std::string line = prefix_kind[0] == 'e'
-                                   ? "stderr line " + std::to_string(i) + std::string(i % 50, 'e')
-                                   : "{\"stdout\":" + std::to_string(i) + "}" +
-                                         std::string(i % 70, 'o');
+      const std::string line =
+          prefix_kind[0] == 'e'
+              ? "stderr line " + std::to_string(i) + std::string(i % 50, 'e')
+              : "{\"stdout\":" + std::to_string(i) + "}" + std::string(i % 70, 'o');
       const std::string l = line + "\n";
       const size_t cut = (i * 7) % l.size();  // a line reaches the pipe in two writes
       Write(fd, l.substr(0, cut));
@@ -183,8 +185,14 @@ TEST(TerminalRelayTest, ConcurrentWritersNeverMixWithTheStatusLine) {
       Write(fd, l.substr(cut));
     }
   };
-  std::thread e([&] { writer(err.w, "e"); err.CloseWrite(); });
-  std::thread o([&] { writer(out.w, "o"); out.CloseWrite(); });
+  std::thread e([&] {
+    writer(err.w, "e");
+    err.CloseWrite();
+  });
+  std::thread o([&] {
+    writer(out.w, "o");
+    out.CloseWrite();
+  });
   std::thread st([&] {
     for (int i = 0; i < 100; ++i) {
       Write(status.w, "Sskyprobe: progress " + std::to_string(i) + "\n");
