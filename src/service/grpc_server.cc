@@ -77,21 +77,9 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
 
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* ctx, const v1::FlowQuery* request,
                                   v1::FlowSet* reply) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    absl::Status s = Admit(ctx, *request);
-    RequestSlot slot;
-    if (s.ok()) {
-      s = TakeSlot("Query", &counters_.queries_active, options_.max_queries, "--grpc-max-queries",
-                   &slot);
-    }
-    if (s.ok()) {
-      counters_.queries.fetch_add(1, std::memory_order_relaxed);
-      BudgetLease lease(&budget_);
-      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
-      s = Count(RunQuery(*request, backend_, reply, &lease));
-    }
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return RunCounted(ctx, *request, [&](BudgetLease* lease) {
+      return RunQuery(*request, backend_, reply, lease);
+    });
   }
 
   grpc::ServerWriteReactor<v1::Flow>* Subscribe(grpc::CallbackServerContext* ctx,
@@ -164,21 +152,9 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
   grpc::ServerUnaryReactor* Aggregate(grpc::CallbackServerContext* ctx,
                                       const v1::AggregateRequest* request,
                                       v1::AggregateReply* reply) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    absl::Status s = Admit(ctx, *request);
-    RequestSlot slot;
-    if (s.ok()) {
-      s = TakeSlot("Query", &counters_.queries_active, options_.max_queries, "--grpc-max-queries",
-                   &slot);
-    }
-    if (s.ok()) {
-      counters_.queries.fetch_add(1, std::memory_order_relaxed);
-      BudgetLease lease(&budget_);
-      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
-      s = Count(RunAggregate(*request, backend_, reply, &lease));
-    }
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+    return RunCounted(ctx, *request, [&](BudgetLease* lease) {
+      return RunAggregate(*request, backend_, reply, lease);
+    });
   }
 
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest*,
@@ -288,6 +264,29 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     const std::string undecoded = v1::RequestDecodeError(request);
     if (undecoded.empty()) return absl::OkStatus();
     return Count(absl::InvalidArgumentError(undecoded));
+  }
+
+  // A unary call counted among the queries (Stats "queries") that takes a
+  // Query slot: Query and Aggregate. `run(lease)` does the work, its answer
+  // charged to the answer budget; the call can be cancelled meanwhile.
+  template <typename Run>
+  grpc::ServerUnaryReactor* RunCounted(grpc::CallbackServerContext* ctx,
+                                       const google::protobuf::Message& request, Run&& run) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    absl::Status s = Admit(ctx, request);
+    RequestSlot slot;
+    if (s.ok()) {
+      s = TakeSlot("Query", &counters_.queries_active, options_.max_queries, "--grpc-max-queries",
+                   &slot);
+    }
+    if (s.ok()) {
+      counters_.queries.fetch_add(1, std::memory_order_relaxed);
+      BudgetLease lease(&budget_);
+      CallCancelScope cancel([ctx] { return ctx->IsCancelled(); });
+      s = Count(run(&lease));
+    }
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
   }
 
   absl::Status Count(absl::Status s) {
