@@ -187,6 +187,30 @@ bool QueryPort::ServeHinted(const Request& r, FlowTable* table, WorkBudget* budg
   return true;
 }
 
+template <typename Visit>
+bool QueryPort::ScanLive(const Request& r, const FlowTable& table, WorkBudget* budget,
+                         uint32_t cost, Visit&& visit) noexcept {
+  const FlowPredicate* pred = r.predicate.get();
+  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
+  const uint32_t end = table.capacity();
+  const uint64_t* uuids = table.uuids();
+  for (; cursor_ < end; ++cursor_) {
+    if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) {
+      if (budget->Charge(kUuidSlotCost)) return false;
+      continue;
+    }
+    if (!table.IsLive(cursor_)) {
+      if (budget->Charge(kFreeSlotCost)) return false;
+      continue;
+    }
+    if (budget->Charge(cost)) return false;
+    const Step step = visit(cursor_);
+    if (step == Step::kWait) return false;
+    if (step == Step::kEnd) return true;
+  }
+  return true;
+}
+
 bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
   const FlowPredicate* pred = r.predicate.get();
   // A filter that names the UUIDs it wants: one probe each when the shard
@@ -197,21 +221,8 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* b
   if (by_uuid && table->has_uuid_index()) {
     done = ServeHinted(r, table, budget);
   } else {
-    const uint32_t end = table->capacity();
-    const uint64_t* uuids = table->uuids();
-    for (; cursor_ < end; ++cursor_) {
-      if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) {
-        if (budget->Charge(kUuidSlotCost)) return false;
-        continue;
-      }
-      if (!table->IsLive(cursor_)) {
-        if (budget->Charge(kFreeSlotCost)) return false;
-        continue;
-      }
-      if (budget->Charge(kSnapshotCost)) return false;
-      if (!Emit(r, *table, cursor_)) return false;
-    }
-    done = true;
+    done = ScanLive(r, *table, budget, kSnapshotCost,
+                    [&](uint32_t pos) { return Emit(r, *table, pos) ? Step::kNext : Step::kWait; });
   }
   if (!done) return false;
   if (current_ != nullptr) {
@@ -224,31 +235,21 @@ bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* b
 
 bool QueryPort::ServeAggregate(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
   const FlowPredicate* pred = r.predicate.get();
-  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
-  const uint32_t end = table->capacity();
-  const uint64_t* uuids = table->uuids();
-  for (; cursor_ < end; ++cursor_) {
-    if (by_uuid && !pred->MayMatchUuid(uuids[cursor_])) {
-      if (budget->Charge(kUuidSlotCost)) return false;
-      continue;
-    }
-    if (!table->IsLive(cursor_)) {
-      if (budget->Charge(kFreeSlotCost)) return false;
-      continue;
-    }
-    if (budget->Charge(kGroupCost)) return false;
-    table->FillSnapshot(cursor_, FlowEvent::kUpdate, ExpireReason::kNone, &group_snap_);
-    if (pred != nullptr && !pred->Matches(group_snap_)) continue;
+  const bool done = ScanLive(r, *table, budget, kGroupCost, [&](uint32_t pos) {
+    table->FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &group_snap_);
+    if (pred != nullptr && !pred->Matches(group_snap_)) return Step::kNext;
     // Stopped early, the answer is an error: the rest need not be scanned.
     if (!r.grouper->Key(group_snap_, &group_key_)) {
       group_key_too_long_ = true;
-      break;
+      return Step::kEnd;
     }
     if (!groups_->Add(group_key_, group_snap_.metric)) {
       groups_overflow_ = true;
-      break;
+      return Step::kEnd;
     }
-  }
+    return Step::kNext;
+  });
+  if (!done) return false;
   cursor_ = 0;
   return true;
 }

@@ -140,6 +140,16 @@ class QueryPort {
   // Worker: a kAggregate scan until `budget` is spent; true when finished
   // (or stopped early: groups_overflow_, group_key_too_long_).
   bool ServeAggregate(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
+  // What a visit of ScanLive asks next: the next slot, to stop here and
+  // resume at this slot on a later call, or to end the scan.
+  enum class Step : uint8_t { kNext, kWait, kEnd };
+  // Worker: the live slots of `table` from cursor_ on that the predicate's
+  // UUID hint may match, each charged `cost` before `visit(pos)`, until
+  // `budget` is spent; true when the scan ended (the table's end or kEnd),
+  // false to resume at cursor_ later. cursor_ is the caller's to reset.
+  template <typename Visit>
+  bool ScanLive(const Request& r, const FlowTable& table, WorkBudget* budget, uint32_t cost,
+                Visit&& visit) noexcept;
   void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
 
   rte_ring* free_ = nullptr;  // empty chunks, requester -> worker
