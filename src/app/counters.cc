@@ -236,6 +236,10 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     t.defrag_too_many += tc.defrag_too_many;
     t.defrag_duplicates += tc.defrag_duplicates;
     t.defrag_held += tc.defrag_held;
+    t.kept_expired += tc.kept_expired;
+    t.kept_expired_overflow += tc.kept_expired_overflow;
+    t.kept_expired_raw_reclaimed += tc.kept_expired_raw_reclaimed;
+    t.kept_expired_now += tc.kept_expired_now;
   }
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
@@ -285,6 +289,15 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add("defrag_too_many", t.defrag_too_many);
     s.Add("defrag_duplicates", t.defrag_duplicates);
     s.Add("defrag_held", t.defrag_held);
+  }
+  // --keep-expired: recently expired flows kept for queries.
+  if (!r.tables.empty() && r.tables[0]->kept() != nullptr) {
+    s.Add("kept_expired", t.kept_expired);
+    s.Add("kept_expired_flows", t.kept_expired_now);
+    s.Add("kept_expired_overflow", t.kept_expired_overflow);
+    if (r.tables[0]->raw_packets() != nullptr) {
+      s.Add("kept_expired_raw_reclaimed", t.kept_expired_raw_reclaimed);
+    }
   }
   s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);

@@ -218,6 +218,10 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     topts.ip_defrag_timeout_ns = int64_t{cfg.ip_defrag_timeout_ms} * 1'000'000;
     topts.tcp_stream_metrics = cfg.tcp_stream_metrics;
     topts.tcp_health = cfg.tcp_health;
+    topts.keep_expired_ns = int64_t{cfg.keep_expired_sec} * 1'000'000'000;
+    // For the whole probe, and never more than a shard holds live: a small table
+    // (--max-flows 512) does not reserve 64k kept flows.
+    topts.keep_expired_max = std::min((cfg.keep_expired_max + w - 1) / w, per_shard);
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
     // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
     uint64_t raw_query_bytes = 0;

@@ -168,7 +168,10 @@ absl::StatusOr<std::vector<RawPacketCopy>> ProbeBackendImpl::RawPackets(uint64_t
     }
   });
   if (!s.ok()) return s;
-  if (!found) return absl::NotFoundError(absl::StrCat("no live flow has UUID ", uuid));
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("no live or recently expired flow has UUID ", absl::Hex(uuid)));
+  }
   return out;
 }
 

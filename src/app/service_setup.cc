@@ -66,7 +66,10 @@ absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] C
         qp, done, [r, loop] { return ToStats(Collect(*r, *loop)); }, cfg.node_tid, r->points);
     r->backend->SetLiveFlows([r] {
       size_t n = 0;
-      for (const auto& t : r->tables) n += t->size();  // racy by design: a hint
+      for (const auto& t : r->tables) {  // racy by design: a hint
+        n += t->size();
+        if (t->kept() != nullptr) n += t->kept()->size();
+      }
       if (r->sflow) {
         for (uint32_t i = 0; i < r->sflow->agent_count(); ++i) n += r->sflow->agent_table(i).size();
       }

@@ -60,6 +60,7 @@ void QueryPort::Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   storage_.grouper = std::move(grouper);
   storage_.in_shard = storage_.predicate == nullptr || !storage_.predicate->costly();
   raw_found_ = false;
+  raw_expired_ = false;
   raw_used_ = 0;
   cancel_.store(false, std::memory_order_relaxed);  // a Cancel that came after the end
   finished_.store(false, std::memory_order_relaxed);
@@ -123,41 +124,105 @@ void QueryPort::VisitRawPackets(
   }
 }
 
+void QueryPort::CopyPacket(const RawPacketArena::Packet& p) noexcept {
+  const uint64_t need = sizeof(RawRecord) + ((p.caplen + 7) & ~7u);
+  if (raw_used_ + need > raw_capacity_) return;  // cannot happen: sized for N + M
+  const RawRecord rec{p.timestamp_ns, p.wire_length, p.caplen, p.link_type, p.index};
+  std::memcpy(raw_buffer_.get() + raw_used_, &rec, sizeof(rec));
+  std::memcpy(raw_buffer_.get() + raw_used_ + sizeof(rec), p.data, p.caplen);
+  raw_used_ += need;
+}
+
 void QueryPort::CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept {
   raw_found_ = true;
   const RawPacketArena* arena = table.raw_packets();
   if (arena == nullptr) return;  // capture is off: the flow has no packets
   // A whole flow in one go (at most N + M copies of capture_length bytes):
   // the packets must come from one state of the flow.
-  arena->ForEach(pos, [this](const RawPacketArena::Packet& p) {
-    const uint64_t need = sizeof(RawRecord) + ((p.caplen + 7) & ~7u);
-    if (raw_used_ + need > raw_capacity_) return;  // cannot happen: sized for N + M
-    const RawRecord rec{p.timestamp_ns, p.wire_length, p.caplen, p.link_type, p.index};
-    std::memcpy(raw_buffer_.get() + raw_used_, &rec, sizeof(rec));
-    std::memcpy(raw_buffer_.get() + raw_used_ + sizeof(rec), p.data, p.caplen);
-    raw_used_ += need;
-  });
+  arena->ForEach(pos, [this](const RawPacketArena::Packet& p) { CopyPacket(p); });
+}
+
+bool QueryPort::ServeKeptRawPackets(const Request& r, const FlowTable& table,
+                                    WorkBudget* budget) noexcept {
+  const ExpiredFlows* kept = table.kept();
+  if (kept == nullptr) return true;
+  // Entries may have aged out since the last call: resume at the oldest left.
+  if (kept_cursor_ < kept->front_seq()) kept_cursor_ = kept->front_seq();
+  for (; kept_cursor_ < kept->end_seq(); ++kept_cursor_) {
+    if (budget->Charge(kUuidSlotCost)) return false;
+    if (kept->UuidAt(kept_cursor_) != r.uuid) continue;
+    raw_found_ = true;
+    raw_expired_ = true;
+    if (const RawPacketArena* arena = table.raw_packets()) {
+      arena->ForEachParked(kept->At(kept_cursor_).raw_id,
+                           [this](const RawPacketArena::Packet& p) { CopyPacket(p); });
+    }
+    return true;
+  }
+  return true;
 }
 
 bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
-  const int32_t indexed = table->FindUuid(r.uuid);
-  if (indexed != FlowTable::kNoUuidIndex) {
-    if (indexed >= 0) CopyRawPackets(*table, static_cast<uint32_t>(indexed));
-    return true;
-  }
-  // No index (capture off: the flow has no packets, but whether it lives
-  // here is still the answer): scan the dense UUID array.
-  const uint32_t end = table->capacity();
-  const uint64_t* uuids = table->uuids();
-  for (; cursor_ < end; ++cursor_) {
-    if (budget->Charge(kUuidSlotCost)) return false;
-    if (uuids[cursor_] == r.uuid && table->IsLive(cursor_)) {
-      CopyRawPackets(*table, cursor_);
-      cursor_ = 0;
-      return true;
+  if (!kept_started_) {
+    const int32_t indexed = table->FindUuid(r.uuid);
+    if (indexed != FlowTable::kNoUuidIndex) {
+      if (indexed >= 0) {
+        CopyRawPackets(*table, static_cast<uint32_t>(indexed));
+        return true;
+      }
+    } else {
+      // No index (capture off: the flow has no packets, but whether it lives
+      // here is still the answer): scan the dense UUID array.
+      const uint32_t end = table->capacity();
+      const uint64_t* uuids = table->uuids();
+      for (; cursor_ < end; ++cursor_) {
+        if (budget->Charge(kUuidSlotCost)) return false;
+        if (uuids[cursor_] == r.uuid && table->IsLive(cursor_)) {
+          CopyRawPackets(*table, cursor_);
+          ResetScan();
+          return true;
+        }
+      }
     }
+    kept_started_ = true;
   }
-  cursor_ = 0;
+  // Not live: perhaps expired a moment ago (--keep-expired).
+  if (!ServeKeptRawPackets(r, *table, budget)) return false;
+  ResetScan();
+  return true;
+}
+
+bool QueryPort::EmitKept(const Request& r, const FlowSnapshot& kept) noexcept {
+  if (current_ == nullptr) {
+    void* obj;
+    if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
+    current_ = static_cast<Chunk*>(obj);
+  }
+  FlowSnapshot& s = current_->flows[current_->count];
+  s = kept;  // Event EXPIRE: not live any more
+  if (r.in_shard && r.predicate != nullptr && !r.predicate->Matches(s)) return true;
+  if (++current_->count == kChunkFlows) {
+    rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk
+    current_ = nullptr;
+  }
+  return true;
+}
+
+bool QueryPort::ServeKept(const Request& r, const FlowTable& table, WorkBudget* budget) noexcept {
+  const ExpiredFlows* kept = table.kept();
+  if (kept == nullptr) return true;
+  const FlowPredicate* pred = r.predicate.get();
+  const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
+  // Entries may have aged out since the last call: resume at the oldest left.
+  if (kept_cursor_ < kept->front_seq()) kept_cursor_ = kept->front_seq();
+  for (; kept_cursor_ < kept_end_; ++kept_cursor_) {
+    if (by_uuid && !pred->MayMatchUuid(kept->UuidAt(kept_cursor_))) {
+      if (budget->Charge(kUuidSlotCost)) return false;
+      continue;
+    }
+    if (budget->Charge(kSnapshotCost)) return false;
+    if (!EmitKept(r, kept->At(kept_cursor_).snap)) return false;
+  }
   return true;
 }
 
@@ -213,23 +278,33 @@ bool QueryPort::ScanLive(const Request& r, const FlowTable& table, WorkBudget* b
 
 bool QueryPort::ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
   const FlowPredicate* pred = r.predicate.get();
+  if (!kept_started_ && cursor_ == 0 && kept_end_ == 0) {
+    // Flows that expire while the scan runs are not added: the answer holds
+    // those live at their turn and those expired before the scan began.
+    kept_end_ = table->kept() != nullptr ? table->kept()->end_seq() : 0;
+  }
   // A filter that names the UUIDs it wants: one probe each when the shard
   // has a UUID index; else the dense UUID array is read (8 bytes a slot) and
   // a snapshot is built only for those UUIDs.
   const bool by_uuid = pred != nullptr && !pred->uuid_hint().empty();
-  bool done;
-  if (by_uuid && table->has_uuid_index()) {
+  bool done = true;
+  if (kept_started_) {
+    // The live flows are done; the kept ones follow.
+  } else if (by_uuid && table->has_uuid_index()) {
     done = ServeHinted(r, table, budget);
   } else {
     done = ScanLive(r, *table, budget, kSnapshotCost,
                     [&](uint32_t pos) { return Emit(r, *table, pos) ? Step::kNext : Step::kWait; });
   }
   if (!done) return false;
+  kept_started_ = true;
+  if (!ServeKept(r, *table, budget)) return false;
   if (current_ != nullptr) {
     rte_ring_sp_enqueue(full_, current_);
     current_ = nullptr;
   }
-  cursor_ = 0;
+  ResetScan();
+  kept_end_ = 0;
   return true;
 }
 
@@ -260,7 +335,8 @@ void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) no
   if (cancel_.load(std::memory_order_acquire)) {
     // Dropped: the chunk being filled is not sent (Begin takes it back).
     current_ = nullptr;
-    cursor_ = 0;
+    ResetScan();
+    kept_end_ = 0;
     table_cursor_ = 0;
     request_.store(nullptr, std::memory_order_relaxed);
     finished_.store(true, std::memory_order_release);

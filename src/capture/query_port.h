@@ -23,6 +23,8 @@
 // groups the snapshots of a costly query itself). A group past the table's
 // capacity, or a key that does not encode, ends the scan early and says so
 // (groups_overflow, group_key_too_long).
+// With --keep-expired, snapshots include the shard's recently expired flows
+// (their final records, Event EXPIRE) and kRawPackets looks among them too.
 //
 // kRawPackets looks for one flow by UUID (one probe of the shard's UUID
 // index when raw capture keeps one, else a metered scan of the UUID array)
@@ -83,6 +85,8 @@ class QueryPort {
   // Requester, after a finished kRawPackets query: whether this shard holds
   // the flow, and its packets in capture order (`data` valid during the call).
   bool raw_found() const { return raw_found_; }
+  // ... and whether the flow found had expired (--keep-expired).
+  bool raw_expired() const { return raw_expired_; }
   void VisitRawPackets(const std::function<void(const RawPacketArena::Packet&)>& visit) const;
 
   // Worker: works on the pending query, if any, until `budget` is spent;
@@ -150,7 +154,19 @@ class QueryPort {
   template <typename Visit>
   bool ScanLive(const Request& r, const FlowTable& table, WorkBudget* budget, uint32_t cost,
                 Visit&& visit) noexcept;
+  // ... among the recently expired flows (after the live ones); true when finished.
+  bool ServeKeptRawPackets(const Request& r, const FlowTable& table, WorkBudget* budget) noexcept;
+  // Worker: the recently expired flows of a kSnapshot scan; true when finished.
+  bool ServeKept(const Request& r, const FlowTable& table, WorkBudget* budget) noexcept;
+  // Worker: `s` (a kept final record) into the current chunk; false when no chunk is free.
+  bool EmitKept(const Request& r, const FlowSnapshot& s) noexcept;
   void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
+  void CopyPacket(const RawPacketArena::Packet& p) noexcept;
+  void ResetScan() noexcept {
+    cursor_ = 0;
+    kept_cursor_ = 0;
+    kept_started_ = false;
+  }
 
   rte_ring* free_ = nullptr;  // empty chunks, requester -> worker
   rte_ring* full_ = nullptr;  // filled chunks, worker -> requester
@@ -164,9 +180,15 @@ class QueryPort {
   uint64_t raw_capacity_ = 0;
   uint64_t raw_used_ = 0;
   bool raw_found_ = false;
+  bool raw_expired_ = false;
   // Worker-only state of the running query (cursor_: a table position, or
-  // an index into the UUID hint).
+  // an index into the UUID hint; then kept_cursor_: the sequence number of a
+  // recently expired flow, up to kept_end_, where the kept ring ended when
+  // the scan began).
   uint32_t cursor_ = 0;
+  uint64_t kept_cursor_ = 0;
+  uint64_t kept_end_ = 0;
+  bool kept_started_ = false;
   size_t table_cursor_ = 0;
   Chunk* current_ = nullptr;
   // kAggregate: the groups (requester allocates and clears, worker fills

@@ -204,6 +204,11 @@ struct Config {
   KeyMode key_mode = KeyMode::kL2;    // "--key-mode L2|L3"
   std::string node_tid;               // NodeTID in every record ("--node-tid")
   uint32_t max_flows = 1u << 20;      // per probe, preallocated ("--max-flows")
+  // Flows that ended by themselves (idle, TCP close; not evicted or flushed) stay queryable, raw
+  // packets included, for this many seconds ("--keep-expired", 0: off), at most
+  // `keep_expired_max` of them for the whole probe ("--keep-expired-max").
+  uint32_t keep_expired_sec = 60;
+  uint32_t keep_expired_max = 65536;
   OverloadPolicy overload = OverloadPolicy::kEvictOldest;  // "--overload drop-new|evict-oldest"
   uint32_t capture_length = 256;  // snaplen for raw packets, 14..4096 ("--capture-length")
   // Raw packet capture per flow (off when both are 0): the first N packets of each flow

@@ -43,6 +43,8 @@ enum class Field : uint8_t {
   kKeyMode,
   kNodeTid,
   kMaxFlows,
+  kKeepExpired,
+  kKeepExpiredMax,
   kOverload,
   kCaptureLength,
   kCommunityId,

@@ -52,6 +52,8 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"key-mode", "flow.key_mode"},
     {"node-tid", "flow.node_tid"},
     {"max-flows", "flow.max_flows"},
+    {"keep-expired", "flow.keep_expired"},
+    {"keep-expired-max", "flow.keep_expired_max"},
     {"overload", "flow.overload"},
     {"capture-length", "flow.capture_length"},
     {"community-id", "enhancers.community_id.enabled"},
@@ -342,6 +344,10 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return absl::OkStatus();
     case Field::kMaxFlows:
       return ParseCount(value, &cfg->max_flows);
+    case Field::kKeepExpired:
+      return ParseU32(value, kSeconds, &cfg->keep_expired_sec);
+    case Field::kKeepExpiredMax:
+      return ParseCount(value, &cfg->keep_expired_max);
     case Field::kOverload:
       return ParseChoice(
           value,

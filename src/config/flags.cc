@@ -58,6 +58,8 @@ constexpr FlagSpec kFlags[] = {
     {"key-mode", FlagKind::kValue, Field::kKeyMode},
     {"node-tid", FlagKind::kValue, Field::kNodeTid},
     {"max-flows", FlagKind::kValue, Field::kMaxFlows},
+    {"keep-expired", FlagKind::kValue, Field::kKeepExpired},
+    {"keep-expired-max", FlagKind::kValue, Field::kKeepExpiredMax},
     {"overload", FlagKind::kValue, Field::kOverload},
     {"capture-length", FlagKind::kValue, Field::kCaptureLength},
     {"community-id", FlagKind::kSwitchOn, Field::kCommunityId},

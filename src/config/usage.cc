@@ -134,6 +134,10 @@ FLOW TABLE
                              instead of a random secret (reproducible tests and
                              benchmarks; flow IDs never depend on it)
                              (default: random at start-up)
+    --keep-expired SEC       expired flows stay queryable (raw packets too) for SEC
+                             seconds (default: 60, 0: off, at most 86400)
+    --keep-expired-max N     at most N of them for the whole probe, oldest go first;
+                             suffixes k, M (default: 65536 = 64k, 1..16777216)
     --capture-length N       bytes kept per raw packet, 0 or 14..4096; 0 means 256
                              (default: 256)
     --raw-packets N          keep the first N packets of each flow (raw packet

@@ -33,6 +33,8 @@ namespace config_internal {
 namespace {
 
 constexpr uint32_t kMaxFlowsLimit = 1u << 28;
+constexpr uint32_t kKeepExpiredMaxSec = 86400;
+constexpr uint32_t kKeepExpiredMaxFlows = 1u << 24;
 constexpr uint32_t kTimerTickMaxMs = 10000;
 constexpr uint32_t kCaptureLengthMin = 14;  // an Ethernet header, as Skydive
 constexpr uint32_t kCaptureLengthMax = 4096;
@@ -409,6 +411,14 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
   if (cfg.max_flows < 1 || cfg.max_flows > kMaxFlowsLimit) {
     return Range(labels, Field::kMaxFlows, absl::StrCat("1..", kMaxFlowsLimit, " (256M)"),
                  cfg.max_flows);
+  }
+  if (cfg.keep_expired_sec > kKeepExpiredMaxSec) {
+    return Range(labels, Field::kKeepExpired, absl::StrCat("0 (off) or 1..", kKeepExpiredMaxSec),
+                 cfg.keep_expired_sec);
+  }
+  if (cfg.keep_expired_max < 1 || cfg.keep_expired_max > kKeepExpiredMaxFlows) {
+    return Range(labels, Field::kKeepExpiredMax,
+                 absl::StrCat("1..", kKeepExpiredMaxFlows, " (16M)"), cfg.keep_expired_max);
   }
   if (cfg.capture_length != 0 &&
       (cfg.capture_length < kCaptureLengthMin || cfg.capture_length > kCaptureLengthMax)) {

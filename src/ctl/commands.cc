@@ -202,9 +202,16 @@ absl::Status Watch(const CtlOptions& o, const Client& client, std::FILE* out) {
   return first_error;
 }
 
+// What the probes said about an export (ExportPcap's first chunk).
+struct CaptureCounts {
+  uint64_t flows = 0;
+  uint64_t expired_flows = 0;
+  uint64_t packets = 0;
+};
+
 // One probe's ExportPcap answer, whole.
 absl::Status FetchCapture(const Client& client, const CtlOptions& o, const std::string& probe,
-                          std::string* file) {
+                          std::string* file, CaptureCounts* counts) {
   v1::FlowQuery q = MakeQuery(o);
   if (!o.uuid.empty()) {
     const std::string term = absl::StrCat("UUID = '", o.uuid, "'");
@@ -215,28 +222,54 @@ absl::Status FetchCapture(const Client& client, const CtlOptions& o, const std::
   client.Prepare(&ctx, false);
   auto reader = stub->ExportPcap(&ctx, q);
   v1::PcapChunk chunk;
-  while (reader->Read(&chunk)) *file += chunk.data();
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      counts->flows += chunk.flows();
+      counts->expired_flows += chunk.expired_flows();
+      counts->packets += chunk.packets();
+      first = false;
+    }
+    *file += chunk.data();
+  }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return FromGrpc(probe, s);
   return absl::OkStatus();
 }
 
+// Why an export holds no packet, in one line.
+absl::Status EmptyCapture(const CtlOptions& o, const CaptureCounts& c) {
+  if (c.flows == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        o.uuid.empty() ? "no flow matched" : absl::StrCat("no flow has UUID ", o.uuid),
+        " (a flow that ended stays for the probe's --keep-expired seconds, 60 by default)"));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      c.flows, c.flows == 1 ? " flow" : " flows", " matched",
+      c.expired_flows != 0 ? absl::StrCat(" (", c.expired_flows, " expired)") : "",
+      " but no raw packet of them was kept: the probe keeps packets with --raw-packets N or "
+      "--raw-packets-last M (an expired flow's may have gone to live flows)"));
+}
+
 absl::Status Pcap(const CtlOptions& o, const Client& client) {
   std::string file;
+  CaptureCounts counts;
   if (o.probes.size() == 1) {
-    absl::Status s = FetchCapture(client, o, o.probes[0], &file);
+    absl::Status s = FetchCapture(client, o, o.probes[0], &file, &counts);
     if (!s.ok()) return s;
   } else {
     // Several probes: their packets in one file, in time order.
     std::vector<RawPacketCopy> packets;
     for (const std::string& probe : o.probes) {
       std::string one;
-      absl::Status s = FetchCapture(client, o, probe, &one);
+      absl::Status s = FetchCapture(client, o, probe, &one, &counts);
       if (s.ok()) s = ReadProbeCapture(one, &packets);
       if (!s.ok()) return absl::Status(s.code(), absl::StrCat(probe, ": ", s.message()));
     }
     file = MergedCapture(std::move(packets));
   }
+  // Nothing to write is said, not an empty file with exit status 0.
+  if (counts.packets == 0) return EmptyCapture(o, counts);
   // Written only once complete: a failed export leaves no truncated file.
   if (o.output == "-") {
     std::fwrite(file.data(), 1, file.size(), stdout);

@@ -186,6 +186,8 @@ absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, ui
   if (!s.ok()) return s;
   const uint64_t rows_cost = lease.held() - before_rows;
   if (q.limit() != 0 && rows.size() > q.limit()) rows.resize(q.limit());
+  out->matched = rows.size();
+  for (const FlowRow& r : rows) out->expired_flows += r.snap.event == FlowEvent::kExpire;
   uint64_t bytes = 0;
   struct Keyed {
     uint64_t uuid;

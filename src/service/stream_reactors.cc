@@ -216,6 +216,13 @@ void PcapReactor::WriteNext() {
   if (!header_sent_) {
     writer_.AppendHeader(data);
     header_sent_ = true;
+    chunk_.set_flows(packets_.matched);
+    chunk_.set_expired_flows(packets_.expired_flows);
+    chunk_.set_packets(packets_.packets.size());
+  } else {
+    chunk_.clear_flows();
+    chunk_.clear_expired_flows();
+    chunk_.clear_packets();
   }
   // A packet larger than a chunk still goes whole into one chunk.
   while (next_ < packets_.packets.size() && data->size() < kChunk) {

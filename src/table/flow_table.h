@@ -23,6 +23,7 @@
 #include "record/flow_snapshot.h"
 #include "skyprobe/compiler.h"
 #include "table/defragmenter.h"
+#include "table/expired_flows.h"
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/raw_packet_arena.h"
@@ -91,6 +92,11 @@ struct FlowTableOptions {
   // (table/tcp_stream.h) and Wireshark's health flags (table/tcp_health.h).
   bool tcp_stream_metrics = false;
   bool tcp_health = false;
+  // --keep-expired: a flow that ended by itself (idle, TCP close) stays
+  // queryable, raw packets included, for `keep_expired_ns` of the shard's
+  // clock, at most `keep_expired_max` flows (the oldest go first). 0: off.
+  int64_t keep_expired_ns = 0;
+  uint32_t keep_expired_max = 0;
 };
 
 // Capture points a shard counts apart: inputs (ParsedPacket::input) are
@@ -132,6 +138,11 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t input_packets_in_flows[kInputSlots] = {};
   uint64_t input_flows_created[kInputSlots] = {};
   uint64_t input_flows_live[kInputSlots] = {};
+  // --keep-expired (all 0 when off).
+  uint64_t kept_expired = 0;                // final records kept for queries
+  uint64_t kept_expired_overflow = 0;       // kept ones pushed out early (keep_expired_max)
+  uint64_t kept_expired_raw_reclaimed = 0;  // kept ones whose raw packets went to live flows
+  uint64_t kept_expired_now = 0;            // kept right now
 };
 // Frames the shard dropped, every reason.
 inline uint64_t FrameDrops(const TableCounters& c) {
@@ -203,6 +214,9 @@ class FlowTable {
   const RawPacketArena* raw_packets() const { return raw_.get(); }
   // True when IP defragmentation is on (--ip-defrag).
   bool ip_defrag() const { return defrag_ != nullptr; }
+  // Recently expired flows (null unless --keep-expired); their raw packets
+  // are parked in raw_packets() under each entry's raw_id.
+  const ExpiredFlows* kept() const { return kept_.get(); }
   // The position of the flow whose lookup key (LookupKey) is `key`, or < 0;
   // never creates one. A key left in the hash without its flow (a failed
   // delete, counted in table_inconsistencies) is not found.
@@ -295,6 +309,11 @@ class FlowTable {
   static constexpr int32_t kRefusedRing = -2;
   static constexpr int32_t kRefusedError = -3;  // counted in table_inconsistencies
   bool Expire(uint32_t pos, ExpireReason reason) noexcept;
+  // --keep-expired: keeps the final record `s` of the flow at `pos` (and
+  // parks its raw packets); drops kept flows whose time is up.
+  void KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept;
+  void DropOldestKept() noexcept;
+  void AgeKept() noexcept;
   void OnTimer(uint32_t pos) noexcept;
   void StartUpdateTick(int64_t tick_ns) noexcept;
   bool ContinueUpdateTick(WorkBudget* budget) noexcept;
@@ -325,6 +344,7 @@ class FlowTable {
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;    // null: raw packet capture off
   std::unique_ptr<UuidIndex> uuid_index_;  // with raw capture only (ExportPcap looks flows up)
+  std::unique_ptr<ExpiredFlows> kept_;     // null: --keep-expired off
   ScaledMetric* scaled_ = nullptr;         // per position; null unless scaled_metrics
   std::unique_ptr<Defragmenter> defrag_;   // null: IP defragmentation off
   // IPMetric by position, only with defrag (FlowCold has no room left): valid

@@ -150,6 +150,15 @@ absl::Status FlowTable::Init() {
     }
   }
   tcp_track_ = tcp_stream_ != nullptr || tcp_health_ != nullptr;
+  if (opts_.keep_expired_ns > 0 && opts_.keep_expired_max > 0) {
+    absl::StatusOr<std::unique_ptr<ExpiredFlows>> k = ExpiredFlows::Create(opts_.keep_expired_max);
+    if (!k.ok()) return k.status();
+    kept_ = *std::move(k);
+    if (raw_ != nullptr) {
+      SKYPROBE_RETURN_IF_ERROR(
+          raw_->EnableParking(opts_.keep_expired_max, &counters_.kept_expired_raw_reclaimed));
+    }
+  }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();

@@ -40,7 +40,9 @@ bool FlowTable::AdvanceClock(int64_t now_ns, WorkBudget* budget) noexcept {
   if (now_ns > now_ns_) now_ns_ = now_ns;
   // One budget for every kind of work, in this order: datagrams past their
   // timeout, the update tick, then the timer wheel. Each resumes where it
-  // stopped on the next call.
+  // stopped on the next call. Kept expired flows whose time is up go first
+  // (a prefix of their ring: cheap).
+  if (kept_ != nullptr) AgeKept();
   bool done = true;
   if (defrag_ != nullptr && !defrag_busy_) done = ExpireDatagrams(budget);
   if (report_active_) ContinueUpdateTick(budget);
@@ -126,6 +128,13 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
     return false;  // the flow stays, whole, until a slot is free
   }
   FillSnapshot(pos, FlowEvent::kExpire, reason, s);
+  // Kept before it is published: from then on the record is the consumer's.
+  // Only flows that ended by themselves: a flush (end of input, exit, a Flush
+  // request) keeps nothing, nor does an eviction (a full table is overload,
+  // when a copy per new flow costs most).
+  if (kept_ != nullptr && (reason == ExpireReason::kIdle || reason == ExpireReason::kTcpClosed)) {
+    KeepExpired(pos, *s);
+  }
   sink_.publish(sink_.ctx, s);
   switch (reason) {
     case ExpireReason::kIdle:
@@ -165,6 +174,32 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   --counters_.input_flows_live[cold_[pos].input % kInputSlots];
   ++removals_;
   return true;
+}
+
+void FlowTable::KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept {
+  if (kept_->full()) {
+    DropOldestKept();
+    ++counters_.kept_expired_overflow;
+  }
+  ExpiredFlows::Entry& e = kept_->PushBack(s.uuid);
+  e.expired_ns = now_ns_;
+  e.snap = s;
+  e.raw_id = raw_ != nullptr ? raw_->Park(pos) : RawPacketArena::kNoPacketsParked;
+  ++counters_.kept_expired;
+  counters_.kept_expired_now = kept_->size();
+}
+
+void FlowTable::DropOldestKept() noexcept {
+  if (raw_ != nullptr) raw_->Unpark(kept_->Front().raw_id);
+  kept_->PopFront();
+  counters_.kept_expired_now = kept_->size();
+}
+
+void FlowTable::AgeKept() noexcept {
+  // Entries are in expiry order: the time is up for a prefix of them.
+  while (!kept_->empty() && kept_->Front().expired_ns + opts_.keep_expired_ns <= now_ns_) {
+    DropOldestKept();
+  }
 }
 
 bool FlowTable::FlushAll(WorkBudget* budget) noexcept {

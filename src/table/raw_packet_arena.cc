@@ -46,16 +46,73 @@ absl::StatusOr<std::unique_ptr<RawPacketArena>> RawPacketArena::Create(
 
 uint32_t RawPacketArena::TakeSlot() noexcept {
   uint32_t s;
+  if (free_head_ == kNone && bump_ == slot_count_) {
+    // Live packets first: a kept expired flow gives its slots back.
+    if (!ReclaimParked()) return kNone;
+  }
   if (free_head_ != kNone) {
     s = free_head_;
     free_head_ = SlotAt(s)->next;
-  } else if (bump_ < slot_count_) {
-    s = ++bump_;
   } else {
-    return kNone;
+    s = ++bump_;
   }
   ++used_;
   return s;
+}
+
+absl::Status RawPacketArena::EnableParking(uint32_t max_parked, uint64_t* reclaimed) {
+  if (max_parked == 0) return absl::OkStatus();
+  parked_.reset(new (std::nothrow) uint32_t[max_parked]);
+  if (parked_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate the parked raw packet lists");
+  }
+  max_parked_ = max_parked;
+  reclaimed_ = reclaimed;
+  return absl::OkStatus();
+}
+
+uint64_t RawPacketArena::Park(uint32_t pos) noexcept {
+  FlowState& f = flows_[pos];
+  if (max_parked_ == 0 || f.n_first + f.n_last == 0) {
+    Release(pos);
+    return kNoPacketsParked;
+  }
+  if (parked_end_ - parked_front_ == max_parked_) Unpark(parked_front_);
+  // One list: the first N, then the last M (capture order).
+  uint32_t head = f.first_head;
+  if (head == kNone) {
+    head = f.last_head;
+  } else {
+    SlotAt(f.first_tail)->next = f.last_head;
+  }
+  const uint64_t id = parked_end_++;
+  parked_[id % max_parked_] = head;
+  f = FlowState{};
+  return id;
+}
+
+void RawPacketArena::Unpark(uint64_t id) noexcept {
+  if (id == kNoPacketsParked || id < parked_front_ || id >= parked_end_) return;
+  uint32_t& head = parked_[id % max_parked_];
+  FreeList(head);
+  head = kNone;
+  // Entries leave in about the order they came: skip the emptied front.
+  while (parked_front_ < parked_end_ && parked_[parked_front_ % max_parked_] == kNone) {
+    ++parked_front_;
+  }
+}
+
+bool RawPacketArena::ReclaimParked() noexcept {
+  while (parked_front_ < parked_end_) {
+    uint32_t& head = parked_[parked_front_ % max_parked_];
+    ++parked_front_;
+    if (head == kNone) continue;
+    FreeList(head);
+    head = kNone;
+    if (reclaimed_ != nullptr) ++*reclaimed_;
+    return true;
+  }
+  return false;
 }
 
 void RawPacketArena::FreeList(uint32_t head) noexcept {

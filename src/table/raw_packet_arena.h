@@ -7,12 +7,16 @@
 // of the last M, whose oldest slot is overwritten in place. With no free
 // slot Capture() says so (the table counts raw_packets_dropped) and the
 // flow's accounting goes on.
-// Slots go back to the free list when the flow leaves the table.
+// Slots go back to the free list when the flow leaves the table, or, with
+// --keep-expired, are parked under an id until its kept record goes. Parked
+// packets give way to live ones: with no free slot, the oldest parked flow
+// loses its packets (counted) before a live packet is dropped.
 //
 //   auto arena = RawPacketArena::Create(opts, capacity);
 //   arena->Capture(pos, data, caplen, wire_len, link_type, ts_ns);  // per packet
 //   arena->ForEach(pos, [](const RawPacketArena::Packet& p) { ... });
 //   arena->Release(pos);                                            // flow expired
+//   uint64_t id = arena->Park(pos);  ...  arena->Unpark(id);         // or kept a while
 #pragma once
 
 #include <cstdint>
@@ -59,6 +63,27 @@ class RawPacketArena {
 
   // Returns the flow's slots to the free list and forgets its packet count.
   void Release(uint32_t pos) noexcept;
+
+  // --keep-expired: room for `max_parked` parked flows (0: parking off).
+  // `reclaimed` counts parked flows whose packets went to live flows.
+  absl::Status EnableParking(uint32_t max_parked, uint64_t* reclaimed);
+  // Moves the packets of the flow at `pos` out of the position (which is then
+  // empty) under a new id; kNoPacketsParked when it kept none. The oldest
+  // parked flow is unparked first if `max_parked` are parked already.
+  static constexpr uint64_t kNoPacketsParked = ~uint64_t{0};
+  uint64_t Park(uint32_t pos) noexcept;
+  // Frees the packets parked under `id` (nothing if they are gone already).
+  void Unpark(uint64_t id) noexcept;
+  // Calls `visit(const Packet&)` for each packet parked under `id`, in capture
+  // order; false (no call) when there are none (never parked, or reclaimed).
+  template <typename Visit>
+  bool ForEachParked(uint64_t id, Visit&& visit) const {
+    if (id == kNoPacketsParked || id < parked_front_ || id >= parked_end_) return false;
+    const uint32_t head = parked_[id % max_parked_];
+    if (head == kNone) return false;
+    for (uint32_t s = head; s != kNone; s = SlotAt(s)->next) visit(View(s));
+    return true;
+  }
 
   // Packets kept for the flow (RawPacketsCaptured).
   uint32_t kept(uint32_t pos) const { return flows_[pos].n_first + flows_[pos].n_last; }
@@ -117,6 +142,8 @@ class RawPacketArena {
             h->link_type,    h->index,       reinterpret_cast<const uint8_t*>(h + 1)};
   }
   uint32_t TakeSlot() noexcept;
+  // Frees the oldest parked flow that still has packets; false if none has.
+  bool ReclaimParked() noexcept;
   void FreeList(uint32_t head) noexcept;
   void Fill(uint32_t s, const uint8_t* data, uint32_t caplen, uint32_t wire_length,
             uint16_t link_type, uint32_t index, int64_t ts_ns) noexcept;
@@ -132,6 +159,14 @@ class RawPacketArena {
   uint32_t used_ = 0;
   std::unique_ptr<uint8_t[]> slab_;
   std::unique_ptr<FlowState[], FreeDeleter> flows_;
+  // Parked flows: the head of each one's slot list (first N, then last M,
+  // chained) by id modulo max_parked_; ids parked_front_ to parked_end_ - 1
+  // may still hold packets (kNone: unparked or reclaimed).
+  std::unique_ptr<uint32_t[]> parked_;
+  uint32_t max_parked_ = 0;
+  uint64_t parked_front_ = 0;
+  uint64_t parked_end_ = 0;
+  uint64_t* reclaimed_ = nullptr;
 };
 
 }  // namespace skyprobe

@@ -81,7 +81,7 @@ struct Rig {
 
   explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
                uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr,
-               bool tcp_trackers = false) {
+               bool tcp_trackers = false, uint32_t keep_expired_max = 0, int64_t expire_ns = 0) {
     static int n = 0;
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
@@ -90,6 +90,12 @@ struct Rig {
     SetHashFn(o, hash_fn);
     o.tcp_stream_metrics = tcp_trackers;
     o.tcp_health = tcp_trackers;
+    o.keep_expired_ns = keep_expired_max != 0 ? 60'000'000'000 : 0;
+    o.keep_expired_max = keep_expired_max;
+    if (expire_ns != 0) {
+      o.expire_ns = expire_ns;
+      o.tick_ns = 1'000'000;
+    }
     table = std::move(FlowTable::Create(o, sink.AsSink()).value());
     WorkerSetup ws;
     RxQueueSpec q;
@@ -285,6 +291,29 @@ void BM_FloodCollidingKeys(benchmark::State& state) {
   state.counters["flows"] = rig.table->size();
 }
 
+// Churn: 1M conversations, each back after about 0.3 s, through a table whose
+// flows expire after 1 ms idle: nearly every frame opens a flow, and about as
+// many flows leave by idle expiry. The worst case of --keep-expired, which
+// copies each final record into its ring (Arg: kept flows; 0: off, the
+// probe keeps 64k by default).
+void BM_IdleChurn(benchmark::State& state) {
+  constexpr uint32_t kConversations = 1 << 20;
+  bench::Frames frames(kConversations);
+  Rig rig(kConversations + 1024, OverloadPolicy::kEvictOldest, nullptr, /*tcp_trackers=*/false,
+          static_cast<uint32_t>(state.range(0)), /*expire_ns=*/1'000'000);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    Handle(*rig.worker, frames.at(i), kBurst);
+    i += kBurst;
+    if (i + kBurst > kConversations) i = 0;
+  }
+  const TableCounters& c = rig.table->counters();
+  const double frames_in = static_cast<double>(state.iterations() * kBurst);
+  state.counters["Mpps"] = benchmark::Counter(frames_in / 1e6, benchmark::Counter::kIsRate);
+  state.counters["expired_per_frame"] = static_cast<double>(c.expired_idle) / frames_in;
+  state.counters["evicted_per_frame"] = static_cast<double>(c.flows_evicted) / frames_in;
+}
+
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
@@ -297,6 +326,7 @@ BENCHMARK(BM_WorkerVxlan)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_FloodAtLimit)->Args({0, 1 << 20})->Args({1, 1 << 20})->MinTime(2.0);
 BENCHMARK(BM_FloodOneBucket)->Arg(1 << 10)->Arg(1 << 13)->MinTime(1.0);
 BENCHMARK(BM_FloodCollidingKeys)->Arg(512)->MinTime(1.0);
+BENCHMARK(BM_IdleChurn)->Arg(0)->Arg(1 << 16)->MinTime(2.0);
 
 }  // namespace
 }  // namespace skyprobe

@@ -14,6 +14,7 @@ so little else appears there (ARP is tolerated).
 Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 """
 
+import json
 import os
 import re
 import shutil
@@ -156,6 +157,29 @@ class Servers:
             t.join(5)
         self.udp.close()
         self.tcp.close()
+
+
+def ctl(*args, check=True):
+    """skyprobectl with `args`; fails the test (with its stderr) unless it succeeds."""
+    out = subprocess.run([h.ctl_path()] + list(args), capture_output=True, text=True, timeout=60)
+    if check and out.returncode != 0:
+        raise AssertionError('skyprobectl %s -> %d\n%s' % (' '.join(args), out.returncode,
+                                                           out.stderr))
+    return out
+
+
+def ctl_json(*args):
+    return [json.loads(line) for line in ctl(*args).stdout.splitlines() if line.strip()]
+
+
+def probe_stop(probe):
+    """SIGTERM a ServingProbe; its stderr once it exited cleanly."""
+    probe.proc.send_signal(signal.SIGTERM)
+    rc = probe.proc.wait(timeout=60)
+    probe.reader.join(timeout=10)
+    if rc != 0:
+        raise AssertionError('skyprobe exited %d:\n%s' % (rc, probe.stderr()))
+    return probe.stderr()
 
 
 class Dumpcap:
@@ -380,6 +404,101 @@ class LiveTest(unittest.TestCase):
         packets = h.metric(tcp[0], 'ABPackets') + h.metric(tcp[0], 'BAPackets')
         self.assertEqual(packets, len(records), h.brief(tcp[0]))
         self.assertEqual(total, sum(sizes), h.brief(tcp[0]))
+
+    def serve(self, extra):
+        """skyprobe on HOST_IF with a gRPC port, once its sockets are bound."""
+        probe = h.ServingProbe(self, ['--iface', HOST_IF, '--workers', '1'] + list(extra))
+        self.assertIsNotNone(probe.wait_line(r'RX worker\(s\)'), probe.stderr())
+        time.sleep(0.3)
+        return probe
+
+    def one_connection(self, sport):
+        """One TCP connection from the namespace: 200 bytes up, 100 back, closed."""
+        client = ('import socket,sys\n'
+                  'c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5,\n'
+                  '                             source_address=(sys.argv[3], int(sys.argv[4])))\n'
+                  'c.sendall(b"t" * 200)\n'
+                  'c.shutdown(socket.SHUT_WR)\n'
+                  'while c.recv(4096): pass\n'
+                  'c.close()\n')
+        run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', client, HOST_IP, str(TCP_PORT),
+             PEER_IP, str(sport)])
+
+    def test_a_closed_connection_stays_queryable_with_its_packets(self):
+        """--keep-expired: a TCP connection that closed and left the table is still
+        in query answers (Event EXPIRE, ExpireReason TCP_CLOSED) and `skyprobectl
+        pcap` exports its packets, equal to what dumpcap saw on the interface."""
+        dump = Dumpcap(self, 'closed.pcap', 'tcp port %d' % TCP_PORT)
+        probe = self.serve(['--raw-packets', '100', '--capture-length', '4096',
+                            '--tcp-close-hold-ms', '100',
+                            '--bpf', 'tcp port %d or udp port %d' % (TCP_PORT, UDP_PORT)])
+        self.one_connection(41000)
+        frames = dump.stop()
+        self.assertGreaterEqual(len(frames), 7, 'handshake, data and teardown')
+        deadline = time.monotonic() + 30
+        while True:
+            flows = ctl_json('flows', '--json', '--probe', probe.address)
+            closed = [f for f in flows if (f.get('Transport') or {}).get('A') == 41000]
+            if closed and closed[0]['Event'] == 'EXPIRE':
+                break
+            self.assertLess(time.monotonic(), deadline, 'the flow never expired: %s' % flows)
+            time.sleep(0.1)
+        f = closed[0]
+        self.assertEqual(f['ExpireReason'], 'TCP_CLOSED', f)
+        self.assertEqual(h.metric(f, 'ABPackets') + h.metric(f, 'BAPackets'), len(frames), f)
+        self.assertEqual(f.get('RawPacketsCaptured'), len(frames), f)
+        out = os.path.join(h.scratch_dir('live'), 'closed-export.pcap')
+        if os.path.exists(out):
+            os.unlink(out)
+        ctl('pcap', '-o', out, '--probe', probe.address, '--uuid', f['UUID'])
+        _, exported = h.read_pcap(out)
+        self.assertEqual([p.data for p in exported], [r.data for r in frames])
+        self.assertEqual([p.wirelen for p in exported], [r.wirelen for r in frames])
+        # A live flow says UPDATE: a UDP exchange (idle expiry: 600 s).
+        udp = ('import socket,sys\n'
+               's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+               's.settimeout(5)\n'
+               's.bind((sys.argv[3], 40000))\n'
+               's.sendto(b"u" * 100, (sys.argv[1], int(sys.argv[2])))\n'
+               's.recvfrom(4096)\n')
+        run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', udp, HOST_IP, str(UDP_PORT),
+             PEER_IP])
+        flows = ctl_json('flows', '--json', '--probe', probe.address, '--filter',
+                         'Transport.B = %d' % UDP_PORT)
+        self.assertEqual([g['Event'] for g in flows], ['UPDATE'], flows)
+        summary = h.parse_summary(probe_stop(probe))
+        self.assertGreaterEqual(summary['kept_expired'], 1)
+
+    def test_without_keep_expired_a_closed_connection_is_gone(self):
+        probe = self.serve(['--raw-packets', '100', '--tcp-close-hold-ms', '100',
+                            '--keep-expired', '0', '--bpf', 'tcp port %d' % TCP_PORT])
+        # The expire record says when the flow has left the table, and its UUID.
+        watch = subprocess.Popen([h.ctl_path(), 'watch', '--json', '--probe', probe.address],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: (watch.poll() is None and watch.kill(), watch.wait(),
+                                 watch.stdout.close()))
+        time.sleep(0.5)  # subscribed
+        self.one_connection(41000)
+        record = None
+        for line in watch.stdout:  # ends at the latest when the probe stops
+            r = json.loads(line)
+            if r.get('Event') == 'EXPIRE' and (r.get('Transport') or {}).get('A') == 41000:
+                record = r
+                break
+        self.assertIsNotNone(record, 'no expire record')
+        self.assertEqual(ctl_json('flows', '--json', '--probe', probe.address), [])
+        out = os.path.join(h.scratch_dir('live'), 'gone.pcap')
+        if os.path.exists(out):
+            os.unlink(out)
+        res = ctl('pcap', '-o', out, '--probe', probe.address, '--uuid', record['UUID'],
+                  check=False)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertEqual(res.stderr.strip(), 'skyprobectl: no flow has UUID %s (a flow that ended '
+                         'stays for the probe\'s --keep-expired seconds, 60 by default)'
+                         % record['UUID'])
+        self.assertFalse(os.path.exists(out))
+        watch.kill()
+        self.assertNotIn('kept_expired', h.parse_summary(probe_stop(probe)))
 
     def test_missing_interface_is_one_clear_line(self):
         run_ = h.run_skyprobe(['--iface', 'nosuch%d' % (PID % 10**6)], timeout=60)

@@ -115,5 +115,29 @@ class RawPacketsTest(unittest.TestCase):
         self.assertEqual(h.flow_packets(run.records[0]), 8)
 
 
+    def test_an_empty_export_says_why(self):
+        """No packet to export is an error that says why (exit 1, no file), not an
+        empty capture with exit status 0."""
+        p = Probe(self, self.trace, [])  # raw packet capture off
+        self.probes.append(p)
+        live = [json.loads(line) for line in
+                ctl('flows', '--json', '--probe', p.address).stdout.splitlines() if line.strip()]
+        self.assertEqual(len(live), 1)
+        out = os.path.join(h.scratch_dir('raw_packets'), 'empty.pcap')
+        if os.path.exists(out):
+            os.unlink(out)
+        res = ctl('pcap', '-o', out, '--probe', p.address, '--uuid', live[0]['UUID'], check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(res.stderr, 'skyprobectl: 1 flow matched but no raw packet of them was '
+                         'kept: the probe keeps packets with --raw-packets N or --raw-packets-last '
+                         "M (an expired flow's may have gone to live flows)\n")
+        res = ctl('pcap', '-o', out, '--probe', p.address, '--filter', 'Transport.B = 1',
+                  check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(res.stderr, "skyprobectl: no flow matched (a flow that ended stays for "
+                         "the probe's --keep-expired seconds, 60 by default)\n")
+        self.assertFalse(os.path.exists(out))
+
+
 if __name__ == '__main__':
     h.main()

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -242,6 +243,145 @@ TEST_F(QueryPortTest, RawPacketLookUpWithoutIndexScansInSlices) {
     }
     EXPECT_EQ(port_->raw_found(), uuid != 12345) << uuid;
   }
+}
+
+// --keep-expired: answers hold the shard's recently expired flows too (their
+// final records, Event EXPIRE), and raw-packet look-ups find their packets.
+class KeptQueryPortTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kExpire = 10 * kSec;
+
+  void SetUp() override {
+    static std::atomic<int> n{0};
+    FlowTableOptions o;
+    o.name = "kqp" + std::to_string(n++);
+    o.max_flows = 20000;  // several slices per scan
+    o.expire_ns = kExpire;
+    o.raw_first = 2;
+    o.capture_length = 64;
+    o.raw_memory_bytes = 1 << 20;
+    o.keep_expired_ns = 3600 * kSec;
+    o.keep_expired_max = 1000;
+    auto t = FlowTable::Create(o, RecordSink{&sink_, &DropSink::Acquire, &DropSink::Publish});
+    ASSERT_TRUE(t.ok()) << t.status();
+    table_ = std::move(*t);
+    auto p = QueryPort::Create(1000 + n++, -1, 1 << 16);
+    ASSERT_TRUE(p.ok()) << p.status();
+    port_ = std::move(*p);
+  }
+  // Flows 0..count-1 from `sport0`, one packet each at `ts` (frame byte 60 = flow index).
+  void Add(uint16_t sport0, uint16_t count, int64_t ts) {
+    for (uint16_t i = 0; i < count; ++i) {
+      testing::TestPacket pkt =
+          testing::Make({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, {10, 0, 0, 1}, {10, 0, 0, 2},
+                        FlowProtocol::kUdp, static_cast<uint16_t>(sport0 + i), 53, 100);
+      pkt.frame[60] = static_cast<uint8_t>(i);
+      const uint8_t* frame = pkt.frame.data();
+      const uint32_t caplen = static_cast<uint32_t>(pkt.frame.size());
+      table_->AdvanceClock(ts);
+      table_->ProcessBurst(&frame, &pkt.parsed, &ts, 1, &caplen);
+    }
+  }
+  WorkBudget Slice() { return WorkBudget::For(kKeptSliceTicks, &FakeClock::Read, &clock_); }
+  void Serve() {
+    WorkBudget b = Slice();
+    port_->Serve(table_.get(), &b);
+  }
+  std::vector<FlowSnapshot> Run(std::shared_ptr<const FlowPredicate> pred,
+                                const std::function<void(int)>& between = nullptr) {
+    std::vector<FlowSnapshot> got;
+    port_->Begin(QueryPort::Kind::kSnapshot, std::move(pred));
+    for (int serves = 0;; ++serves) {
+      Serve();
+      if (between) between(serves);
+      if (port_->Collect([&](const FlowSnapshot& s) { got.push_back(s); })) break;
+    }
+    return got;
+  }
+
+  static constexpr uint64_t kKeptSliceTicks = 64;  // a few hundred flows a slice
+  FakeClock clock_;
+  DropSink sink_;
+  std::unique_ptr<FlowTable> table_;
+  std::unique_ptr<QueryPort> port_;
+};
+
+TEST_F(KeptQueryPortTest, AnswersHoldLiveAndRecentlyExpiredFlowsOnce) {
+  Add(1000, 300, kT0);                // expire at kT0 + kExpire
+  Add(5000, 200, kT0 + kExpire / 2);  // still live then
+  table_->AdvanceClock(kT0 + kExpire + kSec / 5);
+  ASSERT_EQ(table_->size(), 200u);
+  ASSERT_EQ(table_->kept()->size(), 300u);
+  std::vector<FlowSnapshot> got = Run(nullptr);
+  std::set<uint64_t> uuids;
+  int live = 0, expired = 0;
+  for (const FlowSnapshot& s : got) {
+    EXPECT_TRUE(uuids.insert(s.uuid).second) << "twice: " << s.uuid;
+    if (s.event == FlowEvent::kUpdate) {
+      ++live;
+      EXPECT_GE(s.transport_a, 5000);
+    } else {
+      ++expired;
+      EXPECT_EQ(s.expire_reason, ExpireReason::kIdle);
+      EXPECT_LT(s.transport_a, 5000);
+    }
+  }
+  EXPECT_EQ(live, 200);
+  EXPECT_EQ(expired, 300);
+  // The one-flow path (UUID hint) finds a kept flow too.
+  uint64_t kept_uuid = 0;
+  for (const FlowSnapshot& s : got) {
+    if (s.transport_a == 1007) kept_uuid = s.uuid;
+  }
+  auto pred = std::make_shared<PortPredicate>(-1, std::vector<uint64_t>{kept_uuid});
+  std::vector<FlowSnapshot> one = Run(pred);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].uuid, kept_uuid);
+  EXPECT_EQ(one[0].event, FlowEvent::kExpire);
+  EXPECT_EQ(pred->calls.load(), 1);
+}
+
+TEST_F(KeptQueryPortTest, FlowsExpiringDuringAScanAppearAtMostOnce) {
+  Add(1000, 3000, kT0);
+  ASSERT_EQ(table_->size(), 3000u);
+  // Every flow expires after the scan's first slice (which visits some of
+  // them). Seen live then, they are not seen again among the expired ones;
+  // those the scan had not reached expired after it began: not in the answer.
+  std::vector<FlowSnapshot> got = Run(nullptr, [&](int serves) {
+    if (serves == 0) table_->AdvanceClock(kT0 + kExpire + kSec / 5);
+  });
+  ASSERT_EQ(table_->kept()->size(), 1000u);  // the ring's size: the oldest went
+  std::set<uint64_t> uuids;
+  for (const FlowSnapshot& s : got) {
+    EXPECT_TRUE(uuids.insert(s.uuid).second);
+    EXPECT_EQ(s.event, FlowEvent::kUpdate);
+  }
+  EXPECT_GT(got.size(), 0u);
+  EXPECT_LT(got.size(), 3000u);
+}
+
+TEST_F(KeptQueryPortTest, RawPacketsOfAKeptFlow) {
+  Add(1000, 3, kT0);
+  table_->AdvanceClock(kT0 + kExpire + kSec / 5);
+  ASSERT_EQ(table_->size(), 0u);
+  const ExpiredFlows* k = table_->kept();
+  ASSERT_EQ(k->size(), 3u);
+  for (uint64_t q = k->front_seq(); q < k->end_seq(); ++q) {
+    port_->Begin(QueryPort::Kind::kRawPackets, nullptr, k->UuidAt(q));
+    do {
+      Serve();
+    } while (!port_->Collect([](const FlowSnapshot&) {}));
+    EXPECT_TRUE(port_->raw_found());
+    EXPECT_TRUE(port_->raw_expired());
+    std::vector<uint8_t> tags;
+    port_->VisitRawPackets([&](const RawPacketArena::Packet& p) { tags.push_back(p.data[60]); });
+    EXPECT_EQ(tags, std::vector<uint8_t>{static_cast<uint8_t>(k->At(q).snap.transport_a - 1000)});
+  }
+  port_->Begin(QueryPort::Kind::kRawPackets, nullptr, 0xdead);
+  do {
+    Serve();
+  } while (!port_->Collect([](const FlowSnapshot&) {}));
+  EXPECT_FALSE(port_->raw_found());
 }
 
 }  // namespace
