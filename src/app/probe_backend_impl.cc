@@ -8,6 +8,30 @@
 namespace skyprobe {
 namespace {
 
+// A filter that reads enhancer fields, evaluated on an enhanced copy. Costly
+// (FlowPredicate::costly): the workers send the candidates (the UUID hint
+// still applies there) and the requester's thread enhances and evaluates,
+// so enhancers never run on a worker.
+class EnhancedPredicate final : public FlowPredicate {
+ public:
+  EnhancedPredicate(std::shared_ptr<const FlowPredicate> inner,
+                    const std::function<void(FlowSnapshot*)>* enhance)
+      : inner_(std::move(inner)), enhance_(enhance) {
+    uuid_hint_ = inner_->uuid_hint();
+    costly_ = true;
+    reads_enhanced_fields_ = true;
+  }
+  bool Matches(const FlowSnapshot& s) const override {
+    FlowSnapshot copy = s;
+    (*enhance_)(&copy);
+    return inner_->Matches(copy);
+  }
+
+ private:
+  std::shared_ptr<const FlowPredicate> inner_;
+  const std::function<void(FlowSnapshot*)>* enhance_;
+};
+
 class SubscriberFeed final : public FlowHandler {
  public:
   explicit SubscriberFeed(std::function<void(const FlowSnapshot&)> publish)
@@ -87,7 +111,17 @@ absl::Status ProbeBackendImpl::RunOnWorkers(const std::function<void(QueryPort*)
 
 absl::Status ProbeBackendImpl::VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
                                           const std::function<void(const FlowSnapshot&)>& visit) {
-  return RunOnWorkers(QueryPort::Kind::kSnapshot, std::move(predicate), visit);
+  if (!enhance_) return RunOnWorkers(QueryPort::Kind::kSnapshot, std::move(predicate), visit);
+  // Live answers carry what records carry: the enhancers' fields too.
+  if (predicate != nullptr && predicate->reads_enhanced_fields()) {
+    predicate = std::make_shared<EnhancedPredicate>(std::move(predicate), &enhance_);
+  }
+  FlowSnapshot copy;
+  return RunOnWorkers(QueryPort::Kind::kSnapshot, std::move(predicate), [&](const FlowSnapshot& s) {
+    copy = s;
+    enhance_(&copy);
+    visit(copy);
+  });
 }
 
 absl::Status ProbeBackendImpl::AggregateFlows(std::shared_ptr<const FlowPredicate> predicate,

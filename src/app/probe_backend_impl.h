@@ -49,6 +49,11 @@ class ProbeBackendImpl final : public ProbeBackend {
   size_t LiveFlowsHint() const override { return live_flows_ ? live_flows_() : 0; }
   // Set once, before the service starts.
   void SetLiveFlows(std::function<size_t()> fn) { live_flows_ = std::move(fn); }
+  // The enhancers records go through (CommunityID), for live answers: each
+  // flow of an answer gets them on the gRPC thread, and a filter that reads
+  // their fields is evaluated there on an enhanced copy. Called by one query
+  // at a time (under the query mutex). Set once, before the service starts.
+  void SetEnhancer(std::function<void(FlowSnapshot*)> fn) { enhance_ = std::move(fn); }
 
   // The control-loop handler that feeds subscribers (owned by the loop).
   std::unique_ptr<FlowHandler> Handler();
@@ -69,6 +74,7 @@ class ProbeBackendImpl final : public ProbeBackend {
   std::string node_tid_;
   std::shared_ptr<const CapturePoints> points_;
   std::function<size_t()> live_flows_;
+  std::function<void(FlowSnapshot*)> enhance_;
   std::mutex query_mu_;  // one query at a time on the workers' ports
   std::mutex subs_mu_;
   std::map<uint64_t, std::function<void(const FlowSnapshot&)>> subs_;

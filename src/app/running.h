@@ -22,6 +22,7 @@
 #include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
+#include "control/enhancer_pipeline.h"
 #include "export/ipfix/ipfix_handler.h"
 #include "export/kafka_sink.h"
 #include "record/capture_points.h"
@@ -57,6 +58,8 @@ struct Running {
   std::vector<std::unique_ptr<QueryPort>> query_ports;
   std::vector<std::unique_ptr<RxWorker>> workers;
   std::unique_ptr<ProbeBackendImpl> backend;
+  // The enhancers for live answers (the backend's; see SetUpService).
+  std::unique_ptr<EnhancerPipeline> live_enhancers;
 #ifdef SKYPROBE_WITH_SERVICE
   std::unique_ptr<GrpcServer> server;
 #endif

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "app/counters.h"
+#include "app/outputs.h"
+#include "control/enhancer_pipeline.h"
 #include "skyprobe/status.h"
 
 namespace skyprobe {
@@ -75,6 +77,13 @@ absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] C
       }
       return n;
     });
+    // The enhancers again, for live answers (the control loop's own are its
+    // lcore's; these run on gRPC threads, one query at a time).
+    r->live_enhancers = std::make_unique<EnhancerPipeline>();
+    SKYPROBE_RETURN_IF_ERROR(SetUpEnhancers(cfg, r->live_enhancers.get()));
+    if (r->live_enhancers->size() > 0) {
+      r->backend->SetEnhancer([p = r->live_enhancers.get()](FlowSnapshot* s) { p->Enhance(s); });
+    }
     loop->AddHandler(r->backend->Handler());
     SKYPROBE_ASSIGN_OR_RETURN(r->server,
                               StartGrpcServer(ServiceOptionsFromConfig(cfg), r->backend.get()));

@@ -233,7 +233,7 @@ bool QueryPort::Emit(const Request& r, const FlowTable& table, uint32_t pos) noe
     current_ = static_cast<Chunk*>(obj);
   }
   FlowSnapshot& s = current_->flows[current_->count];
-  table.FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &s);
+  table.FillLiveSnapshot(pos, &s);
   if (r.in_shard && r.predicate != nullptr && !r.predicate->Matches(s)) return true;
   if (++current_->count == kChunkFlows) {
     rte_ring_sp_enqueue(full_, current_);  // cannot fail: the ring holds every chunk

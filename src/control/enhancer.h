@@ -1,8 +1,10 @@
 // enhancer.h: the interface of a flow-record enhancer.
 //
-// Owner: control lcore only. An enhancer adds derived fields to a FlowSnapshot
-// (Community ID today; GeoIP, topology ids, process names later) after it left
-// its worker and before handlers and exporters see it. Skydive's historic
+// Owner: the control lcore's pipeline runs it on every record. An enhancer
+// adds derived fields to a FlowSnapshot (Community ID today; GeoIP, topology
+// ids, process names later) after it left its worker and before handlers and
+// exporters see it. A second pipeline gives live answers the same fields
+// (app/service_setup.cc): that one runs on gRPC threads, one query at a time. Skydive's historic
 // `flow.Enhancer` (Name, Enhance), minus Start/Stop: set-up happens in the
 // constructor, as RAII wants.
 //
@@ -24,7 +26,8 @@ class Enhancer {
   virtual std::string_view Name() const = 0;
 
   // Fills the fields this enhancer owns. Called once per record on the control
-  // lcore (a virtual call per record, never per packet). Must not throw and
+  // lcore (a virtual call per record, never per packet), and per flow of a
+  // live answer by the second pipeline (see above). Must not throw and
   // should not allocate: it runs for every update and expire record.
   virtual void Enhance(FlowSnapshot* s) = 0;
 };

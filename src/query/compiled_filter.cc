@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "query/filter_expr.h"
@@ -33,7 +34,7 @@ enum class NodeKind : uint8_t {
   kStrEq,   // formatted string key == value
   kIpEq,    // Network.A/B == decoded address
   kMacEq,   // Link.A/B == decoded MAC
-  kHexEq,   // UUID-like key == decoded integer (canonical hex only)
+  kHexEq,   // UUID-like key == decoded integer
   kRegex,   // formatted key matches
   kNull,    // key absent
 };
@@ -79,14 +80,15 @@ absl::Status WrongType(absl::string_view kind, const FieldInfo& f) {
                    f.type == FieldType::kInt ? "an integer" : "a string", " key"));
 }
 
-// A string term; decodes the literal when its canonical text equals it (only
-// then can it equal what the getter prints), else compares text.
+// A string term. Addresses and ids are decoded, so that any spelling of a
+// value matches what the getter prints: an IPv6 address in upper case or not
+// in RFC 5952 form, a MAC in upper case, an id in upper-case hex or with
+// leading zeros. Other strings compare as text.
 std::unique_ptr<Node> StringTerm(const FieldInfo& f, const std::string& value) {
   auto n = std::make_unique<Node>();
   n->field = f.id;
   n->kind = NodeKind::kStrEq;
   n->text = value;
-  std::string canonical;
   switch (f.id) {
     case FieldId::kNetworkA:
     case FieldId::kNetworkB: {
@@ -98,8 +100,7 @@ std::unique_ptr<Node> StringTerm(const FieldInfo& f, const std::string& value) {
         version = 6;
       }
       if (version == 0) break;
-      AppendIp(static_cast<uint8_t>(version), buf, &canonical);
-      n->kind = canonical == value ? NodeKind::kIpEq : NodeKind::kFalse;
+      n->kind = NodeKind::kIpEq;
       n->ip_version = static_cast<uint8_t>(version);
       std::memcpy(n->bytes, buf, sizeof(buf));
       break;
@@ -112,19 +113,30 @@ std::unique_ptr<Node> StringTerm(const FieldInfo& f, const std::string& value) {
                       &m[5], &tail) != 6) {
         break;
       }
+      // sscanf's %x also takes a sign or spaces: only hex digits and colons.
+      if (!std::all_of(value.begin(), value.end(),
+                       [](char c) { return c == ':' || absl::ascii_isxdigit(c); })) {
+        break;
+      }
       for (int i = 0; i < 6; ++i) n->bytes[i] = static_cast<uint8_t>(m[i]);
-      AppendMac(n->bytes, &canonical);
-      n->kind = canonical == value ? NodeKind::kMacEq : NodeKind::kFalse;
+      n->kind = NodeKind::kMacEq;
       break;
     }
     case FieldId::kUuid:
     case FieldId::kTrackingId:
     case FieldId::kL3TrackingId:
     case FieldId::kParentUuid: {
+      // Hex digits only (SimpleHexAtoi also takes "0x" and spaces); at most
+      // 64 bits once leading zeros are dropped.
+      if (value.empty() || !std::all_of(value.begin(), value.end(), absl::ascii_isxdigit)) break;
+      const size_t first = std::min(value.find_first_not_of('0'), value.size() - 1);
+      if (value.size() - first > 16) {
+        n->kind = NodeKind::kFalse;  // no id is that big
+        break;
+      }
       uint64_t v = 0;
-      if (value.empty() || value.size() > 16 || !absl::SimpleHexAtoi(value, &v)) break;
-      AppendHex(v, &canonical);
-      n->kind = canonical == value ? NodeKind::kHexEq : NodeKind::kFalse;
+      if (!absl::SimpleHexAtoi(value.substr(first), &v)) break;
+      n->kind = NodeKind::kHexEq;
       n->number = static_cast<int64_t>(v);
       break;
     }
@@ -412,11 +424,28 @@ uint32_t CostOf(const Node& n) {
 // of its snapshot; a busy worker's slice of query work is 1 us a loop.
 constexpr uint32_t kShardCostMax = 512;
 
+// Whether a condition under `n` reads `id` (filters nest at most 64 deep).
+bool ReadsField(const Node& n, FieldId id) {
+  switch (n.kind) {
+    case NodeKind::kTrue:
+    case NodeKind::kFalse:
+      return false;
+    case NodeKind::kAnd:
+    case NodeKind::kOr:
+    case NodeKind::kNone:
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [id](const std::unique_ptr<Node>& c) { return ReadsField(*c, id); });
+    default:
+      return n.field == id;
+  }
+}
+
 }  // namespace
 
 CompiledFilter::CompiledFilter(std::unique_ptr<Node> root, FilterContext ctx)
     : root_(std::move(root)), ctx_(std::move(ctx)) {
   costly_ = CostOf(*root_) > kShardCostMax;
+  reads_enhanced_fields_ = ReadsField(*root_, FieldId::kCommunityId);
   std::optional<std::vector<uint64_t>> hint = UuidHint(*root_);
   // An empty hint would read "any": a filter no UUID can match keeps none,
   // and Matches() says no to every flow anyway.

@@ -223,6 +223,9 @@ bool HasField(FieldId id, const FlowView& flow) noexcept {
       return s.has_parent;
     case FieldId::kCommunityId:
       return s.community_id[0] != '\0';
+    case FieldId::kFinishType:
+      // NOT_FINISHED is no value: records and answers leave it out.
+      return s.finish_type != FinishType::kNotFinished;
     case FieldId::kLinkProtocol:
     case FieldId::kLinkA:
     case FieldId::kLinkB:

@@ -27,12 +27,43 @@ struct SortKey {
   uint64_t uuid = 0;
 };
 
+// Ids printed in hex (UUID, ParentUUID, TrackingID, L3TrackingID) sort by
+// their value, as the default UUID order does, not by their text ("f" after
+// "10").
+bool IsHexId(FieldId id) {
+  return id == FieldId::kUuid || id == FieldId::kParentUuid || id == FieldId::kTrackingId ||
+         id == FieldId::kL3TrackingId;
+}
+
+bool HexIdValue(FieldId id, const FlowSnapshot& s, uint64_t* out) {
+  switch (id) {
+    case FieldId::kUuid:
+      *out = s.uuid;
+      return true;
+    case FieldId::kParentUuid:
+      *out = s.parent_uuid;
+      return s.has_parent;
+    case FieldId::kTrackingId:
+      *out = s.tracking_id;
+      return true;
+    case FieldId::kL3TrackingId:
+      *out = s.l3_tracking_id;
+      return true;
+    default:
+      return false;
+  }
+}
+
 SortKey KeyOf(const SortSpec& spec, const FlowRow& row) {
   SortKey k;
   k.uuid = row.snap.uuid;
   if (spec.sort_field == nullptr) return k;
   const FlowView v = row.View();
-  if (spec.sort_field->type == FieldType::kInt) {
+  if (IsHexId(spec.sort_field->id)) {
+    uint64_t x = 0;
+    k.present = HexIdValue(spec.sort_field->id, row.snap, &x);
+    k.number = static_cast<int64_t>(x);  // compared unsigned
+  } else if (spec.sort_field->type == FieldType::kInt) {
     k.present = GetIntField(spec.sort_field->id, v, &k.number);
   } else {
     std::string scratch;
@@ -49,7 +80,10 @@ int Compare(const SortSpec& spec, const SortKey& a, const SortKey& b) {
     if (a.present != b.present) return a.present ? -1 : 1;  // absent last
     if (a.present) {
       int c = 0;
-      if (spec.sort_field->type == FieldType::kInt) {
+      if (IsHexId(spec.sort_field->id)) {
+        const uint64_t x = static_cast<uint64_t>(a.number), y = static_cast<uint64_t>(b.number);
+        c = x < y ? -1 : (x > y ? 1 : 0);
+      } else if (spec.sort_field->type == FieldType::kInt) {
         c = a.number < b.number ? -1 : (a.number > b.number ? 1 : 0);
       } else {
         c = a.text.compare(b.text);

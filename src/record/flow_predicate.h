@@ -34,9 +34,15 @@ class FlowPredicate {
   // bounded whatever the filter; such a query is answered slower.
   bool costly() const { return costly_; }
 
+  // True when it reads a field the control lcore's enhancers add to records
+  // (CommunityID): a shard's own snapshot lacks it, so the requester
+  // evaluates it on an enhanced copy (app/probe_backend_impl.cc).
+  bool reads_enhanced_fields() const { return reads_enhanced_fields_; }
+
  protected:
   std::vector<uint64_t> uuid_hint_;
   bool costly_ = false;
+  bool reads_enhanced_fields_ = false;
 };
 
 inline bool FlowPredicate::MayMatchUuid(uint64_t uuid) const {

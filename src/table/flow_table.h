@@ -199,6 +199,11 @@ class FlowTable {
 
   // Fills `out` from the flow at `pos` (used for records and queries).
   void FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason, FlowSnapshot* out) const;
+  // The flow at `pos` as a live answer shows it (docs/query.md): a record
+  // that is not emitted, Event UPDATE, whose LastUpdateMetric (the window
+  // open since the flow's previous record) is there only once the flow has
+  // had an update record (before that, Metric holds it all).
+  void FillLiveSnapshot(uint32_t pos, FlowSnapshot* out) const;
 
   // UUID of the flow at `pos` (meaningful only while IsLive(pos)); uuids()
   // is the whole dense array, capacity() entries, for scans by UUID.

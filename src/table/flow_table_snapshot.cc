@@ -87,19 +87,24 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
     s->tcp_flags_ba = h.tcp_flags_ba;
     if (tcp_track_) FillTcpTrackers(pos, event, &t);
   }
-  if (event == FlowEvent::kExpire) {
-    if (h.flags & kFlowRst) {
-      s->finish_type = FinishType::kTcpRst;
-    } else if ((h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa)) {
-      s->finish_type = FinishType::kTcpFin;
-    } else if (static_cast<FinishType>(c.first_finish) != FinishType::kNotFinished) {
-      s->finish_type = static_cast<FinishType>(c.first_finish);
-    } else {
-      s->finish_type = FinishType::kTimeout;
-    }
-  } else {
+  // How the flow ended, the same in every record and live answer: a RST,
+  // FIN both ways, or what its first packet said (Skydive's rule); an
+  // expiry without any of them is a TIMEOUT. A flow still open has none.
+  if (h.flags & kFlowRst) {
+    s->finish_type = FinishType::kTcpRst;
+  } else if ((h.flags & (kFlowFinAb | kFlowFinBa)) == (kFlowFinAb | kFlowFinBa)) {
+    s->finish_type = FinishType::kTcpFin;
+  } else if (static_cast<FinishType>(c.first_finish) != FinishType::kNotFinished) {
     s->finish_type = static_cast<FinishType>(c.first_finish);
+  } else if (event == FlowEvent::kExpire) {
+    s->finish_type = FinishType::kTimeout;
   }
+}
+
+void FlowTable::FillLiveSnapshot(uint32_t pos, FlowSnapshot* s) const {
+  FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, s);
+  s->has_last_update_metric = (hot_[pos].flags & kFlowUpdated) != 0;
+  if (!s->has_last_update_metric) s->last_update_metric = FlowMetric();
 }
 
 }  // namespace skyprobe

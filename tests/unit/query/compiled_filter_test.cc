@@ -50,8 +50,7 @@ class CompiledFilterTest : public ::testing::Test {
 TEST_F(CompiledFilterTest, StringTerms) {
   EXPECT_THAT(Match("Network.A = '10.0.0.1'"), ElementsAre("a1", "a2"));
   EXPECT_THAT(Match("Network.B = '2001:db8::53'"), ElementsAre("a3"));
-  EXPECT_THAT(Match("Network.B = '2001:DB8::53'"), ElementsAre());  // text, as JSON prints it
-  EXPECT_THAT(Match("Network.A = '010.0.0.1'"), ElementsAre());
+  EXPECT_THAT(Match("Network.A = '010.0.0.1'"), ElementsAre());  // not an address: text
   EXPECT_THAT(Match("IPV4.A = '10.0.0.9'"), ElementsAre("a4"));  // alias
   EXPECT_THAT(Match("Network.Protocol = 'IPV6'"), ElementsAre("a3"));
   EXPECT_THAT(Match("TCP.Protocol = 'TCP'"), ElementsAre("a1", "a2"));
@@ -61,11 +60,11 @@ TEST_F(CompiledFilterTest, StringTerms) {
   EXPECT_THAT(Match("LayersPath = 'Ethernet/IPv6/UDP'"), ElementsAre("a3"));
   EXPECT_THAT(Match("Application = 'ICMPv4'"), ElementsAre("a4"));
   EXPECT_THAT(Match("UUID = 'a2'"), ElementsAre("a2"));
-  EXPECT_THAT(Match("UUID = '0a2'"), ElementsAre());
+  EXPECT_THAT(Match("UUID = 'a3 '"), ElementsAre());            // not hex: text
   EXPECT_THAT(Match("TrackingID = '1e6'"), ElementsAre("a2"));  // 0xa2 * 3
   EXPECT_THAT(Match("ParentUUID = 'a1'"), ElementsAre("a2"));
   EXPECT_THAT(Match("ETHERNET.A = '02:00:00:00:00:0a'"), ElementsAre("a1", "a2", "a3", "a4"));
-  EXPECT_THAT(Match("Link.B = '02:00:00:00:00:0B'"), ElementsAre());
+  EXPECT_THAT(Match("Link.B = '02:00:00:00:00:0c'"), ElementsAre());
   EXPECT_THAT(Match("NodeTID = 'probe-1'"), ElementsAre("a1", "a2", "a3", "a4"));
   EXPECT_THAT(Match("NodeTID = 'probe-2'"), ElementsAre());
   EXPECT_THAT(Match("CommunityID = '1:abc='"), ElementsAre("a1"));
@@ -94,6 +93,61 @@ TEST_F(CompiledFilterTest, CapturePointKeys) {
   EXPECT_THAT(match("NodeTID = 'tap-1'"), ElementsAre("a1", "a3"));
   EXPECT_THAT(match("NodeTID = 'probe-1'"), ElementsAre("a2", "a4"));
   EXPECT_THAT(match("NodeTID = 'probe-1' and CaptureID = 'downlink'"), ElementsAre("a2"));
+}
+
+// Addresses and ids match however they are spelled (issue 15): what decodes
+// to the same bytes as the printed value is that value.
+TEST_F(CompiledFilterTest, AddressesAndIdsNormalized) {
+  EXPECT_THAT(Match("Network.B = '2001:DB8::53'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Network.B = '2001:0DB8:0000:0000:0000:0000:0000:0053'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("IPV6.A in ('2001:DB8::1', '2001:db8::2')"), ElementsAre("a3"));
+  EXPECT_THAT(Match("Network.A != '2001:DB8::1'"), ElementsAre("a1", "a2", "a4"));
+  EXPECT_THAT(Match("Network.B = '2001:DB8::54'"), ElementsAre());
+  EXPECT_THAT(Match("Link.B = '02:00:00:00:00:0B'"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("Link.B = '2:0:0:0:0:b'"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("Link.B = '02:00:00:00:00:+b'"), ElementsAre());  // sscanf would take it
+  EXPECT_THAT(Match("UUID = 'A2'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("UUID = '00000000000000a2'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("UUID = '0000000000000000000a2'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("UUID = '0xa2'"), ElementsAre());
+  EXPECT_THAT(Match("UUID = '100000000000000a2'"), ElementsAre());  // past 64 bits
+  EXPECT_THAT(Match("TrackingID = '1E6'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("ParentUUID = 'A1'"), ElementsAre("a2"));
+  // The one-flow look-up still reads the UUID alone.
+  auto f = CompiledFilter::Compile("UUID = '00A2'", nullptr, {});
+  ASSERT_TRUE(f.ok());
+  EXPECT_THAT((*f)->uuid_hint(), ElementsAre(0xa2u));
+}
+
+// NOT_FINISHED is no value (the JSON leaves FinishType out): a term on it
+// matches nothing, `is null` matches the flows still open (docs/query.md).
+TEST_F(CompiledFilterTest, FinishTypeNotFinishedIsAbsent) {
+  EXPECT_THAT(Match("FinishType = 'NOT_FINISHED'"), ElementsAre());
+  EXPECT_THAT(Match("FinishType is null"), ElementsAre("a3", "a4"));
+  EXPECT_THAT(Match("FinishType is not null"), ElementsAre("a1", "a2"));
+  EXPECT_THAT(Match("not FinishType = 'TCP_FIN'"), ElementsAre("a3", "a4"));
+  EXPECT_THAT(Match("FinishType != 'TCP_FIN'"), ElementsAre());
+}
+
+// A filter on CommunityID says so: a shard's snapshot lacks it (the
+// enhancers add it), so the probe evaluates an enhanced copy.
+TEST_F(CompiledFilterTest, SaysWhetherItReadsEnhancedFields) {
+  for (const char* expr : {"CommunityID = '1:abc='", "Transport.B = 443 or CommunityID is null",
+                           "not (UUID = 'a1' and CommunityID =~ 'x')"}) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {});
+    ASSERT_TRUE(f.ok()) << expr;
+    EXPECT_TRUE((*f)->reads_enhanced_fields()) << expr;
+  }
+  for (const char* expr : {"", "Transport.B = 443", "UUID = 'a1' or Network.A = '10.0.0.1'"}) {
+    auto f = CompiledFilter::Compile(expr, nullptr, {});
+    ASSERT_TRUE(f.ok()) << expr;
+    EXPECT_FALSE((*f)->reads_enhanced_fields()) << expr;
+  }
+  v1::Filter structured;
+  structured.mutable_nullfilter()->set_key("CommunityID");
+  auto f = CompiledFilter::Compile("", &structured, {});
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE((*f)->reads_enhanced_fields());
 }
 
 TEST_F(CompiledFilterTest, IntegerTermsAndRanges) {
@@ -175,7 +229,8 @@ TEST_F(CompiledFilterTest, UuidHintPinsOnlyWhatTheFilterPins) {
   EXPECT_THAT(hint("not UUID = 'a1'"), ElementsAre());
   EXPECT_THAT(hint("ParentUUID = 'a1'"), ElementsAre());
   EXPECT_THAT(hint("UUID =~ 'a1'"), ElementsAre());
-  EXPECT_THAT(hint("UUID = '0a1'"), ElementsAre());  // not canonical: matches nothing, no hint
+  EXPECT_THAT(hint("UUID = '0A1'"), ElementsAre(0xa1));  // any spelling of the value
+  EXPECT_THAT(hint("UUID = 'x1'"), ElementsAre());       // not an id: text, no hint
   // Whatever the hint, a flow the filter matches is in it.
   for (const char* expr : {"UUID = 'a1' and Transport.B = 443", "UUID in ('a2', 'a4')",
                            "UUID = 'a3' or UUID = 'ff'"}) {

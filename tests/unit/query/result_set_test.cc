@@ -3,6 +3,7 @@
 
 #include "query/result_set.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,60 @@ TEST(ResultSetTest, MergeSortsAndDedupsAcrossProbes) {
   std::vector<FlowRow> b_by_uuid = {b[1], b[0]};
   EXPECT_THAT(Uuids(MergeSorted(Spec("", v1::ASCENDING), {a, b_by_uuid}, 0)),
               ElementsAre(1, 3, 4, 33));
+}
+
+// One UUID order (issue 15): --sort UUID is the default order, by value, not
+// by text ("f" before "10"; a UUID with the top bit set last, not negative).
+TEST(ResultSetTest, HexIdsSortByValue) {
+  const std::vector<uint64_t> uuids = {0x10, 0xf, 0xffffffffffffff00ULL, 0x2, 0x8000000000000000ULL,
+                                       0x100};
+  std::vector<FlowRow> rows;
+  for (uint64_t u : uuids) {
+    FlowSnapshot s = TcpFlow(u, "10.0.0.1", "10.0.0.2", 1, 2, 10);
+    s.tracking_id = ~u;  // the reverse order
+    s.has_parent = u != 0x2;
+    s.parent_uuid = u;
+    rows.push_back(Row(s));
+  }
+  std::vector<uint64_t> expected = uuids;  // the oracle: unsigned order
+  std::sort(expected.begin(), expected.end());
+  std::vector<FlowRow> by_default = rows;
+  SortAndDedup(Spec("", v1::ASCENDING), &by_default);
+  EXPECT_EQ(Uuids(by_default), expected);
+  std::vector<FlowRow> by_uuid = rows;
+  SortAndDedup(Spec("UUID", v1::ASCENDING), &by_uuid);
+  EXPECT_EQ(Uuids(by_uuid), expected);
+  std::vector<FlowRow> desc = rows;
+  SortAndDedup(Spec("UUID", v1::DESCENDING), &desc);
+  EXPECT_EQ(Uuids(desc), std::vector<uint64_t>(expected.rbegin(), expected.rend()));
+  std::vector<FlowRow> by_tracking = rows;
+  SortAndDedup(Spec("TrackingID", v1::ASCENDING), &by_tracking);
+  EXPECT_EQ(Uuids(by_tracking), std::vector<uint64_t>(expected.rbegin(), expected.rend()));
+  // ParentUUID: by value, the flow without one last.
+  std::vector<FlowRow> by_parent = rows;
+  SortAndDedup(Spec("ParentUUID", v1::ASCENDING), &by_parent);
+  std::vector<uint64_t> parents(expected.begin(), expected.end());
+  parents.erase(std::find(parents.begin(), parents.end(), 0x2u));
+  parents.push_back(0x2);
+  EXPECT_EQ(Uuids(by_parent), parents);
+  // Pages of a UUID sort walk every row once, in that order.
+  const SortSpec spec = Spec("UUID", v1::ASCENDING);
+  std::vector<uint64_t> seen;
+  std::string token;
+  for (int pages = 0; pages < 10; ++pages) {
+    std::vector<FlowRow> page_rows = rows;
+    SortAndDedup(spec, &page_rows);
+    absl::StatusOr<Page> page = Paginate(spec, std::move(page_rows), 4, token, "q");
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const FlowRow& r : page->rows) seen.push_back(r.snap.uuid);
+    token = page->next_token;
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(seen, expected);
+  // Merged across probes too.
+  std::vector<FlowRow> a(by_uuid.begin(), by_uuid.begin() + 3);
+  std::vector<FlowRow> b(by_uuid.begin() + 3, by_uuid.end());
+  EXPECT_EQ(Uuids(MergeSorted(spec, {b, a}, 0)), expected);
 }
 
 TEST(ResultSetTest, QueryIdDependsOnTheQueryNotThePage) {
