@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
         skyprobe::PrintCheck(skyprobe::CheckMachine(*cfg, skyprobe::MachineRoot()), stdout);
     return ready ? kExitOk : kExitError;
   }
+  if (const absl::Status s = skyprobe::CheckConfigFiles(*cfg); !s.ok()) {
+    std::fprintf(stderr, "skyprobe: %s\n", std::string(s.message()).c_str());
+    return kExitConfig;
+  }
   // SIGINT/SIGTERM: expire every flow through the outputs and leave.
   // SIGHUP: outputs reopen their files (logrotate). SIGPIPE: ignored, so that
   // a closed pipe is a write error (EPIPE) an output counts, not a kill.

@@ -27,4 +27,9 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
                       const std::atomic<uint64_t>* reopen = nullptr,
                       TerminalRelay* progress = nullptr);
 
+// Configuration the flags cannot check alone, read before anything starts:
+// the gRPC service's TLS certificate, key and client CA (a bad one is a
+// refused configuration, exit status 2, named as such).
+absl::Status CheckConfigFiles(const Config& cfg);
+
 }  // namespace skyprobe

@@ -8,8 +8,12 @@
 
 #include "app/counters.h"
 #include "app/outputs.h"
+#include "app/probe.h"
 #include "control/enhancer_pipeline.h"
 #include "skyprobe/status.h"
+#ifdef SKYPROBE_WITH_SERVICE
+#include "service/tls_files.h"
+#endif
 
 namespace skyprobe {
 namespace {
@@ -46,6 +50,13 @@ StatsSnapshot ToStats(const Summary& s) {
 }
 
 }  // namespace
+
+absl::Status CheckConfigFiles([[maybe_unused]] const Config& cfg) {
+#ifdef SKYPROBE_WITH_SERVICE
+  if (cfg.grpc_listen != "none") return CheckTlsFiles(ServiceOptionsFromConfig(cfg));
+#endif
+  return absl::OkStatus();
+}
 
 absl::Status SetUpService([[maybe_unused]] const Config& cfg, [[maybe_unused]] ControlLoop* loop,
                           [[maybe_unused]] Running* r) {

@@ -109,6 +109,9 @@ enum class Distribution : uint8_t {
   kDispatch = 2,  // one RX lcore spreads frames to workers by a symmetric address hash
 };
 
+// Which of gRPC's own log lines reach the probe's stderr (--grpc-log).
+enum class GrpcLogLevel : uint8_t { kOff = 0, kError = 1, kInfo = 2, kDebug = 3 };
+
 // How a sink encodes a record: the JSON line, or a serialized skyprobe.v1.Flow.
 enum class RecordFormat : uint8_t { kJson = 0, kProtobuf = 1 };
 
@@ -281,6 +284,9 @@ struct Config {
   // A stream (QueryStream, ExportPcap, Subscribe) whose client has not taken a message for
   // this long is cut off ("--grpc-idle-timeout", seconds; 0 = never).
   uint32_t grpc_idle_timeout_sec = 30;
+  // gRPC's internal log, through the probe's stderr at this level and above
+  // ("--grpc-log"; off by default: a library's chatter is no user message).
+  GrpcLogLevel grpc_log = GrpcLogLevel::kOff;
   // Keep running (table and service) after the pcap inputs end, until SIGTERM ("--hold").
   bool hold = false;
 

@@ -67,6 +67,7 @@ enum class Field : uint8_t {
   kGrpcMaxExports,
   kGrpcAnswerMemory,
   kGrpcIdleTimeout,
+  kGrpcLog,
   kHold,
   kRawPackets,
   kRawPacketsLast,

@@ -76,6 +76,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"grpc-max-exports", "service.max_exports"},
     {"grpc-answer-memory", "service.answer_memory"},
     {"grpc-idle-timeout", "service.idle_timeout"},
+    {"grpc-log", "service.grpc_log"},
     {"hold", "runtime.hold"},
     {"raw-packets", "flow.raw_packets"},
     {"raw-packets-last", "flow.raw_packets_last"},
@@ -423,6 +424,13 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBytes(value, &cfg->grpc_answer_memory);
     case Field::kGrpcIdleTimeout:
       return ParseU32(value, kSeconds, &cfg->grpc_idle_timeout_sec);
+    case Field::kGrpcLog:
+      return ParseChoice(value,
+                         {{"off", GrpcLogLevel::kOff},
+                          {"error", GrpcLogLevel::kError},
+                          {"info", GrpcLogLevel::kInfo},
+                          {"debug", GrpcLogLevel::kDebug}},
+                         &cfg->grpc_log);
     case Field::kHold:
       return ParseBool(value, &cfg->hold);
     case Field::kRawPackets:

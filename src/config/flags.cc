@@ -85,6 +85,7 @@ constexpr FlagSpec kFlags[] = {
     {"grpc-max-exports", FlagKind::kValue, Field::kGrpcMaxExports},
     {"grpc-answer-memory", FlagKind::kValue, Field::kGrpcAnswerMemory},
     {"grpc-idle-timeout", FlagKind::kValue, Field::kGrpcIdleTimeout},
+    {"grpc-log", FlagKind::kValue, Field::kGrpcLog},
     {"hold", FlagKind::kSwitchOn, Field::kHold},
     {"raw-packets", FlagKind::kValue, Field::kRawPackets},
     {"raw-packets-last", FlagKind::kValue, Field::kRawPacketsLast},

@@ -208,6 +208,8 @@ SERVICE (gRPC; skyprobectl is its client)
     --grpc-answer-memory BYTES  memory all answers in flight may hold (default: 1G)
     --grpc-idle-timeout SEC  cut off a stream whose client took nothing for SEC
                              seconds (default: 30, 0 = never)
+    --grpc-log LEVEL         gRPC's own log lines, on stderr as "skyprobe: grpc
+                             LEVEL ...": off, error, info or debug (default: off)
     --check                  inspect this machine for the given configuration
                              (hugepages, IOMMU/vfio, NIC drivers, lcores, NUMA,
                              memory locking, AF_PACKET rights), print what is ready

@@ -18,11 +18,54 @@ absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& 
   return buf.str();
 }
 
+// What a failed call most likely lacks, from gRPC's words and the client's
+// settings (gRPC only says "failed to connect ... Socket closed"); empty when
+// nothing better can be said.
+std::string Hint(const CtlOptions& o, const grpc::Status& s) {
+  const std::string& m = s.error_message();
+  const bool tls = !o.tls_ca.empty() || !o.tls_cert.empty();
+  auto has = [&](const char* word) { return m.find(word) != std::string::npos; };
+  if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return o.token_file.empty() ? "the probe requires a token: give it with --token-file FILE"
+                                : "the probe refused the token of --token-file";
+  }
+  if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+      s.error_code() != grpc::StatusCode::UNKNOWN) {
+    return "";
+  }
+  if (has("Connection refused")) {
+    return "nothing listens there (is the probe running, with --grpc-listen on that port?)";
+  }
+  if (has("CERTIFICATE_VERIFY_FAILED") || has("certificate verify failed")) {
+    return "the probe's certificate is not signed by --tls-ca (or names another host: "
+           "--tls-server-name)";
+  }
+  if (has("WRONG_VERSION_NUMBER") || has("wrong version number")) {
+    return "the probe does not speak TLS: leave out --tls-ca";
+  }
+  const bool closed = has("Socket closed") || has("Connection reset") || has("handshake") ||
+                      has("Handshake") || has("End of TCP stream");
+  if (closed && !tls) return "the probe closed the connection: it requires TLS (--tls-ca FILE)";
+  if (closed && o.tls_cert.empty()) {
+    return "the probe closed the TLS connection: it requires a client certificate "
+           "(--tls-cert FILE --tls-key FILE)";
+  }
+  if (closed) return "the probe refused the TLS connection: is --tls-cert signed by its client CA?";
+  return "";
+}
+
 }  // namespace
 
-absl::Status FromGrpc(const std::string& probe, const grpc::Status& s) {
+absl::Status FromGrpc(const CtlOptions& o, const std::string& probe, const grpc::Status& s) {
+  const std::string hint = Hint(o, s);
+  std::string text = s.error_message();
+  // One line: gRPC's text may carry newlines (a debug string).
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(probe, ": ", s.error_message()));
+                      hint.empty() ? absl::StrCat(probe, ": ", text)
+                                   : absl::StrCat(probe, ": ", hint, " (gRPC: ", text, ")"));
 }
 
 absl::StatusOr<Client> Client::Make(const CtlOptions& o) {
@@ -32,6 +75,10 @@ absl::StatusOr<Client> Client::Make(const CtlOptions& o) {
     absl::StatusOr<std::string> t = ReadFile("--token-file", o.token_file);
     if (!t.ok()) return t.status();
     c.token_ = std::string(absl::StripAsciiWhitespace(*t));
+    if (c.token_.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token-file ", o.token_file, ": empty (no token to send)"));
+    }
   }
   if (o.tls_ca.empty() && o.tls_cert.empty()) {
     c.creds_ = grpc::InsecureChannelCredentials();

@@ -21,13 +21,16 @@
 
 namespace skyprobe::ctl {
 
-// "PROBE: message" with the gRPC code.
-absl::Status FromGrpc(const std::string& probe, const grpc::Status& s);
+// "PROBE: message" with the gRPC code, on one line; where gRPC's words and
+// the client's settings say what is likely missing (TLS, a client
+// certificate, a token, nothing listening), "PROBE: hint (gRPC: message)".
+absl::Status FromGrpc(const CtlOptions& o, const std::string& probe, const grpc::Status& s);
 
 // Connection settings shared by every call.
 class Client {
  public:
-  // Reads --token-file and the TLS files; INVALID_ARGUMENT naming one that cannot be read.
+  // Reads --token-file and the TLS files; INVALID_ARGUMENT naming one that cannot be read
+  // (or an empty token file).
   static absl::StatusOr<Client> Make(const CtlOptions& o);
 
   std::unique_ptr<skyprobe::v1::ProbeService::Stub> Stub(const std::string& probe) const {

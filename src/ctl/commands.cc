@@ -77,7 +77,7 @@ absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::s
   }
   grpc::Status s = reader->Finish();
   if (!bad.ok()) return bad;
-  if (!s.ok()) return FromGrpc(probe, s);
+  if (!s.ok()) return FromGrpc(o, probe, s);
   return absl::OkStatus();
 }
 
@@ -95,7 +95,7 @@ absl::Status StreamJsonLines(const Client& client, const CtlOptions& o, const st
     std::fwrite(set.jsonlines().data(), 1, set.jsonlines().size(), out);
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return FromGrpc(probe, s);
+  if (!s.ok()) return FromGrpc(o, probe, s);
   return absl::OkStatus();
 }
 
@@ -192,8 +192,12 @@ absl::Status Watch(const CtlOptions& o, const Client& client, std::FILE* out) {
       grpc::Status s = reader->Finish();
       std::lock_guard<std::mutex> lock(mu);
       const bool done = o.count != 0 && printed >= o.count;
+      if (s.ok() && !done) {
+        // A subscription ends with OK only when the probe stops normally.
+        std::fprintf(stderr, "skyprobectl: %s: probe stopped\n", o.probes[i].c_str());
+      }
       if (!s.ok() && !done && first_error.ok()) {
-        first_error = FromGrpc(o.probes[i], s);
+        first_error = FromGrpc(o, o.probes[i], s);
         cancel_all();  // one probe failing ends the watch: say so rather than go quiet
       }
     });
@@ -233,7 +237,7 @@ absl::Status FetchCapture(const Client& client, const CtlOptions& o, const std::
     *file += chunk.data();
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return FromGrpc(probe, s);
+  if (!s.ok()) return FromGrpc(o, probe, s);
   return absl::OkStatus();
 }
 
@@ -292,7 +296,7 @@ absl::Status Stats(const CtlOptions& o, const Client& client, std::FILE* out) {
       client.Prepare(&ctx, true);
       v1::StatsReply* reply = round == 0 ? &first[i] : &second[i];
       grpc::Status s = client.Stub(o.probes[i])->Stats(&ctx, v1::StatsRequest(), reply);
-      if (!s.ok()) return FromGrpc(o.probes[i], s);
+      if (!s.ok()) return FromGrpc(o, o.probes[i], s);
     }
   }
   for (size_t i = 0; i < o.probes.size(); ++i) {
@@ -319,7 +323,7 @@ absl::Status Flush(const CtlOptions& o, const Client& client) {
     client.Prepare(&ctx, true);
     v1::FlushReply reply;
     grpc::Status s = client.Stub(probe)->Flush(&ctx, v1::FlushRequest(), &reply);
-    if (!s.ok()) return FromGrpc(probe, s);
+    if (!s.ok()) return FromGrpc(o, probe, s);
   }
   return absl::OkStatus();
 }

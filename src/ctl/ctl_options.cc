@@ -20,8 +20,46 @@ namespace v1 = ::skyprobe::v1;
 
 namespace skyprobe::ctl {
 
+absl::StatusOr<std::string> ProbeAddress(const std::string& arg) {
+  const std::string port = absl::StrCat(kDefaultProbePort);
+  const auto bad = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--probe: '", arg, "' is not HOST, HOST:PORT, [IPV6] or [IPV6]:PORT"));
+  };
+  if (arg.empty()) return bad();
+  // gRPC's own target forms (unix:/path, dns:///host:port, ipv4:...) as given.
+  if (arg.find("://") != std::string::npos || absl::StartsWith(arg, "unix:")) return arg;
+  std::string host, given_port;
+  if (arg[0] == '[') {
+    const size_t close = arg.find(']');
+    if (close == std::string::npos || close == 1) return bad();
+    host = arg.substr(0, close + 1);
+    if (close + 1 < arg.size()) {
+      if (arg[close + 1] != ':') return bad();
+      given_port = arg.substr(close + 2);
+      if (given_port.empty()) return bad();
+    }
+  } else if (std::count(arg.begin(), arg.end(), ':') > 1) {
+    host = absl::StrCat("[", arg, "]");  // a bare IPv6 address: no port in it
+  } else if (const size_t colon = arg.find(':'); colon != std::string::npos) {
+    host = arg.substr(0, colon);
+    given_port = arg.substr(colon + 1);
+    if (host.empty() || given_port.empty()) return bad();
+  } else {
+    host = arg;
+  }
+  if (!given_port.empty()) {
+    uint32_t p = 0;
+    if (!absl::SimpleAtoi(given_port, &p) || p == 0 || p > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--probe: '", given_port, "' in '", arg, "' is not a port (1..65535)"));
+    }
+  }
+  return absl::StrCat(host, ":", given_port.empty() ? port : given_port);
+}
+
 std::string CtlUsage() {
-  return R"usage(usage: skyprobectl COMMAND [--probe HOST:PORT]... [options]
+  return R"usage(usage: skyprobectl COMMAND [--probe HOST[:PORT]]... [options]
 
 Commands:
   flows    live flows of every probe, merged (table; --json for JSON lines)
@@ -34,7 +72,8 @@ Commands:
   flush    expire every live flow now
 
 Options:
-  --probe HOST:PORT     a probe to ask (repeatable; default 127.0.0.1:50051)
+  --probe HOST[:PORT]   a probe to ask (repeatable; port 50051 unless given;
+                        default 127.0.0.1:50051); [IPV6]:PORT for IPv6
   --filter EXPR         e.g. "Network.A = '10.0.0.1' and not Transport.B in (22, 443)"
                         (operators = != < <= > >= =~ in, is [not] null, and or not, parentheses)
   --sort KEY[:asc|desc] order by any key (default: by UUID); ties by UUID
@@ -171,7 +210,9 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     } else if (flag == "--probe") {
       absl::StatusOr<std::string> v = take();
       if (!v.ok()) return v.status();
-      o.probes.push_back(*v);
+      absl::StatusOr<std::string> addr = ProbeAddress(*v);
+      if (!addr.ok()) return addr.status();
+      o.probes.push_back(*addr);
     } else if (flag == "--sort") {
       absl::StatusOr<std::string> v = take();
       if (!v.ok()) return v.status();
@@ -228,7 +269,7 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     }
     if (!st.ok()) return st;
   }
-  if (o.probes.empty()) o.probes.push_back("127.0.0.1:50051");
+  if (o.probes.empty()) o.probes.push_back(absl::StrCat("127.0.0.1:", kDefaultProbePort));
   // Check what can be checked here, so a typo costs no round trip.
   if (absl::StatusOr<v1::Filter> f = query::ParseFilterExpression(o.filter); !f.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--filter: ", f.status().message()));

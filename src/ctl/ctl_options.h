@@ -4,7 +4,7 @@
 //
 //   SKYPROBE_ASSIGN_OR_RETURN(CtlOptions o, ParseCtlArgs(argc, argv));
 //
-//   skyprobectl COMMAND [--probe HOST:PORT]... [options]
+//   skyprobectl COMMAND [--probe HOST[:PORT]]... [options]
 //   COMMAND: flows | watch | pcap | stats | flush | help
 #pragma once
 
@@ -56,5 +56,13 @@ struct CtlOptions {
 absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv);
 
 std::string CtlUsage();
+
+// The port of a --probe given without one (the probe's --grpc-listen default).
+inline constexpr int kDefaultProbePort = 50051;
+
+// A --probe argument as a gRPC target: HOST -> HOST:50051, a bare IPv6
+// address -> [IPV6]:50051; HOST:PORT and gRPC's own forms (unix:PATH,
+// dns:///...) as given. INVALID_ARGUMENT for an empty host or a bad port.
+absl::StatusOr<std::string> ProbeAddress(const std::string& arg);
 
 }  // namespace skyprobe::ctl

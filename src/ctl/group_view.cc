@@ -52,7 +52,7 @@ absl::Status GroupFlows(const CtlOptions& o, const Client& client, std::FILE* ou
     client.Prepare(&ctx, true);
     v1::AggregateReply reply;
     grpc::Status s = client.Stub(probe)->Aggregate(&ctx, MakeRequest(o, limit), &reply);
-    if (!s.ok()) return FromGrpc(probe, s);
+    if (!s.ok()) return FromGrpc(o, probe, s);
     keys.assign(reply.group_by().begin(), reply.group_by().end());
     std::vector<GroupRow> mine;
     mine.reserve(reply.groups_size());

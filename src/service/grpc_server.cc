@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
@@ -24,6 +26,7 @@
 #include "service/aggregate_runner.h"
 #include "service/query_runner.h"
 #include "service/stream_reactors.h"
+#include "service/tls_files.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"
 
 namespace skyprobe {
@@ -60,6 +63,22 @@ void QuietProtobufLog(google::protobuf::LogLevel level, const char* file, int li
                       const std::string& message) {
   if (level < google::protobuf::LOGLEVEL_FATAL) return;
   std::fprintf(stderr, "skyprobe: libprotobuf FATAL %s:%d: %s\n", file, line, message.c_str());
+}
+
+// gRPC's own log (connection resets, handshake failures, its shutdown's
+// "Cancelling all calls"...): a library's chatter, not the probe's message to
+// its user, so off by default, and in the probe's form when asked for.
+std::atomic<int> g_grpc_log_level{0};
+
+void GrpcLog(gpr_log_func_args* args) {
+  // gpr severities: DEBUG 0, INFO 1, ERROR 2; our levels: 3, 2, 1 show them.
+  static constexpr int kLevelNeeded[] = {3, 2, 1};
+  static constexpr const char* kNames[] = {"debug", "info", "error"};
+  const int sev = args->severity >= 0 && args->severity <= 2 ? args->severity : 2;
+  if (g_grpc_log_level.load(std::memory_order_relaxed) < kLevelNeeded[sev]) return;
+  std::fprintf(stderr, "skyprobe: grpc %s %s:%d: %s\n", kNames[sev],
+               args->file != nullptr ? args->file : "?", args->line,
+               args->message != nullptr ? args->message : "");
 }
 
 }  // namespace
@@ -106,8 +125,12 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
     return new SubscribeReactor(backend_, std::move(filter),
                                 JsonContext{.node_tid = node_tid, .points = backend_->Points()},
                                 options_.subscriber_queue, &budget_,
-                                StreamGuard(&watchdog_, ctx, std::move(slot)), &counters_);
+                                StreamGuard(&watchdog_, ctx, std::move(slot)), &counters_,
+                                &subscribers_);
   }
+
+  // A normal stop: every subscription ends with OK after its queued records.
+  void EndSubscriptions() { subscribers_.EndAll(); }
 
   grpc::ServerWriteReactor<v1::FlowSet>* QueryStream(grpc::CallbackServerContext* ctx,
                                                      const v1::FlowQuery* request) override {
@@ -300,6 +323,7 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
   std::string token_;
   ServiceCounters counters_;
   AnswerBudget budget_;
+  SubscriberList subscribers_;
   StreamWatchdog watchdog_;  // declared last: its thread stops first
 };
 
@@ -317,6 +341,7 @@ ServiceOptions ServiceOptionsFromConfig(const Config& cfg) {
   o.max_exports = cfg.grpc_max_exports;
   o.answer_memory = cfg.grpc_answer_memory;
   o.idle_timeout = std::chrono::seconds(cfg.grpc_idle_timeout_sec);
+  o.log_level = static_cast<int>(cfg.grpc_log);
   return o;
 }
 
@@ -337,8 +362,11 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 void GrpcServer::Shutdown(int grace_ms) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
-  // Past the deadline gRPC cancels what still runs (open subscriptions), and
-  // Shutdown returns once every reactor is done.
+  // Subscriptions end with OK once their queued records are sent: a client
+  // knows the probe stopped. Past the deadline gRPC cancels what still runs
+  // (a subscriber that does not read), and Shutdown returns once every
+  // reactor is done.
+  impl_->EndSubscriptions();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
 }
 
@@ -372,6 +400,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
       return absl::InvalidArgumentError("--grpc-tls-cert and --grpc-tls-key go together");
     }
+    // gRPC would only fail to bind: name a bad file as such.
+    if (absl::Status s = CheckTlsFiles(options); !s.ok()) return s;
     grpc::SslServerCredentialsOptions ssl;
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
     absl::StatusOr<std::string> cert = ReadFile("--grpc-tls-cert", options.tls_cert_file);
@@ -396,7 +426,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(const ServiceOptions
   }
 
   static std::once_flag quiet;
-  std::call_once(quiet, [] { google::protobuf::SetLogHandler(&QuietProtobufLog); });
+  std::call_once(quiet, [] {
+    google::protobuf::SetLogHandler(&QuietProtobufLog);
+    gpr_set_log_function(&GrpcLog);
+    gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);  // GrpcLog filters
+  });
+  g_grpc_log_level.store(options.log_level, std::memory_order_relaxed);
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->impl_ =
       std::make_unique<GrpcServer::Impl>(backend, options, std::move(token), &server->requests_);

@@ -4,7 +4,7 @@
 // Owner: created and shut down by the main thread (src/app); the RPCs run on
 // gRPC's own threads and reach the probe only through ProbeBackend. Shutdown()
 // (or the destructor) returns once every RPC has finished, every subscription
-// has been cancelled and unsubscribed: call it before the backend goes away.
+// has ended and unsubscribed: call it before the backend goes away.
 //
 //   SKYPROBE_ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server,
 //                             StartGrpcServer(ServiceOptionsFromConfig(cfg), &backend));
@@ -60,6 +60,10 @@ struct ServiceOptions {
   // A stream whose client has not taken a message for this long is cut off
   // (stream_watchdog.h); zero: never.
   std::chrono::milliseconds idle_timeout{30000};
+  // gRPC's own log lines that reach stderr ("skyprobe: grpc LEVEL file:line:
+  // message"): 0 none, 1 errors, 2 and information, 3 and debug. Process-wide:
+  // the last server started sets it.
+  int log_level = 0;
 };
 
 // What protects the service described by `options`, for the start-up line:
@@ -84,8 +88,9 @@ class GrpcServer {
   // Every call finished so far, by method and status code.
   const RequestCounters& requests() const { return requests_; }
 
-  // Stops accepting RPCs, gives running ones a moment (`grace_ms`), cancels
-  // the rest (subscriptions end with CANCELLED) and waits for them. Idempotent.
+  // Stops accepting RPCs: subscriptions end with OK once their queued
+  // records are sent (the probe stopped); running calls get a moment
+  // (`grace_ms`), the rest are cancelled; then waits for them. Idempotent.
   void Shutdown(int grace_ms = 500);
 
  private:

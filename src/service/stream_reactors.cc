@@ -36,18 +36,20 @@ struct SubscribeReactor::Shared {
   bool writing ABSL_GUARDED_BY(mu) = false;      // a write (or WriteNext) owns the stream
   bool cancelled ABSL_GUARDED_BY(mu) = false;
   bool finished ABSL_GUARDED_BY(mu) = false;  // Finish() called (or about to be)
+  bool ending ABSL_GUARDED_BY(mu) = false;    // the probe stops: end once the queue is sent
 };
 
 SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
                                    std::shared_ptr<const query::CompiledFilter> filter,
                                    JsonContext record_ctx, size_t queue_capacity,
                                    AnswerBudget* budget, StreamGuard guard,
-                                   ServiceCounters* counters)
+                                   ServiceCounters* counters, SubscriberList* list)
     : backend_(backend),
       counters_(counters),
       record_ctx_(std::move(record_ctx)),
       guard_(std::move(guard)),
-      shared_(std::make_shared<Shared>()) {
+      shared_(std::make_shared<Shared>()),
+      list_(list) {
   shared_->capacity = queue_capacity;
   {
     absl::MutexLock lock(&shared_->mu);
@@ -78,11 +80,22 @@ SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
     // reactor cannot be done (and deleted) before WriteNext() runs.
     if (kick) WriteNext();
   });
+  // Last: a probe already stopping ends the stream at once (EndAll).
+  if (list_ != nullptr) list_->Add(this);
+}
+
+bool SubscribeReactor::RequestEnd() {
+  absl::MutexLock lock(&shared_->mu);
+  shared_->ending = true;
+  if (shared_->writing || shared_->finished) return false;  // the writer will end it
+  shared_->writing = true;
+  return true;
 }
 
 void SubscribeReactor::WriteNext() {
   FlowSnapshot snap;
   grpc::Status finish;
+  bool end = false;  // finish with `finish` (OK at a normal stop)
   {
     absl::MutexLock lock(&shared_->mu);
     if (shared_->cancelled) {
@@ -100,16 +113,19 @@ void SubscribeReactor::WriteNext() {
           grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                        absl::StrCat("subscriber too slow: ", shared_->dropped,
                                     " records dropped after ", what, " filled; subscribe again"));
+    } else if (shared_->ending) {
+      end = true;  // every record sent: the probe stopped (OK)
     } else {
       shared_->writing = false;  // idle until the next record
       return;
     }
-    if (!finish.ok()) {
+    end |= !finish.ok();
+    if (end) {
       shared_->writing = false;
       shared_->finished = true;
     }
   }
-  if (!finish.ok()) {
+  if (end) {
     Finish(finish);  // nothing after this: OnDone may run (and delete) at once
     return;
   }
@@ -139,6 +155,7 @@ void SubscribeReactor::OnCancel() {
 }
 
 void SubscribeReactor::OnDone() {
+  if (list_ != nullptr) list_->Remove(this);
   backend_->Unsubscribe(subscription_);
   {
     // The backend may call the callback once more after Unsubscribe: it then
@@ -149,6 +166,36 @@ void SubscribeReactor::OnDone() {
     shared_->lease.Release();
   }
   delete this;  // the guard gives the subscriber's slot back
+}
+
+void SubscriberList::Add(SubscribeReactor* r) {
+  bool end_now = false;
+  {
+    absl::MutexLock lock(&mu_);
+    open_.push_back(r);
+    end_now = ending_;
+  }
+  // Safe: `r` cannot be done before its constructor returned.
+  if (end_now && r->RequestEnd()) r->WriteNext();
+}
+
+void SubscriberList::Remove(SubscribeReactor* r) {
+  absl::MutexLock lock(&mu_);
+  open_.erase(std::remove(open_.begin(), open_.end(), r), open_.end());
+}
+
+void SubscriberList::EndAll() {
+  std::vector<SubscribeReactor*> kick;
+  {
+    // Under the lock a listed reactor is not done (OnDone removes it
+    // first); one whose turn we take stays so until WriteNext finishes it.
+    absl::MutexLock lock(&mu_);
+    ending_ = true;
+    for (SubscribeReactor* r : open_) {
+      if (r->RequestEnd()) kick.push_back(r);
+    }
+  }
+  for (SubscribeReactor* r : kick) r->WriteNext();
 }
 
 QueryStreamReactor::QueryStreamReactor(QueryAnswer answer, const absl::Status& status,

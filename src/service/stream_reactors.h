@@ -21,9 +21,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/synchronization/mutex.h"
 #include "export/json_lines.h"
 #include "export/pcap_writer.h"
 #include "query/compiled_filter.h"
@@ -86,19 +88,29 @@ class StreamGuard {
   RequestSlot slot_;
 };
 
+class SubscriberList;
+
 class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flow> {
  public:
   // Queued records are taken from `budget` (null: only the queue bounds them).
+  // `list` (may be null) knows it until OnDone, so that a stopping probe can
+  // end it (SubscriberList::EndAll).
   SubscribeReactor(ProbeBackend* backend, std::shared_ptr<const query::CompiledFilter> filter,
                    JsonContext record_ctx, size_t queue_capacity, AnswerBudget* budget,
-                   StreamGuard guard, ServiceCounters* counters);
+                   StreamGuard guard, ServiceCounters* counters, SubscriberList* list = nullptr);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
 
  private:
+  friend class SubscriberList;
   struct Shared;
+
+  // The probe stops: the stream ends with OK once the records queued so far
+  // are sent. True when the caller must call WriteNext() (the stream was
+  // idle: the caller now owns the writing turn).
+  bool RequestEnd();
 
   // Sends the next queued record, or finishes, or goes idle.
   void WriteNext();
@@ -108,8 +120,25 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<skyprobe::v1::Flo
   JsonContext record_ctx_;  // NodeTID and CaptureID of the records it sends
   StreamGuard guard_;
   std::shared_ptr<Shared> shared_;
+  SubscriberList* list_ = nullptr;
   uint64_t subscription_ = 0;
   skyprobe::v1::Flow message_;
+};
+
+// The open subscriptions of a server, so that a normal stop ends each with
+// OK after its last records (a client then knows the probe stopped, rather
+// than seeing its call cancelled). Any thread.
+class SubscriberList {
+ public:
+  void Add(SubscribeReactor* r);
+  void Remove(SubscribeReactor* r);
+  // Every subscription ends once its queue is sent; new ones end at once.
+  void EndAll();
+
+ private:
+  absl::Mutex mu_;
+  std::vector<SubscribeReactor*> open_ ABSL_GUARDED_BY(mu_);
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Writes a collected answer as FlowSets of at most kFlowsPerMessage flows,

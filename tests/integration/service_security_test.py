@@ -7,9 +7,13 @@
 - A token shorter than 16 bytes is refused at start; a long one protects a
   network address: calls without it are UNAUTHENTICATED, with it they work.
 - The loopback default says so on the start-up line.
+- Issue 15 item 5: a bad certificate or key is named as such (exit 2); TLS
+  failures seen by skyprobectl say what is missing, in one line.
 """
 
 import os
+import shutil
+import subprocess
 import sys
 import unittest
 
@@ -69,6 +73,70 @@ class ServiceSecurityTest(unittest.TestCase):
             self.stats(probe)
         self.assertEqual(caught.exception.code(), self.grpc.StatusCode.UNAUTHENTICATED)
         self.assertGreater(len(self.stats(probe, token=secret).entries), 0)
+
+    def make_cert(self, name, cn='localhost'):
+        """A self-signed certificate and its key (openssl), for 127.0.0.1."""
+        openssl = shutil.which('openssl')
+        self.assertIsNotNone(openssl, 'openssl is needed (scripts/setup.sh --tests)')
+        cert = os.path.join(self.dir, name + '-cert.pem')
+        key = os.path.join(self.dir, name + '-key.pem')
+        subprocess.run([openssl, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+                        '-out', cert, '-days', '2', '-subj', '/CN=' + cn, '-addext',
+                        'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+                       check=True, capture_output=True)
+        return cert, key
+
+    def test_bad_certificate_or_key_is_named(self):
+        cert, key = self.make_cert('a')
+        _, other_key = self.make_cert('b')
+        garbage = self.token_file('garbage.pem', 'not a pem file\n')
+        cases = [
+            (garbage, key, '--grpc-tls-cert %s: not a certificate' % garbage),
+            (cert, garbage, '--grpc-tls-key %s: not a private key' % garbage),
+            (cert, other_key, '--grpc-tls-key %s: not the key of the certificate' % other_key),
+            (key, cert, '--grpc-tls-cert %s: not a certificate' % key),
+        ]
+        for c, k, expected in cases:
+            run = h.run_skyprobe(['--pcap', DEMO, '--hold', '--grpc-listen', '127.0.0.1:0',
+                                  '--grpc-tls-cert', c, '--grpc-tls-key', k], timeout=60)
+            line = h.check_clean_error(self, run, expected, mentions=[expected])
+            self.assertEqual(run.returncode, 2, line)
+            self.assertNotIn('cannot listen', line)
+
+    def test_tls_failures_say_what_is_missing(self):
+        cert, key = self.make_cert('server')
+        ccert, ckey = self.make_cert('client')
+        ctl = h.ctl_path()
+
+        def ctl_stats(probe, *extra):
+            out = subprocess.run([ctl, 'stats', '--interval', '0', '--timeout', '10',
+                                  '--probe', probe.address] + list(extra),
+                                 capture_output=True, text=True, timeout=60)
+            lines = out.stderr.splitlines()
+            return out.returncode, lines
+
+        tls = h.ServingProbe(self, ['--pcap', DEMO, '--hold', '--grpc-tls-cert', cert,
+                                    '--grpc-tls-key', key])
+        self.assertIn('protection: TLS', tls.banner)
+        rc, lines = ctl_stats(tls)
+        self.assertEqual((rc, len(lines)), (1, 1), lines)
+        self.assertIn('it requires TLS (--tls-ca FILE)', lines[0])
+        rc, lines = ctl_stats(tls, '--tls-ca', cert)
+        self.assertEqual(rc, 0, lines)
+
+        mutual = h.ServingProbe(self, ['--pcap', DEMO, '--hold', '--grpc-tls-cert', cert,
+                                       '--grpc-tls-key', key, '--grpc-tls-client-ca', ccert])
+        self.assertIn('protection: mutual TLS', mutual.banner)
+        rc, lines = ctl_stats(mutual, '--tls-ca', cert)
+        self.assertEqual((rc, len(lines)), (1, 1), lines)
+        self.assertIn('requires a client certificate (--tls-cert FILE --tls-key FILE)', lines[0])
+        rc, lines = ctl_stats(mutual, '--tls-ca', cert, '--tls-cert', ccert, '--tls-key', ckey)
+        self.assertEqual(rc, 0, lines)
+
+        plain = h.ServingProbe(self, ['--pcap', DEMO, '--hold'])
+        rc, lines = ctl_stats(plain, '--tls-ca', cert)
+        self.assertEqual((rc, len(lines)), (1, 1), lines)
+        self.assertIn('does not speak TLS', lines[0])
 
     def test_loopback_default_says_so(self):
         probe = h.ServingProbe(self, ['--pcap', DEMO, '--hold'])

@@ -314,6 +314,44 @@ class CtlTest(unittest.TestCase):
         self.assertEqual(len(r.stdout.decode().splitlines()), 4)
         self.assertTrue(r.stdout.decode().startswith("UPDATE"))
 
+    def test_watch_ends_cleanly_when_the_probe_stops(self):
+        # Issue 15: a normal stop is no error (it was gRPC's "Cancelling all calls", exit 1).
+        p = Probe(self.tmp, "stopping", "a")
+        watch = subprocess.Popen([CTL, "watch", "--probe", p.addr, "--json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = watch.stdout.readline()  # subscribed: records flow
+        self.assertTrue(json.loads(first)["UUID"])
+        p.stop()
+        out, err = watch.communicate(timeout=30)
+        self.assertEqual(watch.returncode, 0, err.decode())
+        self.assertEqual(err.decode(), "skyprobectl: %s: probe stopped\n" % p.addr)
+        for line in out.decode().splitlines():  # every line whole
+            json.loads(line)
+
+    def test_probe_without_a_port_means_50051(self):
+        for given, target in (("127.0.0.1", "127.0.0.1:50051"), ("[::1]", "[::1]:50051"),
+                              ("::1", "[::1]:50051"), ("localhost", "localhost:50051")):
+            r = ctl("stats", "--probe", given, "--interval", "0", "--timeout", "2", check=False)
+            if r.returncode == 0:
+                continue  # a probe does listen on 50051 here: it answered
+            self.assertEqual(r.returncode, 1)
+            self.assertTrue(r.stderr.decode().startswith("skyprobectl: %s: " % target),
+                            r.stderr.decode())
+        for bad in ("127.0.0.1:", "127.0.0.1:0", "127.0.0.1:99999", "[::1", ":50051", ""):
+            r = ctl("stats", "--probe", bad, check=False)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("--probe: ", r.stderr.decode())
+            self.assertEqual(r.stderr.decode().count("\n"), 1)
+
+    def test_empty_token_file_is_an_error(self):
+        empty = os.path.join(self.tmp, "empty-token")
+        with open(empty, "w") as f:
+            f.write("  \n")
+        r = ctl("flows", "--probe", self.locked.addr, "--token-file", empty, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(),
+                         "skyprobectl: --token-file %s: empty (no token to send)\n" % empty)
+
     def test_pcap(self):
         path = os.path.join(self.tmp, "out.pcap")
         ctl("pcap", "--probe", self.a.addr, "-o", path, "--filter", "Transport.Protocol = 'TCP'")
