@@ -55,6 +55,23 @@ bool SharesCpu(unsigned lcore) {
   return false;
 }
 
+// --poll: adaptive (rest when idle) or busy; auto is adaptive when every
+// queue is a file or a kernel ring (--pcap, --iface), whose idle spinning
+// would only steal a core, and busy on a NIC's queues, whose ring a sleep
+// could let overflow at line rate.
+bool AdaptivePolling(const Config& cfg, const std::vector<RxQueueSpec>& queues) {
+  switch (cfg.poll) {
+    case PollMode::kBusy:
+      return false;
+    case PollMode::kAdaptive:
+      return true;
+    case PollMode::kAuto:
+      break;
+  }
+  return std::all_of(queues.begin(), queues.end(),
+                     [](const RxQueueSpec& q) { return q.is_file || q.is_kernel; });
+}
+
 absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running* r,
                   uint32_t* workers) {
   std::vector<unsigned> lcores;
@@ -259,6 +276,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
         if (r->mode == Mode::kSingle || q.queue_id % w == i) ws.queues.push_back(q);
       }
     }
+    // A worker of the dispatcher rests as the dispatcher does.
+    ws.adaptive = AdaptivePolling(cfg, r->mode == Mode::kDispatch ? r->ports.queues : ws.queues);
     auto worker = std::make_unique<RxWorker>(ws);
     r->sources.push_back(std::make_unique<ChannelSource>(channel.get(), worker->done_flag()));
     loop->AddSource(r->sources.back().get());
@@ -274,6 +293,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     ds.stop = stop;
     ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
+    ds.adaptive = AdaptivePolling(cfg, r->ports.queues);
     ds.pacer = r->pacer.get();
     r->dispatcher = std::make_unique<Dispatcher>(ds);
   }

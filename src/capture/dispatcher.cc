@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capture/dispatch_hash.h"
+#include "skyprobe/idle_backoff.h"
 #include "skyprobe/status.h"
 
 namespace skyprobe {
@@ -134,7 +135,8 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
 void Dispatcher::Run() noexcept {
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
-  uint32_t idle = 0;
+  IdleBackoff idle(setup_.adaptive ? IdleBackoff::Adaptive(kMaxIdleSleepUs)
+                                   : IdleBackoff::Busy(setup_.shares_cpu));
   for (;;) {
     if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
     uint32_t got = 0;
@@ -149,9 +151,10 @@ void Dispatcher::Run() noexcept {
       all_ended &= merge_->all_ended();
     }
     if (!any_live && all_ended) break;
-    if (got == 0 && setup_.shares_cpu && ++idle > 64) {
-      idle = 0;
-      sched_yield();
+    if (got == 0) {
+      idle.Idle();
+    } else {
+      idle.Work();
     }
   }
   // Every frame is queued before the end mark, so workers see all of them.

@@ -73,6 +73,7 @@ struct DispatcherSetup {
   int64_t mark_every_ns = 100'000'000;  // clock marks at most this far apart per worker
   const std::atomic<bool>* stop = nullptr;
   bool shares_cpu = false;  // oversubscribed: yield when waiting
+  bool adaptive = false;    // --poll adaptive: sleep when idle (idle_backoff.h)
   Pacer* pacer = nullptr;   // replay pacing of file queues; may be null
 };
 

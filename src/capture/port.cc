@@ -96,6 +96,7 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
     // traffic, so every one must be polled.
     if (sscanf(name, "net_af_packet%u", &index) == 1 && index < cfg.ifaces.size()) {
       q.name = cfg.ifaces[index];
+      q.is_kernel = true;
       q.link_type = LinkType::kEthernet;
       // The ring cuts longer frames (GRO aggregates) to this: recover their length from
       // the IP header, as for a pcap snaplen. 66 = TPACKET_V2 header + alignment.

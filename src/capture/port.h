@@ -28,8 +28,9 @@ struct RxQueueSpec {
   // pcap inputs: the file's snaplen (a frame this long was cut by the
   // capture; its wire length is recovered from its IP header). 0 = never cut.
   uint32_t snaplen = 0;
-  bool is_file = false;  // end of data means end of input
-  std::string name;      // for messages: file path or device name
+  bool is_file = false;    // end of data means end of input
+  bool is_kernel = false;  // net_af_packet (--iface): the kernel's ring, not a NIC's
+  std::string name;        // for messages: file path or device name
 };
 
 struct Ports {

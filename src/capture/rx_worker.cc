@@ -5,7 +5,6 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,7 +16,11 @@ constexpr uint16_t kPrefetchAhead = 4;
 
 }  // namespace
 
-RxWorker::RxWorker(WorkerSetup setup) : setup_(std::move(setup)), clock_(CaptureTimeLimitNs()) {
+RxWorker::RxWorker(WorkerSetup setup)
+    : setup_(std::move(setup)),
+      clock_(CaptureTimeLimitNs()),
+      idle_(setup_.adaptive ? IdleBackoff::Adaptive(kMaxIdleSleepUs)
+                            : IdleBackoff::Busy(setup_.shares_cpu)) {
   if (setup_.ports.empty()) setup_.ports = setup_.queues;
   parser_cfg_.assign(RTE_MAX_ETHPORTS, ParserConfig());
   snaplen_.assign(RTE_MAX_ETHPORTS, 0);
@@ -253,27 +256,40 @@ void RxWorker::Background(WorkBudget* budget) noexcept {
   live_now_ = 0;
   if (clock_known) table.AdvanceClock(now, budget);
   if (!queries_first && setup_.queries != nullptr) setup_.queries->Serve(&table, budget);
+  // Work left for the next iteration: the worker does not rest meanwhile.
+  background_left_ = budget->spent() || (setup_.queries != nullptr && setup_.queries->pending());
 }
 
-void RxWorker::Idle(uint32_t* idle) noexcept {
-  // Sharing a CPU with other lcores (tests, small machines): give it up when
-  // there is nothing to do, or the lcore with work may wait a whole timeslice.
-  if (setup_.shares_cpu && ++*idle > 64) {
-    *idle = 0;
-    sched_yield();
-  } else {
-    rte_pause();
+void RxWorker::Idle() noexcept {
+  // Busy (--poll busy): spin; sharing a CPU with other lcores (tests, small
+  // machines) it yields now and then, or the lcore with work may wait a
+  // whole timeslice. Adaptive: after a while it sleeps, a burst then waiting
+  // at most ~0.5 ms. Never while the iteration left work (its budget ran
+  // out, a query is being answered): that is no rest.
+  if (background_left_) {
+    idle_.Work();
+    idle_.Idle();  // a pause
+    return;
   }
+  // A sleep is rest, not a gap of the loop (loop_gap.h).
+  if (idle_.Idle()) last_poll_tsc_ = 0;
 }
 
 void RxWorker::Hold() noexcept {
-  // No more polling: the loop gap is not measured while holding.
+  // No more polling: the loop gap is not measured while holding. Only
+  // queries come now, and one may wait ~1 ms to start (adaptive), so a held
+  // table costs no CPU.
   last_poll_tsc_ = 0;
-  uint32_t idle = 0;
+  IdleBackoff rest(setup_.adaptive ? IdleBackoff::Adaptive(kMaxRestSleepUs)
+                                   : IdleBackoff::Busy(setup_.shares_cpu));
   while (setup_.stop == nullptr || !setup_.stop->load(std::memory_order_relaxed)) {
     WorkBudget budget = BudgetAfter(0);
     Background(&budget);
-    Idle(&idle);
+    if (background_left_) {
+      rest.Work();
+    } else {
+      rest.Idle();
+    }
   }
 }
 
@@ -292,7 +308,6 @@ void RxWorker::RunDirect() noexcept {
   const size_t nq = setup_.queues.size();
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
-  uint32_t idle = 0;
   size_t first_q = 0;  // a held burst's queue resumes the round after it
   for (;;) {
     if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) break;
@@ -327,14 +342,17 @@ void RxWorker::RunDirect() noexcept {
     }
     budget = BudgetAfter(fullest);
     Background(&budget);
-    if (fullest == 0) Idle(&idle);
+    if (fullest == 0) {
+      Idle();
+    } else {
+      idle_.Work();
+    }
   }
 }
 
 void RxWorker::RunFromRing() noexcept {
   rte_mbuf* batch[kBurst];
   int64_t times[kBurst];  // each frame's capture time, from the dispatcher
-  uint32_t idle = 0;
   const bool live_clock = !capture_clock_;
   for (;;) {
     if (held_n_ > 0 && !FinishHeld()) continue;
@@ -352,9 +370,10 @@ void RxWorker::RunFromRing() noexcept {
     WorkBudget budget = BudgetAfter(static_cast<uint16_t>(n - ring_next_));
     if (n == 0) {
       Background(&budget);
-      Idle(&idle);
+      Idle();
       continue;
     }
+    idle_.Work();
     uint16_t b = 0;
     bool held = false;
     for (uint32_t i = ring_next_; i < n && !held; ++i) {

@@ -38,6 +38,7 @@
 #include "capture/rx_queue.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
+#include "skyprobe/idle_backoff.h"
 #include "table/flow_table.h"
 #include "table/work_budget.h"
 
@@ -67,7 +68,10 @@ struct WorkerSetup {
   // Every port's description (link type, snaplen), indexed by port id, for
   // frames whatever queue they came from.
   std::vector<RxQueueSpec> ports;
-  bool shares_cpu = false;       // oversubscribed lcore: yield when idle
+  bool shares_cpu = false;  // oversubscribed lcore: yield when idle
+  // --poll adaptive: after empty polls the worker sleeps (idle_backoff.h), a
+  // burst waiting at most about kMaxIdleSleepUs; busy: it spins.
+  bool adaptive = false;
   QueryPort* queries = nullptr;  // table queries answered between bursts (may be null)
   // --bpf: the compiled filter of each port, indexed by port id (null: keep all).
   std::vector<const BpfFilter*> filters;
@@ -118,7 +122,8 @@ class RxWorker {
   uint16_t PollMerged(WorkBudget* budget) noexcept;
   void RunDirect() noexcept;
   void RunFromRing() noexcept;
-  void Idle(uint32_t* idle) noexcept;
+  // An iteration found nothing to do: spin or sleep (IdleBackoff).
+  void Idle() noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
 
@@ -180,6 +185,8 @@ class RxWorker {
   int64_t wall_start_ns_ = 0;
   CaptureClock clock_;  // capture time of pcap inputs (the latest believable stamp)
   uint32_t loops_ = 0;
+  IdleBackoff idle_;
+  bool background_left_ = false;  // the last Background() left work (budget, query)
   uint64_t tsc_per_us_ = 0;
   uint64_t last_poll_tsc_ = 0;  // 0: the next poll starts a new measurement
   LoopGapHistogram gaps_;

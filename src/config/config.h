@@ -109,6 +109,11 @@ enum class Distribution : uint8_t {
   kDispatch = 2,  // one RX lcore spreads frames to workers by a symmetric address hash
 };
 
+// What an RX lcore does when it finds no frame (--poll): spin, or spin a
+// while and then sleep (idle_backoff.h); auto: adaptive on pcap and AF_PACKET
+// ports, busy on NIC ports (a sleep could let a NIC's ring overflow).
+enum class PollMode : uint8_t { kAuto = 0, kBusy = 1, kAdaptive = 2 };
+
 // Which of gRPC's own log lines reach the probe's stderr (--grpc-log).
 enum class GrpcLogLevel : uint8_t { kOff = 0, kError = 1, kInfo = 2, kDebug = 3 };
 
@@ -255,6 +260,7 @@ struct Config {
   // EAL lcore left after control (and the dispatcher) for --eal runs.
   uint32_t workers = 0;
   Distribution distribution = Distribution::kAuto;  // "--distribution auto|rss|dispatch"
+  PollMode poll = PollMode::kAuto;                  // "--poll auto|busy|adaptive"
   // The --pcap files of a capture point become the queues of ONE net_pcap port (queue i
   // reads its i-th file) instead of one port each: multi-queue tests without a NIC
   // ("--pcap-queues"). Files without capture-id= are one point; files sharing one, another.

@@ -54,6 +54,7 @@ enum class Field : uint8_t {
   kQuiet,
   kWorkers,
   kDistribution,
+  kPoll,
   kPcapQueues,
   kGrpcListen,
   kGrpcTlsCert,

@@ -63,6 +63,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"quiet", "runtime.quiet"},
     {"workers", "runtime.workers"},
     {"distribution", "runtime.distribution"},
+    {"poll", "runtime.poll"},
     {"pcap-queues", "input.pcap_queues"},
     {"grpc-listen", "service.listen"},
     {"grpc-tls-cert", "service.tls_cert"},
@@ -374,6 +375,11 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBool(value, &cfg->progress);
     case Field::kWorkers:
       return ParseU32(value, "a whole number of workers", &cfg->workers);
+    case Field::kPoll:
+      return ParseChoice(
+          value,
+          {{"auto", PollMode::kAuto}, {"busy", PollMode::kBusy}, {"adaptive", PollMode::kAdaptive}},
+          &cfg->poll);
     case Field::kDistribution:
       return ParseChoice(value,
                          {{"auto", Distribution::kAuto},

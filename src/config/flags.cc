@@ -72,6 +72,7 @@ constexpr FlagSpec kFlags[] = {
     {"no-progress", FlagKind::kSwitchOff, Field::kProgress},
     {"workers", FlagKind::kValue, Field::kWorkers},
     {"distribution", FlagKind::kValue, Field::kDistribution},
+    {"poll", FlagKind::kValue, Field::kPoll},
     {"pcap-queues", FlagKind::kSwitchOn, Field::kPcapQueues},
     {"grpc-listen", FlagKind::kValue, Field::kGrpcListen},
     {"grpc-tls-cert", FlagKind::kValue, Field::kGrpcTlsCert},

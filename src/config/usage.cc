@@ -186,6 +186,10 @@ RUNTIME
     --distribution MODE      auto, rss (one RX queue per worker, symmetric RSS) or
                              dispatch (one RX lcore spreads frames by a symmetric
                              address hash) (default: auto)
+    --poll MODE              when an RX lcore finds no frame: busy (spin), adaptive
+                             (spin a while, then sleep up to 0.5 ms: a burst waits at
+                             most that) or auto: adaptive on --pcap and --iface,
+                             busy on NIC ports (default: auto)
     --pcap-queues            make the --pcap files the queues of one net_pcap port
                              instead of one port each (multi-queue tests)
     --hold                   keep running with the flow table (and the gRPC service)

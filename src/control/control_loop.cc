@@ -1,10 +1,6 @@
 #include "control/control_loop.h"
 
 #include <rte_cycles.h>
-#include <rte_pause.h>
-
-#include <chrono>
-#include <thread>
 
 namespace skyprobe {
 
@@ -59,16 +55,12 @@ absl::Status ControlLoop::Run() {
       break;
     }
     if (n == 0) {
-      // The control lcore is not on the packet path: when idle it sleeps a
-      // little instead of spinning, leaving the CPU to RX lcores that share
-      // it (small machines). Records wait at most ~50 us more.
-      if (++idle_ > 256) {
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
-      } else {
-        rte_pause();
-      }
+      // The control lcore is not on the packet path: when idle it sleeps,
+      // longer and longer, instead of spinning, leaving the CPU to RX lcores
+      // (small machines) and the workload. Records wait at most ~1 ms more.
+      idle_.Idle();
     } else {
-      idle_ = 0;
+      idle_.Work();
     }
     const uint64_t now = rte_rdtsc();
     if (now >= next_flush) {

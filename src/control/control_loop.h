@@ -21,6 +21,7 @@
 #include "control/enhancer_pipeline.h"
 #include "control/record_source.h"
 #include "record/flow_handler.h"
+#include "skyprobe/idle_backoff.h"
 
 namespace skyprobe {
 
@@ -68,7 +69,9 @@ class ControlLoop {
   };
   std::vector<Periodic> periodic_;
   ControlCounters counters_;
-  uint32_t idle_ = 0;
+  // Spins 256 empty drains, then sleeps 50 us, doubling up to 1 ms.
+  IdleBackoff idle_{IdleBackoff::Options{
+      .adaptive = true, .spins = 256, .first_sleep_us = 50, .max_sleep_us = kMaxRestSleepUs}};
   const std::atomic<uint64_t>* reopen_ = nullptr;
   uint64_t reopen_seen_ = 0;
 };

@@ -122,11 +122,10 @@ class GrpcServer::Impl final : public v1::ProbeService::CallbackService {
                    "--grpc-max-subscribers", &slot);
     }
     if (!s.ok()) return new FailedStream<v1::Flow>(s);
-    return new SubscribeReactor(backend_, std::move(filter),
-                                JsonContext{.node_tid = node_tid, .points = backend_->Points()},
-                                options_.subscriber_queue, &budget_,
-                                StreamGuard(&watchdog_, ctx, std::move(slot)), &counters_,
-                                &subscribers_);
+    return new SubscribeReactor(
+        backend_, std::move(filter),
+        JsonContext{.node_tid = node_tid, .points = backend_->Points()}, options_.subscriber_queue,
+        &budget_, StreamGuard(&watchdog_, ctx, std::move(slot)), &counters_, &subscribers_);
   }
 
   // A normal stop: every subscription ends with OK after its queued records.

@@ -226,8 +226,10 @@ class Dumpcap:
         return records
 
 
-class LiveTest(unittest.TestCase):
-    """Flows of known traffic on a veth pair, counted exactly."""
+class LiveNetwork(unittest.TestCase):
+    """A namespace and a veth pair (HOST_IF here, PEER_IF there) with static
+    neighbours and the UDP/TCP servers on the host end; other live tests
+    build on it (live_rest_test.py)."""
 
     @classmethod
     def setUpClass(cls):
@@ -263,6 +265,10 @@ class LiveTest(unittest.TestCase):
         # Deleting the namespace deletes the peer, hence the pair.
         subprocess.run(['ip', 'netns', 'del', NETNS], capture_output=True)
         subprocess.run(['ip', 'link', 'del', HOST_IF], capture_output=True)
+
+
+class LiveTest(LiveNetwork):
+    """Flows of known traffic on a veth pair, counted exactly."""
 
     def capture(self, extra, client=None):
         """Run skyprobe on HOST_IF while the client runs (the default: the
