@@ -113,7 +113,12 @@ class PythonClientTest(unittest.TestCase):
         self.assertGreater(stats['monotonic_ns'], 0)
 
         flows = list(probe.flows())
-        self.assertEqual(len(flows), total['flows_live'])
+        # Answers hold the live flows (Event UPDATE) and those that ended by
+        # themselves a moment ago (--keep-expired: Event EXPIRE).
+        events = [f['Event'] for f in flows]
+        self.assertEqual(events.count('UPDATE'), total['flows_live'])
+        self.assertEqual(events.count('EXPIRE'), total['kept_expired_flows'])
+        self.assertEqual(len(flows), total['flows_live'] + total['kept_expired_flows'])
         self.assertEqual(len({f['UUID'] for f in flows}), len(flows))
         self.assertTrue(any('ParentUUID' in f and f['ParentUUID'] for f in flows), 'tunnels')
         self.assertTrue(any('ABRetransmissions' in f.get('TCPMetric', {}) for f in flows))
@@ -153,13 +158,15 @@ class PythonClientTest(unittest.TestCase):
                                 text=True).stdout.split()
         self.assertEqual(len(frames), kept)
 
-        # watch() during a flush: the records the --json file gets.
+        # watch() during a flush: the records the --json file gets, one for
+        # each live flow (the expired ones had theirs).
+        live_flows = [f for f in flows if f['Event'] == 'UPDATE']
         watched = []
 
         def watch():
             for record in probe.watch():
                 watched.append(record)
-                if len(watched) == len(flows):
+                if len(watched) == len(live_flows):
                     return
         reader = threading.Thread(target=watch, daemon=True)
         reader.start()
@@ -172,7 +179,7 @@ class PythonClientTest(unittest.TestCase):
         def all_expired():
             # Flows that closed before (TCP) have their EXPIRE records too.
             records = [r for r in json_records(json_path) if r['ExpireReason'] == 'FLUSH']
-            return records if len(records) == len(flows) else None
+            return records if len(records) == len(live_flows) else None
         expired = wait_for('the EXPIRE records in the JSON file', all_expired)
         by_uuid = {r['UUID']: r for r in expired}
         self.assertEqual(sorted(r['UUID'] for r in watched), sorted(by_uuid))
@@ -181,16 +188,17 @@ class PythonClientTest(unittest.TestCase):
         # flows() before the flush: the same records but for the event (and
         # FinishType, which the expiry decides: TIMEOUT, or TCP_FIN after a
         # FIN one way).
-        for flow in flows:
+        for flow in live_flows:
             final = dict(by_uuid[flow['UUID']])
             self.assertEqual((flow['Event'], flow['ExpireReason']), ('UPDATE', 'NONE'))
             self.assertEqual((final.pop('Event'), final.pop('ExpireReason')), ('EXPIRE', 'FLUSH'))
             if 'FinishType' not in flow:
                 self.assertIn(final.pop('FinishType'), ('TIMEOUT', 'TCP_FIN', 'TCP_RST'))
-            # The enhancers (Community ID) run on records, not on live
-            # answers: skyprobectl flows shows none either.
-            if 'CommunityID' not in flow:
-                final.pop('CommunityID', None)
+            # LastUpdateMetric: the counters since the last record, which the
+            # EXPIRE record is; a live flow without a record yet has none.
+            if 'LastUpdateMetric' not in flow:
+                self.assertIn('LastUpdateMetric', final)
+                final.pop('LastUpdateMetric')
             live = dict(flow)
             del live['Event'], live['ExpireReason']
             self.assertEqual(live, final)
@@ -214,8 +222,9 @@ class PythonClientTest(unittest.TestCase):
         with self.sk.Probe(served.address, token=token, ca=cert) as probe:
             wait_for('every frame in', lambda: probe.stats()['counters']['total'].get(
                 'packets_in') == self.frames)
+            total = probe.stats()['counters']['total']
             self.assertEqual(len(list(probe.flows())),
-                             probe.stats()['counters']['total']['flows_live'])
+                             total['flows_live'] + total['kept_expired_flows'])
         with self.sk.Probe(served.address, token_file=token_file, ca=cert,
                            server_name='localhost') as probe:
             self.assertEqual(probe.stats()['node_tid'], NODE)
