@@ -31,6 +31,9 @@ END_REASON = {'IDLE': 1, 'TCP_CLOSED': 3, 'FLUSH': 4, 'EVICTED': 5}
 ACTIVE_TIMEOUT = 2
 # An element a record may carry or not (its value checked elsewhere).
 OPTIONAL = object()
+# TCP health counters of the JSON TCPMetric (AB and BA each).
+HEALTH_COUNTERS = ('Retransmissions', 'FastRetransmissions', 'OutOfOrder', 'LostSegments',
+                   'DupAcks', 'ZeroWindows')
 MPLS_ELEMENTS = ('mplsTopLabelStackSection', 'mplsLabelStackSection2', 'mplsLabelStackSection3')
 IP_PROTOCOL = {'TCP': 6, 'UDP': 17, 'SCTP': 132}
 # Skydive's ICMPType names of the on-wire types (a request and its reply
@@ -189,6 +192,16 @@ def expected_elements(rec, input_index=None, pen=None, node_tid=''):
             e['NodeTID'] = rec.get('NodeTID', node_tid)
         if rec.get('CommunityID'):
             e['CommunityID'] = rec['CommunityID']
+        # TCP health (--tcp-health): the twelve counters, totals as in the
+        # JSON record; each handshake latency once measured.
+        tcp = rec.get('TCPMetric') or {}
+        if 'ABRetransmissions' in tcp:
+            for name in HEALTH_COUNTERS:
+                for side in ('AB', 'BA'):
+                    e[side + name] = tcp.get(side + name, 0)
+            for name in ('ServerHandshakeLatency', 'ClientHandshakeLatency'):
+                if name in tcp:
+                    e[name] = tcp[name]
     return e
 
 

@@ -93,7 +93,10 @@ class IpfixFileTest(unittest.TestCase):
         if pen:
             self.assertEqual(sorted(t['informationElementName'] for t in types),
                              sorted(['TrackingID', 'L3TrackingID', 'ParentUUID', 'RTT',
-                                     'LayersPath', 'Application', 'NodeTID', 'CommunityID']))
+                                     'LayersPath', 'Application', 'NodeTID', 'CommunityID'] +
+                                    [side + name for side in ('AB', 'BA')
+                                     for name in ir.HEALTH_COUNTERS] +
+                                    ['ServerHandshakeLatency', 'ClientHandshakeLatency']))
         else:
             self.assertEqual(types, [])
         problems = ir.compare_with_json(run.records, flows, inputs=inputs or (lambda r: 1),
@@ -304,6 +307,26 @@ class IpfixFileTest(unittest.TestCase):
         run, path = self.export([first, second], label='two-inputs')
         self.assertEqual({alone[r['TrackingID']] for r in run.records}, {1, 2})
         self.check(run, path, pen=False, inputs=lambda r: alone[r['TrackingID']])
+
+    def test_tcp_health(self):
+        """--tcp-health: the counters and latencies of every TCP record under the PEN
+        equal the JSON record's (which tcp_metrics_test checks against tshark), on the
+        generated lossy, reordered, zero-window capture (tests/data/gen_pcap_tcp.py)."""
+        pcap = os.path.join(self.out, 'tcp-health.pcap')
+        script = os.path.join(h.source_root(), 'tests', 'data', 'gen_pcap_tcp.py')
+        subprocess.run([sys.executable, script, pcap, '--seed', '7', '--conversations', '120'],
+                       check=True, timeout=300)
+        run, path = self.export([pcap], ['--ipfix-pen', str(PEN), '--tcp-health'],
+                                label='tcp-health')
+        self.check(run, path)
+        flows, _ = ir.read_ipfix_file(path)
+        with_health = [f for f in flows if 'ABRetransmissions' in f]
+        self.assertGreater(len(with_health), 100)
+        # The capture's loss and reordering show in the export, not only zeros.
+        self.assertGreater(sum(f['BARetransmissions'] + f['ABRetransmissions']
+                               for f in with_health), 0)
+        self.assertGreater(sum(f['ABLostSegments'] + f['BALostSegments'] for f in with_health), 0)
+        self.assertTrue(any('ServerHandshakeLatency' in f for f in with_health))
 
     def test_without_pen_only_iana_elements(self):
         trace = os.path.join(h.shared_dir('skydive'), 'geneve.pcap')

@@ -128,8 +128,13 @@ enum class FlowEndReason : uint8_t {
 };
 
 // RFC 5610 informationElementSemantics and informationElementUnits values.
-enum class IeSemantics : uint8_t { kDefault = 0, kQuantity = 1, kIdentifier = 4 };
-enum class IeUnits : uint16_t { kNone = 0, kNanoseconds = 8 };
+enum class IeSemantics : uint8_t {
+  kDefault = 0,
+  kQuantity = 1,
+  kTotalCounter = 2,
+  kIdentifier = 4
+};
+enum class IeUnits : uint16_t { kNone = 0, kPackets = 3, kMicroseconds = 7, kNanoseconds = 8 };
 
 // skyprobe's enterprise-specific elements, numbered under the PEN given with
 // --ipfix-pen. Names are those of the JSON record's fields.
@@ -160,6 +165,37 @@ inline constexpr EnterpriseIe kEnterpriseElements[] = {
      "topology id of the capture node"},
     {"CommunityID", 8, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
      "Community ID v1 flow hash"},
+    // TCP health (--tcp-health; docs/tcp-metrics.md): segments Wireshark's TCP
+    // analysis flags, per direction, since the flow's first packet. IANA has
+    // no elements for them.
+    {"ABRetransmissions", 9, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "A to B segments tshark flags tcp.analysis.retransmission"},
+    {"BARetransmissions", 10, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "B to A segments tshark flags tcp.analysis.retransmission"},
+    {"ABFastRetransmissions", 11, IeType::kUnsigned64, IeSemantics::kTotalCounter,
+     IeUnits::kPackets, 8, "A to B segments tshark flags tcp.analysis.fast_retransmission"},
+    {"BAFastRetransmissions", 12, IeType::kUnsigned64, IeSemantics::kTotalCounter,
+     IeUnits::kPackets, 8, "B to A segments tshark flags tcp.analysis.fast_retransmission"},
+    {"ABOutOfOrder", 13, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "A to B segments tshark flags tcp.analysis.out_of_order"},
+    {"BAOutOfOrder", 14, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "B to A segments tshark flags tcp.analysis.out_of_order"},
+    {"ABLostSegments", 15, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "A to B segments tshark flags tcp.analysis.lost_segment"},
+    {"BALostSegments", 16, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "B to A segments tshark flags tcp.analysis.lost_segment"},
+    {"ABDupAcks", 17, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "A to B segments tshark flags tcp.analysis.duplicate_ack"},
+    {"BADupAcks", 18, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "B to A segments tshark flags tcp.analysis.duplicate_ack"},
+    {"ABZeroWindows", 19, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "A to B segments tshark flags tcp.analysis.zero_window"},
+    {"BAZeroWindows", 20, IeType::kUnsigned64, IeSemantics::kTotalCounter, IeUnits::kPackets, 8,
+     "B to A segments tshark flags tcp.analysis.zero_window"},
+    {"ServerHandshakeLatency", 21, IeType::kUnsigned64, IeSemantics::kQuantity,
+     IeUnits::kMicroseconds, 8, "SYN to SYN/ACK at the probe"},
+    {"ClientHandshakeLatency", 22, IeType::kUnsigned64, IeSemantics::kQuantity,
+     IeUnits::kMicroseconds, 8, "SYN/ACK to the client's ACK at the probe"},
 };
 inline constexpr int kEnterpriseTrackingId = 0;
 inline constexpr int kEnterpriseL3TrackingId = 1;
@@ -169,5 +205,6 @@ inline constexpr int kEnterpriseLayersPath = 4;
 inline constexpr int kEnterpriseApplication = 5;
 inline constexpr int kEnterpriseNodeTid = 6;
 inline constexpr int kEnterpriseCommunityId = 7;
+inline constexpr int kEnterpriseAbRetransmissions = 8;  // then the 13 others, in order
 
 }  // namespace skyprobe::ipfix

@@ -115,6 +115,27 @@ uint8_t* PutString(uint8_t* p, std::string_view v) {
 // corrupted delta must not become 2^64 - 1.
 uint64_t Counter(int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; }
 
+// The TCP health counter a field names (kAbRetransmissions ... kBaZeroWindows:
+// AB then BA for each counter, in TcpHealthCounts order).
+int64_t HealthCounter(const TcpMetric& t, FieldKind k) {
+  const int i = static_cast<int>(k) - static_cast<int>(FieldKind::kAbRetransmissions);
+  const TcpHealthCounts& c = (i % 2 == 0) ? t.ab_health : t.ba_health;
+  switch (i / 2) {
+    case 0:
+      return c.retransmissions;
+    case 1:
+      return c.fast_retransmissions;
+    case 2:
+      return c.out_of_order;
+    case 3:
+      return c.lost_segments;
+    case 4:
+      return c.dup_acks;
+    default:
+      return c.zero_windows;
+  }
+}
+
 }  // namespace
 
 FlowEndReason EndReasonOf(const FlowSnapshot& s) {
@@ -191,6 +212,11 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
     if (s.metric.rtt != 0) sh |= shape::kRtt;
     if (!RecordNodeTid(s, o.node_tid, o.points.get()).empty()) sh |= shape::kNodeTid;
     if (s.community_id[0] != '\0') sh |= shape::kCommunityId;
+    if (s.has_tcp_metric && s.tcp_metric.has_health) {
+      sh |= shape::kTcpHealth;
+      if (s.tcp_metric.server_handshake_us >= 0) sh |= shape::kServerHandshake;
+      if (s.tcp_metric.client_handshake_us >= 0) sh |= shape::kClientHandshake;
+    }
   }
   return sh;
 }
@@ -229,6 +255,12 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
   add(shape::kEnterprise, {K::kLayersPath, K::kApplication});
   add(shape::kNodeTid, {K::kNodeTid});
   add(shape::kCommunityId, {K::kCommunityId});
+  add(shape::kTcpHealth,
+      {K::kAbRetransmissions, K::kBaRetransmissions, K::kAbFastRetransmissions,
+       K::kBaFastRetransmissions, K::kAbOutOfOrder, K::kBaOutOfOrder, K::kAbLostSegments,
+       K::kBaLostSegments, K::kAbDupAcks, K::kBaDupAcks, K::kAbZeroWindows, K::kBaZeroWindows});
+  add(shape::kServerHandshake, {K::kServerHandshakeLatency});
+  add(shape::kClientHandshake, {K::kClientHandshakeLatency});
   return f;
 }
 
@@ -242,6 +274,8 @@ void ReverseOf(const FlowSnapshot& s, FlowSnapshot* r) {
   r->transport_b = s.transport_a;
   r->tcp_flags_ab = s.tcp_flags_ba;
   r->tcp_flags_ba = s.tcp_flags_ab;
+  std::swap(r->tcp_metric.ab_health, r->tcp_metric.ba_health);
+  std::swap(r->tcp_metric.ab_stream, r->tcp_metric.ba_stream);
   for (FlowMetric* m : {&r->metric, &r->last_update_metric}) {
     std::swap(m->ab_packets, m->ba_packets);
     std::swap(m->ab_bytes, m->ba_bytes);
@@ -487,6 +521,26 @@ void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool co
         break;
       case FieldKind::kCommunityId:
         p = PutString(p, CommunityId(s));
+        break;
+      case FieldKind::kAbRetransmissions:
+      case FieldKind::kBaRetransmissions:
+      case FieldKind::kAbFastRetransmissions:
+      case FieldKind::kBaFastRetransmissions:
+      case FieldKind::kAbOutOfOrder:
+      case FieldKind::kBaOutOfOrder:
+      case FieldKind::kAbLostSegments:
+      case FieldKind::kBaLostSegments:
+      case FieldKind::kAbDupAcks:
+      case FieldKind::kBaDupAcks:
+      case FieldKind::kAbZeroWindows:
+      case FieldKind::kBaZeroWindows:
+        p = Put64(p, Counter(HealthCounter(s.tcp_metric, k)));
+        break;
+      case FieldKind::kServerHandshakeLatency:
+        p = Put64(p, Counter(s.tcp_metric.server_handshake_us));
+        break;
+      case FieldKind::kClientHandshakeLatency:
+        p = Put64(p, Counter(s.tcp_metric.client_handshake_us));
         break;
     }
   }

@@ -6,10 +6,11 @@
 //
 // A record has one template per *shape*: which optional parts it has (IPv4
 // or IPv6 addresses, MACs, ports, TCP flags, ICMP, VLANs, a tunnel id, MPLS
-// label stack entries, the input, the enterprise elements). Each shape gets a template id (257 up)
-// the first time it is seen, and its template record goes out as an entry just before the first
-// data record that uses it. A part a record lacks is left out of its template rather than sent as a
-// placeholder. Field values:
+// label stack entries, the input, the enterprise elements, TCP health).
+// Each shape gets a template id (257 up) the first time it is seen, and its
+// template record goes out as an entry just before the first data record
+// that uses it. A part a record lacks is left out of its template rather
+// than sent as a placeholder. Field values:
 //   - A = forward direction: source* = A, destination* = B; octets/packets
 //     (and their RFC 5103 reverse elements) are the deltas since the flow's
 //     previous record (LastUpdateMetric), so a flow's records sum to Metric;
@@ -17,6 +18,10 @@
 //     packet of the whole flow so far);
 //   - flowEndReason: update -> active timeout; expire -> idle timeout, end of
 //     flow (TCP FIN/RST), forced end (flush, exit), lack of resources (evicted).
+//   - TCP health (--tcp-health, with a PEN only: IANA has no such elements):
+//     ABRetransmissions ... BAZeroWindows, totals since the flow's first
+//     packet as in the JSON record, and the handshake latencies (us) once
+//     measured.
 // With EncoderOptions::uniflow a record is one or two uniflow data records
 // instead (ReverseOf: the B to A one); both carry the flow's flowId.
 //
@@ -92,6 +97,20 @@ enum class FieldKind : uint8_t {
   kApplication,
   kNodeTid,
   kCommunityId,
+  kAbRetransmissions,  // TCP health (kTcpHealth): the AB and BA counters
+  kBaRetransmissions,
+  kAbFastRetransmissions,
+  kBaFastRetransmissions,
+  kAbOutOfOrder,
+  kBaOutOfOrder,
+  kAbLostSegments,
+  kBaLostSegments,
+  kAbDupAcks,
+  kBaDupAcks,
+  kAbZeroWindows,
+  kBaZeroWindows,
+  kServerHandshakeLatency,
+  kClientHandshakeLatency,
 };
 
 // Which optional parts a record has (bits below); a template per shape.
@@ -120,6 +139,10 @@ inline constexpr Shape kMpls1 = 1u << 18;
 inline constexpr Shape kMpls2 = 1u << 19;
 inline constexpr Shape kMpls3 = 1u << 20;
 inline constexpr Shape kUniflow = 1u << 21;  // no reverse elements (EncoderOptions::uniflow)
+// --ipfix-pen and --tcp-health: the health counters; each latency once measured.
+inline constexpr Shape kTcpHealth = 1u << 22;
+inline constexpr Shape kServerHandshake = 1u << 23;
+inline constexpr Shape kClientHandshake = 1u << 24;
 }  // namespace shape
 
 // Strings are cut to this many bytes (NodeTID) so that any record fits a

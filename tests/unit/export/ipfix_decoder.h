@@ -121,6 +121,7 @@ struct DecodedMessage {
   uint32_t sequence = 0;
   uint32_t domain = 0;
   uint32_t data_records = 0;
+  uint32_t options_records = 0;  // of data_records: under an options template (type records)
   uint32_t template_records = 0;
 };
 
@@ -214,6 +215,7 @@ inline Stream DecodeStream(const uint8_t* data, size_t size) {
           }
           s.records.push_back(std::move(r));
           ++msg.data_records;
+          msg.options_records += s.scope_counts.count(set_id) > 0;
         }
       } else {
         return fail("reserved set id"), s;

@@ -283,6 +283,60 @@ TEST_F(IpfixEncoderTest, TypeRecordsDescribeEveryEnterpriseElement) {
   EXPECT_EQ(n, std::size(kEnterpriseElements));
 }
 
+// TCP health (--tcp-health) under the PEN: elements 9-20 are the AB and BA
+// counters in the JSON record's order, 21 and 22 the handshake latencies
+// (each once measured); nothing of it without the group or without a PEN.
+TEST_F(IpfixEncoderTest, TcpHealthUnderThePen) {
+  FlowSnapshot tcp = testing::FullSnapshot();
+  TcpMetric& t = tcp.tcp_metric;
+  t.has_health = true;
+  t.ab_health = {1, 2, 3, 4, 5, 6};
+  t.ba_health = {11, 12, 13, 14, 15, 16};
+  t.server_handshake_us = 8000;
+  t.client_handshake_us = -1;  // not measured
+  FlowSnapshot off = testing::FullSnapshot();
+  off.uuid = 2;
+  off.tcp_metric.has_health = false;  // --tcp-health off
+  off.tcp_metric.server_handshake_us = off.tcp_metric.client_handshake_us = -1;
+  const Stream s = EncodeAndDecode({tcp, off}, {.pen = kPen});
+  ASSERT_EQ(s.error, "");
+  std::vector<const DecodedRecord*> data;
+  for (const DecodedRecord& r : s.records) {
+    if (r.template_id != kTypeInfoTemplateId) data.push_back(&r);
+  }
+  ASSERT_EQ(data.size(), 2u);
+  // ABRetransmissions 9, BARetransmissions 10, ABFastRetransmissions 11, ...
+  const int64_t want[] = {1, 11, 2, 12, 3, 13, 4, 14, 5, 15, 6, 16};
+  for (uint16_t id = 9; id <= 20; ++id) {
+    const std::vector<uint8_t>* v = data[0]->FindEnterprise(kPen, id);
+    ASSERT_NE(v, nullptr) << id;
+    EXPECT_EQ(DecodedRecord::Uint(*v), static_cast<uint64_t>(want[id - 9])) << id;
+  }
+  ASSERT_NE(data[0]->FindEnterprise(kPen, 21), nullptr);
+  EXPECT_EQ(DecodedRecord::Uint(*data[0]->FindEnterprise(kPen, 21)), 8000u);
+  EXPECT_EQ(data[0]->FindEnterprise(kPen, 22), nullptr);  // not measured: absent
+  for (uint16_t id = 9; id <= 22; ++id) EXPECT_EQ(data[1]->FindEnterprise(kPen, id), nullptr);
+  // No PEN: IANA has no such elements, and none go out.
+  const Stream iana = EncodeAndDecode({tcp}, {});
+  ASSERT_EQ(iana.error, "");
+  for (const auto& [tid, fields] : iana.templates) {
+    for (const testing::FieldSpec& f : fields) EXPECT_EQ(f.pen == kPen, false) << tid;
+  }
+  // Uniflow: the B to A record's AB counters are the flow's BA ones.
+  FlowSnapshot both = tcp;
+  both.last_update_metric = {3, 180, 2, 1500, 0, 0, 0};
+  const Stream uni = EncodeAndDecode({both}, {.pen = kPen, .uniflow = true});
+  ASSERT_EQ(uni.error, "");
+  std::vector<const DecodedRecord*> halves;
+  for (const DecodedRecord& r : uni.records) {
+    if (r.template_id != kTypeInfoTemplateId) halves.push_back(&r);
+  }
+  ASSERT_EQ(halves.size(), 2u);
+  EXPECT_EQ(DecodedRecord::Uint(*halves[0]->FindEnterprise(kPen, 9)), 1u);
+  EXPECT_EQ(DecodedRecord::Uint(*halves[1]->FindEnterprise(kPen, 9)), 11u);
+  EXPECT_EQ(DecodedRecord::Uint(*halves[1]->FindEnterprise(kPen, 10)), 1u);
+}
+
 // Without --ipfix-pen only IANA and RFC 5103 elements go out.
 TEST_F(IpfixEncoderTest, NoPenMeansIanaElementsOnly) {
   const Stream s = EncodeAndDecode(

@@ -279,8 +279,16 @@ TEST(IpfixExporterTest, UdpMessagesFitTheMtuAndTemplatesAreRefreshed) {
     seq += s.messages[i].data_records;
     template_messages += s.messages[i].template_records > 0;
   }
-  EXPECT_GE(template_messages, 2);                // at start, and after the refresh
-  EXPECT_EQ(s.messages[0].template_records, 2u);  // type options template + the data template
+  EXPECT_GE(template_messages, 2);  // at start, and after the refresh
+  // The type options template and the data template, both before the first
+  // flow record (the 22 RFC 5610 type records, data records of the options
+  // template, may push the data template into the next datagram).
+  uint32_t templates_before_flows = 0;
+  for (size_t i = 0; i < s.messages.size(); ++i) {
+    templates_before_flows += s.messages[i].template_records;
+    if (s.messages[i].data_records > s.messages[i].options_records) break;
+  }
+  EXPECT_EQ(templates_before_flows, 2u);
   const std::vector<uint64_t> ids = FlowIds(s);
   ASSERT_EQ(ids.size(), 600u);
   EXPECT_EQ((*h)->counters().delivered.load(), 600u);
