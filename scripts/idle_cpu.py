@@ -8,6 +8,7 @@ modes see the same machine:
   hold   skyprobe --pcap TRACE --hold after the whole trace is in the table
 
   scripts/idle_cpu.py [--build build] [--seconds 3] [--rounds 3] [--pcap FILE]
+      [--modes busy,adaptive] [--iface-time kernel,burst] [--no-hold]
 Prints one line per probe and mode: the median share of one core over the rounds.
 """
 
@@ -63,6 +64,9 @@ def main():
     ap.add_argument('--pcap', default=os.path.join(os.path.dirname(__file__), '..', '..',
                                                    'shared', 'pcaps', 'skydive', 'dns.pcap'))
     ap.add_argument('--modes', default='busy,adaptive')
+    # One or more time sources of the --iface probe, alternated like the modes.
+    ap.add_argument('--iface-time', default='kernel')
+    ap.add_argument('--no-hold', action='store_true', help='measure the --iface probe only')
     a = ap.parse_args()
     probe = os.path.join(a.build, 'src', 'app', 'skyprobe')
     modes = a.modes.split(',')
@@ -77,12 +81,14 @@ def main():
                 subprocess.run(['ip', 'link', 'set', name, 'up'], check=True)
         for _ in range(a.rounds):
             for mode in modes:
-                if have_veth:
-                    results.setdefault(('iface', mode), []).append(measure(
-                        [probe, '--iface', veth, '--poll', mode, '--grpc-listen', 'none',
-                         '--json', '/dev/null'],
+                for iface_time in a.iface_time.split(',') if have_veth else []:
+                    results.setdefault(('iface', mode, iface_time), []).append(measure(
+                        [probe, '--iface', veth, '--iface-time', iface_time, '--poll', mode,
+                         '--grpc-listen', 'none', '--json', '/dev/null'],
                         lambda t: 'RX worker(s)' in t, a.seconds))
-                results.setdefault(('hold', mode), []).append(measure(
+                if a.no_hold:
+                    continue
+                results.setdefault(('hold', mode, ''), []).append(measure(
                     [probe, '--pcap', a.pcap, '--hold', '--poll', mode, '--grpc-listen',
                      '127.0.0.1:0', '--json', '/dev/null'],
                     lambda t: re.search(r'gRPC service on', t) is not None, a.seconds))
@@ -91,9 +97,10 @@ def main():
             subprocess.run(['ip', 'link', 'del', veth], capture_output=True)
     if not have_veth:
         print('iface: not measured (needs root and veth)', file=sys.stderr)
-    for (probe_kind, mode), shares in sorted(results.items()):
+    for (probe_kind, mode, iface_time), shares in sorted(results.items()):
+        kind = '%s --iface-time %s' % (probe_kind, iface_time) if iface_time else probe_kind
         print('%-5s --poll %-8s  %6.1f %% of a core  (rounds: %s)' % (
-            probe_kind, mode, 100 * statistics.median(shares),
+            kind, mode, 100 * statistics.median(shares),
             ', '.join('%.1f' % (100 * s) for s in shares)))
 
 

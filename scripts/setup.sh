@@ -25,6 +25,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(tshark openssl tcpdump)
 TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py, python_client_test.py (python/)
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
+TEST_PACKAGES+=(iputils-ping)  # live_time_test.py: ping, the sender's own round-trip times
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing
 TEST_PACKAGES+=(prometheus)  # metrics_test.py: promtool and a real server scraping the probe
 TEST_PACKAGES+=(tmux)  # progress_test.py: the progress line on a real terminal

@@ -98,6 +98,11 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
   } else if (RssPossible(infos, w)) {
     mode = Mode::kRss;
   } else if (cfg.distribution == Distribution::kRss) {
+    if (!cfg.ifaces.empty() && cfg.iface_time == IfaceTime::kKernel) {
+      return absl::FailedPreconditionError(
+          "--distribution rss: --iface-time kernel reads each interface through one queue; "
+          "use --iface-time burst (a socket per worker) or --distribution dispatch");
+    }
     return absl::FailedPreconditionError(
         absl::StrCat("--distribution rss: not every port can give each of the ", w,
                      " workers its own queue with symmetric RSS; use --distribution dispatch"));
@@ -176,9 +181,9 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
   SKYPROBE_ASSIGN_OR_RETURN(
       r->ports, StartPorts(infos, queues, r->mode == Mode::kRss, !cfg.ip_defrag, extra_mbufs));
-  bool any_file = false;
-  for (const RxQueueSpec& q : r->ports.queues) any_file |= q.is_file;
-  if (any_file && r->ports.timestamp_offset < 0) {
+  bool any_stamped = false;
+  for (const RxQueueSpec& q : r->ports.queues) any_stamped |= q.is_file || q.kernel_time;
+  if (any_stamped && r->ports.timestamp_offset < 0) {
     return absl::InternalError("net_pcap gave no capture timestamps");
   }
   std::vector<RxQueueSpec> port_specs;
@@ -253,6 +258,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ws.key_mode = cfg.key_mode;
     ws.ip_defrag = cfg.ip_defrag;
     ws.timestamp_offset = r->ports.timestamp_offset;
+    ws.timestamp_flag = r->ports.timestamp_flag;
     ws.stop = stop;
     ws.ports = port_specs;
     ws.filters = filters;

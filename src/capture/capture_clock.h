@@ -56,6 +56,10 @@ inline int64_t CaptureTimeNs(const rte_mbuf* m, int offset) noexcept {
 // start-up) plus one day. Computed once; every thread gets the same value.
 int64_t CaptureTimeLimitNs();
 
+// What a live clock adds to the present for its limit (set_limit): the day
+// CaptureTimeLimitNs() adds to the start-up time.
+inline constexpr int64_t kCaptureTimeSlackNs = int64_t{86'400} * 1'000'000'000;
+
 class CaptureClock {
  public:
   explicit CaptureClock(int64_t limit_ns) : limit_ns_(limit_ns) {}
@@ -70,6 +74,10 @@ class CaptureClock {
     if (raw_ns > now_ns_) now_ns_ = raw_ns;
     return now_ns_;
   }
+  // A live clock's limit moves with the present (RX of --iface-time kernel:
+  // the kernel's receive times are checked against the host's clock of the
+  // burst, plus the same day).
+  void set_limit(int64_t limit_ns) noexcept { limit_ns_ = limit_ns; }
   // Moves the clock to a time that was already checked (a dispatcher's mark).
   void MoveTo(int64_t ns) noexcept {
     if (ns > now_ns_ && ns <= limit_ns_) now_ns_ = ns;

@@ -10,6 +10,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "capture/dispatch_hash.h"
@@ -109,15 +110,24 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
   const RxQueueSpec& q = rxqs_[qi].spec();
   const uint32_t workers = static_cast<uint32_t>(setup_.rings.size());
   const uint64_t bytes_before = counters_.rx_bytes;
+  // Frames of a file or of an --iface-time kernel port carry their time; a
+  // live port's limit moves with the present (capture_clock.h). Other live
+  // frames go with 0: the worker times them by burst.
+  const bool stamped = setup_.timestamp_offset >= 0 && (q.is_file || q.kernel_time);
+  if (stamped && q.kernel_time) {
+    clock_.set_limit(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     kCaptureTimeSlackNs);
+  }
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* mb = m[i];
     const uint32_t h =
         SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len, q.link_type);
     const uint32_t w = static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
     const int64_t ts =
-        setup_.timestamp_offset >= 0
-            ? clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps)
-            : 0;
+        stamped ? clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps)
+                : 0;
     staged_[w].push_back(DispatchItem{mb, ts});
     counters_.rx_bytes += mb->pkt_len;
   }

@@ -103,8 +103,23 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       q.snaplen = kAfPacketFrameSize - 66;
       info.kernel_fanout_queues = dev.max_rx_queues;
     }
+    // net_pcap_ifaceN is the N-th --iface with --iface-time kernel (config/eal_args.cc):
+    // net_pcap's live mode, one libpcap handle (one queue), each frame stamped with the
+    // kernel's receive time.
+    if (sscanf(name, "net_pcap_iface%u", &index) == 1 && index < cfg.ifaces.size()) {
+      q.name = cfg.ifaces[index];
+      q.is_kernel = true;
+      q.kernel_time = true;
+      q.link_type = LinkType::kEthernet;
+      // libpcap cuts longer frames (GRO aggregates) to net_pcap's snaplen, and net_pcap
+      // drops the original length: recover it from the IP header.
+      q.snaplen = kPcapLiveSnaplen;
+      info.kernel_fanout_queues = 1;
+    }
     // The capture point: the input's own attributes, found by the same names.
-    if (sscanf(name, "net_af_packet%u", &index) == 1 && index < cfg.ifaces.size()) {
+    if ((sscanf(name, "net_af_packet%u", &index) == 1 ||
+         sscanf(name, "net_pcap_iface%u", &index) == 1) &&
+        index < cfg.ifaces.size()) {
       attrs = &InputAttributesAt(cfg.iface_attrs, index);
     }
     const std::string point_name = q.name;
@@ -145,10 +160,10 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
                                  bool rss_l4_ports, uint32_t extra_mbufs) {
   Ports ports;
   uint32_t total_queues = 0;
-  bool any_file = false;
+  bool any_stamped = false;
   for (const PortInfo& info : infos) {
     total_queues += FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
-    any_file |= info.spec.is_file;
+    any_stamped |= info.spec.is_file || info.spec.kernel_time;
   }
   ports.mbuf_pool =
       rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256, 0,
@@ -204,9 +219,11 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_start"), ctx);
     if (!info.spec.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees everything
   }
-  // net_pcap stamps every mbuf with its capture time (microseconds). Live ports
-  // (net_af_packet in 22.11 stamps nothing) are timed by the worker's TSC instead.
-  if (!any_file) return ports;
+  // net_pcap stamps every mbuf with its capture time (microseconds): a file's record
+  // time, or in live mode the kernel's receive time (libpcap's ring). Other live ports
+  // (net_af_packet in 22.11 stamps nothing, NICs without the offload) are timed by the
+  // worker's TSC instead.
+  if (!any_stamped) return ports;
   ports.timestamp_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int flag_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ports.timestamp_flag = flag_bit >= 0 ? (1ULL << flag_bit) : 0;

@@ -29,8 +29,11 @@ struct RxQueueSpec {
   // capture; its wire length is recovered from its IP header). 0 = never cut.
   uint32_t snaplen = 0;
   bool is_file = false;    // end of data means end of input
-  bool is_kernel = false;  // net_af_packet (--iface): the kernel's ring, not a NIC's
-  std::string name;        // for messages: file path or device name
+  bool is_kernel = false;  // --iface: the kernel's ring, not a NIC's
+  // --iface-time kernel (net_pcap's live mode): each frame carries the kernel's
+  // receive time in the timestamp field (Ports::timestamp_offset).
+  bool kernel_time = false;
+  std::string name;  // for messages: file path or device name
 };
 
 struct Ports {

@@ -48,7 +48,10 @@ RxWorker::RxWorker(WorkerSetup setup)
   merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
   tsc_hz_ = rte_get_tsc_hz();
   tsc_per_us_ = tsc_hz_ / 1'000'000;
-  capture_clock_ = setup_.timestamp_offset >= 0;
+  for (const RxQueueSpec& q : setup_.ports) kernel_time_ |= q.kernel_time;
+  // Stamped live ports (--iface-time kernel; --iface is never combined with
+  // --pcap) keep the live clock for the table.
+  capture_clock_ = setup_.timestamp_offset >= 0 && !kernel_time_;
   tsc_start_ = rte_rdtsc();
   wall_start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -64,6 +67,21 @@ int64_t RxWorker::ClockNs() const noexcept {
   const uint64_t cycles = rte_rdtsc() - tsc_start_;
   return wall_start_ns_ + static_cast<int64_t>(cycles / tsc_hz_ * 1'000'000'000ULL +
                                                cycles % tsc_hz_ * 1'000'000'000ULL / tsc_hz_);
+}
+
+int64_t RxWorker::FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept {
+  if (setup_.timestamp_offset < 0) return burst_clock;
+  // --iface-time kernel: a frame of a port that stamps nothing (an --eal
+  // port beside the interfaces) has no time of its own.
+  if (kernel_time_ && (mb->ol_flags & setup_.timestamp_flag) == 0) return burst_clock;
+  // The worker's clock never goes back: a frame stamped before a frame
+  // already seen (merged or corrupt captures; live, a frame stamped on
+  // another CPU a moment earlier) is taken at the current time, so a flow
+  // expired meanwhile is not re-created in the past (with the same Start,
+  // hence the same UUID as the one that left). Nor past the limit
+  // (capture_clock.h): such a frame is counted and taken at the current
+  // time too.
+  return clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
 }
 
 uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {
@@ -126,6 +144,10 @@ WorkBudget RxWorker::BudgetAfter(uint16_t fullest) const noexcept {
 void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) noexcept {
   const uint16_t n_in = n;
   parsed_ = 0;
+  // A live clock reads the TSC once per burst: the table's time, and the
+  // time of frames without their own.
+  const int64_t burst_clock = capture_clock_ ? 0 : ClockNs();
+  if (kernel_time_) clock_.set_limit(burst_clock + kCaptureTimeSlackNs);
   if (has_filter_) {
     // One indirect call (the JIT) per frame; the port says which filter.
     uint16_t k = 0;
@@ -141,8 +163,7 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
         clock_.MoveTo(times[i]);
         kept_times_[k] = times[i];
       } else if (setup_.timestamp_offset >= 0) {
-        kept_times_[k] =
-            clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
+        kept_times_[k] = FrameTime(mb, burst_clock);
       }
       const bool keep = f == nullptr || f->Match(mb);
       if (keep) {
@@ -165,7 +186,6 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
   ParsedPacket* pkts = pkts_;
   int64_t* ts = ts_;
   uint32_t* caplens = caplens_;
-  const int64_t burst_clock = setup_.timestamp_offset >= 0 ? 0 : ClockNs();
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) {
     SKYPROBE_PREFETCH0(rte_pktmbuf_mtod(m[i], const void*));
   }
@@ -188,19 +208,12 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
     const uint32_t wire = (snaplen != 0 && mb->pkt_len >= snaplen) ? 0 : mb->pkt_len;
     if (times != nullptr) {
       // Taken by the dispatcher's clock, which saw every frame before it (or
-      // by the filter loop above, in order).
+      // by the filter loop above, in order). 0: a live frame without a time
+      // of its own takes its burst's.
       clock_.MoveTo(times[i]);
-      ts[i] = std::min(times[i], clock_.now_ns());
-    } else if (setup_.timestamp_offset >= 0) {
-      // The worker's clock never goes back: a frame stamped before a frame
-      // already seen (merged or corrupt captures) is taken at the current
-      // time, so a flow expired meanwhile is not re-created in the past
-      // (with the same Start, hence the same UUID as the one that left).
-      // Nor past the limit (capture_clock.h): such a frame is counted and
-      // taken at the current time too.
-      ts[i] = clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
+      ts[i] = times[i] != 0 ? std::min(times[i], clock_.now_ns()) : burst_clock;
     } else {
-      ts[i] = burst_clock;
+      ts[i] = FrameTime(mb, burst_clock);
     }
     frames[i] = data;
     caplens[i] = caplen;
@@ -353,7 +366,9 @@ void RxWorker::RunDirect() noexcept {
 void RxWorker::RunFromRing() noexcept {
   rte_mbuf* batch[kBurst];
   int64_t times[kBurst];  // each frame's capture time, from the dispatcher
-  const bool live_clock = !capture_clock_;
+  // Stamped frames (pcap inputs, --iface-time kernel) carry the time the
+  // dispatcher took; others are timed here, by burst.
+  const bool stamped = setup_.timestamp_offset >= 0;
   for (;;) {
     if (held_n_ > 0 && !FinishHeld()) continue;
     uint32_t n;
@@ -386,7 +401,7 @@ void RxWorker::RunFromRing() noexcept {
       }
       // A mark, or the end of the items: account the frames before it.
       if (b > 0) {
-        ParseBurst(batch, b, live_clock ? nullptr : times);
+        ParseBurst(batch, b, stamped ? times : nullptr);
         if (FinishBurst(&budget)) {
           rte_pktmbuf_free_bulk(batch, b);
         } else {

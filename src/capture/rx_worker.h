@@ -14,6 +14,9 @@
 // files), timer work due before a burst's first frame is finished before the
 // burst is accounted, so results do not depend on timing: the burst is held
 // (no polling, nothing to lose on a file) for as many iterations as it takes.
+// Live ports run the table on the TSC's clock; a frame's own time is the
+// kernel's receive time where the port gives one (--iface-time kernel), else
+// the time its burst was read.
 //
 //   RxWorker w(setup);
 //   rte_eal_remote_launch(&RxWorker::LaunchThunk, &w, lcore_id);
@@ -82,7 +85,8 @@ struct WorkerSetup {
   KeyMode key_mode = KeyMode::kL2;
   bool ip_defrag = false;     // --ip-defrag: the parser decodes first fragments through (parser.h)
   int timestamp_offset = -1;  // mbuf dynfield with capture time (us), -1: use TSC
-  Pacer* pacer = nullptr;     // replay pacing of file queues (direct mode), shared; may be null
+  uint64_t timestamp_flag = 0;  // the ol_flags bit of a frame whose field is set
+  Pacer* pacer = nullptr;       // replay pacing of file queues (direct mode), shared; may be null
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
 };
 
@@ -126,6 +130,9 @@ class RxWorker {
   void Idle() noexcept;
   void Hold() noexcept;
   int64_t ClockNs() const noexcept;
+  // The time of frame `mb` of a burst read at `burst_clock` (0 with a capture
+  // clock): its timestamp through clock_, or the burst's time.
+  int64_t FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept;
 
   // Parses `n` frames into the burst scratch below (BPF, counters, capture
   // times); `m` stays the caller's until the burst is accounted.
@@ -174,6 +181,10 @@ class RxWorker {
   uint32_t ring_n_ = 0;
   uint32_t ring_next_ = 0;
   bool capture_clock_ = false;  // frame times from the capture, not the TSC
+  // --iface-time kernel: a live clock (the TSC's) for the table, each frame at
+  // the kernel's receive time from its timestamp field (capture_clock.h rules,
+  // the limit moving with the present).
+  bool kernel_time_ = false;
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id

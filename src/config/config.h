@@ -109,6 +109,14 @@ enum class Distribution : uint8_t {
   kDispatch = 2,  // one RX lcore spreads frames to workers by a symmetric address hash
 };
 
+// Where a live interface's frame times come from (--iface-time): the kernel's
+// receive time of each frame (net_pcap's live mode: libpcap's TPACKET_V3 ring
+// with the kernel's timestamps), or one TSC reading per burst (net_af_packet,
+// whose 22.11 PMD drops the ring's timestamps, but which spreads frames over
+// one socket per worker by the kernel's fanout). docs/configuration.md, "Live
+// capture".
+enum class IfaceTime : uint8_t { kKernel = 0, kBurst = 1 };
+
 // What an RX lcore does when it finds no frame (--poll): spin, or spin a
 // while and then sleep (idle_backoff.h); auto: adaptive on pcap and AF_PACKET
 // ports, busy on NIC ports (a sleep could let a NIC's ring overflow).
@@ -144,10 +152,12 @@ struct Config {
   bool link_type_override_set = false;
   // Filled by LoadConfig / ParseYamlConfig: one entry per pcap_files entry, same order.
   std::vector<PcapInput> pcap_inputs;
-  // Live interfaces ("--iface", repeatable): each becomes a net_af_packet vdev reading the
-  // kernel's copy of its traffic through AF_PACKET, with one socket (queue) per RX worker in
-  // a PACKET_FANOUT_HASH group. Not combined with --pcap.
+  // Live interfaces ("--iface", repeatable): each becomes a vdev reading the kernel's copy of
+  // its traffic through AF_PACKET: net_pcap's live mode (one queue, the kernel's time of each
+  // frame) or, with --iface-time burst, net_af_packet (one socket per RX worker in a
+  // PACKET_FANOUT_HASH group, a time per burst). Not combined with --pcap.
   std::vector<std::string> ifaces;
+  IfaceTime iface_time = IfaceTime::kKernel;  // "--iface-time kernel|burst"
   // Replay pacing of the --pcap inputs (all of them together): --pcap-rate N packets per
   // second (0 = off), or --pcap-realtime at the recorded pace times --pcap-speed. Flow
   // times always come from the packets' own timestamps.
@@ -382,8 +392,13 @@ inline constexpr uint32_t kAfPacketFrameSize = 2048;
 inline constexpr uint32_t kAfPacketFrameCount = 4096;
 
 // AF_PACKET sockets (queues) of each --iface: one per RX worker, or one feeding the
-// dispatcher with --distribution dispatch.
+// dispatcher with --distribution dispatch or --iface-time kernel (net_pcap's live mode has
+// one queue per interface).
 uint16_t AfPacketQueues(const Config& cfg);
+
+// net_pcap's snaplen in live mode (RTE_ETHER_MAX_JUMBO_FRAME_LEN in 22.11's
+// drivers/net/pcap): longer frames (GRO/TSO aggregates) arrive cut to it.
+inline constexpr uint32_t kPcapLiveSnaplen = 0x3F00;
 
 // Link types (DLT_*) the parser decodes: NULL 0, EN10MB 1, RAW 12 and 101, LINUX_SLL 113,
 // IPV4 228, IPV6 229.

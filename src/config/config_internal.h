@@ -32,6 +32,7 @@ enum class Field : uint8_t {
   kLinkType,
   kBpf,
   kIface,
+  kIfaceTime,
   kPcapRate,
   kPcapRealtime,
   kPcapSpeed,

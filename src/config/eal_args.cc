@@ -102,14 +102,23 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
     }
     if (!HasArg(cfg.eal_args, "--log-level")) args.push_back("--log-level=*:error");
   }
-  // Live interfaces: net_af_packet<i> reads cfg.ifaces[i] (capture/port.cc relies on the
-  // names). Its queues are AF_PACKET sockets in one PACKET_FANOUT_HASH group.
+  // Live interfaces: net_pcap_iface<i> (--iface-time kernel: net_pcap's live mode, one
+  // libpcap handle, hence one queue, whose frames carry the kernel's receive time) or
+  // net_af_packet<i> (burst: AF_PACKET sockets in one PACKET_FANOUT_HASH group) reads
+  // cfg.ifaces[i] (capture/port.cc relies on the names). EAL picks the driver by the
+  // name's prefix: "net_pcap_iface0" is a net_pcap device, and no --pcap port's name.
   uint32_t live = 0;
+  const bool kernel_time = cfg.iface_time == IfaceTime::kKernel;
+  const char* live_driver = kernel_time ? "net_pcap_iface" : "net_af_packet";
   for (const std::string& iface : cfg.ifaces) {
-    while (VdevNameTaken(cfg.eal_args, live, "net_af_packet")) ++live;
-    args.push_back(absl::StrCat("--vdev=net_af_packet", live, ",iface=", iface,
-                                ",qpairs=", AfPacketQueues(cfg), ",framesz=", kAfPacketFrameSize,
-                                ",framecnt=", kAfPacketFrameCount));
+    while (VdevNameTaken(cfg.eal_args, live, live_driver)) ++live;
+    if (kernel_time) {
+      args.push_back(absl::StrCat("--vdev=net_pcap_iface", live, ",rx_iface=", iface));
+    } else {
+      args.push_back(absl::StrCat("--vdev=net_af_packet", live, ",iface=", iface,
+                                  ",qpairs=", AfPacketQueues(cfg), ",framesz=", kAfPacketFrameSize,
+                                  ",framecnt=", kAfPacketFrameCount));
+    }
     ++live;
   }
   // net_pcap<k> replays the files of PcapPortFiles()[k], queue i its i-th file
@@ -148,14 +157,19 @@ bool NeedsDispatcher(const Config& cfg, uint32_t queues) {
   const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
   if (cfg.distribution == Distribution::kDispatch) return true;
   if (workers == 1) return false;  // one worker polls every queue itself
-  // Live interfaces: the kernel's fanout gives each worker its own queue.
-  if (!cfg.ifaces.empty() && cfg.pcap_files.empty()) return false;
+  // Live interfaces: the kernel's fanout gives each worker its own queue; net_pcap's live
+  // mode has one queue per interface.
+  if (!cfg.ifaces.empty() && cfg.pcap_files.empty()) {
+    return cfg.iface_time == IfaceTime::kKernel;
+  }
   // Without a NIC, "rss" means one net_pcap queue (file) per worker.
   return !(cfg.pcap_queues && queues >= workers);
 }
 
 uint16_t AfPacketQueues(const Config& cfg) {
-  if (cfg.distribution == Distribution::kDispatch) return 1;
+  if (cfg.distribution == Distribution::kDispatch || cfg.iface_time == IfaceTime::kKernel) {
+    return 1;
+  }
   return static_cast<uint16_t>(std::max<uint32_t>(cfg.workers, 1));
 }
 

@@ -41,6 +41,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"link-type", "input.link_type"},
     {"bpf", "input.bpf"},
     {"iface", "input.iface"},
+    {"iface-time", "input.iface_time"},
     {"pcap-rate", "input.pcap_rate"},
     {"pcap-realtime", "input.pcap_realtime"},
     {"pcap-speed", "input.pcap_speed"},
@@ -375,6 +376,9 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBool(value, &cfg->progress);
     case Field::kWorkers:
       return ParseU32(value, "a whole number of workers", &cfg->workers);
+    case Field::kIfaceTime:
+      return ParseChoice(value, {{"kernel", IfaceTime::kKernel}, {"burst", IfaceTime::kBurst}},
+                         &cfg->iface_time);
     case Field::kPoll:
       return ParseChoice(
           value,

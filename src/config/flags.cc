@@ -47,6 +47,7 @@ constexpr FlagSpec kFlags[] = {
     {"link-type", FlagKind::kValue, Field::kLinkType},
     {"bpf", FlagKind::kValue, Field::kBpf},
     {"iface", FlagKind::kValue, Field::kIface},
+    {"iface-time", FlagKind::kValue, Field::kIfaceTime},
     {"pcap-rate", FlagKind::kValue, Field::kPcapRate},
     {"pcap-realtime", FlagKind::kSwitchOn, Field::kPcapRealtime},
     {"pcap-speed", FlagKind::kValue, Field::kPcapSpeed},

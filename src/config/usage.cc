@@ -33,9 +33,13 @@ INPUT
     --pcap FILE              replay a pcap file through a net_pcap port; repeatable
                              (default: none; a pcap or --eal is required)
     --iface NAME             capture live on a kernel interface through AF_PACKET
-                             (net_af_packet, promiscuous; one socket per RX worker in a
-                             symmetric PACKET_FANOUT_HASH group); repeatable; runs until
-                             SIGINT/SIGTERM (default: none)
+                             (promiscuous); repeatable; runs until SIGINT/SIGTERM
+                             (default: none)
+    --iface-time MODE        kernel: each frame at the kernel's receive time (net_pcap's
+                             live mode, one queue per interface: several workers get
+                             their frames from a dispatcher); burst: one time per burst
+                             read (net_af_packet, one socket per RX worker in a
+                             symmetric PACKET_FANOUT_HASH group) (default: kernel)
     --sflow-listen ADDR:PORT receive sFlow v5 datagrams on a UDP address (numeric,
                              e.g. 0.0.0.0:6343 or [::]:6343; port 0: any free one);
                              their raw packet header samples become flows, NodeTID =

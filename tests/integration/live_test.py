@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Live capture with --iface: net_af_packet on one end of a veth pair.
+"""Live capture with --iface on one end of a veth pair: net_pcap's live mode
+(--iface-time kernel, the default) and net_af_packet (--iface-time burst).
 
 The test owns a network namespace and a veth pair (10.x addresses that exist
 only on that pair), starts skyprobe on the host end, sends known traffic from
 the namespace (UDP datagrams echoed by a server in this process, ICMP echo
 requests answered by the kernel, a few TCP connections), stops skyprobe with
 SIGTERM and checks every flow: one record per conversation (with 2 workers the
-kernel's symmetric PACKET_FANOUT_HASH must keep both directions on one
-worker), packets both ways and bytes equal to the frames' wire lengths, times
-from the live clock. IPv6 is disabled and neighbours are static on the pair,
+kernel's symmetric PACKET_FANOUT_HASH, or the dispatcher, must keep both
+directions on one worker), packets both ways and bytes equal to the frames'
+wire lengths, times within the run (live_time_test.py holds them to dumpcap's). IPv6 is disabled and neighbours are static on the pair,
 so little else appears there (ARP is tolerated).
 
 Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
@@ -372,8 +373,19 @@ class LiveTest(LiveNetwork):
         self.assertIn('distribution single worker', result.stderr, result.describe())
         self.check_flows(flows, '1 worker')
 
-    def test_two_workers_kernel_fanout(self):
+    def test_one_worker_burst_time(self):
+        result, flows = self.capture(['--workers', '1', '--iface-time', 'burst'])
+        self.assertIn('distribution single worker', result.stderr, result.describe())
+        self.check_flows(flows, '1 worker, --iface-time burst')
+
+    def test_two_workers_kernel_time_dispatch(self):
+        # One libpcap handle per interface: the dispatcher spreads its frames.
         result, flows = self.capture(['--workers', '2'])
+        self.assertIn('1 RX queue(s), distribution dispatch', result.stderr, result.describe())
+        self.check_flows(flows, '2 workers (kernel time, dispatch)')
+
+    def test_two_workers_kernel_fanout(self):
+        result, flows = self.capture(['--workers', '2', '--iface-time', 'burst'])
         self.assertIn('2 RX queue(s), distribution rss', result.stderr, result.describe())
         self.check_flows(flows, '2 workers (rss over PACKET_FANOUT_HASH)')
         # Both sockets of the fanout group carried traffic.
@@ -387,16 +399,26 @@ class LiveTest(LiveNetwork):
 
     def test_tso_super_frames_are_counted_whole_without_anomaly(self):
         """A TCP bulk transfer leaves the namespace as TSO super-frames (veth keeps
-        them whole, up to 64 KB): the AF_PACKET ring cuts them, and they are counted
-        at their IP length, equal to dumpcap's original lengths on the same interface,
-        and are no ip_total_length anomaly."""
+        them whole, up to 64 KB): the AF_PACKET ring (burst time) or libpcap's snaplen
+        (kernel time) cuts them, and they are counted at their IP length, equal to
+        dumpcap's original lengths on the same interface, and are no ip_total_length
+        anomaly."""
+        for mode in ('kernel', 'burst'):
+            with self.subTest(mode):
+                self.check_tso(mode)
+
+    def check_tso(self, mode):
         dump = Dumpcap(self, 'tso.pcap', 'tcp port %d' % TCP_PORT)
+        # libpcap's ring (kernel time) is 2 MB and keeps up to 16128 bytes of each
+        # super-frame: 1 MB fits it whole even if the worker is stalled meanwhile.
+        size = (4 << 20) if mode == 'burst' else (1 << 20)
         bulk = ('import socket,sys\n'
                 'c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)\n'
-                'c.sendall(b"x" * (4 << 20))\n'
+                'c.sendall(b"x" * %d)\n' % size +
                 'c.shutdown(socket.SHUT_WR)\n'
                 'while c.recv(65536): pass\n')
-        result, flows = self.capture(['--workers', '1', '--bpf', 'tcp port %d' % TCP_PORT],
+        result, flows = self.capture(['--workers', '1', '--iface-time', mode,
+                                      '--bpf', 'tcp port %d' % TCP_PORT],
                                      client=['ip', 'netns', 'exec', NETNS, sys.executable,
                                              '-c', bulk, HOST_IP, str(TCP_PORT)])
         records = dump.stop()
@@ -404,6 +426,8 @@ class LiveTest(LiveNetwork):
         self.assertGreater(max(sizes), 1514 + 1000,
                            'no TSO super-frame crossed the pair: the test proves nothing')
         self.assertEqual(result.summary['anomaly_ip_total_length'], 0, result.describe())
+        self.assertEqual(result.summary.get('port_imissed', 0), 0,
+                         'the ring dropped frames: %s' % result.describe())
         tcp = [f for f in flows if (f.get('Transport') or {}).get('B') == TCP_PORT]
         self.assertEqual(len(tcp), 1, [h.brief(f) for f in flows])
         total = h.metric(tcp[0], 'ABBytes') + h.metric(tcp[0], 'BABytes')

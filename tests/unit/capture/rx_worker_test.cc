@@ -2,6 +2,9 @@
 // burst is finished before the burst is accounted, even when it takes many
 // loop iterations (the burst is held meanwhile), so a flow idle past its
 // deadline is never extended by a later frame, whatever the time budget.
+// On a live port with the kernel's times (--iface-time kernel) each frame of
+// a burst keeps its own time, under the capture clock's rules, and a frame
+// without one takes the burst's.
 // The port is a net_ring ethdev fed by the test; frames carry their capture
 // time in the mbuf timestamp field, as net_pcap's do. The loop gap histogram
 // records the polls. (EAL is started by record_channel_test.cc's main.)
@@ -12,10 +15,13 @@
 #include <rte_ring.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "capture/rx_worker.h"
 #include "gtest/gtest.h"
@@ -116,6 +122,106 @@ TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
   uint64_t gaps = 0;
   for (int b = 0; b < LoopGapHistogram::kBuckets; ++b) gaps += worker.loop_gaps().bucket(b);
   EXPECT_GT(gaps, 0u);
+  rte_eth_dev_stop(port);
+  rte_eth_dev_close(port);
+  rte_ring_free(ring);
+  rte_mempool_free(pool);
+}
+
+// Keeps a copy of every record, by the last byte of its A address (the flow number).
+struct CollectingSink {
+  FlowSnapshot slot;
+  std::map<int, FlowSnapshot> by_flow;
+  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<CollectingSink*>(ctx)->slot; }
+  static void Publish(void* ctx, FlowSnapshot* s) {
+    static_cast<CollectingSink*>(ctx)->by_flow[s->network_a[3]] = *s;
+  }
+};
+
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One burst on a port like --iface-time kernel's: stamped frames keep their own
+// times (not the burst's), a stamp before the latest is taken at the latest, one
+// past the present plus a day is counted and taken at the latest, and a frame
+// without a stamp (the flag unset: a port that gives none) takes the burst's time.
+TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
+  int ts_offset = -1;
+  uint64_t ts_flag = 0;
+  ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
+  rte_mempool* pool = rte_pktmbuf_pool_create("rxk_pool", 1023, 0, 0, 2048, rte_socket_id());
+  ASSERT_NE(pool, nullptr);
+  rte_ring* ring =
+      rte_ring_create("rxk_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  const int port = rte_eth_from_rings("net_rxk", &ring, 1, &ring, 1, rte_socket_id());
+  ASSERT_GE(port, 0);
+  rte_eth_conf conf{};
+  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
+  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
+  ASSERT_EQ(rte_eth_dev_start(port), 0);
+
+  CollectingSink sink;
+  FlowTableOptions o;
+  o.name = "rxk";
+  o.max_flows = 1024;
+  auto table = std::move(
+      FlowTable::Create(o, RecordSink{&sink, &CollectingSink::Acquire, &CollectingSink::Publish})
+          .value());
+  std::atomic<bool> stop{false};
+  WorkerSetup ws;
+  RxQueueSpec q;
+  q.port_id = static_cast<uint16_t>(port);
+  q.name = "veth0";
+  q.is_kernel = true;
+  q.kernel_time = true;
+  ws.queues.push_back(q);
+  ws.ports.resize(static_cast<size_t>(port) + 1);
+  ws.ports[static_cast<size_t>(port)] = q;
+  ws.table = table.get();
+  ws.timestamp_offset = ts_offset;
+  ws.timestamp_flag = ts_flag;
+  ws.stop = &stop;
+
+  // All frames are in the ring before the worker starts: one burst.
+  constexpr int64_t kMs = 1'000'000;
+  const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
+  const auto send = [&](uint32_t flow, int64_t ts_ns, bool stamped) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    ASSERT_NE(m, nullptr);
+    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
+    if (stamped) m->ol_flags |= ts_flag;
+    ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
+  };
+  send(1, t1, true);
+  send(1, t1 + 3 * kMs, true);
+  send(2, t1 - 7 * kMs, true);               // before the latest: held there
+  send(3, t1 + 2 * 86'400'000 * kMs, true);  // two days ahead: a clock jump
+  send(4, 0, false);                         // no time of its own
+  send(5, t1 + 4 * kMs, true);
+  const int64_t before_ms = WallNs() / kMs;
+  RxWorker worker(ws);
+  std::thread run([&] { worker.Run(); });
+  while (table->counters().packets_in_flows < 6) std::this_thread::yield();
+  const int64_t after_ms = WallNs() / kMs;
+  stop = true;
+  run.join();
+
+  ASSERT_EQ(sink.by_flow.size(), 5u);
+  EXPECT_EQ(sink.by_flow[1].start, t1 / kMs);
+  EXPECT_EQ(sink.by_flow[1].last, t1 / kMs + 3);
+  EXPECT_EQ(sink.by_flow[2].start, t1 / kMs + 3);
+  EXPECT_EQ(sink.by_flow[3].start, t1 / kMs + 3);
+  EXPECT_GE(sink.by_flow[4].start, before_ms);
+  EXPECT_LE(sink.by_flow[4].start, after_ms);
+  EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
+  EXPECT_EQ(worker.counters().clock_jumps, 1u);
+  EXPECT_EQ(worker.counters().rx_packets, 6u);
   rte_eth_dev_stop(port);
   rte_eth_dev_close(port);
   rte_ring_free(ring);

@@ -72,9 +72,46 @@ TEST_F(LiveFlagsTest, YamlListOrSingleNameAndFlagsReplaceIt) {
   EXPECT_THAT(cfg->ifaces, ElementsAre("lo"));
 }
 
+TEST_F(LiveFlagsTest, IfaceTimeFlagAndYamlKey) {
+  absl::StatusOr<Config> cfg = Load({"--iface", kLoopback});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->iface_time, IfaceTime::kKernel);
+  cfg = Load({"--iface", kLoopback, "--iface-time", "burst"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->iface_time, IfaceTime::kBurst);
+  cfg = ParseYamlConfig("input: { iface: lo, iface_time: burst }", Config());
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->iface_time, IfaceTime::kBurst);
+  cfg = Load({"--iface", kLoopback, "--iface-time", "nic"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(std::string(cfg.status().message()), HasSubstr("--iface-time"));
+}
+
+// --iface-time kernel (the default): net_pcap's live mode, one queue per
+// interface, so several workers take their frames from the dispatcher.
+TEST_F(LiveFlagsTest, EalArgumentsOpenPcapLiveModeForKernelTime) {
+  Config cfg;
+  cfg.ifaces = {"eth1", "eth2"};
+  EXPECT_EQ(AfPacketQueues(cfg), 1);
+  std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1});
+  EXPECT_THAT(args, Contains("--vdev=net_pcap_iface0,rx_iface=eth1"));
+  EXPECT_THAT(args, Contains("--vdev=net_pcap_iface1,rx_iface=eth2"));
+  EXPECT_THAT(args, Contains("0-1"));
+  EXPECT_FALSE(NeedsDispatcher(cfg, 0));
+
+  cfg.workers = 2;
+  EXPECT_EQ(AfPacketQueues(cfg), 1);
+  EXPECT_TRUE(NeedsDispatcher(cfg, 0));
+  EXPECT_EQ(PcapLcoreCount(cfg), 4u);
+  args = EalArgumentsForCpus(cfg, "t", {0, 1, 2, 3});
+  EXPECT_THAT(args, Contains("--vdev=net_pcap_iface0,rx_iface=eth1"));
+  EXPECT_THAT(args, Contains("0-3"));
+}
+
 TEST_F(LiveFlagsTest, EalArgumentsOpenAfPacketWithAQueuePerWorker) {
   Config cfg;
   cfg.ifaces = {"eth1", "eth2"};
+  cfg.iface_time = IfaceTime::kBurst;
   EXPECT_EQ(AfPacketQueues(cfg), 1);
   std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1});
   EXPECT_THAT(args, Contains("--vdev=net_af_packet0,iface=eth1,qpairs=1,framesz=2048,"
@@ -104,6 +141,7 @@ TEST_F(LiveFlagsTest, EalArgumentsOpenAfPacketWithAQueuePerWorker) {
 TEST_F(LiveFlagsTest, OperatorNamedVdevsAreSkipped) {
   Config cfg;
   cfg.ifaces = {"eth1"};
+  cfg.iface_time = IfaceTime::kBurst;
   cfg.eal_args = {"-l", "0-1", "--vdev=net_af_packet0,iface=eth0"};
   EXPECT_THAT(EalArgumentsForCpus(cfg, "t", {0, 1}),
               Contains("--vdev=net_af_packet1,iface=eth1,qpairs=1,framesz=2048,"
