@@ -36,7 +36,8 @@ namespace skyprobe {
 struct DispatchItem {
   rte_mbuf* frame = nullptr;
   // A frame: its capture time, as the dispatcher's clock took it (pcap
-  // inputs; 0 for live ports). A mark (no frame): the capture time reached;
+  // inputs, --iface-time kernel; 0 for other live ports: the worker times
+  // those by burst). A mark (no frame): the capture time reached;
   // kEndOfInput at the end.
   int64_t clock_ns = 0;
 };

@@ -312,7 +312,7 @@ class LiveTest(LiveNetwork):
         self.assertEqual(rc, 0, result.describe())
         flows = h.final_flows(self, result.records, ' '.join(extra))
         h.check_counters(self, result, flows, ' '.join(extra))
-        # Live ports are timed by the TSC: flow times fall within the run.
+        # Live frames carry the kernel's time or the host's: flow times fall within the run.
         for f in flows:
             m = f['Metric']
             self.assertGreaterEqual(int(m['Start']), int(start * 1000) - 1000, h.brief(f))
