@@ -245,11 +245,16 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     // (--max-flows 512) does not reserve 64k kept flows.
     topts.keep_expired_max = std::min((cfg.keep_expired_max + w - 1) / w, per_shard);
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
-    // Room for the most packets one flow can hold (N + M slots, within the shard's budget).
+    // The export buffer: room for the most packets one flow can hold (N + M
+    // slots, within the shard's budget), and at least kRawExportBytes, so
+    // that an export of many small flows hands over a few buffers, not one
+    // per flow. Uninitialised: only the pages an export writes are resident.
     uint64_t raw_query_bytes = 0;
     if (const RawPacketArena* arena = table->raw_packets()) {
-      raw_query_bytes = uint64_t{arena->slot_bytes()} *
-                        std::min<uint64_t>(arena->max_per_flow(), arena->slot_count());
+      constexpr uint64_t kRawExportBytes = uint64_t{1} << 20;
+      raw_query_bytes = std::max(
+          kRawExportBytes, uint64_t{arena->slot_bytes()} *
+                               std::min<uint64_t>(arena->max_per_flow(), arena->slot_count()));
     }
 
     WorkerSetup ws;

@@ -54,16 +54,10 @@ ProbeBackendImpl::ProbeBackendImpl(std::vector<QueryPort*> ports,
       node_tid_(std::move(node_tid)),
       points_(std::move(points)) {}
 
-absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
-                                            std::shared_ptr<const FlowPredicate> predicate,
-                                            const std::function<void(const FlowSnapshot&)>& visit,
-                                            uint64_t uuid, const std::function<void()>& done) {
-  return RunOnWorkers([&](QueryPort* p) { p->Begin(kind, predicate, uuid); }, visit, done);
-}
-
-absl::Status ProbeBackendImpl::RunOnWorkers(const std::function<void(QueryPort*)>& begin,
-                                            const std::function<void(const FlowSnapshot&)>& visit,
-                                            const std::function<void()>& done) {
+absl::Status ProbeBackendImpl::RunOnWorkers(
+    const std::function<void(QueryPort*)>& begin,
+    const std::function<bool(size_t, const std::function<bool()>&)>& collect,
+    const std::function<void()>& done) {
   std::lock_guard<std::mutex> lock(query_mu_);
   for (size_t i = 0; i < ports_.size(); ++i) {
     if (done_[i]->load(std::memory_order_acquire)) {
@@ -73,21 +67,23 @@ absl::Status ProbeBackendImpl::RunOnWorkers(const std::function<void(QueryPort*)
     }
   }
   for (QueryPort* p : ports_) begin(p);
-  const auto noop = [](const FlowSnapshot&) {};
   // Stops every port's query (a port whose worker is gone no longer matters).
   const auto stop_all = [&] {
     for (size_t i = 0; i < ports_.size(); ++i) ports_[i]->Cancel(done_[i]);
   };
+  std::vector<bool> finished(ports_.size(), false);
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < ports_.size(); ++i) {
+      if (finished[i]) continue;
       // A costly filter is evaluated inside Collect, for as long as it takes:
       // it gives up there once the worker stopped (a signal) or the call
       // was cancelled (deadline, client gone).
       const std::function<bool()> abandon = [&] {
         return done_[i]->load(std::memory_order_acquire) || CallCancelScope::Cancelled();
       };
-      if (!ports_[i]->Collect(visit ? visit : noop, &abandon)) {
+      finished[i] = collect(i, abandon);
+      if (!finished[i]) {
         all = false;
         if (done_[i]->load(std::memory_order_acquire)) {
           stop_all();
@@ -107,6 +103,16 @@ absl::Status ProbeBackendImpl::RunOnWorkers(const std::function<void(QueryPort*)
     // Workers answer between bursts; a short sleep keeps this thread off the CPU.
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+}
+
+absl::Status ProbeBackendImpl::RunOnWorkers(QueryPort::Kind kind,
+                                            std::shared_ptr<const FlowPredicate> predicate,
+                                            const std::function<void(const FlowSnapshot&)>& visit) {
+  const auto noop = [](const FlowSnapshot&) {};
+  return RunOnWorkers([&](QueryPort* p) { p->Begin(kind, predicate); },
+                      [&](size_t i, const std::function<bool()>& abandon) {
+                        return ports_[i]->Collect(visit ? visit : noop, &abandon);
+                      });
 }
 
 absl::Status ProbeBackendImpl::VisitFlows(std::shared_ptr<const FlowPredicate> predicate,
@@ -133,8 +139,12 @@ absl::Status ProbeBackendImpl::AggregateFlows(std::shared_ptr<const FlowPredicat
     return ProbeBackend::AggregateFlows(std::move(predicate), std::move(grouper), out);
   }
   absl::Status merged;
+  const auto noop = [](const FlowSnapshot&) {};
   absl::Status s = RunOnWorkers(
-      [&](QueryPort* p) { p->BeginAggregate(predicate, grouper, out->max_groups()); }, nullptr,
+      [&](QueryPort* p) { p->BeginAggregate(predicate, grouper, out->max_groups()); },
+      [&](size_t i, const std::function<bool()>& abandon) {
+        return ports_[i]->Collect(noop, &abandon);
+      },
       [&] {  // under query_mu_: the ports' tables are stable
         for (QueryPort* p : ports_) {
           if (!merged.ok()) break;
@@ -180,33 +190,23 @@ std::unique_ptr<FlowHandler> ProbeBackendImpl::Handler() {
   return std::make_unique<SubscriberFeed>([this](const FlowSnapshot& s) { Publish(s); });
 }
 
-absl::StatusOr<std::vector<RawPacketCopy>> ProbeBackendImpl::RawPackets(uint64_t uuid) {
-  std::vector<RawPacketCopy> out;
-  bool found = false;
-  // Read inside RunOnWorkers, under query_mu_: no other query can reuse the
-  // ports' buffers meanwhile.
-  absl::Status s = RunOnWorkers(QueryPort::Kind::kRawPackets, nullptr, nullptr, uuid, [&] {
-    for (QueryPort* p : ports_) {
-      if (!p->raw_found()) continue;
-      found = true;
-      p->VisitRawPackets([&](const RawPacketArena::Packet& pkt) {
-        RawPacketCopy c;
-        c.timestamp_ns = pkt.timestamp_ns;
-        c.wire_length = pkt.wire_length;
-        c.link_type = pkt.link_type;
-        c.index = pkt.index;
-        c.data.assign(reinterpret_cast<const char*>(pkt.data), pkt.caplen);
-        out.push_back(std::move(c));
+absl::Status ProbeBackendImpl::RawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids,
+                                          const RawPacketVisitor& visit) {
+  // The ports hand over their buffers as they fill (query_port_raw.cc); each
+  // packet is copied out at once, so a flow's packets reach `visit` together.
+  return RunOnWorkers(
+      [&](QueryPort* p) { p->BeginRawPackets(uuids); },
+      [&](size_t i, const std::function<bool()>&) {
+        return ports_[i]->CollectRawPackets([&](uint64_t uuid, const RawPacketArena::Packet& pkt) {
+          RawPacketCopy c;
+          c.timestamp_ns = pkt.timestamp_ns;
+          c.wire_length = pkt.wire_length;
+          c.link_type = pkt.link_type;
+          c.index = pkt.index;
+          c.data.assign(reinterpret_cast<const char*>(pkt.data), pkt.caplen);
+          visit(uuid, std::move(c));
+        });
       });
-      break;  // a UUID lives in one shard
-    }
-  });
-  if (!s.ok()) return s;
-  if (!found) {
-    return absl::NotFoundError(
-        absl::StrCat("no live or recently expired flow has UUID ", absl::Hex(uuid)));
-  }
-  return out;
 }
 
 StatsSnapshot ProbeBackendImpl::Stats() { return stats_(); }

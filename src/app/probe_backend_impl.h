@@ -41,7 +41,8 @@ class ProbeBackendImpl final : public ProbeBackend {
                               std::shared_ptr<const FlowGrouper> grouper, GroupTable* out) override;
   uint64_t Subscribe(std::function<void(const FlowSnapshot&)> on_record) override;
   void Unsubscribe(uint64_t id) override;
-  absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) override;
+  absl::Status RawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids,
+                          const RawPacketVisitor& visit) override;
   StatsSnapshot Stats() override;
   absl::Status Flush() override;
   std::string NodeTid() const override { return node_tid_; }
@@ -59,13 +60,16 @@ class ProbeBackendImpl final : public ProbeBackend {
   std::unique_ptr<FlowHandler> Handler();
 
  private:
+  // Starts a query on every port (`begin`), then polls each port
+  // (`collect(i, abandon)`: true once port i has finished) until all have;
+  // then `done`, still under query_mu_ (the ports' answers are stable).
+  absl::Status RunOnWorkers(
+      const std::function<void(QueryPort*)>& begin,
+      const std::function<bool(size_t, const std::function<bool()>&)>& collect,
+      const std::function<void()>& done = nullptr);
+  // ... a kSnapshot or kFlush query.
   absl::Status RunOnWorkers(QueryPort::Kind kind, std::shared_ptr<const FlowPredicate> predicate,
-                            const std::function<void(const FlowSnapshot&)>& visit,
-                            uint64_t uuid = 0, const std::function<void()>& done = nullptr);
-  // The same with the ports' queries started by `begin`.
-  absl::Status RunOnWorkers(const std::function<void(QueryPort*)>& begin,
-                            const std::function<void(const FlowSnapshot&)>& visit,
-                            const std::function<void()>& done);
+                            const std::function<void(const FlowSnapshot&)>& visit);
   void Publish(const FlowSnapshot& s);
 
   std::vector<QueryPort*> ports_;

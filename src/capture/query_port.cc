@@ -39,11 +39,17 @@ QueryPort::~QueryPort() {
   rte_ring_free(full_);
 }
 
-void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid) {
-  Start(kind, std::move(predicate), uuid, nullptr);
+void QueryPort::Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate) {
+  Start(kind, std::move(predicate), nullptr, nullptr);
 }
 
-void QueryPort::Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid,
+void QueryPort::BeginRawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids) {
+  raw_done_.assign(uuids->size(), 0);
+  Start(Kind::kRawPackets, nullptr, std::move(uuids), nullptr);
+}
+
+void QueryPort::Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
+                      std::shared_ptr<const std::vector<uint64_t>> uuids,
                       std::shared_ptr<const FlowGrouper> grouper) {
   void* obj;
   while (rte_ring_sc_dequeue(full_, &obj) == 0) {
@@ -56,12 +62,11 @@ void QueryPort::Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
   }
   storage_.kind = kind;
   storage_.predicate = std::move(predicate);
-  storage_.uuid = uuid;
+  storage_.uuids = std::move(uuids);
   storage_.grouper = std::move(grouper);
   storage_.in_shard = storage_.predicate == nullptr || !storage_.predicate->costly();
-  raw_found_ = false;
-  raw_expired_ = false;
   raw_used_ = 0;
+  raw_full_.store(false, std::memory_order_relaxed);
   cancel_.store(false, std::memory_order_relaxed);  // a Cancel that came after the end
   finished_.store(false, std::memory_order_relaxed);
   request_.store(&storage_, std::memory_order_release);
@@ -78,7 +83,7 @@ void QueryPort::BeginAggregate(std::shared_ptr<const FlowPredicate> predicate,
   groups_overflow_ = false;
   group_key_too_long_ = false;
   // Start publishes the request (release): everything above is seen by the worker.
-  Start(Kind::kAggregate, std::move(predicate), 0, std::move(grouper));
+  Start(Kind::kAggregate, std::move(predicate), nullptr, std::move(grouper));
 }
 
 bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
@@ -109,86 +114,6 @@ bool QueryPort::Cancel(const std::atomic<bool>* worker_done) {
     if (worker_done != nullptr && worker_done->load(std::memory_order_acquire)) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
-  return true;
-}
-
-void QueryPort::VisitRawPackets(
-    const std::function<void(const RawPacketArena::Packet&)>& visit) const {
-  for (uint64_t off = 0; off < raw_used_;) {
-    RawRecord rec;
-    std::memcpy(&rec, raw_buffer_.get() + off, sizeof(rec));
-    const uint8_t* data = raw_buffer_.get() + off + sizeof(rec);
-    visit(RawPacketArena::Packet{rec.timestamp_ns, rec.wire_length, rec.caplen, rec.link_type,
-                                 rec.index, data});
-    off += sizeof(rec) + ((rec.caplen + 7) & ~7u);
-  }
-}
-
-void QueryPort::CopyPacket(const RawPacketArena::Packet& p) noexcept {
-  const uint64_t need = sizeof(RawRecord) + ((p.caplen + 7) & ~7u);
-  if (raw_used_ + need > raw_capacity_) return;  // cannot happen: sized for N + M
-  const RawRecord rec{p.timestamp_ns, p.wire_length, p.caplen, p.link_type, p.index};
-  std::memcpy(raw_buffer_.get() + raw_used_, &rec, sizeof(rec));
-  std::memcpy(raw_buffer_.get() + raw_used_ + sizeof(rec), p.data, p.caplen);
-  raw_used_ += need;
-}
-
-void QueryPort::CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept {
-  raw_found_ = true;
-  const RawPacketArena* arena = table.raw_packets();
-  if (arena == nullptr) return;  // capture is off: the flow has no packets
-  // A whole flow in one go (at most N + M copies of capture_length bytes):
-  // the packets must come from one state of the flow.
-  arena->ForEach(pos, [this](const RawPacketArena::Packet& p) { CopyPacket(p); });
-}
-
-bool QueryPort::ServeKeptRawPackets(const Request& r, const FlowTable& table,
-                                    WorkBudget* budget) noexcept {
-  const ExpiredFlows* kept = table.kept();
-  if (kept == nullptr) return true;
-  // Entries may have aged out since the last call: resume at the oldest left.
-  if (kept_cursor_ < kept->front_seq()) kept_cursor_ = kept->front_seq();
-  for (; kept_cursor_ < kept->end_seq(); ++kept_cursor_) {
-    if (budget->Charge(kUuidSlotCost)) return false;
-    if (kept->UuidAt(kept_cursor_) != r.uuid) continue;
-    raw_found_ = true;
-    raw_expired_ = true;
-    if (const RawPacketArena* arena = table.raw_packets()) {
-      arena->ForEachParked(kept->At(kept_cursor_).raw_id,
-                           [this](const RawPacketArena::Packet& p) { CopyPacket(p); });
-    }
-    return true;
-  }
-  return true;
-}
-
-bool QueryPort::ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept {
-  if (!kept_started_) {
-    const int32_t indexed = table->FindUuid(r.uuid);
-    if (indexed != FlowTable::kNoUuidIndex) {
-      if (indexed >= 0) {
-        CopyRawPackets(*table, static_cast<uint32_t>(indexed));
-        return true;
-      }
-    } else {
-      // No index (capture off: the flow has no packets, but whether it lives
-      // here is still the answer): scan the dense UUID array.
-      const uint32_t end = table->capacity();
-      const uint64_t* uuids = table->uuids();
-      for (; cursor_ < end; ++cursor_) {
-        if (budget->Charge(kUuidSlotCost)) return false;
-        if (uuids[cursor_] == r.uuid && table->IsLive(cursor_)) {
-          CopyRawPackets(*table, cursor_);
-          ResetScan();
-          return true;
-        }
-      }
-    }
-    kept_started_ = true;
-  }
-  // Not live: perhaps expired a moment ago (--keep-expired).
-  if (!ServeKeptRawPackets(r, *table, budget)) return false;
-  ResetScan();
   return true;
 }
 
@@ -349,7 +274,6 @@ void QueryPort::Serve(FlowTable* const* tables, size_t n, WorkBudget* budget) no
       if (!table->FlushAll(budget)) return;
     } else if (r->kind == Kind::kRawPackets) {
       if (!ServeRawPackets(*r, table, budget)) return;
-      if (raw_found_) break;  // a UUID lives in one table
     } else if (r->kind == Kind::kAggregate) {
       if (!ServeAggregate(*r, table, budget)) return;
       if (groups_overflow_ || group_key_too_long_) break;

@@ -26,11 +26,13 @@
 // With --keep-expired, snapshots include the shard's recently expired flows
 // (their final records, Event EXPIRE) and kRawPackets looks among them too.
 //
-// kRawPackets looks for one flow by UUID (one probe of the shard's UUID
-// index when raw capture keeps one, else a metered scan of the UUID array)
-// and copies its raw packets into a byte buffer sized at Create() for the
-// most one flow can hold; the requester reads it with VisitRawPackets once
-// Collect says finished.
+// kRawPackets (ExportPcap) streams the raw packets of a set of flows, named
+// by UUID: one probe of the shard's UUID index per flow, then one pass over
+// the recently expired flows. The worker copies whole flows into a byte
+// buffer (at least the most one flow can hold) and hands it over when the
+// next flow does not fit; the requester empties it (CollectRawPackets) and
+// the worker goes on. So an export of 100k flows costs a few hand-overs, not
+// one round trip per flow (query_port_raw.cc).
 #pragma once
 
 #include <atomic>
@@ -53,14 +55,17 @@ class QueryPort {
  public:
   enum class Kind : uint8_t { kSnapshot, kFlush, kRawPackets, kAggregate };
 
-  // `raw_buffer_bytes`: room for one flow's raw packets (0: capture is off).
+  // `raw_buffer_bytes`: the raw packet export buffer, at least the most one
+  // flow holds (0: capture is off).
   static absl::StatusOr<std::unique_ptr<QueryPort>> Create(int index, int socket_id,
                                                            uint64_t raw_buffer_bytes = 0);
   ~QueryPort();
 
-  // Requester: starts a query (the previous one must be finished). `uuid`
-  // names the flow of a kRawPackets query.
-  void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid = 0);
+  // Requester: starts a kSnapshot or kFlush query (the previous one must be finished).
+  void Begin(Kind kind, std::shared_ptr<const FlowPredicate> predicate);
+  // Requester: starts a kRawPackets query for the flows `uuids` (sorted, no
+  // repeats) that live or recently expired in this port's shards.
+  void BeginRawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids);
   // Requester: starts a kAggregate query over at most `max_groups` groups
   // (the port's GroupTable is allocated here on first use, kept for the next).
   void BeginAggregate(std::shared_ptr<const FlowPredicate> predicate,
@@ -82,12 +87,12 @@ class QueryPort {
   // Serve; returns true once it has (false if `worker_done` is set first:
   // the worker is gone and the port no longer matters). Begin may follow.
   bool Cancel(const std::atomic<bool>* worker_done);
-  // Requester, after a finished kRawPackets query: whether this shard holds
-  // the flow, and its packets in capture order (`data` valid during the call).
-  bool raw_found() const { return raw_found_; }
-  // ... and whether the flow found had expired (--keep-expired).
-  bool raw_expired() const { return raw_expired_; }
-  void VisitRawPackets(const std::function<void(const RawPacketArena::Packet&)>& visit) const;
+  // Requester, during a kRawPackets query: hands the packets the worker has
+  // copied so far (whole flows, each flow's in capture order; `data` valid
+  // during the call) to `visit` and lets the worker go on; returns true once
+  // the worker has finished and everything was visited.
+  using RawVisitor = std::function<void(uint64_t uuid, const RawPacketArena::Packet&)>;
+  bool CollectRawPackets(const RawVisitor& visit);
 
   // Worker: works on the pending query, if any, until `budget` is spent;
   // the next call resumes. Call it every loop iteration.
@@ -116,12 +121,13 @@ class QueryPort {
   struct Request {
     Kind kind = Kind::kSnapshot;
     std::shared_ptr<const FlowPredicate> predicate;
-    uint64_t uuid = 0;
-    std::shared_ptr<const FlowGrouper> grouper;  // kAggregate
-    bool in_shard = true;                        // the worker evaluates the predicate (not costly)
+    std::shared_ptr<const std::vector<uint64_t>> uuids;  // kRawPackets: sorted
+    std::shared_ptr<const FlowGrouper> grouper;          // kAggregate
+    bool in_shard = true;  // the worker evaluates the predicate (not costly)
   };
   // One packet in raw_buffer_, followed by its bytes padded to 8.
   struct RawRecord {
+    uint64_t uuid;  // the flow's
     int64_t timestamp_ns;
     uint32_t wire_length;
     uint32_t caplen;
@@ -130,7 +136,9 @@ class QueryPort {
   };
 
   QueryPort() = default;
-  void Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate, uint64_t uuid,
+  // Requester: what the Begin calls share (publishes the request last).
+  void Start(Kind kind, std::shared_ptr<const FlowPredicate> predicate,
+             std::shared_ptr<const std::vector<uint64_t>> uuids,
              std::shared_ptr<const FlowGrouper> grouper);
   // Worker: a kSnapshot scan until `budget` is spent; true when finished.
   bool ServeSnapshots(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
@@ -139,7 +147,8 @@ class QueryPort {
   bool ServeHinted(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
   // Worker: one snapshot into the current chunk; false when no chunk is free.
   bool Emit(const Request& r, const FlowTable& table, uint32_t pos) noexcept;
-  // Worker: a kRawPackets look-up until `budget` is spent; true when finished.
+  // Worker: a kRawPackets export until `budget` is spent or the buffer is
+  // full; true when this table is done.
   bool ServeRawPackets(const Request& r, FlowTable* table, WorkBudget* budget) noexcept;
   // Worker: a kAggregate scan until `budget` is spent; true when finished
   // (or stopped early: groups_overflow_, group_key_too_long_).
@@ -154,14 +163,18 @@ class QueryPort {
   template <typename Visit>
   bool ScanLive(const Request& r, const FlowTable& table, WorkBudget* budget, uint32_t cost,
                 Visit&& visit) noexcept;
-  // ... among the recently expired flows (after the live ones); true when finished.
+  // ... among the recently expired flows (after the live ones); true when done.
   bool ServeKeptRawPackets(const Request& r, const FlowTable& table, WorkBudget* budget) noexcept;
   // Worker: the recently expired flows of a kSnapshot scan; true when finished.
   bool ServeKept(const Request& r, const FlowTable& table, WorkBudget* budget) noexcept;
   // Worker: `s` (a kept final record) into the current chunk; false when no chunk is free.
   bool EmitKept(const Request& r, const FlowSnapshot& s) noexcept;
-  void CopyRawPackets(const FlowTable& table, uint32_t pos) noexcept;
-  void CopyPacket(const RawPacketArena::Packet& p) noexcept;
+  // Copies flow `i` of the request (its packets from `for_each`) whole into
+  // the buffer; false, copying nothing, when it does not fit (the buffer is
+  // then handed over).
+  template <typename ForEach>
+  bool CopyFlow(const Request& r, size_t i, WorkBudget* budget, ForEach&& for_each) noexcept;
+  bool CopyPacket(uint64_t uuid, const RawPacketArena::Packet& p) noexcept;
   void ResetScan() noexcept {
     cursor_ = 0;
     kept_cursor_ = 0;
@@ -175,12 +188,16 @@ class QueryPort {
   std::atomic<Request*> request_{nullptr};
   std::atomic<bool> finished_{true};
   std::atomic<bool> cancel_{false};  // requester -> worker: drop the query
-  // kRawPackets answer: written by the worker before `finished_` is set.
+  // kRawPackets answer: written by the worker while raw_full_ and finished_
+  // are clear, read (and emptied) by the requester once one of them is set.
   std::unique_ptr<uint8_t[]> raw_buffer_;
   uint64_t raw_capacity_ = 0;
   uint64_t raw_used_ = 0;
-  bool raw_found_ = false;
-  bool raw_expired_ = false;
+  std::atomic<bool> raw_full_{false};  // worker -> requester: take the buffer
+  // Per flow of the request, whether it was copied (worker-only while the
+  // query runs; sized by BeginRawPackets): a flow that expires after its
+  // live copy is not copied again from the expired ones.
+  std::vector<uint8_t> raw_done_;
   // Worker-only state of the running query (cursor_: a table position, or
   // an index into the UUID hint; then kept_cursor_: the sequence number of a
   // recently expired flow, up to kept_end_, where the kept ring ended when

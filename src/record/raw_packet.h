@@ -5,8 +5,8 @@
 // flow's packets (RawPackets), the pcap writer that puts it in a file, or
 // skyprobectl merging the captures of several probes. A plain value type.
 //
-//   std::vector<RawPacketCopy> packets = backend->RawPackets(uuid).value();
-//   for (const RawPacketCopy& p : packets) writer.AppendPacket(p, &file);
+//   backend->RawPackets(uuids, [&](uint64_t uuid, RawPacketCopy&& p) { kept.push_back(p); });
+//   for (const RawPacketCopy& p : kept) writer.AppendPacket(p, &file);
 #pragma once
 
 #include <cstdint>

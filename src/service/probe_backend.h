@@ -99,8 +99,13 @@ class ProbeBackend {
   virtual uint64_t Subscribe(std::function<void(const FlowSnapshot&)> on_record) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;
 
-  // The raw packets kept for the flow `uuid` (empty when capture is off).
-  virtual absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) = 0;
+  // The raw packets kept for the flows `uuids` (sorted, no repeats) that live
+  // or recently expired: `visit` gets each flow's packets in capture order,
+  // one flow after another, on the calling thread (none when capture is off;
+  // a flow gone meanwhile has none). Blocks like VisitFlows.
+  using RawPacketVisitor = std::function<void(uint64_t uuid, RawPacketCopy&& packet)>;
+  virtual absl::Status RawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids,
+                                  const RawPacketVisitor& visit) = 0;
 
   virtual StatsSnapshot Stats() = 0;
 

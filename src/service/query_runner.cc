@@ -4,6 +4,7 @@
 #include "service/query_runner.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -194,25 +195,35 @@ absl::Status GatherPcapPackets(const v1::FlowQuery& q, ProbeBackend* backend, ui
     RawPacketCopy packet;
   };
   std::vector<Keyed> all;
-  for (const FlowRow& r : rows) {
-    absl::StatusOr<std::vector<RawPacketCopy>> packets = backend->RawPackets(r.snap.uuid);
-    if (absl::IsNotFound(packets.status())) continue;  // expired since the visit
-    if (!packets.ok()) return packets.status();
-    ++out->flows;
-    for (RawPacketCopy& p : *packets) {
-      bytes += p.data.size();
-      if (bytes > max_bytes) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("the matching flows hold more than ", max_bytes,
-                         " bytes of raw packets; narrow the filter or set a limit"));
-      }
-      // Twice the record: in `all`, then in out->packets.
-      if (!lease.Grow(PacketCost(p) + sizeof(RawPacketCopy))) {
-        return lease.Exhausted("the export");
-      }
-      all.push_back({r.snap.uuid, std::move(p)});
+  auto uuids = std::make_shared<std::vector<uint64_t>>();
+  uuids->reserve(rows.size());
+  for (const FlowRow& r : rows) uuids->push_back(r.snap.uuid);
+  std::sort(uuids->begin(), uuids->end());
+  uuids->erase(std::unique(uuids->begin(), uuids->end()), uuids->end());
+  // Over a limit the workers still finish the pass (their packets are
+  // dropped here); the error is returned after it.
+  absl::Status over;
+  uint64_t last_uuid = 0;
+  s = backend->RawPackets(uuids, [&](uint64_t uuid, RawPacketCopy&& p) {
+    if (!over.ok()) return;
+    if (all.empty() || uuid != last_uuid) ++out->flows;  // a flow's packets come together
+    last_uuid = uuid;
+    bytes += p.data.size();
+    if (bytes > max_bytes) {
+      over = absl::ResourceExhaustedError(
+          absl::StrCat("the matching flows hold more than ", max_bytes,
+                       " bytes of raw packets; narrow the filter or set a limit"));
+      return;
     }
-  }
+    // Twice the record: in `all`, then in out->packets.
+    if (!lease.Grow(PacketCost(p) + sizeof(RawPacketCopy))) {
+      over = lease.Exhausted("the export");
+      return;
+    }
+    all.push_back({uuid, std::move(p)});
+  });
+  if (!s.ok()) return s;
+  if (!over.ok()) return over;
   std::vector<FlowRow>().swap(rows);
   lease.Shrink(rows_cost);
   std::stable_sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {

@@ -60,7 +60,7 @@ struct PcapPackets {
   std::vector<RawPacketCopy> packets;
   std::vector<uint32_t> link_types;
   uint32_t snaplen = 0;
-  uint64_t flows = 0;          // matching flows found with their packets (maybe none)
+  uint64_t flows = 0;          // matching flows found with at least one packet
   uint64_t matched = 0;        // flows the query matched (after its limit)
   uint64_t expired_flows = 0;  // of those, recently expired ones (--keep-expired)
   BudgetLease lease;  // what the packets hold of the answer budget (the rows are given back)

@@ -15,8 +15,7 @@
 namespace skyprobe {
 namespace {
 
-void RunTuple(benchmark::State& state, uint8_t ip_version, const uint8_t* src,
-              const uint8_t* dst) {
+void RunTuple(benchmark::State& state, uint8_t ip_version, const uint8_t* src, const uint8_t* dst) {
   CommunityIdTuple t;
   t.ip_version = ip_version;
   t.src = src;
@@ -31,8 +30,8 @@ void RunTuple(benchmark::State& state, uint8_t ip_version, const uint8_t* src,
     WriteCommunityId(0, t, out);
     benchmark::DoNotOptimize(out);
   }
-  state.counters["ids_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["ids_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_CommunityIdV4(benchmark::State& state) {

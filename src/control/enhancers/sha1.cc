@@ -26,8 +26,7 @@ bool Sha1Digest(const void* data, size_t len, std::array<uint8_t, kSha1DigestSiz
   thread_local Sha1Context c;
   if (c.md == nullptr || c.ctx == nullptr) return false;
   unsigned int n = 0;
-  return EVP_DigestInit_ex2(c.ctx, c.md, nullptr) == 1 &&
-         EVP_DigestUpdate(c.ctx, data, len) == 1 &&
+  return EVP_DigestInit_ex2(c.ctx, c.md, nullptr) == 1 && EVP_DigestUpdate(c.ctx, data, len) == 1 &&
          EVP_DigestFinal_ex(c.ctx, out->data(), &n) == 1 && n == kSha1DigestSize;
 }
 

@@ -1,9 +1,9 @@
 // QueryPort: a worker's shard answers snapshot queries in slices metered by
 // a WorkBudget (a fake clock here: each read is one tick), with and without
-// a UUID hint (the one-flow fast path), and raw-packet look-ups by UUID; the
-// requester side sees exactly the matching live flows. A costly predicate is
-// never evaluated by the worker. Aggregates group the shard in the worker
-// (no flow leaves it) and equal the snapshots summed. (EAL is started by record_channel_test.cc's
+// a UUID hint (the one-flow fast path); the requester side sees exactly the
+// matching live flows (raw packet exports: query_port_raw_test.cc). A costly
+// predicate is never evaluated by the worker. Aggregates group the shard in
+// the worker (no flow leaves it) and equal the snapshots summed. (EAL is started by record_channel_test.cc's
 // main, in the same binary.)
 #include "capture/query_port.h"
 
@@ -230,23 +230,8 @@ TEST_F(QueryPortTest, FlushResumesAcrossSlicesUntilEveryFlowLeft) {
   EXPECT_EQ(table_->counters().expired_flush, kFlows);
 }
 
-TEST_F(QueryPortTest, RawPacketLookUpWithoutIndexScansInSlices) {
-  ASSERT_FALSE(table_->has_uuid_index());  // capture off: no index
-  const std::vector<uint64_t> all = AllUuids();
-  for (uint64_t uuid : {all[0], all[2999], uint64_t{12345}}) {
-    port_->Begin(QueryPort::Kind::kRawPackets, nullptr, uuid);
-    int serves = 0;
-    while (!port_->Collect([](const FlowSnapshot&) {})) {
-      WorkBudget b = Slice();
-      port_->Serve(table_.get(), &b);
-      ASSERT_LT(++serves, 1'000'000);
-    }
-    EXPECT_EQ(port_->raw_found(), uuid != 12345) << uuid;
-  }
-}
-
 // --keep-expired: answers hold the shard's recently expired flows too (their
-// final records, Event EXPIRE), and raw-packet look-ups find their packets.
+// final records, Event EXPIRE).
 class KeptQueryPortTest : public ::testing::Test {
  protected:
   static constexpr int64_t kExpire = 10 * kSec;
@@ -358,30 +343,6 @@ TEST_F(KeptQueryPortTest, FlowsExpiringDuringAScanAppearAtMostOnce) {
   }
   EXPECT_GT(got.size(), 0u);
   EXPECT_LT(got.size(), 3000u);
-}
-
-TEST_F(KeptQueryPortTest, RawPacketsOfAKeptFlow) {
-  Add(1000, 3, kT0);
-  table_->AdvanceClock(kT0 + kExpire + kSec / 5);
-  ASSERT_EQ(table_->size(), 0u);
-  const ExpiredFlows* k = table_->kept();
-  ASSERT_EQ(k->size(), 3u);
-  for (uint64_t q = k->front_seq(); q < k->end_seq(); ++q) {
-    port_->Begin(QueryPort::Kind::kRawPackets, nullptr, k->UuidAt(q));
-    do {
-      Serve();
-    } while (!port_->Collect([](const FlowSnapshot&) {}));
-    EXPECT_TRUE(port_->raw_found());
-    EXPECT_TRUE(port_->raw_expired());
-    std::vector<uint8_t> tags;
-    port_->VisitRawPackets([&](const RawPacketArena::Packet& p) { tags.push_back(p.data[60]); });
-    EXPECT_EQ(tags, std::vector<uint8_t>{static_cast<uint8_t>(k->At(q).snap.transport_a - 1000)});
-  }
-  port_->Begin(QueryPort::Kind::kRawPackets, nullptr, 0xdead);
-  do {
-    Serve();
-  } while (!port_->Collect([](const FlowSnapshot&) {}));
-  EXPECT_FALSE(port_->raw_found());
 }
 
 }  // namespace

@@ -86,11 +86,15 @@ class FakeBackend final : public ProbeBackend {
     subscribers_.erase(id);
   }
 
-  absl::StatusOr<std::vector<RawPacketCopy>> RawPackets(uint64_t uuid) override {
+  absl::Status RawPackets(std::shared_ptr<const std::vector<uint64_t>> uuids,
+                          const RawPacketVisitor& visit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = packets_.find(uuid);
-    if (it == packets_.end()) return absl::NotFoundError("no such flow");
-    return it->second;
+    for (uint64_t uuid : *uuids) {
+      auto it = packets_.find(uuid);
+      if (it == packets_.end()) continue;
+      for (RawPacketCopy p : it->second) visit(uuid, std::move(p));
+    }
+    return absl::OkStatus();
   }
 
   // Counters that grow by a fixed step at every call (n = calls so far), so
