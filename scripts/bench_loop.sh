@@ -8,7 +8,7 @@
 #   LOOP_BENCH_FIFO=1 scripts/bench_loop.sh ...   # the worker at SCHED_FIFO 1
 #
 # Defaults: build, 1000000 flows, 15 s windows, 2 rounds, every scenario
-# (expiry update query-worst query-inshard query-all flood).
+# (expiry update query-worst query-inshard query-all export flood).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -16,7 +16,7 @@ flows=${2:-1000000}
 seconds=${3:-15}
 rounds=${4:-2}
 shift $(($# < 4 ? $# : 4))
-scenarios=${*:-expiry update query-worst query-inshard query-all flood}
+scenarios=${*:-expiry update query-worst query-inshard query-all export flood}
 out="$build/bench-loop"
 mkdir -p "$out"
 for spec in "load:$flows" "keep:1000"; do

@@ -21,6 +21,11 @@
 //            filter the limits allow (worst_filter.h, evaluated by the
 //            requester), the costliest one the worker evaluates itself, or no
 //            filter (every flow shipped); without: no query
+//   export   raw packet capture on (--raw-packets 1) in both runs; with the
+//            event a requester thread runs ExportPcap's worker side in a loop
+//            from 1 s into the window: every loaded flow's packets
+//            (QueryPort::BeginRawPackets with all their UUIDs, collected
+//            as the worker hands its buffer over); without: no export
 //   flood    a table limit of half the loaded flows, evict-oldest: --load
 //            replayed forever (infinite_rx=1), so once the table is full every
 //            frame is a flow it no longer holds, which evicts the oldest one;
@@ -45,6 +50,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -245,8 +251,17 @@ void RunOnce(const Options& o, bool with_event, int n) {
   // slot, so a slot must span much less than a table's worth of frames, or
   // a flow just created may be evicted and some frames would be hits.
   to.tick_ns = flood ? FlowTableOptions().tick_ns : 2'000'000'000;
+  const bool raw = sc == "export";
+  if (raw) {
+    // The generated frames are 60 bytes: one 64-byte copy per flow.
+    to.raw_first = 1;
+    to.capture_length = 64;
+    to.raw_memory_bytes = uint64_t{to.max_flows} * 128;
+  }
   auto table = std::move(FlowTable::Create(to, sink.AsSink()).value());
-  auto queries = std::move(QueryPort::Create(n, static_cast<int>(rte_socket_id())).value());
+  // The export buffer as the probe sizes it (inputs.cc): 1 MiB.
+  auto queries = std::move(
+      QueryPort::Create(n, static_cast<int>(rte_socket_id()), raw ? uint64_t{1} << 20 : 0).value());
   // net_pcap's infinite_rx holds the whole file in mbufs: one per frame of
   // the forever-replayed file (--load itself for the flood), 60-byte frames.
   const uint32_t mbufs = (flood && with_event ? loaded : 1000) + 32768;
@@ -311,6 +326,35 @@ void RunOnce(const Options& o, bool with_event, int n) {
         bool finished = false;
         while (!finished && !window_over.load()) {
           finished = queries->Collect([&](const FlowSnapshot&) { ++visited; }, &over);
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+        if (finished) {
+          ++answers;
+        } else {
+          queries->Cancel(nullptr);
+        }
+      }
+    });
+  }
+
+  // The export, if any: every flow's UUID (a snapshot query before the
+  // window), then the export in a loop from 1 s into the window.
+  if (with_event && raw) {
+    auto uuids = std::make_shared<std::vector<uint64_t>>();
+    queries->Begin(QueryPort::Kind::kSnapshot, nullptr);
+    while (!queries->Collect([&](const FlowSnapshot& f) { uuids->push_back(f.uuid); })) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    std::sort(uuids->begin(), uuids->end());
+    uuids->erase(std::unique(uuids->begin(), uuids->end()), uuids->end());
+    requester = std::thread([&, uuids] {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      while (!window_over.load()) {
+        queries->BeginRawPackets(uuids);
+        bool finished = false;
+        while (!finished && !window_over.load()) {
+          finished = queries->CollectRawPackets(
+              [&](uint64_t, const RawPacketArena::Packet&) { ++visited; });
           std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
         if (finished) {
