@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capture/loop_gap.h"
+#include "capture/mapped_file_queue.h"
 #include "parse/parsed_packet.h"
 #include "skyprobe/counter_read.h"
 
@@ -343,9 +344,20 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   CollectIpfix(r, &s);
   PortCounters pc;
   Summary ports;  // "portP_x": Stats scope portP
+  // Mapped files (--pcap-reader mapped) count the mbufs they could not get
+  // as their port's rx_nombuf, and files that ended at a damaged record (the
+  // rest of such a file is not read) in file_errors.
+  uint64_t file_errors = 0;
+  std::vector<uint64_t> mapped_nombuf(RTE_MAX_ETHPORTS, 0);
+  for (const RxQueueSpec& q : r.ports.queues) {
+    if (q.mapped == nullptr) continue;
+    mapped_nombuf[q.port_id] += q.mapped->nombuf();
+    file_errors += q.mapped->error().empty() ? 0 : 1;
+  }
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.queue_id != 0) continue;  // port counters cover every queue
-    const PortCounters c = ReadPortCounters(q.port_id);
+    PortCounters c = ReadPortCounters(q.port_id);
+    c.rx_nombuf += mapped_nombuf[q.port_id];
     pc.imissed += c.imissed;
     pc.ierrors += c.ierrors;
     pc.rx_nombuf += c.rx_nombuf;
@@ -353,6 +365,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     ports.Add(absl::StrCat("port", q.port_id, "_ierrors"), c.ierrors);
     ports.Add(absl::StrCat("port", q.port_id, "_rx_nombuf"), c.rx_nombuf);
   }
+  s.Add("file_errors", file_errors);
   s.Add("port_imissed", pc.imissed);
   s.Add("port_ierrors", pc.ierrors);
   s.Add("port_rx_nombuf", pc.rx_nombuf);

@@ -61,6 +61,8 @@ const std::vector<Rule>& Rules() {
        "Erroneous frames the NIC received (ierrors)."},
       {R"(port(\d+)_rx_nombuf)", "skyprobe_port_rx_nombuf_total", kC, {"port"},
        "RX mbuf allocation failures of the port (rx_nombuf)."},
+      {"file_errors", "skyprobe_file_errors_total", kC, {},
+       "--pcap files that ended at a damaged record (the rest of the file not read)."},
       {"anomaly_(.+)", "skyprobe_anomalies_total", kC, {"kind"},
        "Frames with a malformed part the parser stepped over, by kind."},
       {"clock_jumps", "skyprobe_clock_jumps_total", kC, {},

@@ -23,6 +23,7 @@
 #include "app/running.h"
 #include "app/service_setup.h"
 #include "app/summary.h"
+#include "capture/mapped_file_queue.h"
 #include "control/control_loop.h"
 #include "control/enhancer_pipeline.h"
 #include "skyprobe/status.h"
@@ -116,6 +117,13 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   const Summary s = Collect(*r, loop);
   if (progress != nullptr) progress->Clear();
   if (!cfg.quiet) PrintSummary(s, stderr);
+  // A damaged capture file: what was read is in the records, the rest lost.
+  for (const auto& mq : r->ports.mapped) {
+    if (!mq->error().empty()) {
+      std::fprintf(stderr, "skyprobe: warning: %s; the rest of the file is not read\n",
+                   mq->error().c_str());
+    }
+  }
   // Every frame is in a flow or dropped for a counted reason: say so if not.
   if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("filtered") + s.Get("drops")) {
     return absl::InternalError("packet accounting does not add up (see the summary)");

@@ -7,10 +7,12 @@
 #include <rte_mbuf_dyn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "capture/mapped_file_queue.h"
 #include "skyprobe/status.h"
 
 namespace skyprobe {
@@ -23,6 +25,36 @@ constexpr uint32_t kMbufsPerQueue = 8191;
 // per AF_PACKET socket of a fanout group; 0 when the count is ours to choose.
 uint16_t FixedQueues(const PortInfo& info) {
   return info.file_queues != 0 ? info.file_queues : info.kernel_fanout_queues;
+}
+
+// --pcap-reader mapped: each file queue of a port whose files are mapped
+// reads its file itself (RxQueueSpec::mapped); the port's net_pcap queue
+// stays configured but is never polled. A file only libpcap reads stays on it.
+absl::Status MapFiles(const std::vector<PortInfo>& infos, Ports* ports) {
+  for (RxQueueSpec& q : ports->queues) {
+    const PortInfo* info = nullptr;
+    for (const PortInfo& i : infos) {
+      if (i.spec.port_id == q.port_id) info = &i;
+    }
+    if (info == nullptr || !info->map_files || q.queue_id >= info->files.size()) continue;
+    const std::string& path = info->files[q.queue_id];
+    absl::StatusOr<std::unique_ptr<CaptureFile>> file = CaptureFile::Open(path);
+    if (absl::IsUnimplemented(file.status())) {
+      if (!info->quiet) {
+        std::fprintf(stderr, "skyprobe: %s read through net_pcap (%s)\n", path.c_str(),
+                     std::string(file.status().message()).c_str());
+      }
+      continue;
+    }
+    if (!file.ok()) return file.status();
+    SKYPROBE_ASSIGN_OR_RETURN(
+        std::unique_ptr<MappedFileQueue> mq,
+        MappedFileQueue::Create(*std::move(file), ports->mbuf_pool, q.port_id,
+                                ports->timestamp_offset, ports->timestamp_flag));
+    q.mapped = mq.get();
+    ports->mapped.push_back(std::move(mq));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -73,6 +105,9 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       q.snaplen = in.snaplen;
       q.link_type = static_cast<LinkType>(in.link_type);  // --link-type already applied
       attrs = &InputAttributesAt(cfg.pcap_attrs, files[0]);
+      for (const size_t f : files) info.files.push_back(cfg.pcap_inputs[f].path);
+      info.map_files = cfg.pcap_reader == PcapReader::kMapped;
+      info.quiet = cfg.quiet;
       if (cfg.pcap_queues) {
         info.file_queues = static_cast<uint16_t>(files.size());
         for (const size_t f : files) {
@@ -227,6 +262,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   ports.timestamp_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int flag_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ports.timestamp_flag = flag_bit >= 0 ? (1ULL << flag_bit) : 0;
+  SKYPROBE_RETURN_IF_ERROR(MapFiles(infos, &ports));
   return ports;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 struct rte_mempool;
 
 namespace skyprobe {
+
+class MappedFileQueue;
 
 // One RX queue as a worker sees it.
 struct RxQueueSpec {
@@ -34,6 +37,9 @@ struct RxQueueSpec {
   // receive time in the timestamp field (Ports::timestamp_offset).
   bool kernel_time = false;
   std::string name;  // for messages: file path or device name
+  // A file queue read from the mapped file (owned by Ports) instead of the
+  // port's net_pcap queue; null: rte_eth_rx_burst.
+  MappedFileQueue* mapped = nullptr;
 };
 
 struct Ports {
@@ -41,6 +47,8 @@ struct Ports {
   rte_mempool* mbuf_pool = nullptr;
   int timestamp_offset = -1;  // mbuf dynfield of RX timestamps, -1 if none
   uint64_t timestamp_flag = 0;
+  // The file queues read from their mapped files (RxQueueSpec::mapped).
+  std::vector<std::shared_ptr<MappedFileQueue>> mapped;
 };
 
 // rte_eal_init with `args` (args[0] is the program name). EAL's own
@@ -62,6 +70,11 @@ struct PortInfo {
   // NAME,..., --port DEVICE,...) resolved against --node-tid and --bpf. Capture IDs
   // are made unique across ports by the caller (UniqueCaptureIds).
   CapturePointSpec point;
+  // A net_pcap port's files, queue by queue, and whether to read them from
+  // their mapping (--pcap-reader mapped) rather than through net_pcap.
+  std::vector<std::string> files;
+  bool map_files = false;
+  bool quiet = false;  // no start-up note when a file is left to net_pcap
 };
 
 // Lists every port with its capabilities (no configuration yet).

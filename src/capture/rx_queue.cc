@@ -2,13 +2,21 @@
 
 #include <rte_ethdev.h>
 
+#include "capture/mapped_file_queue.h"
+
 namespace skyprobe {
 
 uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
                           uint64_t* pacing_waits) noexcept {
-  const uint16_t n = rte_eth_rx_burst(spec_.port_id, spec_.queue_id, m,
-                                      pacer_ != nullptr ? pacer_->burst() : kMaxBurst);
+  const uint16_t max = pacer_ != nullptr ? pacer_->burst() : kMaxBurst;
+  const uint16_t n = spec_.mapped != nullptr
+                         ? spec_.mapped->Burst(m, max)
+                         : rte_eth_rx_burst(spec_.port_id, spec_.queue_id, m, max);
   if (n == 0) {
+    if (spec_.mapped != nullptr) {
+      at_end_ = spec_.mapped->at_end();
+      return 0;
+    }
     if (spec_.is_file) {
       // net_pcap returns nothing only at the end of the file, or when the
       // mbuf pool is empty (then rx_nombuf moves): tell the two apart.

@@ -128,6 +128,12 @@ enum class GrpcLogLevel : uint8_t { kOff = 0, kError = 1, kInfo = 2, kDebug = 3 
 // How a sink encodes a record: the JSON line, or a serialized skyprobe.v1.Flow.
 enum class RecordFormat : uint8_t { kJson = 0, kProtobuf = 1 };
 
+// How --pcap files are read.
+enum class PcapReader : uint8_t {
+  kMapped = 0,   // the file mapped, frames handed over without a copy (capture/mapped_file_queue.h)
+  kNetPcap = 1,  // DPDK's net_pcap (libpcap reads, each frame copied into an mbuf)
+};
+
 // What happens when a shard holds --max-flows flows and a new one arrives.
 enum class OverloadPolicy : uint8_t {
   kDropNew = 0,      // the new flow's packets are dropped and counted
@@ -163,6 +169,9 @@ struct Config {
   // times always come from the packets' own timestamps.
   uint32_t pcap_rate = 0;
   bool pcap_realtime = false;
+  // "--pcap-reader mapped|net_pcap": mapped unless the file is one only libpcap reads
+  // (another magic, a pcap version before 2.4, a link type libpcap rewrites).
+  PcapReader pcap_reader = PcapReader::kMapped;
   double pcap_speed = 1.0;
   // sFlow v5 collectors ("--sflow-listen ADDR:PORT", repeatable): UDP sockets whose flow
   // samples' raw packet headers become flows (src/sflow), NodeTID = the agent address.

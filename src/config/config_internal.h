@@ -101,6 +101,7 @@ enum class Field : uint8_t {
   kTcpStreamMetrics,
   kTcpHealth,
   kProgress,
+  kPcapReader,
   kCount,
 };
 

@@ -110,6 +110,7 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"tcp-stream-metrics", "flow.tcp_stream_metrics"},
     {"tcp-health", "flow.tcp_health"},
     {"progress", "runtime.progress"},
+    {"pcap-reader", "input.pcap_reader"},
 };
 
 struct LinkTypeEntry {
@@ -390,6 +391,10 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
                           {"rss", Distribution::kRss},
                           {"dispatch", Distribution::kDispatch}},
                          &cfg->distribution);
+    case Field::kPcapReader:
+      return ParseChoice(value,
+                         {{"mapped", PcapReader::kMapped}, {"net_pcap", PcapReader::kNetPcap}},
+                         &cfg->pcap_reader);
     case Field::kPcapQueues:
       return ParseBool(value, &cfg->pcap_queues);
     case Field::kGrpcListen: {

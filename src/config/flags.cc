@@ -75,6 +75,7 @@ constexpr FlagSpec kFlags[] = {
     {"distribution", FlagKind::kValue, Field::kDistribution},
     {"poll", FlagKind::kValue, Field::kPoll},
     {"pcap-queues", FlagKind::kSwitchOn, Field::kPcapQueues},
+    {"pcap-reader", FlagKind::kValue, Field::kPcapReader},
     {"grpc-listen", FlagKind::kValue, Field::kGrpcListen},
     {"grpc-tls-cert", FlagKind::kValue, Field::kGrpcTlsCert},
     {"grpc-tls-key", FlagKind::kValue, Field::kGrpcTlsKey},

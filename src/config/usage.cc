@@ -194,6 +194,9 @@ RUNTIME
                              (spin a while, then sleep up to 0.5 ms: a burst waits at
                              most that) or auto: adaptive on --pcap and --iface,
                              busy on NIC ports (default: auto)
+    --pcap-reader READER     mapped (the file mapped, frames handed to the workers without
+                             a copy; files only libpcap reads fall back to net_pcap) or
+                             net_pcap (DPDK's pcap PMD) (default: mapped)
     --pcap-queues            make the --pcap files the queues of one net_pcap port
                              instead of one port each (multi-queue tests)
     --hold                   keep running with the flow table (and the gRPC service)

@@ -389,6 +389,7 @@ class LibpcapScan:
     opened: bool
     datalink: int = -1
     packets: int = 0
+    max_caplen: int = 0    # the longest record delivered
     read_error: str = ''   # error after `packets` good records, if any
     open_error: str = ''
 
@@ -424,6 +425,7 @@ def libpcap_scan(path):
                                   ctypes.byref(data))
         if status == 1:
             scan.packets += 1
+            scan.max_caplen = max(scan.max_caplen, header.contents.caplen)
             continue
         if status == -1:
             scan.read_error = lib.pcap_geterr(handle).decode('utf-8',

@@ -1,0 +1,115 @@
+#include "capture/mapped_file_queue.h"
+
+#include <rte_mbuf_dyn.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "skyprobe/compiler.h"
+
+namespace skyprobe {
+namespace {
+
+constexpr uint32_t kMaxSegment = UINT16_MAX;
+
+// The mapping outlives every mbuf (the queue is destroyed after the lcores
+// stopped): nothing to free when the last mbuf lets go. The count is set back
+// to 1 so that the next free again takes rte_mbuf_ext_refcnt_update's plain
+// (non-atomic) path: one count shared by every frame would otherwise be an
+// atomic operation per frame, and the count tells nothing here.
+void KeepMapping(void* /*addr*/, void* opaque) {
+  rte_mbuf_ext_refcnt_set(static_cast<rte_mbuf_ext_shared_info*>(opaque), 1);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MappedFileQueue>> MappedFileQueue::Create(
+    std::unique_ptr<CaptureFile> file, rte_mempool* pool, uint16_t port_id, int ts_offset,
+    uint64_t ts_flag) {
+  std::unique_ptr<MappedFileQueue> q(new MappedFileQueue());
+  q->file_ = std::move(file);
+  q->pool_ = pool;
+  q->port_id_ = port_id;
+  q->ts_offset_ = ts_offset;
+  q->ts_flag_ = ts_flag;
+  q->shinfo_.free_cb = KeepMapping;
+  q->shinfo_.fcb_opaque = &q->shinfo_;
+  rte_mbuf_ext_refcnt_set(&q->shinfo_, 1);
+  return q;
+}
+
+bool MappedFileQueue::AttachLong(rte_mbuf* m, const CaptureFrame& f) noexcept {
+  rte_mbuf* last = m;
+  uint32_t done = 0;
+  while (done < f.caplen) {
+    const uint32_t len = std::min(f.caplen - done, kMaxSegment);
+    rte_mbuf* seg = last;
+    if (done != 0) {
+      seg = rte_pktmbuf_alloc(pool_);
+      if (seg == nullptr) return false;
+      last->next = seg;
+      ++m->nb_segs;
+      last = seg;
+    }
+    rte_pktmbuf_attach_extbuf(seg, const_cast<uint8_t*>(f.data + done), RTE_BAD_IOVA,
+                              static_cast<uint16_t>(len), &shinfo_);
+    seg->data_len = static_cast<uint16_t>(len);
+    done += len;
+  }
+  return true;
+}
+
+uint16_t MappedFileQueue::Burst(rte_mbuf** m, uint16_t max) noexcept {
+  if (at_end_ || max == 0) return 0;
+  // Ask for the next window before the reader gets there.
+  const size_t pos = file_->offset();
+  if (pos + kWindow / 2 > advised_ && advised_ < file_->size()) {
+    const size_t page = 4096;
+    const size_t from = std::max(advised_, pos) & ~(page - 1);
+    const size_t len = std::min(kWindow, file_->size() - from);
+    madvise(const_cast<uint8_t*>(file_->base()) + from, len, MADV_WILLNEED);
+    advised_ = from + len;
+  }
+  if (rte_pktmbuf_alloc_bulk(pool_, m, max) != 0) {
+    ++nombuf_;
+    return 0;
+  }
+  uint16_t n = 0;
+  CaptureFrame f;
+  while (n < max && file_->Next(&f)) {
+    rte_mbuf* mb = m[n];
+    if (SKYPROBE_UNLIKELY(f.caplen > kMaxSegment)) {
+      if (!AttachLong(mb, f)) {
+        // Out of mbufs for a 64 KiB+ frame: dropped, counted as a net_pcap
+        // queue counts what it could not allocate.
+        rte_pktmbuf_free(mb);
+        m[n] = nullptr;
+        ++nombuf_;
+        if (rte_pktmbuf_alloc_bulk(pool_, &m[n], 1) != 0) break;
+        continue;
+      }
+    } else {
+      rte_pktmbuf_attach_extbuf(mb, const_cast<uint8_t*>(f.data), RTE_BAD_IOVA,
+                                static_cast<uint16_t>(f.caplen), &shinfo_);
+      mb->data_len = static_cast<uint16_t>(f.caplen);
+    }
+    mb->pkt_len = f.caplen;
+    mb->port = port_id_;
+    mb->ol_flags |= ts_flag_;
+    if (ts_offset_ >= 0) {
+      std::memcpy(RTE_MBUF_DYNFIELD(mb, ts_offset_, void*), &f.ts_us, sizeof(f.ts_us));
+    }
+    ++n;
+  }
+  if (n < max) {
+    // The file ended (or broke) within this burst: the spare mbufs go back.
+    for (uint16_t i = n; i < max; ++i) {
+      if (m[i] != nullptr) rte_pktmbuf_free(m[i]);
+    }
+    if (file_->offset() >= file_->size()) at_end_ = true;
+  }
+  return n;
+}
+
+}  // namespace skyprobe

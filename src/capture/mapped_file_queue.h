@@ -1,0 +1,66 @@
+// mapped_file_queue.h: an RX queue over a mapped capture file: each frame
+// reaches the worker as an mbuf whose data is the frame in the mapping (an
+// attached external buffer), with no copy and no read() of the file.
+//
+// Owner: the lcore that polls the queue calls Burst(); the main thread
+// creates it at start-up (StartPorts) and reads error() after the run.
+// The worker sees the mbufs a net_pcap queue of the same file would give:
+// same bytes, port, length and capture timestamp (the mbuf dynfield, in
+// microseconds); only the data lives in the file's pages.
+//
+//   SKYPROBE_ASSIGN_OR_RETURN(auto q, MappedFileQueue::Create(std::move(file), pool, port, ts));
+//   uint16_t n = q->Burst(m, 32);   // 0 and q->at_end(): the file is done
+//
+// Overlap: the mapping is read sequentially (MADV_SEQUENTIAL) and, a window
+// ahead of the reader, asked for with MADV_WILLNEED, so the kernel reads the
+// file from disk while the worker processes the frames before.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "capture/capture_file.h"
+
+namespace skyprobe {
+
+class MappedFileQueue {
+ public:
+  // `ts_offset`/`ts_flag`: the mbuf timestamp dynfield and flag net_pcap
+  // registered (every frame is stamped with its capture time).
+  static absl::StatusOr<std::unique_ptr<MappedFileQueue>> Create(std::unique_ptr<CaptureFile> file,
+                                                                 rte_mempool* pool,
+                                                                 uint16_t port_id, int ts_offset,
+                                                                 uint64_t ts_flag);
+
+  // Up to `max` frames. 0: the end of the file (at_end()) or, for now, no
+  // free mbuf (counted in nombuf()).
+  uint16_t Burst(rte_mbuf** m, uint16_t max) noexcept;
+
+  bool at_end() const { return at_end_; }
+  uint64_t nombuf() const { return nombuf_; }
+  // Non-empty when the file ended at a damaged record (capture_file.h).
+  const std::string& error() const { return file_->error(); }
+  const CaptureFile& file() const { return *file_; }
+
+ private:
+  MappedFileQueue() = default;
+  // A frame longer than an mbuf segment can say (64 KiB): a chain.
+  bool AttachLong(rte_mbuf* m, const CaptureFrame& f) noexcept;
+
+  static constexpr size_t kWindow = size_t{8} << 20;  // read-ahead request size
+
+  std::unique_ptr<CaptureFile> file_;
+  rte_mempool* pool_ = nullptr;
+  uint16_t port_id_ = 0;
+  int ts_offset_ = -1;
+  uint64_t ts_flag_ = 0;
+  size_t advised_ = 0;  // the mapping is asked for up to here
+  bool at_end_ = false;
+  uint64_t nombuf_ = 0;
+  rte_mbuf_ext_shared_info shinfo_{};
+};
+
+}  // namespace skyprobe
