@@ -94,18 +94,6 @@ CaptureFile::~CaptureFile() {
   if (mapped_) munmap(const_cast<uint8_t*>(base_), size_);
 }
 
-uint32_t CaptureFile::U32(size_t at) const noexcept {
-  uint32_t v;
-  std::memcpy(&v, base_ + at, 4);
-  return swapped_ ? Swap32(v) : v;
-}
-
-uint16_t CaptureFile::U16(size_t at) const noexcept {
-  uint16_t v;
-  std::memcpy(&v, base_ + at, 2);
-  return swapped_ ? __builtin_bswap16(v) : v;
-}
-
 bool CaptureFile::Fail(std::string why) noexcept {
   error_ = absl::StrCat(name_, ": byte ", pos_, " (after ", frames_, " frames): ", why);
   pos_ = size_;

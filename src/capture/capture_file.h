@@ -27,10 +27,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "skyprobe/compiler.h"
 
 namespace skyprobe {
 
@@ -71,8 +73,17 @@ class CaptureFile {
   bool NextPcap(CaptureFrame* f) noexcept;
   bool NextPcapng(CaptureFrame* f) noexcept;
   bool Fail(std::string why) noexcept;
-  uint32_t U32(size_t at) const noexcept;
-  uint16_t U16(size_t at) const noexcept;
+  // Fields in the file's byte order (inlined: every record reads four).
+  SKYPROBE_ALWAYS_INLINE uint32_t U32(size_t at) const noexcept {
+    uint32_t v;
+    std::memcpy(&v, base_ + at, 4);
+    return swapped_ ? __builtin_bswap32(v) : v;
+  }
+  SKYPROBE_ALWAYS_INLINE uint16_t U16(size_t at) const noexcept {
+    uint16_t v;
+    std::memcpy(&v, base_ + at, 2);
+    return swapped_ ? __builtin_bswap16(v) : v;
+  }
   // pcapng: an interface description block's link type, snaplen and clock.
   bool AddInterface(size_t body, size_t body_len) noexcept;
 

@@ -70,6 +70,18 @@ uint16_t MappedFileQueue::Burst(rte_mbuf** m, uint16_t max) noexcept {
     const size_t len = std::min(kWindow, file_->size() - from);
     madvise(const_cast<uint8_t*>(file_->base()) + from, len, MADV_WILLNEED);
     advised_ = from + len;
+    // Let go of what lies a window behind: the pages stay in the page cache
+    // but leave the process's resident set, which would otherwise grow by the
+    // whole file. A frame still in flight there (a dispatch ring holds
+    // thousands) reads the same bytes again through a page fault: the mapping
+    // is read-only, its pages the page cache's.
+    if (pos > 2 * kWindow) {
+      const size_t upto = (pos - 2 * kWindow) & ~(page - 1);
+      if (upto > released_) {
+        madvise(const_cast<uint8_t*>(file_->base()) + released_, upto - released_, MADV_DONTNEED);
+        released_ = upto;
+      }
+    }
   }
   if (rte_pktmbuf_alloc_bulk(pool_, m, max) != 0) {
     ++nombuf_;
