@@ -1,5 +1,7 @@
 #include "app/inputs.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -151,6 +153,23 @@ absl::Status SetUpCapturePoints(const Config& cfg, std::vector<PortInfo>* infos,
   return absl::OkStatus();
 }
 
+// A replay of files (no live port: no --eal, --iface or sFlow) can never
+// hold more flows than its frames can open: each frame takes at least 16
+// bytes of its file (a pcap record header; a pcapng simple packet block) and
+// opens at most kMaxSubPackets flows (the outer one and its tunnels).
+// Returns that bound, or 0 for a probe with a live input, which keeps the
+// whole --max-flows.
+uint64_t ReplayFlowBound(const Config& cfg) {
+  if (!cfg.eal_args.empty() || !cfg.ifaces.empty() || !cfg.sflow_listen.empty()) return 0;
+  uint64_t bytes = 0;
+  for (const PcapInput& in : cfg.pcap_inputs) {
+    struct stat st;
+    if (stat(in.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return std::max<uint64_t>(1, bytes / 16 * kMaxSubPackets);
+}
+
 // What every flow table of the probe shares, RX shards and sFlow agent
 // tables alike: key mode, overload policy and the timers.
 FlowTableOptions TableTimingFromConfig(const Config& cfg) {
@@ -217,8 +236,14 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     r->pacer = std::make_unique<Pacer>(po);
   }
 
-  // One shard per worker; --max-flows is for the whole probe.
-  const uint32_t per_shard = (cfg.max_flows + w - 1) / w;
+  // One shard per worker; --max-flows is for the whole probe. A replay's
+  // shards are no larger than its frames can fill (ReplayFlowBound): a small
+  // file then starts in a fraction of the time and memory, with the same
+  // results (no shard can reach the bound, so none is ever full because of it).
+  uint32_t per_shard = (cfg.max_flows + w - 1) / w;
+  if (const uint64_t bound = ReplayFlowBound(cfg); bound != 0 && bound < per_shard) {
+    per_shard = static_cast<uint32_t>(bound);
+  }
   for (uint32_t i = 0; i < w; ++i) {
     const unsigned lcore = r->worker_lcores[i];
     const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore));
