@@ -46,6 +46,10 @@ void AddProgress(const Config& cfg, Running* r, ControlLoop* loop, TerminalRelay
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     p.bytes_total = files->total();
     p.bytes_read = files->Read();
+    for (const auto& mq : r->ports.mapped) {
+      p.bytes_total += mq->file().size();
+      p.bytes_read += mq->file().progress();
+    }
     p.packets = s.Get("packets_in");
     p.flows_live = s.Get("flows_live");
     p.outputs = outputs;
@@ -79,8 +83,14 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   std::optional<InputFiles> files;
   ProgressMeter meter;
   if (progress != nullptr && !cfg.pcap_inputs.empty()) {
+    // Files net_pcap reads are followed through its descriptors; mapped ones
+    // (--pcap-reader mapped) through their reader's position (AddProgress).
     std::vector<std::string> paths;
-    for (const PcapInput& in : cfg.pcap_inputs) paths.push_back(in.path);
+    for (const PcapInput& in : cfg.pcap_inputs) {
+      bool mapped = false;
+      for (const auto& mq : r->ports.mapped) mapped |= mq->file().name() == in.path;
+      if (!mapped) paths.push_back(in.path);
+    }
     files.emplace(paths);  // after the ports: their files are open
     AddProgress(cfg, r, &loop, progress, &*files, &meter);
   }

@@ -62,6 +62,9 @@ class CaptureFile {
   const std::string& error() const { return error_; }
   const std::string& name() const { return name_; }
   size_t offset() const { return pos_; }
+  // The same, read from another thread (progress line): a relaxed load of
+  // the reader's position (one writer).
+  size_t progress() const { return __atomic_load_n(&pos_, __ATOMIC_RELAXED); }
   size_t size() const { return size_; }
   const uint8_t* base() const { return base_; }
   uint64_t frames() const { return frames_; }
