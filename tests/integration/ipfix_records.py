@@ -136,6 +136,9 @@ def expected_elements(rec, input_index=None, pen=None, node_tid=''):
                           else END_REASON[rec['ExpireReason']])
     if input_index:
         e['ingressInterface'] = input_index
+    if rec.get('CaptureID'):
+        # The capture point's CaptureID (IANA interfaceName, RFC 7012).
+        e['interfaceName'] = rec['CaptureID']
     network = rec.get('Network')
     if network:
         v6 = network['Protocol'] == 'IPV6'

@@ -40,6 +40,7 @@ constexpr Ie kIana[] = {
     ie::kReversePacketDeltaCount,
     ie::kFlowEndReason,
     ie::kIngressInterface,
+    ie::kInterfaceName,
     ie::kIpVersion,
     ie::kProtocolIdentifier,
     ie::kSourceIPv4Address,

@@ -64,6 +64,9 @@ inline constexpr Ie kReversePacketDeltaCount{"reversePacketDeltaCount", 2, kReve
                                              IeType::kUnsigned64, 8};
 inline constexpr Ie kFlowEndReason{"flowEndReason", 136, 0, IeType::kUnsigned8, 1};
 inline constexpr Ie kIngressInterface{"ingressInterface", 10, 0, IeType::kUnsigned32, 4};
+// The capture point's CaptureID (the input's name unless given): the
+// interface the flow was observed on, in RFC 7012's words.
+inline constexpr Ie kInterfaceName{"interfaceName", 82, 0, IeType::kString, kVariableLength};
 inline constexpr Ie kIpVersion{"ipVersion", 60, 0, IeType::kUnsigned8, 1};
 inline constexpr Ie kProtocolIdentifier{"protocolIdentifier", 4, 0, IeType::kUnsigned8, 1};
 inline constexpr Ie kSourceIPv4Address{"sourceIPv4Address", 8, 0, IeType::kIpv4Address, 4};

@@ -30,6 +30,8 @@ const Ie& IanaIeOf(FieldKind k) {
       return ie::kFlowEndReason;
     case FieldKind::kIngressInterface:
       return ie::kIngressInterface;
+    case FieldKind::kInterfaceName:
+      return ie::kInterfaceName;
     case FieldKind::kIpVersion:
       return ie::kIpVersion;
     case FieldKind::kProtocol:
@@ -205,6 +207,7 @@ Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   if (s.mpls_count >= 2) sh |= shape::kMpls2;
   if (s.mpls_count >= 3) sh |= shape::kMpls3;
   if (s.input != 0) sh |= shape::kInput;
+  if (!RecordCaptureId(s, "", o.points.get()).empty()) sh |= shape::kCaptureId;
   if (o.uniflow) sh |= shape::kUniflow;
   if (o.pen != 0) {
     sh |= shape::kEnterprise;
@@ -232,6 +235,7 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
     for (const FieldKind k : kinds) f.push_back(k);
   };
   add(shape::kInput, {K::kIngressInterface});
+  add(shape::kCaptureId, {K::kInterfaceName});
   add(shape::kIpv4 | shape::kIpv6, {K::kIpVersion});
   add(shape::kProtocol, {K::kProtocol});
   add(shape::kIpv4, {K::kSourceIpv4, K::kDestinationIpv4});
@@ -434,6 +438,9 @@ void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool co
         break;
       case FieldKind::kIngressInterface:
         p = Put32(p, s.input);
+        break;
+      case FieldKind::kInterfaceName:
+        p = PutString(p, RecordCaptureId(s, "", opts_.points.get()));
         break;
       case FieldKind::kIpVersion:
         p = Put8(p, s.ip_version);

@@ -67,6 +67,7 @@ enum class FieldKind : uint8_t {
   kReversePackets,
   kFlowEndReason,
   kIngressInterface,
+  kInterfaceName,  // the capture point's CaptureID
   kIpVersion,
   kProtocol,
   kSourceIpv4,
@@ -143,6 +144,7 @@ inline constexpr Shape kUniflow = 1u << 21;  // no reverse elements (EncoderOpti
 inline constexpr Shape kTcpHealth = 1u << 22;
 inline constexpr Shape kServerHandshake = 1u << 23;
 inline constexpr Shape kClientHandshake = 1u << 24;
+inline constexpr Shape kCaptureId = 1u << 25;  // the record's capture point has a CaptureID
 }  // namespace shape
 
 // Strings are cut to this many bytes (NodeTID) so that any record fits a

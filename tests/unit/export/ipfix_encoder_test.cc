@@ -522,7 +522,10 @@ TEST_F(IpfixEncoderTest, LongestRecordFitsTheSmallestMessage) {
   s.input = 255;
   std::memset(s.community_id, 'c', sizeof(s.community_id) - 1);
   std::memset(s.node_tid, 'n', sizeof(s.node_tid) - 1);
-  RecordEncoder enc({.pen = kPen, .node_tid = std::string(1000, 'x')});
+  // A capture point whose CaptureID (interfaceName) is cut to 255 bytes too.
+  auto points = std::make_shared<CapturePoints>();
+  points->Add(255, CapturePoint{"tap", std::string(1000, 'x'), std::string(1000, 'i')});
+  RecordEncoder enc({.pen = kPen, .node_tid = std::string(1000, 'x'), .points = points});
   ByteBuffer entries;
   enc.Append(s, &entries);
   EntryReader r(entries.data(), entries.size());
@@ -530,7 +533,7 @@ TEST_F(IpfixEncoderTest, LongestRecordFitsTheSmallestMessage) {
   ASSERT_FALSE(r.done());
   EXPECT_LE(r.length(), kMaxRecordBytes);
   EXPECT_LE(kMessageHeader + kSetHeader + kMaxRecordBytes, 1200u);
-  // Without its own NodeTID the probe's (1000 bytes) is cut to 255.
+  // Without its own NodeTID its point's (1000 bytes) is cut to 255.
   s.node_tid[0] = '\0';
   enc.Append(s, &entries);
   const std::vector<uint8_t> bytes = Pack(entries, 1200);
@@ -538,6 +541,8 @@ TEST_F(IpfixEncoderTest, LongestRecordFitsTheSmallestMessage) {
   ASSERT_EQ(d.error, "");
   ASSERT_EQ(d.records.size(), 2u);
   EXPECT_EQ(Str(d.records[1], 7), std::string(255, 'x'));
+  const std::vector<uint8_t> name = B(d.records[1], "interfaceName");
+  EXPECT_EQ(std::string(name.begin(), name.end()), std::string(255, 'i'));
   EXPECT_EQ(Str(d.records[0], 7), std::string(sizeof(s.node_tid) - 1, 'n'));
 }
 
