@@ -271,16 +271,16 @@ class LiveNetwork(unittest.TestCase):
 class LiveTest(LiveNetwork):
     """Flows of known traffic on a veth pair, counted exactly."""
 
-    def capture(self, extra, client=None):
-        """Run skyprobe on HOST_IF while the client runs (the default: the
-        UDP/ICMP/TCP mix above); return (Run, flows)."""
+    def capture(self, extra, client=None, iface=HOST_IF):
+        """Run skyprobe on HOST_IF (`iface`: with attributes) while the client
+        runs (the default: the UDP/ICMP/TCP mix above); return (Run, flows)."""
         out_dir = h.scratch_dir('live')
         json_path = os.path.join(out_dir, 'flows.json')
         err_path = os.path.join(out_dir, 'stderr.txt')
         for path in (json_path, err_path):
             if os.path.exists(path):
                 os.unlink(path)
-        args = ['--iface', HOST_IF, '--grpc-listen', 'none', '--json', json_path] + list(extra)
+        args = ['--iface', iface, '--grpc-listen', 'none', '--json', json_path] + list(extra)
         start = time.time()
         with open(err_path, 'wb') as err:
             proc = subprocess.Popen([h.skyprobe_path()] + args, stdin=subprocess.DEVNULL,
@@ -372,6 +372,35 @@ class LiveTest(LiveNetwork):
         result, flows = self.capture(['--workers', '1'])
         self.assertIn('distribution single worker', result.stderr, result.describe())
         self.check_flows(flows, '1 worker')
+
+    def test_capture_point_attributes(self):
+        """--iface IF,node-tid=,capture-id=,bpf=: the interface is a capture
+        point of its own, whose records carry its NodeTID and CaptureID (not
+        the probe's --node-tid), whose filter keeps only the UDP mix (the ICMP
+        and TCP frames are counted filtered) and whose counters are named by
+        its CaptureID."""
+        iface = '%s,node-tid=tap-live,capture-id=uplink,bpf=udp' % HOST_IF
+        result, flows = self.capture(['--workers', '1', '--node-tid', 'probe-1'], iface=iface)
+        want = {('Ethernet/IPv4/UDP', PEER_IP, HOST_IP, 40000 + i, UDP_PORT)
+                for i in range(UDP_SOURCES)}
+        got = {(f['LayersPath'], f['Network']['A'], f['Network']['B'], f['Transport']['A'],
+                f['Transport']['B']) for f in flows if f.get('Network')}
+        self.assertEqual(got, want, result.describe())
+        self.assertEqual(len(flows), UDP_SOURCES, [h.brief(f) for f in flows])
+        for f in flows:
+            self.assertEqual((f.get('NodeTID'), f.get('CaptureID')), ('tap-live', 'uplink'),
+                             h.brief(f))
+            for name in ('ABPackets', 'BAPackets'):
+                self.assertEqual(h.metric(f, name), UDP_PER_FLOW, h.brief(f))
+        s = result.summary
+        in_flows = 2 * UDP_PER_FLOW * UDP_SOURCES
+        self.assertEqual(s['capture.uplink.packets_in'], s['packets_in'], s)
+        self.assertEqual(s['capture.uplink.packets_in_flows'], in_flows, s)
+        # At least the echo requests and replies and each connection's
+        # handshake, data and teardown were seen and filtered.
+        self.assertGreaterEqual(s['capture.uplink.filtered'],
+                                2 * ICMP_COUNT + 7 * TCP_CONNECTIONS, s)
+        self.assertEqual(s['capture.uplink.filtered'], s['packets_in'] - in_flows, s)
 
     def test_one_worker_burst_time(self):
         result, flows = self.capture(['--workers', '1', '--iface-time', 'burst'])
