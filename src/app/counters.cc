@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "app/inputs.h"
 #include "capture/loop_gap.h"
 #include "capture/mapped_file_queue.h"
 #include "parse/parsed_packet.h"
@@ -147,6 +148,30 @@ void AddLoopGaps(const LoopGapStats& g, const std::string& prefix, Summary* s) {
   s->Add(prefix + "loop_gap_max_ns", g.max_ns);
 }
 
+// An --sflow-listen's capture point: the datagrams it received, the sampled
+// frames they gave the parser (packets_in) and, from every agent table, its
+// frames in flows and its flows. Its frames the parser or a table refused are
+// in the sFlow totals and the agents' own counters (sflow_agent.ADDRESS.*).
+void CollectSflowPoint(const Running& r, uint8_t input, Summary* s) {
+  const size_t listener = input - kSflowInputBase;
+  if (r.sflow == nullptr || listener >= sflow::SflowSockets::kMaxSockets) return;
+  const sflow::SflowCounters c = RelaxedCopy(r.sflow->counters());
+  uint64_t in_flows = 0, created = 0, live = 0;
+  const uint32_t agents = r.sflow->agent_count();
+  for (uint32_t i = 0; i < agents; ++i) {
+    const TableCounters t = RelaxedCopy(r.sflow->agent_table(i).counters());
+    in_flows += t.input_packets_in_flows[input % kInputSlots];
+    created += t.input_flows_created[input % kInputSlots];
+    live += t.input_flows_live[input % kInputSlots];
+  }
+  const std::string scope = absl::StrCat("capture.", r.points->Find(input)->capture_id, ".");
+  s->Add(scope + "datagrams", c.listener_datagrams[listener]);
+  s->Add(scope + "packets_in", c.listener_frames[listener]);
+  s->Add(scope + "packets_in_flows", in_flows);
+  s->Add(scope + "flows_created", created);
+  s->Add(scope + "flows_live", live);
+}
+
 // Each capture point's own counters: "capture.ID.NAME" (Stats: scope
 // "capture.ID", name NAME). packets_in and bytes_in are what its queues gave
 // (whoever polls them); filtered, packets_in_flows, flows_created and
@@ -170,7 +195,11 @@ void CollectCapturePoints(const Running& r, Summary* s) {
     for (const RxQueue& q : w->queues()) queues.push_back(&q);
   }
   for (const uint8_t input : inputs) {
-    const uint16_t port = input - 1;  // inputs.cc: input = port id + 1
+    if (input >= kSflowInputBase) {
+      CollectSflowPoint(r, input, s);
+      continue;
+    }
+    const uint16_t port = input - 1;  // inputs.h: input = port id + 1
     uint64_t packets = 0, bytes = 0, filtered = 0, in_flows = 0, created = 0, live = 0;
     for (const RxQueue* q : queues) {
       if (q->spec().port_id != port) continue;

@@ -129,6 +129,50 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
 // ParserConfig::input to it).
 uint8_t InputOf(uint16_t port_id) { return static_cast<uint8_t>(port_id + 1); }
 
+uint8_t SflowInputOf(size_t listener) { return static_cast<uint8_t>(kSflowInputBase + listener); }
+
+// Every --sflow-listen is a capture point too: its CaptureID (capture-id=,
+// else its address) names the flows its datagrams sampled; their NodeTID
+// stays their agent's. Several listeners: each agent table's UUIDs hash the
+// agent's NodeTID, a NUL and the listener's CaptureID (FlowTableOptions::
+// uuid_tag_suffixes), so that one agent's samples reaching two listeners
+// make flows with distinct UUIDs.
+void SetUpSflowPoints(const Config& cfg, Running* r, sflow::SflowSetup* ss) {
+  std::vector<CapturePointSpec> specs;
+  for (const uint8_t input : r->points->Inputs()) {
+    CapturePointSpec p;  // the ports' points, already unique
+    p.capture_id = r->points->Find(input)->capture_id;
+    p.capture_id_given = true;
+    specs.push_back(p);
+  }
+  const size_t ports = specs.size();
+  for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
+    const InputAttributes& a = InputAttributesAt(cfg.sflow_attrs, i);
+    CapturePointSpec p;
+    p.name = cfg.sflow_listen[i];
+    p.capture_id_given = a.capture_id.has_value();
+    p.capture_id = a.capture_id ? *a.capture_id : CaptureIdFromName(p.name);
+    specs.push_back(p);
+  }
+  UniqueCaptureIds(&specs);
+  const bool several = cfg.sflow_listen.size() > 1;
+  for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
+    const CapturePointSpec& p = specs[ports + i];
+    const uint8_t input = SflowInputOf(i);
+    r->points->Add(input, CapturePoint{p.name, "", p.capture_id});
+    ss->inputs.push_back(input);
+    if (several) {
+      ss->table.uuid_tag_suffixes.resize(input + 1);
+      ss->table.uuid_tag_suffixes[input] = p.capture_id;
+    }
+    if (!cfg.quiet) {
+      std::string line = absl::StrCat("skyprobe: capture point ", p.capture_id);
+      if (p.name != p.capture_id) absl::StrAppend(&line, " (sFlow ", p.name, ")");
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+}
+
 // Every port is a capture point: capture IDs made unique, the points
 // registered by input (r->points, read by every record consumer) and listed
 // at start-up.
@@ -366,6 +410,7 @@ absl::Status SetUpSflow(const Config& cfg, const std::atomic<bool>* stop, Contro
   }
   ss.key_mode = cfg.key_mode;
   ss.stop = stop;
+  SetUpSflowPoints(cfg, r, &ss);
   const std::vector<uint16_t> ports = ss.sockets->ports();
   r->sflow = std::make_unique<sflow::SflowSource>(std::move(ss));
   r->sources.push_back(std::make_unique<ChannelSource>(r->sflow->channel(), r->sflow->done_flag()));

@@ -9,6 +9,8 @@
 //   SKYPROBE_RETURN_IF_ERROR(SetUpSflow(cfg, stop, &loop, &running));
 #pragma once
 
+#include <rte_config.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -18,6 +20,13 @@
 #include "control/control_loop.h"
 
 namespace skyprobe {
+
+// Input numbers (FlowSnapshot::input, one capture point each): DPDK port p
+// is p + 1; the i-th --sflow-listen is kSflowInputBase + i (SflowSource sets
+// ParsedPacket::input to it), after every port's.
+inline constexpr uint32_t kSflowInputBase = RTE_MAX_ETHPORTS + 1;
+static_assert(kSflowInputBase + sflow::SflowSockets::kMaxSockets <= kInputSlots,
+              "a table counts each input apart");
 
 // The port inputs (--pcap, --iface, --eal): ports, filters, pacing, one
 // shard, record channel and query port per RX worker, and the dispatcher.

@@ -91,7 +91,9 @@ const std::vector<Rule>& Rules() {
        "Frames held now, waiting for the first fragment of their datagram."},
       // Capture points.
       {R"(capture\.(.+)\.packets_in)", "skyprobe_capture_packets_total", kC, {"capture"},
-       "Frames a capture point's queues gave."},
+       "Frames a capture point's queues gave (an sFlow listener: the sampled frames)."},
+      {R"(capture\.(.+)\.datagrams)", "skyprobe_capture_sflow_datagrams_total", kC, {"capture"},
+       "Datagrams an sFlow listener (--sflow-listen) received."},
       {R"(capture\.(.+)\.bytes_in)", "skyprobe_capture_bytes_total", kC, {"capture"},
        "Bytes (frame lengths) of the frames a capture point's queues gave."},
       {R"(capture\.(.+)\.filtered)", "skyprobe_capture_filtered_packets_total", kC, {"capture"},

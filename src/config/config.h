@@ -144,9 +144,11 @@ struct Config {
   // Inputs. Each pcap file becomes one net_pcap vdev ("--pcap", repeatable).
   std::vector<std::string> pcap_files;
   // Each input's own attributes, in the order of its list (pcap_attrs[i] is
-  // pcap_files[i]'s; likewise iface_attrs for ifaces). sFlow listeners take none.
+  // pcap_files[i]'s; likewise iface_attrs for ifaces, sflow_attrs for
+  // sflow_listen: capture_id only).
   std::vector<InputAttributes> pcap_attrs;
   std::vector<InputAttributes> iface_attrs;
+  std::vector<InputAttributes> sflow_attrs;
   // Attributes of ports probed through --eal ("--port DEVICE,...", repeatable).
   std::vector<PortAttributes> port_attrs;
   // Raw EAL arguments for real NICs ("--eal"), split on whitespace.

@@ -575,7 +575,9 @@ absl::Status AddInput(Field field, const std::string& name, InputAttributes attr
       const std::string v(absl::StripAsciiWhitespace(name));
       absl::StatusOr<ListenAddress> addr = ParseListenAddress(v);
       if (!addr.ok()) return addr.status();
-      cfg->sflow_listen.push_back(v);  // ParseInputSpec refused any attribute
+      cfg->sflow_listen.push_back(v);  // ParseInputSpec took capture-id= only
+      cfg->sflow_attrs.resize(cfg->sflow_listen.size() - 1);
+      cfg->sflow_attrs.push_back(std::move(attrs));
       return absl::OkStatus();
     }
     case Field::kPort: {
@@ -608,6 +610,7 @@ void ClearList(Field field, Config* cfg) {
       break;
     case Field::kSflowListen:
       cfg->sflow_listen.clear();
+      cfg->sflow_attrs.clear();
       break;
     case Field::kPort:
       cfg->port_attrs.clear();

@@ -29,18 +29,18 @@ constexpr size_t kCaptureIdMax = 128;
 
 // The attribute keys an input of `field` takes.
 std::vector<absl::string_view> KeysOf(Field field) {
-  if (field == Field::kSflowListen) return {};
+  if (field == Field::kSflowListen) return {kCaptureId};
   return {kNodeTid, kCaptureId, kBpf};
 }
 
 absl::Status UnknownKey(Field field, absl::string_view key) {
   if (field == Field::kSflowListen) {
-    // Each agent has its own table and its address as NodeTID; a listener's
-    // capture ID would need the sFlow tables to key flows by listener too.
+    // Each agent has its own table and its address as NodeTID; the samples
+    // are not frames a BPF program could read.
     return absl::InvalidArgumentError(absl::StrCat(
         "attribute '", key,
-        "': an sFlow listener takes no attributes (each agent's flows carry its address as "
-        "NodeTID; sFlow records have no CaptureID)"));
+        "': an sFlow listener takes capture-id= only (each agent's flows carry its address as "
+        "NodeTID; a filter does not apply to samples)"));
   }
   const std::vector<absl::string_view> keys = KeysOf(field);
   std::string msg = absl::StrCat("unknown attribute '", key, "'");
@@ -97,11 +97,10 @@ absl::Status ParseInputSpec(Field field, absl::string_view value, std::string* n
     const size_t next = rest.find(',');
     if (eq == absl::string_view::npos || (next != absl::string_view::npos && next < eq)) {
       const absl::string_view item = rest.substr(0, next);
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", item, "' after '", *name, "' is not KEY=VALUE (",
-                       field == Field::kSflowListen ? "an sFlow listener takes none"
-                                                    : "node-tid=ID, capture-id=ID, bpf=EXPR",
-                       "); a comma starts the input's attributes, so a name cannot hold one"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", item, "' after '", *name, "' is not KEY=VALUE (",
+          field == Field::kSflowListen ? "capture-id=ID" : "node-tid=ID, capture-id=ID, bpf=EXPR",
+          "); a comma starts the input's attributes, so a name cannot hold one"));
     }
     const absl::string_view key = absl::StripAsciiWhitespace(rest.substr(0, eq));
     // A filter expression may hold commas: bpf= takes the rest of the value.

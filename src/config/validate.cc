@@ -229,6 +229,10 @@ absl::Status CheckCapturePoints(const Config& cfg, const FieldLabels& labels) {
     SKYPROBE_RETURN_IF_ERROR(
         check(Field::kIface, cfg.ifaces[i], InputAttributesAt(cfg.iface_attrs, i)));
   }
+  for (size_t i = 0; i < cfg.sflow_listen.size(); ++i) {
+    SKYPROBE_RETURN_IF_ERROR(
+        check(Field::kSflowListen, cfg.sflow_listen[i], InputAttributesAt(cfg.sflow_attrs, i)));
+  }
   std::set<std::string> devices;
   for (const PortAttributes& p : cfg.port_attrs) {
     SKYPROBE_RETURN_IF_ERROR(check(Field::kPort, p.device, p.attrs));

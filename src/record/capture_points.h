@@ -11,7 +11,8 @@
 //   std::string_view id = RecordCaptureId(snap, "", points.get());
 //
 // A record names its point by FlowSnapshot::input (1-based: DPDK port id + 1
-// for port inputs; 0: none, as sFlow records, whose NodeTID is their agent's).
+// for port inputs, app/inputs.h kSflowInputBase + i for the i-th sFlow
+// listener, whose records keep their agent's NodeTID; 0: none).
 //
 // UUIDs. Skydive's UUID hashes the flow's table key, Start and NodeTID, so the
 // same conversation seen at two capture points with their own NodeTIDs (two

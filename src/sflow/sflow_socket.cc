@@ -167,7 +167,7 @@ void SflowSockets::NoteDrops(size_t socket, msghdr& m) noexcept {
 SflowSockets::Datagram SflowSockets::datagram(uint32_t i) const {
   const uint32_t slot = slot_[i];
   return Datagram{buffers_.get() + size_t{slot} * kDatagramBuffer, lens_[slot], truncated_[slot],
-                  ToPeer(from_[slot])};
+                  ToPeer(from_[slot]), static_cast<uint32_t>(slot / kBatch)};
 }
 
 }  // namespace skyprobe::sflow

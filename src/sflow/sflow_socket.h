@@ -71,6 +71,7 @@ class SflowSockets {
     size_t len;
     bool truncated;  // longer than the buffer (cannot happen for UDP; counted if it does)
     PeerAddress from;
+    uint32_t socket;  // which listener received it (Open's order)
   };
   Datagram datagram(uint32_t i) const;
 

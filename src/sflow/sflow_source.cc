@@ -107,9 +107,12 @@ void SflowSource::Account(FlowTable* table, uint32_t n) noexcept {
 }
 
 void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns,
-                                 const PeerAddress& from) noexcept {
+                                 const PeerAddress& from, uint32_t listener) noexcept {
   ++counters_.datagrams;
   counters_.bytes += len;
+  if (listener >= SflowSockets::kMaxSockets) listener = 0;
+  ++counters_.listener_datagrams[listener];
+  const uint8_t input = listener < setup_.inputs.size() ? setup_.inputs[listener] : 0;
   // The allow-list first by sender: nothing from elsewhere is even decoded.
   if (SKYPROBE_UNLIKELY(!agents_.SenderAllowed(from))) {
     ++counters_.agent_denied;
@@ -167,10 +170,12 @@ void SflowSource::HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns
         continue;
     }
     ++counters_.frames;
+    ++counters_.listener_frames[listener];
     frames_[n] = h.data;
     ts_[n] = now_ns;
     weights_[n] = h.sampling_rate;
     ParseFrame(h.data, h.caplen, h.wire_length, *cfg, &pkts_[n]);
+    pkts_[n].input = input;  // the listener's capture point (ParserConfig::input: 0)
     if (SKYPROBE_UNLIKELY(pkts_[n].num_sub == 0)) {
       ++counters_.drop_parse[static_cast<int>(pkts_[n].error)];
       ++parse_drops;
@@ -242,11 +247,12 @@ void SflowSource::Run() noexcept {
       const SflowSockets::Datagram dg = socks.datagram(i);
       if (SKYPROBE_UNLIKELY(dg.truncated)) {
         ++counters_.datagrams;
+        ++counters_.listener_datagrams[dg.socket % SflowSockets::kMaxSockets];
         counters_.bytes += dg.len;
         ++counters_.malformed[static_cast<int>(DecodeError::kBadLength)];
         continue;
       }
-      HandleDatagram(dg.data, dg.len, now, dg.from);
+      HandleDatagram(dg.data, dg.len, now, dg.from, dg.socket);
     }
     counters_.receive_errors = socks.receive_errors();
     counters_.kernel_drops = socks.kernel_drops();

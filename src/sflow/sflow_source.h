@@ -80,6 +80,10 @@ struct SKYPROBE_CACHE_ALIGNED SflowCounters {
   uint64_t kernel_drops = 0;        // dropped by the kernel, receive buffer full (SO_RXQ_OVFL)
   uint64_t receive_errors = 0;
   uint64_t batches = 0;
+  // Per listener (--sflow-listen, Open's order): its datagrams, and the
+  // sampled frames they gave the parser (its capture point's packets_in).
+  uint64_t listener_datagrams[SflowSockets::kMaxSockets] = {};
+  uint64_t listener_frames[SflowSockets::kMaxSockets] = {};
 };
 
 struct SflowSetup {
@@ -92,6 +96,11 @@ struct SflowSetup {
   int64_t agent_idle_ns = 0;       // --sflow-agent-idle; 0: agents stay
   KeyMode key_mode = KeyMode::kL2;
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
+  // Each listener is a capture point: inputs[i] is the input number of the
+  // flows sampled in datagrams that listener i received (0: none). The
+  // number is in the flow key, so two listeners' flows never merge; their
+  // UUIDs differ through table.uuid_tag_suffixes when there are several.
+  std::vector<uint8_t> inputs;
 };
 
 class SflowSource {
@@ -104,11 +113,12 @@ class SflowSource {
   void Start();
   void Join();
 
-  // Decodes one datagram received at `now_ns` from `from` and accounts its
+  // Decodes one datagram received at `now_ns` from `from` by `listener`
+  // (an index of SflowSetup::inputs) and accounts its
   // packets (the loop's body; tests and benchmarks drive it directly,
   // without Start; an unknown sender is checked by its agent address only).
   void HandleDatagram(const uint8_t* data, size_t len, int64_t now_ns,
-                      const PeerAddress& from = PeerAddress()) noexcept;
+                      const PeerAddress& from = PeerAddress(), uint32_t listener = 0) noexcept;
   // Moves every agent table's clock (timers, update ticks), retires idle
   // agents (a bounded flush per call) and serves queries.
   void Tick(int64_t now_ns) noexcept;

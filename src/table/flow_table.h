@@ -64,6 +64,11 @@ struct FlowTableOptions {
   // (CapturePoints::UuidTag: the point's NodeTID, and its CaptureID when the
   // NodeTID is shared). Inputs without an entry (0: unknown) hash node_tid.
   std::vector<std::string> uuid_tags;
+  // Where the NodeTID is the table's own and may change (sFlow agent tables,
+  // SetNodeTid): a non-empty uuid_tag_suffixes[input] makes uuid_tags[input]
+  // node_tid, a NUL and the suffix (its capture point's CaptureID), rebuilt
+  // with every NodeTID.
+  std::vector<std::string> uuid_tag_suffixes;
   // Raw packet capture: the first `raw_first` and last `raw_last` packets of
   // each flow, cut to `capture_length`, in `raw_memory_bytes` of slots.
   // Off (no arena, one predictable branch per packet) when both are 0.
@@ -228,6 +233,8 @@ class FlowTable {
   int32_t Lookup(const FlowTableKey& key) const noexcept;
 
  private:
+  // opts_.uuid_tags from opts_.uuid_tag_suffixes and the NodeTID.
+  void MakeUuidTags();
   explicit FlowTable(const FlowTableOptions& opts, RecordSink sink);
   absl::Status Init();
 

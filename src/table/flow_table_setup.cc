@@ -41,7 +41,19 @@ uint32_t HashEntries(uint32_t max_flows) {
 
 }  // namespace
 
-FlowTable::FlowTable(const FlowTableOptions& opts, RecordSink sink) : opts_(opts), sink_(sink) {}
+FlowTable::FlowTable(const FlowTableOptions& opts, RecordSink sink) : opts_(opts), sink_(sink) {
+  MakeUuidTags();
+}
+
+void FlowTable::MakeUuidTags() {
+  if (opts_.uuid_tag_suffixes.empty()) return;
+  opts_.uuid_tags.assign(opts_.uuid_tag_suffixes.size(), opts_.node_tid);
+  for (size_t i = 0; i < opts_.uuid_tag_suffixes.size(); ++i) {
+    if (opts_.uuid_tag_suffixes[i].empty()) continue;
+    opts_.uuid_tags[i].push_back('\0');  // ends the NodeTID as a C string would
+    opts_.uuid_tags[i] += opts_.uuid_tag_suffixes[i];
+  }
+}
 
 absl::StatusOr<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableOptions& opts,
                                                              RecordSink sink) {
@@ -185,6 +197,7 @@ absl::Status FlowTable::SetNodeTid(const std::string& node_tid) {
         absl::StrCat("node_tid '", node_tid, "' too long for records"));
   }
   opts_.node_tid = node_tid;
+  MakeUuidTags();
   return absl::OkStatus();
 }
 

@@ -404,8 +404,8 @@ class CapturePointsTest(unittest.TestCase):
             (['--pcap', path + ',capture-id=x', '--pcap', path + ',capture-id=x'],
              'capture-id x is already the capture ID of --pcap'),
             (['--pcap', path + ',bpf=porrt 53'], 'bpf "porrt 53": can\'t parse filter'),
-            (['--sflow-listen', '127.0.0.1:0,node-tid=x'], "an sFlow listener takes no "
-                                                           "attributes"),
+            (['--sflow-listen', '127.0.0.1:0,node-tid=x'], "an sFlow listener takes "
+                                                           "capture-id= only"),
             (['--eal', '--vdev=net_pcap0,rx_pcap=%s -l 0,1 --no-huge --no-pci --no-shconf -m 256 '
                        '--file-prefix skyprobe-points-%d' % (path, os.getpid()),
               '--port', 'net_pcap7,capture-id=x'],

@@ -353,6 +353,55 @@ class SflowTest(unittest.TestCase):
         else:
             self.assertNotIn('socket receive buffer', probe.stderr())
 
+    def test_listeners_are_capture_points(self):
+        """Each --sflow-listen is a capture point: one agent sending the same
+        samples to two listeners gives two flows per conversation (the
+        listener is in the key), with its CaptureID, the agent's NodeTID, the
+        same TrackingID and distinct UUIDs; each point counts what it was
+        sent."""
+        tmp = scratch_dir('sflow')
+        json_path = os.path.join(tmp, 'points.json')
+        if os.path.exists(json_path):
+            os.unlink(json_path)
+        probe = ServingProbe(self, ['--sflow-listen', '127.0.0.1:0,capture-id=site-a',
+                                    '--sflow-listen', '127.0.0.1:0', '--json', json_path])
+        ports = [int(line.rsplit('(port ', 1)[1].rstrip(')')) for line in probe.lines
+                 if 'sFlow collector on' in line]
+        self.assertEqual(len(ports), 2, probe.stderr())
+        self.assertIn('capture point site-a (sFlow 127.0.0.1:0)', probe.stderr())
+        conversation = [datagram('192.0.2.10', [flow_sample(rate, [raw_header(frame)])], seq=i)
+                        for i, (frame, rate) in enumerate(conversation_frames(), 1)]
+        other = datagram('192.0.2.20', [flow_sample(3, [raw_header(
+            udp_frame('10.8.0.1', '10.8.0.2', 7, 8, 20))])])
+        send_all(ports[0], conversation)
+        send_all(ports[1], conversation + [other])
+        self.wait_datagrams(probe, 2 * len(conversation) + 1)
+        summary, flows = self.finish(probe, json_path)
+        n = len(conversation)
+        for cid, datagrams, frames, created in (('site-a', n, n, 1),
+                                                ('127.0.0.1:0', n + 1, n + 1, 2)):
+            scope = 'capture.%s.' % cid
+            self.assertEqual(summary[scope + 'datagrams'], datagrams, summary)
+            self.assertEqual(summary[scope + 'packets_in'], frames, summary)
+            self.assertEqual(summary[scope + 'packets_in_flows'], frames, summary)
+            self.assertEqual(summary[scope + 'flows_created'], created, summary)
+            self.assertEqual(summary[scope + 'flows_live'], 0, summary)
+        agent = sorted((f for f in flows if f['NodeTID'] == '192.0.2.10'),
+                       key=lambda f: f['CaptureID'])
+        self.assertEqual([f['CaptureID'] for f in agent], ['127.0.0.1:0', 'site-a'])
+        self.assertEqual(agent[0]['TrackingID'], agent[1]['TrackingID'])
+        self.assertNotEqual(agent[0]['UUID'], agent[1]['UUID'])
+        self.assertEqual(raw(agent[0]), raw(agent[1]))
+        self.assertEqual(scaled(agent[0]), scaled(agent[1]))
+        # The test's own sums of what it sent, one listener's worth.
+        ab = [(r, len(f)) for (f, r), (from_a, _, _) in zip(conversation_frames(), CONVERSATION)
+              if from_a]
+        self.assertEqual(raw(agent[0])[0], len(ab))
+        self.assertEqual(scaled(agent[0])[0], sum(r for r, _ in ab))
+        alone = [f for f in flows if f['NodeTID'] == '192.0.2.20']
+        self.assertEqual([f['CaptureID'] for f in alone], ['127.0.0.1:0'])
+        self.assertEqual(len(flows), 3, flows)
+
     def test_allow_list_sequence_gaps_and_per_agent_counters(self):
         tmp = scratch_dir('sflow')
         json_path = os.path.join(tmp, 'allow.json')

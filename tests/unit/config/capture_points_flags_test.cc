@@ -89,19 +89,30 @@ TEST_F(CapturePointsFlagsTest, UnknownRepeatedAndEmptyAttributes) {
                 "input's attributes, so a name cannot hold one");
 }
 
-// sFlow agents have their own tables and NodeTIDs; listeners take no
-// attributes (yet), and say so rather than ignore them.
-TEST_F(CapturePointsFlagsTest, SflowListenersTakeNoAttributes) {
-  absl::StatusOr<Config> cfg = Load({"--sflow-listen", "127.0.0.1:0", "--sflow-listen", "[::1]:0"});
+// sFlow listeners are capture points named by capture-id=; their flows'
+// NodeTID is their agent's and samples are not filtered, so node-tid= and
+// bpf= are refused, saying why, rather than ignored.
+TEST_F(CapturePointsFlagsTest, SflowListenersTakeACaptureIdOnly) {
+  absl::StatusOr<Config> cfg =
+      Load({"--sflow-listen", "127.0.0.1:0,capture-id=site-a", "--sflow-listen", "[::1]:0"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_THAT(cfg->sflow_listen, ElementsAre("127.0.0.1:0", "[::1]:0"));
-  for (const char* attr : {"node-tid=x", "capture-id=site-a", "bpf=tcp"}) {
+  ASSERT_EQ(cfg->sflow_attrs.size(), 2u);
+  EXPECT_EQ(cfg->sflow_attrs[0].capture_id, "site-a");
+  EXPECT_FALSE(cfg->sflow_attrs[1].capture_id.has_value());
+  for (const char* attr : {"node-tid=x", "bpf=tcp"}) {
     const std::string key = std::string(attr).substr(0, std::string(attr).find('='));
     EXPECT_EQ(Load({"--sflow-listen", std::string("127.0.0.1:0,") + attr}).status().message(),
               "--sflow-listen: 127.0.0.1:0: attribute '" + key +
-                  "': an sFlow listener takes no attributes (each agent's flows carry its "
-                  "address as NodeTID; sFlow records have no CaptureID)");
+                  "': an sFlow listener takes capture-id= only (each agent's flows carry its "
+                  "address as NodeTID; a filter does not apply to samples)");
   }
+  // Its capture ID is unique among every input's.
+  EXPECT_THAT(std::string(Load({"--sflow-listen", "127.0.0.1:0,capture-id=x", "--sflow-listen",
+                                "127.0.0.1:1,capture-id=x"})
+                              .status()
+                              .message()),
+              ::testing::HasSubstr("capture-id x is already the capture ID of"));
 }
 
 TEST_F(CapturePointsFlagsTest, GivenCaptureIdsAreUnique) {
