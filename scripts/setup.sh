@@ -24,6 +24,7 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(tshark openssl tcpdump)
 TEST_PACKAGES+=(python3-grpcio)  # request_limits_test.py, python_client_test.py (python/)
+TEST_PACKAGES+=(tmux)  # top_test.py: skyprobectl top in a terminal (send-keys, capture-pane)
 TEST_PACKAGES+=(iproute2)  # live_test.py: network namespace and veth pair
 TEST_PACKAGES+=(iputils-ping)  # live_time_test.py: ping, the sender's own round-trip times
 TEST_PACKAGES+=(kcat python3-protobuf)  # kafka_test.py: the consumer, skyprobe.v1.Flow parsing

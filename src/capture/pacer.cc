@@ -45,8 +45,8 @@ int64_t Pacer::DueNs(uint64_t first_index, uint32_t n, int64_t last_ts_ns,
   return static_cast<int64_t>(static_cast<double>(last_ts_ns - base_ts_ns) / opts_.speed);
 }
 
-bool Pacer::Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns,
-                 const std::atomic<bool>* stop) noexcept {
+bool Pacer::Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns, const std::atomic<bool>* stop,
+                 const PacerIdle* idle) noexcept {
   if (n == 0) return false;
   // Realtime pacing follows capture times: none here, so nothing to wait for
   // (and the replay's base time stays for the first burst that has one).
@@ -63,6 +63,10 @@ bool Pacer::Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns,
     if (remaining <= 0) break;
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
     waited = true;
+    // Work instead of sleep while there is some, then back to the clock.
+    if (remaining > kSpinNs && idle != nullptr && idle->fn != nullptr && idle->fn(idle->ctx)) {
+      continue;
+    }
     if (remaining > kSpinNs) {
       std::this_thread::sleep_for(
           std::chrono::nanoseconds(std::min(remaining - kSpinNs / 2, kMaxSleepNs)));

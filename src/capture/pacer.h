@@ -20,6 +20,14 @@
 
 namespace skyprobe {
 
+// Work the waiting lcore may do meanwhile (a worker answers the queries of
+// its QueryPort): `fn` returns true when it did some and may have more,
+// false when it has none (the wait then sleeps as usual).
+struct PacerIdle {
+  bool (*fn)(void* ctx) noexcept = nullptr;
+  void* ctx = nullptr;
+};
+
 struct PacerOptions {
   uint32_t rate_pps = 0;  // frame k (over every input) is due k / rate_pps s after the first
   bool realtime = false;  // frames are due at their capture time, relative to the first
@@ -40,9 +48,13 @@ class Pacer {
   // Blocks until the last of the `n` frames just received is due; `first_ts_ns`
   // and `last_ts_ns` are the capture times of the first and last of them
   // (kNoTime for both when none can be believed).
-  // Returns early once `stop` is set. True if it had to wait.
-  bool Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns,
-            const std::atomic<bool>* stop) noexcept;
+  // Returns early once `stop` is set. True if it had to wait. While it
+  // waits, `idle` (may be null) is given the time instead of a sleep as long
+  // as it has work: a slow replay's long waits would otherwise leave a
+  // worker's queries a few microseconds per burst (a query over a 1M-slot
+  // table took the whole replay).
+  bool Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns, const std::atomic<bool>* stop,
+            const PacerIdle* idle = nullptr) noexcept;
 
   // The schedule alone: nanoseconds after the start at which a burst whose
   // frames are numbered [first_index, first_index + n) over the whole replay,

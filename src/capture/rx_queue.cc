@@ -39,7 +39,9 @@ uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
       if (first == Pacer::kNoTime) first = t;
       last = t;
     }
-    if (pacer_->Wait(n, first, last, stop)) ++*pacing_waits;
+    if (pacer_->Wait(n, first, last, stop, idle_.fn != nullptr ? &idle_ : nullptr)) {
+      ++*pacing_waits;
+    }
   }
   return n;
 }

@@ -40,6 +40,10 @@ class RxQueue {
   // past the capture time limit (capture_clock.h) are due at once.
   uint16_t Receive(rte_mbuf** m, const std::atomic<bool>* stop, uint64_t* pacing_waits) noexcept;
 
+  // What the poller does while pacing waits (Pacer::Wait); set by the
+  // polling lcore before it polls.
+  void set_pacer_idle(PacerIdle idle) { idle_ = idle; }
+
   bool at_end() const { return at_end_; }
   const RxQueueSpec& spec() const { return spec_; }
 
@@ -57,6 +61,7 @@ class RxQueue {
   int64_t ts_limit_ns_;
   bool at_end_ = false;
   uint64_t nombuf_seen_ = 0;
+  PacerIdle idle_;
   RxQueueCounters counters_;
 };
 

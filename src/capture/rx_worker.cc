@@ -317,8 +317,19 @@ bool RxWorker::FinishHeld() noexcept {
   return done;
 }
 
+bool RxWorker::QueriesWhilePaced(void* self) noexcept {
+  RxWorker* w = static_cast<RxWorker*>(self);
+  QueryPort* q = w->setup_.queries;
+  if (q == nullptr || !q->pending()) return false;
+  WorkBudget budget = w->BudgetAfter(0);
+  q->Serve(w->setup_.table, &budget);
+  return true;
+}
+
 void RxWorker::RunDirect() noexcept {
   const size_t nq = setup_.queues.size();
+  // A paced replay's waits answer queries (this lcore's own queues only).
+  for (RxQueue& q : rxqs_) q.set_pacer_idle(PacerIdle{&RxWorker::QueriesWhilePaced, this});
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
   size_t first_q = 0;  // a held burst's queue resumes the round after it

@@ -151,6 +151,9 @@ class RxWorker {
   bool FinishHeld() noexcept;
   // The budget after a poll whose fullest queue brought `fullest` frames.
   WorkBudget BudgetAfter(uint16_t fullest) const noexcept;
+  // PacerIdle of the worker's queues: a slice of the pending query, if any
+  // (frames received but not yet parsed have not touched the table).
+  static bool QueriesWhilePaced(void* self) noexcept;
   // One rx_burst is about to be called: the gap since the previous one.
   void NotePoll() noexcept {
     const uint64_t now = rte_rdtsc();

@@ -2,10 +2,12 @@
 
 #include "ctl/client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/strip.h"
+#include "ctl/flow_from_proto.h"
 
 namespace skyprobe::ctl {
 namespace {
@@ -100,6 +102,45 @@ absl::StatusOr<Client> Client::Make(const CtlOptions& o) {
   }
   c.creds_ = grpc::SslCredentials(ssl);
   return c;
+}
+
+skyprobe::v1::FlowQuery MakeQuery(const CtlOptions& o) {
+  skyprobe::v1::FlowQuery q;
+  q.set_expression(o.filter);
+  q.set_sort_by(o.sort_by);
+  q.set_sort_order(o.sort_order);
+  q.set_dedup_by(o.dedup_by);
+  // QueryStream and ExportPcap: the total, per probe (0: every match).
+  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
+  return q;
+}
+
+// One probe's whole answer from one scan (QueryStream), each flow handed to
+// `take` as it arrives. --limit caps the flows (0: all).
+absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::string& probe,
+                         const std::function<void(query::FlowRow&&)>& take) {
+  auto stub = client.Stub(probe);
+  skyprobe::v1::FlowQuery q = MakeQuery(o);
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, false);  // a dump takes as long as the table is big
+  auto reader = stub->QueryStream(&ctx, q);
+  skyprobe::v1::FlowSet set;
+  absl::Status bad;
+  while (bad.ok() && reader->Read(&set)) {
+    for (const skyprobe::v1::Flow& f : set.flows()) {
+      query::FlowRow row;
+      if (absl::Status st = FlowFromProto(f, &row); !st.ok()) {
+        bad = absl::InternalError(absl::StrCat(probe, ": ", st.message()));
+        ctx.TryCancel();
+        break;
+      }
+      take(std::move(row));
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!bad.ok()) return bad;
+  if (!s.ok()) return FromGrpc(o, probe, s);
+  return absl::OkStatus();
 }
 
 }  // namespace skyprobe::ctl

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "ctl/ctl_options.h"
+#include "query/result_set.h"
 #include "skyprobe/v1/probe_service.grpc.pb.h"
 
 namespace skyprobe::ctl {
@@ -56,5 +58,13 @@ class Client {
   std::string token_;
   std::shared_ptr<grpc::ChannelCredentials> creds_;
 };
+
+// The query of `flows` (--filter, --sort, --dedup, --limit: the total per probe).
+skyprobe::v1::FlowQuery MakeQuery(const CtlOptions& o);
+
+// One probe's whole answer from one scan (QueryStream), each flow handed to
+// `take` as it arrives. --limit caps the flows (0: all).
+absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::string& probe,
+                         const std::function<void(query::FlowRow&&)>& take);
 
 }  // namespace skyprobe::ctl

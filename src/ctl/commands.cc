@@ -25,6 +25,7 @@
 #include "ctl/group_view.h"
 #include "ctl/stats_view.h"
 #include "ctl/text_table.h"
+#include "ctl/top.h"
 #include "export/json_lines.h"
 #include "query/result_set.h"
 #include "record/flow_format.h"
@@ -36,49 +37,10 @@ namespace {
 namespace v1 = ::skyprobe::v1;
 using query::FlowRow;
 
-v1::FlowQuery MakeQuery(const CtlOptions& o) {
-  v1::FlowQuery q;
-  q.set_expression(o.filter);
-  q.set_sort_by(o.sort_by);
-  q.set_sort_order(o.sort_order);
-  q.set_dedup_by(o.dedup_by);
-  // QueryStream and ExportPcap: the total, per probe (0: every match).
-  q.set_limit(static_cast<uint32_t>(std::min<uint64_t>(o.limit, UINT32_MAX)));
-  return q;
-}
-
 void PrintJson(const FlowRow& r, std::FILE* out) {
   std::string line;
   AppendFlowJson(r.snap, JsonContext{r.node_tid, r.capture_id}, &line);
   std::fwrite(line.data(), 1, line.size(), out);
-}
-
-// One probe's whole answer from one scan (QueryStream), each flow handed to
-// `take` as it arrives. --limit caps the flows (0: all).
-absl::Status StreamFlows(const Client& client, const CtlOptions& o, const std::string& probe,
-                         const std::function<void(FlowRow&&)>& take) {
-  auto stub = client.Stub(probe);
-  v1::FlowQuery q = MakeQuery(o);
-  grpc::ClientContext ctx;
-  client.Prepare(&ctx, false);  // a dump takes as long as the table is big
-  auto reader = stub->QueryStream(&ctx, q);
-  v1::FlowSet set;
-  absl::Status bad;
-  while (bad.ok() && reader->Read(&set)) {
-    for (const v1::Flow& f : set.flows()) {
-      FlowRow row;
-      if (absl::Status st = FlowFromProto(f, &row); !st.ok()) {
-        bad = absl::InternalError(absl::StrCat(probe, ": ", st.message()));
-        ctx.TryCancel();
-        break;
-      }
-      take(std::move(row));
-    }
-  }
-  grpc::Status s = reader->Finish();
-  if (!bad.ok()) return bad;
-  if (!s.ok()) return FromGrpc(o, probe, s);
-  return absl::OkStatus();
 }
 
 // One probe's whole answer as JSON lines rendered by the probe, to `out`.
@@ -338,6 +300,7 @@ absl::Status RunCommand(const CtlOptions& o, std::FILE* out) {
   if (o.command == "pcap") return Pcap(o, *client);
   if (o.command == "stats") return Stats(o, *client, out);
   if (o.command == "flush") return Flush(o, *client);
+  if (o.command == "top") return RunTop(o, *client, out);
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", o.command));
 }
 

@@ -62,7 +62,10 @@ std::string CtlUsage() {
   return R"usage(usage: skyprobectl COMMAND [--probe HOST[:PORT]]... [options]
 
 Commands:
-  flows    live flows of every probe, merged (table; --json for JSON lines)
+  flows    live flows of every probe, merged (table; --format csv|json)
+  top      the busiest flows now, full screen, redrawn every --interval (sorted by bit rate;
+           keys: b bit rate, p packet rate, t total bytes, space pause, q quit); not on a
+           terminal, one plain snapshot (rates over --interval)
   watch    live UPDATE/EXPIRE records as they happen, until interrupted
   pcap     raw packets of the matching flows as one capture file (-o FILE); with
            several --probe, every probe's packets merged in time order
@@ -107,7 +110,8 @@ Options:
                         else no limit; 0: no limit)
   --count N             watch: stop after N records
   --interval SEC        stats: seconds between the two readings the rates come from
-                        (default 1; 0: one reading, no rates)
+                        (default 1; 0: one reading, no rates); top: between refreshes
+                        (default 1)
   --all                 stats: every counter, one "scope name value" line each
   -o FILE               pcap: output file ("-" for stdout)
   --uuid UUID           pcap: the flow with this UUID (with --filter: both must match)
@@ -133,9 +137,9 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
     return o;
   }
   if (o.command != "flows" && o.command != "watch" && o.command != "pcap" && o.command != "stats" &&
-      o.command != "flush") {
+      o.command != "flush" && o.command != "top") {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown command '", o.command, "' (flows, watch, pcap, stats, flush)"));
+        absl::StrCat("unknown command '", o.command, "' (flows, top, watch, pcap, stats, flush)"));
   }
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
@@ -323,8 +327,17 @@ absl::StatusOr<CtlOptions> ParseCtlArgs(int argc, const char* const* argv) {
       return c.status();
     }
   }
-  if (o.command == "pcap") {
-    if (o.output.empty()) return absl::InvalidArgumentError("pcap: -o FILE is required");
+  if (o.command == "top") {
+    if (!o.sort_by.empty() || !o.dedup_by.empty()) {
+      return absl::InvalidArgumentError(
+          "top: --sort and --dedup do not apply (top sorts by rate; keys b, p, t change it)");
+    }
+    if (!(o.interval_sec >= 0.1)) {
+      return absl::InvalidArgumentError("top: --interval is at least 0.1 s");
+    }
+  }
+  if (o.command == "pcap" && o.output.empty()) {
+    return absl::InvalidArgumentError("pcap: -o FILE is required");
   }
   if (!o.tls_cert.empty() != !o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");

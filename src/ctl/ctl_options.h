@@ -5,7 +5,7 @@
 //   SKYPROBE_ASSIGN_OR_RETURN(CtlOptions o, ParseCtlArgs(argc, argv));
 //
 //   skyprobectl COMMAND [--probe HOST[:PORT]]... [options]
-//   COMMAND: flows | watch | pcap | stats | flush | help
+//   COMMAND: flows | top | watch | pcap | stats | flush | help
 #pragma once
 
 #include <cstdint>

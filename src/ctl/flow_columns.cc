@@ -248,8 +248,7 @@ std::string RawCell(const FlowColumn& c, const FlowRow& r, bool* present, bool* 
   return std::string();
 }
 
-std::string FlowsTable(const std::vector<FlowColumn>& cols, const std::vector<FlowRow>& rows,
-                       size_t width) {
+std::vector<TableColumn> TableColumns(const std::vector<FlowColumn>& cols) {
   std::vector<TableColumn> t;
   for (const FlowColumn& c : cols) {
     TableColumn tc{c.name};
@@ -267,6 +266,12 @@ std::string FlowsTable(const std::vector<FlowColumn>& cols, const std::vector<Fl
     if (c.kind == ColumnKind::kNode || c.kind == ColumnKind::kCapture) tc.shrink_to = 12;
     t.push_back(std::move(tc));
   }
+  return t;
+}
+
+std::string FlowsTable(const std::vector<FlowColumn>& cols, const std::vector<FlowRow>& rows,
+                       size_t width) {
+  const std::vector<TableColumn> t = TableColumns(cols);
   std::vector<std::vector<std::string>> cells;
   cells.reserve(rows.size());
   for (const FlowRow& r : rows) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ctl/text_table.h"
 #include "query/flow_fields.h"
 #include "query/result_set.h"
 
@@ -59,6 +60,10 @@ std::vector<FlowColumn> DefaultCsvColumns();
 // it bare).
 std::string HumanCell(const FlowColumn& c, const query::FlowRow& r);
 std::string RawCell(const FlowColumn& c, const query::FlowRow& r, bool* present, bool* number);
+
+// How a table lays the columns out: numbers right-aligned, addresses (and
+// NodeTID, CaptureID) may be cut to fit.
+std::vector<TableColumn> TableColumns(const std::vector<FlowColumn>& cols);
 
 // The whole answer in each format. `width`: see RenderTable (0: no limit).
 std::string FlowsTable(const std::vector<FlowColumn>& cols, const std::vector<query::FlowRow>& rows,

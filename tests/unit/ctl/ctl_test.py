@@ -476,7 +476,7 @@ class CtlTest(unittest.TestCase):
              "a number, not 'ssh'\n"),
             (["flows", "--sort", "Bytes"], 2, "skyprobectl: --sort: unknown key 'Bytes'\n"),
             (["frobnicate"], 2,
-             "skyprobectl: unknown command 'frobnicate' (flows, watch, pcap, stats, flush)\n"),
+             "skyprobectl: unknown command 'frobnicate' (flows, top, watch, pcap, stats, flush)\n"),
             (["pcap", "--probe", self.a.addr], 2, "skyprobectl: pcap: -o FILE is required\n"),
             # Issue 9: 60,000 nested parentheses crashed the client's parser.
             (["flows", "--filter", "(" * 60000 + "UUID = '1'" + ")" * 60000], 2,
