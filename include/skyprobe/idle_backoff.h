@@ -53,8 +53,10 @@ class IdleBackoff {
     sleep_us_ = o_.first_sleep_us;
   }
 
-  // Found nothing. True when it slept (not just spun).
-  bool Idle() noexcept {
+  // Found nothing. True when it slept (not just spun). `max_sleep_us` caps
+  // this one sleep (a caller with a deadline, e.g. a paced replay's next
+  // frame); the backoff goes on as usual.
+  bool Idle(uint32_t max_sleep_us = UINT32_MAX) noexcept {
     if (!o_.adaptive) {
       if (o_.shares_cpu && ++idle_ > 64) {
         idle_ = 0;
@@ -69,7 +71,8 @@ class IdleBackoff {
       Pause();
       return false;
     }
-    const timespec ts{0, static_cast<long>(sleep_us_) * 1000};
+    const uint32_t us = sleep_us_ < max_sleep_us ? sleep_us_ : max_sleep_us;
+    const timespec ts{0, static_cast<long>(us) * 1000};
     clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
     ++sleeps_;
     sleep_us_ = sleep_us_ * 2 > o_.max_sleep_us ? o_.max_sleep_us : sleep_us_ * 2;

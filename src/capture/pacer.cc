@@ -63,13 +63,13 @@ bool Pacer::Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns, const std:
     if (remaining <= 0) break;
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
     waited = true;
-    // Work instead of sleep while there is some, then back to the clock.
-    if (remaining > kSpinNs && idle != nullptr && idle->fn != nullptr && idle->fn(idle->ctx)) {
-      continue;
-    }
     if (remaining > kSpinNs) {
-      std::this_thread::sleep_for(
-          std::chrono::nanoseconds(std::min(remaining - kSpinNs / 2, kMaxSleepNs)));
+      const int64_t slice = std::min(remaining - kSpinNs / 2, kMaxSleepNs);
+      if (idle != nullptr && idle->rest != nullptr) {
+        idle->rest(idle->ctx, static_cast<uint32_t>(slice / 1000));
+      } else {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(slice));
+      }
     } else {
       rte_pause();
     }

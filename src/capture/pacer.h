@@ -20,11 +20,14 @@
 
 namespace skyprobe {
 
-// Work the waiting lcore may do meanwhile (a worker answers the queries of
-// its QueryPort): `fn` returns true when it did some and may have more,
-// false when it has none (the wait then sleeps as usual).
+// What the waiting lcore does with a wait instead of sleeping through it: a
+// worker rests as a held worker does (RxWorker::Rest: its queries and expiry
+// in slices, else a sleep of at most about 1 ms), so a query is answered
+// while a slow replay waits for its next frames. `rest(ctx, max_us)` returns
+// within about `max_us`; the pacer keeps the deadline (and spins its last
+// ~100 us itself).
 struct PacerIdle {
-  bool (*fn)(void* ctx) noexcept = nullptr;
+  void (*rest)(void* ctx, uint32_t max_us) noexcept = nullptr;
   void* ctx = nullptr;
 };
 
@@ -48,11 +51,11 @@ class Pacer {
   // Blocks until the last of the `n` frames just received is due; `first_ts_ns`
   // and `last_ts_ns` are the capture times of the first and last of them
   // (kNoTime for both when none can be believed).
-  // Returns early once `stop` is set. True if it had to wait. While it
-  // waits, `idle` (may be null) is given the time instead of a sleep as long
-  // as it has work: a slow replay's long waits would otherwise leave a
-  // worker's queries a few microseconds per burst (a query over a 1M-slot
-  // table took the whole replay).
+  // Returns early once `stop` is set. True if it had to wait. With `idle`
+  // (may be null) the waiting lcore rests its own way instead of sleeping:
+  // a slow replay's long sleeps would otherwise leave a worker's queries a
+  // few microseconds per burst (a query over a 1M-slot table took the whole
+  // replay).
   bool Wait(uint32_t n, int64_t first_ts_ns, int64_t last_ts_ns, const std::atomic<bool>* stop,
             const PacerIdle* idle = nullptr) noexcept;
 

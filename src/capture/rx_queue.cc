@@ -27,8 +27,9 @@ uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
     return 0;
   }
   if (pacer_ != nullptr) {
-    // Replay pacing: hold the burst until its last frame is due (sleeping, as
-    // waiting is the point). Flow times still come from the frames' timestamps.
+    // Replay pacing: hold the burst until its last frame is due (resting, as
+    // waiting is the point: the poller's own rest if it set one, else a
+    // sleep). Flow times still come from the frames' timestamps.
     // Stamps past the limit are not believed (a year-2100 frame would hold
     // the replay for decades): the burst's first and last believable ones.
     int64_t first = Pacer::kNoTime;
@@ -39,7 +40,7 @@ uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
       if (first == Pacer::kNoTime) first = t;
       last = t;
     }
-    if (pacer_->Wait(n, first, last, stop, idle_.fn != nullptr ? &idle_ : nullptr)) {
+    if (pacer_->Wait(n, first, last, stop, idle_.rest != nullptr ? &idle_ : nullptr)) {
       ++*pacing_waits;
     }
   }

@@ -40,8 +40,8 @@ class RxQueue {
   // past the capture time limit (capture_clock.h) are due at once.
   uint16_t Receive(rte_mbuf** m, const std::atomic<bool>* stop, uint64_t* pacing_waits) noexcept;
 
-  // What the poller does while pacing waits (Pacer::Wait); set by the
-  // polling lcore before it polls.
+  // How the poller rests while pacing waits (Pacer::Wait; unset: a sleep);
+  // set by the polling lcore before it polls.
   void set_pacer_idle(PacerIdle idle) { idle_ = idle; }
 
   bool at_end() const { return at_end_; }

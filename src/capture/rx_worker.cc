@@ -20,6 +20,8 @@ RxWorker::RxWorker(WorkerSetup setup)
     : setup_(std::move(setup)),
       clock_(CaptureTimeLimitNs()),
       idle_(setup_.adaptive ? IdleBackoff::Adaptive(kMaxIdleSleepUs)
+                            : IdleBackoff::Busy(setup_.shares_cpu)),
+      rest_(setup_.adaptive ? IdleBackoff::Adaptive(kMaxRestSleepUs)
                             : IdleBackoff::Busy(setup_.shares_cpu)) {
   if (setup_.ports.empty()) setup_.ports = setup_.queues;
   parser_cfg_.assign(RTE_MAX_ETHPORTS, ParserConfig());
@@ -293,17 +295,23 @@ void RxWorker::Hold() noexcept {
   // queries come now, and one may wait ~1 ms to start (adaptive), so a held
   // table costs no CPU.
   last_poll_tsc_ = 0;
-  IdleBackoff rest(setup_.adaptive ? IdleBackoff::Adaptive(kMaxRestSleepUs)
-                                   : IdleBackoff::Busy(setup_.shares_cpu));
   while (setup_.stop == nullptr || !setup_.stop->load(std::memory_order_relaxed)) {
-    WorkBudget budget = BudgetAfter(0);
-    Background(&budget);
-    if (background_left_) {
-      rest.Work();
-    } else {
-      rest.Idle();
-    }
+    Rest(kMaxRestSleepUs);
   }
+}
+
+void RxWorker::Rest(uint32_t max_sleep_us) noexcept {
+  WorkBudget budget = BudgetAfter(0);
+  Background(&budget);
+  if (background_left_) {
+    rest_.Work();
+  } else {
+    rest_.Idle(max_sleep_us);
+  }
+}
+
+void RxWorker::RestWhilePaced(void* self, uint32_t max_sleep_us) noexcept {
+  static_cast<RxWorker*>(self)->Rest(max_sleep_us);
 }
 
 bool RxWorker::FinishHeld() noexcept {
@@ -317,19 +325,10 @@ bool RxWorker::FinishHeld() noexcept {
   return done;
 }
 
-bool RxWorker::QueriesWhilePaced(void* self) noexcept {
-  RxWorker* w = static_cast<RxWorker*>(self);
-  QueryPort* q = w->setup_.queries;
-  if (q == nullptr || !q->pending()) return false;
-  WorkBudget budget = w->BudgetAfter(0);
-  q->Serve(w->setup_.table, &budget);
-  return true;
-}
-
 void RxWorker::RunDirect() noexcept {
   const size_t nq = setup_.queues.size();
-  // A paced replay's waits answer queries (this lcore's own queues only).
-  for (RxQueue& q : rxqs_) q.set_pacer_idle(PacerIdle{&RxWorker::QueriesWhilePaced, this});
+  // A paced replay's waits are rests: queries are answered meanwhile.
+  for (RxQueue& q : rxqs_) q.set_pacer_idle(PacerIdle{&RxWorker::RestWhilePaced, this});
   bool any_live = false;
   for (const RxQueueSpec& q : setup_.queues) any_live |= !q.is_file;
   size_t first_q = 0;  // a held burst's queue resumes the round after it

@@ -128,7 +128,16 @@ class RxWorker {
   void RunFromRing() noexcept;
   // An iteration found nothing to do: spin or sleep (IdleBackoff).
   void Idle() noexcept;
+  // The input ended (--hold): Rest until stopped; only queries come now.
   void Hold() noexcept;
+  // One step of a worker that has nothing to poll but must still answer
+  // queries: a held table (Hold), a paced replay waiting for its next frames
+  // (Pacer::Wait, through RestWhilePaced). The background work (queries,
+  // expiry) in one slice; if none is left, a rest (rest_) of at most
+  // `max_sleep_us`. Frames received but not yet parsed have not touched the
+  // table, so the queries see it as it was before them.
+  void Rest(uint32_t max_sleep_us) noexcept;
+  static void RestWhilePaced(void* self, uint32_t max_sleep_us) noexcept;
   int64_t ClockNs() const noexcept;
   // The time of frame `mb` of a burst read at `burst_clock` (0 with a capture
   // clock): its timestamp through clock_, or the burst's time.
@@ -151,9 +160,6 @@ class RxWorker {
   bool FinishHeld() noexcept;
   // The budget after a poll whose fullest queue brought `fullest` frames.
   WorkBudget BudgetAfter(uint16_t fullest) const noexcept;
-  // PacerIdle of the worker's queues: a slice of the pending query, if any
-  // (frames received but not yet parsed have not touched the table).
-  static bool QueriesWhilePaced(void* self) noexcept;
   // One rx_burst is about to be called: the gap since the previous one.
   void NotePoll() noexcept {
     const uint64_t now = rte_rdtsc();
@@ -200,6 +206,9 @@ class RxWorker {
   CaptureClock clock_;  // capture time of pcap inputs (the latest believable stamp)
   uint32_t loops_ = 0;
   IdleBackoff idle_;
+  // Rest(): adaptive, a sleep of up to kMaxRestSleepUs once the spins are
+  // spent (a query waits at most about 1 ms to start); --poll busy spins.
+  IdleBackoff rest_;
   bool background_left_ = false;  // the last Background() left work (budget, query)
   uint64_t tsc_per_us_ = 0;
   uint64_t last_poll_tsc_ = 0;  // 0: the next poll starts a new measurement

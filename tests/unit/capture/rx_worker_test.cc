@@ -14,6 +14,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture/query_port.h"
 #include "capture/rx_worker.h"
 #include "gtest/gtest.h"
 
@@ -222,6 +224,95 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
   EXPECT_EQ(worker.counters().clock_jumps, 1u);
   EXPECT_EQ(worker.counters().rx_packets, 6u);
+  rte_eth_dev_stop(port);
+  rte_eth_dev_close(port);
+  rte_ring_free(ring);
+  rte_mempool_free(pool);
+}
+
+// A paced replay (--pcap-realtime) whose next frame is an hour away: the
+// worker answers a query while it waits for it (its wait is a rest, as a
+// held table's), and the answer is the table before that frame. Before, the
+// worker slept through the wait and the query waited for the frame.
+TEST(RxWorkerTest, APacedReplayAnswersQueriesWhileItWaitsForItsNextFrames) {
+  int ts_offset = -1;
+  uint64_t ts_flag = 0;
+  ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
+  rte_mempool* pool = rte_pktmbuf_pool_create("rxp_pool", 255, 0, 0, 2048, rte_socket_id());
+  ASSERT_NE(pool, nullptr);
+  rte_ring* ring = rte_ring_create("rxp_ring", 64, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  const int port = rte_eth_from_rings("net_rxp", &ring, 1, &ring, 1, rte_socket_id());
+  ASSERT_GE(port, 0);
+  rte_eth_conf conf{};
+  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 64, rte_socket_id(), nullptr, pool), 0);
+  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 64, rte_socket_id(), nullptr), 0);
+  ASSERT_EQ(rte_eth_dev_start(port), 0);
+
+  // Eight flows at T0 (one pacer burst, due at once), then a ninth an hour
+  // later: all in the ring before the worker starts (an empty file queue is
+  // its end).
+  Pacer pacer(PacerOptions{.realtime = true});
+  ASSERT_EQ(pacer.burst(), 8);
+  constexpr uint32_t kFirst = 8;
+  for (uint32_t i = 0; i <= kFirst; ++i) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    ASSERT_NE(m, nullptr);
+    WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    const int64_t ts = i < kFirst ? kT0 + i * 1000 : kT0 + 3600 * kSec;
+    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts / 1000);
+    m->ol_flags |= ts_flag;
+    ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
+  }
+
+  CountingSink sink;
+  FlowTableOptions o;
+  o.name = "rxp";
+  o.max_flows = 1u << 10;
+  o.expire_ns = 7200 * kSec;
+  o.tick_ns = 100'000'000;
+  auto table = std::move(
+      FlowTable::Create(o, RecordSink{&sink, &CountingSink::Acquire, &CountingSink::Publish})
+          .value());
+  auto queries = std::move(QueryPort::Create(97, static_cast<int>(rte_socket_id())).value());
+  std::atomic<bool> stop{false};
+  WorkerSetup ws;
+  RxQueueSpec q;
+  q.port_id = static_cast<uint16_t>(port);
+  q.name = "paced.pcap";
+  q.is_file = true;  // paced, as a --pcap input
+  ws.queues.push_back(q);
+  ws.table = table.get();
+  ws.timestamp_offset = ts_offset;
+  ws.stop = &stop;
+  ws.pacer = &pacer;
+  ws.queries = queries.get();
+  ws.adaptive = true;
+  RxWorker worker(ws);
+  std::thread run([&] { worker.Run(); });
+
+  // The first eight accounted and the ninth taken from the ring: the worker
+  // is in the pacer's wait for it (an hour), unless stopped.
+  while (table->counters().packets_in_flows < kFirst || rte_ring_count(ring) != 0) {
+    std::this_thread::yield();
+  }
+  queries->Begin(QueryPort::Kind::kSnapshot, nullptr);
+  std::vector<uint32_t> hosts;  // the last byte of each flow's source address
+  bool finished = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!finished && std::chrono::steady_clock::now() < give_up) {
+    finished = queries->Collect([&](const FlowSnapshot& s) { hosts.push_back(s.network_a[3]); });
+    std::this_thread::yield();
+  }
+  const uint64_t packets_when_answered = table->counters().packets_in_flows;
+  stop = true;
+  run.join();
+  EXPECT_TRUE(finished) << "the query was not answered during the wait";
+  EXPECT_EQ(packets_when_answered, kFirst);
+  std::sort(hosts.begin(), hosts.end());
+  EXPECT_EQ(hosts, (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_GT(worker.counters().pacing_waits, 0u);  // the ninth frame was waited for
   rte_eth_dev_stop(port);
   rte_eth_dev_close(port);
   rte_ring_free(ring);
