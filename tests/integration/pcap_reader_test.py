@@ -45,9 +45,23 @@ COUNTERS = ('packets_in', 'bytes_in', 'packets_in_flows', 'filtered',
             'drops', 'flows_created')
 
 
+def comparable(record):
+    """The record but for the one part that depends on how frames were cut
+    into bursts rather than on the frames: the window of an EXPIRE record's
+    LastUpdateMetric (its Start is the last update tick when the table
+    reported that tick before it expired the flow, the flow's own Start
+    otherwise, and a tick and the expiries due in the same stretch of capture
+    time are taken in the order the bursts bring them). Its counts stay."""
+    r = json.loads(json.dumps(record))
+    if r.get('Event') == 'EXPIRE':
+        for key in ('Start', 'Last'):
+            r.get('LastUpdateMetric', {}).pop(key, None)
+    return r
+
+
 def canonical(records):
     """Records as sorted JSON strings (output order may differ at a tie)."""
-    return sorted(json.dumps(r, sort_keys=True) for r in records)
+    return sorted(json.dumps(comparable(r), sort_keys=True) for r in records)
 
 
 def both(args, workdir, tag):
@@ -146,7 +160,7 @@ class PcapReaderTest(unittest.TestCase):
         def split(records):
             rest, sizes = [], []
             for r in records:
-                r = json.loads(json.dumps(r))
+                r = comparable(r)
                 got = []
                 for part in ('Metric', 'LastUpdateMetric'):
                     m = r.get(part, {})
