@@ -111,9 +111,10 @@ class LiveTimeTest(LiveNetwork):
         self.assertIsNotNone(shutil.which('ping'), 'ping (iputils-ping) not found: '
                              'scripts/setup.sh --tests')
 
-    def capture(self, extra, exchange):
+    def capture(self, extra, exchange, missed_ok=False):
         """skyprobe on HOST_IF while `exchange()` runs; return (summary, the
-        ICMP flows, what exchange() returned) once it stopped."""
+        ICMP flows, what exchange() returned) once it stopped. Frames the
+        ring dropped fail the run unless `missed_ok` (the caller decides)."""
         out_dir = h.scratch_dir('live-time')
         json_path = os.path.join(out_dir, 'flows.json')
         err_path = os.path.join(out_dir, 'stderr.txt')
@@ -147,7 +148,9 @@ class LiveTimeTest(LiveNetwork):
         summary = h.parse_summary(stderr)
         self.assertIsNotNone(summary, stderr)
         self.assertEqual(summary.get('clock_jumps', 0), 0, stderr)
-        self.assertEqual(summary.get('port_imissed', 0), 0, 'the ring dropped frames: ' + stderr)
+        if not missed_ok:
+            self.assertEqual(summary.get('port_imissed', 0), 0,
+                             'the ring dropped frames: ' + stderr)
         return summary, [f for f in flows if f['LayersPath'] == 'Ethernet/IPv4/ICMPv4'], result
 
     def check_times(self, flows, frames, ping_ns, label):
@@ -208,9 +211,21 @@ class LiveTimeTest(LiveNetwork):
                 flood.kill()
                 flood.wait()
 
-        dump = Dumpcap(self, 'ping-flood.pcap', 'icmp')
-        summary, flows, ping_ns = self.capture(['--workers', '1'], exchange)
-        self.check_times(flows, dump.stop(), ping_ns, 'under a flood')
+        # libpcap's ring (2 MB) can overflow under the flood when the machine
+        # is busy with other work: the frames are counted (port_imissed), and
+        # a run that lost some cannot be checked frame for frame. Such a run
+        # is taken again, at most three times in all.
+        for attempt in range(3):
+            dump = Dumpcap(self, 'ping-flood-%d.pcap' % attempt, 'icmp')
+            summary, flows, ping_ns = self.capture(['--workers', '1'], exchange,
+                                                   missed_ok=True)
+            frames = dump.stop()
+            if summary.get('port_imissed', 0) == 0:
+                break
+            print('under a flood: the ring dropped %d frames (counted); taken again'
+                  % summary['port_imissed'], file=sys.stderr)
+        self.assertEqual(summary.get('port_imissed', 0), 0, 'the ring dropped frames 3 times')
+        self.check_times(flows, frames, ping_ns, 'under a flood')
         # The flood was read with the pings (and filtered by --bpf icmp).
         self.assertGreater(summary.get('filtered', 0), 1000, summary)
 
