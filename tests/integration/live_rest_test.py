@@ -13,9 +13,7 @@ Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 """
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import unittest
@@ -23,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
 from live_test import (HOST_IF, HOST_IP, NETNS, PEER_IP, Dumpcap, LiveNetwork,  # noqa: E402
-                       read_text, run)
+                       probe_around, read_text, run)
 
 SINK_PORT = 9997
 BURSTS = 10
@@ -59,28 +57,12 @@ class LiveRestTest(LiveNetwork):
         json_path = os.path.join(out_dir, 'flows-%s.json' % poll)
         err_path = os.path.join(out_dir, 'stderr-%s.txt' % poll)
         oracle = Dumpcap(self, 'bursts-%s.pcap' % poll, 'udp and port %d' % SINK_PORT)
-        with open(err_path, 'wb') as err:
-            proc = subprocess.Popen([h.skyprobe_path(), '--iface', HOST_IF, '--grpc-listen', 'none',
-                                     '--poll', poll, '--json', json_path],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err)
-        try:
-            deadline = time.monotonic() + 60
-            while 'RX worker(s)' not in read_text(err_path):
-                self.assertIsNone(proc.poll(), read_text(err_path))
-                self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
-                time.sleep(0.05)
-            time.sleep(0.3)  # idle long enough to be asleep
-            run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', SENDER, HOST_IP,
-                 str(SINK_PORT), PEER_IP, str(BURSTS), str(PER_BURST), str(GAP_S)])
-            time.sleep(0.5)
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        stderr = read_text(err_path)
+        # The probe rests 0.3 s before the bursts: long enough to be asleep.
+        rc, stderr, _ = probe_around(
+            self, ['--iface', HOST_IF, '--grpc-listen', 'none', '--poll', poll, '--json',
+                   json_path], err_path,
+            lambda: run(['ip', 'netns', 'exec', NETNS, sys.executable, '-c', SENDER, HOST_IP,
+                         str(SINK_PORT), PEER_IP, str(BURSTS), str(PER_BURST), str(GAP_S)]))
         self.assertEqual(rc, 0, stderr)
         seen = len(oracle.stop())
         summary = h.parse_summary(stderr)

@@ -183,6 +183,33 @@ def probe_stop(probe):
     return probe.stderr()
 
 
+def probe_around(testcase, args, err_path, action, rest=0.3):
+    """Runs skyprobe ARGS (stderr to `err_path`) around `action()`: waits for
+    its start-up line (it comes once the capture sockets are bound), lets it
+    rest `rest` seconds, runs the action, gives the last frames half a second
+    to reach the probe, stops it with SIGTERM. Returns (exit status, stderr,
+    what the action returned)."""
+    with open(err_path, 'wb') as err:
+        proc = subprocess.Popen([h.skyprobe_path()] + list(args), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while 'RX worker(s)' not in read_text(err_path):
+            testcase.assertIsNone(proc.poll(), read_text(err_path))
+            testcase.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
+            time.sleep(0.05)
+        time.sleep(rest)
+        result = action()
+        time.sleep(0.5)  # the last frames reach the rings
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return rc, read_text(err_path), result
+
+
 class Dumpcap:
     """dumpcap on HOST_IF, the oracle of what crossed the interface: started
     (its file exists) on creation; stop() returns its records and fails the
@@ -282,30 +309,12 @@ class LiveTest(LiveNetwork):
                 os.unlink(path)
         args = ['--iface', iface, '--grpc-listen', 'none', '--json', json_path] + list(extra)
         start = time.time()
-        with open(err_path, 'wb') as err:
-            proc = subprocess.Popen([h.skyprobe_path()] + args, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            deadline = time.monotonic() + 60
-            # The start-up line comes after the AF_PACKET sockets are bound.
-            while 'RX worker(s)' not in read_text(err_path):
-                self.assertIsNone(proc.poll(), read_text(err_path))
-                self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
-                time.sleep(0.05)
-            time.sleep(0.3)
-            run(client or
-                ['ip', 'netns', 'exec', NETNS, sys.executable, '-c', CLIENT, HOST_IP,
-                 str(UDP_PORT), str(TCP_PORT), PEER_IP, str(UDP_SOURCES), str(UDP_PER_FLOW),
-                 str(ICMP_COUNT), str(ICMP_PAYLOAD), str(TCP_CONNECTIONS)])
-            time.sleep(0.5)  # the last frames reach the rings
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        rc, stderr, _ = probe_around(self, args, err_path, lambda: run(
+            client or
+            ['ip', 'netns', 'exec', NETNS, sys.executable, '-c', CLIENT, HOST_IP,
+             str(UDP_PORT), str(TCP_PORT), PEER_IP, str(UDP_SOURCES), str(UDP_PER_FLOW),
+             str(ICMP_COUNT), str(ICMP_PAYLOAD), str(TCP_CONNECTIONS)]))
         end = time.time()
-        stderr = read_text(err_path)
         result = h.Run(args, rc, '', stderr, end - start)
         result.summary = h.parse_summary(stderr)
         result.records = h.parse_json_lines(read_text(json_path))

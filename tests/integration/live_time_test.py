@@ -32,7 +32,6 @@ Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
 from live_test import (HOST_IF, HOST_IP, NETNS, PEER_IP, Dumpcap, LiveNetwork,  # noqa: E402
-                       read_text, run)
+                       probe_around, read_text, run)
 
 PINGS = 5
 BOUND_NS = 1_000_000  # 1 ms: the bound for RTT, Start and Last
@@ -123,25 +122,7 @@ class LiveTimeTest(LiveNetwork):
                 os.unlink(path)
         args = ['--iface', HOST_IF, '--grpc-listen', 'none', '--json', json_path,
                 '--bpf', 'icmp'] + list(extra)
-        with open(err_path, 'wb') as err:
-            proc = subprocess.Popen([h.skyprobe_path()] + args, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            deadline = time.monotonic() + 60
-            while 'RX worker(s)' not in read_text(err_path):
-                self.assertIsNone(proc.poll(), read_text(err_path))
-                self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
-                time.sleep(0.05)
-            time.sleep(0.3)
-            result = exchange()
-            time.sleep(0.5)  # the last frames reach the probe
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        stderr = read_text(err_path)
+        rc, stderr, result = probe_around(self, args, err_path, exchange)
         self.assertEqual(rc, 0, stderr)
         records = h.parse_json_lines(read_text(json_path))
         flows = h.final_flows(self, records, ' '.join(extra))
