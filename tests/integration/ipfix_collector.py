@@ -36,13 +36,30 @@ def on_term(signum, frame):  # pylint: disable=unused-argument
 
 
 class QuickWalker:
-    """Counts records and lists flowIds from raw messages, keeping templates."""
+    """Counts records and lists flowIds (each record's first field) from raw
+    messages, keeping templates; fields of variable length (RFC 7011 section
+    7: a length byte, or 255 and two length bytes) are walked."""
 
     def __init__(self, ids_out):
-        self.templates = {}  # tid -> record length (None: variable)
+        self.templates = {}  # tid -> field lengths (65535: variable)
         self.ids_out = ids_out
         self.messages = 0
         self.records = 0
+
+    @staticmethod
+    def record_end(data, p, lengths):
+        """Where the record at p ends."""
+        for flen in lengths:
+            if flen != 65535:
+                p += flen
+                continue
+            n = data[p]
+            p += 1
+            if n == 255:
+                n = struct.unpack_from('!H', data, p)[0]
+                p += 2
+            p += n
+        return p
 
     def message(self, data):
         self.messages += 1
@@ -58,22 +75,24 @@ class QuickWalker:
                     p += 4
                     if set_id == 3:
                         p += 2
-                    size = 0
+                    lengths = []
                     for _ in range(count):
                         ie, flen = struct.unpack_from('!HH', data, p)
                         p += 4
                         if ie & 0x8000:
                             p += 4
-                        size = None if (size is None or flen == 65535) else size + flen
-                    self.templates[tid] = size
-            elif set_id >= 256:
-                size = self.templates.get(set_id)
-                if size and set_id > 256:  # 256: RFC 5610 type records, not flows
-                    n = (end - body) // size
-                    self.records += n
-                    for i in range(n):
-                        self.ids_out.write('%d\n' % struct.unpack_from('!Q', data,
-                                                                       body + i * size)[0])
+                        lengths.append(flen)
+                    self.templates[tid] = lengths
+            elif set_id > 256:  # 256: RFC 5610 type records, not flows
+                lengths = self.templates.get(set_id)
+                if lengths:
+                    # The least a record takes: padding is shorter than that.
+                    least = sum(1 if f == 65535 else f for f in lengths)
+                    p = body
+                    while p + least <= end:
+                        self.ids_out.write('%d\n' % struct.unpack_from('!Q', data, p)[0])
+                        self.records += 1
+                        p = self.record_end(data, p, lengths)
             off = end
 
 

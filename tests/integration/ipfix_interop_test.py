@@ -337,7 +337,7 @@ class IpfixInteropTest(unittest.TestCase):
         finally:
             messages, records = stop_collector(collector)
         self.assertGreater(messages, 0)
-        self.assertEqual(records, 0)  # varlen templates: the quick walk counts none
+        self.assertEqual(records, len(run.records))  # the quick walk reads varlen records too
         prefix = 'output.ipfix:tcp://127.0.0.1:%d.' % port
         self.assertEqual(run.summary[prefix + 'delivered'], len(run.records))
         self.assertEqual(run.summary[prefix + 'records_lost'], 0)
