@@ -17,8 +17,8 @@ load stops, the probe gets SIGTERM and prints its summary. The soak fails (exit 
 per failed check) on:
   - a crash: the probe gone before the end, a non-zero exit status, no summary, a crash or
     sanitizer message on stderr;
-  - memory: resident memory above its value at the end of the warm-up by more than
-    --rss-bound percent (default 2) at any later sample;
+  - memory: resident memory (not counting mapped file pages) above its value at the end of
+    the warm-up by more than --rss-bound percent (default 2) at any later sample;
   - a leak of file descriptors or threads: a later sample above the count at the end of the
     warm-up (the load's channels stay open all along, so the count is steady);
   - accounting: packets_in != the trace's frames; packets_in != packets_in_flows + filtered +
@@ -264,14 +264,21 @@ class Load:
 
 
 def proc_status(pid):
-    """(resident KiB, threads) from /proc/PID/status."""
-    rss = threads = None
+    """(resident KiB, threads) from /proc/PID/status. Resident is VmRSS less
+    RssFile: the pages of the capture file the mapped reader has mapped are the
+    page cache's, and they come and go with its read-ahead window (it lets go of
+    them two windows behind); what the probe allocates is the rest."""
+    rss = file_rss = threads = None
     with open('/proc/%d/status' % pid, encoding='ascii') as f:
         for line in f:
             if line.startswith('VmRSS:'):
                 rss = int(line.split()[1])
+            elif line.startswith('RssFile:'):
+                file_rss = int(line.split()[1])
             elif line.startswith('Threads:'):
                 threads = int(line.split()[1])
+    if rss is not None and file_rss is not None:
+        rss -= file_rss
     return rss, threads
 
 
