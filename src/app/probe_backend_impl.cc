@@ -140,21 +140,21 @@ absl::Status ProbeBackendImpl::AggregateFlows(std::shared_ptr<const FlowPredicat
   }
   absl::Status merged;
   const auto noop = [](const FlowSnapshot&) {};
-  absl::Status s = RunOnWorkers(
-      [&](QueryPort* p) { p->BeginAggregate(predicate, grouper, out->max_groups()); },
-      [&](size_t i, const std::function<bool()>& abandon) {
-        return ports_[i]->Collect(noop, &abandon);
-      },
-      [&] {  // under query_mu_: the ports' tables are stable
-        for (QueryPort* p : ports_) {
-          if (!merged.ok()) break;
-          if (p->group_key_too_long()) {
-            merged = GroupKeyTooLongError();
-          } else if (p->groups_overflow() || !out->Merge(p->groups())) {
-            merged = GroupsOverflowError(out->max_groups());
-          }
-        }
-      });
+  absl::Status s =
+      RunOnWorkers([&](QueryPort* p) { p->BeginAggregate(predicate, grouper, out->max_groups()); },
+                   [&](size_t i, const std::function<bool()>& abandon) {
+                     return ports_[i]->Collect(noop, &abandon);
+                   },
+                   [&] {  // under query_mu_: the ports' tables are stable
+                     for (QueryPort* p : ports_) {
+                       if (!merged.ok()) break;
+                       if (p->group_key_too_long()) {
+                         merged = GroupKeyTooLongError();
+                       } else if (p->groups_overflow() || !out->Merge(p->groups())) {
+                         merged = GroupsOverflowError(out->max_groups());
+                       }
+                     }
+                   });
   return s.ok() ? merged : s;
 }
 

@@ -37,9 +37,9 @@ struct FakeClock {
 
 // What a flow's packets look like on the way out.
 struct Seen {
-  std::vector<int> tags;      // frame byte 61 of each packet, in order
-  std::vector<int64_t> index; // the arena's 1-based capture order
-  int flow_tag = -1;          // frame byte 60 (the same on every packet)
+  std::vector<int> tags;       // frame byte 61 of each packet, in order
+  std::vector<int64_t> index;  // the arena's 1-based capture order
+  int flow_tag = -1;           // frame byte 60 (the same on every packet)
 };
 
 class RawExportTest : public ::testing::Test {
@@ -116,20 +116,20 @@ class RawExportTest : public ::testing::Test {
       Serve();
       if (between) between(serves);
       bool any = false;
-      const bool done = port_->CollectRawPackets([&](uint64_t uuid,
-                                                     const RawPacketArena::Packet& p) {
-        any = true;
-        Seen& s = got[uuid];
-        if (!s.tags.empty()) {
-          EXPECT_EQ(uuid, last) << "a flow's packets came apart";
-        }
-        last = uuid;
-        s.tags.push_back(p.data[61]);
-        s.index.push_back(p.index);
-        if (s.flow_tag < 0) s.flow_tag = p.data[60];
-        EXPECT_EQ(s.flow_tag, p.data[60]);
-        EXPECT_EQ(p.caplen, 64u);
-      });
+      const bool done =
+          port_->CollectRawPackets([&](uint64_t uuid, const RawPacketArena::Packet& p) {
+            any = true;
+            Seen& s = got[uuid];
+            if (!s.tags.empty()) {
+              EXPECT_EQ(uuid, last) << "a flow's packets came apart";
+            }
+            last = uuid;
+            s.tags.push_back(p.data[61]);
+            s.index.push_back(p.index);
+            if (s.flow_tag < 0) s.flow_tag = p.data[60];
+            EXPECT_EQ(s.flow_tag, p.data[60]);
+            EXPECT_EQ(p.caplen, 64u);
+          });
       handovers_ += any;
       if (done) break;
       if (serves > 1'000'000) {
@@ -141,7 +141,8 @@ class RawExportTest : public ::testing::Test {
   }
 
   // Every flow of `want` (UUID -> source port) came once, whole, its own.
-  static void ExpectWhole(const std::map<uint64_t, Seen>& got, const std::map<uint64_t, int>& want) {
+  static void ExpectWhole(const std::map<uint64_t, Seen>& got,
+                          const std::map<uint64_t, int>& want) {
     ASSERT_EQ(got.size(), want.size());
     for (const auto& [uuid, port] : want) {
       auto it = got.find(uuid);
@@ -241,8 +242,8 @@ TEST(RawExportNoCapture, FinishesAtOnceWithNothing) {
   const uint8_t* frame = pkt.frame.data();
   const int64_t ts = kT0;
   (*t)->ProcessBurst(&frame, &pkt.parsed, &ts, 1);
-  (*p)->BeginRawPackets(std::make_shared<const std::vector<uint64_t>>(
-      std::vector<uint64_t>{(*t)->uuids()[0], 7}));
+  (*p)->BeginRawPackets(
+      std::make_shared<const std::vector<uint64_t>>(std::vector<uint64_t>{(*t)->uuids()[0], 7}));
   WorkBudget b = WorkBudget::Unlimited();
   (*p)->Serve(t->get(), &b);
   int packets = 0;

@@ -3,8 +3,8 @@
 // a UUID hint (the one-flow fast path); the requester side sees exactly the
 // matching live flows (raw packet exports: query_port_raw_test.cc). A costly
 // predicate is never evaluated by the worker. Aggregates group the shard in
-// the worker (no flow leaves it) and equal the snapshots summed. (EAL is started by record_channel_test.cc's
-// main, in the same binary.)
+// the worker (no flow leaves it) and equal the snapshots summed. (EAL is started by
+// record_channel_test.cc's main, in the same binary.)
 #include "capture/query_port.h"
 
 #include <algorithm>
