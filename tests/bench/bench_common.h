@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -195,7 +196,7 @@ class Frames {
 class RecycledFrames {
  public:
   explicit RecycledFrames(uint32_t ring = 1024) {
-    static int n = 0;
+    static std::atomic<int> n = 0;  // rings are built in several threads (BM_WorkerScale)
     const std::string name = "bench_ring" + std::to_string(n++);
     pool_ = rte_pktmbuf_pool_create(name.c_str(), ring + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
                                     rte_socket_id());
@@ -247,10 +248,19 @@ struct DiscardSink {
   RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
 };
 
-// EAL without hugepages or devices, with `mem_mb` MiB of memory (mmap'd at
-// start, resident only once touched).
+// EAL without devices, with `mem_mb` MiB of memory (mmap'd at start, resident
+// only once touched) on 4 KiB pages. With SKYPROBE_BENCH_HUGEPAGES=1 in the
+// environment it takes its memory from the free 2 MiB hugepages instead
+// (`--in-memory`: no hugetlbfs mount needed, nothing left behind), allocated
+// as it is used, so that one binary measures both (BENCHMARKS.md, "Hugepages").
 inline bool InitEal(const char* prog, int mem_mb) {
   const std::string mem = std::to_string(mem_mb);
+  const char* huge = std::getenv("SKYPROBE_BENCH_HUGEPAGES");
+  if (huge != nullptr && std::strcmp(huge, "1") == 0) {
+    const char* eal[] = {
+        prog, "--in-memory", "--no-pci", "--no-telemetry", "--log-level=*:error", "-l", "0"};
+    return rte_eal_init(sizeof(eal) / sizeof(eal[0]), const_cast<char**>(eal)) >= 0;
+  }
   const char* eal[] = {prog,
                        "--no-huge",
                        "--no-pci",

@@ -27,13 +27,20 @@
 // BM_WorkerNic/<flows>: BM_Worker's traffic in a NIC-like set of 1024 mbufs
 // recycled burst after burst (bench_common.h RecycledFrames): the same
 // conversations without BM_Worker's mbuf cache misses.
+// BM_WorkerScale/<flows>/threads:<N>: N workers at once, each on a thread
+// of its own with its own table (a shard of <flows> conversations) and its
+// own NIC-like frames, as N RX lcores with RSS would run; wall-time rates,
+// total and per worker (scripts/bench_scale.sh runs N = 1 .. the CPUs).
 // BM_WorkerTcp/<flows>/<mix>/<trackers>: the cost of the TCP trackers
 // (--tcp-stream-metrics --tcp-health) with <trackers> 1 against 0, on the
 // plain mix above (<mix> 0) or with 20 % of the frames TCP handshake
 // packets (<mix> 1: SYN, SYN/ACK, ACK of flows/15 conversations, replayed
 // round after round: the trackers see each again as a retransmission).
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_common.h"
@@ -82,7 +89,7 @@ struct Rig {
   explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
                uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr,
                bool tcp_trackers = false, uint32_t keep_expired_max = 0, int64_t expire_ns = 0) {
-    static int n = 0;
+    static std::atomic<int> n = 0;  // BM_WorkerScale builds rigs in several threads
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
     o.max_flows = max_flows;
@@ -145,6 +152,18 @@ void BM_WorkerNic(benchmark::State& state) {
   Rig rig(flows + flows / 4 + 1024);
   SteadyBursts(state, rig, flows, [&](uint32_t i) { return frames.Next(i, kBurst); });
   // Steady state: every conversation already in the table, none created while timed.
+  if (rig.table->size() != flows) state.SkipWithError("not every conversation is in the table");
+}
+
+void BM_WorkerScale(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  bench::RecycledFrames frames;
+  Rig rig(flows + flows / 4 + 1024);
+  SteadyBursts(state, rig, flows, [&](uint32_t i) { return frames.Next(i, kBurst); });
+  // SteadyBursts' Mpps is summed over the threads: the total; this is its mean.
+  state.counters["Mpps_per_worker"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kBurst) / 1e6,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kAvgThreads);
   if (rig.table->size() != flows) state.SkipWithError("not every conversation is in the table");
 }
 
@@ -334,6 +353,14 @@ BENCHMARK(BM_IdleChurn)->Arg(0)->Arg(1 << 16)->MinTime(2.0);
 int main(int argc, char** argv) {
   // 4M frames (~1.8 GiB of mbufs) plus a 5M-flow table.
   if (!skyprobe::bench::InitEal("worker_bench", 8192)) return 1;
+  // One to as many workers as there are CPUs, at 1k and 1M flows each.
+  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  benchmark::RegisterBenchmark("BM_WorkerScale", skyprobe::BM_WorkerScale)
+      ->Arg(1 << 10)
+      ->Arg(1 << 20)
+      ->DenseThreadRange(1, cpus)
+      ->UseRealTime()
+      ->MinTime(2.0);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
