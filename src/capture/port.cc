@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <memory>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "capture/kernel_ring_drops.h"
 #include "capture/mapped_file_queue.h"
 #include "skyprobe/status.h"
 
@@ -253,6 +255,12 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     rc = rte_eth_dev_start(port_id);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_start"), ctx);
     if (!info.spec.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees everything
+    // net_af_packet (22.11) never reports the frames the kernel dropped on its full
+    // rings: count them from its sockets (kernel_ring_drops.h), or refuse to run.
+    if (dev.driver_name != nullptr && std::string_view(dev.driver_name) == "net_af_packet") {
+      SKYPROBE_RETURN_IF_ERROR(WatchKernelRings(port_id, static_cast<int>(dev.if_index),
+                                                dev.max_rx_queues, info.spec.name));
+    }
   }
   // net_pcap stamps every mbuf with its capture time (microseconds): a file's record
   // time, or in live mode the kernel's receive time (libpcap's ring). Other live ports
@@ -271,7 +279,8 @@ PortCounters ReadPortCounters(uint16_t port_id) {
   PortCounters c;
   if (rte_eth_stats_get(port_id, &st) == 0) {
     c.ipackets = st.ipackets;
-    c.imissed = st.imissed;
+    // The kernel's drops on net_af_packet's rings, which its stats leave out.
+    c.imissed = st.imissed + KernelRingDrops(port_id);
     c.ierrors = st.ierrors;
     c.rx_nombuf = st.rx_nombuf;
   }
@@ -282,6 +291,7 @@ void StopPorts(const Ports& ports) {
   std::set<uint16_t> done;
   for (const RxQueueSpec& q : ports.queues) {
     if (!done.insert(q.port_id).second) continue;
+    ForgetKernelRings(q.port_id);  // before the PMD closes its sockets
     rte_eth_dev_stop(q.port_id);
     rte_eth_dev_close(q.port_id);
   }
