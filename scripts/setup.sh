@@ -16,7 +16,7 @@ BUILD_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc  # grpc_cpp_plugin; grpc_python_plugin for python/
   libabsl-dev libyaml-cpp-dev libxxhash-dev libre2-dev
-  libssl-dev          # libcrypto: SHA-1 of Community ID
+  libssl-dev          # libcrypto: SHA-1 of Community ID, MD5 and SHA-256 of JA3/JA4
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev      # --kafka (src/export/kafka_sink.cc); tests: rdkafka_mock.h
   prometheus-cpp-dev  # --metrics-listen

@@ -270,6 +270,13 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     t.kept_expired_overflow += tc.kept_expired_overflow;
     t.kept_expired_raw_reclaimed += tc.kept_expired_raw_reclaimed;
     t.kept_expired_now += tc.kept_expired_now;
+    t.app_flows += tc.app_flows;
+    t.app_no_slot += tc.app_no_slot;
+    t.app_pending_full += tc.app_pending_full;
+    t.app_gave_up += tc.app_gave_up;
+    t.app_tls_malformed += tc.app_tls_malformed;
+    t.app_tls_unfingerprinted += tc.app_tls_unfingerprinted;
+    t.app_message_too_long += tc.app_message_too_long;
   }
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
@@ -328,6 +335,16 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     if (r.tables[0]->raw_packets() != nullptr) {
       s.Add("kept_expired_raw_reclaimed", t.kept_expired_raw_reclaimed);
     }
+  }
+  // Application metadata and extra layers (--app-metadata, --extra-layers).
+  if (!r.tables.empty() && r.tables[0]->app_meta() != nullptr) {
+    s.Add("app_flows", t.app_flows);
+    s.Add("app_no_slot", t.app_no_slot);
+    s.Add("app_pending_full", t.app_pending_full);
+    s.Add("app_gave_up", t.app_gave_up);
+    s.Add("app_tls_malformed", t.app_tls_malformed);
+    s.Add("app_tls_unfingerprinted", t.app_tls_unfingerprinted);
+    s.Add("app_message_too_long", t.app_message_too_long);
   }
   s.Add("flows_live", live);
   s.Add("flows_created", t.flows_created);

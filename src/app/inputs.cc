@@ -313,6 +313,11 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     // For the whole probe, and never more than a shard holds live: a small table
     // (--max-flows 512) does not reserve 64k kept flows.
     topts.keep_expired_max = std::min((cfg.keep_expired_max + w - 1) / w, per_shard);
+    topts.app_metadata = cfg.app_metadata;
+    topts.extra_layers = cfg.extra_layers;
+    const uint32_t app_flows =
+        cfg.app_meta_flows != 0 ? cfg.app_meta_flows : std::max<uint32_t>(cfg.max_flows / 4, 1);
+    topts.app_meta_flows = (app_flows + w - 1) / w;  // for the whole probe, like max_flows
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
     // The export buffer: room for the most packets one flow can hold (N + M
     // slots, within the shard's budget), and at least kRawExportBytes, so
@@ -331,6 +336,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ws.table = table.get();
     ws.key_mode = cfg.key_mode;
     ws.ip_defrag = cfg.ip_defrag;
+    ws.app_payload = cfg.app_metadata || cfg.extra_layers != 0;
     ws.timestamp_offset = r->ports.timestamp_offset;
     ws.timestamp_flag = r->ports.timestamp_flag;
     ws.stop = stop;

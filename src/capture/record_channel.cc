@@ -5,9 +5,23 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include <new>
+
 #include "skyprobe/status.h"
 
 namespace skyprobe {
+
+namespace {
+
+// Pool elements are FlowSnapshots for their whole life: constructed when the
+// pool is made, destroyed with it (a snapshot may own its application
+// metadata's storage, record/app_meta_box.h).
+void ConstructRecord(rte_mempool*, void*, void* obj, unsigned) { new (obj) FlowSnapshot(); }
+void DestroyRecord(rte_mempool*, void*, void* obj, unsigned) {
+  static_cast<FlowSnapshot*>(obj)->~FlowSnapshot();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordChannel>> RecordChannel::Create(const std::string& name,
                                                                      uint32_t size, int socket_id,
@@ -26,7 +40,7 @@ absl::StatusOr<std::unique_ptr<RecordChannel>> RecordChannel::Create(const std::
   if (ch->ring_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_ring_create(" + name + ")");
   const unsigned flags = cached ? RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET : 0;
   ch->pool_ = rte_mempool_create((name + "_p").c_str(), objects, sizeof(FlowSnapshot), 0, 0,
-                                 nullptr, nullptr, nullptr, nullptr, socket_id, flags);
+                                 nullptr, nullptr, &ConstructRecord, nullptr, socket_id, flags);
   if (ch->pool_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_mempool_create(" + name + ")");
   if (cached) {
     ch->get_cache_ = rte_mempool_cache_create(kCacheSize, socket_id);
@@ -43,6 +57,7 @@ RecordChannel::~RecordChannel() {
   if (get_cache_ != nullptr) rte_mempool_cache_free(get_cache_);
   if (put_cache_ != nullptr) rte_mempool_cache_free(put_cache_);
   rte_ring_free(ring_);
+  if (pool_ != nullptr) rte_mempool_obj_iter(pool_, &DestroyRecord, nullptr);
   rte_mempool_free(pool_);
 }
 

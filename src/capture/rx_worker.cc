@@ -36,6 +36,7 @@ RxWorker::RxWorker(WorkerSetup setup)
     ParserConfig& pc = parser_cfg_[p];
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
     pc.ip_defrag = setup_.ip_defrag;
+    pc.app_payload = setup_.app_payload;
     // Inputs are numbered from 1 (0 means unknown): the port id + 1.
     static_assert(RTE_MAX_ETHPORTS < kInputSlots, "a shard counts each input apart");
     pc.input = static_cast<uint8_t>(p + 1);

@@ -84,6 +84,7 @@ struct WorkerSetup {
   FlowTable* table = nullptr;
   KeyMode key_mode = KeyMode::kL2;
   bool ip_defrag = false;     // --ip-defrag: the parser decodes first fragments through (parser.h)
+  bool app_payload = false;   // metadata or extra layers on: the parser notes payloads (parser.h)
   int timestamp_offset = -1;  // mbuf dynfield with capture time (us), -1: use TSC
   uint64_t timestamp_flag = 0;  // the ol_flags bit of a frame whose field is set
   Pacer* pacer = nullptr;       // replay pacing of file queues (direct mode), shared; may be null

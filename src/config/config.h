@@ -265,6 +265,18 @@ struct Config {
   // flags it, with the handshake latencies ("--tcp-health"). Off: the fields are absent.
   bool tcp_stream_metrics = false;
   bool tcp_health = false;
+  // Skydive's extra layers ("--extra-layers DNS,DHCPv4,VRRP"; ExtraLayerBits of
+  // record/app_meta.h: VRRP 1, DNS 2, DHCPv4 4): the DNS layer of each flow's latest
+  // DNS message, the DHCPv4 and VRRPv2 layers of its first one.
+  uint8_t extra_layers = 0;
+  // Application metadata from the first packets of each flow: TLS ClientHello (SNI,
+  // ALPN, version, JA3, JA4), HTTP/1.x method and Host, DNS query name, type and
+  // response code ("--app-metadata" / "--no-app-metadata"; docs/app-metadata.md).
+  bool app_metadata = false;
+  // Flows holding metadata or an extra layer at once, whole probe, split between the
+  // workers ("--app-meta-flows"; 0 = a quarter of --max-flows). A flow that finds no room
+  // is counted (app_no_slot) and has none.
+  uint32_t app_meta_flows = 0;
 
   // Enhancers: Community ID v1.
   bool community_id = true;        // "--community-id" / "--no-community-id"

@@ -102,6 +102,9 @@ enum class Field : uint8_t {
   kTcpHealth,
   kProgress,
   kPcapReader,
+  kExtraLayers,
+  kAppMetadata,
+  kAppMetaFlows,
   kCount,
 };
 

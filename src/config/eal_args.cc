@@ -25,13 +25,24 @@ namespace {
 // and what grows with the queues and workers: dispatch rings, their mbufs, record rings).
 // sFlow agent tables come on top (every agent may appear). --no-huge memory is reserved,
 // not resident: untouched memory costs nothing. The TCP trackers add 192 bytes a flow each
-// (RX tables only; table/tcp_health.h, table/tcp_stream.h).
+// (RX tables only; table/tcp_health.h, table/tcp_stream.h). Application metadata adds its
+// slots (kAppSlotBytes each), a 4-byte reference per flow and each worker's readers of
+// ClientHellos spanning segments (table/app_meta_store.h).
+constexpr uint64_t kAppSlotBytes = 544;  // sizeof(AppMeta) and its free-list entry, rounded up
+constexpr uint64_t kAppReaderBytes = 1024 * 1408;  // per worker
 uint64_t MemoryMegabytes(const Config& cfg) {
   uint64_t flows = cfg.max_flows;
   if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;
-  const uint64_t trackers =
+  uint64_t bytes = flows * 600;
+  bytes +=
       uint64_t{cfg.max_flows} * 192 * ((cfg.tcp_stream_metrics ? 1 : 0) + (cfg.tcp_health ? 1 : 0));
-  const uint64_t table_mb = (flows * 600 + trackers + (1u << 20) - 1) >> 20;
+  if (cfg.app_metadata || cfg.extra_layers != 0) {
+    const uint64_t slots =
+        cfg.app_meta_flows != 0 ? cfg.app_meta_flows : std::max<uint32_t>(cfg.max_flows / 4, 1);
+    bytes += slots * kAppSlotBytes + uint64_t{cfg.max_flows} * 4 +
+             std::max<uint32_t>(cfg.workers, 1) * kAppReaderBytes;
+  }
+  const uint64_t table_mb = (bytes + (1u << 20) - 1) >> 20;
   const uint64_t queues = cfg.pcap_files.size() + cfg.ifaces.size() * AfPacketQueues(cfg);
   const uint64_t mbuf_mb = 128 + 64 * (queues > 4 ? queues - 4 : 0);
   return std::max<uint64_t>(256, table_mb + mbuf_mb);

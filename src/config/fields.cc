@@ -111,6 +111,9 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     {"tcp-health", "flow.tcp_health"},
     {"progress", "runtime.progress"},
     {"pcap-reader", "input.pcap_reader"},
+    {"extra-layers", "flow.extra_layers"},
+    {"app-metadata", "flow.app_metadata"},
+    {"app-meta-flows", "flow.app_meta_flows"},
 };
 
 struct LinkTypeEntry {
@@ -551,6 +554,32 @@ absl::Status SetField(Field field, absl::string_view value, Config* cfg) {
       return ParseBool(value, &cfg->tcp_stream_metrics);
     case Field::kTcpHealth:
       return ParseBool(value, &cfg->tcp_health);
+    case Field::kExtraLayers: {
+      // Skydive's names (flow.ExtraLayers), comma-separated; ALL for every
+      // one, an empty list for none. Given again, it replaces the previous one.
+      uint8_t bits = 0;
+      for (absl::string_view item : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+        item = absl::StripAsciiWhitespace(item);
+        if (item == "DNS") {
+          bits |= 2;
+        } else if (item == "DHCPv4") {
+          bits |= 4;
+        } else if (item == "VRRP") {
+          bits |= 1;
+        } else if (item == "ALL") {
+          bits |= 7;
+        } else {
+          return absl::InvalidArgumentError(
+              absl::StrCat("extra layer not supported: '", item, "' (DNS, DHCPv4, VRRP or ALL)"));
+        }
+      }
+      cfg->extra_layers = bits;
+      return absl::OkStatus();
+    }
+    case Field::kAppMetadata:
+      return ParseBool(value, &cfg->app_metadata);
+    case Field::kAppMetaFlows:
+      return ParseCount(value, &cfg->app_meta_flows);
     case Field::kCount:
       break;
   }

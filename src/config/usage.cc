@@ -172,6 +172,18 @@ FLOW TABLE
                              handshake latencies (default: off)
     --no-tcp-health          leave them out of the records
 
+    --extra-layers LIST      Skydive's extra layers, comma-separated: DNS (the
+                             latest DNS message of each flow), DHCPv4, VRRP (the
+                             first one), or ALL (default: none)
+    --app-metadata           TLS ClientHello (SNI, ALPN, version, JA3, JA4), HTTP
+                             method and Host, DNS query name, type and response
+                             code from the first packets of each flow (default: on)
+    --no-app-metadata        do not look for them
+    --app-meta-flows N       flows holding metadata or an extra layer at once,
+                             whole probe, split between workers; suffixes k, M
+                             (default: 0 = a quarter of --max-flows); flows that
+                             find no room are counted (app_no_slot)
+
 ENHANCERS
     --community-id           add the Community ID v1 hash to flows (default: on)
     --no-community-id        do not add it

@@ -460,6 +460,12 @@ absl::Status ValidateWithLabels(const Config& cfg, const FieldLabels& labels) {
     return Range(labels, Field::kIpDefragMax, absl::StrCat(">= --workers (", cfg.workers, ")"),
                  cfg.ip_defrag_max);
   }
+  if (cfg.app_meta_flows > cfg.max_flows) {
+    return Range(
+        labels, Field::kAppMetaFlows,
+        absl::StrCat("0 (a quarter of --max-flows) or 1..--max-flows (", cfg.max_flows, ")"),
+        cfg.app_meta_flows);
+  }
   const uint32_t ring = cfg.ring_size;
   if (ring < kRingSizeMin || ring > kRingSizeMax || (ring & (ring - 1)) != 0) {
     return Range(labels, Field::kRingSize,

@@ -105,8 +105,9 @@ class YamlWalker {
       }
       return absl::OkStatus();
     }
-    // The sFlow allow-list: a sequence of networks, or one comma-separated string.
-    if (value.IsSequence() && field == Field::kSflowAgents) {
+    // The sFlow allow-list and the extra layers: a sequence, or one
+    // comma-separated string.
+    if (value.IsSequence() && (field == Field::kSflowAgents || field == Field::kExtraLayers)) {
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {
         if (!item.IsScalar()) return Error(path, "expected a list of plain values");

@@ -13,8 +13,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "ctl/flow_from_proto_app.h"
 #include "parse/parsed_packet.h"
 #include "record/flow_format.h"
+#include "skyprobe/status.h"
 
 namespace skyprobe::ctl {
 namespace {
@@ -178,6 +180,9 @@ absl::Status FlowFromProto(const v1::Flow& f, query::FlowRow* out) {
   }
   s.raw_packets_captured = f.rawpacketscaptured();
   std::strncpy(s.community_id, f.communityid().c_str(), sizeof(s.community_id) - 1);
+  AppMeta app;
+  SKYPROBE_RETURN_IF_ERROR(AppFromProto(f, &app));
+  if (app.kind != AppKind::kNone) *s.app.Storage() = app;
   return absl::OkStatus();
 }
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "export/internal/flow_proto_app.h"
 #include "record/flow_format.h"
 
 namespace skyprobe {
@@ -119,6 +120,7 @@ void ToProto(const FlowSnapshot& s, const JsonContext& ctx, pb::Flow* out) {
   out->set_l3trackingid(Hex(s.l3_tracking_id));
   out->set_finishtype(static_cast<pb::FlowFinishType>(s.finish_type));
   out->set_communityid(std::string(CommunityId(s)));
+  export_internal::FillAppProto(s.app.value(), out);
 }
 
 }  // namespace skyprobe

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 
+#include "export/internal/json_writer.h"
 #include "record/flow_format.h"
 
 namespace skyprobe {
 namespace {
+
+using export_internal::Writer;
 
 // Length of the valid UTF-8 sequence at the start of `s`, 0 if invalid
 // (overlong forms, surrogates and code points above U+10FFFF are invalid).
@@ -36,84 +39,6 @@ size_t Utf8SequenceLength(std::string_view s) {
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
   return len;
 }
-
-// Small writer over the output string; `first_` tracks comma placement inside
-// the current object. Objects here nest at most two deep, and every nested
-// object is opened after a key, so one flag restored on close is enough.
-class Writer {
- public:
-  explicit Writer(std::string* out) : out_(out) {}
-
-  void Open() {
-    out_->push_back('{');
-    first_ = true;
-  }
-  void Close() {
-    out_->push_back('}');
-    first_ = false;
-  }
-  // Field keys are our own short ASCII names (the longest is under 40).
-  static constexpr size_t kMaxKey = 48;
-
-  // Writes `,"key":` (no comma first in an object) at `p`; returns its end.
-  char* KeyInto(char* p, std::string_view key) {
-    if (!first_) *p++ = ',';
-    first_ = false;
-    *p++ = '"';
-    const size_t n = key.size() < kMaxKey ? key.size() : kMaxKey;
-    std::memcpy(p, key.data(), n);
-    p += n;
-    *p++ = '"';
-    *p++ = ':';
-    return p;
-  }
-  void Key(std::string_view key) {
-    char buf[kMaxKey + 4];
-    out_->append(buf, static_cast<size_t>(KeyInto(buf, key) - buf));
-  }
-  void ObjectKey(std::string_view key) {
-    Key(key);
-    Open();
-  }
-
-  void Int(std::string_view key, int64_t v) {
-    char buf[kMaxKey + 4 + 20];  // 20: "-9223372036854775808"
-    char* p = KeyInto(buf, key);
-    p = std::to_chars(p, buf + sizeof(buf), v).ptr;
-    out_->append(buf, static_cast<size_t>(p - buf));
-  }
-  void IntIfNonZero(std::string_view key, int64_t v) {
-    if (v != 0) Int(key, v);
-  }
-  void Enum(std::string_view key, std::string_view name) {
-    char buf[2 * kMaxKey + 6];
-    char* p = KeyInto(buf, key);
-    *p++ = '"';
-    const size_t n = name.size() < kMaxKey ? name.size() : kMaxKey;
-    std::memcpy(p, name.data(), n);  // proto enum names: ASCII, nothing to escape
-    p += n;
-    *p++ = '"';
-    out_->append(buf, static_cast<size_t>(p - buf));
-  }
-  void String(std::string_view key, std::string_view v) {
-    Key(key);
-    AppendJsonString(v, out_);
-  }
-  void StringIfNonEmpty(std::string_view key, std::string_view v) {
-    if (!v.empty()) String(key, v);
-  }
-  void Hex(std::string_view key, uint64_t v) {
-    Key(key);
-    out_->push_back('"');
-    AppendHex(v, out_);
-    out_->push_back('"');
-  }
-  std::string* out() { return out_; }
-
- private:
-  std::string* out_;
-  bool first_ = true;
-};
 
 void WriteMetric(std::string_view key, const FlowMetric& m, Writer* w) {
   w->ObjectKey(key);
@@ -296,6 +221,7 @@ void AppendFlowJson(const FlowSnapshot& s, const JsonContext& ctx, std::string* 
     w.Enum("FinishType", FinishTypeName(s.finish_type));
   }
   w.StringIfNonEmpty("CommunityID", CommunityId(s));
+  export_internal::WriteAppJson(s.app.value(), &w);
   w.Close();
   out->push_back('\n');
 }

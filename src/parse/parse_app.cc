@@ -136,9 +136,24 @@ DnsCheck CheckDns(const uint8_t* msg, uint32_t len) noexcept {
 
 bool IsValidDns(const uint8_t* msg, uint32_t len) noexcept { return CheckDns(msg, len).valid; }
 
+void SetAppPayload(Cursor& c, AppHint hint) noexcept {
+  // Sub-packets start below 64 KiB (parser.cc) and frames are shorter than
+  // that in practice; a payload the 16-bit fields cannot describe is left out.
+  SetAppPayload(c, hint, c.avail());
+}
+
+void SetAppPayload(Cursor& c, AppHint hint, uint32_t len) noexcept {
+  if (!c.app || c.pos > 0xFFFF || len > 0xFFFF) return;
+  c.app_hint = hint;
+  c.app_off = static_cast<uint16_t>(c.pos);
+  c.app_len = static_cast<uint16_t>(len);
+}
+
 Step DecodeDns(Cursor& c) noexcept {
-  // DNS over TCP keeps its 2-byte length prefix: gopacket does not strip it.
+  // DNS over TCP keeps its 2-byte length prefix: gopacket does not strip it
+  // (DecodeTcp sniffs DNS over TCP for the flow's metadata on its own).
   if (!IsValidDns(c.data + c.pos, c.avail())) return AppFail(c);
+  if (c.udp.present) SetAppPayload(c, AppHint::kDns);
   return NameApp(c, Layer::kDns);
 }
 
@@ -161,6 +176,7 @@ Step DecodeDhcpv4(Cursor& c) noexcept {
     if (n - off < 2 || p[off + 1] > n - off - 2) return AppFail(c);
     off += 2u + p[off + 1];
   }
+  SetAppPayload(c, AppHint::kDhcpv4);
   return NameApp(c, Layer::kDhcpv4);
 }
 
@@ -176,6 +192,17 @@ Step DecodeDhcpv6(Cursor& c) noexcept {
     off += 4u + Be16(p + off + 2);
   }
   return NameApp(c, Layer::kDhcpv6);
+}
+
+Step DecodeVrrp(Cursor& c) noexcept {
+  // gopacket's decodeVRRP: 8 bytes, type 1 (advertisement), at least one
+  // address and all of them present (it slices them out, and a short one
+  // panics into a decode failure). The version nibble is not checked.
+  const uint8_t* p = c.data + c.pos;
+  const uint32_t n = c.avail();
+  if (n < 8 || (p[0] & 0x0F) != 1 || p[3] == 0 || 8u + 4u * p[3] > n) return AppFail(c);
+  SetAppPayload(c, AppHint::kVrrp);
+  return NameApp(c, Layer::kVrrp);
 }
 
 Step DecodeTls(Cursor& c) noexcept {

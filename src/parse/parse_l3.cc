@@ -106,11 +106,12 @@ Step StepForIpProtocol(uint8_t proto) noexcept {
       return Step::kDestination;
     case 132:
       return Step::kSctp;
+    case 112:
+      return Step::kVrrp;
     case 2:    // IGMP
     case 50:   // IPSecESP
     case 51:   // IPSecAH
     case 89:   // OSPF
-    case 112:  // VRRP
     case 136:  // UDPLite
       return Step::kUnsupported;
     default:

@@ -97,6 +97,50 @@ Step UdpPortStep(uint16_t port) {
   }
 }
 
+// What a TCP payload looks like from its first bytes (AppHint), on any port.
+// A ClientHello starts a handshake record (type 22, version 3.x) whose first
+// message is of type 1; an HTTP/1.x request starts with a method and a space.
+// DNS over TCP (port 53) is a 2-byte length then the message: recognised when
+// the whole message is in this segment and valid.
+// `n` is the payload's captured length, Ethernet padding left out: a stream
+// reader (table/app_meta_store.cc) takes every byte given as the stream's.
+void SniffTcpPayload(Cursor& c, const uint8_t* tcp, uint32_t n) {
+  const uint8_t* p = c.data + c.pos;
+  SetAppPayload(c, AppHint::kTcpPayload, n);
+  if (c.app_hint == AppHint::kNone) return;  // beyond what the 16-bit fields hold
+  c.tcp_seq = Be32(tcp + 4);
+  if (n >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[5] == 0x01) {
+    c.app_hint = AppHint::kTlsClientHello;
+    return;
+  }
+  if (n >= 4) {
+    const uint32_t w = Be32(p);
+    switch (w) {
+      case 0x47455420:  // "GET "
+      case 0x504F5354:  // "POST"
+      case 0x48454144:  // "HEAD"
+      case 0x50555420:  // "PUT "
+      case 0x44454C45:  // "DELE"
+      case 0x4F505449:  // "OPTI"
+      case 0x434F4E4E:  // "CONN"
+      case 0x50415443:  // "PATC"
+      case 0x54524143:  // "TRAC"
+        c.app_hint = AppHint::kHttpRequest;
+        return;
+      default:
+        break;
+    }
+  }
+  if ((Be16(tcp) == 53 || Be16(tcp + 2) == 53) && n >= 2 + 12) {
+    const uint32_t len = Be16(p);
+    if (len + 2 <= n && IsValidDns(p + 2, len)) {
+      c.app_hint = AppHint::kDnsTcp;
+      c.app_off = static_cast<uint16_t>(c.app_off + 2);
+      c.app_len = static_cast<uint16_t>(len);
+    }
+  }
+}
+
 // MPLS over UDP (parser.h kMplsUdpPorts), by destination port only, and only
 // when neither port names a gopacket layer: the source port of RFC 7510 is
 // entropy, and 51234 is an ephemeral port that a DNS reply may be sent to.
@@ -137,6 +181,10 @@ Step DecodeTcp(Cursor& c) noexcept {
     return Step::kStop;
   }
   c.pos += header;
+  if (c.app && c.pos < c.end && c.app_hint == AppHint::kNone) {
+    const uint32_t end = c.ip_payload_end != 0 ? std::min(c.end, c.ip_payload_end) : c.end;
+    if (end > c.pos) SniffTcpPayload(c, p, end - c.pos);
+  }
   const Step app = TcpPortStep(Be16(p + 2));
   return app != Step::kStop ? app : TcpPortStep(Be16(p));
 }

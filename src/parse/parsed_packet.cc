@@ -47,6 +47,7 @@ constexpr const char* kLayerNames[] = {
     "LinkLayerDiscovery",
     "EAPOL",
     "PPPoE",
+    "VRRP",
 };
 static_assert(sizeof(kLayerNames) / sizeof(kLayerNames[0]) == static_cast<size_t>(Layer::kCount),
               "kLayerNames must list every Layer, in enum order");

@@ -72,6 +72,7 @@ enum class Layer : uint8_t {
   kLldp,
   kEapol,
   kPppoe,
+  kVrrp,   // IP protocol 112 (gopacket's VRRPv2 decoder, whatever the version nibble)
   kCount,  // not a layer: number of names
 };
 
@@ -143,6 +144,23 @@ enum class TransportKeyKind : uint8_t {
   kVniPort = 2,  // VXLAN/Geneve outer: VNI + UDP destination port, type 0
 };
 
+// What a sub-packet's transport payload holds, for the flow's application
+// metadata and extra layers (table/app_meta_store.h). The parser sets it only
+// where a compare or a decoder it runs anyway tells: TCP payloads are sniffed
+// from their first bytes on any port, DNS/DHCPv4/VRRP come from their
+// decoders. `app_off`/`app_len` then give the bytes (for TCP, the segment's
+// payload as captured; `tcp_seq` its sequence number).
+enum class AppHint : uint8_t {
+  kNone = 0,
+  kTcpPayload,      // TCP payload not recognised: maybe the rest of a ClientHello or request
+  kTlsClientHello,  // a TLS handshake record (0x16 0x03 ..) whose message is a ClientHello (1)
+  kHttpRequest,     // starts with an HTTP method and a space ("GET ", "POST ", ...)
+  kDns,             // UDP: a DNS message the DNS decoder accepted
+  kDnsTcp,          // TCP port 53: a 2-byte length, then a whole valid DNS message (app_off at it)
+  kDhcpv4,          // a DHCPv4 message the decoder accepted
+  kVrrp,            // a VRRP message the decoder accepted
+};
+
 // One sub-packet: the layers from one tunnel level, Skydive's `Packet`.
 struct SubPacket {
   // Offset of this sub-packet's first layer in the frame (RawPacket.Data).
@@ -186,6 +204,12 @@ struct SubPacket {
   // captured). No payload byte is read.
   uint16_t tcp_off = 0;
   uint16_t tcp_seg_len = 0;
+
+  // Application payload (AppHint above); app_len 0 = none.
+  AppHint app_hint = AppHint::kNone;
+  uint16_t app_off = 0;
+  uint16_t app_len = 0;
+  uint32_t tcp_seq = 0;
 
   // ICMP ("application flow" of the key).
   uint8_t icmp_version = 0;  // 0 = none, 4 or 6

@@ -93,6 +93,8 @@ Step Dispatch(Step step, Cursor& c) {
       return DecodeGeneve(c);
     case Step::kGtpv1u:
       return DecodeGtpv1u(c);
+    case Step::kVrrp:
+      return DecodeVrrp(c);
     case Step::kStop:
     case Step::kUnsupported:
       break;
@@ -206,6 +208,12 @@ void FillSubPacket(const Cursor& c, SubPacket* sub) {
       sub->tcp_seg_len = c.tcp_seg_len;
     }
   }
+  if (c.app_hint != AppHint::kNone) {
+    sub->app_hint = c.app_hint;
+    sub->app_off = c.app_off;
+    sub->app_len = c.app_len;
+    sub->tcp_seq = c.tcp_seq;
+  }
   if (c.vni_seen) {
     sub->transport_key = TransportKeyKind::kVniPort;
     sub->vni = c.vni;
@@ -234,6 +242,7 @@ Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   Cursor inner;
   inner.data = c.data;
   inner.defrag = c.defrag;
+  inner.app = c.app;
   inner.pos = c.pos;
   inner.end = c.end;
   inner.wire_end = c.wire_end;
@@ -308,6 +317,7 @@ uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, cons
   }
   c.data = data;
   c.defrag = cfg.ip_defrag;
+  c.app = cfg.app_payload;
   c.end = caplen;
   // A wire length no longer than the bytes captured is a whole frame; an
   // unknown one (0) may be anything.

@@ -25,6 +25,10 @@ struct ParserConfig {
   // names the fragmented sub-packet. Later fragments stop at "Fragment" either
   // way (their payload has no header). Off: every fragment stops there.
   bool ip_defrag = false;
+  // Application metadata or extra layers on (table/app_meta_store.h): TCP
+  // payloads are sniffed and DNS/DHCPv4/VRRP payloads noted (SubPacket::app_*).
+  // Off: the parser does none of it (SubPacket::app_hint stays kNone).
+  bool app_payload = false;
   // Where the frame came from (the probe's input: DPDK port id + 1), copied
   // into ParsedPacket::input for the flow table; 0: unknown. Not used to parse.
   uint8_t input = 0;

@@ -9,6 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "record/app_format.h"
+#include "record/dns_message.h"
 #include "record/flow_format.h"
 
 namespace skyprobe::query {
@@ -58,6 +60,16 @@ std::vector<FieldInfo> BuildFields() {
   add("Network.B", T::kString, FieldId::kNetworkB);
   add("Transport.Protocol", T::kString, FieldId::kTransportProtocol);
   add("ICMP.Type", T::kString, FieldId::kIcmpType);
+  add("TLS.SNI", T::kString, FieldId::kTlsSni);
+  add("TLS.ALPN", T::kString, FieldId::kTlsAlpn);
+  add("TLS.Version", T::kString, FieldId::kTlsVersion);
+  add("TLS.JA3", T::kString, FieldId::kTlsJa3);
+  add("TLS.JA4", T::kString, FieldId::kTlsJa4);
+  add("HTTP.Method", T::kString, FieldId::kHttpMethod);
+  add("HTTP.Host", T::kString, FieldId::kHttpHost);
+  add("DNSQuery.Name", T::kString, FieldId::kDnsQueryName);
+  add("DNSQuery.Type", T::kString, FieldId::kDnsQueryType);
+  add("DNSQuery.ResponseCode", T::kString, FieldId::kDnsQueryResponseCode);
   add("Start", T::kInt, FieldId::kStart);
   add("Last", T::kInt, FieldId::kLast);
   add("RawPacketsCaptured", T::kInt, FieldId::kRawPacketsCaptured);
@@ -93,6 +105,11 @@ std::vector<FieldInfo> BuildFields() {
 
 bool HasNetwork(const FlowSnapshot& s) { return s.ip_version == 4 || s.ip_version == 6; }
 bool HasTransport(const FlowSnapshot& s) { return s.transport != FlowProtocol::kEthernet; }
+
+// The DNSQuery summary of a record: a DNS flow with application metadata on.
+bool HasDnsSummary(const FlowSnapshot& s) {
+  return s.app.value().kind == AppKind::kDns && (s.app.value().dns.flags & kDnsSummary) != 0;
+}
 
 int64_t MetricValue(const FlowMetric& m, int i) {
   switch (i) {
@@ -254,6 +271,25 @@ bool HasField(FieldId id, const FlowView& flow) noexcept {
     case FieldId::kScaledMetricBaBytes:
     case FieldId::kScaledMetricSamplingRate:
       return s.has_scaled_metric;
+    case FieldId::kTlsSni:
+      return !TlsSni(s.app.value()).empty();
+    case FieldId::kTlsAlpn:
+      return HasTls(s.app.value()) && s.app.value().tls.alpn_len != 0;
+    case FieldId::kTlsVersion:
+      return HasTls(s.app.value());
+    case FieldId::kTlsJa3:
+    case FieldId::kTlsJa4:
+      return !Ja4Of(s.app.value()).empty();
+    case FieldId::kHttpMethod:
+      return HasHttp(s.app.value());
+    case FieldId::kHttpHost:
+      return !HttpHostOf(s.app.value()).empty();
+    case FieldId::kDnsQueryName:
+    case FieldId::kDnsQueryType:
+      return HasDnsSummary(s) && s.app.value().dns.len >= 12 &&
+             s.app.value().dns.msg[4] + s.app.value().dns.msg[5] != 0;
+    case FieldId::kDnsQueryResponseCode:
+      return HasDnsSummary(s) && (s.app.value().dns.flags & kDnsHasRcode) != 0;
     default:
       break;
   }
@@ -410,6 +446,42 @@ bool GetStringField(FieldId id, const FlowView& flow, std::string* scratch,
     case FieldId::kIcmpType:
       *out = Sv(IcmpTypeName(s.icmp_type));
       return true;
+    case FieldId::kTlsSni:
+      *out = Sv(TlsSni(s.app.value()));
+      return true;
+    case FieldId::kTlsAlpn:
+      AppendTlsAlpnJoined(s.app.value(), scratch);
+      break;
+    case FieldId::kTlsVersion:
+      AppendTlsVersion(s.app.value().tls.version, scratch);
+      break;
+    case FieldId::kTlsJa3:
+      AppendJa3(s.app.value(), scratch);
+      break;
+    case FieldId::kTlsJa4:
+      *out = Sv(Ja4Of(s.app.value()));
+      return true;
+    case FieldId::kHttpMethod:
+      *out = Sv(HttpMethodOf(s.app.value()));
+      return true;
+    case FieldId::kHttpHost:
+      *out = Sv(HttpHostOf(s.app.value()));
+      return true;
+    case FieldId::kDnsQueryName:
+    case FieldId::kDnsQueryType: {
+      uint16_t type = 0;
+      if (!ReadDnsQuestion(s.app.value().dns.msg, s.app.value().dns.len, scratch, &type))
+        return false;
+      if (id == FieldId::kDnsQueryType) {
+        *scratch = DnsTypeMnemonic(type);
+      } else if (scratch->empty()) {
+        *scratch = "<Root>";
+      }
+      break;
+    }
+    case FieldId::kDnsQueryResponseCode:
+      *scratch = DnsRcodeMnemonic(s.app.value().dns.rcode);
+      break;
     default:
       return false;  // an integer field
   }

@@ -44,6 +44,16 @@ enum class FieldId : uint16_t {
   kNetworkB,
   kTransportProtocol,
   kIcmpType,
+  kTlsSni,  // application metadata (record/app_meta.h)
+  kTlsAlpn,
+  kTlsVersion,
+  kTlsJa3,
+  kTlsJa4,
+  kHttpMethod,
+  kHttpHost,
+  kDnsQueryName,
+  kDnsQueryType,
+  kDnsQueryResponseCode,
   // Integers.
   kStart,
   kLast,

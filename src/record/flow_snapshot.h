@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "parse/parsed_packet.h"
+#include "record/app_meta_box.h"
 
 namespace skyprobe {
 
@@ -127,12 +128,12 @@ struct FlowSnapshot {
   FlowEvent event = FlowEvent::kUpdate;
   ExpireReason expire_reason = ExpireReason::kNone;
   FinishType finish_type = FinishType::kNotFinished;
-  uint8_t worker = 0;  // which worker's shard held the flow
+  uint8_t worker = 0;       // which worker's shard held the flow
+  bool has_parent = false;  // parent_uuid is set (here: it fills the first word)
 
   // Identity. Hex-formatted (no leading zeros) on output, as Skydive does.
   uint64_t uuid = 0;
   uint64_t parent_uuid = 0;
-  bool has_parent = false;
   uint64_t tracking_id = 0;     // L2 key (== L3 key in L3 mode with IP)
   uint64_t l3_tracking_id = 0;  // L3 key
 
@@ -201,6 +202,10 @@ struct FlowSnapshot {
   // (20-bit label, 3-bit traffic class, bottom-of-stack bit).
   uint8_t mpls_count = 0;
   uint8_t mpls[kMaxMplsEntries][3] = {};
+  // Application metadata and Skydive's extra layers (record/app_meta.h),
+  // out of line (record/app_meta_box.h): empty when off or when the flow
+  // has none.
+  AppMetaBox app;
 };
 
 // The NodeTID a record reports: its own when it has one, else the probe's.

@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <new>
-#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,9 +12,9 @@ absl::StatusOr<std::unique_ptr<ExpiredFlows>> ExpiredFlows::Create(uint32_t capa
   std::unique_ptr<ExpiredFlows> k(new ExpiredFlows(capacity));
   k->uuids_.reset(new (std::nothrow) uint64_t[capacity]);
   // malloc, not new Entry[]: no constructor pass over the whole ring, so its
-  // pages become resident only as flows expire into them. Entry is plain data
-  // (every field is written by PushBack's caller before it is read).
-  static_assert(std::is_trivially_copyable_v<Entry>);
+  // pages become resident only as flows expire into them (PushBack constructs
+  // an entry when first used; a snapshot may own its application metadata's
+  // storage, record/app_meta_box.h, allocated once per entry).
   k->entries_ = static_cast<Entry*>(std::malloc(sizeof(Entry) * uint64_t{capacity}));
   if (k->uuids_ == nullptr || k->entries_ == nullptr) {
     return absl::ResourceExhaustedError(
@@ -25,6 +24,12 @@ absl::StatusOr<std::unique_ptr<ExpiredFlows>> ExpiredFlows::Create(uint32_t capa
   return k;
 }
 
-ExpiredFlows::~ExpiredFlows() { std::free(entries_); }
+ExpiredFlows::~ExpiredFlows() {
+  if (entries_ != nullptr) {
+    const uint64_t constructed = end_ < capacity_ ? end_ : capacity_;
+    for (uint64_t i = 0; i < constructed; ++i) entries_[i].~Entry();
+  }
+  std::free(entries_);
+}
 
 }  // namespace skyprobe

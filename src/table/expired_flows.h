@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 
 #include "absl/status/statusor.h"
 #include "record/flow_snapshot.h"
@@ -45,6 +46,9 @@ class ExpiredFlows {
 
   // A new newest entry with `uuid` (the caller fills it). The ring must not be full.
   Entry& PushBack(uint64_t uuid) noexcept {
+    // Entries are constructed on the ring's first lap (positions are taken
+    // in order), so pages become resident only as flows expire into them.
+    if (end_ < capacity_) new (&entries_[end_]) Entry();
     const uint32_t i = Index(end_++);
     uuids_[i] = uuid;
     return entries_[i];
@@ -65,7 +69,7 @@ class ExpiredFlows {
   uint64_t end_ = 0;
   // Separate arrays: a look-up by UUID reads 8 bytes an entry, not a snapshot.
   std::unique_ptr<uint64_t[]> uuids_;
-  Entry* entries_ = nullptr;  // uninitialised: pages become resident as flows expire
+  Entry* entries_ = nullptr;  // constructed up to min(end_, capacity_) (PushBack)
 };
 
 }  // namespace skyprobe

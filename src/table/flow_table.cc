@@ -375,6 +375,11 @@ bool FlowTable::Account(uint32_t pos, const uint8_t* frame, const SubPacket& sub
       TrackTcp(pos, frame, sub, from_a, ts_ns);
     }
   }
+  // Application metadata: one predictable test when off, two when on and the
+  // payload is nothing it looks for.
+  if (SKYPROBE_UNLIKELY(app_ != nullptr) && app_->Wants(sub.app_hint)) {
+    app_->OnPayload(pos, frame, sub, ab, h.ab_packets + h.ba_packets, ts_ns);
+  }
 
   MarkTouched(pos, &h);
   return ab;

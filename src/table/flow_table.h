@@ -22,6 +22,7 @@
 #include "parse/parsed_packet.h"
 #include "record/flow_snapshot.h"
 #include "skyprobe/compiler.h"
+#include "table/app_meta_store.h"
 #include "table/defragmenter.h"
 #include "table/expired_flows.h"
 #include "table/flow_key.h"
@@ -102,6 +103,15 @@ struct FlowTableOptions {
   // clock, at most `keep_expired_max` flows (the oldest go first). 0: off.
   int64_t keep_expired_ns = 0;
   uint32_t keep_expired_max = 0;
+  // Application metadata (TLS ClientHello, HTTP request, DNS summary) and
+  // Skydive's extra layers (ExtraLayerBits), for at most `app_meta_flows`
+  // flows at once, with `app_meta_pending` readers of ClientHellos and
+  // request heads spanning segments (table/app_meta_store.h). Off (no
+  // memory, one predictable branch per packet) unless one of the first two is on.
+  bool app_metadata = false;
+  uint8_t extra_layers = 0;
+  uint32_t app_meta_flows = 0;
+  uint32_t app_meta_pending = 1024;
 };
 
 // Capture points a shard counts apart: inputs (ParsedPacket::input) are
@@ -148,6 +158,14 @@ struct SKYPROBE_CACHE_ALIGNED TableCounters {
   uint64_t kept_expired_overflow = 0;       // kept ones pushed out early (keep_expired_max)
   uint64_t kept_expired_raw_reclaimed = 0;  // kept ones whose raw packets went to live flows
   uint64_t kept_expired_now = 0;            // kept right now
+  // Application metadata and extra layers (all 0 when off).
+  uint64_t app_flows = 0;                // flows given a metadata slot
+  uint64_t app_no_slot = 0;              // flows whose metadata found no free slot
+  uint64_t app_pending_full = 0;         // multi-segment ClientHellos/requests with no reader free
+  uint64_t app_gave_up = 0;              // readers given up: a gap, too many segments, too old
+  uint64_t app_tls_malformed = 0;        // ClientHellos that did not parse
+  uint64_t app_tls_unfingerprinted = 0;  // ClientHellos with lists longer than kept: no JA3/JA4
+  uint64_t app_message_too_long = 0;     // DNS/DHCPv4/VRRP layers longer than kept
 };
 // Frames the shard dropped, every reason.
 inline uint64_t FrameDrops(const TableCounters& c) {
@@ -231,6 +249,8 @@ class FlowTable {
   // never creates one. A key left in the hash without its flow (a failed
   // delete, counted in table_inconsistencies) is not found.
   int32_t Lookup(const FlowTableKey& key) const noexcept;
+  // The application metadata store, null when off.
+  const AppMetaStore* app_meta() const { return app_.get(); }
 
  private:
   // opts_.uuid_tags from opts_.uuid_tag_suffixes and the NodeTID.
@@ -359,6 +379,7 @@ class FlowTable {
   std::unique_ptr<ExpiredFlows> kept_;     // null: --keep-expired off
   ScaledMetric* scaled_ = nullptr;         // per position; null unless scaled_metrics
   std::unique_ptr<Defragmenter> defrag_;   // null: IP defragmentation off
+  std::unique_ptr<AppMetaStore> app_;      // null: application metadata and extra layers off
   // IPMetric by position, only with defrag (FlowCold has no room left): valid
   // where FlowCold::saw_fragments is set, reset when a flow first sets it.
   struct IpMetricSlot {

@@ -171,6 +171,18 @@ absl::Status FlowTable::Init() {
           raw_->EnableParking(opts_.keep_expired_max, &counters_.kept_expired_raw_reclaimed));
     }
   }
+  if (opts_.app_metadata || opts_.extra_layers != 0) {
+    AppMetaOptions ao;
+    ao.metadata = opts_.app_metadata;
+    ao.extra_layers = opts_.extra_layers;
+    ao.slots = opts_.app_meta_flows != 0 ? opts_.app_meta_flows : opts_.max_flows;
+    ao.pending = std::min(opts_.app_meta_pending, ao.slots);
+    ao.socket_id = opts_.socket_id;
+    absl::StatusOr<std::unique_ptr<AppMetaStore>> a =
+        AppMetaStore::Create(ao, capacity_, &counters_);
+    if (!a.ok()) return a.status();
+    app_ = *std::move(a);
+  }
   touched_.reserve(std::min<uint32_t>(capacity_, 1u << 22));
   reporting_.reserve(touched_.capacity());
   return absl::OkStatus();

@@ -58,6 +58,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
                            std::max(s->last, window_start),
                            0};
   if (raw_ != nullptr) s->raw_packets_captured = raw_->kept(pos);
+  if (app_ != nullptr) app_->Fill(pos, &s->app);  // nothing to copy when the flow has none
   if (scaled_ != nullptr) {
     s->has_scaled_metric = true;
     s->scaled_metric = scaled_[pos];

@@ -169,6 +169,7 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   // The final record is out: the flow's raw packets are no longer needed.
   if (raw_ != nullptr) raw_->Release(pos);
   if (uuid_index_ != nullptr) uuid_index_->Erase(uuids_[pos], pos);
+  if (app_ != nullptr) app_->Release(pos);
   hot_[pos].flags = 0;
   --live_;
   --counters_.input_flows_live[cold_[pos].input % kInputSlots];

@@ -3,7 +3,10 @@
 // Owner: test code only (the libFuzzer target and parse_unit's replay of the
 // seed corpus share it, so a normal build runs the same checks).
 //
-// Every input is parsed twice: with ParserConfig::ip_defrag off, then on.
+// Every input is parsed three times: with ParserConfig::ip_defrag off, then
+// on, then with app_payload on as well (the payload readers, parse/tls_hello.h
+// and parse/http_request.h, then read what the parser noted, whole and in
+// two pieces, and must agree).
 // Input format: byte 0 picks the parse (bits 0-5: link type index into
 // kFuzzLinks, modulo its size; bit 6: L3 key mode; bit 7: wire length
 // unknown), the rest is the frame.
@@ -18,8 +21,10 @@
 #include <memory>
 #include <string>
 
+#include "parse/http_request.h"
 #include "parse/internal/decode.h"
 #include "parse/parser.h"
+#include "parse/tls_hello.h"
 
 namespace skyprobe::testing {
 
@@ -74,6 +79,42 @@ inline bool CheckParsed(const ParsedPacket& p, uint8_t got, size_t n, std::strin
   return true;
 }
 
+// The payload readers on a sub-packet's noted payload: whole and cut in two
+// at `cut`, the same answer (they are fed a stream in pieces of any size).
+inline bool CheckAppPayload(const uint8_t* frame, const SubPacket& s, size_t n, std::string* why) {
+  if (s.app_hint == AppHint::kNone) return true;
+  if (s.app_off + static_cast<size_t>(s.app_len) > n || s.app_len == 0) {
+    *why = "application payload outside the frame";
+    return false;
+  }
+  const uint8_t* p = frame + s.app_off;
+  const uint32_t len = s.app_len;
+  const uint32_t cut = len / 2;
+  TlsHello a, b;
+  TlsHelloParser whole, halves;
+  const auto t1 = whole.Feed(p, len, &a);
+  halves.Feed(p, cut, &b);
+  const auto t2 = halves.Feed(p + cut, len - cut, &b);
+  if (t1 != t2 ||
+      (t1 == TlsHelloParser::Status::kDone &&
+       (a.sni_len != b.sni_len || a.n_ciphers != b.n_ciphers || a.n_extensions != b.n_extensions ||
+        a.alpn_len != b.alpn_len || std::memcmp(a.sni, b.sni, a.sni_len) != 0))) {
+    *why = "ClientHello read differently in two pieces";
+    return false;
+  }
+  HttpRequestHead ha, hb;
+  HttpRequestParser hw, hh;
+  const auto h1 = hw.Feed(p, len, &ha);
+  hh.Feed(p, cut, &hb);
+  const auto h2 = hh.Feed(p + cut, len - cut, &hb);
+  if (h1 != h2 || ha.method != hb.method || ha.has_host != hb.has_host ||
+      ha.host_len != hb.host_len || std::memcmp(ha.host, hb.host, ha.host_len) != 0) {
+    *why = "HTTP request head read differently in two pieces";
+    return false;
+  }
+  return true;
+}
+
 // Parses a fuzz input (format above) from an exactly-sized copy, so ASan
 // catches any read past the frame, and checks the result.
 inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
@@ -112,6 +153,19 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
       *why = "frag_sub is not the first fragmented sub-packet";
       return false;
     }
+  }
+  for (uint8_t i = 0; i < got; ++i) {
+    if (pkt.sub[i].app_hint != AppHint::kNone) {
+      *why = "application payload noted with app_payload off";
+      return false;
+    }
+  }
+  // The same with the payloads noted (--app-metadata / --extra-layers).
+  cfg.app_payload = true;
+  got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
+  if (!CheckParsed(pkt, got, n, why)) return false;
+  for (uint8_t i = 0; i < got; ++i) {
+    if (!CheckAppPayload(frame.get(), pkt.sub[i], n, why)) return false;
   }
   return true;
 }

@@ -52,6 +52,7 @@ enum class Step : uint8_t {
   kVxlan,
   kGeneve,
   kGtpv1u,
+  kVrrp,
 };
 
 struct IpSeen {
@@ -92,6 +93,8 @@ struct Cursor {
   // ParserConfig::ip_defrag: an offset-0 fragment is decoded on into its
   // payload (the datagram's L4 header) after its "Fragment"/"IPv6Fragment" layer.
   bool defrag = false;
+  // ParserConfig::app_payload: SubPacket::app_* are looked for.
+  bool app = false;
   uint32_t pos = 0;  // first byte of the layer about to be decoded
   uint32_t end = 0;  // one past its last readable byte (never beyond caplen)
   // One past the last byte the layer had on the wire: the frame's wire length
@@ -135,6 +138,12 @@ struct Cursor {
   // The step the decoder returns then reads the first layer of the inner
   // sub-packet, at c.pos.
   bool split_here = false;
+  // The sub-packet's application payload (SubPacket::app_*), from its first
+  // transport layer.
+  AppHint app_hint = AppHint::kNone;
+  uint16_t app_off = 0;
+  uint16_t app_len = 0;
+  uint32_t tcp_seq = 0;
 
   uint32_t avail() const { return end - pos; }
 };
@@ -194,6 +203,12 @@ Step DecodeNtp(Cursor& c) noexcept;
 Step DecodeDhcpv4(Cursor& c) noexcept;
 Step DecodeDhcpv6(Cursor& c) noexcept;
 Step DecodeTls(Cursor& c) noexcept;
+Step DecodeVrrp(Cursor& c) noexcept;
+// Records the application payload at c.pos (the whole rest) under `hint`.
+// Nothing unless ParserConfig::app_payload is on.
+void SetAppPayload(Cursor& c, AppHint hint) noexcept;
+// The same for the `len` bytes at c.pos.
+void SetAppPayload(Cursor& c, AppHint hint, uint32_t len) noexcept;
 // Marks a port-selected application layer that failed to decode.
 Step AppFail(Cursor& c) noexcept;
 

@@ -53,6 +53,21 @@ TEST(EalArgumentsTest, MemoryFollowsMaxFlows) {
   EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("729"));
 }
 
+TEST(EalArgumentsTest, ApplicationMetadataAddsItsSlotsReferencesAndReaders) {
+  Config cfg = PcapConfig();
+  cfg.max_flows = 1u << 20;
+  cfg.app_metadata = true;
+  // 1M * 600 (table) + 256k * 544 (slots: a quarter of the flows) + 1M * 4
+  // (references) + 1 * 1024 * 1408 (one worker's readers) = 741.4 MB -> 742 + 128.
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("870"));
+  cfg.app_metadata = false;
+  cfg.extra_layers = 2;           // the extra layers alone need them too
+  cfg.app_meta_flows = 1u << 20;  // every flow: 600 + 544 + 4 bytes, + 1.4 MB
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("1278"));
+  cfg.extra_layers = 0;
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("728"));
+}
+
 TEST(EalArgumentsTest, DefaultPrefixIsPerProcess) {
   std::vector<std::string> args = EalArguments(PcapConfig());
   EXPECT_THAT(args, Contains("skyprobe-" + std::to_string(getpid())));

@@ -3,6 +3,7 @@
 
 #include "query/compiled_filter.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -190,6 +191,47 @@ TEST_F(CompiledFilterTest, TcpStreamAndHealthFieldsOnlyWhereRecorded) {
   EXPECT_THAT(Match("TCPMetric.ClientHandshakeLatency is null"),
               ElementsAre("a1", "a2", "a3", "a4"));
   EXPECT_THAT(Match("TCPMetric.ABSawEnd is not null"), ElementsAre("a1"));
+}
+
+TEST_F(CompiledFilterTest, ApplicationMetadataOnlyWhereRecorded) {
+  // a1: a ClientHello with SNI and ALPN but no fingerprints (a list longer
+  // than kept); a2: an HTTP request without Host; a3: a DNS summary of a
+  // query for "www.example.com" A with no response yet; a4: nothing.
+  AppMeta& tls = *flows_[0].app.Storage();
+  tls.kind = AppKind::kTls;
+  std::memcpy(tls.tls.sni, "api.example.com", 15);
+  tls.tls.sni_len = 15;
+  const uint8_t alpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  std::memcpy(tls.tls.alpn, alpn, sizeof(alpn));
+  tls.tls.alpn_len = sizeof(alpn);
+  tls.tls.version = 0x0304;
+  tls.tls.flags = kTlsHasSni | kTlsHasAlpn;
+  flows_[1].app.Storage()->kind = AppKind::kHttp;
+  flows_[1].app.Storage()->http.method = HttpMethod::kPost;
+  AppMeta& dns = *flows_[2].app.Storage();
+  dns.kind = AppKind::kDns;
+  const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,
+                       0,    3,    'w',  'w',  'w', 7,   'e', 'x', 'a', 'm', 'p',
+                       'l',  'e',  3,    'c',  'o', 'm', 0,   0,   1,   0,   1};
+  std::memcpy(dns.dns.msg, q, sizeof(q));
+  dns.dns.len = dns.dns.full_len = sizeof(q);
+  dns.dns.flags = kDnsSummary;
+  EXPECT_THAT(Match("TLS.SNI =~ '.*\\\\.example\\\\.com'"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TLS.ALPN = 'h2,http/1.1'"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TLS.Version = 'TLS 1.3'"), ElementsAre("a1"));
+  EXPECT_THAT(Match("TLS.JA3 is null"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("TLS.JA4 is not null"), ElementsAre());
+  EXPECT_THAT(Match("HTTP.Method = 'POST'"), ElementsAre("a2"));
+  EXPECT_THAT(Match("HTTP.Host is null"), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(Match("DNSQuery.Name = 'www.example.com'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("DNSQuery.Type = 'A'"), ElementsAre("a3"));
+  EXPECT_THAT(Match("DNSQuery.ResponseCode is null"), ElementsAre("a1", "a2", "a3", "a4"));
+  dns.dns.flags |= kDnsHasRcode;
+  dns.dns.rcode = 3;
+  EXPECT_THAT(Match("DNSQuery.ResponseCode = 'NXDOMAIN'"), ElementsAre("a3"));
+  // The DNS layer alone (--extra-layers DNS without metadata) is no summary.
+  dns.dns.flags = kDnsLayer;
+  EXPECT_THAT(Match("DNSQuery.Name is not null"), ElementsAre());
 }
 
 TEST_F(CompiledFilterTest, RegexIsUnanchored) {
