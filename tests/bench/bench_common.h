@@ -113,6 +113,56 @@ inline void WriteTcpHandshakeFrame(uint32_t c, uint32_t stage, uint8_t* p) {
   tcp[14] = 0xff, tcp[15] = 0xff;
 }
 
+// A ClientHello frame of TCP conversation `c` (the client's first data
+// segment after WriteTcpHandshakeFrame's handshake, seq 1001): 240 bytes,
+// a 186-byte TLS record offering 16 cipher suites, SNI "h<c>.example.com"
+// (6 hex digits), ALPN h2 and http/1.1, TLS 1.3 and 1.2, two groups, one
+// point format and four signature algorithms: a browser's shape, smaller.
+inline constexpr uint32_t kHelloFrameLen = 240;
+
+inline void WriteClientHelloFrame(uint32_t c, uint8_t* p) {
+  WriteTcpHandshakeFrame(c, 2, p);  // the ACK's headers, then grown
+  std::memset(p + 54, 0, kHelloFrameLen - 54);
+  uint8_t* ip = p + 14;
+  ip[2] = static_cast<uint8_t>((kHelloFrameLen - 14) >> 8);
+  ip[3] = static_cast<uint8_t>(kHelloFrameLen - 14);
+  ip[20 + 13] = 0x18;  // PSH ACK
+  uint8_t* q = p + 54;
+  const auto put16 = [&q](uint32_t v) {
+    *q++ = static_cast<uint8_t>(v >> 8);
+    *q++ = static_cast<uint8_t>(v);
+  };
+  const uint32_t rec_len = kHelloFrameLen - 54 - 5;
+  *q++ = 0x16, *q++ = 0x03, *q++ = 0x01;
+  put16(rec_len);
+  *q++ = 0x01, *q++ = 0;
+  put16(rec_len - 4);
+  put16(0x0303);
+  for (int i = 0; i < 32; ++i) *q++ = static_cast<uint8_t>(i * 7 + c);
+  *q++ = 0;  // session id
+  put16(32);
+  for (uint32_t i = 0; i < 16; ++i) put16(i < 3 ? 0x1301 + i : 0xc000 + i);
+  *q++ = 1, *q++ = 0;  // compression: null
+  uint8_t* ext_len = q;
+  q += 2;
+  char sni[32];
+  const int n = std::snprintf(sni, sizeof(sni), "h%06x.example.com", c & 0xffffff);
+  put16(0x0000), put16(n + 5), put16(n + 3), *q++ = 0, put16(n);
+  std::memcpy(q, sni, n), q += n;
+  put16(0x000a), put16(6), put16(4), put16(29), put16(23);
+  put16(0x000b), put16(2), *q++ = 1, *q++ = 0;
+  put16(0x000d), put16(10), put16(8), put16(0x0403), put16(0x0804), put16(0x0401), put16(0x0503);
+  put16(0x0010), put16(14), put16(12), *q++ = 2, *q++ = 'h', *q++ = '2', *q++ = 8;
+  std::memcpy(q, "http/1.1", 8), q += 8;
+  put16(0x002b), put16(5), *q++ = 4, put16(0x0304), put16(0x0303);
+  // Padding (RFC 7685) up to the record's end.
+  const uint32_t used = static_cast<uint32_t>(q - (p + 54));
+  const uint32_t pad = kHelloFrameLen - 54 - used - 4;
+  put16(0x0015), put16(pad);
+  const uint32_t exts = static_cast<uint32_t>(q + pad - (ext_len + 2));
+  ext_len[0] = static_cast<uint8_t>(exts >> 8), ext_len[1] = static_cast<uint8_t>(exts);
+}
+
 // The TCP mix: frame i is a TCP handshake frame when i % 5 == 4 (20 %: the
 // t-th such frame is stage t % 3 of conversation t / 3), else the UDP frame
 // of flow i.
@@ -123,6 +173,23 @@ inline void WriteMixFrame(uint32_t i, uint8_t* p) {
   }
   const uint32_t t = i / 5;
   WriteTcpHandshakeFrame(t / 3, t % 3, p);
+}
+
+// The TLS mix: frame i is, when i % 5 == 4 (20 %), the t-th TCP frame: stage
+// t % 4 of conversation t / 4, the stages being SYN, SYN/ACK, ACK and a
+// ClientHello (kHelloFrameLen bytes); else the UDP frame of flow i.
+inline uint32_t WriteTlsMixFrame(uint32_t i, uint8_t* p) {
+  if (i % 5 != 4) {
+    WriteFrame(i, p);
+    return kFrameLen;
+  }
+  const uint32_t t = i / 5;
+  if (t % 4 == 3) {
+    WriteClientHelloFrame(t / 4, p);
+    return kHelloFrameLen;
+  }
+  WriteTcpHandshakeFrame(t / 4, t % 4, p);
+  return kFrameLen;
 }
 
 // Frames of `flows` conversations back to back in plain memory.
@@ -136,15 +203,19 @@ inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
 // to it, so that a small benchmark does not pay for a big pool's pages).
 class Frames {
  public:
-  enum class Kind { kUdp, kVxlan, kTcpMix };
+  enum class Kind { kUdp, kVxlan, kTcpMix, kTlsMix };
   explicit Frames(uint32_t flows, bool vxlan = false)
       : Frames(flows, vxlan ? Kind::kVxlan : Kind::kUdp) {}
   Frames(uint32_t flows, Kind kind) {
-    Pool(flows);
+    Pool(flows, kind == Kind::kTlsMix ? kHelloFrameLen : 128);
     for (uint32_t i = 0; i < flows; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
       if (kind == Kind::kVxlan) {
         WriteVxlanFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kVxlanFrameLen)));
+      } else if (kind == Kind::kTlsMix) {
+        uint8_t tmp[kHelloFrameLen];
+        const uint32_t len = WriteTlsMixFrame(i, tmp);
+        std::memcpy(rte_pktmbuf_append(m_[i], static_cast<uint16_t>(len)), tmp, len);
       } else if (kind == Kind::kTcpMix) {
         WriteMixFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
       } else {
@@ -170,10 +241,10 @@ class Frames {
   rte_mbuf** at(uint32_t i) { return &m_[i]; }
 
  private:
-  void Pool(uint32_t flows) {
+  void Pool(uint32_t flows, uint16_t room = 128) {
     static int n = 0;
     const std::string name = "bench_mbufs" + std::to_string(n++);
-    pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + 128,
+    pool_ = rte_pktmbuf_pool_create(name.c_str(), flows + 1024, 256, 0, RTE_PKTMBUF_HEADROOM + room,
                                     rte_socket_id());
     if (pool_ == nullptr) {
       std::fprintf(stderr, "bench: no memory for %u mbufs (raise -m)\n", flows);

@@ -13,6 +13,11 @@
 // parameters, to split the figure.
 // BM_BytesPerTcpFlow/<flows>/<trackers>: the same with TCP flows (a SYN each),
 // the TCP trackers (--tcp-stream-metrics --tcp-health) off (0) or on (1).
+// BM_BytesPerAppFlow/<flows>/<app>: TCP flows of a SYN and a ClientHello
+// each (bench_common.h WriteClientHelloFrame), <app> 0 nothing on, 1
+// --app-metadata --extra-layers ALL with a metadata slot for every flow
+// (--app-meta-flows = --max-flows: each flow holds its TLS metadata), 2 the
+// same and both TCP trackers (everything on).
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
@@ -80,6 +85,60 @@ void FillAndMeasure(benchmark::State& state, bool tcp, bool trackers) {
   }
 }
 
+void BM_BytesPerAppFlow(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  const int64_t app = state.range(1);
+  // Each flow: its SYN (60 bytes), then its ClientHello (kHelloFrameLen).
+  constexpr uint32_t kStride = bench::kHelloFrameLen;
+  std::vector<uint8_t> bytes(static_cast<size_t>(flows) * 2 * kStride);
+  for (uint32_t i = 0; i < flows; ++i) {
+    bench::WriteTcpHandshakeFrame(i, 0, &bytes[(2 * static_cast<size_t>(i)) * kStride]);
+    bench::WriteClientHelloFrame(i, &bytes[(2 * static_cast<size_t>(i) + 1) * kStride]);
+  }
+  ParserConfig pc;
+  pc.app_payload = app != 0;
+  std::vector<ParsedPacket> pkts(kBurst);
+  const uint8_t* frames[kBurst];
+  int64_t ts[kBurst];
+  for (auto _ : state) {
+    bench::DiscardSink sink;
+    const int64_t rss0 = bench::ResidentBytes();
+    const int64_t heap0 = HeapBytes();
+    FlowTableOptions o;
+    o.name = "mema" + std::to_string(app);
+    o.max_flows = flows;
+    o.tcp_stream_metrics = app == 2;
+    o.tcp_health = app == 2;
+    o.app_metadata = app != 0;
+    o.extra_layers = app != 0 ? 7 : 0;
+    o.app_meta_flows = flows;
+    auto table = std::move(FlowTable::Create(o, sink.AsSink()).value());
+    int64_t now = 1'700'000'000'000'000'000;
+    const uint32_t frames_total = 2 * flows;
+    for (uint32_t base = 0; base < frames_total; base += kBurst) {
+      const uint32_t n = std::min(kBurst, frames_total - base);
+      for (uint32_t i = 0; i < n; ++i) {
+        frames[i] = &bytes[static_cast<size_t>(base + i) * kStride];
+        const uint32_t len = (base + i) % 2 == 0 ? bench::kFrameLen : bench::kHelloFrameLen;
+        ParseFrame(frames[i], len, len, pc, &pkts[i]);
+        ts[i] = now++;
+      }
+      table->AdvanceClock(ts[0]);
+      table->ProcessBurst(frames, pkts.data(), ts, n);
+    }
+    const int64_t rss1 = bench::ResidentBytes();
+    const int64_t heap1 = HeapBytes();
+    if (table->size() != flows) state.SkipWithError("table did not take every flow");
+    if (app != 0 && table->counters().app_flows != flows) {
+      state.SkipWithError("not every flow kept its ClientHello's metadata");
+    }
+    state.counters["flows"] = table->size();
+    state.counters["rss_per_flow"] = static_cast<double>(rss1 - rss0) / flows;
+    state.counters["reserved_per_flow"] = static_cast<double>(heap1 - heap0) / flows;
+    table.release();  // kept, as in FillAndMeasure
+  }
+}
+
 void BM_BytesPerFlow(benchmark::State& state) { FillAndMeasure(state, false, false); }
 void BM_BytesPerTcpFlow(benchmark::State& state) {
   FillAndMeasure(state, true, state.range(1) != 0);
@@ -117,6 +176,11 @@ void BM_HashBytesPerFlow(benchmark::State& state) {
 BENCHMARK(BM_BytesPerFlow)->Arg(1 << 20)->Iterations(1);
 BENCHMARK(BM_HashBytesPerFlow)->Arg(1 << 20)->Iterations(1);
 BENCHMARK(BM_BytesPerTcpFlow)->Args({1 << 20, 0})->Args({1 << 20, 1})->Iterations(1);
+BENCHMARK(BM_BytesPerAppFlow)
+    ->Args({1 << 18, 0})
+    ->Args({1 << 18, 1})
+    ->Args({1 << 18, 2})
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace skyprobe

@@ -36,6 +36,15 @@
 // plain mix above (<mix> 0) or with 20 % of the frames TCP handshake
 // packets (<mix> 1: SYN, SYN/ACK, ACK of flows/15 conversations, replayed
 // round after round: the trackers see each again as a retransmission).
+// BM_WorkerApp/<flows>/<mix>/<app>: the cost of application metadata and
+// the extra layers: <app> 0 off, 1 --app-metadata --extra-layers ALL, 2 the
+// same and both TCP trackers (everything on); on the plain mix (<mix> 0) or
+// the TLS mix (<mix> 1: 20 % of the frames are TCP frames, SYN, SYN/ACK, ACK
+// and a 240-byte ClientHello of flows/20 conversations, replayed round
+// after round: steady state, each ClientHello read once).
+// BM_WorkerAppNew/<flows>/<app>: the TLS mix with the table emptied at each
+// round (outside the timing): every ClientHello is read and fingerprinted,
+// every flow is new: the cost per new TLS flow, metadata off (0) or on (1).
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -88,7 +97,8 @@ struct Rig {
 
   explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
                uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr,
-               bool tcp_trackers = false, uint32_t keep_expired_max = 0, int64_t expire_ns = 0) {
+               bool tcp_trackers = false, uint32_t keep_expired_max = 0, int64_t expire_ns = 0,
+               bool app = false) {
     static std::atomic<int> n = 0;  // BM_WorkerScale builds rigs in several threads
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
@@ -103,8 +113,13 @@ struct Rig {
       o.expire_ns = expire_ns;
       o.tick_ns = 1'000'000;
     }
+    if constexpr (requires { o.app_metadata; }) {
+      o.app_metadata = app;
+      o.extra_layers = app ? 7 : 0;
+    }
     table = std::move(FlowTable::Create(o, sink.AsSink()).value());
     WorkerSetup ws;
+    if constexpr (requires { ws.app_payload; }) ws.app_payload = app;
     RxQueueSpec q;
     q.name = "memory";
     ws.queues.push_back(q);
@@ -131,11 +146,12 @@ void SteadyBursts(benchmark::State& state, Rig& rig, uint32_t flows, BurstAt bur
   state.counters["flows"] = rig.table->size();
 }
 
-void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_trackers = false) {
+void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_trackers = false,
+               bool app = false) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   bench::Frames frames(flows, kind);
   // Room to spare, as a deployment would size --max-flows.
-  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, tcp_trackers);
+  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, tcp_trackers, 0, 0, app);
   SteadyBursts(state, rig, flows, [&](uint32_t i) { return frames.at(i); });
 }
 
@@ -144,6 +160,40 @@ void BM_Worker(benchmark::State& state) { RunWorker(state, bench::Frames::Kind::
 void BM_WorkerTcp(benchmark::State& state) {
   RunWorker(state, state.range(1) ? bench::Frames::Kind::kTcpMix : bench::Frames::Kind::kUdp,
             state.range(2) != 0);
+}
+
+void BM_WorkerApp(benchmark::State& state) {
+  const int64_t app = state.range(2);
+  RunWorker(state, state.range(1) ? bench::Frames::Kind::kTlsMix : bench::Frames::Kind::kUdp,
+            app == 2, app != 0);
+}
+
+void BM_WorkerAppNew(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  const bool app = state.range(1) != 0;
+  bench::Frames frames(flows, bench::Frames::Kind::kTlsMix);
+  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, false, 0, 0, app);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    if (i + kBurst > flows) {
+      state.PauseTiming();
+      rig.table->FlushAll();
+      i = 0;
+      state.ResumeTiming();
+    }
+    Handle(*rig.worker, frames.at(i), kBurst);
+    i += kBurst;
+  }
+  state.counters["Mpps"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
+  // With metadata on, every ClientHello must have given a TLS slot.
+  if constexpr (requires { rig.table->counters().app_flows; }) {
+    const uint64_t rounds = state.iterations() * kBurst / (flows / kBurst * kBurst);
+    state.counters["tls_flows_per_round"] =
+        rounds == 0
+            ? 0.0
+            : static_cast<double>(rig.table->counters().app_flows) / static_cast<double>(rounds);
+  }
 }
 
 void BM_WorkerNic(benchmark::State& state) {
@@ -340,6 +390,15 @@ BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerTcp)
     ->ArgsProduct({{1 << 10, 1 << 20}, {0, 1}, {0, 1}})
     ->ArgNames({"flows", "mix", "trackers"})
+    ->MinTime(2.0);
+// Metadata off and on side by side, for each mix, at 1k and 1M flows.
+BENCHMARK(BM_WorkerApp)
+    ->ArgsProduct({{1 << 10, 1 << 20}, {0, 1}, {0, 1, 2}})
+    ->ArgNames({"flows", "mix", "app"})
+    ->MinTime(2.0);
+BENCHMARK(BM_WorkerAppNew)
+    ->ArgsProduct({{1 << 16}, {0, 1}})
+    ->ArgNames({"flows", "app"})
     ->MinTime(2.0);
 BENCHMARK(BM_WorkerVxlan)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_FloodAtLimit)->Args({0, 1 << 20})->Args({1, 1 << 20})->MinTime(2.0);
