@@ -317,7 +317,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     topts.extra_layers = cfg.extra_layers;
     const uint32_t app_flows =
         cfg.app_meta_flows != 0 ? cfg.app_meta_flows : std::max<uint32_t>(cfg.max_flows / 4, 1);
-    topts.app_meta_flows = (app_flows + w - 1) / w;  // for the whole probe, like max_flows
+    // For the whole probe, like max_flows, and never more than a shard holds.
+    topts.app_meta_flows = std::min((app_flows + w - 1) / w, per_shard);
     SKYPROBE_ASSIGN_OR_RETURN(auto table, FlowTable::Create(topts, channel->Sink()));
     // The export buffer: room for the most packets one flow can hold (N + M
     // slots, within the shard's budget), and at least kRawExportBytes, so
