@@ -25,8 +25,8 @@ std::string Scaled(double v, absl::string_view sep, absl::string_view unit) {
   }
   if (p == 0) return absl::StrCat(static_cast<int64_t>(std::llround(v)), sep, unit);
   // Rounding may carry to the next digit count: 9.996 prints as "10.0".
-  const char* fmt = v < 9.995 ? "%.2f" : (v < 99.95 ? "%.1f" : "%.0f");
-  return absl::StrCat(absl::StrFormat(fmt, v), sep, kPrefix[p], unit);
+  const int decimals = v < 9.995 ? 2 : (v < 99.95 ? 1 : 0);
+  return absl::StrCat(absl::StrFormat("%.*f", decimals, v), sep, kPrefix[p], unit);
 }
 
 }  // namespace

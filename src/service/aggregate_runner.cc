@@ -13,8 +13,6 @@
 
 namespace skyprobe {
 
-namespace v1 = ::skyprobe::v1;
-
 absl::Status RunAggregate(const v1::AggregateRequest& q, ProbeBackend* backend,
                           v1::AggregateReply* out, BudgetLease* lease) {
   out->Clear();
