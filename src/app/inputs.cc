@@ -93,6 +93,7 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
     }
   }
   Mode mode;
+  // NOLINTNEXTLINE(bugprone-branch-clone): asked for, or the last resort (below)
   if (cfg.distribution == Distribution::kDispatch) {
     mode = Mode::kDispatch;
   } else if (w == 1) {
@@ -250,6 +251,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     return absl::InternalError("net_pcap gave no capture timestamps");
   }
   std::vector<RxQueueSpec> port_specs;
+  port_specs.reserve(infos.size());
   for (const PortInfo& info : infos) port_specs.push_back(info.spec);
   // Each capture point's filter (its bpf=, else --bpf): compiled once per port
   // for its link type, JIT-ed, shared read-only by every worker.

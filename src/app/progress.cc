@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -22,8 +23,8 @@ std::string HumanBytes(uint64_t bytes) {
     v /= 1000;
     ++u;
   }
-  const char* fmt = v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s";
-  return absl::StrFormat(fmt, v, kUnits[u]);
+  const int decimals = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
+  return absl::StrFormat("%.*f %s", decimals, v, kUnits[u]);
 }
 
 std::string HumanCount(double n) {
@@ -35,12 +36,12 @@ std::string HumanCount(double n) {
     v /= 1000;
     ++u;
   }
-  const char* fmt = v < 9.995 ? "%.2f%s" : v < 99.95 ? "%.1f%s" : "%.0f%s";
-  return absl::StrFormat(fmt, v, kUnits[u]);
+  const int decimals = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
+  return absl::StrFormat("%.*f%s", decimals, v, kUnits[u]);
 }
 
 std::string HumanDuration(double seconds) {
-  const uint64_t s = static_cast<uint64_t>(std::max(0.0, seconds) + 0.5);
+  const uint64_t s = static_cast<uint64_t>(std::llround(std::max(0.0, seconds)));
   if (s >= 3600) return absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
   return absl::StrFormat("%d:%02d", s / 60, s % 60);
 }
@@ -59,7 +60,7 @@ std::string ProgressMeter::Line(const ProgressSample& now) {
   if (now.bytes_total > 0) {
     const uint64_t read = std::min(now.bytes_read, now.bytes_total);
     // Rounded down: 100.0% only once the last byte is read.
-    const double pct = static_cast<double>(read * 1000 / now.bytes_total) / 10;
+    const double pct = std::floor(static_cast<double>(read) * 1000 / now.bytes_total) / 10;
     absl::StrAppend(&line, absl::StrFormat("%.1f%%", pct), " of ", HumanBytes(now.bytes_total));
   } else {
     absl::StrAppend(&line, HumanBytes(now.bytes_read), " read");

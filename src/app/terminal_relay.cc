@@ -107,6 +107,7 @@ void RunRelay(int status_fd, const std::vector<std::pair<int, int>>& streams, in
               int columns) {
   Relay relay(tty_fd, columns);
   std::vector<Stream> ss;
+  ss.reserve(streams.size());
   for (const auto& [in, out] : streams) ss.push_back(Stream{in, out, {}, {}, true});
   std::string status_buf;
   bool status_open = status_fd >= 0;

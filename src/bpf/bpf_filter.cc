@@ -175,6 +175,7 @@ bool BpfFilter::MatchSlow(const rte_mbuf* m) const noexcept {
 
 uint32_t BpfFilter::Select(rte_mbuf* const* in, uint32_t n, rte_mbuf** out) const noexcept {
   if (match_all_) {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, moved as such
     if (out != in) std::memmove(out, in, n * sizeof(*out));
     return n;
   }

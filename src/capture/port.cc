@@ -224,7 +224,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     // in one queue, hence one worker and one shard.
     uint8_t key[64];
     if (rss && nb_rx > 1 && info.symmetric_rss && FixedQueues(info) == 0) {
-      for (uint8_t i = 0; i < sizeof(key); i += 2) {
+      for (size_t i = 0; i < sizeof(key); i += 2) {
         key[i] = 0x6d;
         key[i + 1] = 0x5a;
       }

@@ -5,6 +5,7 @@
 #include "ctl/flow_columns.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -242,7 +243,7 @@ std::string RawCell(const FlowColumn& c, const FlowRow& r, bool* present, bool* 
     case ColumnKind::kRate: {
       double bps = 0;
       *present = Rate(s, &bps);
-      return *present ? absl::StrCat(static_cast<int64_t>(bps + 0.5)) : std::string();
+      return *present ? absl::StrCat(std::llround(bps)) : std::string();
     }
   }
   return std::string();

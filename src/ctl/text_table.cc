@@ -58,6 +58,7 @@ std::string RenderTable(const std::vector<TableColumn>& columns,
     out += '\n';
   };
   std::vector<std::string> head;
+  head.reserve(columns.size());
   for (const TableColumn& c : columns) head.push_back(c.header);
   line(head);
   for (const auto& row : rows) line(row);

@@ -49,7 +49,7 @@ std::string HumanRate(double bits_per_sec) {
 std::string HumanDuration(int64_t ms) {
   if (ms < 0) ms = 0;
   if (ms < 1000) return absl::StrCat(ms, "ms");
-  if (ms < 60000) return absl::StrFormat("%.1fs", static_cast<double>(ms / 100) / 10);
+  if (ms < 60000) return absl::StrFormat("%.1fs", std::trunc(static_cast<double>(ms) / 100) / 10);
   const int64_t s = ms / 1000;
   if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
   if (s < 86400) return absl::StrFormat("%dh%02dm", s / 3600, s % 3600 / 60);

@@ -179,9 +179,7 @@ std::string Describe(const Token& t) {
   switch (t.kind) {
     case Tok::kEnd:
       return "end of expression";
-    case Tok::kString:
-      return absl::StrCat("'", Excerpt(t.text), "'");
-    default:
+    default:  // a string, a word, a number, an operator: as written
       return absl::StrCat("'", Excerpt(t.text), "'");
   }
 }

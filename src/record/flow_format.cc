@@ -25,7 +25,7 @@ void AppendIpv4(const uint8_t* a, std::string* out) {
 
 void AppendIpv6(const uint8_t* a, std::string* out) {
   uint16_t groups[8];
-  for (int i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+  for (size_t i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
 
   // RFC 5952 section 5: ::ffff:0:0/96 keeps its embedded IPv4 in dotted form.
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -82,7 +82,7 @@ void AppendInt(int64_t value, std::string* out) {
 
 void AppendMac(const uint8_t mac[6], std::string* out) {
   char buf[17];
-  for (int i = 0; i < 6; ++i) {
+  for (size_t i = 0; i < 6; ++i) {
     buf[3 * i] = kHexDigits[mac[i] >> 4];
     buf[3 * i + 1] = kHexDigits[mac[i] & 0x0f];
     if (i != 5) buf[3 * i + 2] = ':';

@@ -31,8 +31,6 @@
 
 namespace skyprobe {
 
-namespace v1 = ::skyprobe::v1;
-
 namespace {
 
 absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {

@@ -15,8 +15,6 @@
 
 namespace skyprobe {
 
-namespace v1 = ::skyprobe::v1;
-
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
@@ -59,27 +57,28 @@ SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
   StartSendInitialMetadata();
   std::shared_ptr<Shared> shared = shared_;
   ServiceCounters* const c = counters_;
-  subscription_ = backend_->Subscribe([this, shared, filter, c](const FlowSnapshot& s) {
-    // Control lcore: filter, copy, maybe kick the writer. No waiting on the client.
-    if (filter != nullptr && !filter->Matches(s)) return;
-    bool kick = false;
-    {
-      absl::MutexLock lock(&shared->mu);
-      if (shared->finished || shared->cancelled) return;
-      if (shared->dropped != 0 || shared->queue.size() >= shared->capacity ||
-          !shared->lease.Grow(kQueuedRecordCost)) {
-        if (shared->dropped == 0) shared->over_budget = shared->queue.size() < shared->capacity;
-        ++shared->dropped;  // once late, stay closed: the stream ends after the queue drains
-        c->subscriber_dropped.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-      shared->queue.push_back(s);
-      if (!shared->writing) shared->writing = kick = true;
-    }
-    // Safe: with `writing` set by us, nobody else calls Finish(), so the
-    // reactor cannot be done (and deleted) before WriteNext() runs.
-    if (kick) WriteNext();
-  });
+  subscription_ =
+      backend_->Subscribe([this, shared, filter = std::move(filter), c](const FlowSnapshot& s) {
+        // Control lcore: filter, copy, maybe kick the writer. No waiting on the client.
+        if (filter != nullptr && !filter->Matches(s)) return;
+        bool kick = false;
+        {
+          absl::MutexLock lock(&shared->mu);
+          if (shared->finished || shared->cancelled) return;
+          if (shared->dropped != 0 || shared->queue.size() >= shared->capacity ||
+              !shared->lease.Grow(kQueuedRecordCost)) {
+            if (shared->dropped == 0) shared->over_budget = shared->queue.size() < shared->capacity;
+            ++shared->dropped;  // once late, stay closed: the stream ends after the queue drains
+            c->subscriber_dropped.fetch_add(1, std::memory_order_relaxed);
+            return;
+          }
+          shared->queue.push_back(s);
+          if (!shared->writing) shared->writing = kick = true;
+        }
+        // Safe: with `writing` set by us, nobody else calls Finish(), so the
+        // reactor cannot be done (and deleted) before WriteNext() runs.
+        if (kick) WriteNext();
+      });
   // Last: a probe already stopping ends the stream at once (EndAll).
   if (list_ != nullptr) list_->Add(this);
 }
@@ -257,7 +256,7 @@ void PcapReactor::OnWriteDone(bool ok) {
 }
 
 void PcapReactor::WriteNext() {
-  constexpr size_t kChunk = 64 * 1024;
+  constexpr size_t kChunk = size_t{64} * 1024;
   std::string* data = chunk_.mutable_data();
   data->clear();
   if (!header_sent_) {

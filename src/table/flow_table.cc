@@ -275,7 +275,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   if (sub.mpls_entries != 0 && sub.transport != FlowProtocol::kTcp) {
     // Never a TCP flow (flow_record.h): the RST times' bytes are free.
     c.mpls_count = std::min<uint8_t>(sub.mpls_entries, kMaxMplsEntries);
-    for (uint8_t i = 0; i < c.mpls_count; ++i) {
+    for (size_t i = 0; i < c.mpls_count; ++i) {
       std::memcpy(c.mpls + 3 * i, frame + sub.mpls_off + 4 * i, 3);
     }
   }

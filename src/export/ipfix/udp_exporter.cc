@@ -113,10 +113,11 @@ absl::StatusOr<std::unique_ptr<Exporter>> NewUdpExporter(const ExporterOptions& 
   if (fd < 0) return ErrnoStatus(o.name, "socket");
   // Never fragment: IP_PMTUDISC_DO sets DF; a datagram above the path MTU
   // fails to send (EMSGSIZE) instead of leaving in fragments.
-  int pmtu = addr.family == AF_INET6 ? IPV6_PMTUDISC_DO : IP_PMTUDISC_DO;
   if (addr.family == AF_INET6) {
+    const int pmtu = IPV6_PMTUDISC_DO;
     setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
   } else {
+    const int pmtu = IP_PMTUDISC_DO;
     setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
   }
   int sndbuf = 4 << 20;
