@@ -35,6 +35,8 @@ TEST_PACKAGES+=(docker-compose)  # deploy_test.py: docker-compose config of dock
 # IPFIX: the IANA registry file and a decoder (python3-ipfix), readers and
 # collectors to check the export against (ipfix_test.py, ipfix_interop_test.py).
 TEST_PACKAGES+=(python3-ipfix libfixbuf-tools nfdump pmacct)
+TEST_PACKAGES+=(clang-tidy)  # scripts/tidy.sh, run by .ci/run
+TEST_PACKAGES+=(softflowd)  # scripts/bench_peers.sh (with nfdump's nfpcapd): the peers measured
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

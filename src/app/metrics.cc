@@ -41,7 +41,7 @@ constexpr const char* kSums =
 // A table reads best one rule to a line or two: clang-format leaves it.
 // clang-format off
 const std::vector<Rule>& Rules() {
-  static const std::vector<Rule> rules = {
+  static const std::vector<Rule> kRules = {
       // Traffic.
       {R"(port(\d+)\.queue(\d+)_packets_in)", "skyprobe_rx_packets_total", kC, {"port", "queue"},
        "Frames the probe took from an RX queue."},
@@ -214,7 +214,7 @@ const std::vector<Rule>& Rules() {
       {R"(sflow_agent\.(.+)\.sequence_resets)", "skyprobe_sflow_agent_sequence_resets_total", kC,
        {"agent"}, "Times an agent's sequence numbers went back or repeated."},
   };
-  return rules;
+  return kRules;
 }
 // clang-format on
 
@@ -230,7 +230,7 @@ struct Compiled {
 
 std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
                                              const std::vector<RequestMetric>& requests) {
-  static const Compiled compiled;
+  static const Compiled kCompiled;
   const std::vector<Rule>& rules = Rules();
   std::vector<MetricFamilyData> out;
   std::map<std::string, size_t> index;  // metric name -> position in out
@@ -244,10 +244,10 @@ std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
                                  kG,
                                  {MetricPoint{{{"version", SKYPROBE_VERSION}}, 1}}});
   for (const auto& [name, value] : s.values) {
-    if (std::regex_match(name, compiled.sums)) continue;
+    if (std::regex_match(name, kCompiled.sums)) continue;
     std::smatch m;
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!std::regex_match(name, m, compiled.rules[i])) continue;
+      if (!std::regex_match(name, m, kCompiled.rules[i])) continue;
       const Rule& rule = rules[i];
       MetricPoint p;
       size_t group = 1;

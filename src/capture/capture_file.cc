@@ -94,7 +94,7 @@ CaptureFile::~CaptureFile() {
   if (mapped_) munmap(const_cast<uint8_t*>(base_), size_);
 }
 
-bool CaptureFile::Fail(std::string why) noexcept {
+bool CaptureFile::Fail(const std::string& why) noexcept {
   error_ = absl::StrCat(name_, ": byte ", pos_, " (after ", frames_, " frames): ", why);
   pos_ = size_;
   return false;

@@ -75,7 +75,7 @@ class CaptureFile {
   absl::Status ReadSectionHeader(size_t at, bool first);
   bool NextPcap(CaptureFrame* f) noexcept;
   bool NextPcapng(CaptureFrame* f) noexcept;
-  bool Fail(std::string why) noexcept;
+  bool Fail(const std::string& why) noexcept;
   // Fields in the file's byte order (inlined: every record reads four).
   SKYPROBE_ALWAYS_INLINE uint32_t U32(size_t at) const noexcept {
     uint32_t v;

@@ -3,6 +3,7 @@
 #include "ctl/top_model.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -27,7 +28,7 @@ double Key(const TopRow& r, TopSort s) {
 std::string HumanPerSec(double v) {
   if (v < 0) return "-";
   if (v < 1000) return absl::StrFormat("%.1f/s", v);
-  return HumanCount(static_cast<int64_t>(v + 0.5)) + "/s";
+  return HumanCount(std::llround(v)) + "/s";
 }
 
 }  // namespace
