@@ -27,7 +27,7 @@ std::map<uint16_t, Watched>* watched = new std::map<uint16_t, Watched>;  // neve
 std::atomic<bool> any_watched{false};
 
 bool IsRingSocket(int fd, int if_index) {
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
   int domain = 0;
   socklen_t len = sizeof(domain);

@@ -29,7 +29,7 @@ namespace {
 // slots (kAppSlotBytes each), a 4-byte reference per flow and each worker's readers of
 // ClientHellos spanning segments (table/app_meta_store.h).
 constexpr uint64_t kAppSlotBytes = 544;  // sizeof(AppMeta) and its free-list entry, rounded up
-constexpr uint64_t kAppReaderBytes = 1024 * 1408;  // per worker
+constexpr uint64_t kAppReaderBytes = uint64_t{1024} * 1408;  // per worker
 uint64_t MemoryMegabytes(const Config& cfg) {
   uint64_t flows = cfg.max_flows;
   if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;

@@ -40,7 +40,7 @@ absl::Status TlsFrom(const v1::TLSClientHello& t, AppMeta* m) {
   }
   if (!t.ja3().empty() || !t.ja4().empty()) {
     if (t.ja3().size() != 32 || t.ja4().size() != sizeof(a.ja4)) return Bad("TLS.JA3/JA4", t.ja3());
-    for (int i = 0; i < 16; ++i) {
+    for (size_t i = 0; i < 16; ++i) {
       int v = 0;
       if (std::sscanf(t.ja3().c_str() + 2 * i, "%2x", &v) != 1) return Bad("TLS.JA3", t.ja3());
       a.ja3[i] = static_cast<uint8_t>(v);

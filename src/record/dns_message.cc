@@ -229,6 +229,7 @@ bool Put32(uint32_t v, uint8_t* out, size_t cap, size_t* pos) {
 
 bool PutBytes(const std::string& b, uint8_t* out, size_t cap, size_t* pos) {
   if (*pos + b.size() > cap) return false;
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result): wire bytes, no C string
   std::memcpy(out + *pos, b.data(), b.size());
   *pos += b.size();
   return true;

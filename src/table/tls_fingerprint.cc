@@ -52,7 +52,7 @@ void Sha12(const char* s, size_t n, char* out) {
   SHA256_Init(&ctx);
   SHA256_Update(&ctx, s, n);
   SHA256_Final(md, &ctx);
-  for (int i = 0; i < 6; ++i) {
+  for (size_t i = 0; i < 6; ++i) {
     out[2 * i] = kHex[md[i] >> 4];
     out[2 * i + 1] = kHex[md[i] & 15];
   }
