@@ -253,6 +253,12 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   std::vector<RxQueueSpec> port_specs;
   port_specs.reserve(infos.size());
   for (const PortInfo& info : infos) port_specs.push_back(info.spec);
+  // A NIC port's clock, fitted once started (every queue of a port shares it).
+  for (RxQueueSpec& spec : port_specs) {
+    for (const RxQueueSpec& q : r->ports.queues) {
+      if (q.port_id == spec.port_id) spec.device_clock = q.device_clock;
+    }
+  }
   // Each capture point's filter (its bpf=, else --bpf): compiled once per port
   // for its link type, JIT-ed, shared read-only by every worker.
   std::vector<const BpfFilter*> filters;
@@ -379,6 +385,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ds.queues = r->ports.queues;
     for (auto& ring : r->rings) ds.rings.push_back(ring.get());
     ds.timestamp_offset = r->ports.timestamp_offset;
+    ds.timestamp_flag = r->ports.timestamp_flag;
     ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     ds.stop = stop;
     ds.shares_cpu = SharesCpu(r->dispatcher_lcore);

@@ -40,16 +40,22 @@ inline int64_t CaptureMicrosToNs(uint64_t us) noexcept {
   return us > kMaxUs ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(us * 1000);
 }
 
-// Capture time of a frame from the PMD's timestamp field (net_pcap:
-// microseconds), in nanoseconds; 0 when the port gives none (`offset` < 0).
-inline int64_t CaptureTimeNs(const rte_mbuf* m, int offset) noexcept {
+// The PMD's timestamp field as it is (net_pcap: microseconds; a NIC: its
+// clock's ticks, device_clock.h); 0 when the port gives none (`offset` < 0).
+inline uint64_t CaptureStampRaw(const rte_mbuf* m, int offset) noexcept {
   if (offset < 0) return 0;
   // A copy, not a uint64_t load: the field's offset is whatever the PMD
   // registered (8-byte aligned for net_pcap's, but nothing promises it), and
   // on x86-64 the copy is the same single load.
-  uint64_t us;
-  std::memcpy(&us, RTE_MBUF_DYNFIELD(m, offset, const void*), sizeof(us));
-  return CaptureMicrosToNs(us);
+  uint64_t raw;
+  std::memcpy(&raw, RTE_MBUF_DYNFIELD(m, offset, const void*), sizeof(raw));
+  return raw;
+}
+
+// Capture time of a frame from net_pcap's timestamp field (microseconds), in
+// nanoseconds; 0 when the port gives none (`offset` < 0).
+inline int64_t CaptureTimeNs(const rte_mbuf* m, int offset) noexcept {
+  return CaptureMicrosToNs(CaptureStampRaw(m, offset));
 }
 
 // The latest capture time believed: the host's clock when first called (at

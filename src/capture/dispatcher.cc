@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "capture/device_clock.h"
 #include "capture/dispatch_hash.h"
 #include "skyprobe/idle_backoff.h"
 #include "skyprobe/status.h"
@@ -113,8 +114,9 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
   // Frames of a file or of an --iface-time kernel port carry their time; a
   // live port's limit moves with the present (capture_clock.h). Other live
   // frames go with 0: the worker times them by burst.
-  const bool stamped = setup_.timestamp_offset >= 0 && (q.is_file || q.kernel_time);
-  if (stamped && q.kernel_time) {
+  const bool live_stamped = q.kernel_time || q.device_clock != nullptr;
+  const bool stamped = setup_.timestamp_offset >= 0 && (q.is_file || live_stamped);
+  if (stamped && live_stamped) {
     clock_.set_limit(std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count() +
@@ -125,9 +127,17 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
     const uint32_t h =
         SymmetricFrameHash(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len, q.link_type);
     const uint32_t w = static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
-    const int64_t ts =
-        stamped ? clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps)
-                : 0;
+    // A NIC's stamp is in its clock's ticks (device_clock.h); a frame it did
+    // not stamp goes with 0, timed by the worker's burst.
+    int64_t ts = 0;
+    if (stamped && q.device_clock != nullptr) {
+      if ((mb->ol_flags & setup_.timestamp_flag) != 0) {
+        ts = clock_.Take(q.device_clock->ToNs(CaptureStampRaw(mb, setup_.timestamp_offset)),
+                         &counters_.clock_jumps);
+      }
+    } else if (stamped) {
+      ts = clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
+    }
     staged_[w].push_back(DispatchItem{mb, ts});
     counters_.rx_bytes += mb->pkt_len;
   }

@@ -71,6 +71,7 @@ struct DispatcherSetup {
   std::vector<RxQueueSpec> queues;
   std::vector<DispatchRing*> rings;  // one per worker
   int timestamp_offset = -1;
+  uint64_t timestamp_flag = 0;          // the ol_flags bit of a frame whose field is set (NIC time)
   int64_t mark_every_ns = 100'000'000;  // clock marks at most this far apart per worker
   const std::atomic<bool>* stop = nullptr;
   bool shares_cpu = false;  // oversubscribed: yield when waiting

@@ -1,5 +1,6 @@
 #include "capture/port.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "capture/device_clock.h"
 #include "capture/kernel_ring_drops.h"
 #include "capture/mapped_file_queue.h"
 #include "skyprobe/status.h"
@@ -59,6 +61,35 @@ absl::Status MapFiles(const std::vector<PortInfo>& infos, Ports* ports) {
   return absl::OkStatus();
 }
 
+// Whether port `port_id`'s frames can carry the NIC's receive time: a live port
+// (not a file, not a kernel ring: those stamp in microseconds or not at all)
+// whose PMD offers RTE_ETH_RX_OFFLOAD_TIMESTAMP.
+bool WantsDeviceTime(const PortInfo& info, const rte_eth_dev_info& dev) {
+  return !info.spec.is_file && !info.spec.is_kernel &&
+         (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+}
+
+int64_t HostNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A started port's clock, fitted as DPDK documents (device_clock.h): two
+// readings 100 ms apart, each bracketed by the host's clock. An error when the
+// PMD cannot read its clock (rte_eth_read_clock), or the readings give no rate.
+absl::StatusOr<DeviceClock> FitPortClock(uint16_t port_id) {
+  DeviceClockSample s[2];
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) rte_delay_us_sleep(100'000);
+    s[i].host_before_ns = HostNs();
+    const int rc = rte_eth_read_clock(port_id, &s[i].ticks);
+    s[i].host_after_ns = HostNs();
+    if (rc != 0) return ErrnoToStatus(-rc, "rte_eth_read_clock");
+  }
+  return FitDeviceClock(s[0], s[1]);
+}
+
 }  // namespace
 
 absl::Status InitEal(const std::vector<std::string>& args) {
@@ -91,6 +122,7 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     rte_eth_dev_get_name_by_port(port_id, name);
     PortInfo info;
+    info.quiet = cfg.quiet;
     RxQueueSpec& q = info.spec;
     q.port_id = port_id;
     q.name = name;
@@ -109,7 +141,6 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       attrs = &InputAttributesAt(cfg.pcap_attrs, files[0]);
       for (const size_t f : files) info.files.push_back(cfg.pcap_inputs[f].path);
       info.map_files = cfg.pcap_reader == PcapReader::kMapped;
-      info.quiet = cfg.quiet;
       if (cfg.pcap_queues) {
         info.file_queues = static_cast<uint16_t>(files.size());
         for (const size_t f : files) {
@@ -202,6 +233,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     total_queues += FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
     any_stamped |= info.spec.is_file || info.spec.kernel_time;
   }
+  bool any_device_time = false;
   ports.mbuf_pool =
       rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256, 0,
                               RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -235,11 +267,16 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
           rss_l4_ports ? (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) : RTE_ETH_RSS_IP;
       conf.rx_adv_conf.rss_conf.rss_hf = hf & dev.flow_type_rss_offloads;
     }
+    // The NIC's own receive time where its PMD offers it: the PMD registers the
+    // mbuf timestamp field and flag and stamps each frame in its clock's ticks.
+    const bool device_time = WantsDeviceTime(info, dev);
+    if (device_time) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     const uint16_t nb_tx = dev.max_tx_queues > 0 ? 1 : 0;
     rc = rte_eth_dev_configure(port_id, nb_rx, nb_tx, &conf);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_configure"), ctx);
     uint16_t nb_rxd = kRxDescriptors, nb_txd = 512;
     rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+    const size_t first_queue = ports.queues.size();
     for (uint16_t qid = 0; qid < nb_rx; ++qid) {
       rc = rte_eth_rx_queue_setup(port_id, qid, nb_rxd, rte_eth_dev_socket_id(port_id), nullptr,
                                   ports.mbuf_pool);
@@ -255,6 +292,22 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     rc = rte_eth_dev_start(port_id);
     if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_dev_start"), ctx);
     if (!info.spec.is_file) rte_eth_promiscuous_enable(port_id);  // a probe sees everything
+    if (device_time) {
+      // A clock that cannot be read or gives no rate: the port's frames are
+      // timed by the TSC per burst, as without the offload (said once).
+      absl::StatusOr<DeviceClock> clock = FitPortClock(port_id);
+      if (clock.ok()) {
+        auto shared = std::make_shared<const DeviceClock>(*clock);
+        for (size_t i = first_queue; i < ports.queues.size(); ++i) {
+          ports.queues[i].device_clock = shared.get();
+        }
+        ports.device_clocks.push_back(std::move(shared));
+        any_device_time = true;
+      } else if (!info.quiet) {
+        std::fprintf(stderr, "skyprobe: %s: NIC timestamps not used (%s): TSC per burst\n",
+                     ctx.c_str(), std::string(clock.status().message()).c_str());
+      }
+    }
     // net_af_packet (22.11) never reports the frames the kernel dropped on its full
     // rings: count them from its sockets (kernel_ring_drops.h), or refuse to run.
     if (dev.driver_name != nullptr && std::string_view(dev.driver_name) == "net_af_packet") {
@@ -266,10 +319,18 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   // time, or in live mode the kernel's receive time (libpcap's ring). Other live ports
   // (net_af_packet in 22.11 stamps nothing, NICs without the offload) are timed by the
   // worker's TSC instead.
-  if (!any_stamped) return ports;
+  if (!any_stamped && !any_device_time) return ports;
   ports.timestamp_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
   const int flag_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
   ports.timestamp_flag = flag_bit >= 0 ? (1ULL << flag_bit) : 0;
+  // A NIC stamp is only believed where the PMD registered both the field and
+  // the flag that says a frame has one.
+  if (any_device_time && (ports.timestamp_offset < 0 || ports.timestamp_flag == 0)) {
+    for (RxQueueSpec& q : ports.queues) q.device_clock = nullptr;
+    std::fprintf(stderr,
+                 "skyprobe: NIC timestamps not used (the PMD registered no timestamp field and "
+                 "flag): TSC per burst\n");
+  }
   SKYPROBE_RETURN_IF_ERROR(MapFiles(infos, &ports));
   return ports;
 }

@@ -22,6 +22,7 @@ struct rte_mempool;
 namespace skyprobe {
 
 class MappedFileQueue;
+struct DeviceClock;
 
 // One RX queue as a worker sees it.
 struct RxQueueSpec {
@@ -36,6 +37,10 @@ struct RxQueueSpec {
   // --iface-time kernel (net_pcap's live mode): each frame carries the kernel's
   // receive time in the timestamp field (Ports::timestamp_offset).
   bool kernel_time = false;
+  // A port whose PMD stamps each frame with the NIC's clock
+  // (RTE_ETH_RX_OFFLOAD_TIMESTAMP): that clock's conversion to Unix ns (owned
+  // by Ports), null otherwise. Its frames keep their own time, as kernel_time's.
+  const DeviceClock* device_clock = nullptr;
   std::string name;  // for messages: file path or device name
   // A file queue read from the mapped file (owned by Ports) instead of the
   // port's net_pcap queue; null: rte_eth_rx_burst.
@@ -49,6 +54,8 @@ struct Ports {
   uint64_t timestamp_flag = 0;
   // The file queues read from their mapped files (RxQueueSpec::mapped).
   std::vector<std::shared_ptr<MappedFileQueue>> mapped;
+  // The device clocks of NIC ports that stamp their frames (RxQueueSpec::device_clock).
+  std::vector<std::shared_ptr<const DeviceClock>> device_clocks;
 };
 
 // rte_eal_init with `args` (args[0] is the program name). EAL's own
@@ -74,7 +81,7 @@ struct PortInfo {
   // their mapping (--pcap-reader mapped) rather than through net_pcap.
   std::vector<std::string> files;
   bool map_files = false;
-  bool quiet = false;  // no start-up note when a file is left to net_pcap
+  bool quiet = false;  // no start-up note (a file left to net_pcap, NIC time unused)
 };
 
 // Lists every port with its capabilities (no configuration yet).

@@ -1,5 +1,7 @@
 #include "capture/rx_worker.h"
 
+#include "capture/device_clock.h"
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -26,7 +28,9 @@ RxWorker::RxWorker(WorkerSetup setup)
   if (setup_.ports.empty()) setup_.ports = setup_.queues;
   parser_cfg_.assign(RTE_MAX_ETHPORTS, ParserConfig());
   snaplen_.assign(RTE_MAX_ETHPORTS, 0);
+  device_clock_.assign(RTE_MAX_ETHPORTS, nullptr);
   for (const RxQueueSpec& q : setup_.ports) {
+    device_clock_[q.port_id] = q.device_clock;
     ParserConfig& pc = parser_cfg_[q.port_id];
     pc.link_type = q.link_type;
     pc.l3_key_mode = setup_.key_mode == KeyMode::kL3;
@@ -51,7 +55,9 @@ RxWorker::RxWorker(WorkerSetup setup)
   merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
   tsc_hz_ = rte_get_tsc_hz();
   tsc_per_us_ = tsc_hz_ / 1'000'000;
-  for (const RxQueueSpec& q : setup_.ports) kernel_time_ |= q.kernel_time;
+  for (const RxQueueSpec& q : setup_.ports) {
+    kernel_time_ |= q.kernel_time || q.device_clock != nullptr;
+  }
   // Stamped live ports (--iface-time kernel; --iface is never combined with
   // --pcap) keep the live clock for the table.
   capture_clock_ = setup_.timestamp_offset >= 0 && !kernel_time_;
@@ -84,7 +90,11 @@ int64_t RxWorker::FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept {
   // hence the same UUID as the one that left). Nor past the limit
   // (capture_clock.h): such a frame is counted and taken at the current
   // time too.
-  return clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
+  const DeviceClock* dc =
+      device_clock_[SKYPROBE_LIKELY(mb->port < RTE_MAX_ETHPORTS) ? mb->port : 0];
+  const int64_t raw = dc != nullptr ? dc->ToNs(CaptureStampRaw(mb, setup_.timestamp_offset))
+                                    : CaptureTimeNs(mb, setup_.timestamp_offset);
+  return clock_.Take(raw, &counters_.clock_jumps);
 }
 
 uint16_t RxWorker::PollQueue(size_t qi, WorkBudget* budget) noexcept {

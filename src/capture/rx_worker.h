@@ -191,14 +191,17 @@ class RxWorker {
   uint32_t ring_n_ = 0;
   uint32_t ring_next_ = 0;
   bool capture_clock_ = false;  // frame times from the capture, not the TSC
-  // --iface-time kernel: a live clock (the TSC's) for the table, each frame at
-  // the kernel's receive time from its timestamp field (capture_clock.h rules,
-  // the limit moving with the present).
+  // --iface-time kernel, or a NIC that stamps frames: a live clock (the TSC's)
+  // for the table, each frame at the kernel's (or the NIC's) receive time from
+  // its timestamp field (capture_clock.h rules, the limit moving with the present).
   bool kernel_time_ = false;
   const BpfFilter* filter_[RTE_MAX_ETHPORTS] = {};
   bool has_filter_ = false;
   std::vector<ParserConfig> parser_cfg_;  // by port id
   std::vector<uint32_t> snaplen_;         // by port id
+  // By port id: the NIC's clock of a port that stamps frames in its ticks
+  // (null: a stamp is microseconds, net_pcap's, or there is none).
+  std::vector<const DeviceClock*> device_clock_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
   uint64_t tsc_hz_ = 0;

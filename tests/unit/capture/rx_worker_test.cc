@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture/device_clock.h"
 #include "capture/query_port.h"
 #include "capture/rx_worker.h"
 #include "gtest/gtest.h"
@@ -216,6 +217,99 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
 
   ASSERT_EQ(sink.by_flow.size(), 5u);
   EXPECT_EQ(sink.by_flow[1].start, t1 / kMs);
+  EXPECT_EQ(sink.by_flow[1].last, t1 / kMs + 3);
+  EXPECT_EQ(sink.by_flow[2].start, t1 / kMs + 3);
+  EXPECT_EQ(sink.by_flow[3].start, t1 / kMs + 3);
+  EXPECT_GE(sink.by_flow[4].start, before_ms);
+  EXPECT_LE(sink.by_flow[4].start, after_ms);
+  EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
+  EXPECT_EQ(worker.counters().clock_jumps, 1u);
+  EXPECT_EQ(worker.counters().rx_packets, 6u);
+  rte_eth_dev_stop(port);
+  rte_eth_dev_close(port);
+  rte_ring_free(ring);
+  rte_mempool_free(pool);
+}
+
+// A NIC port that stamps frames (RTE_ETH_RX_OFFLOAD_TIMESTAMP) puts its
+// clock's ticks in the timestamp field: each frame of one burst is taken at
+// its ticks converted by the port's clock (device_clock.h), under the capture
+// clock's rules; a frame the NIC did not stamp takes the burst's time. No NIC
+// here: the port is a net_ring fed by the test, its clock a 156.25 MHz one
+// (6.4 ns a tick) fitted from two made-up samples; the expected times are
+// worked out from that rate.
+TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
+  int ts_offset = -1;
+  uint64_t ts_flag = 0;
+  ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
+  rte_mempool* pool = rte_pktmbuf_pool_create("rxn_pool", 1023, 0, 0, 2048, rte_socket_id());
+  ASSERT_NE(pool, nullptr);
+  rte_ring* ring =
+      rte_ring_create("rxn_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  const int port = rte_eth_from_rings("net_rxn", &ring, 1, &ring, 1, rte_socket_id());
+  ASSERT_GE(port, 0);
+  rte_eth_conf conf{};
+  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
+  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
+  ASSERT_EQ(rte_eth_dev_start(port), 0);
+
+  constexpr int64_t kMs = 1'000'000;
+  const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
+  const uint64_t base_ticks = 987'654'321;
+  const auto clock =
+      FitDeviceClock(DeviceClockSample{base_ticks - 15'625'000, t1 - 100 * kMs, t1 - 100 * kMs},
+                     DeviceClockSample{base_ticks, t1, t1});
+  ASSERT_TRUE(clock.ok()) << clock.status();
+
+  CollectingSink sink;
+  FlowTableOptions o;
+  o.name = "rxn";
+  o.max_flows = 1024;
+  auto table = std::move(
+      FlowTable::Create(o, RecordSink{&sink, &CollectingSink::Acquire, &CollectingSink::Publish})
+          .value());
+  std::atomic<bool> stop{false};
+  WorkerSetup ws;
+  RxQueueSpec q;
+  q.port_id = static_cast<uint16_t>(port);
+  q.name = "nic0";
+  q.device_clock = &*clock;
+  ws.queues.push_back(q);
+  ws.ports.resize(static_cast<size_t>(port) + 1);
+  ws.ports[static_cast<size_t>(port)] = q;
+  ws.table = table.get();
+  ws.timestamp_offset = ts_offset;
+  ws.timestamp_flag = ts_flag;
+  ws.stop = &stop;
+
+  // ms after t1 -> ticks: 156,250 ticks a millisecond; stamps in the middle
+  // of a millisecond, as Start/Last are whole Unix ms.
+  const auto send = [&](uint32_t flow, uint64_t ticks, bool stamped) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    ASSERT_NE(m, nullptr);
+    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = ticks;
+    if (stamped) m->ol_flags |= ts_flag;
+    ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
+  };
+  send(1, base_ticks + 156'250 + 78'125, true);                    // t1 + 1.5 ms
+  send(1, base_ticks + 3 * 156'250 + 78'125, true);                // t1 + 3.5 ms
+  send(2, base_ticks - 2 * 156'250, true);                         // before the latest: held there
+  send(3, base_ticks + uint64_t{2} * 86'400'000 * 156'250, true);  // two days ahead: a jump
+  send(4, base_ticks, false);                                      // not stamped: the burst's time
+  send(5, base_ticks + 4 * 156'250 + 78'125, true);                // t1 + 4.5 ms
+  const int64_t before_ms = WallNs() / kMs;
+  RxWorker worker(ws);
+  std::thread run([&] { worker.Run(); });
+  while (table->counters().packets_in_flows < 6) std::this_thread::yield();
+  const int64_t after_ms = WallNs() / kMs;
+  stop = true;
+  run.join();
+
+  ASSERT_EQ(sink.by_flow.size(), 5u);
+  EXPECT_EQ(sink.by_flow[1].start, t1 / kMs + 1);
   EXPECT_EQ(sink.by_flow[1].last, t1 / kMs + 3);
   EXPECT_EQ(sink.by_flow[2].start, t1 / kMs + 3);
   EXPECT_EQ(sink.by_flow[3].start, t1 / kMs + 3);

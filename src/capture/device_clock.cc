@@ -1,0 +1,51 @@
+#include "capture/device_clock.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace skyprobe {
+namespace {
+
+// The host's time of a sample: the middle of its bracket.
+int64_t Midpoint(const DeviceClockSample& s) {
+  return s.host_before_ns + (s.host_after_ns - s.host_before_ns) / 2;
+}
+
+}  // namespace
+
+absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
+                                           const DeviceClockSample& later) {
+  if (earlier.host_after_ns < earlier.host_before_ns ||
+      later.host_after_ns < later.host_before_ns) {
+    return absl::InvalidArgumentError("device clock: the host's clock went back within a sample");
+  }
+  const int64_t host_ns = Midpoint(later) - Midpoint(earlier);
+  const int64_t bracket = (earlier.host_after_ns - earlier.host_before_ns) +
+                          (later.host_after_ns - later.host_before_ns);
+  if (host_ns <= 0 || bracket >= host_ns) {
+    return absl::InvalidArgumentError(absl::StrCat("device clock: samples ", host_ns,
+                                                   " ns apart with ", bracket,
+                                                   " ns of uncertainty cannot give a rate"));
+  }
+  const uint64_t ticks = later.ticks - earlier.ticks;
+  if (ticks == 0 || ticks > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device clock: it moved ", static_cast<int64_t>(ticks),
+                     " ticks while the host's moved ", host_ns, " ns"));
+  }
+  // Rounded to the nearest step of the fixed point.
+  const unsigned __int128 fixed =
+      ((static_cast<unsigned __int128>(host_ns) << DeviceClock::kFractionBits) + ticks / 2) / ticks;
+  if (fixed == 0 || fixed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device clock: ", ticks, " ticks in ", host_ns, " ns is no plausible rate"));
+  }
+  DeviceClock c;
+  c.base_ticks = later.ticks;
+  c.base_ns = Midpoint(later);
+  c.ns_per_tick_fixed = static_cast<uint64_t>(fixed);
+  return c;
+}
+
+}  // namespace skyprobe
