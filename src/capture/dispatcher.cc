@@ -47,9 +47,9 @@ Dispatcher::Dispatcher(DispatcherSetup setup)
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
   merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
-  last_mark_ns_.assign(setup_.rings.size(), 0);
   staged_.resize(setup_.rings.size());
-  for (auto& s : staged_) s.reserve(kBurst);
+  // A burst's frames and at most one clock mark per frame.
+  for (auto& s : staged_) s.reserve(2 * kBurst);
 }
 
 int Dispatcher::LaunchThunk(void* self) {
@@ -79,15 +79,6 @@ void Dispatcher::Push(uint32_t worker, const DispatchItem* items, uint32_t n,
       rte_pause();
     }
     sent += setup_.rings[worker]->Enqueue(items + sent, n - sent);
-  }
-}
-
-void Dispatcher::SendMarks(int64_t clock_ns, bool force) noexcept {
-  for (uint32_t w = 0; w < setup_.rings.size(); ++w) {
-    if (!force && clock_ns - last_mark_ns_[w] < setup_.mark_every_ns) continue;
-    const DispatchItem mark{nullptr, clock_ns};
-    // A mark may be skipped on a full ring: the next frame or mark moves the clock.
-    if (setup_.rings[w]->Enqueue(&mark, 1) == 1 || force) last_mark_ns_[w] = clock_ns;
   }
 }
 
@@ -138,6 +129,16 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
     } else if (stamped) {
       ts = clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
     }
+    if (SKYPROBE_UNLIKELY(ts != 0 && ts >= next_mark_ns_)) {
+      // Every mark_every_ns of capture time the other workers learn the
+      // time at this very frame's place in the sequence: where the marks
+      // fall depends on the frames alone, not on how the reader cut them
+      // into bursts (the workers' records then do not either).
+      for (uint32_t o = 0; o < workers; ++o) {
+        if (o != w) staged_[o].push_back(DispatchItem{nullptr, ts});
+      }
+      next_mark_ns_ = ts - ts % setup_.mark_every_ns + setup_.mark_every_ns;
+    }
     staged_[w].push_back(DispatchItem{mb, ts});
     counters_.rx_bytes += mb->pkt_len;
   }
@@ -147,9 +148,7 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
     if (staged_[w].empty()) continue;
     Push(w, staged_[w].data(), static_cast<uint32_t>(staged_[w].size()), q.is_file);
     staged_[w].clear();
-    last_mark_ns_[w] = clock_.now_ns();  // frames carry the time themselves
   }
-  if (setup_.timestamp_offset >= 0) SendMarks(clock_.now_ns(), false);
 }
 
 void Dispatcher::Run() noexcept {

@@ -71,8 +71,9 @@ struct DispatcherSetup {
   std::vector<RxQueueSpec> queues;
   std::vector<DispatchRing*> rings;  // one per worker
   int timestamp_offset = -1;
-  uint64_t timestamp_flag = 0;          // the ol_flags bit of a frame whose field is set (NIC time)
-  int64_t mark_every_ns = 100'000'000;  // clock marks at most this far apart per worker
+  uint64_t timestamp_flag = 0;  // the ol_flags bit of a frame whose field is set (NIC time)
+  // A clock mark to every other worker each time the capture time crosses a multiple.
+  int64_t mark_every_ns = 100'000'000;
   const std::atomic<bool>* stop = nullptr;
   bool shares_cpu = false;  // oversubscribed: yield when waiting
   bool adaptive = false;    // --poll adaptive: sleep when idle (idle_backoff.h)
@@ -97,13 +98,12 @@ class Dispatcher {
   // Hands `n` frames taken from queue `qi` to the workers' rings.
   void Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept;
   void Push(uint32_t worker, const DispatchItem* items, uint32_t n, bool is_file) noexcept;
-  void SendMarks(int64_t clock_ns, bool force) noexcept;
 
   static constexpr uint16_t kBurst = 32;
   DispatcherSetup setup_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
-  std::vector<int64_t> last_mark_ns_;
+  int64_t next_mark_ns_ = 0;          // the next frame at or past it sends clock marks
   std::vector<std::vector<DispatchItem>> staged_;
   // Capture time of every frame, in the order they arrive: frames and marks
   // carry it to the workers, so that a worker's times are those one worker

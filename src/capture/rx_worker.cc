@@ -179,6 +179,10 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
         kept_times_[k] = FrameTime(mb, burst_clock);
       }
       const bool keep = f == nullptr || f->Match(mb);
+      // A capture clock's table takes its due work at every frame's time,
+      // filtered ones included (FinishBurst).
+      walk_ts_[i] = kept_times_[k];
+      walk_kept_[i] = keep;
       if (keep) {
         ++k;
       } else {
@@ -192,7 +196,16 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
     // Kept frames go on with the times taken above.
     if (times != nullptr || setup_.timestamp_offset >= 0) times = kept_times_;
     n = k;
+    if (capture_clock_) {
+      walk_n_ = n_in;
+      walk_all_ = walk_ts_;
+      walk_keep_ = walk_kept_;
+    }
     if (n == 0) return;
+  } else if (capture_clock_) {
+    walk_n_ = n;
+    walk_all_ = ts_;
+    walk_keep_ = nullptr;
   }
   // Per-worker scratch, reused burst after burst (the parser resets what it sets).
   const uint8_t** frames = frames_;
@@ -248,24 +261,69 @@ void RxWorker::ParseBurst(rte_mbuf* const* m, uint16_t n, const int64_t* times) 
 }
 
 bool RxWorker::FinishBurst(WorkBudget* budget) noexcept {
-  if (parsed_ == 0) return true;
   FlowTable& table = *setup_.table;
-  // A capture clock: expire what was due before this burst first, whatever
-  // it takes, so that a flow idle past its deadline is not extended by a
-  // frame that came after it (the same result at any speed). A live clock
-  // leaves that to the iteration's budget (expiry at most a tick late, a few
-  // bursts later under a backlog).
-  if (capture_clock_ && !table.AdvanceClock(ts_[0], budget)) return false;
-  table.ProcessBurst(frames_, pkts_, ts_, parsed_, caplens_);
+  if (!capture_clock_) {
+    // A live clock: the iteration's budget takes the table's due work after
+    // the burst (expiry at most a tick late, a few bursts later under a backlog).
+    if (parsed_ != 0) table.ProcessBurst(frames_, pkts_, ts_, parsed_, caplens_);
+    parsed_ = 0;
+    return true;
+  }
+  if (walk_n_ == 0) return true;
+  // A capture clock: the table's due work (update ticks, expiries) is done
+  // at the first frame at or past its time, before that frame is accounted,
+  // so that records depend on the frames, not on where bursts were cut (nor
+  // on the budgets). The common case: nothing due up to the burst's last
+  // frame, nor made due by the burst's own frames: one compare.
+  if (walk_next_ == 0 && walk_all_[walk_n_ - 1] < table.QuietUntil(walk_all_[0])) {
+    if (parsed_ != 0) table.ProcessBurst(frames_, pkts_, ts_, parsed_, caplens_);
+  } else if (!WalkBurst(budget)) {
+    return false;
+  }
   parsed_ = 0;
+  walk_n_ = 0;
+  walk_next_ = 0;
+  walk_kept_next_ = 0;
+  return true;
+}
+
+bool RxWorker::WalkBurst(WorkBudget* budget) noexcept {
+  FlowTable& table = *setup_.table;
+  uint16_t i = walk_next_;       // frames of the burst (filtered ones too)
+  uint16_t k = walk_kept_next_;  // kept frames (the table's)
+  while (i < walk_n_) {
+    const int64_t t = walk_all_[i];
+    if (t >= table.next_due_ns() && !table.AdvanceClock(t, budget)) {
+      // Out of budget (or of record slots): the rest of the burst waits,
+      // from this frame on; the table resumes its work at the same time.
+      walk_next_ = i;
+      walk_kept_next_ = k;
+      return false;
+    }
+    // Frame i and those after it that come before anything can be due go
+    // to the table in one run.
+    const int64_t quiet = table.QuietUntil(t);
+    uint16_t j = i;
+    uint16_t end = k;
+    do {
+      if (walk_keep_ == nullptr || walk_keep_[j]) ++end;
+      ++j;
+    } while (j < walk_n_ && walk_all_[j] < quiet);
+    if (end > k) table.ProcessBurst(frames_ + k, pkts_ + k, ts_ + k, end - k, caplens_ + k);
+    i = j;
+    k = end;
+  }
   return true;
 }
 
 void RxWorker::Background(WorkBudget* budget) noexcept {
   FlowTable& table = *setup_.table;
   // The table's clock: the capture's (not before its first frame: update
-  // windows start there), or the TSC's.
-  const bool clock_known = !capture_clock_ || clock_.now_ns() != 0;
+  // windows start there), or the TSC's. A capture clock's due work was done
+  // at the frames (FinishBurst): this only finishes work a budget left, at
+  // its own time, and moves the clock to the last frame's (nothing is due
+  // there); not while a burst is held (its frames come first).
+  const bool clock_known = capture_clock_ ? clock_.now_ns() != 0 && walk_n_ == 0 : true;
   // Queries and the table take the first share of the budget in turn, so
   // that a long expiry backlog does not starve a query, nor the reverse.
   const bool queries_first = (++loops_ & 1) != 0;
@@ -438,7 +496,13 @@ void RxWorker::RunFromRing() noexcept {
         if (setup_.hold) Hold();
         return;
       }
+      // A clock mark: a frame of another worker's, at its place in the
+      // capture. Due work is done at its time, as at a frame of this
+      // worker's (left over, the table resumes it at that time first).
       clock_.MoveTo(item.clock_ns);
+      if (capture_clock_ && clock_.now_ns() >= setup_.table->next_due_ns()) {
+        setup_.table->AdvanceClock(clock_.now_ns(), &budget);
+      }
     }
     if (held) continue;
     Background(&budget);

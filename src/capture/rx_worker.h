@@ -11,9 +11,10 @@
 // (kBusyBudgetNs) when the last poll brought a full burst (frames are waiting), up to 20 us
 // when it brought none, and resumes on the next iteration. The time between
 // two rx_burst calls is measured (loop_gap.h). With a capture clock (pcap
-// files), timer work due before a burst's first frame is finished before the
-// burst is accounted, so results do not depend on timing: the burst is held
-// (no polling, nothing to lose on a file) for as many iterations as it takes.
+// files), timer work due by a frame's time is finished before that frame is
+// accounted, inside a burst too, so results depend neither on timing nor on
+// where bursts were cut: the rest of the burst is held (no polling, nothing
+// to lose on a file) for as many iterations as it takes.
 // Live ports run the table on the TSC's clock; a frame's own time is the
 // kernel's receive time where the port gives one (--iface-time kernel), else
 // the time its burst was read.
@@ -151,6 +152,10 @@ class RxWorker {
   // work due before its first frame is done: false while that is left
   // (the burst is held; call again with a new budget).
   bool FinishBurst(WorkBudget* budget) noexcept;
+  // FinishBurst's way when something is due inside the burst: the frames
+  // in order, the table's clock advanced to a frame's time before it when
+  // work is due by then; false when the budget ran out (resumes there).
+  bool WalkBurst(WorkBudget* budget) noexcept;
   // Frees a parsed burst once FinishBurst is done with it, else holds it.
   void FreeOrHold(rte_mbuf** m, uint16_t n, WorkBudget* budget) noexcept;
   // The non-packet work of one iteration: the table's clock (timers, update
@@ -179,7 +184,17 @@ class RxWorker {
   uint8_t linear_[kBurst][kLinearMax];
   rte_mbuf* kept_[kBurst];
   int64_t kept_times_[kBurst];
-  uint16_t parsed_ = 0;   // frames of the parsed burst left for the table (after BPF)
+  uint16_t parsed_ = 0;  // frames of the parsed burst left for the table (after BPF)
+  // A capture clock: every frame's time in the burst (filtered ones too:
+  // walk_ts_ and walk_kept_ with a filter, else ts_ and no flags), and where
+  // a held burst resumes (WalkBurst).
+  int64_t walk_ts_[kBurst];
+  bool walk_kept_[kBurst];
+  const int64_t* walk_all_ = nullptr;
+  const bool* walk_keep_ = nullptr;
+  uint16_t walk_n_ = 0;
+  uint16_t walk_next_ = 0;
+  uint16_t walk_kept_next_ = 0;
   int64_t live_now_ = 0;  // live clock: the last parsed burst's time, 0 once used
   // A burst held for the table's due work (capture clock): its mbufs, freed
   // once it is accounted.

@@ -298,7 +298,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   }
 
   if (!clock_started_) AdvanceClock(ts_ns);
-  wheel_->Arm(pos, ts_ns + opts_.expire_ns);
+  ArmTimer(pos, ts_ns + opts_.expire_ns);
   ++live_;
   ++counters_.flows_created;
   ++counters_.input_flows_created[input % kInputSlots];

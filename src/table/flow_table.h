@@ -12,6 +12,7 @@
 //   table->AdvanceClock(now_ns);                       // timers, update ticks
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -201,6 +202,21 @@ class FlowTable {
   // call resumes it.
   bool AdvanceClock(int64_t now_ns, WorkBudget* budget = nullptr) noexcept;
 
+  // The earliest time at which AdvanceClock has work (an update tick, a
+  // wheel slot, a datagram's or a kept flow's timeout): an AdvanceClock to
+  // an earlier time does nothing but move the clock. INT64_MIN while work
+  // is left from an earlier call (or before the clock starts). Frames
+  // accounted meanwhile may only bring it earlier (new timers).
+  int64_t next_due_ns() const noexcept { return due_ns_; }
+  // A bound below which frames from `first_ns` on can be accounted with no
+  // AdvanceClock between them: nothing is due before it, and no timer a
+  // frame at or after `first_ns` arms comes due before it either (the
+  // shortest timer a frame sets, and the wheel's horizon). Capture clocks
+  // (rx_worker.cc) compare a burst's last time to it: one compare a burst.
+  int64_t QuietUntil(int64_t first_ns) const noexcept {
+    return std::min(std::min(due_ns_, first_ns + min_timer_ns_), wheel_->HorizonNs());
+  }
+
   // Emits the final record of every live flow and empties the shard (end of
   // input, signal, Flush request). Returns false when the sink ran out of
   // slots or `budget` is spent: call again (the work resumes).
@@ -346,7 +362,17 @@ class FlowTable {
   void KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept;
   void DropOldestKept() noexcept;
   void AgeKept() noexcept;
-  void OnTimer(uint32_t pos) noexcept;
+  // False: no record slot, the wheel stops on the flow (Retry).
+  bool OnTimer(uint32_t pos) noexcept;
+  // The due work of AdvanceClock at now_ns_; updates due_ns_.
+  bool DoDueWork(WorkBudget* budget) noexcept;
+  int64_t NextDueNs() const noexcept;
+  // Arms the timer of `pos`; a deadline earlier than any due brings due_ns_ in.
+  void ArmTimer(uint32_t pos, int64_t deadline_ns) noexcept {
+    const int64_t due = wheel_->Arm(pos, deadline_ns);
+    if (due < due_ns_) due_ns_ = due;
+  }
+  static constexpr int64_t kWorkLeft = INT64_MIN;
   void StartUpdateTick(int64_t tick_ns) noexcept;
   bool ContinueUpdateTick(WorkBudget* budget) noexcept;
   bool EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept;
@@ -408,6 +434,8 @@ class FlowTable {
   uint32_t live_ = 0;
   int64_t now_ns_ = 0;
   bool clock_started_ = false;
+  int64_t due_ns_ = kWorkLeft;  // next_due_ns()
+  int64_t min_timer_ns_ = 0;    // the shortest timer ProcessBurst arms (set at Init)
   int64_t next_update_ns_ = 0;
   int64_t last_tick_ms_ = 0;
   TableCounters counters_;

@@ -190,6 +190,7 @@ void FlowTable::ProcessFragment(const uint8_t* frame, const ParsedPacket& pkt, i
   if (idx == kNoIndex) {
     if (defrag_->full()) GiveUpDatagram(defrag_->Oldest(), GiveUpReason::kTableFull);
     idx = defrag_->Insert(key, hash, ts_ns);
+    due_ns_ = std::min(due_ns_, ts_ns + opts_.ip_defrag_timeout_ns);
   }
   DefragEntry& e = defrag_->entry(idx);
   if (!e.failed) {

@@ -102,6 +102,10 @@ absl::Status FlowTable::Init() {
                      " MiB): lower --max-flows or give EAL more memory"));
   }
   wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
+  // The shortest timer a frame can set: its flow's idle expiry, a TCP close
+  // hold (at least 1 ns), a datagram's timeout.
+  min_timer_ns_ = std::min(opts_.expire_ns, std::max<int64_t>(opts_.tcp_close_hold_ns, 1));
+  if (opts_.ip_defrag) min_timer_ns_ = std::min(min_timer_ns_, opts_.ip_defrag_timeout_ns);
   if (opts_.raw_first != 0 || opts_.raw_last != 0) {
     RawPacketArenaOptions ro;
     ro.first = opts_.raw_first;

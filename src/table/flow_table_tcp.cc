@@ -129,7 +129,9 @@ void FlowTable::TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& su
   if (!was_closed && Closed(h)) {
     // Closed both ways or reset: export after a short hold (late ACKs still count).
     wheel_->Disarm(pos);
-    wheel_->Arm(pos, ts_ns + opts_.tcp_close_hold_ns);
+    // At least 1 ns: a timer a frame arms is never due at the frame's own
+    // time (FlowTable::QuietUntil).
+    ArmTimer(pos, ts_ns + std::max<int64_t>(opts_.tcp_close_hold_ns, 1));
   }
 }
 

@@ -3,6 +3,7 @@
 // eviction and flush; every record leaves through the RecordSink here.
 #include <rte_hash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -37,37 +38,67 @@ bool FlowTable::AdvanceClock(int64_t now_ns, WorkBudget* budget) noexcept {
     next_update_ns_ = now_ns + opts_.update_ns;
     last_tick_ms_ = Ms(now_ns);
   }
+  // Work left by an earlier call is finished at that call's time before the
+  // clock moves on: what is due at a time is done the same way however
+  // many calls it takes (the records do not depend on the budgets).
+  if (due_ns_ == kWorkLeft && !DoDueWork(budget)) return false;
   if (now_ns > now_ns_) now_ns_ = now_ns;
+  if (now_ns_ < due_ns_) return true;  // nothing due yet: no work, nothing read
+  return DoDueWork(budget);
+}
+
+bool FlowTable::DoDueWork(WorkBudget* budget) noexcept {
   // One budget for every kind of work, in this order: datagrams past their
   // timeout, the update tick, then the timer wheel. Each resumes where it
-  // stopped on the next call. Kept expired flows whose time is up go first
-  // (a prefix of their ring: cheap).
+  // stopped on the next call, and each waits for the one before it: with
+  // the tick's records stalled (no slot), an expiry must not overtake the
+  // flow's UPDATE (records would depend on the consumer's speed). Kept
+  // expired flows whose time is up go first (a prefix of their ring: cheap).
   if (kept_ != nullptr) AgeKept();
-  bool done = true;
-  if (defrag_ != nullptr && !defrag_busy_) done = ExpireDatagrams(budget);
-  if (report_active_) ContinueUpdateTick(budget);
-  if (now_ns_ >= next_update_ns_ && !report_active_) {
+  due_ns_ = kWorkLeft;
+  if (defrag_ != nullptr && !defrag_busy_ && !ExpireDatagrams(budget)) return false;
+  if (report_active_ && !ContinueUpdateTick(budget)) return false;
+  if (now_ns_ >= next_update_ns_) {
     StartUpdateTick(next_update_ns_);
     // Catch up over idle gaps without emitting empty windows, in one step:
     // a gap in a capture can be years of update periods.
     if (next_update_ns_ <= now_ns_) {
       next_update_ns_ += ((now_ns_ - next_update_ns_) / opts_.update_ns + 1) * opts_.update_ns;
     }
-    ContinueUpdateTick(budget);
+    if (!ContinueUpdateTick(budget)) return false;
   }
-  done &= !report_active_;
-  return wheel_->Advance(now_ns_, budget, [this](uint32_t pos) { OnTimer(pos); }) && done;
+  if (!wheel_->Advance(now_ns_, budget, [this](uint32_t pos) { return OnTimer(pos); })) {
+    return false;
+  }
+  due_ns_ = NextDueNs();
+  return true;
 }
 
-void FlowTable::OnTimer(uint32_t pos) noexcept {
+int64_t FlowTable::NextDueNs() const noexcept {
+  int64_t due = std::min(next_update_ns_, wheel_->NextDueNs());
+  if (defrag_ != nullptr && defrag_->Oldest() != kNoIndex) {
+    due = std::min(due, defrag_->entry(defrag_->Oldest()).created_ns + opts_.ip_defrag_timeout_ns);
+  }
+  if (kept_ != nullptr && !kept_->empty()) {
+    due = std::min(due, kept_->Front().expired_ns + opts_.keep_expired_ns);
+  }
+  return due;
+}
+
+bool FlowTable::OnTimer(uint32_t pos) noexcept {
   const FlowHot& h = hot_[pos];
   const bool closed = Closed(h);
   const int64_t deadline = h.last_ns + (closed ? opts_.tcp_close_hold_ns : opts_.expire_ns);
   if (deadline > now_ns_) {
     wheel_->Arm(pos, deadline);
   } else if (!Expire(pos, closed ? ExpireReason::kTcpClosed : ExpireReason::kIdle)) {
-    wheel_->Arm(pos, now_ns_ + 1);  // no record slot: retry at the next tick
+    // No record slot: the wheel stops on this flow and the next call starts
+    // with it, at the same time (a later clock could put an update tick
+    // before this expiry: records would depend on the consumer's speed).
+    wheel_->Retry(pos);
+    return false;
   }
+  return true;
 }
 
 void FlowTable::StartUpdateTick(int64_t tick_ns) noexcept {

@@ -18,6 +18,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "table/flow_record.h"
@@ -43,22 +44,34 @@ class TimerWheel {
   void Start(int64_t now_ns) { next_tick_ = now_ns / tick_ns_; }
   bool started() const { return next_tick_ >= 0; }
 
-  void Arm(uint32_t pos, int64_t deadline_ns) noexcept {
+  // Returns the time the flow's slot comes due (t * tick, at most
+  // HorizonNs()): the owner's next due time may have to come earlier.
+  int64_t Arm(uint32_t pos, int64_t deadline_ns) noexcept {
     int64_t t = (deadline_ns + tick_ns_ - 1) / tick_ns_;  // due once now >= t * tick
     if (t < next_tick_) t = next_tick_;
     const int64_t horizon = next_tick_ + static_cast<int64_t>(mask_);
     if (t > horizon) t = horizon;  // re-checked then, and re-armed further
-    const uint32_t slot = static_cast<uint32_t>(t) & mask_;
-    FlowHot& w = hot_[pos];
-    w.wheel_slot = static_cast<uint16_t>(slot + 1);
-    w.wheel_prev = kNoIndex;
-    w.wheel_next = heads_[slot];
-    if (w.wheel_next != kNoIndex) {
-      hot_[w.wheel_next].wheel_prev = pos;
-    } else {
-      MarkNonEmpty(slot);
-    }
-    heads_[slot] = pos;
+    Link(pos, static_cast<uint32_t>(t) & mask_);
+    return t * tick_ns_;
+  }
+
+  // Puts `pos` back first in the slot being visited (Advance stopped on it:
+  // the next call visits it first).
+  void Retry(uint32_t pos) noexcept { Link(pos, static_cast<uint32_t>(next_tick_) & mask_); }
+
+  // When the earliest armed flow's slot comes due (INT64_MAX: none armed):
+  // Advance to an earlier time visits nothing. Constant time (the bitmap).
+  int64_t NextDueNs() const noexcept {
+    if (next_tick_ < 0) return INT64_MIN;
+    const uint32_t from = static_cast<uint32_t>(next_tick_) & mask_;
+    uint32_t slot = FindFrom(from);
+    if (slot == kNoIndex && from != 0) slot = FindFrom(0);
+    if (slot == kNoIndex) return INT64_MAX;
+    return (next_tick_ + ((slot - from) & mask_)) * tick_ns_;
+  }
+  // The latest time a flow armed now may wait for its first visit.
+  int64_t HorizonNs() const noexcept {
+    return (next_tick_ + static_cast<int64_t>(mask_)) * tick_ns_;
   }
 
   void Disarm(uint32_t pos) noexcept {
@@ -81,8 +94,9 @@ class TimerWheel {
 
   // Calls `due(pos)` for each flow in every slot whose tick has come, after
   // disarming it; `due` must expire the flow or Arm() it with a deadline after
-  // `now_ns`. Stops when `budget` is spent; returns false if work is left
-  // (the next call resumes with the same slot).
+  // `now_ns`, or (a `due` returning bool) Retry() it and return false to stop
+  // here. Stops when `budget` is spent; returns false if work is left (the
+  // next call resumes with the same slot).
   template <typename Fn>
   bool Advance(int64_t now_ns, WorkBudget* budget, Fn&& due) noexcept {
     const int64_t now_tick = now_ns / tick_ns_;
@@ -100,7 +114,11 @@ class TimerWheel {
         if (budget->Charge(kVisitCost)) return false;
         const uint32_t pos = head;
         Disarm(pos);
-        due(pos);
+        if constexpr (std::is_void_v<decltype(due(pos))>) {
+          due(pos);
+        } else if (!due(pos)) {
+          return false;
+        }
       }
       ++next_tick_;
     }
@@ -119,6 +137,19 @@ class TimerWheel {
   }
 
  private:
+  void Link(uint32_t pos, uint32_t slot) noexcept {
+    FlowHot& w = hot_[pos];
+    w.wheel_slot = static_cast<uint16_t>(slot + 1);
+    w.wheel_prev = kNoIndex;
+    w.wheel_next = heads_[slot];
+    if (w.wheel_next != kNoIndex) {
+      hot_[w.wheel_next].wheel_prev = pos;
+    } else {
+      MarkNonEmpty(slot);
+    }
+    heads_[slot] = pos;
+  }
+
   void MarkNonEmpty(uint32_t slot) noexcept {
     const uint32_t w = slot >> 6;
     bits_[w] |= 1ull << (slot & 63);

@@ -45,6 +45,8 @@
 // BM_WorkerAppNew/<flows>/<app>: the TLS mix with the table emptied at each
 // round (outside the timing): every ClientHello is read and fingerprinted,
 // every flow is new: the cost per new TLS flow, metadata off (0) or on (1).
+#include <rte_mbuf_dyn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -383,6 +385,58 @@ void BM_IdleChurn(benchmark::State& state) {
   state.counters["evicted_per_frame"] = static_cast<double>(c.flows_evicted) / frames_in;
 }
 
+// BM_WorkerCaptureClock/<flows>/<update_s>: BM_WorkerNic's traffic on a
+// capture clock, as a pcap replay runs: each frame stamped 1 us after the
+// one before (in the mbuf's timestamp field, written before each burst), an
+// update tick every <update_s> seconds of capture time. With 60 nothing falls
+// due while timed (the common case: one compare a burst); with 1 a tick over
+// every flow falls inside a burst every million frames.
+void BM_WorkerCaptureClock(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  static int ts_offset = -1;
+  static uint64_t ts_flag = 0;
+  if (ts_offset < 0 && rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag) != 0) {
+    state.SkipWithError("no timestamp field");
+    return;
+  }
+  static int n = 0;
+  bench::DiscardSink sink;
+  FlowTableOptions o;
+  o.name = "benchclock" + std::to_string(n++);
+  o.max_flows = flows + flows / 4 + 1024;
+  o.update_ns = state.range(1) * 1'000'000'000;
+  auto table = std::move(FlowTable::Create(o, sink.AsSink()).value());
+  WorkerSetup ws;
+  RxQueueSpec q;
+  q.name = "memory";
+  AddPort(ws, q);
+  ws.table = table.get();
+  ws.timestamp_offset = ts_offset;
+  ws.timestamp_flag = ts_flag;
+  RxWorker worker(ws);
+  bench::RecycledFrames frames;
+  uint64_t us = 1'700'000'000'000'000;
+  const auto burst = [&](uint32_t i) {
+    rte_mbuf** m = frames.Next(i, kBurst);
+    for (uint16_t k = 0; k < kBurst; ++k) {
+      *RTE_MBUF_DYNFIELD(m[k], ts_offset, uint64_t*) = us++;
+      m[k]->ol_flags |= ts_flag;
+    }
+    return m;
+  };
+  for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(worker, burst(i), kBurst);
+  uint32_t i = 0;
+  const uint64_t updates = table->counters().update_records;
+  for (auto _ : state) {
+    Handle(worker, burst(i), kBurst);
+    i += kBurst;
+    if (i + kBurst > flows) i = 0;
+  }
+  state.counters["Mpps"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kBurst) / 1e6, benchmark::Counter::kIsRate);
+  state.counters["updates"] = static_cast<double>(table->counters().update_records - updates);
+}
+
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
@@ -405,6 +459,10 @@ BENCHMARK(BM_FloodAtLimit)->Args({0, 1 << 20})->Args({1, 1 << 20})->MinTime(2.0)
 BENCHMARK(BM_FloodOneBucket)->Arg(1 << 10)->Arg(1 << 13)->MinTime(1.0);
 BENCHMARK(BM_FloodCollidingKeys)->Arg(512)->MinTime(1.0);
 BENCHMARK(BM_IdleChurn)->Arg(0)->Arg(1 << 16)->MinTime(2.0);
+BENCHMARK(BM_WorkerCaptureClock)
+    ->ArgsProduct({{1 << 10, 1 << 20}, {60, 1}})
+    ->ArgNames({"flows", "update_s"})
+    ->MinTime(2.0);
 
 }  // namespace
 }  // namespace skyprobe

@@ -5,6 +5,9 @@ Both readers must give the same records: every JSON record of a run with
 the mapped reader equals, field for field, the one of a run through
 net_pcap (DPDK's PMD, which reads with libpcap), and the counters agree
 (packets_in, bytes_in, drops, packets_in_flows, filtered, capture points).
+The readers cut the frames into bursts in different places; update ticks and
+expiries inside bursts must not change a record (the default timers, and
+short ones where said).
 
 - the Skydive traces, each alone; then all of them at once (capture points in
   capture-time order) with attributes (node-tid=, capture-id=, bpf=);
@@ -16,7 +19,8 @@ net_pcap (DPDK's PMD, which reads with libpcap), and the counters agree
 - --workers 2 with --pcap-queues (rss) and with dispatch, a 40 MB file in
   dispatch mode (the reader releases the mapping behind it while frames are
   in flight), and a paced replay (--pcap-realtime at a high --pcap-speed);
-- every capture of the tcpdump corpus whose link type the probe decodes.
+- every capture of the tcpdump corpus whose link type the probe decodes
+  (short timers).
   One difference is expected, and checked: a frame longer than 2048 bytes
   reaches the parser whole from the mapped reader, cut to 2048 bytes through
   net_pcap's multi-segment mbufs (see assert_same_but_long_frames).
@@ -45,33 +49,16 @@ COUNTERS = ('packets_in', 'bytes_in', 'packets_in_flows', 'filtered',
             'drops', 'flows_created')
 
 
-def comparable(record):
-    """The record but for the one part that depends on how frames were cut
-    into bursts rather than on the frames: the window of an EXPIRE record's
-    LastUpdateMetric (its Start is the last update tick when the table
-    reported that tick before it expired the flow, the flow's own Start
-    otherwise, and a tick and the expiries due in the same stretch of capture
-    time are taken in the order the bursts bring them). Its counts stay."""
-    r = json.loads(json.dumps(record))
-    if r.get('Event') == 'EXPIRE':
-        for key in ('Start', 'Last'):
-            r.get('LastUpdateMetric', {}).pop(key, None)
-    return r
+# Short timers: update ticks every second and expiries two seconds after a
+# flow's last frame, so that many fall inside the readers' bursts (the
+# worker does each at the first frame at or past its time, wherever the
+# bursts were cut: rx_worker.cc FinishBurst).
+SHORT_TIMERS = ['--update', '1', '--expire', '2', '--tcp-close-hold-ms', '300']
 
 
 def canonical(records):
     """Records as sorted JSON strings (output order may differ at a tie)."""
-    return sorted(json.dumps(comparable(r), sort_keys=True) for r in records)
-
-
-# No update tick or expiry inside a capture: every flow leaves at the end of
-# the input, so the records depend on the frames alone. A tick or an expiry
-# due inside a burst is taken at the burst's edge (rx_worker.cc FinishBurst),
-# and the two readers cut bursts in different places: with the default
-# timers the records of a long capture may differ at those edges (which
-# update window a frame falls in), whatever the reader gave.
-TIMERS_OFF = ['--update', '2000000000', '--expire', '2000000000',
-              '--tcp-close-hold-ms', '2000000000']
+    return sorted(json.dumps(r, sort_keys=True) for r in records)
 
 
 def both(args, workdir, tag):
@@ -79,8 +66,8 @@ def both(args, workdir, tag):
     runs = []
     for reader in ('mapped', 'net_pcap'):
         path = os.path.join(workdir, '%s.%s.json' % (tag, reader))
-        run = h.run_skyprobe(list(args) + TIMERS_OFF + ['--pcap-reader', reader,
-                                                        '--max-flows', MAX_FLOWS],
+        run = h.run_skyprobe(list(args) + ['--pcap-reader', reader,
+                                           '--max-flows', MAX_FLOWS],
                              json_path=path, timeout=120)
         if os.path.exists(path):
             os.unlink(path)
@@ -170,7 +157,7 @@ class PcapReaderTest(unittest.TestCase):
         def split(records):
             rest, sizes = [], []
             for r in records:
-                r = comparable(r)
+                r = json.loads(json.dumps(r))
                 got = []
                 for part in ('Metric', 'LastUpdateMetric'):
                     m = r.get(part, {})
@@ -211,6 +198,10 @@ class PcapReaderTest(unittest.TestCase):
             mapped, net_pcap = both(args, workdir, 'all')
             self.assert_same(mapped, net_pcap, 'all traces as capture points')
             self.assertGreater(len(mapped.records), 50)
+            mapped, net_pcap = both(args + SHORT_TIMERS, workdir, 'short')
+            self.assert_same(mapped, net_pcap, 'all traces, short timers')
+            self.assertGreater(
+                sum(r['Event'] == 'UPDATE' for r in mapped.records), 50)
 
     def test_generated_files(self):
         """Snaplen cuts, nanoseconds, pcapng, a damaged file, workers, pacing."""
@@ -272,27 +263,17 @@ class PcapReaderTest(unittest.TestCase):
             mapped, net_pcap = both(['--pcap', large], workdir, 'large')
             self.assert_same(mapped, net_pcap, 'large file')
             self.assertEqual(mapped.summary['packets_in'], 220000)
-            # Dispatch mode: where a worker cuts an update window depends on
-            # when the dispatcher's clock marks reach it (two net_pcap runs
-            # differ there by a packet or two), so UPDATE records and
-            # LastUpdateMetric are left out; the flows' totals must agree.
+            # Dispatch mode: the dispatcher's clock marks reach each worker
+            # at their frames' places in the capture, wherever the reader
+            # cut its bursts: the same records, update windows included.
             mapped, net_pcap = both(['--pcap', large, '--workers', '2',
                                      '--distribution', 'dispatch'], workdir,
                                     'large-dispatch')
-
-            def totals(run):
-                out = []
-                for r in run.records:
-                    if r['Event'] != 'EXPIRE':
-                        continue
-                    r = dict(r)
-                    r.pop('LastUpdateMetric', None)
-                    out.append(json.dumps(r, sort_keys=True))
-                return sorted(out)
-            self.assertEqual(totals(mapped), totals(net_pcap))
-            for name in COUNTERS:
-                self.assertEqual(mapped.summary.get(name),
-                                 net_pcap.summary.get(name), name)
+            self.assert_same(mapped, net_pcap, 'large file, dispatch')
+            # Its 5 conversations, each touched in each of the 3 windows that
+            # close inside the 220 s (ticks at 60, 120 and 180 s).
+            self.assertEqual(
+                sum(r['Event'] == 'UPDATE' for r in mapped.records), 15)
             mapped, net_pcap = both(['--pcap', ng, '--pcap-realtime',
                                      '--pcap-speed', '1000'], workdir, 'paced')
             self.assert_same(mapped, net_pcap, 'paced')
@@ -310,8 +291,9 @@ class PcapReaderTest(unittest.TestCase):
         self.assertGreater(len(names), 400)
         with tempfile.TemporaryDirectory() as workdir, \
                 concurrent.futures.ThreadPoolExecutor(POOL_SIZE) as pool:
-            futures = {n: pool.submit(both, ['--pcap', os.path.join(folder, n)],
-                                      workdir, n) for n in names}
+            futures = {n: pool.submit(both, ['--pcap', os.path.join(folder, n)]
+                                      + SHORT_TIMERS, workdir, n)
+                       for n in names}
             mapped_files = 0
             for name in names:
                 mapped, net_pcap = futures[name].result()

@@ -6,11 +6,13 @@
 // the victim is the flow with the earliest timer (constant time, from the
 // wheel), counts stay exact, and a new flow seen several times in one burst
 // (hits, misses and evictions mixed) is one flow.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "fragment_builder.h"
@@ -141,6 +143,117 @@ TEST_F(BudgetTest, UpdateTickOverEveryFlowResumesAndReportsEachOnce) {
   // Untouched since: the next tick reports nothing.
   AdvanceMetered(kT0 + 10 * kSec - 1, 4);
   EXPECT_EQ(Count(FlowEvent::kUpdate), kFlows);
+}
+
+// Work a budget left at one time is finished at that time before the clock
+// moves on: an expiry left over is not pushed behind an update tick that a
+// later call brings (its record's window would start at that tick), so the
+// records are those of an unmetered run, whatever the budget.
+TEST_F(BudgetTest, WorkLeftIsFinishedAtItsOwnTimeBeforeTheClockMovesOn) {
+  constexpr uint32_t kFlows = 3000;
+  const auto run = [&](bool metered) {
+    Build(kFlows + 100, 7 * kSec);
+    sink_.records.clear();
+    for (uint32_t base = 0; base < kFlows; base += 30) {
+      std::vector<uint32_t> ids;
+      for (uint32_t i = base; i < base + 30; ++i) ids.push_back(i);
+      Burst(ids, kT0);
+    }
+    AdvanceMetered(kT0 + 7 * kSec, 1'000'000'000);  // the first tick, whole
+    std::vector<uint32_t> some;
+    for (uint32_t i = 0; i < 30; ++i) some.push_back(i);
+    Burst(some, kT0 + 8 * kSec);  // touched in the second window
+    // Flows 30.. are due at 10 s: a call at 10.1 s, metered or not; then the
+    // clock goes to the second tick (14 s) in one call.
+    const int64_t due = kT0 + 10 * kSec + kTick;
+    if (metered) {
+      WorkBudget b = WorkBudget::For(4, &FakeClock::Read, &clock_);
+      EXPECT_FALSE(table_->AdvanceClock(due, &b));
+      EXPECT_LT(table_->counters().expired_idle, kFlows - 30);
+    } else {
+      EXPECT_TRUE(table_->AdvanceClock(due));
+    }
+    EXPECT_TRUE(table_->AdvanceClock(kT0 + 14 * kSec));
+    EXPECT_EQ(table_->counters().expired_idle, kFlows - 30);
+    std::vector<std::tuple<uint64_t, int, int64_t, int64_t, int64_t>> out;
+    for (const FlowSnapshot& r : sink_.records) {
+      out.emplace_back(r.uuid, static_cast<int>(r.event), r.last_update_metric.start,
+                       r.last_update_metric.last, r.last_update_metric.ab_packets);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto whole = run(false);
+  const auto metered = run(true);
+  EXPECT_EQ(metered, whole);
+  // The oracle: every expired flow's last window starts at the first tick (7 s).
+  size_t expires = 0;
+  for (const auto& r : whole) {
+    if (std::get<1>(r) != static_cast<int>(FlowEvent::kExpire)) continue;
+    ++expires;
+    EXPECT_EQ(std::get<2>(r), (kT0 + 7 * kSec) / kMs);
+    EXPECT_EQ(std::get<4>(r), 0);
+  }
+  EXPECT_EQ(expires, kFlows - 30);
+}
+
+// The same with the consumer behind: one of the update tick's records finds
+// no slot (the consumer frees some an instant later), and the flows due to
+// expire at the same time still wait for their UPDATE (an expiry taking the
+// lead would fold the window into the EXPIRE record and skip the UPDATE:
+// records would depend on the consumer's speed).
+TEST(BudgetStallTest, AnExpiryDoesNotOvertakeAStalledUpdateTick) {
+  struct SlowSink {
+    testing::RecordingSink inner;
+    uint64_t refuse_at = UINT64_MAX;  // the record count at which one slot is refused
+    static FlowSnapshot* Acquire(void* ctx) {
+      auto* self = static_cast<SlowSink*>(ctx);
+      if (self->inner.records.size() == self->refuse_at) {
+        self->refuse_at = UINT64_MAX;  // the consumer catches up at once
+        return nullptr;
+      }
+      return &self->inner.slot;
+    }
+  };
+  const auto run = [](bool stall) {
+    SlowSink sink;
+    FlowTableOptions o;
+    o.name = stall ? "stall1" : "stall0";
+    o.max_flows = 1024;
+    o.update_ns = 5 * kSec;  // the clock starts at 3 s: a tick at 8 s
+    o.expire_ns = 4 * kSec;
+    o.tick_ns = kTick;
+    auto table = std::move(FlowTable::Create(o, RecordSink{&sink, &SlowSink::Acquire,
+                                                           &testing::RecordingSink::Publish})
+                               .value());
+    std::vector<testing::TestPacket> ps;
+    for (uint32_t i = 0; i < 100; ++i) ps.push_back(Udp(i));
+    for (const auto& p : ps) {
+      const int64_t ts = kT0 + 3 * kSec;
+      table->AdvanceClock(ts);
+      table->ProcessBurst(std::vector<const uint8_t*>{p.frame.data()}.data(), &p.parsed, &ts, 1);
+    }
+    // At 8.5 s the tick (8 s, one UPDATE each) and the expiries (7 s) are
+    // both due; the 31st record finds no slot.
+    if (stall) sink.refuse_at = 30;
+    const bool done = table->AdvanceClock(kT0 + 8 * kSec + 5 * kTick);
+    EXPECT_EQ(done, !stall);
+    if (stall) {
+      EXPECT_EQ(sink.inner.records.size(), 30u);
+      EXPECT_EQ(table->counters().record_stalls, 1u);
+      EXPECT_TRUE(table->AdvanceClock(kT0 + 8 * kSec + 6 * kTick));
+    }
+    std::vector<std::tuple<uint64_t, int, int64_t, int64_t>> out;
+    for (const FlowSnapshot& r : sink.inner.records) {
+      out.emplace_back(r.uuid, static_cast<int>(r.event), r.last_update_metric.start,
+                       r.last_update_metric.ab_packets);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto whole = run(false);
+  ASSERT_EQ(whole.size(), 200u);  // an UPDATE and an EXPIRE each
+  EXPECT_EQ(run(true), whole);
 }
 
 TEST_F(BudgetTest, FlushResumesUntilEveryFlowLeft) {
