@@ -49,7 +49,7 @@ Dispatcher::Dispatcher(DispatcherSetup setup)
   merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
   staged_.resize(setup_.rings.size());
   // A burst's frames and at most one clock mark per frame.
-  for (auto& s : staged_) s.reserve(2 * kBurst);
+  for (auto& s : staged_) s.reserve(size_t{2} * kBurst);
 }
 
 int Dispatcher::LaunchThunk(void* self) {
