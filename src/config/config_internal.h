@@ -23,90 +23,97 @@ namespace skyprobe::config_internal {
 // Lcores a pcap run needs: control, the RX workers, and a dispatcher if one is needed.
 uint32_t PcapLcoreCount(const Config& cfg);
 
-// Every setting that can come from a flag or a YAML key. Errors are reported against the
-// place a field's value came from, so each field carries a label ("--expire" or
-// "config.yaml: flow.expire") that follows the last writer.
+// Every setting that can come from a flag or a YAML key, in one table: the
+// enumerator, its flag (without "--") and its dotted YAML key. The enum and
+// FieldFlag/FieldYamlKey are made from it, so a field cannot be added to one
+// and not the other. Errors are reported against the place a field's value
+// came from, so each field carries a label ("--expire" or "config.yaml:
+// flow.expire") that follows the last writer.
+#define SKYPROBE_CONFIG_FIELDS(X)                                                     \
+  X(kPcap, "pcap", "input.pcap")                                                      \
+  X(kEal, "eal", "input.eal")                                                         \
+  X(kLinkType, "link-type", "input.link_type")                                        \
+  X(kBpf, "bpf", "input.bpf")                                                         \
+  X(kIface, "iface", "input.iface")                                                   \
+  X(kIfaceTime, "iface-time", "input.iface_time")                                     \
+  X(kPcapRate, "pcap-rate", "input.pcap_rate")                                        \
+  X(kPcapRealtime, "pcap-realtime", "input.pcap_realtime")                            \
+  X(kPcapSpeed, "pcap-speed", "input.pcap_speed")                                     \
+  X(kJson, "json", "output.json")                                                     \
+  X(kUpdate, "update", "flow.update")                                                 \
+  X(kExpire, "expire", "flow.expire")                                                 \
+  X(kTcpCloseHoldMs, "tcp-close-hold-ms", "flow.tcp_close_hold_ms")                   \
+  X(kTimerTickMs, "timer-tick-ms", "flow.timer_tick_ms")                              \
+  X(kKeyMode, "key-mode", "flow.key_mode")                                            \
+  X(kNodeTid, "node-tid", "flow.node_tid")                                            \
+  X(kMaxFlows, "max-flows", "flow.max_flows")                                         \
+  X(kKeepExpired, "keep-expired", "flow.keep_expired")                                \
+  X(kKeepExpiredMax, "keep-expired-max", "flow.keep_expired_max")                     \
+  X(kOverload, "overload", "flow.overload")                                           \
+  X(kCaptureLength, "capture-length", "flow.capture_length")                          \
+  X(kCommunityId, "community-id", "enhancers.community_id.enabled")                   \
+  X(kCommunityIdSeed, "community-id-seed", "enhancers.community_id.seed")             \
+  X(kRingSize, "ring-size", "runtime.ring_size")                                      \
+  X(kStatsInterval, "stats-interval", "runtime.stats_interval")                       \
+  X(kQuiet, "quiet", "runtime.quiet")                                                 \
+  X(kWorkers, "workers", "runtime.workers")                                           \
+  X(kDistribution, "distribution", "runtime.distribution")                            \
+  X(kPoll, "poll", "runtime.poll")                                                    \
+  X(kPcapQueues, "pcap-queues", "input.pcap_queues")                                  \
+  X(kGrpcListen, "grpc-listen", "service.listen")                                     \
+  X(kGrpcTlsCert, "grpc-tls-cert", "service.tls_cert")                                \
+  X(kGrpcTlsKey, "grpc-tls-key", "service.tls_key")                                   \
+  X(kGrpcTlsClientCa, "grpc-tls-client-ca", "service.tls_client_ca")                  \
+  X(kGrpcTokenFile, "grpc-token-file", "service.token_file")                          \
+  X(kGrpcInsecure, "grpc-insecure", "service.insecure")                               \
+  X(kGrpcMaxQueries, "grpc-max-queries", "service.max_queries")                       \
+  X(kGrpcMaxStreams, "grpc-max-streams", "service.max_streams")                       \
+  X(kGrpcMaxSubscribers, "grpc-max-subscribers", "service.max_subscribers")           \
+  X(kGrpcMaxExports, "grpc-max-exports", "service.max_exports")                       \
+  X(kGrpcAnswerMemory, "grpc-answer-memory", "service.answer_memory")                 \
+  X(kGrpcIdleTimeout, "grpc-idle-timeout", "service.idle_timeout")                    \
+  X(kGrpcLog, "grpc-log", "service.grpc_log")                                         \
+  X(kHold, "hold", "runtime.hold")                                                    \
+  X(kRawPackets, "raw-packets", "flow.raw_packets")                                   \
+  X(kRawPacketsLast, "raw-packets-last", "flow.raw_packets_last")                     \
+  X(kRawPacketsMemory, "raw-packets-memory", "flow.raw_packets_memory")               \
+  X(kSflowListen, "sflow-listen", "sflow.listen")                                     \
+  X(kSflowMaxAgents, "sflow-max-agents", "sflow.max_agents")                          \
+  X(kSflowMaxFlows, "sflow-max-flows", "sflow.max_flows")                             \
+  X(kSflowAgents, "sflow-agents", "sflow.agents")                                     \
+  X(kSflowAgentIdle, "sflow-agent-idle", "sflow.agent_idle")                          \
+  X(kHashSeed, "hash-seed", "flow.hash_seed")                                         \
+  X(kIpDefrag, "ip-defrag", "flow.ip_defrag")                                         \
+  X(kIpDefragMax, "ip-defrag-max", "flow.ip_defrag_max")                              \
+  X(kIpDefragTimeoutMs, "ip-defrag-timeout-ms", "flow.ip_defrag_timeout_ms")          \
+  X(kKafka, "kafka", "output.kafka.brokers")                                          \
+  X(kKafkaTopic, "kafka-topic", "output.kafka.topic")                                 \
+  X(kKafkaFormat, "kafka-format", "output.kafka.format")                              \
+  X(kKafkaOption, "kafka-option", "output.kafka.options")                             \
+  X(kKafkaFlushTimeout, "kafka-flush-timeout", "output.kafka.flush_timeout")          \
+  X(kMetricsListen, "metrics-listen", "metrics.listen")                               \
+  X(kIpfix, "ipfix", "output.ipfix")                                                  \
+  X(kIpfixDomain, "ipfix-domain", "output.ipfix_domain")                              \
+  X(kIpfixMtu, "ipfix-mtu", "output.ipfix_mtu")                                       \
+  X(kIpfixTemplateRefresh, "ipfix-template-refresh", "output.ipfix_template_refresh") \
+  X(kIpfixPen, "ipfix-pen", "output.ipfix_pen")                                       \
+  X(kIpfixRate, "ipfix-rate", "output.ipfix_rate")                                    \
+  X(kIpfixSpoolBytes, "ipfix-spool-bytes", "output.ipfix_spool_bytes")                \
+  X(kPort, "port", "input.ports")                                                     \
+  X(kIpfixUniflow, "ipfix-uniflow", "output.ipfix_uniflow")                           \
+  X(kTcpStreamMetrics, "tcp-stream-metrics", "flow.tcp_stream_metrics")               \
+  X(kTcpHealth, "tcp-health", "flow.tcp_health")                                      \
+  X(kProgress, "progress", "runtime.progress")                                        \
+  X(kPcapReader, "pcap-reader", "input.pcap_reader")                                  \
+  X(kExtraLayers, "extra-layers", "flow.extra_layers")                                \
+  X(kAppMetadata, "app-metadata", "flow.app_metadata")                                \
+  X(kAppMetaFlows, "app-meta-flows", "flow.app_meta_flows")
+
+#define SKYPROBE_CONFIG_FIELD_ENUM_(name, flag, yaml_key) name,
 enum class Field : uint8_t {
-  kPcap,
-  kEal,
-  kLinkType,
-  kBpf,
-  kIface,
-  kIfaceTime,
-  kPcapRate,
-  kPcapRealtime,
-  kPcapSpeed,
-  kJson,
-  kUpdate,
-  kExpire,
-  kTcpCloseHoldMs,
-  kTimerTickMs,
-  kKeyMode,
-  kNodeTid,
-  kMaxFlows,
-  kKeepExpired,
-  kKeepExpiredMax,
-  kOverload,
-  kCaptureLength,
-  kCommunityId,
-  kCommunityIdSeed,
-  kRingSize,
-  kStatsInterval,
-  kQuiet,
-  kWorkers,
-  kDistribution,
-  kPoll,
-  kPcapQueues,
-  kGrpcListen,
-  kGrpcTlsCert,
-  kGrpcTlsKey,
-  kGrpcTlsClientCa,
-  kGrpcTokenFile,
-  kGrpcInsecure,
-  kGrpcMaxQueries,
-  kGrpcMaxStreams,
-  kGrpcMaxSubscribers,
-  kGrpcMaxExports,
-  kGrpcAnswerMemory,
-  kGrpcIdleTimeout,
-  kGrpcLog,
-  kHold,
-  kRawPackets,
-  kRawPacketsLast,
-  kRawPacketsMemory,
-  kSflowListen,
-  kSflowMaxAgents,
-  kSflowMaxFlows,
-  kSflowAgents,
-  kSflowAgentIdle,
-  kHashSeed,
-  kIpDefrag,
-  kIpDefragMax,
-  kIpDefragTimeoutMs,
-  kKafka,
-  kKafkaTopic,
-  kKafkaFormat,
-  kKafkaOption,
-  kKafkaFlushTimeout,
-  kMetricsListen,
-  kIpfix,
-  kIpfixDomain,
-  kIpfixMtu,
-  kIpfixTemplateRefresh,
-  kIpfixPen,
-  kIpfixRate,
-  kIpfixSpoolBytes,
-  kPort,
-  kIpfixUniflow,
-  kTcpStreamMetrics,
-  kTcpHealth,
-  kProgress,
-  kPcapReader,
-  kExtraLayers,
-  kAppMetadata,
-  kAppMetaFlows,
-  kCount,
+  SKYPROBE_CONFIG_FIELDS(SKYPROBE_CONFIG_FIELD_ENUM_) kCount,
 };
+#undef SKYPROBE_CONFIG_FIELD_ENUM_
 
 constexpr size_t kFieldCount = static_cast<size_t>(Field::kCount);
 

@@ -196,7 +196,8 @@ RUNTIME
                              (default: 0)
     --quiet                  no summary on stderr at exit (default: off)
     --no-progress            no progress line while --pcap files are read (default:
-                             one on stderr when it is a terminal, never otherwise)
+                             --progress, one on stderr when it is a terminal, never
+                             otherwise)
     --workers N              RX workers, one flow-table shard each (default: 0 = auto:
                              1 for pcap inputs, every spare EAL lcore with --eal)
     --distribution MODE      auto, rss (one RX queue per worker, symmetric RSS) or
