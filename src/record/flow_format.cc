@@ -226,23 +226,6 @@ int64_t StreamValue(const TcpStreamCounters& c, int i) {
   }
 }
 
-int64_t HealthValue(const TcpHealthCounts& c, int i) {
-  switch (i) {
-    case 0:
-      return c.retransmissions;
-    case 1:
-      return c.fast_retransmissions;
-    case 2:
-      return c.out_of_order;
-    case 3:
-      return c.lost_segments;
-    case 4:
-      return c.dup_acks;
-    default:
-      return c.zero_windows;
-  }
-}
-
 }  // namespace
 
 bool TcpMetricValue(const TcpMetric& m, int i, int64_t* out) {
@@ -283,7 +266,8 @@ bool TcpMetricValue(const TcpMetric& m, int i, int64_t* out) {
   if (i >= kTcpMetricHealthFirst && i < kTcpMetricLatencyFirst) {
     if (!m.has_health) return false;
     const int k = i - kTcpMetricHealthFirst;
-    *out = HealthValue(k < 6 ? m.ab_health : m.ba_health, k % 6);
+    *out = TcpHealthCounter(k < kTcpHealthCounters ? m.ab_health : m.ba_health,
+                            k % kTcpHealthCounters);
     return true;
   }
   if (i == kTcpMetricLatencyFirst || i == kTcpMetricLatencyFirst + 1) {
@@ -311,11 +295,8 @@ void SetTcpMetricValue(TcpMetric* m, int i, int64_t v) {
   } else if (i >= kTcpMetricHealthFirst && i < kTcpMetricLatencyFirst) {
     m->has_health = true;
     const int k = i - kTcpMetricHealthFirst;
-    TcpHealthCounts& c = k < 6 ? m->ab_health : m->ba_health;
-    int64_t* slots[6] = {&c.retransmissions, &c.fast_retransmissions,
-                         &c.out_of_order,    &c.lost_segments,
-                         &c.dup_acks,        &c.zero_windows};
-    *slots[k % 6] = v;
+    TcpHealthCounter(k < kTcpHealthCounters ? m->ab_health : m->ba_health, k % kTcpHealthCounters) =
+        v;
   } else if (i == kTcpMetricLatencyFirst) {
     m->has_health = true;
     m->server_handshake_us = v;

@@ -75,6 +75,34 @@ struct TcpHealthCounts {
   int64_t zero_windows = 0;
 };
 
+// The counters of TcpHealthCounts by index, in the order every output lists
+// them (kTcpMetricNames, the protobuf TCPMetric, the IPFIX elements):
+// retransmissions, fast_retransmissions, out_of_order, lost_segments,
+// dup_acks, zero_windows. The one accessor by index: the record's writers
+// and readers (record/flow_format.cc) and the IPFIX encoder use it.
+inline constexpr int kTcpHealthCounters = 6;
+static_assert(sizeof(TcpHealthCounts) == kTcpHealthCounters * sizeof(int64_t),
+              "a new counter needs its index in TcpHealthCounter");
+inline int64_t& TcpHealthCounter(TcpHealthCounts& c, int i) {
+  switch (i) {
+    case 0:
+      return c.retransmissions;
+    case 1:
+      return c.fast_retransmissions;
+    case 2:
+      return c.out_of_order;
+    case 3:
+      return c.lost_segments;
+    case 4:
+      return c.dup_acks;
+    default:
+      return c.zero_windows;
+  }
+}
+inline int64_t TcpHealthCounter(const TcpHealthCounts& c, int i) {
+  return TcpHealthCounter(const_cast<TcpHealthCounts&>(c), i);
+}
+
 // Skydive's TCPMetric: the flag times and TTLs, then (each group present only
 // when its option is on) the stream counters and the health counters with
 // the handshake latencies (beyond Skydive).

@@ -118,24 +118,10 @@ uint8_t* PutString(uint8_t* p, std::string_view v) {
 uint64_t Counter(int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; }
 
 // The TCP health counter a field names (kAbRetransmissions ... kBaZeroWindows:
-// AB then BA for each counter, in TcpHealthCounts order).
+// AB then BA for each counter, in TcpHealthCounter's order).
 int64_t HealthCounter(const TcpMetric& t, FieldKind k) {
   const int i = static_cast<int>(k) - static_cast<int>(FieldKind::kAbRetransmissions);
-  const TcpHealthCounts& c = (i % 2 == 0) ? t.ab_health : t.ba_health;
-  switch (i / 2) {
-    case 0:
-      return c.retransmissions;
-    case 1:
-      return c.fast_retransmissions;
-    case 2:
-      return c.out_of_order;
-    case 3:
-      return c.lost_segments;
-    case 4:
-      return c.dup_acks;
-    default:
-      return c.zero_windows;
-  }
+  return TcpHealthCounter(i % 2 == 0 ? t.ab_health : t.ba_health, i / 2);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -118,6 +119,58 @@ TEST(FlowFormatTest, EnumNamesMatchProto) {
   EXPECT_EQ(proto->value_count(), 8);
   EXPECT_EQ(icmp->value_count(), 13);
   EXPECT_EQ(reason->value_count(), 5);
+}
+
+// TcpHealthCounter's index order is the order the records name the counters
+// (kTcpMetricNames, the protobuf TCPMetric fields), checked member by member
+// against the names written here; TcpMetricValue and SetTcpMetricValue read
+// and write the member the name says.
+TEST(FlowFormatTest, TcpHealthCountersByIndexAreTheNamedMembers) {
+  struct Named {
+    const char* name;
+    int64_t TcpHealthCounts::*member;
+  };
+  const Named named[] = {
+      {"Retransmissions", &TcpHealthCounts::retransmissions},
+      {"FastRetransmissions", &TcpHealthCounts::fast_retransmissions},
+      {"OutOfOrder", &TcpHealthCounts::out_of_order},
+      {"LostSegments", &TcpHealthCounts::lost_segments},
+      {"DupAcks", &TcpHealthCounts::dup_acks},
+      {"ZeroWindows", &TcpHealthCounts::zero_windows},
+  };
+  ASSERT_EQ(std::size(named), static_cast<size_t>(kTcpHealthCounters));
+  const auto* proto = skyprobe::v1::TCPMetric::descriptor();
+  TcpMetric m;
+  m.has_health = true;
+  for (int i = 0; i < kTcpHealthCounters; ++i) {
+    m.ab_health.*named[i].member = 100 + i;
+    m.ba_health.*named[i].member = 200 + i;
+  }
+  for (int i = 0; i < kTcpHealthCounters; ++i) {
+    SCOPED_TRACE(named[i].name);
+    EXPECT_EQ(TcpHealthCounter(m.ab_health, i), 100 + i);
+    EXPECT_EQ(TcpHealthCounter(m.ba_health, i), 200 + i);
+    const std::string ab = std::string("AB") + named[i].name;
+    const std::string ba = std::string("BA") + named[i].name;
+    EXPECT_EQ(kTcpMetricNames[kTcpMetricHealthFirst + i], ab);
+    EXPECT_EQ(kTcpMetricNames[kTcpMetricHealthFirst + kTcpHealthCounters + i], ba);
+    EXPECT_NE(proto->FindFieldByName(ab), nullptr);
+    EXPECT_NE(proto->FindFieldByName(ba), nullptr);
+    int64_t v = -1;
+    ASSERT_TRUE(TcpMetricValue(m, kTcpMetricHealthFirst + i, &v));
+    EXPECT_EQ(v, 100 + i);
+    ASSERT_TRUE(TcpMetricValue(m, kTcpMetricHealthFirst + kTcpHealthCounters + i, &v));
+    EXPECT_EQ(v, 200 + i);
+    TcpMetric set;
+    SetTcpMetricValue(&set, kTcpMetricHealthFirst + i, 7);
+    SetTcpMetricValue(&set, kTcpMetricHealthFirst + kTcpHealthCounters + i, 9);
+    EXPECT_TRUE(set.has_health);
+    EXPECT_EQ(set.ab_health.*named[i].member, 7);
+    EXPECT_EQ(set.ba_health.*named[i].member, 9);
+    int64_t sum = 0;
+    for (int j = 0; j < kTcpHealthCounters; ++j) sum += TcpHealthCounter(set.ab_health, j);
+    EXPECT_EQ(sum, 7);  // nothing else written
+  }
 }
 
 }  // namespace
