@@ -76,7 +76,13 @@ absl::Status MatchingRows(const v1::FlowQuery& q, ProbeBackend* backend, query::
       }
       rows->reserve(rows->capacity() + more);
     }
-    // Built in place: one copy of the ~550-byte snapshot, not two.
+    // A row's copy of the flow's application metadata is a heap block of
+    // its own, beyond what RowsCost charged.
+    if (!lease->Grow(snap.app.CopyHeapBytes())) {
+      full = true;
+      return;
+    }
+    // Built in place: one copy of the ~800-byte snapshot, not two.
     FlowRow& r = rows->emplace_back();
     r.snap = snap;
     r.node_tid = RecordNodeTid(snap, node_tid, points.get());

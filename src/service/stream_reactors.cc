@@ -20,9 +20,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-// What a queued record costs of the answer budget (the snapshot, and about
-// the deque's share of a block per element).
-constexpr uint64_t kQueuedRecordCost = sizeof(FlowSnapshot) + 16;
+uint64_t QueuedRecordCost(const FlowSnapshot& s) {
+  return sizeof(FlowSnapshot) + 40 + s.app.CopyHeapBytes();
+}
 
 struct SubscribeReactor::Shared {
   absl::Mutex mu;
@@ -66,7 +66,7 @@ SubscribeReactor::SubscribeReactor(ProbeBackend* backend,
           absl::MutexLock lock(&shared->mu);
           if (shared->finished || shared->cancelled) return;
           if (shared->dropped != 0 || shared->queue.size() >= shared->capacity ||
-              !shared->lease.Grow(kQueuedRecordCost)) {
+              !shared->lease.Grow(QueuedRecordCost(s))) {
             if (shared->dropped == 0) shared->over_budget = shared->queue.size() < shared->capacity;
             ++shared->dropped;  // once late, stay closed: the stream ends after the queue drains
             c->subscriber_dropped.fetch_add(1, std::memory_order_relaxed);
@@ -100,9 +100,9 @@ void SubscribeReactor::WriteNext() {
     if (shared_->cancelled) {
       finish = grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled");
     } else if (!shared_->queue.empty()) {
-      snap = shared_->queue.front();
+      shared_->lease.Shrink(QueuedRecordCost(shared_->queue.front()));
+      snap = std::move(shared_->queue.front());  // takes its metadata block, no copy
       shared_->queue.pop_front();
-      shared_->lease.Shrink(kQueuedRecordCost);
     } else if (shared_->dropped != 0) {
       const std::string what =
           shared_->over_budget

@@ -55,6 +55,14 @@ struct ServiceCounters {
   std::atomic<uint64_t> idle_cut{0};      // streams cut off by the idle deadline
 };
 
+// What a record queued for a subscriber costs of the answer budget: the
+// snapshot in its deque node (libstdc++ gives a record of more than 512
+// bytes a node of its own: the chunk's header, and the node's pointer in the
+// deque's map, which doubles as it grows: up to 24 bytes with its slack),
+// and the heap block of its application metadata, if it carries any.
+// Measured against the allocator by tests/unit/service/record_cost_test.cc.
+uint64_t QueuedRecordCost(const FlowSnapshot& s);
+
 // A stream's place among those of its kind and its watch (both optional: a
 // null watchdog watches nothing). Released when the reactor is deleted, in
 // OnDone: the context is still alive then.

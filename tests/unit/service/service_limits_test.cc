@@ -239,6 +239,44 @@ TEST_F(ServiceLimitsTest, StreamsWhoseClientDoesNotReadAreCutOff) {
   EXPECT_EQ(ServiceStats()["idle_cut"], 1u);
 }
 
+// A row's copy of a flow's application metadata is its own heap block
+// (record/app_meta_box.h), charged to the budget with the row: 900 rows fit
+// in 1 MiB (1024 rows of the grown vector, ~885 KB) without metadata, but
+// not with 900 blocks of it (~497 KB more).
+void AddFlowsWithMetadata(FakeBackend* backend, bool metadata) {
+  for (int i = 0; i < 900; ++i) {
+    FlowSnapshot s = TcpFlow(0x1000 + i, "10.0.0.1", "10.0.0.2", 1024 + i, 443, 100);
+    if (metadata) {
+      AppMeta* m = s.app.Storage();
+      m->kind = AppKind::kTls;
+      m->tls.flags = 0;
+      m->tls.sni_len = m->tls.alpn_len = 0;
+    }
+    backend->AddFlow(s);
+  }
+}
+
+TEST_F(ServiceLimitsTest, RowsWithoutApplicationMetadataFit) {
+  AddFlowsWithMetadata(&backend_, false);
+  Start({.answer_memory = 1 << 20});
+  v1::FlowSet set;
+  grpc::Status s = Query(v1::FlowQuery(), &set);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(set.flows_size(), 900);
+}
+
+TEST_F(ServiceLimitsTest, RowsWithApplicationMetadataAreChargedForIt) {
+  AddFlowsWithMetadata(&backend_, true);
+  Start({.answer_memory = 1 << 20});
+  v1::FlowSet set;
+  grpc::Status s = Query(v1::FlowQuery(), &set);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("(--grpc-answer-memory)"));
+  auto [flows, stream] = ReadStream(v1::FlowQuery());
+  EXPECT_EQ(stream.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ServiceStats()["answer_bytes"], 0u);
+}
+
 TEST_F(ServiceLimitsTest, SubscribersWhoDoNotReadAreCutOff) {
   // A queue long enough that the records outlast gRPC's flow-control window
   // (a short queue drains into the window, drops, and finishes on its own).
