@@ -4,33 +4,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "app/enhanced_predicate.h"
 
 namespace skyprobe {
 namespace {
-
-// A filter that reads enhancer fields, evaluated on an enhanced copy. Costly
-// (FlowPredicate::costly): the workers send the candidates (the UUID hint
-// still applies there) and the requester's thread enhances and evaluates,
-// so enhancers never run on a worker.
-class EnhancedPredicate final : public FlowPredicate {
- public:
-  EnhancedPredicate(std::shared_ptr<const FlowPredicate> inner,
-                    const std::function<void(FlowSnapshot*)>* enhance)
-      : inner_(std::move(inner)), enhance_(enhance) {
-    uuid_hint_ = inner_->uuid_hint();
-    costly_ = true;
-    reads_enhanced_fields_ = true;
-  }
-  bool Matches(const FlowSnapshot& s) const override {
-    FlowSnapshot copy = s;
-    (*enhance_)(&copy);
-    return inner_->Matches(copy);
-  }
-
- private:
-  std::shared_ptr<const FlowPredicate> inner_;
-  const std::function<void(FlowSnapshot*)>* enhance_;
-};
 
 class SubscriberFeed final : public FlowHandler {
  public:
