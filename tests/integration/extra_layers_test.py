@@ -195,6 +195,17 @@ def link_macs(flow):
     return frozenset(m for m in (link.get('A'), link.get('B')) if m)
 
 
+def flow_at(flows, row):
+    """The UUID of the one flow of the row's conversation (its key and MACs)
+    whose Start..Last (ms) holds the row's time; None if not exactly one."""
+    records = flows.get(row['key'], [])
+    if len(records) > 1:
+        records = [f for f in records if link_macs(f) == row['macs']]
+    t_ms = float(first(row, 'frame.time_epoch') or 0) * 1000
+    inside = [f['UUID'] for f in records if f['Start'] - 1 <= t_ms <= f['Last'] + 1]
+    return inside[0] if len(inside) == 1 else None
+
+
 def expect_dhcp(row):
     payload = bytes.fromhex(first(row, 'udp.payload') or '')
     want = {'hardware_len': first(row, 'dhcp.hw.len', num),
@@ -285,18 +296,26 @@ class ExtraLayersTest(unittest.TestCase):
             rows = tshark_frames(tshark, path, DHCP + VRRP + DNS)
             first_of, latest_of = {}, {}
             for row in rows:
-                conv = (row['key'], row['macs'])
+                # A conversation idle longer than --expire is two flows (the
+                # second from its next frame on): each has its own first and
+                # latest message, so rows go with the flow whose Start..Last
+                # holds their time.
+                conv = (row['key'], row['macs'], flow_at(flows, row))
                 for proto in ('dhcp', 'vrrp'):
-                    if proto in row['protocols']:
+                    # A message tshark calls malformed is no layer (gopacket
+                    # refuses it too): the flow's first is the next one.
+                    if proto in row['protocols'] and not row['_ws.malformed']:
                         first_of.setdefault((proto, conv), row)
                 if 'dns' in row['protocols'] and row['dns.id'] and dns_decodes(row):
                     latest_of[('dns', conv)] = row
                 elif 'dns' in row['protocols'] and row['dns.id']:
                     not_decoded.add((name, conv))
-            for (proto, (key, macs)), row in list(first_of.items()) + list(latest_of.items()):
+            for (proto, (key, macs, uuid)), row in list(first_of.items()) + list(latest_of.items()):
                 records = flows.get(key, [])
                 if len(records) > 1:  # flows apart by their MACs
                     records = [f for f in records if link_macs(f) == macs]
+                if len(records) > 1 and uuid:  # apart in time (expired, then again)
+                    records = [f for f in records if f['UUID'] == uuid]
                 layer_name = {'dhcp': 'DHCPv4', 'vrrp': 'VRRPv2', 'dns': 'DNS'}[proto]
                 layers = [f[layer_name] for f in records if layer_name in f]
                 where = '%s %s %s' % (name, proto, sorted(key))
