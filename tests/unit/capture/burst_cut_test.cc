@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "capture/rx_worker.h"
 #include "gtest/gtest.h"
+#include "tests/common/udp_frame.h"
 
 namespace skyprobe {
 namespace {
@@ -32,20 +33,7 @@ constexpr int64_t kUs = 1'000;
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0Us = 1'700'000'000'000'000;  // capture time of the first frame, in us
 constexpr int64_t kUpdateNs = kSec;
-constexpr uint32_t kFrameLen = 60;
-
-// A 60-byte Ethernet/IPv4/UDP frame of flow i: 10.<i>:1024 -> 192.168.0.1:4000.
-void WriteFrame(uint32_t i, uint8_t* p) {
-  std::memset(p, 0, kFrameLen);
-  p[0] = 0x02, p[5] = 1, p[6] = 0x02, p[11] = 2, p[12] = 0x08;
-  uint8_t* ip = p + 14;
-  ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
-  ip[12] = 10, ip[13] = static_cast<uint8_t>(i >> 16), ip[14] = static_cast<uint8_t>(i >> 8);
-  ip[15] = static_cast<uint8_t>(i);
-  ip[16] = 192, ip[17] = 168, ip[19] = 1;
-  uint8_t* udp = ip + 20;
-  udp[0] = 0x04, udp[2] = 0x0f, udp[3] = 0xa0, udp[5] = 26;
-}
+constexpr uint32_t kFrameLen = testing::kUdpFrameLen;
 
 uint32_t FlowOf(const FlowSnapshot& s) {
   return uint32_t{s.network_a[1]} << 16 | uint32_t{s.network_a[2]} << 8 | s.network_a[3];
@@ -159,7 +147,7 @@ class BurstCutTest : public ::testing::Test {
           ADD_FAILURE() << "no room in the mbuf";
           return {};
         }
-        WriteFrame(f.flow, reinterpret_cast<uint8_t*>(data));
+        testing::WriteUdpFrame(f.flow, reinterpret_cast<uint8_t*>(data));
         *RTE_MBUF_DYNFIELD(m[k], ts_offset_, uint64_t*) = static_cast<uint64_t>(f.us);
         m[k]->ol_flags |= ts_flag_;
         times[k] = f.us * kUs;

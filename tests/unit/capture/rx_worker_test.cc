@@ -28,26 +28,14 @@
 #include "capture/query_port.h"
 #include "capture/rx_worker.h"
 #include "gtest/gtest.h"
+#include "tests/common/udp_frame.h"
 
 namespace skyprobe {
 namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
-constexpr uint32_t kFrameLen = 60;
-
-// A 60-byte Ethernet/IPv4/UDP frame of flow i: 10.<i>:1024 -> 192.168.0.1:4000.
-void WriteFrame(uint32_t i, uint8_t* p) {
-  std::memset(p, 0, kFrameLen);
-  p[0] = 0x02, p[5] = 1, p[6] = 0x02, p[11] = 2, p[12] = 0x08;
-  uint8_t* ip = p + 14;
-  ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
-  ip[12] = 10, ip[13] = static_cast<uint8_t>(i >> 16), ip[14] = static_cast<uint8_t>(i >> 8);
-  ip[15] = static_cast<uint8_t>(i);
-  ip[16] = 192, ip[17] = 168, ip[19] = 1;
-  uint8_t* udp = ip + 20;
-  udp[0] = 0x04, udp[2] = 0x0f, udp[3] = 0xa0, udp[5] = 26;
-}
+constexpr uint32_t kFrameLen = testing::kUdpFrameLen;
 
 struct CountingSink {
   FlowSnapshot slot;
@@ -103,7 +91,7 @@ TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
       std::this_thread::yield();
       m = rte_pktmbuf_alloc(pool);
     }
-    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
     m->ol_flags |= ts_flag;
     while (rte_ring_enqueue(ring, m) != 0) std::this_thread::yield();
@@ -196,7 +184,7 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   const auto send = [&](uint32_t flow, int64_t ts_ns, bool stamped) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
     if (stamped) m->ol_flags |= ts_flag;
     ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
@@ -289,7 +277,7 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   const auto send = [&](uint32_t flow, uint64_t ticks, bool stamped) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    WriteFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = ticks;
     if (stamped) m->ol_flags |= ts_flag;
     ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
@@ -353,7 +341,7 @@ TEST(RxWorkerTest, APacedReplayAnswersQueriesWhileItWaitsForItsNextFrames) {
   for (uint32_t i = 0; i <= kFirst; ++i) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    testing::WriteUdpFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
     const int64_t ts = i < kFirst ? kT0 + i * 1000 : kT0 + 3600 * kSec;
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts / 1000);
     m->ol_flags |= ts_flag;
