@@ -11,33 +11,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "skyprobe/si_units.h"
 
 namespace skyprobe {
 
-std::string HumanBytes(uint64_t bytes) {
-  if (bytes < 1000) return absl::StrCat(bytes, " B");
-  static const char* const kUnits[] = {"kB", "MB", "GB", "TB", "PB"};
-  double v = static_cast<double>(bytes) / 1000;
-  int u = 0;
-  while (v >= 999.5 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  const int decimals = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
-  return absl::StrFormat("%.*f %s", decimals, v, kUnits[u]);
-}
+std::string HumanBytes(uint64_t bytes) { return SiScaled(static_cast<double>(bytes), " ", "B"); }
 
 std::string HumanCount(double n) {
+  // A rate below 999.5 is printed whole, as "%.0f" rounds it.
   if (n < 999.5) return absl::StrFormat("%.0f", n);
-  static const char* const kUnits[] = {"k", "M", "G", "T"};
-  double v = n / 1000;
-  int u = 0;
-  while (v >= 999.5 && u < 3) {
-    v /= 1000;
-    ++u;
-  }
-  const int decimals = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
-  return absl::StrFormat("%.*f%s", decimals, v, kUnits[u]);
+  return SiScaled(n, "", "");
 }
 
 std::string HumanDuration(double seconds) {

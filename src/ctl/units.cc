@@ -10,40 +10,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "skyprobe/si_units.h"
 
 namespace skyprobe::ctl {
-namespace {
-
-// `v` >= 1000 scaled to three significant digits with a prefix from
-// "k", "M", "G", "T", "P", "E"; `unit` follows (after `sep`).
-std::string Scaled(double v, absl::string_view sep, absl::string_view unit) {
-  static constexpr const char* kPrefix[] = {"", "k", "M", "G", "T", "P", "E"};
-  int p = 0;
-  while (v >= 999.5 && p < 6) {
-    v /= 1000;
-    ++p;
-  }
-  if (p == 0) return absl::StrCat(static_cast<int64_t>(std::llround(v)), sep, unit);
-  // Rounding may carry to the next digit count: 9.996 prints as "10.0".
-  const int decimals = v < 9.995 ? 2 : (v < 99.95 ? 1 : 0);
-  return absl::StrCat(absl::StrFormat("%.*f", decimals, v), sep, kPrefix[p], unit);
-}
-
-}  // namespace
-
 std::string HumanBytes(int64_t bytes) {
   if (bytes < 0) return absl::StrCat(bytes);
-  return Scaled(static_cast<double>(bytes), " ", "B");
+  return SiScaled(static_cast<double>(bytes), " ", "B");
 }
 
 std::string HumanCount(int64_t n) {
   if (n < 1000) return absl::StrCat(n);
-  return Scaled(static_cast<double>(n), "", "");
+  return SiScaled(static_cast<double>(n), "", "");
 }
 
 std::string HumanRate(double bits_per_sec) {
   if (!(bits_per_sec > 0)) return "0 b/s";
-  return Scaled(bits_per_sec, " ", "b/s");
+  return SiScaled(bits_per_sec, " ", "b/s");
 }
 
 std::string HumanDuration(int64_t ms) {
