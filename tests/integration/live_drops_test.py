@@ -37,15 +37,14 @@ Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
-from live_test import (HOST_IF, HOST_IP, NETNS, PEER_IF, PEER_IP, LiveNetwork,  # noqa: E402
-                       read_text, run)
+from live_test import (CSUM, HOST_IF, HOST_IP, NETNS, PEER_IF, PEER_IP,  # noqa: E402
+                       LiveNetwork, fresh_outputs, read_text, run, running_probe)
 
 FLOOD_PORT = 9995
 SOURCES = 16       # UDP source ports: spread over the fanout group's sockets
@@ -57,15 +56,10 @@ FRAMES = 40000
 # Runs inside the namespace: FRAMES frames from PEER_IF, each written whole
 # (sendto returns its length) or the sender stops with an error. Prints the
 # count written.
-SENDER = r'''
+SENDER = CSUM + r'''
 import socket, struct, sys
 ifname, src_ip, dst_ip, port, sources, frames = sys.argv[1:7]
 port, sources, frames = int(port), int(sources), int(frames)
-def csum(data):
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    total = (total >> 16) + (total & 0xffff)
-    total += total >> 16
-    return ~total & 0xffff
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
 src_mac = s.getsockname()[4]
@@ -110,23 +104,10 @@ class LiveDropsTest(LiveNetwork):
         """Runs the probe on HOST_IF with `extra`, floods it while it is
         stopped, stops it once it has read the rings; returns (summary,
         flows, frames sent, frames lost before the interface)."""
-        out_dir = h.scratch_dir('live-drops')
-        json_path = os.path.join(out_dir, 'flows.json')
-        err_path = os.path.join(out_dir, 'stderr.txt')
-        for path in (json_path, err_path):
-            if os.path.exists(path):
-                os.unlink(path)
+        json_path, err_path = fresh_outputs('live-drops')
         args = ['--iface', HOST_IF, '--grpc-listen', 'none', '--json', json_path,
                 '--stats-interval', '1'] + list(extra)
-        with open(err_path, 'wb') as err:
-            proc = subprocess.Popen([h.skyprobe_path()] + args, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            deadline = time.monotonic() + 60
-            while 'RX worker(s)' not in read_text(err_path):
-                self.assertIsNone(proc.poll(), read_text(err_path))
-                self.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
-                time.sleep(0.05)
+        with running_probe(self, args, err_path) as proc:
             time.sleep(0.3)
             lost_before = link_counter(PEER_IF, 'tx_dropped', NETNS)
             reached_before = link_counter(HOST_IF, 'rx_packets')
@@ -152,10 +133,6 @@ class LiveDropsTest(LiveNetwork):
             time.sleep(1.2)  # one more stats period: nothing else arrives
             proc.send_signal(signal.SIGTERM)
             rc = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         stderr = read_text(err_path)
         result = h.Run(args, rc, '', stderr, 0)
         result.summary = h.parse_summary(stderr)

@@ -15,6 +15,7 @@ so little else appears there (ARP is tolerated).
 Needs root and iproute2; skipped otherwise unless SKYPROBE_REQUIRE_LIVE=1.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -45,8 +46,21 @@ ICMP_COUNT = 5
 ICMP_PAYLOAD = 56
 TCP_CONNECTIONS = 4
 
+# The Internet checksum (RFC 1071), for the scripts below that write ICMP or
+# IP headers themselves: each starts with it.
+CSUM = r'''
+import struct
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xffff)
+    total += total >> 16
+    return ~total & 0xffff
+'''
+
 # Runs inside the namespace: the UDP, ICMP and TCP clients.
-CLIENT = r'''
+CLIENT = CSUM + r'''
 import socket, struct, sys
 host, udp_port, tcp_port, peer = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 sources, per_flow, icmp_count, icmp_payload, tcp_n = map(int, sys.argv[5:10])
@@ -58,13 +72,6 @@ for i in range(sources):
         s.sendto(b'u' * (100 + i), (host, udp_port))
         s.recvfrom(4096)
     s.close()
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    total = (total >> 16) + (total & 0xffff)
-    total += total >> 16
-    return ~total & 0xffff
 icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 icmp.settimeout(5)
 for seq in range(1, icmp_count + 1):
@@ -183,12 +190,22 @@ def probe_stop(probe):
     return probe.stderr()
 
 
-def probe_around(testcase, args, err_path, action, rest=0.3):
-    """Runs skyprobe ARGS (stderr to `err_path`) around `action()`: waits for
-    its start-up line (it comes once the capture sockets are bound), lets it
-    rest `rest` seconds, runs the action, gives the last frames half a second
-    to reach the probe, stops it with SIGTERM. Returns (exit status, stderr,
-    what the action returned)."""
+def fresh_outputs(scratch, json_name='flows.json', err_name='stderr.txt'):
+    """(JSON path, stderr path) in scratch folder `scratch`, neither left
+    from an earlier run."""
+    out_dir = h.scratch_dir(scratch)
+    paths = (os.path.join(out_dir, json_name), os.path.join(out_dir, err_name))
+    for path in paths:
+        if os.path.exists(path):
+            os.unlink(path)
+    return paths
+
+
+@contextlib.contextmanager
+def running_probe(testcase, args, err_path):
+    """skyprobe ARGS (stderr to `err_path`), yielded once its start-up line
+    is out (it comes once the capture sockets are bound); killed on the way
+    out if the block did not stop it."""
     with open(err_path, 'wb') as err:
         proc = subprocess.Popen([h.skyprobe_path()] + list(args), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err)
@@ -198,15 +215,24 @@ def probe_around(testcase, args, err_path, action, rest=0.3):
             testcase.assertIsNone(proc.poll(), read_text(err_path))
             testcase.assertLess(time.monotonic(), deadline, 'skyprobe did not start')
             time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def probe_around(testcase, args, err_path, action, rest=0.3):
+    """Runs skyprobe ARGS (stderr to `err_path`) around `action()`: once it
+    started, lets it rest `rest` seconds, runs the action, gives the last
+    frames half a second to reach the probe, stops it with SIGTERM. Returns
+    (exit status, stderr, what the action returned)."""
+    with running_probe(testcase, args, err_path) as proc:
         time.sleep(rest)
         result = action()
         time.sleep(0.5)  # the last frames reach the rings
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     return rc, read_text(err_path), result
 
 
@@ -301,12 +327,7 @@ class LiveTest(LiveNetwork):
     def capture(self, extra, client=None, iface=HOST_IF):
         """Run skyprobe on HOST_IF (`iface`: with attributes) while the client
         runs (the default: the UDP/ICMP/TCP mix above); return (Run, flows)."""
-        out_dir = h.scratch_dir('live')
-        json_path = os.path.join(out_dir, 'flows.json')
-        err_path = os.path.join(out_dir, 'stderr.txt')
-        for path in (json_path, err_path):
-            if os.path.exists(path):
-                os.unlink(path)
+        json_path, err_path = fresh_outputs('live')
         args = ['--iface', iface, '--grpc-listen', 'none', '--json', json_path] + list(extra)
         start = time.time()
         rc, stderr, _ = probe_around(self, args, err_path, lambda: run(

@@ -38,8 +38,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
-from live_test import (HOST_IF, HOST_IP, NETNS, PEER_IP, Dumpcap, LiveNetwork,  # noqa: E402
-                       probe_around, read_text, run)
+from live_test import (CSUM, HOST_IF, HOST_IP, NETNS, PEER_IP, Dumpcap,  # noqa: E402
+                       LiveNetwork, fresh_outputs, probe_around, read_text, run)
 
 PINGS = 5
 BOUND_NS = 1_000_000  # 1 ms: the issue's bound for RTT, Start and Last
@@ -48,16 +48,9 @@ FLOOD_PORT = 9996
 
 # Runs inside the namespace: answers ICMP echo requests to `peer` after a
 # delay, from a raw socket (the namespace's kernel answers none).
-RESPONDER = r'''
+RESPONDER = CSUM + r'''
 import socket, struct, sys, time
 peer, delay, count = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    total = (total >> 16) + (total & 0xffff)
-    total += total >> 16
-    return ~total & 0xffff
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.settimeout(60)
 print('ready', flush=True)
@@ -114,12 +107,7 @@ class LiveTimeTest(LiveNetwork):
         """skyprobe on HOST_IF while `exchange()` runs; return (summary, the
         ICMP flows, what exchange() returned) once it stopped. Frames the
         ring dropped fail the run unless `missed_ok` (the caller decides)."""
-        out_dir = h.scratch_dir('live-time')
-        json_path = os.path.join(out_dir, 'flows.json')
-        err_path = os.path.join(out_dir, 'stderr.txt')
-        for path in (json_path, err_path):
-            if os.path.exists(path):
-                os.unlink(path)
+        json_path, err_path = fresh_outputs('live-time')
         args = ['--iface', HOST_IF, '--grpc-listen', 'none', '--json', json_path,
                 '--bpf', 'icmp'] + list(extra)
         rc, stderr, result = probe_around(self, args, err_path, exchange)
