@@ -19,6 +19,7 @@
 #include "../parse/tls_builder.h"
 #include "eal_env.h"
 #include "gtest/gtest.h"
+#include "one_table_fixture.h"
 #include "packet_builder.h"
 #include "table/flow_table.h"
 #include "table/tls_fingerprint.h"
@@ -31,8 +32,7 @@ using testing::Make;
 using testing::Reverse;
 using testing::TestPacket;
 
-constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+constexpr int64_t kMs = testing::OneTableTest::kMs;
 constexpr uint8_t kS = 0x02, kA = 0x10, kPA = 0x18;
 
 testing::HelloSpec Hello() {
@@ -90,15 +90,6 @@ TEST(TlsFingerprintTest, Ja3StringAndDigest) {
   EXPECT_STREQ(hex, "c9e264cb3675678ee364e81f3b6da7ad");  // hashlib.md5 of the string
 }
 
-struct Sink {
-  std::vector<FlowSnapshot> records;
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
-  static void Publish(void* ctx, FlowSnapshot* s) {
-    static_cast<Sink*>(ctx)->records.push_back(*s);
-  }
-};
-
 constexpr testing::Mac kMacA = {0x02, 0, 0, 0, 0, 0xa};
 constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
 constexpr testing::Ip4 kIpA = {10, 0, 0, 1};
@@ -142,54 +133,26 @@ Bytes Slice(const Bytes& b, size_t from, size_t to) {
   return Bytes(b.begin() + from, b.begin() + to);
 }
 
-class AppMetaTableTest : public ::testing::Test {
+class AppMetaTableTest : public testing::OneTableTest {
  protected:
   void Build(bool metadata, uint8_t extra = 0, uint32_t slots = 0, uint32_t pending = 1024) {
-    static std::atomic<int> n{0};
-    FlowTableOptions opts;
-    opts.name = "app" + std::to_string(n++);
-    opts.max_flows = 64;
-    opts.expire_ns = 10'000 * kMs;
-    opts.update_ns = 5'000 * kMs;
-    opts.tick_ns = 100 * kMs;
+    FlowTableOptions opts = Options("app");
     opts.app_metadata = metadata;
     opts.extra_layers = extra;
     opts.app_meta_flows = slots;
     opts.app_meta_pending = pending;
-    sink_ = std::make_unique<Sink>();
-    table_.reset();
-    auto t = FlowTable::Create(opts, RecordSink{sink_.get(), &Sink::Acquire, &Sink::Publish});
-    ASSERT_TRUE(t.ok()) << t.status();
-    table_ = std::move(*t);
-  }
-  void Feed(const TestPacket& p, int64_t t = 0) {
-    const uint8_t* frame = p.frame.data();
-    const int64_t ts = kT0 + t;
-    table_->AdvanceClock(ts);
-    table_->ProcessBurst(&frame, &p.parsed, &ts, 1);
+    Create(opts);
   }
   void Handshake(int flow) {
     Feed(Segment(flow, false, 100, kS, {}, AppHint::kNone));
     Feed(Segment(flow, true, 900, kS | kA, {}, AppHint::kNone));
     Feed(Segment(flow, false, 101, kA, {}, AppHint::kNone));
   }
-  std::vector<FlowSnapshot> Finals() {
-    sink_->records.clear();
-    EXPECT_TRUE(table_->FlushAll());
-    return sink_->records;
-  }
-  FlowSnapshot Final() {
-    std::vector<FlowSnapshot> r = Finals();
-    EXPECT_EQ(r.size(), 1u);
-    return r.empty() ? FlowSnapshot() : r.back();
-  }
   static std::string Sni(const FlowSnapshot& s) {
     return s.app.value().kind == AppKind::kTls
                ? std::string(s.app.value().tls.sni, s.app.value().tls.sni_len)
                : "";
   }
-  std::unique_ptr<Sink> sink_;
-  std::unique_ptr<FlowTable> table_;
 };
 
 TEST_F(AppMetaTableTest, OffMeansNoStoreAndNothingKept) {

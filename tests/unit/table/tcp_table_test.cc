@@ -11,6 +11,7 @@
 
 #include "eal_env.h"
 #include "gtest/gtest.h"
+#include "one_table_fixture.h"
 #include "packet_builder.h"
 #include "table/flow_table.h"
 
@@ -21,18 +22,8 @@ using testing::Make;
 using testing::Reverse;
 using testing::TestPacket;
 
-constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+constexpr int64_t kMs = testing::OneTableTest::kMs;
 constexpr uint8_t kF = 0x01, kS = 0x02, kA = 0x10;
-
-struct Sink {
-  std::vector<FlowSnapshot> records;
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<Sink*>(ctx)->slot; }
-  static void Publish(void* ctx, FlowSnapshot* s) {
-    static_cast<Sink*>(ctx)->records.push_back(*s);
-  }
-};
 
 constexpr testing::Mac kMacA = {0x02, 0, 0, 0, 0, 0xa};
 constexpr testing::Mac kMacB = {0x02, 0, 0, 0, 0, 0xb};
@@ -59,29 +50,14 @@ TestPacket Segment(bool reverse, uint32_t seq, uint32_t ack, uint8_t flags, uint
   return p;
 }
 
-class TcpTableTest : public ::testing::Test {
+class TcpTableTest : public testing::OneTableTest {
  protected:
   void Build(bool stream, bool health, uint32_t max_flows = 64) {
-    static std::atomic<int> n{0};
-    FlowTableOptions opts;
-    opts.name = "tcp" + std::to_string(n++);
+    FlowTableOptions opts = Options("tcp");
     opts.max_flows = max_flows;
-    opts.expire_ns = 10'000 * kMs;
-    opts.update_ns = 5'000 * kMs;
-    opts.tick_ns = 100 * kMs;
     opts.tcp_stream_metrics = stream;
     opts.tcp_health = health;
-    sink_ = std::make_unique<Sink>();
-    table_.reset();
-    auto t = FlowTable::Create(opts, RecordSink{sink_.get(), &Sink::Acquire, &Sink::Publish});
-    ASSERT_TRUE(t.ok()) << t.status();
-    table_ = std::move(*t);
-  }
-  void Feed(const TestPacket& p, int64_t t) {
-    const uint8_t* frame = p.frame.data();
-    const int64_t ts = kT0 + t;
-    table_->AdvanceClock(ts);
-    table_->ProcessBurst(&frame, &p.parsed, &ts, 1);
+    Create(opts);
   }
   // Handshake, data B->A with [1101, 1201) missing, nothing closed.
   void Conversation() {
@@ -92,14 +68,6 @@ class TcpTableTest : public ::testing::Test {
     Feed(Segment(true, 1201, 101, kA, 100), 21 * kMs);  // lost segment, waits
     Feed(Segment(false, 101, 1101, kA, 0), 30 * kMs);
   }
-  FlowSnapshot Final() {
-    sink_->records.clear();
-    EXPECT_TRUE(table_->FlushAll());
-    EXPECT_EQ(sink_->records.size(), 1u);
-    return sink_->records.empty() ? FlowSnapshot() : sink_->records.back();
-  }
-  std::unique_ptr<Sink> sink_;
-  std::unique_ptr<FlowTable> table_;
 };
 
 TEST_F(TcpTableTest, OffMeansNoGroups) {
