@@ -14,6 +14,8 @@
 
 #include "../table/eal_env.h"
 #include "../table/packet_builder.h"
+#include "../table/recording_sink.h"
+#include "../table/ticking_clock.h"
 #include "capture/query_port.h"
 #include "gtest/gtest.h"
 
@@ -23,17 +25,6 @@ namespace {
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
 constexpr int64_t kExpire = 10 * kSec;
-
-struct DropSink {
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<DropSink*>(ctx)->slot; }
-  static void Publish(void*, FlowSnapshot*) {}
-};
-
-struct FakeClock {
-  uint64_t now = 0;
-  static uint64_t Read(void* ctx) { return ++static_cast<FakeClock*>(ctx)->now; }
-};
 
 // What a flow's packets look like on the way out.
 struct Seen {
@@ -59,7 +50,7 @@ class RawExportTest : public ::testing::Test {
     o.raw_memory_bytes = 4 << 20;
     o.keep_expired_ns = 3600 * kSec;
     o.keep_expired_max = 5000;
-    auto t = FlowTable::Create(o, RecordSink{&sink_, &DropSink::Acquire, &DropSink::Publish});
+    auto t = FlowTable::Create(o, sink_.AsSink());
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
     auto p = QueryPort::Create(2000 + n++, -1, kBufferBytes);
@@ -99,7 +90,7 @@ class RawExportTest : public ::testing::Test {
   }
 
   void Serve() {
-    WorkBudget b = WorkBudget::For(64, &FakeClock::Read, &clock_);
+    WorkBudget b = WorkBudget::For(64, &testing::TickingClock::Read, &clock_);
     port_->Serve(table_.get(), &b);
   }
 
@@ -153,8 +144,8 @@ class RawExportTest : public ::testing::Test {
     }
   }
 
-  FakeClock clock_;
-  DropSink sink_;
+  testing::TickingClock clock_;
+  testing::DiscardingSink sink_;
   std::unique_ptr<FlowTable> table_;
   std::unique_ptr<QueryPort> port_;
   int handovers_ = 0;
@@ -232,8 +223,8 @@ TEST(RawExportNoCapture, FinishesAtOnceWithNothing) {
   FlowTableOptions o;
   o.name = "qpr-off";
   o.max_flows = 1024;
-  DropSink sink;
-  auto t = FlowTable::Create(o, RecordSink{&sink, &DropSink::Acquire, &DropSink::Publish});
+  testing::DiscardingSink sink;
+  auto t = FlowTable::Create(o, sink.AsSink());
   ASSERT_TRUE(t.ok()) << t.status();
   auto p = QueryPort::Create(2999, -1);
   ASSERT_TRUE(p.ok()) << p.status();

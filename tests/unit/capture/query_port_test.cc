@@ -21,6 +21,8 @@
 
 #include "../table/eal_env.h"
 #include "../table/packet_builder.h"
+#include "../table/recording_sink.h"
+#include "../table/ticking_clock.h"
 #include "gtest/gtest.h"
 
 namespace skyprobe {
@@ -28,19 +30,6 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
-
-// Records leave only at flush here; a plain slot is enough.
-struct DropSink {
-  FlowSnapshot slot;
-  static FlowSnapshot* Acquire(void* ctx) { return &static_cast<DropSink*>(ctx)->slot; }
-  static void Publish(void*, FlowSnapshot*) {}
-};
-
-// A clock that moves one tick each time it is read.
-struct FakeClock {
-  uint64_t now = 0;
-  static uint64_t Read(void* ctx) { return ++static_cast<FakeClock*>(ctx)->now; }
-};
 
 // Matches flows by destination port; may carry a UUID hint, may say it is costly.
 class PortPredicate final : public FlowPredicate {
@@ -66,7 +55,7 @@ class QueryPortTest : public ::testing::Test {
     FlowTableOptions o;
     o.name = "qp" + std::to_string(n++);
     o.max_flows = 20000;  // more slots than one slice: queries take several Serve calls
-    auto t = FlowTable::Create(o, RecordSink{&sink_, &DropSink::Acquire, &DropSink::Publish});
+    auto t = FlowTable::Create(o, sink_.AsSink());
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
     auto p = QueryPort::Create(n++, -1);
@@ -84,7 +73,7 @@ class QueryPortTest : public ::testing::Test {
   }
 
   // One loop iteration's budget: kSliceTicks reads of the fake clock.
-  WorkBudget Slice() { return WorkBudget::For(kSliceTicks, &FakeClock::Read, &clock_); }
+  WorkBudget Slice() { return WorkBudget::For(kSliceTicks, &testing::TickingClock::Read, &clock_); }
 
   // Runs a query to the end, serving between collects as a worker would.
   std::vector<FlowSnapshot> Run(std::shared_ptr<const FlowPredicate> pred, int* serves) {
@@ -112,8 +101,8 @@ class QueryPortTest : public ::testing::Test {
 
   static constexpr uint16_t kFlows = 3000;
   static constexpr uint64_t kSliceTicks = 16;
-  FakeClock clock_;
-  DropSink sink_;
+  testing::TickingClock clock_;
+  testing::DiscardingSink sink_;
   std::unique_ptr<FlowTable> table_;
   std::unique_ptr<QueryPort> port_;
 };
@@ -247,7 +236,7 @@ class KeptQueryPortTest : public ::testing::Test {
     o.raw_memory_bytes = 1 << 20;
     o.keep_expired_ns = 3600 * kSec;
     o.keep_expired_max = 1000;
-    auto t = FlowTable::Create(o, RecordSink{&sink_, &DropSink::Acquire, &DropSink::Publish});
+    auto t = FlowTable::Create(o, sink_.AsSink());
     ASSERT_TRUE(t.ok()) << t.status();
     table_ = std::move(*t);
     auto p = QueryPort::Create(1000 + n++, -1, 1 << 16);
@@ -267,7 +256,9 @@ class KeptQueryPortTest : public ::testing::Test {
       table_->ProcessBurst(&frame, &pkt.parsed, &ts, 1, &caplen);
     }
   }
-  WorkBudget Slice() { return WorkBudget::For(kKeptSliceTicks, &FakeClock::Read, &clock_); }
+  WorkBudget Slice() {
+    return WorkBudget::For(kKeptSliceTicks, &testing::TickingClock::Read, &clock_);
+  }
   void Serve() {
     WorkBudget b = Slice();
     port_->Serve(table_.get(), &b);
@@ -285,8 +276,8 @@ class KeptQueryPortTest : public ::testing::Test {
   }
 
   static constexpr uint64_t kKeptSliceTicks = 64;  // a few hundred flows a slice
-  FakeClock clock_;
-  DropSink sink_;
+  testing::TickingClock clock_;
+  testing::DiscardingSink sink_;
   std::unique_ptr<FlowTable> table_;
   std::unique_ptr<QueryPort> port_;
 };

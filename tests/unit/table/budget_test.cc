@@ -21,6 +21,7 @@
 #include "parse/parser.h"
 #include "recording_sink.h"
 #include "table/flow_table.h"
+#include "ticking_clock.h"
 
 namespace skyprobe {
 namespace {
@@ -29,11 +30,6 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSec = 1'000 * kMs;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
 constexpr int64_t kTick = 100 * kMs;
-
-struct FakeClock {
-  uint64_t now = 0;
-  static uint64_t Read(void* ctx) { return ++static_cast<FakeClock*>(ctx)->now; }
-};
 
 testing::TestPacket Udp(uint32_t i) {
   return testing::Make(
@@ -80,7 +76,7 @@ class BudgetTest : public ::testing::Test {
   int AdvanceMetered(int64_t now, uint64_t ticks) {
     int calls = 0;
     for (;;) {
-      WorkBudget b = WorkBudget::For(ticks, &FakeClock::Read, &clock_);
+      WorkBudget b = WorkBudget::For(ticks, &testing::TickingClock::Read, &clock_);
       ++calls;
       if (table_->AdvanceClock(now, &b)) return calls;
       if (calls > 10'000'000) {
@@ -95,7 +91,7 @@ class BudgetTest : public ::testing::Test {
     return n;
   }
 
-  FakeClock clock_;
+  testing::TickingClock clock_;
   testing::RecordingSink sink_;
   std::unique_ptr<FlowTable> table_;
 };
@@ -167,7 +163,7 @@ TEST_F(BudgetTest, WorkLeftIsFinishedAtItsOwnTimeBeforeTheClockMovesOn) {
     // clock goes to the second tick (14 s) in one call.
     const int64_t due = kT0 + 10 * kSec + kTick;
     if (metered) {
-      WorkBudget b = WorkBudget::For(4, &FakeClock::Read, &clock_);
+      WorkBudget b = WorkBudget::For(4, &testing::TickingClock::Read, &clock_);
       EXPECT_FALSE(table_->AdvanceClock(due, &b));
       EXPECT_LT(table_->counters().expired_idle, kFlows - 30);
     } else {
@@ -262,7 +258,7 @@ TEST_F(BudgetTest, FlushResumesUntilEveryFlowLeft) {
   for (uint32_t i = 0; i < kFlows; ++i) Burst({i}, kT0);
   int calls = 0;
   for (;;) {
-    WorkBudget b = WorkBudget::For(4, &FakeClock::Read, &clock_);
+    WorkBudget b = WorkBudget::For(4, &testing::TickingClock::Read, &clock_);
     ++calls;
     if (table_->FlushAll(&b)) break;
     ASSERT_LT(calls, 10'000'000);

@@ -12,18 +12,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ticking_clock.h"
 
 namespace skyprobe {
 namespace {
 
 constexpr int64_t kTick = 100;
 constexpr uint32_t kSlots = 256;
-
-// A clock that moves one tick each time it is read.
-struct FakeClock {
-  uint64_t now = 0;
-  static uint64_t Read(void* ctx) { return ++static_cast<FakeClock*>(ctx)->now; }
-};
 
 class TimerWheelTest : public ::testing::Test {
  protected:
@@ -44,7 +39,7 @@ class TimerWheelTest : public ::testing::Test {
   static constexpr uint32_t kFlows = 2000;
   std::vector<FlowHot> hot_;
   TimerWheel wheel_;
-  FakeClock clock_;
+  testing::TickingClock clock_;
 };
 
 TEST_F(TimerWheelTest, OldestIsAnArmedFlowWheneverOneIs) {
@@ -108,7 +103,8 @@ TEST_F(TimerWheelTest, MeteredAdvanceResumesAndVisitsEachDueFlowOnce) {
   int calls = 0;
   bool done = false;
   while (!done) {
-    WorkBudget b = WorkBudget::For(4, &FakeClock::Read, &clock_);  // a few visits a call
+    WorkBudget b =
+        WorkBudget::For(4, &testing::TickingClock::Read, &clock_);  // a few visits a call
     done = wheel_.Advance(50 * kTick, &b, [&](uint32_t p) { ++visits[p]; });
     ASSERT_LT(++calls, 100000);
   }
@@ -126,7 +122,7 @@ TEST_F(TimerWheelTest, AJumpPastTheWheelVisitsEveryFlowWithinTheBudget) {
   int calls = 0;
   bool done = false;
   while (!done) {
-    WorkBudget b = WorkBudget::For(4, &FakeClock::Read, &clock_);
+    WorkBudget b = WorkBudget::For(4, &testing::TickingClock::Read, &clock_);
     done = wheel_.Advance(later, &b, [&](uint32_t p) { ++visits[p]; });
     ASSERT_LT(++calls, 100000);
   }
