@@ -43,22 +43,60 @@ struct CountingSink {
   static void Publish(void*, FlowSnapshot*) {}
 };
 
+// Flow `flow`'s frame appended to `m` (a fresh mbuf has room for it).
+void AppendUdpFrame(rte_mbuf* m, uint32_t flow) {
+  char* data = rte_pktmbuf_append(m, kFrameLen);
+  ASSERT_NE(data, nullptr);
+  testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(data));
+}
+
+// A net_ring port looped on one ring the test fills (RX reads what the
+// test enqueued), its pool and ring; stopped, closed and freed on the way
+// out. Open("rxw", ...) names them rxw_pool, rxw_ring and net_rxw.
+struct RingPort {
+  rte_mempool* pool = nullptr;
+  rte_ring* ring = nullptr;
+  int port = -1;
+
+  RingPort() = default;
+  RingPort(const RingPort&) = delete;
+  RingPort& operator=(const RingPort&) = delete;
+  ~RingPort() {
+    if (port >= 0) {
+      rte_eth_dev_stop(port);
+      rte_eth_dev_close(port);
+    }
+    rte_ring_free(ring);
+    rte_mempool_free(pool);
+  }
+  // `mbufs` in the pool; `slots` in the ring and each queue.
+  ::testing::AssertionResult Open(const std::string& name, unsigned mbufs, unsigned slots) {
+    pool = rte_pktmbuf_pool_create((name + "_pool").c_str(), mbufs, 0, 0, 2048, rte_socket_id());
+    if (pool == nullptr) return ::testing::AssertionFailure() << "no pool";
+    ring = rte_ring_create((name + "_ring").c_str(), slots, rte_socket_id(),
+                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) return ::testing::AssertionFailure() << "no ring";
+    port = rte_eth_from_rings(("net_" + name).c_str(), &ring, 1, &ring, 1, rte_socket_id());
+    if (port < 0) return ::testing::AssertionFailure() << "no port";
+    rte_eth_conf conf{};
+    const auto p = static_cast<uint16_t>(port);
+    if (rte_eth_dev_configure(p, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(p, 0, slots, rte_socket_id(), nullptr, pool) != 0 ||
+        rte_eth_tx_queue_setup(p, 0, slots, rte_socket_id(), nullptr) != 0 ||
+        rte_eth_dev_start(p) != 0) {
+      return ::testing::AssertionFailure() << "the port did not start";
+    }
+    return ::testing::AssertionSuccess();
+  }
+};
+
 TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  rte_mempool* pool = rte_pktmbuf_pool_create("rxw_pool", 4095, 0, 0, 2048, rte_socket_id());
-  ASSERT_NE(pool, nullptr);
-  rte_ring* ring =
-      rte_ring_create("rxw_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
-  const int port = rte_eth_from_rings("net_rxw", &ring, 1, &ring, 1, rte_socket_id());
-  ASSERT_GE(port, 0);
-  rte_eth_conf conf{};
-  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
-  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
-  ASSERT_EQ(rte_eth_dev_start(port), 0);
+  RingPort ring_port;
+  ASSERT_TRUE(ring_port.Open("rxw", 4095, 1024));
+  auto& [pool, ring, port] = ring_port;
 
   CountingSink sink;
   FlowTableOptions o;
@@ -91,7 +129,7 @@ TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
       std::this_thread::yield();
       m = rte_pktmbuf_alloc(pool);
     }
-    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    AppendUdpFrame(m, flow);
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
     m->ol_flags |= ts_flag;
     while (rte_ring_enqueue(ring, m) != 0) std::this_thread::yield();
@@ -113,10 +151,6 @@ TEST(RxWorkerTest, ACaptureClockFinishesDueExpiryBeforeTheNextBurst) {
   uint64_t gaps = 0;
   for (int b = 0; b < LoopGapHistogram::kBuckets; ++b) gaps += worker.loop_gaps().bucket(b);
   EXPECT_GT(gaps, 0u);
-  rte_eth_dev_stop(port);
-  rte_eth_dev_close(port);
-  rte_ring_free(ring);
-  rte_mempool_free(pool);
 }
 
 // Keeps a copy of every record, by the last byte of its A address (the flow number).
@@ -143,18 +177,9 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  rte_mempool* pool = rte_pktmbuf_pool_create("rxk_pool", 1023, 0, 0, 2048, rte_socket_id());
-  ASSERT_NE(pool, nullptr);
-  rte_ring* ring =
-      rte_ring_create("rxk_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
-  const int port = rte_eth_from_rings("net_rxk", &ring, 1, &ring, 1, rte_socket_id());
-  ASSERT_GE(port, 0);
-  rte_eth_conf conf{};
-  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
-  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
-  ASSERT_EQ(rte_eth_dev_start(port), 0);
+  RingPort ring_port;
+  ASSERT_TRUE(ring_port.Open("rxk", 1023, 1024));
+  auto& [pool, ring, port] = ring_port;
 
   CollectingSink sink;
   FlowTableOptions o;
@@ -184,7 +209,7 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   const auto send = [&](uint32_t flow, int64_t ts_ns, bool stamped) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    AppendUdpFrame(m, flow);
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
     if (stamped) m->ol_flags |= ts_flag;
     ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
@@ -213,10 +238,6 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
   EXPECT_EQ(worker.counters().clock_jumps, 1u);
   EXPECT_EQ(worker.counters().rx_packets, 6u);
-  rte_eth_dev_stop(port);
-  rte_eth_dev_close(port);
-  rte_ring_free(ring);
-  rte_mempool_free(pool);
 }
 
 // A NIC port that stamps frames (RTE_ETH_RX_OFFLOAD_TIMESTAMP) puts its
@@ -230,18 +251,9 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  rte_mempool* pool = rte_pktmbuf_pool_create("rxn_pool", 1023, 0, 0, 2048, rte_socket_id());
-  ASSERT_NE(pool, nullptr);
-  rte_ring* ring =
-      rte_ring_create("rxn_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
-  const int port = rte_eth_from_rings("net_rxn", &ring, 1, &ring, 1, rte_socket_id());
-  ASSERT_GE(port, 0);
-  rte_eth_conf conf{};
-  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr, pool), 0);
-  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 1024, rte_socket_id(), nullptr), 0);
-  ASSERT_EQ(rte_eth_dev_start(port), 0);
+  RingPort ring_port;
+  ASSERT_TRUE(ring_port.Open("rxn", 1023, 1024));
+  auto& [pool, ring, port] = ring_port;
 
   constexpr int64_t kMs = 1'000'000;
   const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
@@ -277,7 +289,7 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   const auto send = [&](uint32_t flow, uint64_t ticks, bool stamped) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    testing::WriteUdpFrame(flow, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    AppendUdpFrame(m, flow);
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = ticks;
     if (stamped) m->ol_flags |= ts_flag;
     ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
@@ -306,10 +318,6 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
   EXPECT_EQ(worker.counters().clock_jumps, 1u);
   EXPECT_EQ(worker.counters().rx_packets, 6u);
-  rte_eth_dev_stop(port);
-  rte_eth_dev_close(port);
-  rte_ring_free(ring);
-  rte_mempool_free(pool);
 }
 
 // A paced replay (--pcap-realtime) whose next frame is an hour away: the
@@ -320,17 +328,9 @@ TEST(RxWorkerTest, APacedReplayAnswersQueriesWhileItWaitsForItsNextFrames) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  rte_mempool* pool = rte_pktmbuf_pool_create("rxp_pool", 255, 0, 0, 2048, rte_socket_id());
-  ASSERT_NE(pool, nullptr);
-  rte_ring* ring = rte_ring_create("rxp_ring", 64, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
-  const int port = rte_eth_from_rings("net_rxp", &ring, 1, &ring, 1, rte_socket_id());
-  ASSERT_GE(port, 0);
-  rte_eth_conf conf{};
-  ASSERT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-  ASSERT_EQ(rte_eth_rx_queue_setup(port, 0, 64, rte_socket_id(), nullptr, pool), 0);
-  ASSERT_EQ(rte_eth_tx_queue_setup(port, 0, 64, rte_socket_id(), nullptr), 0);
-  ASSERT_EQ(rte_eth_dev_start(port), 0);
+  RingPort ring_port;
+  ASSERT_TRUE(ring_port.Open("rxp", 255, 64));
+  auto& [pool, ring, port] = ring_port;
 
   // Eight flows at T0 (one pacer burst, due at once), then a ninth an hour
   // later: all in the ring before the worker starts (an empty file queue is
@@ -341,7 +341,7 @@ TEST(RxWorkerTest, APacedReplayAnswersQueriesWhileItWaitsForItsNextFrames) {
   for (uint32_t i = 0; i <= kFirst; ++i) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     ASSERT_NE(m, nullptr);
-    testing::WriteUdpFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kFrameLen)));
+    AppendUdpFrame(m, i);
     const int64_t ts = i < kFirst ? kT0 + i * 1000 : kT0 + 3600 * kSec;
     *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts / 1000);
     m->ol_flags |= ts_flag;
@@ -395,10 +395,6 @@ TEST(RxWorkerTest, APacedReplayAnswersQueriesWhileItWaitsForItsNextFrames) {
   std::sort(hosts.begin(), hosts.end());
   EXPECT_EQ(hosts, (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
   EXPECT_GT(worker.counters().pacing_waits, 0u);  // the ninth frame was waited for
-  rte_eth_dev_stop(port);
-  rte_eth_dev_close(port);
-  rte_ring_free(ring);
-  rte_mempool_free(pool);
 }
 
 TEST(LoopGapHistogramTest, BucketsCoverEveryValueAndPercentilesNeverUnderstate) {
@@ -408,7 +404,9 @@ TEST(LoopGapHistogramTest, BucketsCoverEveryValueAndPercentilesNeverUnderstate) 
     const int b = LoopGapHistogram::Bucket(v);
     ASSERT_LT(b, LoopGapHistogram::kBuckets);
     EXPECT_LE(v, LoopGapHistogram::BucketMax(b)) << v;
-    if (b > 0) EXPECT_GT(v, LoopGapHistogram::BucketMax(b - 1)) << v;
+    if (b > 0) {
+      EXPECT_GT(v, LoopGapHistogram::BucketMax(b - 1)) << v;
+    }
   }
   // 998 gaps of 1000 cycles and two of 10^6: p50 and p99 about 1000, never
   // below it; p99.9 (the 999th) and max the long one, exactly (at 1 GHz,
