@@ -279,8 +279,9 @@ TEST(TableHashTest, AFloodCollidingUnderTheUnkeyedHashIsSpreadByTheKeyedOne) {
 
 // The exported IDs are Skydive's, whatever places the flow: two seeds, a
 // random secret, an injected colliding hash. Expected values: Skydive's
-// TrackingIDs for layer-key-mode.pcap's first flow (its MANIFEST) and the
-// UUID derived in reference/skydive-flow-notes.md (as flow_key_test).
+// TrackingIDs for layer-key-mode.pcap's first flow (its MANIFEST) and its
+// UUID as the independent re-implementation of Skydive's hashing in
+// tests/integration/golden_test.py derives it (flow_key_test checks the same).
 TEST(TableHashTest, ExportedIdsDoNotDependOnTheHash) {
   const testing::Mac mac = {0xf2, 0x45, 0x25, 0x5b, 0x3a, 0xbc};
   const testing::Mac gw = {0x2e, 0xb9, 0x2d, 0x76, 0x24, 0x07};
