@@ -190,9 +190,10 @@ void WriteVrrp(const AppMeta& app, Writer* w) {
 void Writer::BytesIfNonEmpty(std::string_view key, std::string_view v) {
   if (v.empty()) return;
   Key(key);
-  out_->push_back('"');
-  AppendBase64(v, out_);
-  out_->push_back('"');
+  std::string* out = FlushedOut();
+  out->push_back('"');
+  AppendBase64(v, out);
+  out->push_back('"');
 }
 
 void WriteAppJson(const AppMeta& app, Writer* w) {

@@ -1,5 +1,6 @@
 #include "record/flow_format.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -10,29 +11,54 @@ namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-void AppendUint8(uint8_t v, std::string* out) {
-  char buf[4];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), static_cast<unsigned>(v));
-  out->append(buf, res.ptr);
-}
-
-void AppendIpv4(const uint8_t* a, std::string* out) {
-  for (int i = 0; i < 4; ++i) {
-    if (i != 0) out->push_back('.');
-    AppendUint8(a[i], out);
+// "0".."255" as up to three digits and their count: a byte of an IPv4
+// address is one 4-byte copy, not a division loop.
+struct DecimalByte {
+  char digits[3];
+  uint8_t size;
+};
+constexpr auto kDecimalBytes = [] {
+  std::array<DecimalByte, 256> t{};
+  for (unsigned v = 0; v < 256; ++v) {
+    DecimalByte& d = t[v];
+    if (v >= 100) {
+      d = {{static_cast<char>('0' + v / 100), static_cast<char>('0' + v / 10 % 10),
+            static_cast<char>('0' + v % 10)},
+           3};
+    } else if (v >= 10) {
+      d = {{static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10), 0}, 2};
+    } else {
+      d = {{static_cast<char>('0' + v), 0, 0}, 1};
+    }
   }
+  return t;
+}();
+
+char* WriteIpv4(const uint8_t* a, char* p) {
+  for (int i = 0; i < 4; ++i) {
+    const DecimalByte& d = kDecimalBytes[a[i]];
+    std::memcpy(p, d.digits, 3);
+    p += d.size;
+    *p++ = '.';
+  }
+  return p - 1;  // no dot after the last byte
 }
 
-void AppendIpv6(const uint8_t* a, std::string* out) {
+char* WriteGroup(uint16_t g, char* p) {
+  const auto res = std::to_chars(p, p + 4, g, 16);  // lowercase, no leading zeros
+  return res.ptr;
+}
+
+char* WriteIpv6(const uint8_t* a, char* p) {
   uint16_t groups[8];
   for (size_t i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
 
   // RFC 5952 section 5: ::ffff:0:0/96 keeps its embedded IPv4 in dotted form.
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(a, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
-    out->append("::ffff:");
-    AppendIpv4(a + 12, out);
-    return;
+    constexpr std::string_view kMappedText = "::ffff:";
+    std::memcpy(p, kMappedText.data(), kMappedText.size());
+    return WriteIpv4(a + 12, p + kMappedText.size());
   }
 
   // Longest run of zero groups; a single zero group is never shortened
@@ -55,23 +81,48 @@ void AppendIpv6(const uint8_t* a, std::string* out) {
 
   for (int i = 0; i < 8; ++i) {
     if (i == best_start) {
-      out->append("::");
+      *p++ = ':';
+      *p++ = ':';
       i += best_len - 1;
       continue;
     }
-    if (i != 0 && i != best_start + best_len) out->push_back(':');
-    char buf[4];
-    const auto res = std::to_chars(buf, buf + sizeof(buf), groups[i], 16);
-    out->append(buf, res.ptr);
+    if (i != 0 && i != best_start + best_len) *p++ = ':';
+    p = WriteGroup(groups[i], p);
   }
+  return p;
 }
 
 }  // namespace
 
+char* WriteHex(uint64_t value, char* p) {
+  // Digits without leading zeros: one for 0, else a nibble count from the
+  // highest set bit; then filled from the last digit back.
+  const int digits = value == 0 ? 1 : (64 - __builtin_clzll(value) + 3) / 4;
+  for (int i = digits - 1; i >= 0; --i) {
+    p[i] = kHexDigits[value & 0x0f];
+    value >>= 4;
+  }
+  return p + digits;
+}
+
+char* WriteMac(const uint8_t mac[6], char* p) {
+  for (size_t i = 0; i < 6; ++i) {
+    p[3 * i] = kHexDigits[mac[i] >> 4];
+    p[3 * i + 1] = kHexDigits[mac[i] & 0x0f];
+    if (i != 5) p[3 * i + 2] = ':';
+  }
+  return p + kMacTextSize;
+}
+
+char* WriteIp(uint8_t version, const uint8_t* addr, char* p) {
+  if (version == 4) return WriteIpv4(addr, p);
+  if (version == 6) return WriteIpv6(addr, p);
+  return p;
+}
+
 void AppendHex(uint64_t value, std::string* out) {
-  char buf[16];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), value, 16);  // lowercase
-  out->append(buf, res.ptr);
+  char buf[kMaxHexText];
+  out->append(buf, WriteHex(value, buf));
 }
 
 void AppendInt(int64_t value, std::string* out) {
@@ -81,21 +132,13 @@ void AppendInt(int64_t value, std::string* out) {
 }
 
 void AppendMac(const uint8_t mac[6], std::string* out) {
-  char buf[17];
-  for (size_t i = 0; i < 6; ++i) {
-    buf[3 * i] = kHexDigits[mac[i] >> 4];
-    buf[3 * i + 1] = kHexDigits[mac[i] & 0x0f];
-    if (i != 5) buf[3 * i + 2] = ':';
-  }
-  out->append(buf, sizeof(buf));
+  char buf[kMacTextSize];
+  out->append(buf, WriteMac(mac, buf));
 }
 
 void AppendIp(uint8_t version, const uint8_t* addr, std::string* out) {
-  if (version == 4) {
-    AppendIpv4(addr, out);
-  } else if (version == 6) {
-    AppendIpv6(addr, out);
-  }
+  char buf[kMaxIpText];
+  out->append(buf, WriteIp(version, addr, buf));
 }
 
 void AppendLayersPath(const FlowSnapshot& s, std::string* out) {

@@ -2,7 +2,7 @@
 // writer and the protobuf converter, so both always print the same strings.
 //
 // Owner: control lcore (exporters); pure functions, no state, no allocation
-// beyond appending to the caller's string.
+// beyond appending to the caller's string (or writing to the caller's buffer).
 //
 //   std::string s;
 //   AppendHex(snap.uuid, &s);  AppendIp(snap.ip_version, snap.network_a, &s);
@@ -32,6 +32,16 @@ void AppendMac(const uint8_t mac[6], std::string* out);
 // "::ffff:192.0.2.1". Go prints a mapped address as plain "192.0.2.1"; the
 // RFC form keeps the address family visible. Other versions append nothing.
 void AppendIp(uint8_t version, const uint8_t* addr, std::string* out);
+
+// The same texts written at `p`, returning their end, for writers that fill
+// a buffer of their own (the JSON lines writer); `p` has room for the size
+// named (IPv4 needs 3 more bytes of scratch room, which kMaxIpText covers).
+inline constexpr size_t kMaxHexText = 16;
+inline constexpr size_t kMacTextSize = 17;
+inline constexpr size_t kMaxIpText = 40;  // 8 groups of 4 digits and 7 colons
+char* WriteHex(uint64_t value, char* p);
+char* WriteMac(const uint8_t mac[6], char* p);
+char* WriteIp(uint8_t version, const uint8_t* addr, char* p);
 
 // "Ethernet/IPv4/TCP": LayerName() of each layer joined with '/'.
 void AppendLayersPath(const FlowSnapshot& s, std::string* out);
