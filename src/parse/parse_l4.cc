@@ -10,36 +10,8 @@
 #include "parse/parser.h"
 
 namespace skyprobe::parse_internal {
-namespace {
 
-// gopacket's TCPPort.LayerType(); kStop means "Payload" (try the other port).
-Step TcpPortStep(uint16_t port) {
-  switch (port) {
-    case 53:
-      return Step::kDns;
-    case 443:
-    case 636:
-    case 989:
-    case 990:
-    case 992:
-    case 993:
-    case 994:
-    case 995:
-    case 5061:
-      return Step::kTls;
-    case 502:  // Modbus
-      return Step::kUnsupported;
-    default:
-      return Step::kStop;
-  }
-}
-
-void RecordPorts(PortsSeen* seen, const uint8_t* p, uint8_t flags) {
-  if (seen->present) return;
-  *seen = {true, Be16(p), Be16(p + 2), flags};
-}
-
-bool TcpOptionsValid(const uint8_t* p, uint32_t len) {
+bool TcpOptionsValid(const uint8_t* p, uint32_t len) noexcept {
   uint32_t off = 0;
   while (off < len) {
     const uint8_t kind = p[off];
@@ -56,6 +28,13 @@ bool TcpOptionsValid(const uint8_t* p, uint32_t len) {
   return true;
 }
 
+namespace {
+
+void RecordPorts(PortsSeen* seen, const uint8_t* p, uint8_t flags) {
+  if (seen->present) return;
+  *seen = {true, Be16(p), Be16(p + 2), flags};
+}
+
 // Neighbor-discovery options: 8-byte units, a zero length is invalid.
 bool Icmpv6OptionsValid(const uint8_t* p, uint32_t len) {
   uint32_t off = 0;
@@ -66,35 +45,6 @@ bool Icmpv6OptionsValid(const uint8_t* p, uint32_t len) {
     off += opt_len;
   }
   return true;
-}
-
-// gopacket's UDPPort.LayerType() plus Skydive's 8472 (Linux VXLAN port).
-Step UdpPortStep(uint16_t port) {
-  switch (port) {
-    case 53:
-      return Step::kDns;
-    case 123:
-      return Step::kNtp;
-    case 67:
-    case 68:
-      return Step::kDhcpv4;
-    case 546:
-    case 547:
-      return Step::kDhcpv6;
-    case 4789:
-    case 8472:
-      return Step::kVxlan;
-    case 6081:
-      return Step::kGeneve;
-    case 2152:
-      return Step::kGtpv1u;
-    case 3784:  // BFD
-    case 5060:  // SIP
-    case 6343:  // SFlow
-      return Step::kUnsupported;
-    default:
-      return Step::kStop;
-  }
 }
 
 // What a TCP payload looks like from its first bytes (AppHint), on any port.
@@ -139,16 +89,6 @@ void SniffTcpPayload(Cursor& c, const uint8_t* tcp, uint32_t n) {
       c.app_len = static_cast<uint16_t>(len);
     }
   }
-}
-
-// MPLS over UDP (parser.h kMplsUdpPorts), by destination port only, and only
-// when neither port names a gopacket layer: the source port of RFC 7510 is
-// entropy, and 51234 is an ephemeral port that a DNS reply may be sent to.
-bool IsMplsUdpPort(uint16_t port) {
-  for (const uint16_t mpls : kMplsUdpPorts) {
-    if (port == mpls) return true;
-  }
-  return false;
 }
 
 }  // namespace

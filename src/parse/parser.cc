@@ -1,4 +1,5 @@
-// ParseFrame: link-type entry, the decode loop and the SubPacket fields.
+// ParseFrameFull: link-type entry, the decode loop and the SubPacket fields
+// (ParseFrame, in parse_fast.cc, comes here for all but the common frames).
 //
 // Decoding is a loop over a cursor: each step decodes one layer and names
 // the next, until a decoder says stop or the payload is empty (gopacket never
@@ -293,8 +294,8 @@ void SetLengths(const Cursor& c, const ParserConfig& cfg, uint32_t first_layer, 
 
 }  // namespace
 
-uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, const ParserConfig& cfg,
-                   ParsedPacket* out) noexcept {
+uint8_t ParseFrameFull(const uint8_t* data, uint32_t caplen, uint32_t wire_len,
+                       const ParserConfig& cfg, ParsedPacket* out) noexcept {
   out->num_sub = 0;
   out->error = ParseError::kNone;
   out->anomalies = kAnomalyNone;

@@ -91,8 +91,16 @@ inline constexpr uint16_t kMplsUdpPorts[] = {51234, 6635};
 // it is then recovered as (bytes before the first IP header) + IPv4 total length
 // (IPv6: 40 + payload length), or caplen when there is no IP header.
 // Returns the number of sub-packets (0 on a dropped frame; out->error says why).
+// Common frames (parse_fast.cc: Ethernet, at most two VLAN tags, IPv4
+// without options or IPv6 without extension headers, TCP or UDP, no
+// fragment, no tunnel or application decoder to run) take a straight-line
+// path that gives what ParseFrameFull gives; every other frame goes to it.
 uint8_t ParseFrame(const uint8_t* data, uint32_t caplen, uint32_t wire_len, const ParserConfig& cfg,
                    ParsedPacket* out) noexcept;
+// The layer-by-layer decoder alone: ParseFrame without its fast path, the
+// reference the fast path is tested against (parse_unit FastPathTest).
+uint8_t ParseFrameFull(const uint8_t* data, uint32_t caplen, uint32_t wire_len,
+                       const ParserConfig& cfg, ParsedPacket* out) noexcept;
 
 // Skydive's ICMP type mapping (a request and its reply share one value).
 IcmpType MapIcmpv4Type(uint8_t type) noexcept;

@@ -26,6 +26,9 @@
 #include "parse/parser.h"
 #include "parse/tls_hello.h"
 
+// Relative: the fuzz targets have no include path to tests/common.
+#include "../common/parsed_packet_diff.h"
+
 namespace skyprobe::testing {
 
 inline constexpr LinkType kFuzzLinks[] = {
@@ -115,6 +118,19 @@ inline bool CheckAppPayload(const uint8_t* frame, const SubPacket& s, size_t n, 
   return true;
 }
 
+// ParseFrame (its fast path, parse_fast.cc, where it applies) must give what
+// the full decoder alone gives, field by field.
+inline bool SameAsFullDecoder(const uint8_t* frame, uint32_t n, uint32_t wire,
+                              const ParserConfig& cfg, const ParsedPacket& pkt, uint8_t got,
+                              std::string* why) {
+  ParsedPacket full;
+  const uint8_t full_got = ParseFrameFull(frame, n, wire, cfg, &full);
+  std::string diff = full_got != got ? "sub-packet count" : DiffParsed(full, pkt);
+  if (diff.empty()) return true;
+  *why = "ParseFrame differs from ParseFrameFull: " + diff;
+  return false;
+}
+
 // Parses a fuzz input (format above) from an exactly-sized copy, so ASan
 // catches any read past the frame, and checks the result.
 inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
@@ -129,6 +145,9 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   ParsedPacket pkt;
   uint8_t got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
   if (!CheckParsed(pkt, got, n, why)) return false;
+  if (!SameAsFullDecoder(frame.get(), static_cast<uint32_t>(n), wire, cfg, pkt, got, why)) {
+    return false;
+  }
   // The frame read as a DNS message: the name walk stays within its budget.
   const auto dns = parse_internal::CheckDns(frame.get(), static_cast<uint32_t>(n));
   if (dns.steps > static_cast<uint32_t>(n) * parse_internal::kDnsStepsPerByte +
@@ -144,6 +163,9 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   cfg.ip_defrag = true;
   got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
   if (!CheckParsed(pkt, got, n, why)) return false;
+  if (!SameAsFullDecoder(frame.get(), static_cast<uint32_t>(n), wire, cfg, pkt, got, why)) {
+    return false;
+  }
   if (pkt.frag_sub != kNoFragSub && (pkt.frag_sub >= got || !pkt.sub[pkt.frag_sub].ip_fragment)) {
     *why = "frag_sub does not name a fragmented sub-packet";
     return false;
@@ -164,6 +186,9 @@ inline bool ParseFuzzInput(const uint8_t* data, size_t size, std::string* why) {
   cfg.app_payload = true;
   got = ParseFrame(frame.get(), static_cast<uint32_t>(n), wire, cfg, &pkt);
   if (!CheckParsed(pkt, got, n, why)) return false;
+  if (!SameAsFullDecoder(frame.get(), static_cast<uint32_t>(n), wire, cfg, pkt, got, why)) {
+    return false;
+  }
   for (uint8_t i = 0; i < got; ++i) {
     if (!CheckAppPayload(frame.get(), pkt.sub[i], n, why)) return false;
   }

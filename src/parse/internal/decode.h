@@ -11,6 +11,8 @@
 #include <cstdint>
 
 #include "parse/parsed_packet.h"
+#include "parse/parser.h"
+#include "skyprobe/compiler.h"
 
 namespace skyprobe::parse_internal {
 
@@ -191,6 +193,67 @@ Step DecodeDestination(Cursor& c) noexcept;
 Step DecodeFragment(Cursor& c) noexcept;
 
 // L4 (parse_l4.cc).
+// gopacket's TCPPort.LayerType(); kStop means "Payload" (try the other port).
+// Inline: the fast path (parse_fast.cc) asks it for every segment with a payload.
+SKYPROBE_ALWAYS_INLINE Step TcpPortStep(uint16_t port) noexcept {
+  switch (port) {
+    case 53:
+      return Step::kDns;
+    case 443:
+    case 636:
+    case 989:
+    case 990:
+    case 992:
+    case 993:
+    case 994:
+    case 995:
+    case 5061:
+      return Step::kTls;
+    case 502:  // Modbus
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+// gopacket's UDPPort.LayerType() plus Skydive's 8472 (Linux VXLAN port).
+SKYPROBE_ALWAYS_INLINE Step UdpPortStep(uint16_t port) noexcept {
+  switch (port) {
+    case 53:
+      return Step::kDns;
+    case 123:
+      return Step::kNtp;
+    case 67:
+    case 68:
+      return Step::kDhcpv4;
+    case 546:
+    case 547:
+      return Step::kDhcpv6;
+    case 4789:
+    case 8472:
+      return Step::kVxlan;
+    case 6081:
+      return Step::kGeneve;
+    case 2152:
+      return Step::kGtpv1u;
+    case 3784:  // BFD
+    case 5060:  // SIP
+    case 6343:  // SFlow
+      return Step::kUnsupported;
+    default:
+      return Step::kStop;
+  }
+}
+// MPLS over UDP (parser.h kMplsUdpPorts), by destination port only, and only
+// when neither port names a gopacket layer: the source port of RFC 7510 is
+// entropy, and 51234 is an ephemeral port that a DNS reply may be sent to.
+SKYPROBE_ALWAYS_INLINE bool IsMplsUdpPort(uint16_t port) noexcept {
+  for (const uint16_t mpls : kMplsUdpPorts) {
+    if (port == mpls) return true;
+  }
+  return false;
+}
+// The `len` bytes of TCP options at `p` as gopacket walks them.
+bool TcpOptionsValid(const uint8_t* p, uint32_t len) noexcept;
 Step DecodeTcp(Cursor& c) noexcept;
 Step DecodeUdp(Cursor& c) noexcept;
 Step DecodeSctp(Cursor& c) noexcept;
@@ -219,6 +282,12 @@ Step DecodeMpls(Cursor& c) noexcept;
 Step DecodeVxlan(Cursor& c) noexcept;
 Step DecodeGeneve(Cursor& c) noexcept;
 Step DecodeGtpv1u(Cursor& c) noexcept;
+
+// ParseFrame's fast path (parse_fast.cc): the common frame in one pass, as
+// ParseFrameFull would decode it; false, `out` untouched, for any other.
+// Exposed for tests.
+bool ParseFast(const uint8_t* data, uint32_t caplen, uint32_t wire_len, const ParserConfig& cfg,
+               ParsedPacket* out) noexcept;
 
 // Structural DNS check (no allocation), exposed for tests. Names follow
 // RFC 1035 (at most 255 octets, compression pointers strictly backwards) and
