@@ -252,10 +252,13 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
   // exactly the information carried by the section lengths and endpoint
   // type numbers of BuildKeyBytes; then each section's values, in the same
   // canonical order. Equal words <=> equal Skydive key bytes.
-  // Zeroed whole (fixed-size stores), so the words after the key are 0 and
-  // the copy out is one fixed-size move (loops of run-time length compiled
-  // to rep movs/stos cost more than the rest of the function).
-  uint64_t w[kTableKeyWords] = {};
+  // Zeroed whole (fixed-size stores), so the words after the key are 0
+  // (loops of run-time length compiled to rep movs/stos cost more than the
+  // rest of the function). Written in place: a copy out of a local array
+  // was 16-byte loads of words just stored 8 bytes at a time, which the
+  // store buffer cannot forward (a stall of its own per packet).
+  uint64_t* const w = key->w;
+  std::memset(w, 0, sizeof(key->w));
   int n = 1;
   uint64_t transport = 0;
   uint64_t endpoint_type = 0;
@@ -298,7 +301,6 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
     w[n++] = icmp_word;
   }
   if (has_parent) w[n++] = parent_uuid;
-  std::memcpy(key->w, w, sizeof(key->w));
   return KeyedSig(w, n);
 }
 
