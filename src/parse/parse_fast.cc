@@ -125,17 +125,21 @@ SKYPROBE_ALWAYS_INLINE bool FastPath(const uint8_t* data, uint32_t caplen, uint3
   uint8_t tcp_flags = 0;
   uint16_t tcp_off = 0;
   uint16_t tcp_seg_len = 0;
+  // The transport's fixed header lies inside the IP payload (so inside the
+  // capture) before any of it is read, the ports included: a frame may end
+  // right after its IP header.
+  if ((proto != kProtoUdp && proto != kProtoTcp) || l4_avail < (proto == kProtoUdp ? 8u : 20u)) {
+    return false;
+  }
   const uint16_t src = Be16(l4);
   const uint16_t dst = Be16(l4 + 2);
   if (proto == kProtoUdp) {
-    if (l4_avail < 8) return false;
     const uint32_t len = Be16(l4 + 4);
     if (len < 8) return false;  // 0 (jumbogram) or too short (kAnomalyTruncatedL4)
     // DecodeUdp cuts the payload at its length; a decoder runs on a non-empty one.
     const uint32_t end = len < l4_avail ? pos + len : ip_end;
     if (end > pos + 8 && !UdpPortsPlain(src, dst)) return false;
-  } else if (proto == kProtoTcp) {
-    if (l4_avail < 20) return false;
+  } else {
     const uint32_t header = (l4[12] >> 4) * 4u;
     if (header < 20 || header > l4_avail) return false;  // kAnomalyBadTcpOffset
     if (header > 20 && !parse_internal::TcpOptionsValid(l4 + 20, header - 20)) return false;
@@ -145,8 +149,6 @@ SKYPROBE_ALWAYS_INLINE bool FastPath(const uint8_t* data, uint32_t caplen, uint3
     // The segment fits the capture: DecodeTcp's length, from the IP length.
     tcp_off = static_cast<uint16_t>(pos);
     tcp_seg_len = static_cast<uint16_t>(ip_end - pos - header);
-  } else {
-    return false;
   }
 
   out->num_sub = 1;
