@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "skyprobe/link_types.h"
 
 namespace skyprobe {
 namespace {
@@ -31,22 +32,12 @@ constexpr size_t kPrefetchAhead = 1024;       // bytes of the file ahead of the 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
 
 // The link types whose frames libpcap hands over as stored: the ones the
-// parser decodes (LINKTYPE values as in the file), except Linux cooked
-// capture in a byte-swapped file (libpcap rewrites CAN headers in it).
+// parser decodes (LINKTYPE values as in the file, include/skyprobe/link_types.h), except
+// Linux cooked capture in a byte-swapped file (libpcap rewrites CAN headers in it).
 bool TakesLinkType(uint32_t lt, bool swapped) {
-  switch (lt & 0x03ffffff) {  // libpcap's LT_LINKTYPE: the FCS bits above
-    case 0:
-    case 1:
-    case 12:
-    case 101:
-    case 228:
-    case 229:
-      return true;
-    case 113:
-      return !swapped;
-    default:
-      return false;
-  }
+  const uint32_t type = lt & 0x03ffffff;  // libpcap's LT_LINKTYPE: the FCS bits above
+  if (swapped && type == static_cast<uint32_t>(LinkType::kLinuxSll)) return false;
+  return IsSupportedLinkType(type);
 }
 
 // libpcap's pcap_adjust_snapshot: only 0 and values past INT_MAX are replaced.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "skyprobe/link_types.h"
 
 namespace skyprobe {
 
@@ -423,9 +424,7 @@ uint16_t AfPacketQueues(const Config& cfg);
 // drivers/net/pcap): longer frames (GRO/TSO aggregates) arrive cut to it.
 inline constexpr uint32_t kPcapLiveSnaplen = 0x3F00;
 
-// Link types (DLT_*) the parser decodes: NULL 0, EN10MB 1, RAW 12 and 101, LINUX_SLL 113,
-// IPV4 228, IPV6 229.
-bool IsSupportedLinkType(uint32_t dlt);
+// IsSupportedLinkType(dlt) and the list of link types: include/skyprobe/link_types.h.
 // "EN10MB", "RAW", ...; libpcap's name for others; "DLT <n>" when unknown.
 std::string LinkTypeName(uint32_t dlt);
 // "NULL (0), EN10MB (1), ..." for error messages and the usage text.

@@ -40,26 +40,6 @@ constexpr FieldNames kFieldNames[kFieldCount] = {
     SKYPROBE_CONFIG_FIELDS(SKYPROBE_CONFIG_FIELD_NAMES_)};
 #undef SKYPROBE_CONFIG_FIELD_NAMES_
 
-struct LinkTypeEntry {
-  uint32_t dlt;
-  absl::string_view name;
-};
-
-// Supported link types, in the order error messages list them. 101 is LINKTYPE_RAW as
-// written in files; libpcap normally maps it to DLT_RAW (12) on read, but a --link-type
-// override may name it directly.
-constexpr LinkTypeEntry kLinkTypes[] = {
-    {0, "NULL"},        {1, "EN10MB"}, {12, "RAW"},   {101, "RAW"},
-    {113, "LINUX_SLL"}, {228, "IPV4"}, {229, "IPV6"},
-};
-
-bool IsSupportedLinkTypeImpl(uint32_t dlt) {
-  for (const LinkTypeEntry& e : kLinkTypes) {
-    if (e.dlt == dlt) return true;
-  }
-  return false;
-}
-
 // A whole number, without sign; `what` finishes the message ("a whole number of seconds").
 absl::Status ParseUint(absl::string_view value, absl::string_view what, uint64_t max,
                        uint64_t* out) {
@@ -169,16 +149,15 @@ absl::Status ParseLinkType(absl::string_view value, uint32_t* out) {
   } else {
     absl::string_view name = v;
     if (!absl::ConsumePrefix(&name, "DLT_")) absl::ConsumePrefix(&name, "LINKTYPE_");
-    if (name == "ETHERNET") name = "EN10MB";
-    for (const LinkTypeEntry& e : kLinkTypes) {
-      if (e.name == name) {
+    for (const LinkTypeInfo& e : kLinkTypeTable) {
+      if (e.name == name || e.alias == name) {
         dlt = e.dlt;
         known = true;
         break;
       }
     }
   }
-  if (!known || !IsSupportedLinkTypeImpl(dlt)) {
+  if (!known || !IsSupportedLinkType(dlt)) {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported link type '", value, "'; supported: ", SupportedLinkTypesText()));
   }
@@ -613,7 +592,7 @@ std::string ClosestMatch(absl::string_view word, const std::vector<absl::string_
 
 std::string SupportedLinkTypesText() {
   std::vector<std::string> parts;
-  for (const auto& e : config_internal::kLinkTypes) {
+  for (const LinkTypeInfo& e : kLinkTypeTable) {
     parts.push_back(absl::StrCat(e.name, " (", e.dlt, ")"));
   }
   return absl::StrJoin(parts, ", ");
@@ -745,11 +724,9 @@ bool IsLoopbackListen(const std::string& listen) {
   return std::equal(a, a + 12, kMapped4) && a[12] == 127;
 }
 
-// IsSupportedLinkType() is defined once, by the parser (src/parse/parsed_packet.cc).
-
 std::string LinkTypeName(uint32_t dlt) {
-  for (const config_internal::LinkTypeEntry& e : config_internal::kLinkTypes) {
-    if (e.dlt == dlt) return std::string(e.name);
+  for (const LinkTypeInfo& e : kLinkTypeTable) {
+    if (e.dlt == dlt) return e.name;
   }
   const char* name = pcap_datalink_val_to_name(static_cast<int>(dlt));
   return name != nullptr ? std::string(name) : absl::StrCat("DLT ", dlt);

@@ -2,15 +2,54 @@
 // line in the usage change in the same commit.
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "config/config.h"
+#include "skyprobe/link_types.h"
 
 #ifndef SKYPROBE_VERSION
 #define SKYPROBE_VERSION "0.1.0"
 #endif
 
 namespace skyprobe {
+namespace {
+
+// "NULL 0, EN10MB (ethernet) 1, RAW 12 or 101, ..." from include/skyprobe/link_types.h, wrapped
+// under the description column of --link-type.
+std::string LinkTypesHelp() {
+  std::vector<std::string> items;
+  const char* last_name = "";
+  for (const LinkTypeInfo& t : kLinkTypeTable) {
+    if (absl::string_view(t.name) == last_name) {  // RAW 12 or 101
+      absl::StrAppend(&items.back(), " or ", t.dlt);
+      continue;
+    }
+    last_name = t.name;
+    const std::string alias = absl::AsciiStrToLower(t.alias);
+    items.push_back(absl::StrCat(t.name, alias.empty() ? "" : " (" + alias + ")", " ", t.dlt));
+  }
+  constexpr size_t kIndent = 29;  // the description column
+  constexpr size_t kWidth = 85;
+  std::string out;
+  size_t column = kIndent + 7;  // after "file): "
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string item = items[i] + (i + 1 < items.size() ? "," : "");
+    if (i > 0 && column + 1 + item.size() > kWidth) {
+      absl::StrAppend(&out, "\n", std::string(kIndent, ' '));
+      column = kIndent;
+    } else if (i > 0) {
+      out += ' ';
+      ++column;
+    }
+    out += item;
+    column += item.size();
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string VersionText() { return absl::StrCat("skyprobe ", SKYPROBE_VERSION); }
 
@@ -76,8 +115,8 @@ INPUT
     bpf=EXPR        its own filter, instead of --bpf (takes the rest of the value)
     An --sflow-listen takes none (each agent's flows take its address as NodeTID).
     --link-type N|NAME       force the link type of every pcap input (default: from the
-                             file): NULL 0, EN10MB (ethernet) 1, RAW 12 or 101,
-                             LINUX_SLL 113, IPV4 228, IPV6 229
+                             file): )" +
+         LinkTypesHelp() + R"(
     --bpf "EXPR"             keep only the packets a tcpdump filter expression matches,
                              e.g. "port 53 or port 80"; compiled by libpcap for each
                              input's link type; 802.1Q-tagged packets need "vlan and ..."

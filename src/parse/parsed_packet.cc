@@ -59,19 +59,4 @@ const char* LayerName(Layer layer) {
   return i < static_cast<size_t>(Layer::kCount) ? kLayerNames[i] : "Unknown";
 }
 
-bool IsSupportedLinkType(uint32_t dlt) {
-  switch (dlt) {
-    case 0:
-    case 1:
-    case 12:
-    case 101:
-    case 113:
-    case 228:
-    case 229:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace skyprobe

@@ -15,21 +15,9 @@
 
 #include <cstdint>
 
+#include "skyprobe/link_types.h"
+
 namespace skyprobe {
-
-// pcap/DLT link types the parser decodes. Numbers are libpcap's.
-enum class LinkType : uint16_t {
-  kNull = 0,  // BSD loopback: 4-byte host-order family, then IP
-  kEthernet = 1,
-  kRaw = 12,          // raw IP, version from the first nibble (Skydive's RawIP)
-  kRawOpenBsd = 101,  // LINKTYPE_RAW: same decoding as 12
-  kLinuxSll = 113,    // Linux cooked capture v1 (header not in LayersPath)
-  kIpv4 = 228,
-  kIpv6 = 229,
-};
-
-// True for the link types ParseFrame understands.
-bool IsSupportedLinkType(uint32_t dlt);
 
 // Layer names are gopacket's (they make LayersPath): keep the enum and the
 // name table in parsed_packet.cc in the same order.

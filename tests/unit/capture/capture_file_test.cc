@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "skyprobe/link_types.h"
 
 namespace skyprobe {
 namespace {
@@ -204,6 +205,21 @@ TEST(CaptureFileTest, LeavesOtherFilesToLibpcap) {
   }
   auto sll = Pcap(false, false, 65535, 113, {{Payload(60, 1), 60}});
   ExpectSame(sll);
+}
+
+// Every link type the parser decodes (include/skyprobe/link_types.h) is read here, as
+// stored; one outside the list is left to libpcap.
+TEST(CaptureFileTest, ReadsEveryListedLinkType) {
+  for (const LinkTypeInfo& t : kLinkTypeTable) {
+    const Bytes f = Pcap(false, false, 65535, t.dlt, {{Payload(60, 1), 60}});
+    auto r = CaptureFile::FromBuffer(f.data(), f.size(), "t");
+    ASSERT_TRUE(r.ok()) << t.name << " " << t.dlt << ": " << r.status();
+    CaptureFrame fr;
+    EXPECT_TRUE((*r)->Next(&fr)) << t.dlt;
+  }
+  const Bytes user0 = Pcap(false, false, 65535, 147, {{Payload(60, 1), 60}});
+  EXPECT_TRUE(
+      absl::IsUnimplemented(CaptureFile::FromBuffer(user0.data(), user0.size(), "t").status()));
 }
 
 // pcapng blocks.
