@@ -1,13 +1,14 @@
 // json_reference_test.cc: AppendFlowJson on random flows against a second,
 // simple writer written here from json_lines.h's rules (string concatenation,
 // std::to_string, snprintf, inet_ntop, and its own UTF-8 check by the RFC 3629
-// byte table), byte for byte.
+// byte table), byte for byte; and each line read back by protobuf's JSON
+// parser (unknown keys refused), its numbers and strings against the record.
 //
 // Owner: test code only.
 //
 //   build/tests/unit/export/export_unit_test --gtest_filter='JsonReference*'
 //
-// Random flows: counters and times over the whole int64 range (0, negatives,
+// 10,000 random flows: counters and times over the whole int64 range (0, negatives,
 // INT64_MIN/MAX), hex ids with and without leading zero nibbles, IPv4, IPv6
 // with zero runs and mapped addresses, out-of-range enum values, every TCP
 // metric group, and NodeTID/CaptureID/CommunityID strings with control bytes,
@@ -26,12 +27,51 @@
 #include <vector>
 
 #include "export/json_lines.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "record/flow_format.h"
+#include "skyprobe/v1/flow.pb.h"
 #include "unit/export/random_flows.h"
 
 namespace skyprobe {
 namespace {
+
+bool ValidUtf8(std::string_view v);
+
+// The line read back by protobuf's JSON parser (an independent parser:
+// unknown keys refused), its fields against the record's own values.
+void ExpectParsesAsRecord(const std::string& line, const FlowSnapshot& s, const JsonContext& ctx) {
+  skyprobe::v1::Flow f;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto status = google::protobuf::util::JsonStringToMessage(line, &f, options);
+  ASSERT_TRUE(status.ok()) << status.ToString() << "\n" << line;
+  char hex[24];
+  std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(s.uuid));
+  EXPECT_EQ(f.uuid(), hex);
+  EXPECT_EQ(f.start(), s.start);
+  EXPECT_EQ(f.last(), s.last);
+  EXPECT_EQ(f.metric().abpackets(), s.metric.ab_packets);
+  EXPECT_EQ(f.metric().abbytes(), s.metric.ab_bytes);
+  EXPECT_EQ(f.metric().bapackets(), s.metric.ba_packets);
+  EXPECT_EQ(f.metric().babytes(), s.metric.ba_bytes);
+  EXPECT_EQ(f.metric().rtt(), s.metric.rtt);
+  EXPECT_EQ(f.rawpacketscaptured(), s.raw_packets_captured);
+  if (s.transport != FlowProtocol::kEthernet) {
+    EXPECT_EQ(f.transport().a(), s.transport_a);
+    EXPECT_EQ(f.transport().b(), s.transport_b);
+  }
+  if (s.has_tcp_metric) {
+    EXPECT_EQ(f.tcpmetric().abfinstart(), s.tcp_metric.ab_fin_start);
+  }
+  const std::string_view tid = s.node_tid[0] != '\0' ? std::string_view(s.node_tid) : ctx.node_tid;
+  if (ValidUtf8(tid)) {  // else U+FFFD for the bad bytes, checked by the byte comparison
+    EXPECT_EQ(f.nodetid(), tid);
+  }
+  if (ValidUtf8(ctx.capture_id)) {
+    EXPECT_EQ(f.captureid(), ctx.capture_id);
+  }
+}
 
 // Length of the well-formed UTF-8 sequence at `s` by RFC 3629's table of
 // byte ranges, 0 if there is none.
@@ -49,6 +89,16 @@ size_t WellFormed(const unsigned char* s, size_t n) {
     return in(1, lo, hi) && in(2, 0x80, 0xbf) && in(3, 0x80, 0xbf) ? 4 : 0;
   }
   return 0;
+}
+
+bool ValidUtf8(std::string_view v) {
+  const auto* s = reinterpret_cast<const unsigned char*>(v.data());
+  for (size_t i = 0; i < v.size();) {
+    const size_t len = s[i] < 0x80 ? 1 : WellFormed(s + i, v.size() - i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
 }
 
 std::string Quote(std::string_view v) {
@@ -89,7 +139,9 @@ std::string Ipv6Text(const uint8_t* a) {
   static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   char buf[INET6_ADDRSTRLEN];
   if (std::equal(a, a + 12, kMapped)) {
-    return "::ffff:" + std::string(inet_ntop(AF_INET, a + 12, buf, sizeof(buf)));
+    std::string r = "::ffff:";
+    r += inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
+    return r;
   }
   std::vector<std::string> g;
   for (int i = 0; i < 8; ++i) {
@@ -198,7 +250,8 @@ std::string Reference(const FlowSnapshot& s, const JsonContext& ctx) {
   if (s.num_layers != 0) {
     std::string path;
     for (int i = 0; i < std::min<int>(s.num_layers, kMaxLayers); ++i) {
-      path += (i != 0 ? "/" : "") + std::string(LayerName(s.layers[i]));
+      if (i != 0) path += '/';
+      path += LayerName(s.layers[i]);
     }
     r.Str("LayersPath", path);
     r.Str("Application", LayerName(s.layers[std::min<int>(s.num_layers, kMaxLayers) - 1]));
@@ -256,7 +309,7 @@ TEST(JsonReferenceTest, RandomFlowsMatchTheReferenceWriter) {
   testing::RandomFlows gen(&rng);
   std::string all;  // records appended one after another, as the sinks do
   std::string expected;
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 10000; ++i) {
     JsonContext ctx;
     ctx.node_tid = gen.Text();
     ctx.capture_id = gen.Text();
@@ -265,6 +318,8 @@ TEST(JsonReferenceTest, RandomFlowsMatchTheReferenceWriter) {
     AppendFlowJson(s, ctx, &line);
     const std::string want = Reference(s, ctx);
     ASSERT_EQ(line, want) << "flow " << i;
+    line.pop_back();  // '\n'
+    ExpectParsesAsRecord(line, s, ctx);
     AppendFlowJson(s, ctx, &all);
     expected += want;
   }
