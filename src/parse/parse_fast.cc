@@ -16,12 +16,6 @@
 //
 //   ParsedPacket pkt;
 //   ParseFrame(data, caplen, wire_len, cfg, &pkt);  // fast path, else ParseFrameFull
-#include <emmintrin.h>
-
-#include <cstddef>
-#include <type_traits>
-#include <utility>
-
 #include "parse/internal/decode.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
@@ -51,23 +45,6 @@ SKYPROBE_ALWAYS_INLINE bool UdpPortsPlain(uint16_t src, uint16_t dst) {
 SKYPROBE_ALWAYS_INLINE bool TcpPortsPlain(uint16_t src, uint16_t dst) {
   return parse_internal::TcpPortStep(dst) == Step::kStop &&
          parse_internal::TcpPortStep(src) == Step::kStop;
-}
-
-// SubPacket{} with 16-byte stores: GCC's generic tuning writes that clear
-// (and a loop of these stores, which it turns back into a memset) as a
-// `rep stos`, which costs more than the rest of this path.
-template <size_t... kOff>
-SKYPROBE_ALWAYS_INLINE void StoreZeros(char* p, std::index_sequence<kOff...> /*unused*/) {
-  const __m128i zero = _mm_setzero_si128();
-  (_mm_storeu_si128(reinterpret_cast<__m128i*>(p + kOff * 16), zero), ...);
-  if constexpr (sizeof(SubPacket) % 16 != 0) {
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(p + sizeof(SubPacket) / 16 * 16), zero);
-  }
-}
-
-SKYPROBE_ALWAYS_INLINE void ClearSubPacket(SubPacket* s) {
-  static_assert(std::is_trivially_copyable_v<SubPacket> && sizeof(SubPacket) % 8 == 0);
-  StoreZeros(reinterpret_cast<char*>(s), std::make_index_sequence<sizeof(SubPacket) / 16>{});
 }
 
 // The common frame, or false with `out` untouched. Each check mirrors the
@@ -158,7 +135,7 @@ SKYPROBE_ALWAYS_INLINE bool FastPath(const uint8_t* data, uint32_t caplen, uint3
   out->link_type = cfg.link_type;
   out->input = cfg.input;
   SubPacket& s = out->sub[0];
-  ClearSubPacket(&s);
+  parse_internal::ClearZero(&s);  // SubPacket{} (all its defaults are 0)
   uint8_t n = 0;
   s.layers[n++] = Layer::kEthernet;
   if (vlans > 0) s.layers[n++] = Layer::kDot1Q;

@@ -241,6 +241,7 @@ bool Keyable(const Cursor& c) { return c.has_link || c.v4.present || c.v6.presen
 // frame-wide facts, no per-sub-packet facts.
 Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   Cursor inner;
+  parse_internal::ResetCursor(&inner);
   inner.data = c.data;
   inner.defrag = c.defrag;
   inner.app = c.app;
@@ -252,7 +253,7 @@ Cursor InnerCursor(const Cursor& c, SubPacket* sub) {
   inner.first_ip_off = c.first_ip_off;
   inner.first_ip_span = c.first_ip_span;
   inner.reported_end = c.reported_end;
-  *sub = SubPacket{};
+  parse_internal::ClearZero(sub);  // SubPacket{} (all its defaults are 0)
   sub->offset = static_cast<uint16_t>(c.pos);
   inner.sub = sub;
   return inner;
@@ -303,13 +304,14 @@ uint8_t ParseFrameFull(const uint8_t* data, uint32_t caplen, uint32_t wire_len,
   out->link_type = cfg.link_type;
   out->input = cfg.input;
   SubPacket* sub = &out->sub[0];
-  *sub = SubPacket{};
+  parse_internal::ClearZero(sub);  // SubPacket{} (all its defaults are 0)
 
   if (SKYPROBE_UNLIKELY(!IsSupportedLinkType(static_cast<uint32_t>(cfg.link_type)))) {
     out->error = ParseError::kUnsupportedLinkType;
     return 0;
   }
   Cursor c;
+  parse_internal::ResetCursor(&c);
   Step step = Step::kStop;
   if (SKYPROBE_UNLIKELY(data == nullptr ||
                         !LinkEntry(data, caplen, cfg.link_type, &c.pos, &step))) {

@@ -8,7 +8,12 @@
 //   while (s != Step::kStop && c.pos < c.end) s = Dispatch(s, c);
 #pragma once
 
+#include <emmintrin.h>
+
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 #include "parse/parsed_packet.h"
 #include "parse/parser.h"
@@ -58,97 +63,125 @@ enum class Step : uint8_t {
 };
 
 struct IpSeen {
-  bool present = false;
-  uint16_t src_off = 0;
-  uint16_t dst_off = 0;
-  uint8_t ttl = 0;
-  uint16_t length = 0;  // IPv4 total length / IPv6 payload length
-  bool fragment = false;
+  bool present;
+  uint16_t src_off;
+  uint16_t dst_off;
+  uint8_t ttl;
+  uint16_t length;  // IPv4 total length / IPv6 payload length
+  bool fragment;
   // Fragment header facts (SubPacket::frag_*), set with `fragment`.
-  bool frag_more = false;
-  uint8_t frag_proto = 0;
-  uint16_t frag_offset = 0;
-  uint16_t frag_data_len = 0;
-  uint32_t frag_id = 0;
+  bool frag_more;
+  uint8_t frag_proto;
+  uint16_t frag_offset;
+  uint16_t frag_data_len;
+  uint32_t frag_id;
 };
 
 struct PortsSeen {
-  bool present = false;
-  uint16_t src = 0;
-  uint16_t dst = 0;
-  uint8_t flags = 0;
+  bool present;
+  uint16_t src;
+  uint16_t dst;
+  uint8_t flags;
 };
 
 struct IcmpSeen {
-  bool present = false;
-  uint8_t type = 0;
-  uint8_t code = 0;
-  uint16_t id = 0;
-  bool has_id = false;
+  bool present;
+  uint8_t type;
+  uint8_t code;
+  uint16_t id;
+  bool has_id;
 };
 
 // Decode state of one sub-packet. Facts are collected as layers go by and
 // turned into SubPacket fields once decoding stops (first IPv4 beats IPv6,
 // first UDP beats TCP beats SCTP, as Skydive picks them).
+// No default member initializers (nor in IpSeen, PortsSeen, IcmpSeen: a `T{}`
+// zeroes them): ResetCursor sets every field, with 16-byte stores, where the
+// compiler's clear of the initializers was a `rep stos` whose start-up cost
+// was a sixth of ParseFrame's time. A Cursor is always made through it.
 struct Cursor {
-  const uint8_t* data = nullptr;
+  const uint8_t* data;
   // ParserConfig::ip_defrag: an offset-0 fragment is decoded on into its
   // payload (the datagram's L4 header) after its "Fragment"/"IPv6Fragment" layer.
-  bool defrag = false;
+  bool defrag;
   // ParserConfig::app_payload: SubPacket::app_* are looked for.
-  bool app = false;
-  uint32_t pos = 0;  // first byte of the layer about to be decoded
-  uint32_t end = 0;  // one past its last readable byte (never beyond caplen)
+  bool app;
+  uint32_t pos;  // first byte of the layer about to be decoded
+  uint32_t end;  // one past its last readable byte (never beyond caplen)
   // One past the last byte the layer had on the wire: the frame's wire length
-  // (UINT32_MAX when the capture lost it), narrowed to each enclosing IP
+  // (UINT32_MAX when the capture lost it; ResetCursor's value), narrowed to each enclosing IP
   // header's length. A length field reaching past `end` but not past this was
   // cut by the capture (snaplen, an AF_PACKET frame, a GRO super-frame, an
   // sFlow header sample): no anomaly; past it, the header lies.
-  uint32_t wire_end = UINT32_MAX;
-  SubPacket* sub = nullptr;
-  uint16_t anomalies = 0;
+  uint32_t wire_end;
+  SubPacket* sub;
+  uint16_t anomalies;
 
-  bool has_link = false;
-  uint8_t vlan_count = 0;
-  uint64_t link_id = 0;
+  bool has_link;
+  uint8_t vlan_count;
+  uint64_t link_id;
   IpSeen v4;
   IpSeen v6;
-  uint8_t last_ip_version = 0;  // the IP header an IPv6Fragment belongs to
-  bool first_ip_set = false;    // the frame's first IP header, for wire_len recovery
-  uint32_t first_ip_off = 0;
-  uint32_t first_ip_span = 0;  // IPv4 total length, IPv6 40 + payload length
+  uint8_t last_ip_version;  // the IP header an IPv6Fragment belongs to
+  bool first_ip_set;        // the frame's first IP header, for wire_len recovery
+  uint32_t first_ip_off;
+  uint32_t first_ip_span;  // IPv4 total length, IPv6 40 + payload length
   PortsSeen udp;
   PortsSeen tcp;
   // End of the frame as it was on the wire (wire_len, at least caplen;
   // UINT32_MAX when unknown), and of the payload of the latest IP header by
   // its length field (0: none): they give a TCP segment's length
   // (SubPacket::tcp_seg_len).
-  uint32_t reported_end = 0;
-  uint32_t ip_payload_end = 0;
-  uint16_t tcp_off = 0;  // SubPacket::tcp_off / tcp_seg_len, once DecodeTcp saw them
-  uint16_t tcp_seg_len = 0;
+  uint32_t reported_end;
+  uint32_t ip_payload_end;
+  uint16_t tcp_off;  // SubPacket::tcp_off / tcp_seg_len, once DecodeTcp saw them
+  uint16_t tcp_seg_len;
   PortsSeen sctp;
   IcmpSeen icmp4;
   IcmpSeen icmp6;
-  bool vni_seen = false;  // last layer is VXLAN/Geneve: VNI + port key
-  uint32_t vni = 0;
-  int64_t network_id = 0;
-  uint16_t mpls_off = 0;     // the MPLS label stack of this sub-packet: first entry
-  uint8_t mpls_entries = 0;  // whole entries read (0: none)
+  bool vni_seen;  // last layer is VXLAN/Geneve: VNI + port key
+  uint32_t vni;
+  int64_t network_id;
+  uint16_t mpls_off;     // the MPLS label stack of this sub-packet: first entry
+  uint8_t mpls_entries;  // whole entries read (0: none)
   // Set by a tunnel header after which a new sub-packet starts (VXLAN, Geneve,
   // GRE unless MPLS follows, the bottom of an MPLS stack, GTP-U, IP-in-IP).
   // The step the decoder returns then reads the first layer of the inner
   // sub-packet, at c.pos.
-  bool split_here = false;
+  bool split_here;
   // The sub-packet's application payload (SubPacket::app_*), from its first
   // transport layer.
-  AppHint app_hint = AppHint::kNone;
-  uint16_t app_off = 0;
-  uint16_t app_len = 0;
-  uint32_t tcp_seq = 0;
+  AppHint app_hint;
+  uint16_t app_off;
+  uint16_t app_len;
+  uint32_t tcp_seq;
 
   uint32_t avail() const { return end - pos; }
 };
+
+// Zeroes the trivially copyable `*obj` with 16-byte stores (and an 8-byte
+// one at the end): GCC's generic tuning writes a clear of this size as a
+// `rep stos`, or turns a loop of stores back into one, which costs more than
+// a short decode.
+template <typename T, size_t... kOff>
+SKYPROBE_ALWAYS_INLINE void StoreZeros(char* p, std::index_sequence<kOff...> /*unused*/) {
+  const __m128i zero = _mm_setzero_si128();
+  (_mm_storeu_si128(reinterpret_cast<__m128i*>(p + kOff * 16), zero), ...);
+  if constexpr (sizeof(T) % 16 != 0) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p + sizeof(T) / 16 * 16), zero);
+  }
+}
+template <typename T>
+SKYPROBE_ALWAYS_INLINE void ClearZero(T* obj) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) % 8 == 0);
+  StoreZeros<T>(reinterpret_cast<char*>(obj), std::make_index_sequence<sizeof(T) / 16>{});
+}
+
+// A fresh Cursor: every field zero (nullptr, false) but wire_end, UINT32_MAX.
+SKYPROBE_ALWAYS_INLINE void ResetCursor(Cursor* c) {
+  ClearZero(c);
+  c->wire_end = UINT32_MAX;
+}
 
 inline uint16_t Be16(const uint8_t* p) {
   return static_cast<uint16_t>((static_cast<uint16_t>(p[0]) << 8) | p[1]);
