@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -15,18 +16,13 @@
 namespace skyprobe {
 namespace {
 
-const char* ParseErrorName(int e) {
-  switch (static_cast<ParseError>(e)) {
-    case ParseError::kTooShort:
-      return "too_short";
-    case ParseError::kUnsupportedLinkType:
-      return "unsupported_link_type";
-    case ParseError::kNoLayer:
-      return "no_layer";
-    default:
-      return "other";
-  }
-}
+// drop_parse_NAME, by ParseError (kNone, 0, is no drop): a new error is a
+// new drop reason, named here or the build fails.
+constexpr const char* kParseErrorNames[] = {"", "too_short", "unsupported_link_type", "no_layer"};
+static_assert(std::size(kParseErrorNames) == static_cast<size_t>(ParseError::kCount),
+              "kParseErrorNames must name every ParseError, in enum order");
+
+const char* ParseErrorName(int e) { return kParseErrorNames[e]; }
 
 const char* AnomalyName(int bit) {
   static const char* const kNames[kAnomalyCountBits] = {
@@ -35,30 +31,42 @@ const char* AnomalyName(int bit) {
   return kNames[bit];
 }
 
+// Whether a table counter shown with `shown` is reported in this run: the
+// feature that moves it is on (every shard has the same options).
+bool IsShown(const Running& r, CounterShown shown) {
+  const FlowTable* t = r.tables.empty() ? nullptr : r.tables[0].get();
+  switch (shown) {
+    case CounterShown::kAlways:
+      return true;
+    case CounterShown::kRawPackets:
+      return t != nullptr && t->raw_packets() != nullptr;
+    case CounterShown::kDefrag:
+      return t != nullptr && t->ip_defrag();
+    case CounterShown::kKeptExpired:
+      return t != nullptr && t->kept() != nullptr;
+    case CounterShown::kKeptRaw:
+      return t != nullptr && t->kept() != nullptr && t->raw_packets() != nullptr;
+    case CounterShown::kAppMeta:
+      return t != nullptr && t->app_meta() != nullptr;
+    case CounterShown::kNever:
+      return false;
+  }
+  return false;
+}
+
 // The sFlow collector's counters (only when it runs). Its frames are not
 // packets_in (those are frames from ports): they balance on their own,
 // sflow_frames = sflow_frames_in_flows + sflow_drops.
-void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, uint64_t* live) {
+void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, uint64_t* live,
+                  FrameAccount* account) {
   const sflow::SflowCounters c = RelaxedCopy(src.counters());
   TableCounters sum;
   uint64_t flows_live = 0;
   const uint32_t agents = src.agent_count();
   for (uint32_t i = 0; i < agents; ++i) {
     const FlowTable& table = src.agent_table(i);
-    const TableCounters tc = RelaxedCopy(table.counters());
+    AddCounters(RelaxedCopy(table.counters()), kTableCounters, &sum);
     flows_live += table.size();
-    sum.packets_in_flows += tc.packets_in_flows;
-    sum.drop_table_full += tc.drop_table_full;
-    sum.drop_ring_full += tc.drop_ring_full;
-    sum.drop_table_error += tc.drop_table_error;
-    sum.table_inconsistencies += tc.table_inconsistencies;
-    sum.record_stalls += tc.record_stalls;
-    sum.flows_created += tc.flows_created;
-    sum.flows_evicted += tc.flows_evicted;
-    sum.expired_idle += tc.expired_idle;
-    sum.expired_tcp_closed += tc.expired_tcp_closed;
-    sum.expired_flush += tc.expired_flush;
-    sum.update_records += tc.update_records;
   }
   uint64_t malformed = 0;
   for (int e = 1; e < static_cast<int>(sflow::DecodeError::kCount); ++e)
@@ -79,15 +87,18 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
   s->Add("sflow_records", c.records);
   s->Add("sflow_records_skipped", c.records_skipped);
   s->Add("sflow_headers_unsupported", c.headers_unsupported);
+  *account = FrameAccount{.in = c.frames,
+                          .in_flows = SumOfKind(sum, kTableCounters, CounterKind::kInFlows),
+                          .drops = parse + FrameDrops(sum)};
   s->Add("sflow_frames", c.frames);
-  s->Add("sflow_frames_in_flows", sum.packets_in_flows);
-  s->Add("sflow_drops", parse + FrameDrops(sum));
+  s->Add("sflow_frames_in_flows", account->in_flows);
+  s->Add("sflow_drops", account->drops);
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
     s->Add(absl::StrCat("sflow_drop_parse_", ParseErrorName(e)), c.drop_parse[e]);
   }
-  s->Add("sflow_drop_table_full", sum.drop_table_full);
-  s->Add("sflow_drop_ring_full", sum.drop_ring_full);
-  s->Add("sflow_drop_table_error", sum.drop_table_error);
+  for (const auto& f : kTableCounters) {
+    if (f.kind == CounterKind::kDrop) s->Add(absl::StrCat("sflow_", f.name), sum.*f.member);
+  }
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s->Add(absl::StrCat("sflow_anomaly_", AnomalyName(b)), c.anomalies[b]);
   }
@@ -114,14 +125,11 @@ void CollectSflow(const sflow::SflowSource& src, Summary* s, TableCounters* t, u
     s->Add(absl::StrCat(prefix, "sequence_gaps"), a.sequence_gaps);
     s->Add(absl::StrCat(prefix, "sequence_resets"), a.sequence_resets);
   }
-  t->table_inconsistencies += sum.table_inconsistencies;
-  t->record_stalls += sum.record_stalls;
-  t->flows_created += sum.flows_created;
-  t->flows_evicted += sum.flows_evicted;
-  t->expired_idle += sum.expired_idle;
-  t->expired_tcp_closed += sum.expired_tcp_closed;
-  t->expired_flush += sum.expired_flush;
-  t->update_records += sum.update_records;
+  // Its flows join the totals (its frames are a domain of their own, above).
+  for (const auto& f : kTableCounters) {
+    const bool frames = f.kind == CounterKind::kInFlows || f.kind == CounterKind::kDrop;
+    if (!frames && f.shown == CounterShown::kAlways) t->*f.member += sum.*f.member;
+  }
   *live += flows_live;
 }
 
@@ -229,54 +237,20 @@ void CollectCapturePoints(const Running& r, Summary* s) {
 
 Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
-  uint64_t rx = 0, rx_bytes = 0, in_flows = 0, drops = 0, live = 0, filtered = 0, jumps = 0;
+  uint64_t rx = 0, rx_bytes = 0, live = 0, filtered = 0, jumps = 0;
   uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   TableCounters t;
   for (size_t i = 0; i < r.workers.size(); ++i) {
     const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
-    const TableCounters tc = RelaxedCopy(r.tables[i]->counters());
     rx += w.rx_packets;
     rx_bytes += w.rx_bytes;
     filtered += w.filtered;
     jumps += w.clock_jumps;
     for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
     for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
-    in_flows += tc.packets_in_flows;
+    AddCounters(RelaxedCopy(r.tables[i]->counters()), kTableCounters, &t);
     live += r.tables[i]->size();
-    t.drop_table_full += tc.drop_table_full;
-    t.drop_ring_full += tc.drop_ring_full;
-    t.drop_table_error += tc.drop_table_error;
-    t.table_inconsistencies += tc.table_inconsistencies;
-    t.record_stalls += tc.record_stalls;
-    t.flows_created += tc.flows_created;
-    t.flows_evicted += tc.flows_evicted;
-    t.expired_idle += tc.expired_idle;
-    t.expired_tcp_closed += tc.expired_tcp_closed;
-    t.expired_flush += tc.expired_flush;
-    t.update_records += tc.update_records;
-    t.raw_packets_kept += tc.raw_packets_kept;
-    t.raw_packets_dropped += tc.raw_packets_dropped;
-    t.defrag_fragments += tc.defrag_fragments;
-    t.defrag_datagrams += tc.defrag_datagrams;
-    t.defrag_timeouts += tc.defrag_timeouts;
-    t.defrag_table_full += tc.defrag_table_full;
-    t.defrag_flushed += tc.defrag_flushed;
-    t.defrag_overlaps += tc.defrag_overlaps;
-    t.defrag_too_many += tc.defrag_too_many;
-    t.defrag_duplicates += tc.defrag_duplicates;
-    t.defrag_held += tc.defrag_held;
-    t.kept_expired += tc.kept_expired;
-    t.kept_expired_overflow += tc.kept_expired_overflow;
-    t.kept_expired_raw_reclaimed += tc.kept_expired_raw_reclaimed;
-    t.kept_expired_now += tc.kept_expired_now;
-    t.app_flows += tc.app_flows;
-    t.app_no_slot += tc.app_no_slot;
-    t.app_pending_full += tc.app_pending_full;
-    t.app_gave_up += tc.app_gave_up;
-    t.app_tls_malformed += tc.app_tls_malformed;
-    t.app_tls_unfingerprinted += tc.app_tls_unfingerprinted;
-    t.app_message_too_long += tc.app_message_too_long;
   }
   uint64_t dispatch_drops = 0;
   if (r.dispatcher) {
@@ -287,77 +261,53 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     dispatch_drops = d.drop_worker_ring_full;
     jumps += d.clock_jumps;  // dispatch mode: taken there
   }
-  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) drops += parse[e];
-  drops += FrameDrops(t) + dispatch_drops;
+  uint64_t parse_drops = 0;
+  for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse_drops += parse[e];
+  // The ports' frames, each in a flow, filtered, dropped (every kDrop of the
+  // tables) or held (defragmentation): app/probe.cc checks the balance at exit.
+  s.account = FrameAccount{.in = rx,
+                           .in_flows = SumOfKind(t, kTableCounters, CounterKind::kInFlows),
+                           .filtered = filtered,
+                           .drops = parse_drops + FrameDrops(t) + dispatch_drops,
+                           .held = SumOfKind(t, kTableCounters, CounterKind::kHeld)};
+  // The table's counters this run can move (CounterShown), by kind.
+  const auto add_table = [&r, &s, &t](auto pick) {
+    for (const auto& f : kTableCounters) {
+      if (IsShown(r, f.shown) && pick(f)) s.Add(f.name, t.*f.member);
+    }
+  };
+  const auto of_kind = [](CounterKind k) { return [k](const auto& f) { return f.kind == k; }; };
   s.Add("packets_in", rx);
   s.Add("bytes_in", rx_bytes);
-  s.Add("packets_in_flows", in_flows);
+  s.Add("packets_in_flows", s.account.in_flows);
   s.Add("filtered", filtered);
-  s.Add("drops", drops);
+  s.Add("drops", s.account.drops);
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) {
     s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), parse[e]);
   }
-  s.Add("drop_table_full", t.drop_table_full);
-  s.Add("drop_ring_full", t.drop_ring_full);
+  add_table(of_kind(CounterKind::kDrop));
   s.Add("drop_dispatch_ring_full", dispatch_drops);
-  s.Add("drop_table_error", t.drop_table_error);
   // Frames stamped past the present (capture_clock.h): only inputs with
   // capture timestamps (pcap files) have them.
   if (r.ports.timestamp_offset >= 0) s.Add("clock_jumps", jumps);
-  // Only with raw packet capture on: the summary of other runs stays as it was.
-  if (!r.tables.empty() && r.tables[0]->raw_packets() != nullptr) {
-    s.Add("raw_packets_kept", t.raw_packets_kept);
-    s.Add("raw_packets_dropped", t.raw_packets_dropped);
-  }
   for (int b = 0; b < kAnomalyCountBits; ++b) {
     s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
   }
   Summary sflow;
-  if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live);
-  // IP defragmentation (--ip-defrag). defrag_held frames are in no flow yet:
-  // while running packets_in == packets_in_flows + filtered + drops + defrag_held.
-  if (!r.tables.empty() && r.tables[0]->ip_defrag()) {
-    s.Add("defrag_fragments", t.defrag_fragments);
-    s.Add("defrag_datagrams", t.defrag_datagrams);
-    s.Add("defrag_timeouts", t.defrag_timeouts);
-    s.Add("defrag_table_full", t.defrag_table_full);
-    s.Add("defrag_flushed", t.defrag_flushed);
-    s.Add("defrag_overlaps", t.defrag_overlaps);
-    s.Add("defrag_too_many", t.defrag_too_many);
-    s.Add("defrag_duplicates", t.defrag_duplicates);
-    s.Add("defrag_held", t.defrag_held);
-  }
-  // --keep-expired: recently expired flows kept for queries.
-  if (!r.tables.empty() && r.tables[0]->kept() != nullptr) {
-    s.Add("kept_expired", t.kept_expired);
-    s.Add("kept_expired_flows", t.kept_expired_now);
-    s.Add("kept_expired_overflow", t.kept_expired_overflow);
-    if (r.tables[0]->raw_packets() != nullptr) {
-      s.Add("kept_expired_raw_reclaimed", t.kept_expired_raw_reclaimed);
-    }
-  }
-  // Application metadata and extra layers (--app-metadata, --extra-layers).
-  if (!r.tables.empty() && r.tables[0]->app_meta() != nullptr) {
-    s.Add("app_flows", t.app_flows);
-    s.Add("app_no_slot", t.app_no_slot);
-    s.Add("app_pending_full", t.app_pending_full);
-    s.Add("app_gave_up", t.app_gave_up);
-    s.Add("app_tls_malformed", t.app_tls_malformed);
-    s.Add("app_tls_unfingerprinted", t.app_tls_unfingerprinted);
-    s.Add("app_message_too_long", t.app_message_too_long);
-  }
+  if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live, &s.sflow_account);
+  // The features' own counters (raw packets, defragmentation, --keep-expired,
+  // application metadata), only when on: other runs' summaries stay as they were.
+  add_table([](const auto& f) { return f.shown != CounterShown::kAlways; });
   s.Add("flows_live", live);
-  s.Add("flows_created", t.flows_created);
-  s.Add("flows_expired", t.expired_idle + t.expired_tcp_closed + t.expired_flush + t.flows_evicted);
-  s.Add("expired_idle", t.expired_idle);
-  s.Add("expired_tcp_closed", t.expired_tcp_closed);
-  s.Add("expired_evicted", t.flows_evicted);
-  s.Add("expired_flush", t.expired_flush);
-  s.Add("update_records", t.update_records);
+  add_table(of_kind(CounterKind::kFlowsCreated));
+  s.Add("flows_expired", FlowsOut(t));
+  add_table(of_kind(CounterKind::kFlowsOut));
+  add_table([](const auto& f) {
+    return f.shown == CounterShown::kAlways &&
+           (f.kind == CounterKind::kEvent || f.kind == CounterKind::kLevel);
+  });
   const uint64_t records_out = RelaxedRead(loop.counters().records);
   s.Add("records_out", records_out);
-  s.Add("ring_stalls", t.record_stalls);
-  s.Add("table_inconsistencies", t.table_inconsistencies);
   // Outputs (--json, ...): what they failed to write, in all and each
   // ("output.NAME.x": Stats scope output.NAME).
   uint64_t output_errors = 0, records_lost = 0;

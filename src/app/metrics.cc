@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <regex>
 #include <utility>
 
@@ -89,6 +90,20 @@ const std::vector<Rule>& Rules() {
        kC, {"reason"}, "IP datagrams given up incomplete or failed, by reason."},
       {"defrag_held", "skyprobe_defrag_held_frames", kG, {},
        "Frames held now, waiting for the first fragment of their datagram."},
+      {"app_flows", "skyprobe_app_flows_total", kC, {},
+       "Flows given an application metadata slot (--app-metadata, --extra-layers)."},
+      {"app_no_slot", "skyprobe_app_no_slot_total", kC, {},
+       "Flows whose application metadata found no free slot (--app-meta-flows)."},
+      {"app_pending_full", "skyprobe_app_pending_full_total", kC, {},
+       "ClientHellos or request heads spanning segments that found no reader free."},
+      {"app_gave_up", "skyprobe_app_gave_up_total", kC, {},
+       "Readers of a ClientHello or request head given up (a gap, too many segments, too old)."},
+      {"app_tls_malformed", "skyprobe_app_tls_malformed_total", kC, {},
+       "TLS ClientHellos that did not parse."},
+      {"app_tls_unfingerprinted", "skyprobe_app_tls_unfingerprinted_total", kC, {},
+       "TLS ClientHellos with lists longer than kept: no JA3/JA4."},
+      {"app_message_too_long", "skyprobe_app_message_too_long_total", kC, {},
+       "DNS, DHCPv4 or VRRP layers longer than kept."},
       // Capture points.
       {R"(capture\.(.+)\.packets_in)", "skyprobe_capture_packets_total", kC, {"capture"},
        "Frames a capture point's queues gave (an sFlow listener: the sampled frames)."},
@@ -226,11 +241,28 @@ struct Compiled {
   }
 };
 
+const Compiled& CompiledRules() {
+  static const Compiled kCompiled;
+  return kCompiled;
+}
+
 }  // namespace
+
+std::optional<MetricFor> MetricForName(const std::string& name) {
+  const Compiled& compiled = CompiledRules();
+  if (std::regex_match(name, compiled.sums)) return MetricFor{"", MetricKind::kCounter, true};
+  const std::vector<Rule>& rules = Rules();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (std::regex_match(name, compiled.rules[i])) {
+      return MetricFor{rules[i].metric, rules[i].kind, false};
+    }
+  }
+  return std::nullopt;
+}
 
 std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
                                              const std::vector<RequestMetric>& requests) {
-  static const Compiled kCompiled;
+  const Compiled& compiled = CompiledRules();
   const std::vector<Rule>& rules = Rules();
   std::vector<MetricFamilyData> out;
   std::map<std::string, size_t> index;  // metric name -> position in out
@@ -244,10 +276,10 @@ std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
                                  kG,
                                  {MetricPoint{{{"version", SKYPROBE_VERSION}}, 1}}});
   for (const auto& [name, value] : s.values) {
-    if (std::regex_match(name, kCompiled.sums)) continue;
+    if (std::regex_match(name, compiled.sums)) continue;
     std::smatch m;
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!std::regex_match(name, m, kCompiled.rules[i])) continue;
+      if (!std::regex_match(name, m, compiled.rules[i])) continue;
       const Rule& rule = rules[i];
       MetricPoint p;
       size_t group = 1;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,16 @@ struct RequestMetric {
 // summary.
 std::vector<MetricFamilyData> MetricFamilies(const Summary& s,
                                              const std::vector<RequestMetric>& requests);
+
+// The metric a summary name becomes, by the table: its name and kind, or
+// `sum` when it is left out as a sum of other series; nullopt when no rule
+// takes it (app_unit holds every counter list to it).
+struct MetricFor {
+  std::string metric;
+  MetricKind kind;
+  bool sum = false;
+};
+std::optional<MetricFor> MetricForName(const std::string& name);
 
 // The endpoint on cfg.metrics_listen, reading `r` and `loop` at each scrape
 // (both must outlive it). Prints the bound port unless --quiet.

@@ -134,11 +134,12 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
                    mq->error().c_str());
     }
   }
-  // Every frame is in a flow or dropped for a counted reason: say so if not.
-  if (s.Get("packets_in") != s.Get("packets_in_flows") + s.Get("filtered") + s.Get("drops")) {
+  // Every frame is in a flow, filtered or dropped for a counted reason (the
+  // counters' kinds, skyprobe/counters.h), none still held: say so if not.
+  if (!s.account.Balanced() || s.account.held != 0) {
     return absl::InternalError("packet accounting does not add up (see the summary)");
   }
-  if (r->sflow && s.Get("sflow_frames") != s.Get("sflow_frames_in_flows") + s.Get("sflow_drops")) {
+  if (r->sflow && !s.sflow_account.Balanced()) {
     return absl::InternalError("sFlow frame accounting does not add up (see the summary)");
   }
   return st;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "skyprobe/counters.h"
+
 namespace skyprobe {
 
 struct Summary {
@@ -20,6 +22,10 @@ struct Summary {
   std::vector<std::pair<std::string, uint64_t>> values;
   uint64_t Get(const std::string& name) const;
   void Add(std::string name, uint64_t v) { values.emplace_back(std::move(name), v); }
+  // Where the frames went, summed by kind (skyprobe/counters.h): the ports'
+  // frames, and the sFlow collector's sampled frames (a domain of their own).
+  FrameAccount account;
+  FrameAccount sflow_account;
 };
 
 // "skyprobe: summary" then one "  name value" line per counter.

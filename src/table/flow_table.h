@@ -29,6 +29,7 @@
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/raw_packet_arena.h"
+#include "table/table_counters.h"
 #include "table/tcp_health.h"
 #include "table/tcp_stream.h"
 #include "table/timer_wheel.h"
@@ -114,64 +115,6 @@ struct FlowTableOptions {
   uint32_t app_meta_flows = 0;
   uint32_t app_meta_pending = 1024;
 };
-
-// Capture points a shard counts apart: inputs (ParsedPacket::input) are
-// 0..kInputSlots-1 (DPDK port id + 1, RTE_MAX_ETHPORTS 32 on Debian 12).
-inline constexpr uint32_t kInputSlots = 64;
-
-// Single-writer counters of one shard (read by the control lcore for stats).
-struct SKYPROBE_CACHE_ALIGNED TableCounters {
-  uint64_t packets_in_flows = 0;  // frames counted in at least one flow
-  uint64_t drop_table_full = 0;   // frames dropped: drop-new policy at the limit
-  uint64_t drop_ring_full = 0;    // frames dropped: evicting needed a record slot, none free
-  uint64_t drop_table_error = 0;  // frames dropped: rte_hash gave no usable position
-  // rte_hash calls that failed where they cannot: a key not found or not
-  // deleted at expiry, an add that failed below the limit or gave a position
-  // beyond the record arrays.
-  uint64_t table_inconsistencies = 0;
-  uint64_t record_stalls = 0;  // records delayed because the sink had no slot
-  uint64_t flows_created = 0;
-  uint64_t flows_evicted = 0;  // expired early by the evict-oldest policy
-  uint64_t expired_idle = 0;
-  uint64_t expired_tcp_closed = 0;
-  uint64_t expired_flush = 0;
-  uint64_t update_records = 0;
-  uint64_t touched_overflow = 0;     // update ticks that had to scan the table
-  uint64_t raw_packets_kept = 0;     // packet copies made by raw packet capture
-  uint64_t raw_packets_dropped = 0;  // packets raw capture wanted but had no slot for
-  // IP defragmentation (all 0 when off).
-  uint64_t defrag_fragments = 0;   // fragment frames seen
-  uint64_t defrag_datagrams = 0;   // datagrams reassembled
-  uint64_t defrag_timeouts = 0;    // datagrams given up incomplete at their timeout
-  uint64_t defrag_table_full = 0;  // datagrams given up to make room (oldest first)
-  uint64_t defrag_flushed = 0;     // datagrams given up incomplete at flush / end of input
-  uint64_t defrag_overlaps = 0;    // datagrams failed: overlap or inconsistent lengths
-  uint64_t defrag_too_many = 0;    // datagrams failed: too many fragments (or held ones)
-  uint64_t defrag_duplicates = 0;  // fragments received twice (counted, add nothing)
-  uint64_t defrag_held = 0;        // frames held right now, waiting for their first fragment
-  // By capture point (input): frames counted in a flow, flows created, flows
-  // live now (a flow counts at the input of its first packet).
-  uint64_t input_packets_in_flows[kInputSlots] = {};
-  uint64_t input_flows_created[kInputSlots] = {};
-  uint64_t input_flows_live[kInputSlots] = {};
-  // --keep-expired (all 0 when off).
-  uint64_t kept_expired = 0;                // final records kept for queries
-  uint64_t kept_expired_overflow = 0;       // kept ones pushed out early (keep_expired_max)
-  uint64_t kept_expired_raw_reclaimed = 0;  // kept ones whose raw packets went to live flows
-  uint64_t kept_expired_now = 0;            // kept right now
-  // Application metadata and extra layers (all 0 when off).
-  uint64_t app_flows = 0;                // flows given a metadata slot
-  uint64_t app_no_slot = 0;              // flows whose metadata found no free slot
-  uint64_t app_pending_full = 0;         // multi-segment ClientHellos/requests with no reader free
-  uint64_t app_gave_up = 0;              // readers given up: a gap, too many segments, too old
-  uint64_t app_tls_malformed = 0;        // ClientHellos that did not parse
-  uint64_t app_tls_unfingerprinted = 0;  // ClientHellos with lists longer than kept: no JA3/JA4
-  uint64_t app_message_too_long = 0;     // DNS/DHCPv4/VRRP layers longer than kept
-};
-// Frames the shard dropped, every reason.
-inline uint64_t FrameDrops(const TableCounters& c) {
-  return c.drop_table_full + c.drop_ring_full + c.drop_table_error;
-}
 
 class FlowTable {
  public:

@@ -8,7 +8,7 @@
   Stats entry is exported or listed there as a sum; the rx series add up to
   the frames of the capture (read here from the file);
 - a probe with everything on (dispatch mode, two ports, pacing, raw packets,
-  JSON, Kafka and IPFIX outputs, an sFlow agent) exposes every documented metric;
+  application metadata, JSON, Kafka and IPFIX outputs, an sFlow agent) exposes every documented metric;
 - a real Prometheus server on 127.0.0.1 scrapes it, and
   sum(skyprobe_rx_packets_total) read back through its HTTP API equals the
   packets of the capture; every expression of docs/grafana/skyprobe.json is
@@ -250,7 +250,8 @@ class MetricsTest(unittest.TestCase):
         packets = sum(len(h.read_pcap(p)[1]) for p in traces)
         mock = kafka_test.MockCluster(self)
         args = ['--workers', '2', '--distribution', 'dispatch', '--pcap-rate', '5000',
-                '--raw-packets', '2', '--json', os.path.join(self.scratch, 'b.json'),
+                '--raw-packets', '2', '--app-metadata',
+                '--json', os.path.join(self.scratch, 'b.json'),
                 '--kafka', mock.bootstrap, '--kafka-topic', kafka_test.TOPIC,
                 '--ipfix', 'file:' + os.path.join(self.scratch, 'c.ipfix'),
                 '--sflow-listen', '127.0.0.1:0']

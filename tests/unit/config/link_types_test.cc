@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "skyprobe/link_types.h"
 #include "parse/parser.h"
+#include "skyprobe/link_types.h"
 #include "tests/unit/config/config_test_util.h"
 
 namespace skyprobe {
