@@ -216,7 +216,7 @@ FLOW TABLE
                              first one), or ALL (default: none)
     --app-metadata           TLS ClientHello (SNI, ALPN, version, JA3, JA4), HTTP
                              method and Host, DNS query name, type and response
-                             code from the first packets of each flow (default: on)
+                             code from the first packets of each flow (default: off)
     --no-app-metadata        do not look for them
     --app-meta-flows N       flows holding metadata or an extra layer at once,
                              whole probe, split between workers; suffixes k, M
