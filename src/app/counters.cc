@@ -241,8 +241,10 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
   uint64_t anomalies[kAnomalyCountBits] = {};
   TableCounters t;
+  WorkerCounters ws;  // the workers' scalar counters summed
   for (size_t i = 0; i < r.workers.size(); ++i) {
     const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
+    AddCounters(w, kWorkerCounters, &ws);
     rx += w.rx_packets;
     rx_bytes += w.rx_bytes;
     filtered += w.filtered;
@@ -252,15 +254,16 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     AddCounters(RelaxedCopy(r.tables[i]->counters()), kTableCounters, &t);
     live += r.tables[i]->size();
   }
-  uint64_t dispatch_drops = 0;
+  DispatcherCounters d;  // all 0 without a dispatcher
   if (r.dispatcher) {
     // The dispatcher is where frames enter; what it could not hand over is a drop.
-    const DispatcherCounters d = RelaxedCopy(r.dispatcher->counters());
+    d = RelaxedCopy(r.dispatcher->counters());
     rx = d.rx_packets;
     rx_bytes = d.rx_bytes;
-    dispatch_drops = d.drop_worker_ring_full;
     jumps += d.clock_jumps;  // dispatch mode: taken there
   }
+  const uint64_t lcore_drops = SumOfKind(ws, kWorkerCounters, CounterKind::kDrop) +
+                               SumOfKind(d, kDispatcherCounters, CounterKind::kDrop);
   uint64_t parse_drops = 0;
   for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse_drops += parse[e];
   // The ports' frames, each in a flow, filtered, dropped (every kDrop of the
@@ -268,7 +271,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.account = FrameAccount{.in = rx,
                            .in_flows = SumOfKind(t, kTableCounters, CounterKind::kInFlows),
                            .filtered = filtered,
-                           .drops = parse_drops + FrameDrops(t) + dispatch_drops,
+                           .drops = parse_drops + FrameDrops(t) + lcore_drops,
                            .held = SumOfKind(t, kTableCounters, CounterKind::kHeld)};
   // The table's counters this run can move (CounterShown), by kind.
   const auto add_table = [&r, &s, &t](auto pick) {
@@ -286,7 +289,13 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add(absl::StrCat("drop_parse_", ParseErrorName(e)), parse[e]);
   }
   add_table(of_kind(CounterKind::kDrop));
-  s.Add("drop_dispatch_ring_full", dispatch_drops);
+  // The workers' and the dispatcher's own drops (every kDrop line of their lists).
+  for (const auto& f : kWorkerCounters) {
+    if (f.kind == CounterKind::kDrop) s.Add(f.name, ws.*f.member);
+  }
+  for (const auto& f : kDispatcherCounters) {
+    if (f.kind == CounterKind::kDrop) s.Add(f.name, d.*f.member);
+  }
   // Frames stamped past the present (capture_clock.h): only inputs with
   // capture timestamps (pcap files) have them.
   if (r.ports.timestamp_offset >= 0) s.Add("clock_jumps", jumps);

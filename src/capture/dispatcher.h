@@ -26,6 +26,7 @@
 #include "capture/port.h"
 #include "capture/rx_queue.h"
 #include "skyprobe/compiler.h"
+#include "skyprobe/counters.h"
 
 struct rte_mbuf;
 struct rte_ring;
@@ -58,14 +59,26 @@ class DispatchRing {
   rte_ring* ring_ = nullptr;
 };
 
+// X(field, name, kind, shown, help) (skyprobe/counters.h): the dispatcher's
+// counters, declared once. app/counters.cc sums every kDrop line into the
+// probe's drops and reports it by name; the others it reads by field.
+#define SKYPROBE_DISPATCHER_COUNTERS(X)                                                  \
+  X(rx_packets, "packets_in", kEvent, kAlways, "frames taken from the queues")           \
+  X(rx_bytes, "bytes_in", kEvent, kAlways, "their bytes")                                \
+  X(drop_worker_ring_full, "drop_dispatch_ring_full", kDrop, kAlways,                    \
+    "frames dropped: a worker's ring was full (live inputs only: a file waits instead)") \
+  X(waits, "dispatcher_waits", kEvent, kAlways,                                          \
+    "file inputs: times a full worker ring was waited on")                               \
+  X(pacing_waits, "pacing_waits", kEvent, kAlways,                                       \
+    "bursts held back by --pcap-rate / --pcap-realtime")                                 \
+  X(clock_jumps, "clock_jumps", kEvent, kAlways, "frames stamped past the capture time limit")
+
 struct SKYPROBE_CACHE_ALIGNED DispatcherCounters {
-  uint64_t rx_packets = 0;
-  uint64_t rx_bytes = 0;
-  uint64_t drop_worker_ring_full = 0;  // live inputs only: a file waits instead
-  uint64_t waits = 0;                  // file inputs: times a full worker ring was waited on
-  uint64_t pacing_waits = 0;           // bursts held back by --pcap-rate / --pcap-realtime
-  uint64_t clock_jumps = 0;            // frames stamped past the capture time limit
+  SKYPROBE_DISPATCHER_COUNTERS(SKYPROBE_COUNTER_FIELD)
 };
+inline constexpr auto kDispatcherCounters =
+    SKYPROBE_COUNTER_LIST(DispatcherCounters, SKYPROBE_DISPATCHER_COUNTERS);
+static_assert(FrameKindsShown(kDispatcherCounters), "a dispatcher frame counter is never shown");
 
 struct DispatcherSetup {
   std::vector<RxQueueSpec> queues;

@@ -42,6 +42,7 @@
 #include "capture/rx_queue.h"
 #include "parse/parser.h"
 #include "skyprobe/compiler.h"
+#include "skyprobe/counters.h"
 #include "skyprobe/idle_backoff.h"
 #include "table/flow_table.h"
 #include "table/work_budget.h"
@@ -50,18 +51,30 @@ struct rte_mbuf;
 
 namespace skyprobe {
 
+// X(field, name, kind, shown, help) (skyprobe/counters.h): an RX worker's
+// scalar counters, declared once. app/counters.cc sums every kDrop line into
+// the probe's drops and reports it by name; the others it reads by field.
+// The arrays below (by port, by ParseError, by anomaly) are named there.
+#define SKYPROBE_WORKER_COUNTERS(X)                                                        \
+  X(rx_packets, "packets_in", kEvent, kAlways, "frames taken from the queues")             \
+  X(rx_bytes, "bytes_in", kEvent, kAlways, "their bytes")                                  \
+  X(filtered, "filtered", kEvent, kAlways, "frames the BPF filter (--bpf) did not keep")   \
+  X(linearized, "linearized", kEvent, kNever, "multi-segment frames copied to parse them") \
+  X(bursts, "bursts", kEvent, kNever, "bursts taken")                                      \
+  X(pacing_waits, "pacing_waits", kEvent, kAlways,                                         \
+    "bursts held back by --pcap-rate / --pcap-realtime")                                   \
+  X(clock_jumps, "clock_jumps", kEvent, kAlways,                                           \
+    "frames stamped past the capture time limit (capture_clock.h)")
+
 struct SKYPROBE_CACHE_ALIGNED WorkerCounters {
-  uint64_t rx_packets = 0;  // frames taken from the queues
-  uint64_t rx_bytes = 0;
-  uint64_t filtered = 0;                             // frames the BPF filter (--bpf) did not keep
-  uint64_t filtered_by_port[RTE_MAX_ETHPORTS] = {};  // the same, by port (capture point)
-  uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};
+  SKYPROBE_WORKER_COUNTERS(SKYPROBE_COUNTER_FIELD)
+  uint64_t filtered_by_port[RTE_MAX_ETHPORTS] = {};  // filtered, by port (capture point)
+  uint64_t drop_parse[static_cast<int>(ParseError::kCount)] = {};  // drop_parse_NAME
   uint64_t anomalies[kAnomalyCountBits] = {};
-  uint64_t linearized = 0;  // multi-segment frames copied to parse them
-  uint64_t bursts = 0;
-  uint64_t pacing_waits = 0;  // bursts held back by --pcap-rate / --pcap-realtime
-  uint64_t clock_jumps = 0;   // frames stamped past the capture time limit (capture_clock.h)
 };
+inline constexpr auto kWorkerCounters =
+    SKYPROBE_COUNTER_LIST(WorkerCounters, SKYPROBE_WORKER_COUNTERS);
+static_assert(FrameKindsShown(kWorkerCounters), "a worker frame counter is never shown");
 
 struct WorkerSetup {
   uint8_t worker_id = 0;

@@ -10,6 +10,8 @@
 #include "absl/strings/match.h"
 #include "app/metrics.h"
 #include "app/summary.h"
+#include "capture/dispatcher.h"
+#include "capture/rx_worker.h"
 #include "gtest/gtest.h"
 #include "skyprobe/counters.h"
 #include "table/table_counters.h"
@@ -119,6 +121,13 @@ TEST(CountersTest, EveryReportedTableCounterHasAMetricOfItsKind) {
     EXPECT_TRUE(unique.insert(f.name).second) << f.name << " twice";
     names.push_back({f.name, f.kind});
     if (f.kind == CounterKind::kDrop) names.push_back({std::string("sflow_") + f.name, f.kind});
+  }
+  // The RX workers' and the dispatcher's drops are reported under their names too.
+  for (const auto& f : kWorkerCounters) {
+    if (f.kind == CounterKind::kDrop) names.push_back({f.name, f.kind});
+  }
+  for (const auto& f : kDispatcherCounters) {
+    if (f.kind == CounterKind::kDrop) names.push_back({f.name, f.kind});
   }
   names.push_back({"sflow_frames_in_flows", CounterKind::kInFlows});
   names.push_back({"sflow_flows_created", CounterKind::kFlowsCreated});
