@@ -438,7 +438,7 @@ void BM_WorkerCaptureClock(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
-BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->MinTime(2.0);
+BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
 // Trackers off and on side by side, for each mix, at 1k and 1M flows.
 BENCHMARK(BM_WorkerTcp)
