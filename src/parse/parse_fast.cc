@@ -128,14 +128,7 @@ SKYPROBE_ALWAYS_INLINE bool FastPath(const uint8_t* data, uint32_t caplen, uint3
     tcp_seg_len = static_cast<uint16_t>(ip_end - pos - header);
   }
 
-  out->num_sub = 1;
-  out->error = ParseError::kNone;
-  out->anomalies = kAnomalyNone;
-  out->frag_sub = kNoFragSub;
-  out->link_type = cfg.link_type;
-  out->input = cfg.input;
-  SubPacket& s = out->sub[0];
-  parse_internal::ClearZero(&s);  // SubPacket{} (all its defaults are 0)
+  SubPacket& s = *parse_internal::BeginPacket(cfg, 1, out);
   uint8_t n = 0;
   s.layers[n++] = Layer::kEthernet;
   if (vlans > 0) s.layers[n++] = Layer::kDot1Q;

@@ -297,14 +297,7 @@ void SetLengths(const Cursor& c, const ParserConfig& cfg, uint32_t first_layer, 
 
 uint8_t ParseFrameFull(const uint8_t* data, uint32_t caplen, uint32_t wire_len,
                        const ParserConfig& cfg, ParsedPacket* out) noexcept {
-  out->num_sub = 0;
-  out->error = ParseError::kNone;
-  out->anomalies = kAnomalyNone;
-  out->frag_sub = kNoFragSub;
-  out->link_type = cfg.link_type;
-  out->input = cfg.input;
-  SubPacket* sub = &out->sub[0];
-  parse_internal::ClearZero(sub);  // SubPacket{} (all its defaults are 0)
+  SubPacket* sub = parse_internal::BeginPacket(cfg, 0, out);
 
   if (SKYPROBE_UNLIKELY(!IsSupportedLinkType(static_cast<uint32_t>(cfg.link_type)))) {
     out->error = ParseError::kUnsupportedLinkType;

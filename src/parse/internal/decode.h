@@ -177,6 +177,21 @@ SKYPROBE_ALWAYS_INLINE void ClearZero(T* obj) {
   StoreZeros<T>(reinterpret_cast<char*>(obj), std::make_index_sequence<sizeof(T) / 16>{});
 }
 
+// The start of any parse of one frame under `cfg` (the fast path and the
+// full decoder alike): the packet's own fields, `num_sub` sub-packets, and
+// the first SubPacket as SubPacket{} (all its defaults are 0).
+SKYPROBE_ALWAYS_INLINE SubPacket* BeginPacket(const ParserConfig& cfg, uint8_t num_sub,
+                                              ParsedPacket* out) {
+  out->num_sub = num_sub;
+  out->error = ParseError::kNone;
+  out->anomalies = kAnomalyNone;
+  out->frag_sub = kNoFragSub;
+  out->link_type = cfg.link_type;
+  out->input = cfg.input;
+  ClearZero(&out->sub[0]);
+  return &out->sub[0];
+}
+
 // A fresh Cursor: every field zero (nullptr, false) but wire_end, UINT32_MAX.
 SKYPROBE_ALWAYS_INLINE void ResetCursor(Cursor* c) {
   ClearZero(c);
