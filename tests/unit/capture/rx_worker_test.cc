@@ -169,6 +169,84 @@ int64_t WallNs() {
       .count();
 }
 
+// A frame of flow `flow` whose mbuf timestamp field holds `field` (us for a
+// kernel time, ticks for a NIC's), flagged as set when `stamped`.
+struct StampedFrame {
+  uint32_t flow;
+  uint64_t field;
+  bool stamped;
+};
+
+// What a worker made of one burst: its records by flow, its counters, and
+// the wall clock (ms) just before it started and once it had every frame.
+struct BurstResult {
+  std::map<int, FlowSnapshot> by_flow;
+  WorkerCounters counters;
+  int64_t before_ms = 0;
+  int64_t after_ms = 0;
+};
+
+// Puts `frames` in the ring of `port` (all there before the worker starts:
+// one burst) and runs one worker on the port's only queue `q`, with the
+// timestamp field registered as `ts_offset`/`ts_flag`, until every frame is
+// in a flow; then stops it (its table flushed into the records).
+void RunOneBurst(const RingPort& port, RxQueueSpec q, const char* table_name, int ts_offset,
+                 uint64_t ts_flag, const std::vector<StampedFrame>& frames, BurstResult* out) {
+  CollectingSink sink;
+  FlowTableOptions o;
+  o.name = table_name;
+  o.max_flows = 1024;
+  auto table =
+      FlowTable::Create(o, RecordSink{&sink, &CollectingSink::Acquire, &CollectingSink::Publish});
+  ASSERT_TRUE(table.ok()) << table.status();
+  std::atomic<bool> stop{false};
+  WorkerSetup ws;
+  q.port_id = static_cast<uint16_t>(port.port);
+  ws.queues.push_back(q);
+  ws.ports.resize(static_cast<size_t>(port.port) + 1);
+  ws.ports[static_cast<size_t>(port.port)] = q;
+  ws.table = table->get();
+  ws.timestamp_offset = ts_offset;
+  ws.timestamp_flag = ts_flag;
+  ws.stop = &stop;
+  for (const StampedFrame& f : frames) {
+    rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
+    ASSERT_NE(m, nullptr);
+    AppendUdpFrame(m, f.flow);
+    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = f.field;
+    if (f.stamped) m->ol_flags |= ts_flag;
+    ASSERT_EQ(rte_ring_enqueue(port.ring, m), 0);
+  }
+  constexpr int64_t kMs = 1'000'000;
+  out->before_ms = WallNs() / kMs;
+  RxWorker worker(ws);
+  std::thread run([&] { worker.Run(); });
+  while ((*table)->counters().packets_in_flows < frames.size()) std::this_thread::yield();
+  out->after_ms = WallNs() / kMs;
+  stop = true;
+  run.join();
+  out->by_flow = sink.by_flow;
+  out->counters = worker.counters();
+}
+
+// The six frames both timestamp tests send, as the worker must take them,
+// `t1_ms` being the first one's millisecond and `first_ms` its offset from
+// it: flow 1 twice (its Last 3 ms after t1); flow 2 stamped before the
+// latest and flow 3 two days ahead (a clock jump), both held at the latest
+// (t1 + 3 ms); flow 4 without a stamp, at the burst's time; flow 5 at t1 + 4 ms.
+void ExpectTheSixFrames(const BurstResult& r, int64_t t1_ms, int64_t first_ms) {
+  ASSERT_EQ(r.by_flow.size(), 5u);
+  EXPECT_EQ(r.by_flow.at(1).start, t1_ms + first_ms);
+  EXPECT_EQ(r.by_flow.at(1).last, t1_ms + 3);
+  EXPECT_EQ(r.by_flow.at(2).start, t1_ms + 3);
+  EXPECT_EQ(r.by_flow.at(3).start, t1_ms + 3);
+  EXPECT_GE(r.by_flow.at(4).start, r.before_ms);
+  EXPECT_LE(r.by_flow.at(4).start, r.after_ms);
+  EXPECT_EQ(r.by_flow.at(5).start, t1_ms + 4);
+  EXPECT_EQ(r.counters.clock_jumps, 1u);
+  EXPECT_EQ(r.counters.rx_packets, 6u);
+}
+
 // One burst on a port like --iface-time kernel's: stamped frames keep their own
 // times (not the burst's), a stamp before the latest is taken at the latest, one
 // past the present plus a day is counted and taken at the latest, and a frame
@@ -177,67 +255,28 @@ TEST(RxWorkerTest, KernelTimeFramesKeepTheirOwnTimesInOneBurst) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  RingPort ring_port;
-  ASSERT_TRUE(ring_port.Open("rxk", 1023, 1024));
-  auto& [pool, ring, port] = ring_port;
-
-  CollectingSink sink;
-  FlowTableOptions o;
-  o.name = "rxk";
-  o.max_flows = 1024;
-  auto table = std::move(
-      FlowTable::Create(o, RecordSink{&sink, &CollectingSink::Acquire, &CollectingSink::Publish})
-          .value());
-  std::atomic<bool> stop{false};
-  WorkerSetup ws;
+  RingPort port;
+  ASSERT_TRUE(port.Open("rxk", 1023, 1024));
   RxQueueSpec q;
-  q.port_id = static_cast<uint16_t>(port);
   q.name = "veth0";
   q.is_kernel = true;
   q.kernel_time = true;
-  ws.queues.push_back(q);
-  ws.ports.resize(static_cast<size_t>(port) + 1);
-  ws.ports[static_cast<size_t>(port)] = q;
-  ws.table = table.get();
-  ws.timestamp_offset = ts_offset;
-  ws.timestamp_flag = ts_flag;
-  ws.stop = &stop;
 
-  // All frames are in the ring before the worker starts: one burst.
+  // The field holds microseconds, as libpcap's time.
   constexpr int64_t kMs = 1'000'000;
   const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
-  const auto send = [&](uint32_t flow, int64_t ts_ns, bool stamped) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    ASSERT_NE(m, nullptr);
-    AppendUdpFrame(m, flow);
-    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = static_cast<uint64_t>(ts_ns / 1000);
-    if (stamped) m->ol_flags |= ts_flag;
-    ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
-  };
-  send(1, t1, true);
-  send(1, t1 + 3 * kMs, true);
-  send(2, t1 - 7 * kMs, true);               // before the latest: held there
-  send(3, t1 + 2 * 86'400'000 * kMs, true);  // two days ahead: a clock jump
-  send(4, 0, false);                         // no time of its own
-  send(5, t1 + 4 * kMs, true);
-  const int64_t before_ms = WallNs() / kMs;
-  RxWorker worker(ws);
-  std::thread run([&] { worker.Run(); });
-  while (table->counters().packets_in_flows < 6) std::this_thread::yield();
-  const int64_t after_ms = WallNs() / kMs;
-  stop = true;
-  run.join();
-
-  ASSERT_EQ(sink.by_flow.size(), 5u);
-  EXPECT_EQ(sink.by_flow[1].start, t1 / kMs);
-  EXPECT_EQ(sink.by_flow[1].last, t1 / kMs + 3);
-  EXPECT_EQ(sink.by_flow[2].start, t1 / kMs + 3);
-  EXPECT_EQ(sink.by_flow[3].start, t1 / kMs + 3);
-  EXPECT_GE(sink.by_flow[4].start, before_ms);
-  EXPECT_LE(sink.by_flow[4].start, after_ms);
-  EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
-  EXPECT_EQ(worker.counters().clock_jumps, 1u);
-  EXPECT_EQ(worker.counters().rx_packets, 6u);
+  const auto us = [](int64_t ns) { return static_cast<uint64_t>(ns / 1000); };
+  BurstResult r;
+  RunOneBurst(port, q, "rxk", ts_offset, ts_flag,
+              {{1, us(t1), true},
+               {1, us(t1 + 3 * kMs), true},
+               {2, us(t1 - 7 * kMs), true},               // before the latest: held there
+               {3, us(t1 + 2 * 86'400'000 * kMs), true},  // two days ahead: a clock jump
+               {4, 0, false},                             // no time of its own
+               {5, us(t1 + 4 * kMs), true}},
+              &r);
+  ASSERT_FALSE(HasFatalFailure());
+  ExpectTheSixFrames(r, t1 / kMs, 0);
 }
 
 // A NIC port that stamps frames (RTE_ETH_RX_OFFLOAD_TIMESTAMP) puts its
@@ -251,9 +290,8 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   int ts_offset = -1;
   uint64_t ts_flag = 0;
   ASSERT_EQ(rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag), 0);
-  RingPort ring_port;
-  ASSERT_TRUE(ring_port.Open("rxn", 1023, 1024));
-  auto& [pool, ring, port] = ring_port;
+  RingPort port;
+  ASSERT_TRUE(port.Open("rxn", 1023, 1024));
 
   constexpr int64_t kMs = 1'000'000;
   const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
@@ -262,62 +300,23 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
       FitDeviceClock(DeviceClockSample{base_ticks - 15'625'000, t1 - 100 * kMs, t1 - 100 * kMs},
                      DeviceClockSample{base_ticks, t1, t1});
   ASSERT_TRUE(clock.ok()) << clock.status();
-
-  CollectingSink sink;
-  FlowTableOptions o;
-  o.name = "rxn";
-  o.max_flows = 1024;
-  auto table = std::move(
-      FlowTable::Create(o, RecordSink{&sink, &CollectingSink::Acquire, &CollectingSink::Publish})
-          .value());
-  std::atomic<bool> stop{false};
-  WorkerSetup ws;
   RxQueueSpec q;
-  q.port_id = static_cast<uint16_t>(port);
   q.name = "nic0";
   q.device_clock = &*clock;
-  ws.queues.push_back(q);
-  ws.ports.resize(static_cast<size_t>(port) + 1);
-  ws.ports[static_cast<size_t>(port)] = q;
-  ws.table = table.get();
-  ws.timestamp_offset = ts_offset;
-  ws.timestamp_flag = ts_flag;
-  ws.stop = &stop;
 
   // ms after t1 -> ticks: 156,250 ticks a millisecond; stamps in the middle
   // of a millisecond, as Start/Last are whole Unix ms.
-  const auto send = [&](uint32_t flow, uint64_t ticks, bool stamped) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    ASSERT_NE(m, nullptr);
-    AppendUdpFrame(m, flow);
-    *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t*) = ticks;
-    if (stamped) m->ol_flags |= ts_flag;
-    ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
-  };
-  send(1, base_ticks + 156'250 + 78'125, true);                    // t1 + 1.5 ms
-  send(1, base_ticks + 3 * 156'250 + 78'125, true);                // t1 + 3.5 ms
-  send(2, base_ticks - 2 * 156'250, true);                         // before the latest: held there
-  send(3, base_ticks + uint64_t{2} * 86'400'000 * 156'250, true);  // two days ahead: a jump
-  send(4, base_ticks, false);                                      // not stamped: the burst's time
-  send(5, base_ticks + 4 * 156'250 + 78'125, true);                // t1 + 4.5 ms
-  const int64_t before_ms = WallNs() / kMs;
-  RxWorker worker(ws);
-  std::thread run([&] { worker.Run(); });
-  while (table->counters().packets_in_flows < 6) std::this_thread::yield();
-  const int64_t after_ms = WallNs() / kMs;
-  stop = true;
-  run.join();
-
-  ASSERT_EQ(sink.by_flow.size(), 5u);
-  EXPECT_EQ(sink.by_flow[1].start, t1 / kMs + 1);
-  EXPECT_EQ(sink.by_flow[1].last, t1 / kMs + 3);
-  EXPECT_EQ(sink.by_flow[2].start, t1 / kMs + 3);
-  EXPECT_EQ(sink.by_flow[3].start, t1 / kMs + 3);
-  EXPECT_GE(sink.by_flow[4].start, before_ms);
-  EXPECT_LE(sink.by_flow[4].start, after_ms);
-  EXPECT_EQ(sink.by_flow[5].start, t1 / kMs + 4);
-  EXPECT_EQ(worker.counters().clock_jumps, 1u);
-  EXPECT_EQ(worker.counters().rx_packets, 6u);
+  BurstResult r;
+  RunOneBurst(port, q, "rxn", ts_offset, ts_flag,
+              {{1, base_ticks + 156'250 + 78'125, true},                    // t1 + 1.5 ms
+               {1, base_ticks + 3 * 156'250 + 78'125, true},                // t1 + 3.5 ms
+               {2, base_ticks - 2 * 156'250, true},                         // before the latest
+               {3, base_ticks + uint64_t{2} * 86'400'000 * 156'250, true},  // two days ahead
+               {4, base_ticks, false},                                      // not stamped
+               {5, base_ticks + 4 * 156'250 + 78'125, true}},               // t1 + 4.5 ms
+              &r);
+  ASSERT_FALSE(HasFatalFailure());
+  ExpectTheSixFrames(r, t1 / kMs, 1);
 }
 
 // A paced replay (--pcap-realtime) whose next frame is an hour away: the
