@@ -6,7 +6,8 @@
 // shown, and the struct's fields are made from that same list:
 //   #define SKYPROBE_TABLE_COUNTERS(X) X(drop_table_full, "drop_table_full", kDrop, ...) ...
 //   struct TableCounters { SKYPROBE_TABLE_COUNTERS(SKYPROBE_COUNTER_FIELD) };
-//   inline constexpr auto kTableCounters = SKYPROBE_COUNTER_LIST(TableCounters, SKYPROBE_TABLE_COUNTERS);
+//   inline constexpr auto kTableCounters =
+//       SKYPROBE_COUNTER_LIST(TableCounters, SKYPROBE_TABLE_COUNTERS);
 // From the list: the summary's totals and names (app/counters.cc), "drops"
 // and "flows_expired" as sums by kind, the frame balance below (the check at
 // exit, app/probe.cc), and the metric kind (app_unit checks that every name
