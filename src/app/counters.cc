@@ -185,16 +185,12 @@ void CollectSflowPoint(const Running& r, uint8_t input, Summary* s) {
 // (whoever polls them); filtered, packets_in_flows, flows_created and
 // flows_live come from every shard, where its frames and flows are counted
 // apart by input. At rest packets_in = packets_in_flows + filtered + its drops.
-void CollectCapturePoints(const Running& r, Summary* s) {
+// `workers` and `tables` are Collect's one read of each worker's and shard's counters.
+void CollectCapturePoints(const Running& r, const std::vector<WorkerCounters>& workers,
+                          const std::vector<TableCounters>& tables, Summary* s) {
   if (r.points == nullptr) return;
   const std::vector<uint8_t> inputs = r.points->Inputs();
   if (inputs.empty()) return;
-  std::vector<WorkerCounters> workers;
-  std::vector<TableCounters> tables;
-  for (size_t i = 0; i < r.workers.size(); ++i) {
-    workers.push_back(RelaxedCopy(r.workers[i]->counters()));
-    tables.push_back(RelaxedCopy(r.tables[i]->counters()));
-  }
   std::vector<const RxQueue*> queues;
   if (r.dispatcher) {
     for (const RxQueue& q : r.dispatcher->queues()) queues.push_back(&q);
@@ -237,23 +233,25 @@ void CollectCapturePoints(const Running& r, Summary* s) {
 
 Summary Collect(const Running& r, const ControlLoop& loop) {
   Summary s;
-  uint64_t rx = 0, rx_bytes = 0, live = 0, filtered = 0, jumps = 0;
-  uint64_t parse[static_cast<int>(ParseError::kCount)] = {};
-  uint64_t anomalies[kAnomalyCountBits] = {};
+  // Each worker's and shard's counters, read once: the totals, the
+  // per-worker lines and the capture points all come from this one read.
+  std::vector<WorkerCounters> workers;
+  std::vector<TableCounters> tables;
+  uint64_t live = 0;
   TableCounters t;
-  WorkerCounters ws;  // the workers' scalar counters summed
+  WorkerCounters ws;  // every worker's counters summed
   for (size_t i = 0; i < r.workers.size(); ++i) {
-    const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
+    const WorkerCounters& w = workers.emplace_back(RelaxedCopy(r.workers[i]->counters()));
     AddCounters(w, kWorkerCounters, &ws);
-    rx += w.rx_packets;
-    rx_bytes += w.rx_bytes;
-    filtered += w.filtered;
-    jumps += w.clock_jumps;
-    for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e) parse[e] += w.drop_parse[e];
-    for (int b = 0; b < kAnomalyCountBits; ++b) anomalies[b] += w.anomalies[b];
-    AddCounters(RelaxedCopy(r.tables[i]->counters()), kTableCounters, &t);
+    for (int e = 1; e < static_cast<int>(ParseError::kCount); ++e)
+      ws.drop_parse[e] += w.drop_parse[e];
+    for (int b = 0; b < kAnomalyCountBits; ++b) ws.anomalies[b] += w.anomalies[b];
+    AddCounters(tables.emplace_back(RelaxedCopy(r.tables[i]->counters())), kTableCounters, &t);
     live += r.tables[i]->size();
   }
+  const uint64_t* parse = ws.drop_parse;
+  const uint64_t filtered = ws.filtered;
+  uint64_t rx = ws.rx_packets, rx_bytes = ws.rx_bytes, jumps = ws.clock_jumps;
   DispatcherCounters d;  // all 0 without a dispatcher
   if (r.dispatcher) {
     // The dispatcher is where frames enter; what it could not hand over is a drop.
@@ -300,7 +298,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   // capture timestamps (pcap files) have them.
   if (r.ports.timestamp_offset >= 0) s.Add("clock_jumps", jumps);
   for (int b = 0; b < kAnomalyCountBits; ++b) {
-    s.Add(absl::StrCat("anomaly_", AnomalyName(b)), anomalies[b]);
+    s.Add(absl::StrCat("anomaly_", AnomalyName(b)), ws.anomalies[b]);
   }
   Summary sflow;
   if (r.sflow) CollectSflow(*r.sflow, &sflow, &t, &live, &s.sflow_account);
@@ -375,12 +373,10 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   s.Add("port_ierrors", pc.ierrors);
   s.Add("port_rx_nombuf", pc.rx_nombuf);
   if (r.dispatcher) {
-    s.Add("dispatcher_waits", RelaxedRead(r.dispatcher->counters().waits));
+    s.Add("dispatcher_waits", d.waits);
   }
   if (r.pacer) {
-    uint64_t waits = r.dispatcher ? RelaxedRead(r.dispatcher->counters().pacing_waits) : 0;
-    for (const auto& w : r.workers) waits += RelaxedRead(w->counters().pacing_waits);
-    s.Add("pacing_waits", waits);
+    s.Add("pacing_waits", d.pacing_waits + ws.pacing_waits);
   }
   for (auto& v : ports.values) s.values.push_back(std::move(v));
   // What was taken from each queue, by whoever polls it (the workers, or the
@@ -403,8 +399,8 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   for (const auto& w : r.workers) gaps.push_back(&w->loop_gaps());
   AddLoopGaps(SummarizeLoopGaps(gaps, tsc_hz), "", &s);
   for (size_t i = 0; i < r.workers.size(); ++i) {
-    const WorkerCounters w = RelaxedCopy(r.workers[i]->counters());
-    const TableCounters tc = RelaxedCopy(r.tables[i]->counters());
+    const WorkerCounters& w = workers[i];
+    const TableCounters& tc = tables[i];
     AddLoopGaps(SummarizeLoopGaps({&r.workers[i]->loop_gaps()}, tsc_hz),
                 absl::StrCat("worker", i, "_"), &s);
     s.Add(absl::StrCat("worker", i, "_packets_in"), w.rx_packets);
@@ -414,7 +410,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     s.Add(absl::StrCat("worker", i, "_flows_created"), tc.flows_created);
     s.Add(absl::StrCat("worker", i, "_ring_stalls"), tc.record_stalls);
   }
-  CollectCapturePoints(r, &s);
+  CollectCapturePoints(r, workers, tables, &s);
   for (auto& v : sflow.values) s.values.push_back(std::move(v));
   return s;
 }
