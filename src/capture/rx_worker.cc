@@ -526,7 +526,7 @@ void RxWorker::Run() noexcept {
   while (held_n_ > 0 && !FinishHeld()) rte_pause();
   while (!setup_.table->AdvanceClock(setup_.table->now_ns())) rte_pause();
   // Control drains concurrently: retry until every flow is handed over.
-  while (!setup_.table->FlushAll()) rte_pause();
+  while (!setup_.table->Retire()) rte_pause();
   done_.store(true, std::memory_order_release);
 }
 

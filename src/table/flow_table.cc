@@ -31,6 +31,10 @@ inline bool IsEchoReply(const SubPacket& s) {
 void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* pkts,
                              const int64_t* ts_ns, uint32_t n, const uint32_t* caplens,
                              const uint32_t* weights) noexcept {
+  if (SKYPROBE_UNLIKELY(keys_retired_)) {  // the keys Retire left (flow_table_timers.cc)
+    rte_hash_reset(hash_);
+    keys_retired_ = false;
+  }
   // Defragmentation copies fragment headers: it needs to know how many
   // bytes each frame has. Without `caplens` fragments count as parsed.
   if (defrag_ == nullptr || caplens == nullptr) {

@@ -164,6 +164,11 @@ class FlowTable {
   // input, signal, Flush request). Returns false when the sink ran out of
   // slots or `budget` is spent: call again (the work resumes).
   bool FlushAll(WorkBudget* budget = nullptr) noexcept;
+  // FlushAll for a table that sees no more frames (the worker's exit): the
+  // same records and counters, with the hash and the timer wheel emptied at
+  // once instead of flow by flow. Call it again until true, with nothing
+  // between the calls; the table is empty and usable after.
+  bool Retire() noexcept;
 
   // Gives an empty table a new NodeTID (an sFlow agent's table going to the
   // next new agent). Refused while flows are live: their UUIDs hash the old one.
@@ -300,6 +305,10 @@ class FlowTable {
   static constexpr int32_t kRefusedRing = -2;
   static constexpr int32_t kRefusedError = -3;  // counted in table_inconsistencies
   bool Expire(uint32_t pos, ExpireReason reason) noexcept;
+  // The parts of Expire: the final record out (false: no slot, nothing
+  // changed), then the slot freed (its key and timer already gone).
+  bool EmitFinal(uint32_t pos, ExpireReason reason) noexcept;
+  void FreeSlot(uint32_t pos) noexcept;
   // --keep-expired: keeps the final record `s` of the flow at `pos` (and
   // parks its raw packets); drops kept flows whose time is up.
   void KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept;
@@ -341,6 +350,7 @@ class FlowTable {
   FlowHot* hot_ = nullptr;
   FlowCold* cold_ = nullptr;
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
+  bool keys_retired_ = false;  // the hash holds only retired flows' keys (Retire)
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;    // null: raw packet capture off

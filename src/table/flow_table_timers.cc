@@ -153,10 +153,33 @@ bool FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
 }
 
 bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
+  if (!EmitFinal(pos, reason)) return false;  // the flow stays, whole, until a slot is free
+  wheel_->Disarm(pos);
+  // The key lives only in the rte_hash key store. If it cannot be read or
+  // deleted it stays, bound to this position, which rte_hash then gives no
+  // other key: counted, and the slot is cleared all the same (the record is
+  // out), so lookups see no flow there and FindOrCreate starts the key's
+  // next flow in it.
+  void* stored = nullptr;
+  if (SKYPROBE_UNLIKELY(rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) !=
+                        0)) {
+    ++counters_.table_inconsistencies;
+  } else {
+    FlowTableKey key;
+    std::memcpy(&key, stored, sizeof(key));
+    if (SKYPROBE_UNLIKELY(rte_hash_del_key_with_hash(hash_, &key, SigOf(key)) < 0)) {
+      ++counters_.table_inconsistencies;
+    }
+  }
+  FreeSlot(pos);
+  return true;
+}
+
+bool FlowTable::EmitFinal(uint32_t pos, ExpireReason reason) noexcept {
   FlowSnapshot* s = sink_.acquire(sink_.ctx);
   if (SKYPROBE_UNLIKELY(s == nullptr)) {
     ++counters_.record_stalls;
-    return false;  // the flow stays, whole, until a slot is free
+    return false;
   }
   FillSnapshot(pos, FlowEvent::kExpire, reason, s);
   // Kept before it is published: from then on the record is the consumer's.
@@ -180,23 +203,10 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
     default:
       break;  // evictions are counted by the caller
   }
-  wheel_->Disarm(pos);
-  // The key lives only in the rte_hash key store. If it cannot be read or
-  // deleted it stays, bound to this position, which rte_hash then gives no
-  // other key: counted, and the slot is cleared all the same (the record is
-  // out), so lookups see no flow there and FindOrCreate starts the key's
-  // next flow in it.
-  void* stored = nullptr;
-  if (SKYPROBE_UNLIKELY(rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) !=
-                        0)) {
-    ++counters_.table_inconsistencies;
-  } else {
-    FlowTableKey key;
-    std::memcpy(&key, stored, sizeof(key));
-    if (SKYPROBE_UNLIKELY(rte_hash_del_key_with_hash(hash_, &key, SigOf(key)) < 0)) {
-      ++counters_.table_inconsistencies;
-    }
-  }
+  return true;
+}
+
+void FlowTable::FreeSlot(uint32_t pos) noexcept {
   // The final record is out: the flow's raw packets are no longer needed.
   if (raw_ != nullptr) raw_->Release(pos);
   if (uuid_index_ != nullptr) uuid_index_->Erase(uuids_[pos], pos);
@@ -205,7 +215,6 @@ bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   --live_;
   --counters_.input_flows_live[cold_[pos].input % kInputSlots];
   ++removals_;
-  return true;
 }
 
 void FlowTable::KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept {
@@ -256,6 +265,43 @@ bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
     if (flush_cursor_ == capacity_) flush_cursor_ = 0;
   }
   flush_cursor_ = 0;
+  touched_.clear();
+  touched_overflow_ = false;
+  reporting_.clear();
+  report_active_ = false;
+  return true;
+}
+
+bool FlowTable::Retire() noexcept {
+  if (defrag_ != nullptr) {
+    WorkBudget unlimited = WorkBudget::Unlimited();
+    if (!FlushDatagrams(&unlimited)) return false;
+  }
+  // Each flow's record leaves as in FlushAll, but its key and its timer are
+  // not taken out one by one (a random bucket and two random neighbours a
+  // flow, the most of a flush of a big table): the wheel is emptied here and
+  // the hash at the end. A flow's own links are cleared with its flags (the
+  // line its record was read from), so a flow created before a later call
+  // (none should be) is armed into the emptied wheel as usual.
+  wheel_->Clear();
+  for (int pass = 0; pass < 2 && live_ > 0; ++pass) {
+    for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
+      FlowHot& h = hot_[flush_cursor_];
+      if (!(h.flags & kFlowLive)) continue;
+      if (!EmitFinal(flush_cursor_, ExpireReason::kFlush)) return false;
+      h.wheel_slot = 0;
+      h.wheel_prev = h.wheel_next = kNoIndex;
+      FreeSlot(flush_cursor_);
+    }
+    if (flush_cursor_ == capacity_) flush_cursor_ = 0;
+  }
+  flush_cursor_ = 0;
+  wheel_->Clear();
+  // Every key left is a flushed flow's: all go at once, when (if ever) the
+  // table is given frames again (a reset writes the whole key store: tens
+  // of ms for a million flows, for a table that usually goes away now).
+  keys_retired_ = true;
+  ++removals_;
   touched_.clear();
   touched_overflow_ = false;
   reporting_.clear();

@@ -16,6 +16,7 @@
 //   wheel.Advance(now_ns, &budget, [&](uint32_t pos) { ... Arm again or expire ... });
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <type_traits>
@@ -123,6 +124,14 @@ class TimerWheel {
       ++next_tick_;
     }
     return true;
+  }
+
+  // Forgets every armed flow at once. The flows' own links are the
+  // caller's to clear (FlowTable::Retire, which frees them all).
+  void Clear() noexcept {
+    std::fill(heads_.begin(), heads_.end(), kNoIndex);
+    std::fill(bits_.begin(), bits_.end(), 0);
+    std::fill(summary_.begin(), summary_.end(), 0);
   }
 
   // The first flow of the earliest non-empty slot (close to the least

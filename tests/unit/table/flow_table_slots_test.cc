@@ -1,6 +1,7 @@
 // Slot reuse and the per-packet lookup key: a flow that left the table (idle,
 // evicted, flushed) leaves nothing behind, and the lookup key tells flows apart
 // exactly as Skydive's key bytes do.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -317,6 +318,145 @@ TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
       }
     }
   }
+}
+
+// A sink that refuses a slot now and then (control behind): the table keeps
+// the flow and a later call resumes.
+struct StallingSink {
+  std::vector<FlowSnapshot> records;
+  FlowSnapshot slot;
+  uint32_t calls = 0;
+  static FlowSnapshot* Acquire(void* ctx) {
+    auto* s = static_cast<StallingSink*>(ctx);
+    return ++s->calls % 97 == 0 ? nullptr : &s->slot;
+  }
+  static void Publish(void* ctx, FlowSnapshot* s) {
+    static_cast<StallingSink*>(ctx)->records.push_back(*s);
+  }
+  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
+};
+
+// Retire (the worker's exit) empties the hash and the timer wheel at once
+// instead of flow by flow. The oracle is FlushAll on a second table fed the
+// same frames: the same final records and counters. After Retire the table
+// works as a new one: the same traffic opens new flows, later packets find
+// them, and their timers expire them.
+TEST(FlowTableRetireTest, RetireEmitsWhatFlushAllEmitsAndLeavesAWorkingTable) {
+  static std::atomic<int> names{0};
+  FlowTableOptions o;
+  o.max_flows = 4096;
+  o.expire_ns = 10 * kSec;
+  o.update_ns = 3600 * kSec;
+  testing::RecordingSink flush_sink;
+  StallingSink retire_sink;
+  o.name = "retire" + std::to_string(names++);
+  auto flushed = FlowTable::Create(o, flush_sink.AsSink());
+  o.name = "retire" + std::to_string(names++);
+  auto retired = FlowTable::Create(o, retire_sink.AsSink());
+  ASSERT_TRUE(flushed.ok() && retired.ok());
+
+  // 3000 flows (UDP and TCP, both directions) over 6 s: their timers sit in
+  // many wheel slots; some flows see a second packet later.
+  std::mt19937 rng(777);
+  std::vector<TestPacket> ps;
+  std::vector<int64_t> stamps;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    const bool tcp = i % 3 == 0;
+    TestPacket p = Make(kMacA, kMacB, kIpA, kIpB, tcp ? FlowProtocol::kTcp : FlowProtocol::kUdp,
+                        static_cast<uint16_t>(1000 + i), 53,
+                        static_cast<uint16_t>(60 + rng() % 200), tcp ? kTcpSyn : 0);
+    ps.push_back(rng() % 4 == 0 ? Reverse(p) : p);
+    stamps.push_back(kT0 + static_cast<int64_t>(i) * 2'000'000);
+  }
+  for (uint32_t i = 0; i < 3000; i += 5) {
+    ps.push_back(ps[i]);
+    stamps.push_back(kT0 + 6 * kSec + static_cast<int64_t>(i) * 1000);
+  }
+  auto feed = [&](FlowTable* t, int64_t shift) {
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const uint8_t* frame = ps[i].frame.data();
+      const int64_t ts = stamps[i] + shift;
+      t->AdvanceClock(ts);
+      t->ProcessBurst(&frame, &ps[i].parsed, &ts, 1);
+    }
+  };
+  feed(flushed->get(), 0);
+  feed(retired->get(), 0);
+  ASSERT_EQ((*retired)->size(), 3000u);
+
+  ASSERT_TRUE((*flushed)->FlushAll());
+  int resumed = 0;
+  while (!(*retired)->Retire()) ++resumed;
+  EXPECT_GT(resumed, 0);  // the sink stalled, and the calls resumed
+  EXPECT_EQ((*retired)->size(), 0u);
+
+  auto by_uuid = [](std::vector<FlowSnapshot> v) {
+    std::sort(v.begin(), v.end(),
+              [](const FlowSnapshot& a, const FlowSnapshot& b) { return a.uuid < b.uuid; });
+    return v;
+  };
+  const std::vector<FlowSnapshot> want = by_uuid(flush_sink.records);
+  const std::vector<FlowSnapshot> got = by_uuid(retire_sink.records);
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_EQ(got.size(), 3000u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE("record " + std::to_string(i));
+    EXPECT_EQ(got[i].uuid, want[i].uuid);
+    EXPECT_EQ(got[i].event, FlowEvent::kExpire);
+    EXPECT_EQ(got[i].expire_reason, want[i].expire_reason);
+    EXPECT_EQ(got[i].transport_a, want[i].transport_a);
+    EXPECT_EQ(got[i].transport_b, want[i].transport_b);
+    EXPECT_EQ(got[i].metric.ab_packets, want[i].metric.ab_packets);
+    EXPECT_EQ(got[i].metric.ba_packets, want[i].metric.ba_packets);
+    EXPECT_EQ(got[i].metric.ab_bytes, want[i].metric.ab_bytes);
+    EXPECT_EQ(got[i].metric.ba_bytes, want[i].metric.ba_bytes);
+    EXPECT_EQ(got[i].tcp_metric.ab_syn_start, want[i].tcp_metric.ab_syn_start);
+    EXPECT_EQ(got[i].tcp_metric.ba_syn_start, want[i].tcp_metric.ba_syn_start);
+    EXPECT_EQ(got[i].start, want[i].start);
+    EXPECT_EQ(got[i].last, want[i].last);
+  }
+  const TableCounters& cf = (*flushed)->counters();
+  const TableCounters& cr = (*retired)->counters();
+  EXPECT_EQ(cr.expired_flush, cf.expired_flush);
+  EXPECT_EQ(cr.expired_flush, 3000u);
+  EXPECT_EQ(cr.packets_in_flows, cf.packets_in_flows);
+  EXPECT_EQ(cr.table_inconsistencies, 0u);
+
+  // The hash holds no key of the retired flows: a table's worth of other
+  // conversations all get a slot.
+  for (uint32_t i = 0; i < o.max_flows; ++i) {
+    const TestPacket p = Make(kMacB, kMacA, kIpB, kIpA, FlowProtocol::kUdp,
+                              static_cast<uint16_t>(20000 + i), 99, 80);
+    const uint8_t* frame = p.frame.data();
+    const int64_t ts = kT0 + 30 * kSec;
+    (*retired)->ProcessBurst(&frame, &p.parsed, &ts, 1);
+  }
+  EXPECT_EQ((*retired)->size(), o.max_flows);
+  EXPECT_EQ((*retired)->counters().flows_evicted, 0u);
+  EXPECT_EQ((*retired)->counters().table_inconsistencies, 0u);
+  while (!(*retired)->FlushAll()) {
+  }
+
+  // The same traffic a minute later: new flows, whose later packets are
+  // found (one flow per conversation), then expired by their timers.
+  retire_sink.records.clear();
+  feed(retired->get(), 60 * kSec);
+  EXPECT_EQ((*retired)->size(), 3000u);
+  EXPECT_EQ((*retired)->counters().flows_created, 6000u + o.max_flows);
+  EXPECT_EQ((*retired)->counters().packets_in_flows, 2 * cf.packets_in_flows + o.max_flows);
+  EXPECT_TRUE(retire_sink.records.empty());
+  while (!(*retired)->AdvanceClock(kT0 + 60 * kSec + 30 * kSec)) {
+  }
+  EXPECT_EQ((*retired)->size(), 0u);
+  const std::vector<FlowSnapshot> again = by_uuid(retire_sink.records);
+  ASSERT_EQ(again.size(), 3000u);
+  int64_t packets = 0;
+  for (const FlowSnapshot& r : again) {
+    EXPECT_EQ(r.expire_reason, ExpireReason::kIdle);
+    packets += r.metric.ab_packets + r.metric.ba_packets;
+  }
+  EXPECT_EQ(static_cast<uint64_t>(packets), cf.packets_in_flows);
+  EXPECT_EQ((*retired)->counters().table_inconsistencies, 0u);
 }
 
 }  // namespace
