@@ -167,6 +167,9 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
   r.workers.clear();
   r.query_ports.clear();
   r.filters.clear();
+  // The process ends here (rte_eal_cleanup, then main returns): the tables'
+  // big arrays go with it, unwritten (flow_table.h).
+  for (auto& t : r.tables) t->LeaveToProcessExit();
   r.tables.clear();
   r.sources.clear();
   r.channels.clear();

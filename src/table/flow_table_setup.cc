@@ -192,6 +192,21 @@ absl::Status FlowTable::Init() {
   return absl::OkStatus();
 }
 
+void FlowTable::LeaveToProcessExit() noexcept {
+  // rte_free (and so rte_hash_free) clears every byte it frees, to keep the
+  // EAL heap zeroed for later rte_zmalloc calls: freeing a table's arrays
+  // writes all of them, even the pages the table never touched. The exit
+  // takes the memory back without writing it.
+  hash_ = nullptr;
+  hot_ = nullptr;
+  cold_ = nullptr;
+  uuids_ = nullptr;
+  scaled_ = nullptr;
+  ip_metric_ = nullptr;
+  tcp_stream_ = nullptr;
+  tcp_health_ = nullptr;
+}
+
 FlowTable::~FlowTable() {
   if (hash_ != nullptr) rte_hash_free(hash_);
   rte_free(hot_);
