@@ -355,6 +355,7 @@ class FlowTable {
   FlowHot* hot_ = nullptr;
   FlowCold* cold_ = nullptr;
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
+  bool retiring_ = false;      // a Retire call has started and not finished
   bool keys_retired_ = false;  // the hash holds only retired flows' keys (Retire)
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;

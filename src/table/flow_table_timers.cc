@@ -282,8 +282,12 @@ bool FlowTable::Retire() noexcept {
   // flow, the most of a flush of a big table): the wheel is emptied here and
   // the hash at the end. A flow's own links are cleared with its flags (the
   // line its record was read from), so a flow created before a later call
-  // (none should be) is armed into the emptied wheel as usual.
-  wheel_->Clear();
+  // (none should be) is armed into the emptied wheel as usual. Once per
+  // retirement: a call that found no record slot is repeated at once.
+  if (!retiring_) {
+    wheel_->Clear();
+    retiring_ = true;
+  }
   for (int pass = 0; pass < 2 && live_ > 0; ++pass) {
     for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
       FlowHot& h = hot_[flush_cursor_];
@@ -297,6 +301,7 @@ bool FlowTable::Retire() noexcept {
   }
   flush_cursor_ = 0;
   wheel_->Clear();
+  retiring_ = false;
   // Every key left is a flushed flow's: all go at once, when (if ever) the
   // table is given frames again (a reset writes the whole key store: tens
   // of ms for a million flows, for a table that usually goes away now).
