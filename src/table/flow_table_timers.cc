@@ -279,11 +279,12 @@ bool FlowTable::Retire() noexcept {
   }
   // Each flow's record leaves as in FlushAll, but its key and its timer are
   // not taken out one by one (a random bucket and two random neighbours a
-  // flow, the most of a flush of a big table): the wheel is emptied here and
-  // the hash at the end. A flow's own links are cleared with its flags (the
-  // line its record was read from), so a flow created before a later call
-  // (none should be) is armed into the emptied wheel as usual. Once per
-  // retirement: a call that found no record slot is repeated at once.
+  // flow, the most of a flush of a big table): the wheel is emptied at the
+  // first call and again at the end, the hash let go of at the end. A flow's
+  // own links are cleared with its flags (the line its record was read
+  // from), so a flow created before a later call (none should be) is armed
+  // into the emptied wheel as usual. The first call only: a call that found
+  // no record slot is repeated at once.
   if (!retiring_) {
     wheel_->Clear();
     retiring_ = true;
