@@ -314,6 +314,10 @@ class FlowTable {
   // changed), then the slot freed (its key and timer already gone).
   bool EmitFinal(uint32_t pos, ExpireReason reason) noexcept;
   void FreeSlot(uint32_t pos) noexcept;
+  // The scan FlushAll and Retire share: `take(pos)` hands over each live
+  // flow (false: no record slot, stop here); resumes where it stopped.
+  template <typename Take>
+  bool FlushScan(WorkBudget* budget, Take take) noexcept;
   // --keep-expired: keeps the final record `s` of the flow at `pos` (and
   // parks its raw packets); drops kept flows whose time is up.
   void KeepExpired(uint32_t pos, const FlowSnapshot& s) noexcept;
@@ -355,7 +359,6 @@ class FlowTable {
   FlowHot* hot_ = nullptr;
   FlowCold* cold_ = nullptr;
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
-  bool retiring_ = false;      // a Retire call has started and not finished
   bool keys_retired_ = false;  // the hash holds only retired flows' keys (Retire)
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;

@@ -243,9 +243,8 @@ void FlowTable::AgeKept() noexcept {
   }
 }
 
-bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
-  WorkBudget unlimited = WorkBudget::Unlimited();
-  if (budget == nullptr) budget = &unlimited;
+template <typename Take>
+bool FlowTable::FlushScan(WorkBudget* budget, Take take) noexcept {
   // Fragments still held go into their flows first: every frame is counted.
   if (defrag_ != nullptr && !FlushDatagrams(budget)) return false;
   // A call that stopped (no record slot, or its budget spent) resumes at the
@@ -260,7 +259,7 @@ bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
         continue;
       }
       if (budget->Charge(kRecordCost)) return false;
-      if (!Expire(flush_cursor_, ExpireReason::kFlush)) return false;
+      if (!take(flush_cursor_)) return false;
     }
     if (flush_cursor_ == capacity_) flush_cursor_ = 0;
   }
@@ -272,46 +271,33 @@ bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
   return true;
 }
 
+bool FlowTable::FlushAll(WorkBudget* budget) noexcept {
+  WorkBudget unlimited = WorkBudget::Unlimited();
+  return FlushScan(budget != nullptr ? budget : &unlimited,
+                   [this](uint32_t pos) { return Expire(pos, ExpireReason::kFlush); });
+}
+
 bool FlowTable::Retire() noexcept {
-  if (defrag_ != nullptr) {
-    WorkBudget unlimited = WorkBudget::Unlimited();
-    if (!FlushDatagrams(&unlimited)) return false;
-  }
   // Each flow's record leaves as in FlushAll, but its key and its timer are
   // not taken out one by one (a random bucket and two random neighbours a
-  // flow, the most of a flush of a big table): the wheel is emptied at the
-  // first call and again at the end, the hash let go of at the end. A flow's
-  // own links are cleared with its flags (the line its record was read
-  // from), so a flow created before a later call (none should be) is armed
-  // into the emptied wheel as usual. The first call only: a call that found
-  // no record slot is repeated at once.
-  if (!retiring_) {
-    wheel_->Clear();
-    retiring_ = true;
-  }
-  for (int pass = 0; pass < 2 && live_ > 0; ++pass) {
-    for (; flush_cursor_ < capacity_ && live_ > 0; ++flush_cursor_) {
-      FlowHot& h = hot_[flush_cursor_];
-      if (!(h.flags & kFlowLive)) continue;
-      if (!EmitFinal(flush_cursor_, ExpireReason::kFlush)) return false;
-      h.wheel_slot = 0;
-      h.wheel_prev = h.wheel_next = kNoIndex;
-      FreeSlot(flush_cursor_);
-    }
-    if (flush_cursor_ == capacity_) flush_cursor_ = 0;
-  }
-  flush_cursor_ = 0;
+  // flow, the most of a flush of a big table). A flow's own links are
+  // cleared with its flags (the line its record was read from); the wheel's
+  // heads are cleared once, when every flow is out.
+  WorkBudget unlimited = WorkBudget::Unlimited();
+  const bool done = FlushScan(&unlimited, [this](uint32_t pos) {
+    if (!EmitFinal(pos, ExpireReason::kFlush)) return false;
+    FlowHot& h = hot_[pos];
+    h.wheel_slot = 0;
+    h.wheel_prev = h.wheel_next = kNoIndex;
+    FreeSlot(pos);
+    return true;
+  });
+  if (!done) return false;
   wheel_->Clear();
-  retiring_ = false;
   // Every key left is a flushed flow's: all go at once, when (if ever) the
   // table is given frames again (a reset writes the whole key store: tens
   // of ms for a million flows, for a table that usually goes away now).
   keys_retired_ = true;
-  ++removals_;
-  touched_.clear();
-  touched_overflow_ = false;
-  reporting_.clear();
-  report_active_ = false;
   return true;
 }
 
