@@ -139,45 +139,13 @@ class LiveDropsTest(LiveNetwork):
         result.records = h.parse_json_lines(read_text(json_path))
         self.assertEqual(rc, 0, result.describe())
         workers = int(extra[extra.index('--workers') + 1]) if '--workers' in extra else 1
-        if workers == 1:
-            flows = h.final_flows(self, result.records, ' '.join(extra))
-        else:
-            flows = self.split_final_flows(result.records, workers, ' '.join(extra))
+        flows = h.final_flows(self, result.records, ' '.join(extra), workers)
         h.check_counters(self, result, flows, ' '.join(extra))
         self.assertEqual(sent, FRAMES)
         self.assertEqual(sent, reached + lost,
                          'the kernel counts %d frames on %s and %d lost on %s of %d sent'
                          % (reached, HOST_IF, lost, PEER_IF, sent))
         return result, flows, sent, lost
-
-    def split_final_flows(self, records, workers, label):
-        """h.final_flows for sockets in a fanout group with ROLLOVER, which the
-        22.11 PMD always sets (docs/configuration.md): when a conversation's
-        socket has a full ring the kernel hands its next frames to another
-        socket, so under this flood a conversation may end as one EXPIRE
-        record per worker, with the same UUID (same key, same Start). Each
-        UUID has at least one EXPIRE record and at most one per worker, and
-        its halves agree on Start; every EXPIRE record is returned, so the
-        halves' packets add up in the checks that follow."""
-        finals = {}
-        for index, record in enumerate(records):
-            uuid = record.get('UUID')
-            self.assertTrue(uuid, '%s: record %d has no UUID' % (label, index))
-            self.assertIn(record.get('Event'), ('UPDATE', 'EXPIRE'), label)
-            if record.get('Event') == 'EXPIRE':
-                finals.setdefault(uuid, []).append(record)
-        self.assertFalse({r.get('UUID') for r in records} - set(finals),
-                         '%s: flows without an EXPIRE record' % label)
-        split = 0
-        for uuid, halves in finals.items():
-            self.assertLessEqual(len(halves), workers,
-                                 '%s: UUID %s has %d EXPIRE records' % (label, uuid, len(halves)))
-            self.assertEqual(len({r.get('Start') for r in halves}), 1,
-                             '%s: UUID %s: %s' % (label, uuid, [h.brief(r) for r in halves]))
-            split += len(halves) > 1
-        print('%s: %d of %d conversations split between the workers by the rollover'
-              % (label, split, len(finals)), file=sys.stderr)
-        return [r for halves in finals.values() for r in halves]
 
     def check_exact(self, extra):
         label = ' '.join(extra)
