@@ -139,7 +139,7 @@ const std::vector<Rule>& Rules() {
       {"ring_stalls", "skyprobe_record_ring_stalls_total", kC, {},
        "Records delayed because the ring to the control lcore was full."},
       {"table_inconsistencies", "skyprobe_table_inconsistencies_total", kC, {},
-       "rte_hash calls of a flow table that failed where they cannot (handled and counted)."},
+       "Flow index operations of a flow table that failed where they cannot (handled and counted)."},
       // Outputs.
       {R"(output\.(.+)\.records)", "skyprobe_records_total", kC, {"output"},
        "Records handed to an output."},

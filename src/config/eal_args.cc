@@ -19,8 +19,8 @@ namespace skyprobe {
 namespace config_internal {
 namespace {
 
-// Memory for the mempools and the flow table: about 256 bytes a flow plus rte_hash buckets
-// and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings with up to four
+// Memory for the mempools and the flow table: about 256 bytes a flow plus the flow index's
+// buckets and keys, rounded up to 600 bytes a flow, plus 128 MB for mbufs and rings with up to four
 // RX queues, and 64 MB more for each queue beyond (its 8191 mbufs of 2.4 KB, capture/port.cc,
 // and what grows with the queues and workers: dispatch rings, their mbufs, record rings).
 // sFlow agent tables come on top (every agent may appear). --no-huge memory is reserved,

@@ -5,8 +5,6 @@
 // flow_table_setup.cc, IP fragments in flow_table_defrag.cc.
 #include "table/flow_table.h"
 
-#include <rte_hash.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -32,7 +30,7 @@ void FlowTable::ProcessBurst(const uint8_t* const* frames, const ParsedPacket* p
                              const int64_t* ts_ns, uint32_t n, const uint32_t* caplens,
                              const uint32_t* weights) noexcept {
   if (SKYPROBE_UNLIKELY(keys_retired_)) {  // the keys Retire left (flow_table_timers.cc)
-    rte_hash_reset(hash_);
+    index_->Reset();
     keys_retired_ = false;
   }
   // Defragmentation copies fragment headers: it needs to know how many
@@ -80,22 +78,24 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
         if (!x.alive[i] || p.num_sub <= level) continue;
         const uint32_t sig = LookupKey(frames[base + i], p.sub[level], opts_.key_mode, x.parent[i],
                                        level > 0, &x.keys[m], &x.orient[m], p.input);
-        x.key_ptrs[m] = &x.keys[m];
         x.sigs[m] = SKYPROBE_UNLIKELY(opts_.hash_fn != nullptr) ? SigOf(x.keys[m]) : sig;
+        index_->PrefetchBucket(x.sigs[m]);  // the first wave: in flight while the next key is built
         x.idx[m] = i;
         ++m;
       }
       if (m == 0) break;
-      // The bulk lookup prefetches every key's buckets and key slots before
-      // comparing; then every hit's record line is fetched while the first
-      // ones are accounted.
+      // The lookup in waves (flow_index.h): the buckets, prefetched above;
+      // each key's candidate, whose key line and record line are fetched
+      // together; then the compares, and every hit's record line arrives
+      // while the first ones are accounted.
       const uint64_t removals = removals_;
       const uint64_t created = counters_.flows_created;
       ++x.generation;
-      rte_hash_lookup_with_hash_bulk(hash_, x.key_ptrs, x.sigs, m, x.positions);
+      index_->Candidates(x.sigs, m, x.cand);
       for (uint32_t j = 0; j < m; ++j) {
-        if (x.positions[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[x.positions[j]]);
+        if (x.cand[j] >= 0) SKYPROBE_PREFETCH_W(&hot_[x.cand[j]]);
       }
+      index_->Confirm(x.keys, x.sigs, m, x.cand, x.positions);
       // The TCP trackers' lines too, for the segments they will read: at 1M
       // flows each is a miss of its own.
       if (SKYPROBE_UNLIKELY(tcp_track_)) {
@@ -146,23 +146,19 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
                                 uint8_t input) noexcept {
   // A bulk lookup hit is out of date once a flow left the table since (an
   // earlier packet of this burst evicted it, and its slot may hold another
-  // flow now): ask the hash again. A miss is out of date only if an earlier
+  // flow now): ask the index again. A miss is out of date only if an earlier
   // packet of the burst created this very flow: the small set of keys
   // created since the lookup says so without a probe (a flood of new flows
-  // would otherwise probe twice per packet). A hit counts only if its slot
-  // holds a live flow (the flags share the line the bulk lookup prefetched).
-  int32_t pos = -1;
+  // would otherwise probe twice per packet). The index holds the keys of
+  // live flows only (Expire takes a key out with its flow).
   if (looked_up >= 0) {
-    if (!removed && SKYPROBE_LIKELY(hot_[looked_up].flags & kFlowLive)) return looked_up;
-    pos = rte_hash_lookup_with_hash(hash_, &key, sig);
+    if (SKYPROBE_LIKELY(!removed)) return looked_up;
+    const int32_t pos = index_->Lookup(key, sig);
+    if (pos >= 0) return pos;
   } else if (created) {
-    pos = CreatedSinceLookup(key, sig);
+    const int32_t pos = CreatedSinceLookup(key, sig);
+    if (pos >= 0) return pos;
   }
-  // A key found without its flow was left behind by a failed delete (Expire
-  // counted it): rte_hash keeps its position for it alone, so the new flow
-  // takes that position, as after a miss.
-  const bool key_left = pos >= 0;
-  if (key_left && SKYPROBE_LIKELY(hot_[pos].flags & kFlowLive)) return pos;
   if (live_ >= opts_.max_flows) {
     if (opts_.overload == OverloadPolicy::kDropNew) return kRefusedFull;
     // The earliest armed timer's flow (timer_wheel.h: constant time).
@@ -171,20 +167,11 @@ int32_t FlowTable::FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint
     if (!Expire(victim, ExpireReason::kEvicted)) return kRefusedRing;
     ++counters_.flows_evicted;
   }
-  if (!key_left) {
-    // Below the limit an add cannot fail (extendable buckets hold `entries`
-    // keys, flow_table_setup.cc) nor give a position beyond the arrays.
-    pos = rte_hash_add_key_with_hash(hash_, &key, sig);
-    if (SKYPROBE_UNLIKELY(pos < 0)) {
-      ++counters_.table_inconsistencies;
-      return kRefusedError;
-    }
-    if (SKYPROBE_UNLIKELY(static_cast<uint32_t>(pos) >= capacity_)) {
-      // Take the key out again: it must not stand for a flow that cannot exist.
-      ++counters_.table_inconsistencies;
-      rte_hash_del_key_with_hash(hash_, &key, sig);
-      return kRefusedError;
-    }
+  // Below the limit the index has a free position (it holds max_flows keys).
+  const int32_t pos = index_->Add(key, sig);
+  if (SKYPROBE_UNLIKELY(pos < 0)) {
+    ++counters_.table_inconsistencies;
+    return kRefusedError;
   }
   // Skydive's key bytes, for its IDs: only now that a flow is created.
   KeyBytes kb;
@@ -200,13 +187,11 @@ int32_t FlowTable::CreatedSinceLookup(const FlowTableKey& key, uint32_t sig) con
     if (x.created_gen[i] != x.generation) return -1;  // not created since the lookup
     if (x.created_sig[i] != sig) continue;
     // Gone unless no flow left since (it may have been this one): then the
-    // hash knows.
-    if (x.created_removals[i] != removals_) return rte_hash_lookup_with_hash(hash_, &key, sig);
-    // The same signature: the same flow only if the whole key is (the hash
+    // index knows.
+    if (x.created_removals[i] != removals_) return index_->Lookup(key, sig);
+    // The same signature: the same flow only if the whole key is (the index
     // keeps the key of every position).
-    const void* stored = nullptr;
-    if (rte_hash_get_key_with_position(hash_, x.created_pos[i], const_cast<void**>(&stored)) == 0 &&
-        std::memcmp(stored, &key, sizeof(key)) == 0) {
+    if (SameKey(index_->KeyAt(static_cast<uint32_t>(x.created_pos[i])), key)) {
       return x.created_pos[i];
     }
   }
@@ -229,7 +214,8 @@ int32_t FlowTable::FindUuid(uint64_t uuid) const noexcept {
 }
 
 int32_t FlowTable::Lookup(const FlowTableKey& key) const noexcept {
-  const int32_t pos = rte_hash_lookup_with_hash(hash_, &key, SigOf(key));
+  if (keys_retired_) return -1;  // the keys left by Retire stand for no flow
+  const int32_t pos = index_->Lookup(key, SigOf(key));
   return pos >= 0 && IsLive(static_cast<uint32_t>(pos)) ? pos : -1;
 }
 

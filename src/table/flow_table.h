@@ -2,7 +2,7 @@
 //
 // Owner: exactly one RX lcore. Nothing here is thread-safe and nothing needs
 // to be: other cores only ever see FlowSnapshots handed out through the
-// RecordSink. Storage is preallocated at Create(): an rte_hash of whole
+// RecordSink. Storage is preallocated at Create(): a FlowIndex of whole
 // flow keys (FlowTableKey, compared whole; bucket signature keyed, see
 // table_hash.h, and precomputed) whose positions index the
 // FlowHot/FlowCold/UUID arrays.
@@ -26,6 +26,7 @@
 #include "table/app_meta_store.h"
 #include "table/defragmenter.h"
 #include "table/expired_flows.h"
+#include "table/flow_index.h"
 #include "table/flow_key.h"
 #include "table/flow_record.h"
 #include "table/raw_packet_arena.h"
@@ -35,8 +36,6 @@
 #include "table/timer_wheel.h"
 #include "table/uuid_index.h"
 #include "table/work_budget.h"
-
-struct rte_hash;
 
 namespace skyprobe {
 
@@ -51,7 +50,7 @@ struct RecordSink {
 };
 
 struct FlowTableOptions {
-  std::string name = "flows0";  // rte_hash name, unique per process
+  std::string name = "flows0";  // names its memory zones and errors
   int socket_id = -1;           // NUMA socket of the port (-1: any)
   uint8_t worker_id = 0;
   uint32_t max_flows = 1u << 20;
@@ -92,7 +91,7 @@ struct FlowTableOptions {
   uint32_t ip_defrag_max = 65536;
   int64_t ip_defrag_timeout_ns = 30'000'000'000;
   // Tests only: replaces the keyed table hash (TableHashSig) for bucket
-  // placement, e.g. with one that collides on purpose. rte_hash's own
+  // placement, e.g. with one that collides on purpose. rte_hash's
   // signature (key, key_len, init_val); the key is a FlowTableKey.
   uint32_t (*hash_fn)(const void* key, uint32_t key_len, uint32_t init_val) = nullptr;
   // TCP sequence trackers (docs/tcp-metrics.md), each a 192-byte side array
@@ -231,7 +230,7 @@ class FlowTable {
   // answer; `removed`/`created`: whether a flow left or was created since
   // that lookup, which may make it out of date), creating it if needed, or
   // kRefusedFull (drop-new policy) / kRefusedRing (no slot for the evicted
-  // flow's record) / kRefusedError (rte_hash gave no usable position).
+  // flow's record) / kRefusedError (the index had no position below the limit).
   int32_t FindOrCreate(const uint8_t* frame, const SubPacket& sub, uint64_t parent_uuid,
                        bool has_parent, const FlowTableKey& key, uint32_t sig, int32_t looked_up,
                        bool removed, bool created, int64_t ts_ns, uint8_t input) noexcept;
@@ -354,12 +353,12 @@ class FlowTable {
 
   FlowTableOptions opts_;
   RecordSink sink_;
-  rte_hash* hash_ = nullptr;
-  uint32_t capacity_ = 0;  // array size: max_flows + rte_hash slack
+  std::unique_ptr<FlowIndex> index_;
+  uint32_t capacity_ = 0;  // array size: max_flows
   FlowHot* hot_ = nullptr;
   FlowCold* cold_ = nullptr;
   uint64_t* uuids_ = nullptr;  // by position, beside cold_: stale in free slots
-  bool keys_retired_ = false;  // the hash holds only retired flows' keys (Retire)
+  bool keys_retired_ = false;  // the index holds only retired flows' keys (Retire)
   uint64_t removals_ = 0;      // flows removed so far: a lookup older than a removal is stale
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<RawPacketArena> raw_;    // null: raw packet capture off
@@ -403,13 +402,13 @@ class FlowTable {
   TableCounters counters_;
 
   // Per-burst scratch (ProcessBurst), kept here so that a burst constructs
-  // nothing. kLookupMax is RTE_HASH_LOOKUP_BULK_MAX.
+  // nothing. kLookupMax keys are looked up together (FlowIndex's waves).
   static constexpr uint32_t kLookupMax = 64;
   struct Scratch {
     FlowTableKey keys[kLookupMax];
     KeyOrientation orient[kLookupMax];
-    const void* key_ptrs[kLookupMax];
-    uint32_t sigs[kLookupMax];  // hash_sig_t
+    uint32_t sigs[kLookupMax];
+    int32_t cand[kLookupMax];
     int32_t positions[kLookupMax];
     uint64_t parent[kLookupMax];
     uint32_t idx[kLookupMax];

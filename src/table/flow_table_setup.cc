@@ -1,7 +1,5 @@
-// flow_table_setup.cc: a shard's storage, made once at start-up: the
-// rte_hash of flow keys and the arrays its positions index (FlowTable::Create).
-#include <rte_errno.h>
-#include <rte_hash.h>
+// flow_table_setup.cc: a shard's storage, made once at start-up: the index
+// of flow keys and the arrays its positions index (FlowTable::Create).
 #include <rte_malloc.h>
 
 #include <algorithm>
@@ -15,29 +13,6 @@ namespace skyprobe {
 namespace {
 
 constexpr uint32_t kWheelSlots = 4096;
-
-// The rte_hash's own hash function, the same signature the table passes
-// per packet (FlowTable::SigOf). rte_hash calls it only where no signature
-// is passed (rte_hash_get_key_with_position re-checks the slot with it).
-uint32_t KeyedSig(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
-  FlowTableKey k;
-  std::memcpy(&k, key, sizeof(k));
-  return TableHashSig(k);
-}
-
-// rte_hash has align32pow2(entries) bucket slots. Near 100 % load every
-// insert runs a cuckoo displacement search: a flood of new flows at the
-// limit (each evicting the oldest) then cost ~1.6 us a packet instead of
-// ~0.6. So the table asks for the fewest entries whose power of two holds
-// 1.25 x max_flows (80 % load at the limit). The key store and slot arrays
-// follow `entries`: no larger for a power-of-two max_flows (the default
-// 1M gets 1M + 1), at most 25 % larger just above 0.4 x a power of two.
-uint32_t HashEntries(uint32_t max_flows) {
-  const uint64_t want = uint64_t{max_flows} + max_flows / 4;
-  uint64_t pow2 = 16;
-  while (pow2 < want) pow2 <<= 1;
-  return static_cast<uint32_t>(std::max<uint64_t>(max_flows, pow2 / 2 + 1));
-}
 
 }  // namespace
 
@@ -70,23 +45,13 @@ absl::StatusOr<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableOpti
 }
 
 absl::Status FlowTable::Init() {
-  rte_hash_parameters params{};
-  params.name = opts_.name.c_str();
-  params.entries = HashEntries(opts_.max_flows);
-  // Whole keys, 64 bytes, compared whole by rte_hash's own 64-byte compare
-  // (vector instructions): this is what keeps two flows apart when their
-  // hashes collide.
-  static_assert(sizeof(FlowTableKey) == 64, "rte_hash has a fixed-size compare for 64 bytes");
-  params.key_len = sizeof(FlowTableKey);
-  params.hash_func = opts_.hash_fn != nullptr ? opts_.hash_fn : KeyedSig;
-  params.hash_func_init_val = 0;
-  params.socket_id = opts_.socket_id;
-  // Extendable buckets: inserts succeed up to `entries` whatever the key mix,
-  // so the table limit is ours (max_flows), not cuckoo displacement luck.
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-  hash_ = rte_hash_create(&params);
-  if (hash_ == nullptr) return ErrnoToStatus(-rte_errno, "rte_hash_create");
-  capacity_ = params.entries + 64;
+  // Whole keys, compared whole: what keeps two flows apart when their
+  // signatures collide.
+  absl::StatusOr<std::unique_ptr<FlowIndex>> index =
+      FlowIndex::Create(opts_.max_flows, opts_.socket_id);
+  if (!index.ok()) return index.status();
+  index_ = *std::move(index);
+  capacity_ = opts_.max_flows;
   // Zeroed memory is a free slot (FlowHot::wheel_slot 0 = not armed): no
   // initialisation pass, so a slot becomes resident only when first used.
   hot_ = static_cast<FlowHot*>(
@@ -193,11 +158,11 @@ absl::Status FlowTable::Init() {
 }
 
 void FlowTable::LeaveToProcessExit() noexcept {
-  // rte_free (and so rte_hash_free) clears every byte it frees, to keep the
-  // EAL heap zeroed for later rte_zmalloc calls: freeing a table's arrays
-  // writes all of them, even the pages the table never touched. The exit
-  // takes the memory back without writing it.
-  hash_ = nullptr;
+  // rte_free clears every byte it frees, to keep the EAL heap zeroed for
+  // later rte_zmalloc calls: freeing a table's arrays writes all of them,
+  // even the pages the table never touched. The exit takes the memory back
+  // without writing it.
+  if (index_ != nullptr) index_->LeaveToProcessExit();
   hot_ = nullptr;
   cold_ = nullptr;
   uuids_ = nullptr;
@@ -208,7 +173,6 @@ void FlowTable::LeaveToProcessExit() noexcept {
 }
 
 FlowTable::~FlowTable() {
-  if (hash_ != nullptr) rte_hash_free(hash_);
   rte_free(hot_);
   rte_free(cold_);
   rte_free(uuids_);

@@ -1,7 +1,6 @@
 // flow_table_timers.cc: the shard's clock: update ticks (one record per
 // touched flow per window), idle and TCP-close expiry on the timer wheel,
 // eviction and flush; every record leaves through the RecordSink here.
-#include <rte_hash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -155,21 +154,11 @@ bool FlowTable::EmitUpdate(uint32_t pos, int64_t tick_ms) noexcept {
 bool FlowTable::Expire(uint32_t pos, ExpireReason reason) noexcept {
   if (!EmitFinal(pos, reason)) return false;  // the flow stays, whole, until a slot is free
   wheel_->Disarm(pos);
-  // The key lives only in the rte_hash key store. If it cannot be read or
-  // deleted it stays, bound to this position, which rte_hash then gives no
-  // other key: counted, and the slot is cleared all the same (the record is
-  // out), so lookups see no flow there and FindOrCreate starts the key's
-  // next flow in it.
-  void* stored = nullptr;
-  if (SKYPROBE_UNLIKELY(rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) !=
-                        0)) {
+  // The key goes with its flow: the index holds live flows' keys only. If it
+  // is not found (it cannot be), that is counted and the slot is cleared
+  // all the same: the record is out.
+  if (SKYPROBE_UNLIKELY(!index_->Remove(pos, SigOf(index_->KeyAt(pos))))) {
     ++counters_.table_inconsistencies;
-  } else {
-    FlowTableKey key;
-    std::memcpy(&key, stored, sizeof(key));
-    if (SKYPROBE_UNLIKELY(rte_hash_del_key_with_hash(hash_, &key, SigOf(key)) < 0)) {
-      ++counters_.table_inconsistencies;
-    }
   }
   FreeSlot(pos);
   return true;
@@ -295,8 +284,8 @@ bool FlowTable::Retire() noexcept {
   if (!done) return false;
   wheel_->Clear();
   // Every key left is a flushed flow's: all go at once, when (if ever) the
-  // table is given frames again (a reset writes the whole key store: tens
-  // of ms for a million flows, for a table that usually goes away now).
+  // table is given frames again (a reset writes every bucket: milliseconds
+  // for a million flows, for a table that usually goes away now).
   keys_retired_ = true;
   return true;
 }

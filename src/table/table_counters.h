@@ -26,11 +26,11 @@
   X(drop_ring_full, "drop_ring_full", kDrop, kAlways,                                              \
     "frames dropped: evicting needed a record slot, none free")                                    \
   X(drop_table_error, "drop_table_error", kDrop, kAlways,                                          \
-    "frames dropped: rte_hash gave no usable position")                                            \
-  /* rte_hash calls that failed where they cannot: a key not found or not deleted at expiry, an    \
-     add that failed below the limit or gave a position beyond the record arrays. */               \
+    "frames dropped: the flow index had no position below the limit")                              \
+  /* Flow index operations that failed where they cannot: a key not found at expiry, an add        \
+     refused below the limit (table/flow_index.h). */                                              \
   X(table_inconsistencies, "table_inconsistencies", kEvent, kAlways,                               \
-    "rte_hash calls that failed where they cannot (handled and counted)")                          \
+    "flow index operations that failed where they cannot (handled and counted)")                   \
   X(record_stalls, "ring_stalls", kEvent, kAlways, "records delayed because the sink had no slot") \
   X(flows_created, "flows_created", kFlowsCreated, kAlways, "flows created")                       \
   X(flows_evicted, "expired_evicted", kFlowsOut, kAlways,                                          \

@@ -5,12 +5,12 @@
 // BM_BytesPerFlow/<flows>: a table created with --max-flows = <flows> and
 // filled with as many distinct Ethernet/IPv4/UDP flows. `rss_per_flow` is
 // the growth of VmRSS from before FlowTable::Create to after the fill,
-// divided by the flows (the rte_hash, the record arrays and the touched list
+// divided by the flows (the flow index, the record arrays and the touched list
 // included: EAL runs with --no-huge, so its memory becomes resident when
 // touched). `reserved_per_flow` is what the DPDK heap handed out, touched
 // or not (all of it is resident on hugepages).
-// BM_HashBytesPerFlow/<flows>: the same for a bare rte_hash with the table's
-// parameters, to split the figure.
+// BM_IndexBytesPerFlow/<flows>: the same for a bare FlowIndex of <flows>
+// keys (table/flow_index.h: buckets, keys, free positions), to split the figure.
 // BM_BytesPerTcpFlow/<flows>/<trackers>: the same with TCP flows (a SYN each),
 // the TCP trackers (--tcp-stream-metrics --tcp-health) off (0) or on (1).
 // BM_BytesPerAppFlow/<flows>/<app>: TCP flows of a SYN and a ClientHello
@@ -18,8 +18,6 @@
 // --app-metadata --extra-layers ALL with a metadata slot for every flow
 // (--app-meta-flows = --max-flows: each flow holds its TLS metadata), 2 the
 // same and both TCP trackers (everything on).
-#include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_malloc.h>
 
 #include <memory>
@@ -29,6 +27,7 @@
 #include "bench_common.h"
 #include "benchmark/benchmark.h"
 #include "parse/parser.h"
+#include "table/flow_index.h"
 
 namespace skyprobe {
 namespace {
@@ -144,37 +143,33 @@ void BM_BytesPerTcpFlow(benchmark::State& state) {
   FillAndMeasure(state, true, state.range(1) != 0);
 }
 
-void BM_HashBytesPerFlow(benchmark::State& state) {
+void BM_IndexBytesPerFlow(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   for (auto _ : state) {
     const int64_t rss0 = bench::ResidentBytes();
     const int64_t heap0 = HeapBytes();
-    const std::string name = "memh" + std::to_string(state.iterations());
-    rte_hash_parameters p{};
-    p.name = name.c_str();
-    p.entries = flows + 1;  // what FlowTable asks for a power-of-two max_flows
-    p.key_len = sizeof(FlowTableKey);
-    p.hash_func = rte_jhash;
-    p.socket_id = rte_socket_id();
-    p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-    rte_hash* h = rte_hash_create(&p);
+    auto index = FlowIndex::Create(flows, rte_socket_id());
+    if (!index.ok()) {
+      state.SkipWithError(std::string(index.status().message()).c_str());
+      return;
+    }
     uint64_t x = 0x9e3779b97f4a7c15ull;
     FlowTableKey key{};
     for (uint32_t i = 0; i < flows; ++i) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       key.w[0] = x;
       key.w[1] = ~x;
-      rte_hash_add_key_with_hash(h, &key, static_cast<uint32_t>(x ^ (x >> 32)));
+      (*index)->Add(key, static_cast<uint32_t>(x ^ (x >> 32)));
     }
     state.counters["rss_per_flow"] = static_cast<double>(bench::ResidentBytes() - rss0) / flows;
     state.counters["reserved_per_flow"] = static_cast<double>(HeapBytes() - heap0) / flows;
-    (void)h;  // kept, as the table above
+    index->release();  // kept, as the table above
   }
 }
 
 // One iteration each: the figure is a size, not a time.
 BENCHMARK(BM_BytesPerFlow)->Arg(1 << 20)->Iterations(1);
-BENCHMARK(BM_HashBytesPerFlow)->Arg(1 << 20)->Iterations(1);
+BENCHMARK(BM_IndexBytesPerFlow)->Arg(1 << 20)->Iterations(1);
 BENCHMARK(BM_BytesPerTcpFlow)->Args({1 << 20, 0})->Args({1 << 20, 1})->Iterations(1);
 BENCHMARK(BM_BytesPerAppFlow)
     ->Args({1 << 18, 0})

@@ -299,7 +299,7 @@ TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
         KeyOrientation o;
         FlowTableKey k;
         const uint32_t sig = LookupKey(p.frame.data(), p.sub(), mode, 0xabc, parent, &k, &o);
-        // The signature computed on the way is the one rte_hash recomputes
+        // The signature computed on the way is the one Expire recomputes
         // from the stored key (its first word says how many words count).
         EXPECT_EQ(sig, TableHashSig(k));
         lookup_keys.push_back(k);

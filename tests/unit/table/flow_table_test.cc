@@ -595,8 +595,7 @@ TEST(FlowTableBackpressureTest, FlushResumesWhereTheSinkStopped) {
   ASSERT_EQ(sink.records.size(), 4u);
   EXPECT_EQ(table.size(), 4u);
   // New flows between the two calls, until one sits in a slot the flush has
-  // passed: rte_hash hands out its spare slots (it has more than max_flows,
-  // sized for at most 80 % load) before a freed one.
+  // passed (the index gives freed positions first, the last freed first).
   const int32_t resume = by_slot[4].first;
   std::vector<std::pair<int32_t, uint16_t>> added;
   for (uint16_t port = 100; port < 104; ++port) {

@@ -167,13 +167,13 @@ TEST_F(HashFloodTest, PoliciesKeepExactCountsAtTheLimitUnderCollisions) {
 
 // The attack the key defeats. Without a secret the bucket hash is public:
 // XXH3 of the key's words (what the table used before: the oracle of the
-// attack), folded to rte_hash's 32-bit signature, whose low bits choose a
-// key's primary bucket and whose bits 16.. its alternate one (DPDK's
-// cuckoo hash: prim = sig & mask, alt = (prim ^ sig >> 16) & mask). An
-// attacker searches packets whose keys all fall in one (primary, alternate)
-// pair of a 64-bucket table (what --max-flows 256 gets): 256 such flows are
-// 16 times what the pair's 2 x 8 slots hold, so rte_hash chains them in
-// extendable buckets and every lookup walks the chain.
+// attack), folded to a 32-bit signature whose low bits choose a key's home
+// bucket. An attacker searches packets whose keys all fall in one bucket of
+// a 64-bucket table (what --max-flows 256 gets, in the flow index as in the
+// rte_hash the table had before), and, for rte_hash's cuckoo scheme, in one
+// alternate bucket too (alt = (home ^ sig >> 16) & mask): 256 such flows are
+// 25 times what a home's 10 entries hold, so they overflow into the
+// following buckets and every lookup walks them.
 constexpr uint32_t kBucketMask = 63;
 
 uint32_t UnkeyedSig(const FlowTableKey& k) {

@@ -26,7 +26,7 @@ class OneTableTest : public ::testing::Test {
 
  protected:
   // 64 flows, expiry 10 s, updates every 5 s, 100 ms ticks; a name of its
-  // own (rte_hash names are process-wide).
+  // own (memory zone names are process-wide).
   static FlowTableOptions Options(const std::string& prefix) {
     static std::atomic<int> n{0};
     FlowTableOptions opts;
