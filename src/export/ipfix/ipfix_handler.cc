@@ -48,6 +48,12 @@ void IpfixHandler::Submit(bool at_close) {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+  // A collector's thread only moves batches from the queue into its spool:
+  // one short of CPU (the lcores poll the cores it shares) must not lose
+  // records that its spool would have kept.
+  if (next == nullptr && opts_.exporter.kind != TransportKind::kFile) {
+    next = TakeFreeWhileSpoolHasRoom();
+  }
   if (next == nullptr) {
     // The exporter is behind (a slow or paced collector): drop the batch's
     // records, counted, but keep its announcements, which later records need.
@@ -63,6 +69,21 @@ void IpfixHandler::Submit(bool at_close) {
   }
   queue_->Push(current_);
   current_ = next;
+}
+
+Batch* IpfixHandler::TakeFreeWhileSpoolHasRoom() {
+  const uint64_t queue_bytes = uint64_t{opts_.queue_batches} * opts_.batch_bytes;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  Batch* next = nullptr;
+  while ((next = queue_->TakeFree()) == nullptr) {
+    if (counters_.spool_bytes.load(std::memory_order_relaxed) + queue_bytes >
+            opts_.exporter.spool_bytes ||
+        std::chrono::steady_clock::now() >= give_up) {
+      return nullptr;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return next;
 }
 
 void IpfixHandler::Reopen() {

@@ -64,6 +64,10 @@ class IpfixHandler final : public FlowHandler {
  private:
   explicit IpfixHandler(const IpfixOptions& o);
   void Submit(bool at_close);
+  // A free batch, waiting for the exporter's thread while its spool has
+  // room for the whole queue (at most a second without one); null: the
+  // spool is full, the collector is behind.
+  Batch* TakeFreeWhileSpoolHasRoom();
 
   IpfixOptions opts_;
   std::string label_;
