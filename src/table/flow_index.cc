@@ -20,7 +20,9 @@ uint64_t BucketsFor(uint32_t capacity, int ways) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FlowIndex>> FlowIndex::Create(uint32_t capacity, int socket_id) {
+absl::StatusOr<std::unique_ptr<FlowIndex>> FlowIndex::Create(uint32_t capacity, int socket_id,
+                                                             FlowTableKey* keys,
+                                                             uint32_t key_stride) {
   if (capacity == 0 || capacity > (1u << 30)) {
     return absl::InvalidArgumentError(absl::StrCat("flow index: bad capacity ", capacity));
   }
@@ -31,8 +33,14 @@ absl::StatusOr<std::unique_ptr<FlowIndex>> FlowIndex::Create(uint32_t capacity, 
   // Zeroed memory is an empty index; pages become resident as they are used.
   x->buckets_ = static_cast<Bucket*>(
       rte_zmalloc_socket("flow_index", sizeof(Bucket) * buckets, 64, socket_id));
-  x->keys_ = static_cast<FlowTableKey*>(
-      rte_zmalloc_socket("flow_keys", sizeof(FlowTableKey) * capacity, 64, socket_id));
+  if (keys == nullptr) {
+    x->own_keys_ = static_cast<FlowTableKey*>(
+        rte_zmalloc_socket("flow_keys", sizeof(FlowTableKey) * capacity, 64, socket_id));
+    keys = x->own_keys_;
+    key_stride = sizeof(FlowTableKey);
+  }
+  x->keys_ = reinterpret_cast<uint8_t*>(keys);
+  x->stride_ = key_stride;
   x->free_ = static_cast<uint32_t*>(
       rte_zmalloc_socket("flow_free", sizeof(uint32_t) * capacity, 64, socket_id));
   if (x->buckets_ == nullptr || x->keys_ == nullptr || x->free_ == nullptr) {
@@ -44,19 +52,19 @@ absl::StatusOr<std::unique_ptr<FlowIndex>> FlowIndex::Create(uint32_t capacity, 
 
 FlowIndex::~FlowIndex() {
   rte_free(buckets_);
-  rte_free(keys_);
+  rte_free(own_keys_);
   rte_free(free_);
 }
 
 void FlowIndex::LeaveToProcessExit() noexcept {
   buckets_ = nullptr;
-  keys_ = nullptr;
+  own_keys_ = nullptr;
   free_ = nullptr;
 }
 
 uint64_t FlowIndex::bytes() const {
-  return sizeof(Bucket) * (uint64_t{mask_} + 1) +
-         (sizeof(FlowTableKey) + sizeof(uint32_t)) * uint64_t{capacity_};
+  return sizeof(Bucket) * (uint64_t{mask_} + 1) + sizeof(uint32_t) * uint64_t{capacity_} +
+         (own_keys_ != nullptr ? sizeof(FlowTableKey) * uint64_t{capacity_} : 0);
 }
 
 void FlowIndex::Candidates(const uint32_t* sigs, uint32_t n, int32_t* cand) const noexcept {
@@ -68,7 +76,7 @@ void FlowIndex::Candidates(const uint32_t* sigs, uint32_t n, int32_t* cand) cons
       continue;
     }
     const uint32_t pos = b.pos[__builtin_ctz(m)];
-    SKYPROBE_PREFETCH0(&keys_[pos]);
+    SKYPROBE_PREFETCH0(&KeyAt(pos));
     cand[j] = static_cast<int32_t>(pos);
   }
 }
@@ -77,7 +85,7 @@ void FlowIndex::Confirm(const FlowTableKey* keys, const uint32_t* sigs, uint32_t
                         const int32_t* cand, int32_t* positions) const noexcept {
   for (uint32_t j = 0; j < n; ++j) {
     const int32_t c = cand[j];
-    if (SKYPROBE_LIKELY(c >= 0 && SameKey(keys_[c], keys[j]))) {
+    if (SKYPROBE_LIKELY(c >= 0 && SameKey(KeyAt(static_cast<uint32_t>(c)), keys[j]))) {
       positions[j] = c;
     } else if (c < 0 && buckets_[sigs[j] & mask_].overflow == 0) {
       positions[j] = -1;  // no tag in its home, and nothing homed there sits past it
@@ -94,7 +102,7 @@ int32_t FlowIndex::Lookup(const FlowTableKey& key, uint32_t sig) const noexcept 
     const Bucket& b = buckets_[i];
     for (uint32_t m = Matches(b, tag); m != 0; m &= m - 1) {
       const uint32_t pos = b.pos[__builtin_ctz(m)];
-      if (SameKey(keys_[pos], key)) return static_cast<int32_t>(pos);
+      if (SameKey(KeyAt(pos), key)) return static_cast<int32_t>(pos);
     }
     if (b.overflow == 0) return -1;
   }
@@ -109,7 +117,7 @@ int32_t FlowIndex::Add(const FlowTableKey& key, uint32_t sig) noexcept {
   } else {
     pos = fresh_++;
   }
-  keys_[pos] = key;
+  MutableKeyAt(pos) = key;
   // The first bucket with room from the home on: there is one, the index is
   // at most half full. Every bucket passed counts the key as overflow.
   uint32_t i = sig & mask_;

@@ -2,6 +2,9 @@
 // position, and the keys themselves, by position.
 //
 // Owner: the RX lcore that owns the shard; nothing here is thread-safe.
+// The keys are kept by position either in an array of the index's own or,
+// for the table, in its records (FlowHot::key): a stride apart, so that a
+// known flow's key and counters share a page and an adjacent-line pair.
 //
 // Why our own and not rte_hash. Per packet of a flow the index reads one
 // bucket line and the key's line, both at addresses known from the key's
@@ -24,7 +27,8 @@
 // finds room. Positions come from a stack of freed ones, then fresh ones in
 // order, so slots are touched (made resident) only as the table fills.
 //
-//   auto index = FlowIndex::Create(capacity, socket_id);
+//   auto index = FlowIndex::Create(capacity, socket_id);   // keys of its own, or
+//   auto index = FlowIndex::Create(capacity, socket_id, &hot[0].key, sizeof(FlowHot));
 //   index->PrefetchBucket(sigs[j]);                // wave 1, for each key
 //   index->Candidates(sigs, n, cand);              // wave 2 (prefetches keys)
 //   index->Confirm(keys, sigs, n, cand, positions) // wave 3: position or -1
@@ -43,8 +47,13 @@ namespace skyprobe {
 
 class FlowIndex {
  public:
-  // Room for `capacity` keys at positions 0..capacity-1.
-  static absl::StatusOr<std::unique_ptr<FlowIndex>> Create(uint32_t capacity, int socket_id);
+  // Room for `capacity` keys at positions 0..capacity-1. The key of
+  // position p is kept at `keys` + p * `key_stride` bytes (memory the
+  // caller owns, `capacity` strides long), or with no `keys` in an array of
+  // the index's own.
+  static absl::StatusOr<std::unique_ptr<FlowIndex>> Create(uint32_t capacity, int socket_id,
+                                                           FlowTableKey* keys = nullptr,
+                                                           uint32_t key_stride = 0);
   ~FlowIndex();
   FlowIndex(const FlowIndex&) = delete;
   FlowIndex& operator=(const FlowIndex&) = delete;
@@ -71,12 +80,13 @@ class FlowIndex {
   // Empties the index: every position is free.
   void Reset() noexcept;
   // The key at `pos` (meaningful while it is in the index).
-  const FlowTableKey& KeyAt(uint32_t pos) const noexcept { return keys_[pos]; }
-  void PrefetchKey(uint32_t pos) const noexcept { SKYPROBE_PREFETCH0(&keys_[pos]); }
+  const FlowTableKey& KeyAt(uint32_t pos) const noexcept {
+    return *reinterpret_cast<const FlowTableKey*>(keys_ + uint64_t{pos} * stride_);
+  }
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
-  // Bytes of memory it holds at most (buckets, keys, free stack).
+  // Bytes of memory it holds at most (buckets, free stack, its own keys).
   uint64_t bytes() const;
   // Leaves its memory to the process exit (FlowTable::LeaveToProcessExit).
   void LeaveToProcessExit() noexcept;
@@ -93,6 +103,9 @@ class FlowIndex {
   static_assert(sizeof(Bucket) == 64, "a bucket is one cache line");
 
   FlowIndex() = default;
+  FlowTableKey& MutableKeyAt(uint32_t pos) noexcept {
+    return *reinterpret_cast<FlowTableKey*>(keys_ + uint64_t{pos} * stride_);
+  }
   static uint16_t TagOf(uint32_t sig) { return static_cast<uint16_t>(sig >> 16); }
   // The used entries of `b` whose tag is `tag`, as a bitmap.
   static uint32_t Matches(const Bucket& b, uint16_t tag) noexcept {
@@ -102,8 +115,10 @@ class FlowIndex {
   }
 
   Bucket* buckets_ = nullptr;
-  FlowTableKey* keys_ = nullptr;
-  uint32_t* free_ = nullptr;  // positions given back, a stack
+  uint8_t* keys_ = nullptr;  // the key of position p at keys_ + p * stride_
+  uint32_t stride_ = 0;
+  FlowTableKey* own_keys_ = nullptr;  // null when the caller keeps the keys
+  uint32_t* free_ = nullptr;          // positions given back, a stack
   uint32_t free_top_ = 0;
   uint32_t fresh_ = 0;  // positions from here on were never given out
   uint32_t mask_ = 0;   // buckets - 1

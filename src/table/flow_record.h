@@ -2,7 +2,8 @@
 //
 // Owner: the RX lcore that owns the shard; nobody else reads or writes it.
 // The record is split by access frequency: FlowHot is touched by every
-// packet and by the timer wheel (one cache line), FlowCold only when the flow
+// packet (its key's line and its counters' line) and by the timer wheel (the
+// counters' line), FlowCold only when the flow
 // is created, on SYN/FIN/RST/echo packets, at update ticks and when it leaves
 // the worker. Both arrays are indexed by the rte_hash position of the flow's
 // key. An all-zero record is a free slot (the arrays come from rte_zmalloc and
@@ -12,12 +13,14 @@
 //   h.ab_packets++; h.last_ns = now;
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "parse/parsed_packet.h"
 #include "record/flow_snapshot.h"
 #include "skyprobe/compiler.h"
+#include "table/flow_key.h"
 
 namespace skyprobe {
 
@@ -34,10 +37,14 @@ enum FlowFlags : uint8_t {
   kFlowUpdated = 1u << 7,  // an update record was ever emitted
 };
 
-// Per packet: exactly one cache line. The flow's 64-bit key is not kept here
-// (the rte_hash key store has it); the timer links are, so that a due timer
-// reads and relinks one line per flow.
-struct SKYPROBE_CACHE_ALIGNED FlowHot {
+// Per packet: two adjacent cache lines, 128-byte aligned (a pair the L2's
+// adjacent-line prefetcher fetches together, in one page). The first is the
+// counters' line, written by every packet and the only one the timer wheel
+// reads and relinks (its links are here). The second is the flow's whole key
+// (FlowTableKey), which the FlowIndex compares on lookup: kept beside the
+// counters, a packet of a known flow costs its bucket line and this pair,
+// one page walk, instead of a key line and a record line in two arrays.
+struct alignas(128) FlowHot {
   int64_t last_ns = 0;
   int64_t ab_packets = 0;
   int64_t ab_bytes = 0;
@@ -54,8 +61,12 @@ struct SKYPROBE_CACHE_ALIGNED FlowHot {
   // OR per packet into this line, which the packet writes anyway.
   uint8_t tcp_flags_ab = 0;
   uint8_t tcp_flags_ba = 0;
+  // The second line: written by FlowIndex::Add, kept over a new flow's
+  // counters (InitFlow), stale in a free slot.
+  SKYPROBE_CACHE_ALIGNED FlowTableKey key;
 };
-static_assert(sizeof(FlowHot) == 64, "FlowHot must stay one cache line");
+static_assert(offsetof(FlowHot, key) == 64, "the counters stay one cache line");
+static_assert(sizeof(FlowHot) == 128, "FlowHot is the counters' line and the key's");
 
 // A Unix time in ms in 6 bytes. Exact for every time the table stores: they
 // are all ns / 10^6 of an int64 clock, so |ms| < 2^63 / 10^6 < 2^47.

@@ -85,9 +85,9 @@ void FlowTable::ProcessRun(const uint8_t* const* frames, const ParsedPacket* pkt
       }
       if (m == 0) break;
       // The lookup in waves (flow_index.h): the buckets, prefetched above;
-      // each key's candidate, whose key line and record line are fetched
-      // together; then the compares, and every hit's record line arrives
-      // while the first ones are accounted.
+      // each key's candidate, whose record's two lines (key, counters) are
+      // fetched together; then the compares, and every hit's counters
+      // arrive while the first ones are accounted.
       const uint64_t removals = removals_;
       const uint64_t created = counters_.flows_created;
       ++x.generation;
@@ -223,7 +223,9 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
                          const KeyBytes& kb, int64_t ts_ns, uint8_t input) noexcept {
   FlowHot& h = hot_[pos];
   FlowCold& c = cold_[pos];
+  const FlowTableKey key = h.key;  // the index's (FlowIndex::Add wrote it)
   h = FlowHot();
+  h.key = key;
   h.last_ns = ts_ns;
   h.flags = kFlowLive | (kb.swap ? kFlowFirstSwap : 0) |
             (sub.transport == FlowProtocol::kTcp ? kFlowTcp : 0);

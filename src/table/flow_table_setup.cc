@@ -45,17 +45,11 @@ absl::StatusOr<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableOpti
 }
 
 absl::Status FlowTable::Init() {
-  // Whole keys, compared whole: what keeps two flows apart when their
-  // signatures collide.
-  absl::StatusOr<std::unique_ptr<FlowIndex>> index =
-      FlowIndex::Create(opts_.max_flows, opts_.socket_id);
-  if (!index.ok()) return index.status();
-  index_ = *std::move(index);
   capacity_ = opts_.max_flows;
   // Zeroed memory is a free slot (FlowHot::wheel_slot 0 = not armed): no
   // initialisation pass, so a slot becomes resident only when first used.
-  hot_ = static_cast<FlowHot*>(
-      rte_zmalloc_socket("flow_hot", sizeof(FlowHot) * capacity_, 64, opts_.socket_id));
+  hot_ = static_cast<FlowHot*>(rte_zmalloc_socket("flow_hot", sizeof(FlowHot) * capacity_,
+                                                  alignof(FlowHot), opts_.socket_id));
   cold_ = static_cast<FlowCold*>(
       rte_zmalloc_socket("flow_cold", sizeof(FlowCold) * capacity_, 64, opts_.socket_id));
   uuids_ = static_cast<uint64_t*>(
@@ -66,6 +60,12 @@ absl::Status FlowTable::Init() {
                      (sizeof(FlowHot) + sizeof(FlowCold) + sizeof(uint64_t)) * capacity_ >> 20,
                      " MiB): lower --max-flows or give EAL more memory"));
   }
+  // Whole keys, compared whole (what keeps two flows apart when their
+  // signatures collide), kept in the records' second lines.
+  absl::StatusOr<std::unique_ptr<FlowIndex>> index =
+      FlowIndex::Create(capacity_, opts_.socket_id, &hot_[0].key, sizeof(FlowHot));
+  if (!index.ok()) return index.status();
+  index_ = *std::move(index);
   wheel_ = std::make_unique<TimerWheel>(hot_, opts_.tick_ns, kWheelSlots);
   // The shortest timer a frame can set: its flow's idle expiry, a TCP close
   // hold (at least 1 ns), a datagram's timeout.

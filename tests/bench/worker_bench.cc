@@ -24,6 +24,10 @@
 // bucket of a --max-flows 1024 table; then every frame is a hit on them.
 // The same frames in a tree with and without the key: before, each lookup
 // walks the extendable-bucket chain; with the key they are ordinary flows.
+// BM_WorkerRandom/<flows>: BM_Worker's conversations, created in order and
+// then visited in a shuffled order (fixed seed): each packet's flow is at
+// a random place in the table, as on a real link, where BM_Worker's walk
+// in creation order reads the records one after the other.
 // BM_WorkerNic/<flows>: BM_Worker's traffic in a NIC-like set of 1024 mbufs
 // recycled burst after burst (bench_common.h RecycledFrames): the same
 // conversations without BM_Worker's mbuf cache misses.
@@ -50,6 +54,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,6 +163,24 @@ void RunWorker(benchmark::State& state, bench::Frames::Kind kind, bool tcp_track
 }
 
 void BM_Worker(benchmark::State& state) { RunWorker(state, bench::Frames::Kind::kUdp); }
+
+void BM_WorkerRandom(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  std::vector<uint32_t> order(flows);
+  for (uint32_t i = 0; i < flows; ++i) order[i] = i;
+  std::mt19937 rng(7);
+  std::shuffle(order.begin(), order.end(), rng);
+  Rig rig(flows + flows / 4 + 1024);
+  {
+    bench::Frames in_order(flows);  // creates the flows in order, then goes
+    for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) {
+      Handle(*rig.worker, in_order.at(i), kBurst);
+    }
+  }
+  bench::Frames shuffled(order);
+  SteadyBursts(state, rig, flows, [&](uint32_t i) { return shuffled.at(i); });
+  if (rig.table->size() != flows) state.SkipWithError("not every conversation is in the table");
+}
 
 void BM_WorkerTcp(benchmark::State& state) {
   RunWorker(state, state.range(1) ? bench::Frames::Kind::kTcpMix : bench::Frames::Kind::kUdp,
@@ -438,6 +461,7 @@ void BM_WorkerCaptureClock(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->MinTime(2.0);
+BENCHMARK(BM_WorkerRandom)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
 // Trackers off and on side by side, for each mix, at 1k and 1M flows.
