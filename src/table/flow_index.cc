@@ -119,7 +119,7 @@ int32_t FlowIndex::Add(const FlowTableKey& key, uint32_t sig) noexcept {
   }
   MutableKeyAt(pos) = key;
   // The first bucket with room from the home on: there is one, the index is
-  // at most half full. Every bucket passed counts the key as overflow.
+  // at most 80 % full. Every bucket passed counts the key as overflow.
   uint32_t i = sig & mask_;
   for (;;) {
     Bucket& b = buckets_[i];

@@ -22,9 +22,9 @@
 // stops at the first bucket whose count is 0, and a removal just takes the
 // counts back (no tombstones, no shifting). A count that reaches 0xffff
 // stays there (a lookup then walks on, never wrongly stops) until Reset.
-// Buckets are sized for at most half the entries used at capacity: a full
-// home is rare with the keyed signature (table_hash.h), and an insert always
-// finds room. Positions come from a stack of freed ones, then fresh ones in
+// Buckets are sized for at most 80 % of the entries used at capacity: an
+// insert always finds room, and with the keyed signature (table_hash.h) a
+// full home is the exception. Positions come from a stack of freed ones, then fresh ones in
 // order, so slots are touched (made resident) only as the table fills.
 //
 //   auto index = FlowIndex::Create(capacity, socket_id);   // keys of its own, or

@@ -5,9 +5,9 @@
 // packet (its key's line and its counters' line) and by the timer wheel (the
 // counters' line), FlowCold only when the flow
 // is created, on SYN/FIN/RST/echo packets, at update ticks and when it leaves
-// the worker. Both arrays are indexed by the rte_hash position of the flow's
-// key. An all-zero record is a free slot (the arrays come from rte_zmalloc and
-// are never initialised in bulk, so untouched slots cost no resident memory).
+// the worker. Both arrays are indexed by the flow's FlowIndex position. An all-zero record is a
+// free slot (the arrays come from rte_zmalloc and are never initialised in bulk, so untouched slots
+// cost no resident memory).
 //
 //   FlowHot& h = hot_[pos];                // inside FlowTable only
 //   h.ab_packets++; h.last_ns = now;

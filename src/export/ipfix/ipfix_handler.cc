@@ -37,23 +37,7 @@ void IpfixHandler::Flush() {
 
 void IpfixHandler::Submit(bool at_close) {
   Batch* next = queue_->TakeFree();
-  // A file is written as fast as the disk goes: wait for it rather than lose
-  // records (the workers then wait for this lcore, and count it). At exit,
-  // every destination waits a little: its thread empties the queue into its
-  // spool whatever the collector does.
-  if (next == nullptr && (at_close || opts_.exporter.kind == TransportKind::kFile)) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while ((next = queue_->TakeFree()) == nullptr && (opts_.exporter.kind == TransportKind::kFile ||
-                                                      std::chrono::steady_clock::now() < give_up)) {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
-  }
-  // A collector's thread only moves batches from the queue into its spool:
-  // one short of CPU (the lcores poll the cores it shares) must not lose
-  // records that its spool would have kept.
-  if (next == nullptr && opts_.exporter.kind != TransportKind::kFile) {
-    next = TakeFreeWhileSpoolHasRoom();
-  }
+  if (next == nullptr) next = WaitForFreeBatch(at_close);
   if (next == nullptr) {
     // The exporter is behind (a slow or paced collector): drop the batch's
     // records, counted, but keep its announcements, which later records need.
@@ -71,19 +55,29 @@ void IpfixHandler::Submit(bool at_close) {
   current_ = next;
 }
 
-Batch* IpfixHandler::TakeFreeWhileSpoolHasRoom() {
+Batch* IpfixHandler::WaitForFreeBatch(bool at_close) {
+  // A file is written as fast as the disk goes: wait for it rather than lose
+  // records (the workers then wait for this lcore, and count it). At exit,
+  // every destination waits a little: its thread empties the queue into its
+  // spool whatever the collector does. Otherwise a collector's thread only
+  // moves batches from the queue into its spool: one short of CPU (the lcores
+  // poll the cores it shares) must not lose records that its spool would
+  // have kept, so the wait goes on while the spool has room for the whole
+  // queue.
+  const bool file = opts_.exporter.kind == TransportKind::kFile;
   const uint64_t queue_bytes = uint64_t{opts_.queue_batches} * opts_.batch_bytes;
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  Batch* next = nullptr;
-  while ((next = queue_->TakeFree()) == nullptr) {
-    if (counters_.spool_bytes.load(std::memory_order_relaxed) + queue_bytes >
-            opts_.exporter.spool_bytes ||
-        std::chrono::steady_clock::now() >= give_up) {
-      return nullptr;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(at_close ? 10 : 1);
+  for (;;) {
+    if (Batch* next = queue_->TakeFree()) return next;
+    if (!file) {
+      if (std::chrono::steady_clock::now() >= give_up) return nullptr;
+      if (!at_close && counters_.spool_bytes.load(std::memory_order_relaxed) + queue_bytes >
+                           opts_.exporter.spool_bytes) {
+        return nullptr;
+      }
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
-  return next;
 }
 
 void IpfixHandler::Reopen() {

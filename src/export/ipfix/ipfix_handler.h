@@ -64,10 +64,10 @@ class IpfixHandler final : public FlowHandler {
  private:
   explicit IpfixHandler(const IpfixOptions& o);
   void Submit(bool at_close);
-  // A free batch, waiting for the exporter's thread while its spool has
-  // room for the whole queue (at most a second without one); null: the
-  // spool is full, the collector is behind.
-  Batch* TakeFreeWhileSpoolHasRoom();
+  // A free batch once the queue is full: a file's waits for the disk; at
+  // close, a batch waits up to 10 s; otherwise up to a second while the
+  // spool has room for the whole queue. Null: the collector is behind.
+  Batch* WaitForFreeBatch(bool at_close);
 
   IpfixOptions opts_;
   std::string label_;
