@@ -83,10 +83,10 @@ uint16_t MappedFileQueue::Burst(rte_mbuf** m, uint16_t max) noexcept {
       }
     }
   }
-  if (rte_pktmbuf_alloc_bulk(pool_, m, max) != 0) {
-    ++nombuf_;
-    return 0;
-  }
+  // No mbufs free (the bursts in flight hold them, or the caches of the
+  // lcores that freed them): nothing is read, so nothing is lost; the worker
+  // asks again at its next poll.
+  if (rte_pktmbuf_alloc_bulk(pool_, m, max) != 0) return 0;
   uint16_t n = 0;
   CaptureFrame f;
   while (n < max && file_->Next(&f)) {

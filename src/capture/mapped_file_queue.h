@@ -8,6 +8,9 @@
 // same bytes, port, length and capture timestamp (the mbuf dynfield, in
 // microseconds); only the data lives in the file's pages.
 //
+// The pool's mbufs need no data room (StartPorts gives bare ones): each
+// frame's data is attached, and a free detaches it.
+//
 //   SKYPROBE_ASSIGN_OR_RETURN(auto q, MappedFileQueue::Create(std::move(file), pool, port, ts));
 //   uint16_t n = q->Burst(m, 32);   // 0 and q->at_end(): the file is done
 //
@@ -38,10 +41,12 @@ class MappedFileQueue {
                                                                  uint64_t ts_flag);
 
   // Up to `max` frames. 0: the end of the file (at_end()) or, for now, no
-  // free mbuf (counted in nombuf()).
+  // free mbuf (the frames wait in the file: call again once mbufs are freed).
   uint16_t Burst(rte_mbuf** m, uint16_t max) noexcept;
 
   bool at_end() const { return at_end_; }
+  // Frames dropped for want of mbufs: a frame over 64 KiB whose chain could
+  // not be completed (reported as the port's rx_nombuf).
   uint64_t nombuf() const { return nombuf_; }
   // Non-empty when the file ended at a damaged record (capture_file.h).
   const std::string& error() const { return file_->error(); }

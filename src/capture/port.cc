@@ -24,6 +24,11 @@ namespace {
 
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint32_t kMbufsPerQueue = 8191;
+// A mapped file's queue holds a burst in the worker, one in a capture-time
+// merge and one waiting on the pacer (a frame over 64 KiB takes up to five);
+// 1023 leaves room for the per-lcore caches (at most 1.5 x kMappedCache each).
+constexpr uint32_t kMappedMbufsPerQueue = 1023;
+constexpr uint32_t kMappedCache = 64;
 
 // Queues a port must have whatever the worker count: one per file (--pcap-queues) or one
 // per AF_PACKET socket of a fanout group; 0 when the count is ours to choose.
@@ -31,32 +36,78 @@ uint16_t FixedQueues(const PortInfo& info) {
   return info.file_queues != 0 ? info.file_queues : info.kernel_fanout_queues;
 }
 
-// --pcap-reader mapped: each file queue of a port whose files are mapped
-// reads its file itself (RxQueueSpec::mapped); the port's net_pcap queue
-// stays configured but is never polled. A file only libpcap reads stays on it.
-absl::Status MapFiles(const std::vector<PortInfo>& infos, Ports* ports) {
-  for (RxQueueSpec& q : ports->queues) {
-    const PortInfo* info = nullptr;
-    for (const PortInfo& i : infos) {
-      if (i.spec.port_id == q.port_id) info = &i;
-    }
-    if (info == nullptr || !info->map_files || q.queue_id >= info->files.size()) continue;
-    const std::string& path = info->files[q.queue_id];
-    absl::StatusOr<std::unique_ptr<CaptureFile>> file = CaptureFile::Open(path);
-    if (absl::IsUnimplemented(file.status())) {
-      if (!info->quiet) {
-        std::fprintf(stderr, "skyprobe: %s read through net_pcap (%s)\n", path.c_str(),
-                     std::string(file.status().message()).c_str());
+// --pcap-reader mapped: the files a port's queues read themselves, opened
+// before the mbuf pools are sized. A file only libpcap reads stays on the
+// port's net_pcap queue (said once); a file that cannot be opened is an error.
+struct MappedFile {
+  uint16_t port_id;
+  uint16_t queue_id;
+  std::unique_ptr<CaptureFile> file;
+};
+
+absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortInfo>& infos,
+                                                        uint16_t rx_queues) {
+  std::vector<MappedFile> out;
+  for (const PortInfo& info : infos) {
+    if (!info.map_files) continue;
+    const uint16_t nb_rx = FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
+    for (uint16_t qid = 0; qid < nb_rx && qid < info.files.size(); ++qid) {
+      const std::string& path = info.files[qid];
+      absl::StatusOr<std::unique_ptr<CaptureFile>> file = CaptureFile::Open(path);
+      if (absl::IsUnimplemented(file.status())) {
+        if (!info.quiet) {
+          std::fprintf(stderr, "skyprobe: %s read through net_pcap (%s)\n", path.c_str(),
+                       std::string(file.status().message()).c_str());
+        }
+        continue;
       }
-      continue;
+      if (!file.ok()) return file.status();
+      out.push_back(MappedFile{info.spec.port_id, qid, *std::move(file)});
     }
-    if (!file.ok()) return file.status();
-    SKYPROBE_ASSIGN_OR_RETURN(
-        std::unique_ptr<MappedFileQueue> mq,
-        MappedFileQueue::Create(*std::move(file), ports->mbuf_pool, q.port_id,
-                                ports->timestamp_offset, ports->timestamp_flag));
-    q.mapped = mq.get();
-    ports->mapped.push_back(std::move(mq));
+  }
+  return out;
+}
+
+// Each mapped file's queue: its frames reach the worker as mbufs of
+// `ports->mapped_pool` with the frame attached (the port's net_pcap queue
+// stays configured but is never polled).
+absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
+  for (MappedFile& f : files) {
+    for (RxQueueSpec& q : ports->queues) {
+      if (q.port_id != f.port_id || q.queue_id != f.queue_id) continue;
+      SKYPROBE_ASSIGN_OR_RETURN(
+          std::unique_ptr<MappedFileQueue> mq,
+          MappedFileQueue::Create(std::move(f.file), ports->mapped_pool, q.port_id,
+                                  ports->timestamp_offset, ports->timestamp_flag));
+      q.mapped = mq.get();
+      ports->mapped.push_back(std::move(mq));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The mbuf pools. Queues a PMD fills (NICs, kernel rings, files left to
+// net_pcap) get kMbufsPerQueue mbufs with a data room each: a NIC keeps its
+// ring of descriptors full, and net_pcap chains a 64 KiB frame over 33 mbufs
+// and loses a frame it has read when the pool is dry. A mapped file's queue
+// needs no data room (the frame stays in the mapping) and holds only the
+// bursts in flight: kMappedMbufsPerQueue bare mbufs, in a pool of their own,
+// so a replay does not populate, and fault in, 20 MB of packet buffers it
+// never uses. Every port needs a pool for its queues' set-up, even one whose
+// queues are all mapped (never polled): then the smallest one. `extra` (a
+// dispatcher's rings) goes to each pool in use.
+absl::Status CreatePools(uint32_t filled_queues, uint32_t mapped_queues, uint32_t extra,
+                         Ports* ports) {
+  const uint32_t n = filled_queues != 0 ? kMbufsPerQueue * filled_queues + extra : 63;
+  ports->mbuf_pool = rte_pktmbuf_pool_create("skyprobe_mbufs", n, filled_queues != 0 ? 256 : 0, 0,
+                                             RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  if (ports->mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
+  if (mapped_queues == 0) return absl::OkStatus();
+  ports->mapped_pool =
+      rte_pktmbuf_pool_create("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra,
+                              kMappedCache, 0, 0, rte_socket_id());
+  if (ports->mapped_pool == nullptr) {
+    return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create(skyprobe_mapped)");
   }
   return absl::OkStatus();
 }
@@ -234,10 +285,10 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     any_stamped |= info.spec.is_file || info.spec.kernel_time;
   }
   bool any_device_time = false;
-  ports.mbuf_pool =
-      rte_pktmbuf_pool_create("skyprobe_mbufs", kMbufsPerQueue * total_queues + extra_mbufs, 256, 0,
-                              RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-  if (ports.mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
+  SKYPROBE_ASSIGN_OR_RETURN(std::vector<MappedFile> mapped, OpenMappedFiles(infos, rx_queues));
+  const auto mapped_queues = static_cast<uint32_t>(mapped.size());
+  SKYPROBE_RETURN_IF_ERROR(
+      CreatePools(total_queues - mapped_queues, mapped_queues, extra_mbufs, &ports));
 
   for (const PortInfo& info : infos) {
     const uint16_t port_id = info.spec.port_id;
@@ -331,7 +382,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
                  "skyprobe: NIC timestamps not used (the PMD registered no timestamp field and "
                  "flag): TSC per burst\n");
   }
-  SKYPROBE_RETURN_IF_ERROR(MapFiles(infos, &ports));
+  SKYPROBE_RETURN_IF_ERROR(MapFiles(std::move(mapped), &ports));
   return ports;
 }
 

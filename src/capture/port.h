@@ -49,8 +49,9 @@ struct RxQueueSpec {
 
 struct Ports {
   std::vector<RxQueueSpec> queues;
-  rte_mempool* mbuf_pool = nullptr;
-  int timestamp_offset = -1;  // mbuf dynfield of RX timestamps, -1 if none
+  rte_mempool* mbuf_pool = nullptr;    // the PMDs' queues (net_pcap, NICs, kernel rings)
+  rte_mempool* mapped_pool = nullptr;  // mapped files' queues: bare mbufs, no data room
+  int timestamp_offset = -1;           // mbuf dynfield of RX timestamps, -1 if none
   uint64_t timestamp_flag = 0;
   // The file queues read from their mapped files (RxQueueSpec::mapped).
   std::vector<std::shared_ptr<MappedFileQueue>> mapped;
