@@ -199,6 +199,17 @@ inline std::vector<uint8_t> FrameBytes(uint32_t flows) {
   return out;
 }
 
+// `len` bytes at the end of mbuf `m`: a benchmark whose pool or mbuf is too
+// small stops here with a message instead of writing through a null pointer.
+inline uint8_t* Append(rte_mbuf* m, uint16_t len) {
+  char* p = m != nullptr ? rte_pktmbuf_append(m, len) : nullptr;
+  if (p == nullptr) {
+    std::fprintf(stderr, "bench: no mbuf or no room for %u bytes\n", len);
+    std::abort();
+  }
+  return reinterpret_cast<uint8_t*>(p);
+}
+
 // `flows` frames (plain or VXLAN) in mbufs of their own pool (created per benchmark and sized
 // to it, so that a small benchmark does not pay for a big pool's pages).
 class Frames {
@@ -211,15 +222,15 @@ class Frames {
     for (uint32_t i = 0; i < flows; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
       if (kind == Kind::kVxlan) {
-        WriteVxlanFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kVxlanFrameLen)));
+        WriteVxlanFrame(i, Append(m_[i], kVxlanFrameLen));
       } else if (kind == Kind::kTlsMix) {
         uint8_t tmp[kHelloFrameLen];
         const uint32_t len = WriteTlsMixFrame(i, tmp);
-        std::memcpy(rte_pktmbuf_append(m_[i], static_cast<uint16_t>(len)), tmp, len);
+        std::memcpy(Append(m_[i], static_cast<uint16_t>(len)), tmp, len);
       } else if (kind == Kind::kTcpMix) {
-        WriteMixFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+        WriteMixFrame(i, Append(m_[i], kFrameLen));
       } else {
-        WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+        WriteFrame(i, Append(m_[i], kFrameLen));
       }
     }
   }
@@ -228,7 +239,7 @@ class Frames {
     Pool(static_cast<uint32_t>(ids.size()));
     for (size_t k = 0; k < ids.size(); ++k) {
       m_[k] = rte_pktmbuf_alloc(pool_);
-      WriteFrame(ids[k], reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[k], kFrameLen)));
+      WriteFrame(ids[k], Append(m_[k], kFrameLen));
     }
   }
   ~Frames() {
@@ -278,7 +289,7 @@ class RecycledFrames {
     m_.resize(ring);
     for (uint32_t i = 0; i < ring; ++i) {
       m_[i] = rte_pktmbuf_alloc(pool_);
-      WriteFrame(i, reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_[i], kFrameLen)));
+      WriteFrame(i, Append(m_[i], kFrameLen));
     }
   }
   ~RecycledFrames() {

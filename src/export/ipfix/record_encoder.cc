@@ -214,7 +214,10 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
   using K = FieldKind;
   const bool uni = (sh & shape::kUniflow) != 0;
   std::vector<FieldKind> f = {K::kFlowId, K::kFlowStart, K::kFlowEnd, K::kOctets, K::kPackets};
-  if (!uni) f.insert(f.end(), {K::kReverseOctets, K::kReversePackets});
+  if (!uni) {
+    f.push_back(K::kReverseOctets);
+    f.push_back(K::kReversePackets);
+  }
   f.push_back(K::kFlowEndReason);
   auto add = [&](Shape bit, std::initializer_list<FieldKind> kinds) {
     if ((sh & bit) == 0) return;

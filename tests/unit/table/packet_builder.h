@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -64,6 +65,7 @@ inline TestPacket Make(const Mac& src_mac, const Mac& dst_mac, const Ip4& src_ip
 // The same packet seen in the other direction.
 inline TestPacket Reverse(const TestPacket& p) {
   TestPacket r = p;
+  if (r.frame.size() < 34 || p.frame.size() < 34) std::abort();  // Ethernet + IPv4 addresses
   std::memcpy(&r.frame[0], &p.frame[6], 6);
   std::memcpy(&r.frame[6], &p.frame[0], 6);
   std::memcpy(&r.frame[26], &p.frame[30], 4);
