@@ -29,11 +29,18 @@ constexpr uint32_t kMbufsPerQueue = 8191;
 // 1023 leaves room for the per-lcore caches (at most 1.5 x kMappedCache each).
 constexpr uint32_t kMappedMbufsPerQueue = 1023;
 constexpr uint32_t kMappedCache = 64;
+// The pool of a port whose queues are all mapped: only their set-up needs it.
+constexpr uint32_t kSetUpOnlyMbufs = 63;
 
 // Queues a port must have whatever the worker count: one per file (--pcap-queues) or one
 // per AF_PACKET socket of a fanout group; 0 when the count is ours to choose.
 uint16_t FixedQueues(const PortInfo& info) {
   return info.file_queues != 0 ? info.file_queues : info.kernel_fanout_queues;
+}
+
+// The RX queues port `info` gets: its fixed ones, else `rx_queues`.
+uint16_t PortQueues(const PortInfo& info, uint16_t rx_queues) {
+  return FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
 }
 
 // --pcap-reader mapped: the files a port's queues read themselves, opened
@@ -50,7 +57,7 @@ absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortIn
   std::vector<MappedFile> out;
   for (const PortInfo& info : infos) {
     if (!info.map_files) continue;
-    const uint16_t nb_rx = FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
+    const uint16_t nb_rx = PortQueues(info, rx_queues);
     for (uint16_t qid = 0; qid < nb_rx && qid < info.files.size(); ++qid) {
       const std::string& path = info.files[qid];
       absl::StatusOr<std::unique_ptr<CaptureFile>> file = CaptureFile::Open(path);
@@ -98,7 +105,7 @@ absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
 // dispatcher's rings) goes to each pool in use.
 absl::Status CreatePools(uint32_t filled_queues, uint32_t mapped_queues, uint32_t extra,
                          Ports* ports) {
-  const uint32_t n = filled_queues != 0 ? kMbufsPerQueue * filled_queues + extra : 63;
+  const uint32_t n = filled_queues != 0 ? kMbufsPerQueue * filled_queues + extra : kSetUpOnlyMbufs;
   ports->mbuf_pool = rte_pktmbuf_pool_create("skyprobe_mbufs", n, filled_queues != 0 ? 256 : 0, 0,
                                              RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (ports->mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
@@ -281,7 +288,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   uint32_t total_queues = 0;
   bool any_stamped = false;
   for (const PortInfo& info : infos) {
-    total_queues += FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
+    total_queues += PortQueues(info, rx_queues);
     any_stamped |= info.spec.is_file || info.spec.kernel_time;
   }
   bool any_device_time = false;
@@ -293,7 +300,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   for (const PortInfo& info : infos) {
     const uint16_t port_id = info.spec.port_id;
     const std::string ctx = absl::StrCat("port ", port_id, " (", info.spec.name, ")");
-    const uint16_t nb_rx = FixedQueues(info) != 0 ? FixedQueues(info) : rx_queues;
+    const uint16_t nb_rx = PortQueues(info, rx_queues);
     if (nb_rx > info.max_rx_queues) {
       return absl::InvalidArgumentError(
           absl::StrCat(ctx, ": ", nb_rx, " RX queues wanted, the port has ", info.max_rx_queues));
