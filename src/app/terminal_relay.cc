@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 
 namespace skyprobe {
 namespace {
@@ -189,6 +189,58 @@ void RunRelay(int status_fd, const std::vector<std::pair<int, int>>& streams, in
   relay.Erase();
 }
 
+namespace {
+
+// The probe's pid, for the relay's signal handler.
+volatile sig_atomic_t g_probe = 0;
+
+void PassOn(int sig) {
+  if (g_probe > 0) kill(static_cast<pid_t>(g_probe), sig);
+}
+
+// Signals a person or a supervisor sends to "the probe" (the pid the shell
+// started): the relay passes them on. ^C and a closed terminal reach both
+// processes; the probe's handlers take a repeat as the same request.
+constexpr int kPassedOn[] = {SIGINT, SIGTERM, SIGHUP};
+
+// The parent after the fork: relays until the probe's pipes end, then exits
+// as the probe did, so that the shell sees the probe's status.
+[[noreturn]] void RelayThenExitAsProbe(pid_t probe, int status_fd,
+                                       const std::vector<std::pair<int, int>>& streams, int tty_fd,
+                                       const sigset_t& old_mask) {
+  prctl(PR_SET_NAME, "skyprobe-tty");
+  g_probe = probe;
+  struct sigaction sa {};
+  sa.sa_handler = PassOn;
+  sa.sa_flags = SA_RESTART;
+  for (int sig : kPassedOn) sigaction(sig, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGQUIT, &sa, nullptr);  // ^C's sibling: the probe's to take
+  sigaction(SIGPIPE, &sa, nullptr);  // a closed terminal: keep draining
+  sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  RunRelay(status_fd, streams, tty_fd, 0);
+  int status = 0;
+  while (waitpid(probe, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    // The same death for the shell ("Killed", 128 + n), without a core of
+    // the relay's own.
+    const int sig = WTERMSIG(status);
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    kill(getpid(), sig);
+  }
+  _exit(1);
+}
+
+}  // namespace
+
 std::unique_ptr<TerminalRelay> TerminalRelay::Start(bool relay_stdout) {
   std::fflush(stdout);
   std::fflush(stderr);
@@ -201,13 +253,14 @@ std::unique_ptr<TerminalRelay> TerminalRelay::Start(bool relay_stdout) {
   std::unique_ptr<TerminalRelay> t(new TerminalRelay());
   t->saved_stderr_ = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   if (relay_stdout) t->saved_stdout_ = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  // A signal between the fork and the relay's handlers waits for them.
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  for (int sig : kPassedOn) sigaddset(&block, sig);
+  sigprocmask(SIG_BLOCK, &block, &old_mask);
+  const pid_t relay = getpid();
   const pid_t pid = fork();
-  if (pid == 0) {
-    // The child: the terminal's signals (^C, ^\, a closed terminal) are for
-    // the probe, which then ends and closes the pipes: the relay leaves at
-    // their end, after writing what they held.
-    for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE}) signal(sig, SIG_IGN);
-    prctl(PR_SET_NAME, "skyprobe-tty");
+  if (pid > 0) {
     close(err_pipe[1]);
     close(status_pipe[1]);
     std::vector<std::pair<int, int>> streams = {{err_pipe[0], t->saved_stderr_}};
@@ -215,9 +268,15 @@ std::unique_ptr<TerminalRelay> TerminalRelay::Start(bool relay_stdout) {
       close(out_pipe[1]);
       streams.emplace_back(out_pipe[0], t->saved_stdout_);
     }
-    RunRelay(status_pipe[0], streams, t->saved_stderr_, 0);
-    _exit(0);
+    RelayThenExitAsProbe(pid, status_pipe[0], streams, t->saved_stderr_, old_mask);
   }
+  if (pid == 0) {
+    // The probe: stopped (SIGTERM, its outputs flushed) if the relay dies,
+    // also if it died before this line.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != relay) kill(getpid(), SIGTERM);
+  }
+  sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   close(err_pipe[0]);
   close(status_pipe[0]);
   if (relay_stdout) close(out_pipe[0]);
@@ -227,7 +286,6 @@ std::unique_ptr<TerminalRelay> TerminalRelay::Start(bool relay_stdout) {
     }
     return nullptr;
   }
-  t->child_ = pid;
   dup2(err_pipe[1], STDERR_FILENO);
   close(err_pipe[1]);
   if (relay_stdout) {
@@ -269,16 +327,6 @@ TerminalRelay::~TerminalRelay() {
   if (saved_stdout_ >= 0) {
     dup2(saved_stdout_, STDOUT_FILENO);
     close(saved_stdout_);
-  }
-  if (child_ <= 0) return;
-  // The relay ends once nothing holds the pipes any more. A library that
-  // duplicated fd 2 would keep it open: then give up waiting after a while
-  // (the relay leaves at the process's exit).
-  for (int i = 0; i < 200; ++i) {
-    int status = 0;
-    const pid_t r = waitpid(child_, &status, WNOHANG);
-    if (r == child_ || (r < 0 && errno != EINTR)) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

@@ -11,11 +11,19 @@
 // outputs, the control lcore) and from code that knows nothing of a status
 // line; written straight to the terminal, any of them would land in the middle
 // of it. So fd 2 (and fd 1 when it is the terminal too) becomes a pipe read by
-// a small child process forked before EAL: it writes whole lines to the
-// terminal, erasing the status line before and drawing it again after. A child
-// rather than a thread: if the probe dies (a crash, a sanitizer report, kill
-// -9) the child still gets every byte written before, then end of file, and
-// leaves.
+// a small process: it writes whole lines to the terminal, erasing the status
+// line before and drawing it again after.
+//
+// Why the relay is the parent. Start() forks before EAL; the process the shell
+// started stays behind as the relay (renamed `skyprobe-tty`) and the child
+// goes on as the probe. The shell waits for the relay, which leaves only once
+// the probe's pipes have ended and the probe has exited, with the probe's exit
+// status (or its signal, raised again). So whatever happens to the probe (a
+// crash, a sanitizer report, kill -9), every byte it wrote reaches the terminal
+// and the status line is erased before the shell's next prompt: a relay that
+// was the child would race the shell, and could erase the prompt instead.
+// SIGINT, SIGTERM and SIGHUP sent to the relay go on to the probe; the probe
+// gets SIGTERM if the relay dies.
 #pragma once
 
 #include <sys/types.h>
@@ -29,12 +37,13 @@ namespace skyprobe {
 
 class TerminalRelay {
  public:
-  // Forks the relay and points fd 2 (and fd 1 with `relay_stdout`) at it.
-  // nullptr if it could not (the caller then just runs without a status line).
+  // Forks; returns in the child (the probe) with fd 2 (and fd 1 with
+  // `relay_stdout`) pointed at the relay; the parent never returns: it relays,
+  // then exits as the probe did. nullptr if it could not (the caller then just
+  // runs without a status line). Call it with one thread only.
   static std::unique_ptr<TerminalRelay> Start(bool relay_stdout);
-  // Flushes stdio, gives fd 1 and 2 back to the terminal and waits for the
-  // relay to write everything it holds: nothing of it comes after the shell's
-  // next prompt.
+  // Flushes stdio and gives fd 1 and 2 back to the terminal: the relay then
+  // writes what it holds and waits for this process to exit.
   ~TerminalRelay();
   TerminalRelay(const TerminalRelay&) = delete;
   TerminalRelay& operator=(const TerminalRelay&) = delete;
@@ -48,7 +57,6 @@ class TerminalRelay {
   TerminalRelay() = default;
   void Send(const std::string& message);
 
-  pid_t child_ = -1;
   int status_fd_ = -1;  // write end of the status pipe (non-blocking)
   int saved_stdout_ = -1;
   int saved_stderr_ = -1;

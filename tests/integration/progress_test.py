@@ -8,8 +8,10 @@ figures moving (percent read going up to the end), never on two lines and
 never in the middle of another line; --stats-interval lines above it whole;
 after the run the line is gone and the summary is intact, with the frame
 count read from the capture by the test. A start-up error and a ^C are shown
-whole too, and a probe killed with SIGKILL leaves no line behind. Off a terminal (pipes) and with --no-progress: no progress line, no
-carriage return or escape sequence at all. The records are those of a run
+whole too, a probe killed with SIGKILL leaves no line behind, and SIGTERM
+to the process the shell started reaches the probe. Off a terminal (pipes)
+and with --no-progress: no progress line, no carriage return or escape
+sequence at all. The records are those of a run
 without a terminal.
 
 Needs tmux (scripts/setup.sh --tests); missing, the test fails.
@@ -234,9 +236,26 @@ class ProgressTest(unittest.TestCase):
         self.assertLess(summary['packets_in'], self.frames)
         self.assertEqual(summary['flows_expired'], summary['flows_created'])
 
+    def processes(self, tmux):
+        """(the process the pane's shell started, the probe): the relay
+        `skyprobe-tty` and its child `skyprobe`, read from ps."""
+        shell = tmux._cmd('display-message', '-p', '-t', tmux.session,
+                          '#{pane_pid}').stdout.strip()
+
+        def children(pid):
+            rows = subprocess.run(['ps', '-o', 'pid=,comm=', '--ppid', str(pid)],
+                                  capture_output=True, text=True).stdout.split('\n')
+            return [(int(r.split()[0]), ' '.join(r.split()[1:])) for r in rows if r.strip()]
+        started = children(shell)
+        self.assertEqual([c for _, c in started], ['skyprobe-tty'], started)
+        probe = children(started[0][0])
+        self.assertEqual([c for _, c in probe], ['skyprobe'], probe)
+        return started[0][0], probe[0][0]
+
     def test_killed_probe_leaves_no_line_behind(self):
         # SIGKILL: the probe cannot clean up; the relay sees its pipes end,
-        # writes what it holds and erases the line.
+        # writes what it holds, erases the line, then ends as the probe did,
+        # so the shell (which waits for the relay) writes after all of it.
         tmux = Tmux(self, self.dir, 'killed')
         tmux.start(self.command('--pcap-speed', '0.25'))
         killed = []
@@ -244,20 +263,38 @@ class ProgressTest(unittest.TestCase):
         def kill_once_shown(lines):
             if killed or not any('% of ' in l for l in lines):
                 return
-            shell = tmux._cmd('display-message', '-p', '-t', tmux.session,
-                              '#{pane_pid}').stdout.strip()
-            children = subprocess.run(['ps', '-o', 'pid=,comm=', '--ppid', shell],
-                                      capture_output=True, text=True).stdout.split('\n')
-            probe = [int(c.split()[0]) for c in children if c.split()[1:] == ['skyprobe']]
-            self.assertEqual(len(probe), 1, children)
-            os.kill(probe[0], 9)
-            killed.append(probe[0])
+            _, probe = self.processes(tmux)
+            os.kill(probe, 9)
+            killed.append(probe)
         _, status = self.watch(tmux, on_screen=kill_once_shown)
         self.assertTrue(killed)
         self.assertEqual(status, 128 + 9)
         history = tmux.history()
         self.assertNotIn('% of ', '\n'.join(history))
         self.assertIn('skyprobe: capture point %s' % self.pcap, history)
+
+    def test_sigterm_to_the_started_process_stops_the_probe(self):
+        # A supervisor (timeout, kill $!) signals the process it started: the
+        # relay, which passes SIGTERM on; the probe flushes its table.
+        tmux = Tmux(self, self.dir, 'term')
+        tmux.start(self.command('--pcap-speed', '0.25'))
+        sent = []
+
+        def term_once_shown(lines):
+            if sent or not any('% of ' in l for l in lines):
+                return
+            relay, _ = self.processes(tmux)
+            os.kill(relay, 15)
+            sent.append(relay)
+        _, status = self.watch(tmux, on_screen=term_once_shown)
+        self.assertTrue(sent)
+        text = '\n'.join(tmux.history())
+        self.assertEqual(status, 0, text)
+        self.assertNotIn('% of ', text)
+        summary = h.parse_summary(text)
+        self.assertIsNotNone(summary, text)
+        self.assertLess(summary['packets_in'], self.frames)
+        self.assertEqual(summary['flows_expired'], summary['flows_created'])
 
     def test_start_up_error_is_shown_whole(self):
         # The gRPC port is taken: the probe stops after its ports started,
