@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 BUILD_PACKAGES=(
   g++ meson ninja-build pkg-config
   libdpdk-dev dpdk
+  libsystemd-dev      # -lsystemd: a static DPDK driver's (meson -Ddpdk_link=static)
   libpcap-dev
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc  # grpc_cpp_plugin; grpc_python_plugin for python/
