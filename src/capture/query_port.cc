@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<QueryPort>> QueryPort::Create(int index, int sock
   if (p->free_ == nullptr || p->full_ == nullptr) {
     return ErrnoToStatus(-rte_errno, "rte_ring_create(query)");
   }
-  for (uint32_t i = 0; i < kChunks; ++i) p->chunks_.push_back(std::make_unique<Chunk>());
+  // Default-initialised (no value-initialisation): the slots stay untouched.
+  for (uint32_t i = 0; i < kChunks; ++i) p->chunks_.push_back(std::unique_ptr<Chunk>(new Chunk));
   return p;
 }
 
@@ -100,7 +101,7 @@ bool QueryPort::Collect(const std::function<void(const FlowSnapshot&)>& visit,
       if (abandon != nullptr && (pred != nullptr || i == 0) && (*abandon)()) {
         return false;  // the chunk is dropped with the query (Begin takes every chunk back)
       }
-      if (pred == nullptr || pred->Matches(c->flows[i])) visit(c->flows[i]);
+      if (pred == nullptr || pred->Matches(c->at(i))) visit(c->at(i));
     }
     c->count = 0;
     rte_ring_sp_enqueue(free_, c);
@@ -123,7 +124,7 @@ bool QueryPort::EmitKept(const Request& r, const FlowSnapshot& kept) noexcept {
     if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
     current_ = static_cast<Chunk*>(obj);
   }
-  FlowSnapshot& s = current_->flows[current_->count];
+  FlowSnapshot& s = current_->Slot(current_->count);
   s = kept;  // Event EXPIRE: not live any more
   if (r.in_shard && r.predicate != nullptr && !r.predicate->Matches(s)) return true;
   if (++current_->count == kChunkFlows) {
@@ -157,7 +158,7 @@ bool QueryPort::Emit(const Request& r, const FlowTable& table, uint32_t pos) noe
     if (rte_ring_sc_dequeue(free_, &obj) != 0) return false;  // requester is behind
     current_ = static_cast<Chunk*>(obj);
   }
-  FlowSnapshot& s = current_->flows[current_->count];
+  FlowSnapshot& s = current_->Slot(current_->count);
   table.FillLiveSnapshot(pos, &s);
   if (r.in_shard && r.predicate != nullptr && !r.predicate->Matches(s)) return true;
   if (++current_->count == kChunkFlows) {
