@@ -1,7 +1,5 @@
 #include "app/inputs.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -198,22 +196,8 @@ absl::Status SetUpCapturePoints(const Config& cfg, std::vector<PortInfo>* infos,
   return absl::OkStatus();
 }
 
-// A replay of files (no live port: no --eal, --iface or sFlow) can never
-// hold more flows than its frames can open: each frame takes at least 16
-// bytes of its file (a pcap record header; a pcapng simple packet block) and
-// opens at most kMaxSubPackets flows (the outer one and its tunnels).
-// Returns that bound, or 0 for a probe with a live input, which keeps the
-// whole --max-flows.
-uint64_t ReplayFlowBound(const Config& cfg) {
-  if (!cfg.eal_args.empty() || !cfg.ifaces.empty() || !cfg.sflow_listen.empty()) return 0;
-  uint64_t bytes = 0;
-  for (const PcapInput& in : cfg.pcap_inputs) {
-    struct stat st;
-    if (stat(in.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-    bytes += static_cast<uint64_t>(st.st_size);
-  }
-  return std::max<uint64_t>(1, bytes / 16 * kMaxSubPackets);
-}
+static_assert(kReplayFlowsPerFrame == kMaxSubPackets,
+              "ReplayFlowBound (config.h) counts the flows a frame opens");
 
 // What every flow table of the probe shares, RX shards and sFlow agent
 // tables alike: key mode, overload policy and the timers.

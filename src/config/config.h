@@ -390,8 +390,18 @@ absl::StatusOr<Config> ParseYamlConfig(const std::string& yaml_text, Config base
 absl::Status ValidateConfig(const Config& cfg);
 
 // Memory (MB) the probe's pools and flow tables take for this configuration: what a pcap
-// run gets from EAL (-m), and the hugepage memory a NIC run needs at the least.
+// run gets from EAL (-m), and the hugepage memory a NIC run needs at the least. A replay
+// counts the flows its files can hold (ReplayFlowBound), not the whole --max-flows.
 uint64_t ProbeMemoryMegabytes(const Config& cfg);
+
+// A replay of files (no live port: no --eal, --iface or sFlow) can never hold more flows
+// in a shard than its frames can open: each frame takes at least 16 bytes of its file (a
+// pcap record header; a pcapng simple packet block) and opens at most
+// kReplayFlowsPerFrame flows (the outer one and its tunnels: parse's kMaxSubPackets).
+// Returns that bound, or 0 for a probe with a live input (or a file it cannot stat),
+// which keeps the whole --max-flows.
+inline constexpr uint64_t kReplayFlowsPerFrame = 4;
+uint64_t ReplayFlowBound(const Config& cfg);
 
 // The usage text printed by --help.
 std::string UsageText();

@@ -2,6 +2,7 @@
 // no shared config, so several probes (and tests) can run side by side on one host.
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,16 +32,20 @@ namespace {
 constexpr uint64_t kAppSlotBytes = 544;  // sizeof(AppMeta) and its free-list entry, rounded up
 constexpr uint64_t kAppReaderBytes = uint64_t{1024} * 1408;  // per worker
 uint64_t MemoryMegabytes(const Config& cfg) {
-  uint64_t flows = cfg.max_flows;
+  // The RX tables' flows: a replay's shards hold no more than its files can fill.
+  uint64_t rx_flows = cfg.max_flows;
+  if (const uint64_t bound = ReplayFlowBound(cfg); bound != 0) {
+    rx_flows = std::min(rx_flows, bound * std::max<uint32_t>(cfg.workers, 1));
+  }
+  uint64_t flows = rx_flows;
   if (!cfg.sflow_listen.empty()) flows += uint64_t{cfg.sflow_max_agents} * cfg.sflow_max_flows;
   uint64_t bytes = flows * 600;
-  bytes +=
-      uint64_t{cfg.max_flows} * 192 * ((cfg.tcp_stream_metrics ? 1 : 0) + (cfg.tcp_health ? 1 : 0));
+  bytes += rx_flows * 192 * ((cfg.tcp_stream_metrics ? 1 : 0) + (cfg.tcp_health ? 1 : 0));
   if (cfg.app_metadata || cfg.extra_layers != 0) {
     const uint64_t slots =
-        cfg.app_meta_flows != 0 ? cfg.app_meta_flows : std::max<uint32_t>(cfg.max_flows / 4, 1);
-    bytes += slots * kAppSlotBytes + uint64_t{cfg.max_flows} * 4 +
-             std::max<uint32_t>(cfg.workers, 1) * kAppReaderBytes;
+        cfg.app_meta_flows != 0 ? cfg.app_meta_flows : std::max<uint64_t>(cfg.max_flows / 4, 1);
+    bytes +=
+        slots * kAppSlotBytes + rx_flows * 4 + std::max<uint32_t>(cfg.workers, 1) * kAppReaderBytes;
   }
   const uint64_t table_mb = (bytes + (1u << 20) - 1) >> 20;
   const uint64_t queues = cfg.pcap_files.size() + cfg.ifaces.size() * AfPacketQueues(cfg);
@@ -148,6 +153,18 @@ std::vector<std::string> EalArgumentsForCpus(const Config& cfg, const std::strin
 }  // namespace config_internal
 
 uint64_t ProbeMemoryMegabytes(const Config& cfg) { return config_internal::MemoryMegabytes(cfg); }
+
+uint64_t ReplayFlowBound(const Config& cfg) {
+  if (!cfg.eal_args.empty() || !cfg.ifaces.empty() || !cfg.sflow_listen.empty()) return 0;
+  if (cfg.pcap_inputs.empty()) return 0;
+  uint64_t bytes = 0;
+  for (const PcapInput& in : cfg.pcap_inputs) {
+    struct stat st;
+    if (stat(in.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return std::max<uint64_t>(1, bytes / 16 * kReplayFlowsPerFrame);
+}
 
 std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix) {
   std::vector<int> cpus;

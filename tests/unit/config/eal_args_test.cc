@@ -1,5 +1,6 @@
 // Tests for the EAL argv derived from a Config.
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,36 @@ TEST(EalArgumentsTest, MemoryFollowsMaxFlows) {
   EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("9728"));
   cfg.max_flows = (1u << 20) + 1;  // rounds up: 601 MB + 128
   EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("729"));
+}
+
+// A replay's memory counts the flows its files can hold (4 per 16 bytes of
+// file), as its tables do; a live input keeps the whole --max-flows.
+TEST(EalArgumentsTest, ReplayMemoryFollowsItsFiles) {
+  const std::string path = ::testing::TempDir() + "/eal_args_replay.pcap";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, (1 << 20) - 1, SEEK_SET);  // 1 MiB: 262144 flows at most
+    std::fputc(0, f);
+    std::fclose(f);
+  }
+  Config cfg;
+  cfg.pcap_files = {path};
+  cfg.pcap_inputs = {PcapInput{path}};
+  cfg.max_flows = 1u << 20;
+  EXPECT_EQ(ReplayFlowBound(cfg), 262144u);
+  // 262144 * 600 B = 150 MB, + 128.
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("278"));
+  cfg.workers = 2;  // a shard each: 300 MB + 128
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1, 2}), Contains("428"));
+  cfg.max_flows = 1000;  // --max-flows below the bound still rules: the floor
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1, 2}), Contains("256"));
+  cfg.max_flows = 1u << 20;
+  cfg.workers = 1;
+  cfg.ifaces = {"eth0"};  // live: the whole table
+  EXPECT_EQ(ReplayFlowBound(cfg), 0u);
+  EXPECT_THAT(EalArgumentsForCpus(cfg, "p", {0, 1}), Contains("728"));
+  std::remove(path.c_str());
 }
 
 TEST(EalArgumentsTest, ApplicationMetadataAddsItsSlotsReferencesAndReaders) {
