@@ -16,7 +16,7 @@ oracle, since net_pcap reads through libpcap:
   stops on a damaged record, a clean error is accepted as well.
 
 "Clean" means: no signal, no crash or sanitizer report, no DPDK "EAL:" lines
-on stderr. Runs go through a pool of 2 processes with a 20 s timeout each,
+on stderr. Runs go through a pool of 4 processes with a 20 s timeout each,
 with --max-flows 65536.
 SKYPROBE_ROBUSTNESS_SUBSET=1 runs a deterministic third of the corpus.
 """
@@ -34,7 +34,7 @@ import skyprobe_harness as h  # noqa: E402
 
 SUPPORTED_DLTS = {0, 1, 12, 101, 113, 228, 229}
 RUN_TIMEOUT = 20
-POOL_SIZE = 2
+POOL_SIZE = 4
 # Far more than any capture of the corpus needs; the default (1M) makes each
 # run preallocate ~440 MB and doubles the runtime of the corpus.
 MAX_FLOWS = '65536'

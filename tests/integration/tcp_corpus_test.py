@@ -13,6 +13,7 @@ the full picture, stream counters included.
 """
 
 import collections
+import concurrent.futures
 import os
 import sys
 import unittest
@@ -22,6 +23,7 @@ import skyprobe_harness as h  # noqa: E402
 import tcp_oracle as oracle  # noqa: E402
 
 HEALTH = [n for n, _ in oracle.HEALTH]
+POOL_SIZE = 4
 
 
 class TcpCorpusTest(unittest.TestCase):
@@ -37,10 +39,18 @@ class TcpCorpusTest(unittest.TestCase):
                  and oracle.has_tcp(os.path.join(folder, n))]
         self.assertGreater(len(names), 50, 'too few TCP captures found in %s' % folder)
         diffs, compared, split, flagged = [], 0, [], collections.Counter()
-        for name in names:
+
+        def both(name):
+            """The probe's run and tshark's frames of one capture."""
             path = os.path.join(folder, name)
             run = h.run_skyprobe(['--pcap', path, '--max-flows', '65536', '--tcp-health'],
                                  json_path=os.path.join(workdir, name + '.json'), timeout=300)
+            return run, oracle.tshark_frames(tshark, path, timeout=300)
+        # Each run spends most of its time starting (EAL, tshark's
+        # dissectors): four at a time keep two cores busy.
+        with concurrent.futures.ThreadPoolExecutor(POOL_SIZE) as pool:
+            results = pool.map(both, names)
+        for name, (run, frames) in zip(names, results):
             self.assertEqual(run.returncode, 0, run.describe())
             flows = h.final_flows(self, run.records, name)
             records = collections.Counter()
@@ -48,7 +58,7 @@ class TcpCorpusTest(unittest.TestCase):
                 keys = oracle.flow_direction_keys(flow)
                 if keys:
                     records[frozenset((keys[0][:2], keys[0][2:]))] += 1
-            want = oracle.tshark_directions(oracle.tshark_frames(tshark, path, timeout=300))
+            want = oracle.tshark_directions(frames)
             got = oracle.probe_directions(flows, ('AB', 'BA'), HEALTH)
             for key in sorted(set(want) | set(got)):
                 pair = frozenset((key[:2], key[2:]))
