@@ -21,7 +21,9 @@ files=("$@")
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The generated headers (protobuf, gRPC) must exist before clang parses.
-ninja -C "$build" > /dev/null
+# SKYPROBE_TIDY_NO_BUILD=1: the caller built it and may be running ninja there
+# (.ci/run, beside the tests).
+[[ "${SKYPROBE_TIDY_NO_BUILD:-0}" == 1 ]] || ninja -C "$build" > /dev/null
 status=0
 run-clang-tidy -p "$build" -quiet -j "$(nproc)" "${files[@]}" > "$log" 2>&1 || status=$?
 # run-clang-tidy prints every command and clang's count of suppressed system
