@@ -252,43 +252,38 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual([c for _, c in probe], ['skyprobe'], probe)
         return started[0][0], probe[0][0]
 
+    def signal_once_shown(self, name, target, sig):
+        """A slow replay in its own pane; `sig` goes to `target` ('relay', the
+        process the shell started, or 'probe') once the progress line shows.
+        Returns (exit status, the pane's history)."""
+        tmux = Tmux(self, self.dir, name)
+        tmux.start(self.command('--pcap-speed', '0.25'))
+        sent = []
+
+        def send_once_shown(lines):
+            if sent or not any('% of ' in l for l in lines):
+                return
+            relay, probe = self.processes(tmux)
+            os.kill(relay if target == 'relay' else probe, sig)
+            sent.append(target)
+        _, status = self.watch(tmux, on_screen=send_once_shown)
+        self.assertTrue(sent)
+        return status, tmux.history()
+
     def test_killed_probe_leaves_no_line_behind(self):
         # SIGKILL: the probe cannot clean up; the relay sees its pipes end,
         # writes what it holds, erases the line, then ends as the probe did,
         # so the shell (which waits for the relay) writes after all of it.
-        tmux = Tmux(self, self.dir, 'killed')
-        tmux.start(self.command('--pcap-speed', '0.25'))
-        killed = []
-
-        def kill_once_shown(lines):
-            if killed or not any('% of ' in l for l in lines):
-                return
-            _, probe = self.processes(tmux)
-            os.kill(probe, 9)
-            killed.append(probe)
-        _, status = self.watch(tmux, on_screen=kill_once_shown)
-        self.assertTrue(killed)
+        status, history = self.signal_once_shown('killed', 'probe', 9)
         self.assertEqual(status, 128 + 9)
-        history = tmux.history()
         self.assertNotIn('% of ', '\n'.join(history))
         self.assertIn('skyprobe: capture point %s' % self.pcap, history)
 
     def test_sigterm_to_the_started_process_stops_the_probe(self):
         # A supervisor (timeout, kill $!) signals the process it started: the
         # relay, which passes SIGTERM on; the probe flushes its table.
-        tmux = Tmux(self, self.dir, 'term')
-        tmux.start(self.command('--pcap-speed', '0.25'))
-        sent = []
-
-        def term_once_shown(lines):
-            if sent or not any('% of ' in l for l in lines):
-                return
-            relay, _ = self.processes(tmux)
-            os.kill(relay, 15)
-            sent.append(relay)
-        _, status = self.watch(tmux, on_screen=term_once_shown)
-        self.assertTrue(sent)
-        text = '\n'.join(tmux.history())
+        status, history = self.signal_once_shown('term', 'relay', 15)
+        text = '\n'.join(history)
         self.assertEqual(status, 0, text)
         self.assertNotIn('% of ', text)
         summary = h.parse_summary(text)
