@@ -41,10 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
 
 SUPPORTED_DLTS = {0, 1, 12, 101, 113, 228, 229}
-# A run is mostly start-up, of which 0.1 s is EAL sleeping to measure the
-# TSC where the CPU does not say its frequency (AMD, most VMs): four runs at a
-# time keep two cores busy.
-POOL_SIZE = 4
+POOL_SIZE = h.RUNS_AT_ONCE
 MAX_FLOWS = '65536'
 # Bytes of a multi-segment frame the worker parses (RxWorker::kLinearMax).
 LINEAR_MAX = 2048

@@ -34,7 +34,7 @@ import skyprobe_harness as h  # noqa: E402
 
 SUPPORTED_DLTS = {0, 1, 12, 101, 113, 228, 229}
 RUN_TIMEOUT = 20
-POOL_SIZE = 4
+POOL_SIZE = h.RUNS_AT_ONCE
 # Far more than any capture of the corpus needs; the default (1M) makes each
 # run preallocate ~440 MB and doubles the runtime of the corpus.
 MAX_FLOWS = '65536'

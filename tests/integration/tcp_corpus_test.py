@@ -23,7 +23,6 @@ import skyprobe_harness as h  # noqa: E402
 import tcp_oracle as oracle  # noqa: E402
 
 HEALTH = [n for n, _ in oracle.HEALTH]
-POOL_SIZE = 4
 
 
 class TcpCorpusTest(unittest.TestCase):
@@ -46,9 +45,8 @@ class TcpCorpusTest(unittest.TestCase):
             run = h.run_skyprobe(['--pcap', path, '--max-flows', '65536', '--tcp-health'],
                                  json_path=os.path.join(workdir, name + '.json'), timeout=300)
             return run, oracle.tshark_frames(tshark, path, timeout=300)
-        # Each run spends most of its time starting (EAL, tshark's
-        # dissectors): four at a time keep two cores busy.
-        with concurrent.futures.ThreadPoolExecutor(POOL_SIZE) as pool:
+        # Each run spends most of its time starting (EAL, tshark's dissectors).
+        with concurrent.futures.ThreadPoolExecutor(h.RUNS_AT_ONCE) as pool:
             results = pool.map(both, names)
         for name, (run, frames) in zip(names, results):
             self.assertEqual(run.returncode, 0, run.describe())
