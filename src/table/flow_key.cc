@@ -306,6 +306,109 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 
 uint32_t TableHashSig(const FlowTableKey& key) noexcept { return KeyedSig(key.w, KeyWords(key)); }
 
+namespace {
+
+// Where each section of a key sits (LookupKey's layout).
+struct KeyLayout {
+  unsigned ip_version;
+  TransportKeyKind transport_key;
+  uint64_t endpoint_type;
+  uint64_t transport;  // ports, VNI and port, or the ICMP word (icmp_inline)
+  bool icmp;
+  bool icmp_inline;
+  bool macs;
+  bool has_parent;
+  int mac_word;     // index of the first MAC word (macs)
+  int icmp_word;    // index of the ICMP word's own word (icmp, !icmp_inline, !macs)
+  int parent_word;  // index of the parent UUID (has_parent)
+};
+
+KeyLayout LayoutOf(const FlowTableKey& key) noexcept {
+  const uint64_t w0 = key.w[0];
+  KeyLayout l;
+  l.ip_version = static_cast<unsigned>(w0 & 0xf);
+  l.transport_key = static_cast<TransportKeyKind>((w0 >> 4) & 3);
+  l.endpoint_type = (w0 >> 6) & 7;
+  l.icmp = (w0 >> 9) & 1;
+  l.macs = (w0 >> 10) & 1;
+  l.has_parent = (w0 >> 11) & 1;
+  l.transport = (w0 >> 16) & ((uint64_t{1} << 40) - 1);  // below the capture point's byte
+  l.icmp_inline = l.icmp && l.transport_key == TransportKeyKind::kNone;
+  int n = 1 + (l.ip_version == 4 ? 1 : l.ip_version == 6 ? 4 : 0);
+  l.mac_word = n;
+  l.icmp_word = n;
+  if (l.macs) {
+    n += 2;
+  } else if (l.icmp && !l.icmp_inline) {
+    n += 1;
+  }
+  l.parent_word = n;
+  return l;
+}
+
+}  // namespace
+
+void KeyBytesOf(const FlowTableKey& key, KeyBytes* kb) noexcept {
+  const KeyLayout l = LayoutOf(key);
+  const uint64_t* w = key.w;
+  uint8_t* p = kb->data;
+  // Network: the addresses in canonical order, then their endpoint type.
+  if (l.ip_version == 4) {
+    std::memcpy(p, KeyIp(key, false), 4);
+    std::memcpy(p + 4, KeyIp(key, true), 4);
+    PutBe64(p + 8, kEndpointIpv4);
+    p += 16;
+  } else if (l.ip_version == 6) {
+    std::memcpy(p, KeyIp(key, false), 16);
+    std::memcpy(p + 16, KeyIp(key, true), 16);
+    PutBe64(p + 32, kEndpointIpv6);
+    p += 40;
+  }
+  // Transport.
+  if (l.transport_key == TransportKeyKind::kPorts) {
+    PutBe16(p, static_cast<uint16_t>(l.transport >> 16));
+    PutBe16(p + 2, static_cast<uint16_t>(l.transport));
+    PutBe64(p + 4, l.endpoint_type);
+    p += 12;
+  } else if (l.transport_key == TransportKeyKind::kVniPort) {
+    PutBe32(p, static_cast<uint32_t>(l.transport >> 16));
+    PutBe16(p + 4, static_cast<uint16_t>(l.transport));
+    PutBe64(p + 6, 0);
+    p += 14;
+  }
+  // ICMP: inline in the transport bits, in the second MAC word's top half,
+  // or a word of its own.
+  if (l.icmp) {
+    const uint64_t word = l.icmp_inline ? l.transport
+                          : l.macs      ? w[l.mac_word + 1] >> 32
+                                        : w[l.icmp_word];
+    PutBe32(p, static_cast<uint32_t>(word));
+    PutBe64(p + 4, 0);
+    p += 12;
+  }
+  kb->l3_len = static_cast<uint8_t>(p - kb->data);
+  // Link: each MAC's 6 bytes are the low 48 bits of a little-endian number.
+  if (l.macs) {
+    const uint64_t a = w[l.mac_word] & ((uint64_t{1} << 48) - 1);
+    const uint64_t b = w[l.mac_word] >> 48 | (w[l.mac_word + 1] & 0xffffffffu) << 16;
+    std::memcpy(p, &a, 6);
+    std::memcpy(p + 6, &b, 6);
+    PutBe64(p + 12, kEndpointMac);
+    p += 20;
+  }
+  kb->l2_len = static_cast<uint8_t>(p - kb->data);
+  if (l.has_parent) p += FormatHex64(w[l.parent_word], reinterpret_cast<char*>(p));
+  kb->len = static_cast<uint8_t>(p - kb->data);
+  kb->swap = false;
+  kb->rule = DirectionRule::kEndpoints;
+}
+
+bool KeyParentUuid(const FlowTableKey& key, uint64_t* parent_uuid) noexcept {
+  const KeyLayout l = LayoutOf(key);
+  *parent_uuid = l.has_parent ? key.w[l.parent_word] : 0;
+  return l.has_parent;
+}
+
 uint64_t TableKey(const KeyBytes& kb) noexcept { return XXH64(kb.data, kb.len, 0); }
 
 FlowIds TrackingIds(const KeyBytes& kb) noexcept {

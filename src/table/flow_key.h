@@ -110,6 +110,41 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
                    bool has_parent, FlowTableKey* key, KeyOrientation* orientation,
                    uint8_t input = 0) noexcept;
 
+// Skydive's key bytes rebuilt from a table key, without the packet: the
+// inverse of LookupKey's encoding (equal words <=> equal bytes), so `kb`
+// holds what BuildKeyBytes laid out from the flow's first packet, with the
+// same cut points. A flow's TrackingIDs are derived from its key this way
+// when it is exported instead of being stored with it. `kb->swap` and
+// `kb->rule` are left false/kEndpoints: a key is in canonical order and does
+// not say how the first packet had it.
+void KeyBytesOf(const FlowTableKey& key, KeyBytes* kb) noexcept;
+
+// Where a key keeps its IP addresses (the first or the second in canonical
+// order: the first packet's source is the first unless it was swapped), 4 or
+// 16 bytes as on the wire; nullptr when the key has no IP layer. Points into
+// `key`. The words hold the addresses as LookupKey loaded them (native
+// little-endian loads), so the bytes are at fixed places in the words.
+inline const uint8_t* KeyIp(const FlowTableKey& key, bool second) noexcept {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the key's words are little-endian");
+  const auto* w1 = reinterpret_cast<const uint8_t*>(&key.w[1]);
+  switch (key.w[0] & 0xf) {
+    case 4:
+      return second ? w1 : w1 + 4;  // one word: first << 32 | second
+    case 6:
+      return second ? w1 + 16 : w1;  // four words: first, then second
+    default:
+      return nullptr;
+  }
+}
+
+// The IP version of a key's addresses (0: none).
+inline uint8_t KeyIpVersion(const FlowTableKey& key) noexcept {
+  return static_cast<uint8_t>(key.w[0] & 0xf);
+}
+
+// A key's parent UUID (the flow is a tunnel's inner flow), if it has one.
+bool KeyParentUuid(const FlowTableKey& key, uint64_t* parent_uuid) noexcept;
+
 // Where a key sits in a shard's rte_hash: XXH3 of the words it uses (its
 // first word says how many) with the process's secret (table_hash.h),
 // folded to rte_hash's 32-bit signature.

@@ -97,16 +97,17 @@ struct PackedLayers {
   }
 };
 
-// Everything but the per-packet fields: identity, first-packet description,
-// RTT, update-window snapshot, TCP flag times. Written at creation, read on
-// export; TCP times and RTT on the few packets that set them. 192 bytes, three
-// lines. The UUID is not here: the table keeps UUIDs in a dense array of
-// their own, which a query for one flow scans at 8 bytes per slot. Neither is
-// IPMetric (FlowTable::ip_metric_, only with --ip-defrag).
+// Everything but the per-packet fields: first-packet description, RTT,
+// update-window snapshot, TCP flag times. Written at creation, read on
+// export; TCP times and RTT on the few packets that set them. 136 bytes. What
+// the flow's key (FlowHot::key) already holds is not here: the IP addresses
+// (FlowHot's kFlowFirstSwap says which of the key's two is A), the parent
+// UUID, and the TrackingIDs, which are hashes of the key's bytes (KeyBytesOf)
+// and are derived when a record is made. The UUID is not here either: the
+// table keeps UUIDs in a dense array of their own, which a query for one
+// flow scans at 8 bytes per slot. Neither is IPMetric (FlowTable::ip_metric_,
+// only with --ip-defrag).
 struct FlowCold {
-  uint64_t parent_uuid;
-  uint64_t tracking_id;
-  uint64_t l3_tracking_id;
   int64_t rtt_ns;
   int64_t snap_ab_packets;  // Metric at the last update tick
   int64_t snap_ab_bytes;
@@ -114,8 +115,6 @@ struct FlowCold {
   int64_t snap_ba_bytes;
   int64_t link_id;
   int64_t network_id;
-  uint8_t network_a[16];  // IPv4 in the first 4 bytes
-  uint8_t network_b[16];
   uint8_t link_a[6];
   uint8_t link_b[6];
   Ms48 start_ms;
@@ -150,12 +149,11 @@ struct FlowCold {
   uint8_t ab_syn_ttl;  // TTLs are one byte on the wire
   uint8_t ba_syn_ttl;
   uint8_t has_link : 1;
-  uint8_t has_parent : 1;
   uint8_t first_finish : 2;   // FinishType of the first packet
   uint8_t saw_fragments : 1;  // IP fragments counted here: IPMetric is exported
   uint8_t input;              // ParsedPacket::input of the first packet (0: unknown)
 };
 static_assert(kMaxMplsEntries * 3 + 1 <= 2 * sizeof(Ms48), "the label stack fits the RST times");
-static_assert(sizeof(FlowCold) == 192, "FlowCold layout changed: update bytes/flow figures");
+static_assert(sizeof(FlowCold) == 136, "FlowCold layout changed: update bytes/flow figures");
 
 }  // namespace skyprobe

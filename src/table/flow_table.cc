@@ -236,19 +236,9 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
   c.start_ms.Set(Ms(ts_ns));
   c.input = input;
 
-  const FlowIds ids = TrackingIds(kb);
-  c.tracking_id = ids.tracking_id;
-  c.l3_tracking_id = ids.l3_tracking_id;
   const std::string& tag = input < opts_.uuid_tags.size() ? opts_.uuid_tags[input] : opts_.node_tid;
   uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), tag.data(), static_cast<uint32_t>(tag.size()));
   if (uuid_index_ != nullptr) uuid_index_->Insert(uuids_[pos], pos);
-  // The parent UUID is the last part of the key bytes (after l2_len).
-  c.has_parent = kb.len > kb.l2_len;
-  c.parent_uuid = 0;
-  for (uint8_t i = kb.l2_len; i < kb.len; ++i) {
-    const uint8_t ch = kb.data[i];
-    c.parent_uuid = (c.parent_uuid << 4) | (ch <= '9' ? ch - '0' : ch - 'a' + 10);
-  }
   c.num_layers = sub.num_layers;
   c.layers.Set(sub.layers, sub.num_layers);
   c.has_link = sub.has_link;
@@ -257,12 +247,7 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
     std::memcpy(c.link_b, frame + sub.mac_dst_off, 6);
   }
   c.link_id = static_cast<int64_t>(sub.link_id);
-  c.ip_version = sub.ip_version;
-  if (sub.ip_version != 0) {
-    const int len = sub.ip_version == 4 ? 4 : 16;
-    std::memcpy(c.network_a, frame + sub.ip_src_off, len);
-    std::memcpy(c.network_b, frame + sub.ip_dst_off, len);
-  }
+  c.ip_version = sub.ip_version;  // the addresses are the key's
   c.network_id = sub.network_id;
   if (sub.mpls_entries != 0 && sub.transport != FlowProtocol::kTcp) {
     // Never a TCP flow (flow_record.h): the RST times' bytes are free.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "table/flow_key.h"
 #include "table/flow_table.h"
 #include "table/internal/flow_table_util.h"
 
@@ -19,10 +20,14 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   s->expire_reason = reason;
   s->worker = opts_.worker_id;
   s->uuid = uuids_[pos];
-  s->parent_uuid = c.parent_uuid;
-  s->has_parent = c.has_parent;
-  s->tracking_id = c.tracking_id;
-  s->l3_tracking_id = c.l3_tracking_id;
+  // Identity from the key: its parent, its IDs (hashes of Skydive's key
+  // bytes, rebuilt from it), its addresses in the first packet's order.
+  s->has_parent = KeyParentUuid(h.key, &s->parent_uuid);
+  KeyBytes kb;
+  KeyBytesOf(h.key, &kb);
+  const FlowIds ids = TrackingIds(kb);
+  s->tracking_id = ids.tracking_id;
+  s->l3_tracking_id = ids.l3_tracking_id;
   s->num_layers = c.num_layers;
   c.layers.Get(s->layers, c.num_layers);
   s->has_link = c.has_link;
@@ -30,8 +35,13 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   std::memcpy(s->link_b, c.link_b, 6);
   s->link_id = c.link_id;
   s->ip_version = c.ip_version;
-  std::memcpy(s->network_a, c.network_a, 16);
-  std::memcpy(s->network_b, c.network_b, 16);
+  if (const uint8_t* first = KeyIp(h.key, false); first != nullptr) {
+    const uint8_t* second = KeyIp(h.key, true);
+    const bool swapped = (h.flags & kFlowFirstSwap) != 0;
+    const size_t len = KeyIpVersion(h.key) == 4 ? 4 : 16;
+    std::memcpy(s->network_a, swapped ? second : first, len);
+    std::memcpy(s->network_b, swapped ? first : second, len);
+  }
   s->network_id = c.network_id;
   s->transport = c.transport;
   s->transport_a = h.transport_a;

@@ -5,6 +5,7 @@
 // side arrays (TrackTcp on every TCP packet when on, their record fields).
 #include <cstring>
 
+#include "table/flow_key.h"
 #include "table/flow_table.h"
 #include "table/internal/flow_table_util.h"
 
@@ -106,9 +107,12 @@ void FlowTable::TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& su
       h.rtt_start_ns = 0;
     }
   }
-  // Skydive compares the source IP with Network.A (not the MAC).
+  // Skydive compares the source IP with Network.A (not the MAC): the key's
+  // second address when the first packet's were swapped into key order.
   const bool from_a =
-      sub.ip_version == 0 || SameIp(frame + sub.ip_src_off, c.network_a, sub.ip_version == 4);
+      sub.ip_version == 0 ||
+      SameIp(frame + sub.ip_src_off, KeyIp(h.key, (h.flags & kFlowFirstSwap) != 0),
+             sub.ip_version == 4);
   const int64_t ms = Ms(ts_ns);
   const bool was_closed = Closed(h);
   if (f & kTcpSyn) {

@@ -320,6 +320,53 @@ TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
   }
 }
 
+// A flow's identity is derived from its key when it is exported (FlowCold
+// does not store it): Skydive's key bytes rebuilt from the key must be the
+// bytes BuildKeyBytes lays out from the packet itself (the oracle: it reads
+// the frame, not the key), cut at the same places; the addresses and the
+// parent UUID read from the key must be the packet's.
+TEST(LookupKeyTest, KeyBytesRebuiltFromTheKeyAreThePacketsOwn) {
+  std::vector<TestPacket> corpus = KeyCorpus();
+  const size_t n = corpus.size();
+  for (size_t i = 0; i < n; ++i) corpus.push_back(Reverse(corpus[i]));
+  for (KeyMode mode : {KeyMode::kL2, KeyMode::kL3}) {
+    for (uint64_t parent : {uint64_t{0}, uint64_t{0xabc}, ~uint64_t{0}}) {
+      const bool has_parent = parent != 0;
+      for (size_t i = 0; i < corpus.size(); ++i) {
+        SCOPED_TRACE("packet " + std::to_string(i) + " parent " + std::to_string(has_parent));
+        TestPacket& p = corpus[i];
+        KeyBytes want;
+        BuildKeyBytes(p.frame.data(), p.sub(), mode, parent, has_parent, &want);
+        KeyOrientation o;
+        FlowTableKey k;
+        LookupKey(p.frame.data(), p.sub(), mode, parent, has_parent, &k, &o,
+                  static_cast<uint8_t>(i % 3));
+        KeyBytes got;
+        KeyBytesOf(k, &got);
+        ASSERT_EQ(got.len, want.len);
+        EXPECT_EQ(got.l3_len, want.l3_len);
+        EXPECT_EQ(got.l2_len, want.l2_len);
+        ASSERT_EQ(std::memcmp(got.data, want.data, want.len), 0);
+        EXPECT_EQ(TrackingIds(got).tracking_id, TrackingIds(want).tracking_id);
+        uint64_t uuid = 1;
+        EXPECT_EQ(KeyParentUuid(k, &uuid), has_parent);
+        EXPECT_EQ(uuid, parent);
+        const SubPacket& sub = p.sub();
+        ASSERT_EQ(KeyIpVersion(k), sub.ip_version);
+        if (sub.ip_version == 0) {
+          EXPECT_EQ(KeyIp(k, false), nullptr);
+          continue;
+        }
+        const size_t len = sub.ip_version == 4 ? 4 : 16;
+        const uint8_t* src = p.frame.data() + sub.ip_src_off;
+        const uint8_t* dst = p.frame.data() + sub.ip_dst_off;
+        EXPECT_EQ(std::memcmp(KeyIp(k, o.swap), src, len), 0);
+        EXPECT_EQ(std::memcmp(KeyIp(k, !o.swap), dst, len), 0);
+      }
+    }
+  }
+}
+
 // A sink that refuses a slot now and then (control behind): the table keeps
 // the flow and a later call resumes.
 struct StallingSink {
