@@ -53,6 +53,10 @@ class AppMetaBox {
   // tests/unit/service/record_cost_test.cc).
   static constexpr uint64_t kCopyHeapBytes = sizeof(AppMeta) + 16;
 
+  // Exchanges the storage itself, whatever it holds (a reset that keeps a
+  // box's allocation across a rebuilt record).
+  friend void swap(AppMetaBox& a, AppMetaBox& b) noexcept { std::swap(a.p_, b.p_); }
+
   bool has_value() const { return p_ != nullptr && p_->kind != AppKind::kNone; }
   // What copying this box allocates (a box without metadata copies as empty).
   uint64_t CopyHeapBytes() const { return has_value() ? kCopyHeapBytes : 0; }

@@ -2,6 +2,9 @@
 // records and for queries (both read the same fields the same way).
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
 
 #include "table/flow_key.h"
 #include "table/flow_table.h"
@@ -15,7 +18,15 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
                              FlowSnapshot* s) const {
   const FlowHot& h = hot_[pos];
   const FlowCold& c = cold_[pos];
-  *s = FlowSnapshot();
+  // Reset in place: `*s = FlowSnapshot()` built a zeroed temporary and then
+  // copied it over, writing the record's bytes twice. The metadata box keeps
+  // its storage (a reused slot allocates once), emptied.
+  AppMetaBox app;
+  swap(app, s->app);
+  std::destroy_at(s);
+  ::new (static_cast<void*>(s)) FlowSnapshot();
+  swap(app, s->app);
+  s->app.Clear();
   s->event = event;
   s->expire_reason = reason;
   s->worker = opts_.worker_id;

@@ -28,6 +28,7 @@
 // then visited in a shuffled order (fixed seed): each packet's flow is at
 // a random place in the table, as on a real link, where BM_Worker's walk
 // in creation order reads the records one after the other.
+// BM_Retire/<flows>: the records of a replay's end (below).
 // BM_WorkerNic/<flows>: BM_Worker's traffic in a NIC-like set of 1024 mbufs
 // recycled burst after burst (bench_common.h RecycledFrames): the same
 // conversations without BM_Worker's mbuf cache misses.
@@ -219,6 +220,28 @@ void BM_WorkerAppNew(benchmark::State& state) {
             ? 0.0
             : static_cast<double>(rig.table->counters().app_flows) / static_cast<double>(rounds);
   }
+}
+
+// The end of a replay: a table of <flows> conversations (filled outside the
+// timing, each round) retired, every flow's final record built
+// (FillSnapshot) and handed to a sink that discards it: records per second.
+void BM_Retire(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  bench::Frames frames(flows);
+  Rig rig(flows + flows / 4 + 1024);
+  uint64_t records = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, frames.at(i), kBurst);
+    const uint64_t live = rig.table->size();
+    state.ResumeTiming();
+    if (!rig.table->Retire()) state.SkipWithError("Retire stopped early");
+    records += live;
+  }
+  state.counters["records_per_s"] =
+      benchmark::Counter(static_cast<double>(records), benchmark::Counter::kIsRate);
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(records), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_WorkerNic(benchmark::State& state) {
@@ -464,6 +487,7 @@ BENCHMARK(BM_Worker)->Arg(1 << 10)->Arg(100'000)->Arg(1 << 20)->Arg(4 << 20)->Mi
 BENCHMARK(BM_WorkerRandom)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
+BENCHMARK(BM_Retire)->Arg(1 << 20)->Iterations(5)->Unit(benchmark::kMillisecond);
 // Trackers off and on side by side, for each mix, at 1k and 1M flows.
 BENCHMARK(BM_WorkerTcp)
     ->ArgsProduct({{1 << 10, 1 << 20}, {0, 1}, {0, 1}})

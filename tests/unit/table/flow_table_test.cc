@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -119,6 +120,30 @@ TEST_F(FlowTableTest, CountsBothDirectionsInOneFlowWithAFromTheFirstPacket) {
   EXPECT_EQ(s.finish_type, FinishType::kTimeout);
   EXPECT_EQ(table_->size(), 0u);
   EXPECT_EQ(table_->counters().packets_in_flows, 3u);
+}
+
+// A snapshot filled again (a record channel's slot, a query's chunk) is the
+// flow's alone, whatever it held before, and keeps the storage of its
+// metadata box, emptied, so that a reused slot does not allocate again.
+TEST_F(FlowTableTest, RefilledSnapshotIsTheFlowsAloneAndKeepsItsMetadataStorage) {
+  Feed(Udp(1234, 53, 80), kT0);
+  FlowSnapshot s;
+  std::memset(s.community_id, 'x', sizeof(s.community_id) - 1);
+  s.network_a[15] = 0xee;
+  s.has_tcp_metric = true;
+  s.tcp_metric.ab_syn_start = 42;
+  AppMeta* storage = s.app.Storage();
+  storage->kind = AppKind::kHttp;
+  uint32_t pos = 0;
+  while (!table_->IsLive(pos)) ++pos;
+  table_->FillSnapshot(pos, FlowEvent::kUpdate, ExpireReason::kNone, &s);
+  EXPECT_EQ(s.community_id[0], '\0');
+  EXPECT_EQ(s.network_a[15], 0);
+  EXPECT_EQ(0, memcmp(s.network_a, kIpA.data(), 4));
+  EXPECT_FALSE(s.has_tcp_metric);
+  EXPECT_EQ(s.tcp_metric.ab_syn_start, 0);
+  EXPECT_EQ(s.app.get(), nullptr);
+  EXPECT_EQ(s.app.Storage(), storage);
 }
 
 TEST_F(FlowTableTest, ReplySeenFirstMakesItsSourceA) {
