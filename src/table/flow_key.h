@@ -142,6 +142,15 @@ inline uint8_t KeyIpVersion(const FlowTableKey& key) noexcept {
   return static_cast<uint8_t>(key.w[0] & 0xf);
 }
 
+// The capture point a key's flow was seen at (LookupKey's `input`: the
+// first word's top byte).
+inline uint8_t KeyInput(const FlowTableKey& key) noexcept {
+  return static_cast<uint8_t>(key.w[0] >> 56);
+}
+
+// Whether a key's flow has an ICMP layer (its key has the ICMP section).
+inline bool KeyHasIcmp(const FlowTableKey& key) noexcept { return (key.w[0] >> 9) & 1; }
+
 // A key's parent UUID (the flow is a tunnel's inner flow), if it has one.
 bool KeyParentUuid(const FlowTableKey& key, uint64_t* parent_uuid) noexcept;
 

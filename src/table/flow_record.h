@@ -99,7 +99,8 @@ struct PackedLayers {
 
 // Everything but the per-packet fields: first-packet description, RTT,
 // update-window snapshot, TCP flag times. Written at creation, read on
-// export; TCP times and RTT on the few packets that set them. 136 bytes. What
+// export; TCP times and RTT on the few packets that set them. 128 bytes, two
+// cache lines (the array is 64-byte aligned: a record never straddles a third). What
 // the flow's key (FlowHot::key) already holds is not here: the IP addresses
 // (FlowHot's kFlowFirstSwap says which of the key's two is A), the parent
 // UUID, and the TrackingIDs, which are hashes of the key's bytes (KeyBytesOf)
@@ -114,7 +115,7 @@ struct FlowCold {
   int64_t snap_ba_packets;
   int64_t snap_ba_bytes;
   int64_t link_id;
-  int64_t network_id;
+  uint32_t network_id;  // a VNI, GRE key or GTP-U TEID: 32 bits on the wire
   uint8_t link_a[6];
   uint8_t link_b[6];
   Ms48 start_ms;
@@ -122,15 +123,18 @@ struct FlowCold {
   Ms48 ba_syn_start;
   Ms48 ab_fin_start;
   Ms48 ba_fin_start;
-  // TCP flows: the RST times. A flow whose path ends in an MPLS label stack
-  // is never a TCP flow (the stack ends its sub-packet: no transport layer
-  // follows it there, so TcpFlags never runs for it): the same 12 bytes hold
-  // the top entries of its first packet's stack (3 bytes each as on the
-  // wire: label, TC, S) and how many there are.
+  // TCP flows: the RST times and the SYNs' TTLs (one byte on the wire). A
+  // flow whose path ends in an MPLS label stack is never a TCP flow (the
+  // stack ends its sub-packet: no transport layer follows it there, so
+  // TcpFlags never runs for it): the same bytes hold the top entries of its
+  // first packet's stack (3 bytes each as on the wire: label, TC, S) and how
+  // many there are.
   union {
     struct {
       Ms48 ab_rst_start;
       Ms48 ba_rst_start;
+      uint8_t ab_syn_ttl;
+      uint8_t ba_syn_ttl;
     };
     struct {
       uint8_t mpls[kMaxMplsEntries * 3];
@@ -141,19 +145,20 @@ struct FlowCold {
   uint16_t transport_b;
   uint16_t icmp_id;
   uint8_t num_layers;
-  uint8_t ip_version;
-  FlowProtocol transport;
-  uint8_t icmp_version;
   uint8_t icmp_code;
   uint8_t icmp_raw_type;
-  uint8_t ab_syn_ttl;  // TTLs are one byte on the wire
-  uint8_t ba_syn_ttl;
   uint8_t has_link : 1;
   uint8_t first_finish : 2;   // FinishType of the first packet
   uint8_t saw_fragments : 1;  // IP fragments counted here: IPMetric is exported
-  uint8_t input;              // ParsedPacket::input of the first packet (0: unknown)
+  uint8_t transport : 3;      // FlowProtocol
+  uint8_t icmp_v6 : 1;        // the ICMP layer is ICMPv6 (the key says if there is one)
+  // Neither the IP version nor the capture point (ParsedPacket::input) is
+  // here, nor whether the flow has an ICMP layer: the key says all three
+  // (KeyIpVersion, KeyInput, KeyHasIcmp).
 };
-static_assert(kMaxMplsEntries * 3 + 1 <= 2 * sizeof(Ms48), "the label stack fits the RST times");
-static_assert(sizeof(FlowCold) == 136, "FlowCold layout changed: update bytes/flow figures");
+static_assert(kMaxMplsEntries * 3 + 1 <= 2 * sizeof(Ms48) + 2,
+              "the label stack fits the RST times and TTLs");
+static_assert(static_cast<int>(FlowProtocol::kIcmpv6) < 8, "FlowCold::transport is 3 bits");
+static_assert(sizeof(FlowCold) == 128, "FlowCold layout changed: update bytes/flow figures");
 
 }  // namespace skyprobe

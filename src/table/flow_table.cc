@@ -234,7 +234,6 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
 
   c = FlowCold{};
   c.start_ms.Set(Ms(ts_ns));
-  c.input = input;
 
   const std::string& tag = input < opts_.uuid_tags.size() ? opts_.uuid_tags[input] : opts_.node_tid;
   uuids_[pos] = FlowUuid(TableKey(kb), Ms(ts_ns), tag.data(), static_cast<uint32_t>(tag.size()));
@@ -247,8 +246,8 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
     std::memcpy(c.link_b, frame + sub.mac_dst_off, 6);
   }
   c.link_id = static_cast<int64_t>(sub.link_id);
-  c.ip_version = sub.ip_version;  // the addresses are the key's
-  c.network_id = sub.network_id;
+  // The IP version and addresses are the key's.
+  c.network_id = static_cast<uint32_t>(sub.network_id);
   if (sub.mpls_entries != 0 && sub.transport != FlowProtocol::kTcp) {
     // Never a TCP flow (flow_record.h): the RST times' bytes are free.
     c.mpls_count = std::min<uint8_t>(sub.mpls_entries, kMaxMplsEntries);
@@ -256,9 +255,9 @@ void FlowTable::InitFlow(uint32_t pos, const uint8_t* frame, const SubPacket& su
       std::memcpy(c.mpls + 3 * i, frame + sub.mpls_off + 4 * i, 3);
     }
   }
-  c.transport = sub.transport;
+  c.transport = static_cast<uint8_t>(sub.transport) & 7;
   c.transport_b = sub.dst_port;
-  c.icmp_version = sub.icmp_version;
+  c.icmp_v6 = sub.icmp_version == 6;
   c.icmp_code = sub.icmp_code;
   c.icmp_raw_type = sub.icmp_raw_type;
   c.icmp_id = sub.icmp_id;

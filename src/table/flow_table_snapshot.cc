@@ -45,7 +45,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   std::memcpy(s->link_a, c.link_a, 6);
   std::memcpy(s->link_b, c.link_b, 6);
   s->link_id = c.link_id;
-  s->ip_version = c.ip_version;
+  s->ip_version = KeyIpVersion(h.key);
   if (const uint8_t* first = KeyIp(h.key, false); first != nullptr) {
     const uint8_t* second = KeyIp(h.key, true);
     const bool swapped = (h.flags & kFlowFirstSwap) != 0;
@@ -54,16 +54,16 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
     std::memcpy(s->network_b, swapped ? first : second, len);
   }
   s->network_id = c.network_id;
-  s->transport = c.transport;
+  s->transport = static_cast<FlowProtocol>(c.transport);
   s->transport_a = h.transport_a;
   s->transport_b = c.transport_b;
-  s->icmp_version = c.icmp_version;
+  s->icmp_version = KeyHasIcmp(h.key) ? (c.icmp_v6 ? 6 : 4) : 0;
   s->icmp_type = static_cast<IcmpType>(h.icmp_type);
   s->icmp_code = c.icmp_code;
   s->icmp_raw_type = c.icmp_raw_type;
-  s->has_icmp_raw_type = c.icmp_version != 0;
+  s->has_icmp_raw_type = s->icmp_version != 0;
   s->icmp_id = c.icmp_id;
-  s->input = c.input;
+  s->input = KeyInput(h.key);
   s->start = c.start_ms.Get();
   s->last = Ms(h.last_ns);
   s->metric = {h.ab_packets, h.ab_bytes, h.ba_packets, h.ba_bytes, s->start, s->last, c.rtt_ns};

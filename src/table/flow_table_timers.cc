@@ -202,7 +202,7 @@ void FlowTable::FreeSlot(uint32_t pos) noexcept {
   if (app_ != nullptr) app_->Release(pos);
   hot_[pos].flags = 0;
   --live_;
-  --counters_.input_flows_live[cold_[pos].input % kInputSlots];
+  --counters_.input_flows_live[KeyInput(hot_[pos].key) % kInputSlots];
   ++removals_;
 }
 

@@ -323,8 +323,9 @@ TEST(LookupKeyTest, TellsFlowsApartExactlyAsSkydivesKeyBytes) {
 // A flow's identity is derived from its key when it is exported (FlowCold
 // does not store it): Skydive's key bytes rebuilt from the key must be the
 // bytes BuildKeyBytes lays out from the packet itself (the oracle: it reads
-// the frame, not the key), cut at the same places; the addresses and the
-// parent UUID read from the key must be the packet's.
+// the frame, not the key), cut at the same places; the addresses, the
+// parent UUID, the capture point and whether there is an ICMP layer, read
+// from the key, must be the packet's.
 TEST(LookupKeyTest, KeyBytesRebuiltFromTheKeyAreThePacketsOwn) {
   std::vector<TestPacket> corpus = KeyCorpus();
   const size_t n = corpus.size();
@@ -352,6 +353,8 @@ TEST(LookupKeyTest, KeyBytesRebuiltFromTheKeyAreThePacketsOwn) {
         EXPECT_EQ(KeyParentUuid(k, &uuid), has_parent);
         EXPECT_EQ(uuid, parent);
         const SubPacket& sub = p.sub();
+        EXPECT_EQ(KeyInput(k), i % 3);
+        EXPECT_EQ(KeyHasIcmp(k), sub.icmp_version != 0);
         ASSERT_EQ(KeyIpVersion(k), sub.ip_version);
         if (sub.ip_version == 0) {
           EXPECT_EQ(KeyIp(k, false), nullptr);
