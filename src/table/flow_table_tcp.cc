@@ -109,10 +109,9 @@ void FlowTable::TcpFlags(uint32_t pos, const uint8_t* frame, const SubPacket& su
   }
   // Skydive compares the source IP with Network.A (not the MAC): the key's
   // second address when the first packet's were swapped into key order.
-  const bool from_a =
-      sub.ip_version == 0 ||
-      SameIp(frame + sub.ip_src_off, KeyIp(h.key, (h.flags & kFlowFirstSwap) != 0),
-             sub.ip_version == 4);
+  const bool from_a = sub.ip_version == 0 ||
+                      SameIp(frame + sub.ip_src_off, KeyIp(h.key, (h.flags & kFlowFirstSwap) != 0),
+                             sub.ip_version == 4);
   const int64_t ms = Ms(ts_ns);
   const bool was_closed = Closed(h);
   if (f & kTcpSyn) {

@@ -232,7 +232,8 @@ void BM_Retire(benchmark::State& state) {
   uint64_t records = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    for (uint32_t i = 0; i + kBurst <= flows; i += kBurst) Handle(*rig.worker, frames.at(i), kBurst);
+    for (uint32_t i = 0; i + kBurst <= flows; i += kBurst)
+      Handle(*rig.worker, frames.at(i), kBurst);
     const uint64_t live = rig.table->size();
     state.ResumeTiming();
     if (!rig.table->Retire()) state.SkipWithError("Retire stopped early");
