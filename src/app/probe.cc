@@ -28,6 +28,7 @@
 #include "control/enhancer_pipeline.h"
 #include "skyprobe/status.h"
 #include "table/table_hash.h"
+#include "table/table_prefault.h"
 
 namespace skyprobe {
 namespace {
@@ -117,8 +118,18 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
     if (rc != 0) return ErrnoToStatus(rc, "rte_eal_remote_launch(dispatcher)");
   }
   if (r->sflow) r->sflow->Start();
+  // Memory EAL did not map from hugepages is faulted in page by page: the
+  // tables' next records are made resident from a thread of their own, not
+  // by the workers' first writes (table_prefault.h). Gone before the tables.
+  std::unique_ptr<TablePrefaulter> prefault;
+  if (!rte_eal_has_hugepages() && !r->tables.empty()) {
+    std::vector<const FlowTable*> tables;
+    for (const auto& t : r->tables) tables.push_back(t.get());
+    prefault = TablePrefaulter::Start(tables);
+  }
   absl::Status st = loop.Run();
   rte_eal_mp_wait_lcore();
+  prefault.reset();
   if (r->sflow) r->sflow->Join();
 #ifdef SKYPROBE_WITH_SERVICE
   if (r->server) r->server->Shutdown();

@@ -115,7 +115,8 @@ int32_t FlowIndex::Add(const FlowTableKey& key, uint32_t sig) noexcept {
   if (free_top_ > 0) {
     pos = free_[--free_top_];
   } else {
-    pos = fresh_++;
+    pos = fresh_.load(std::memory_order_relaxed);
+    fresh_.store(pos + 1, std::memory_order_relaxed);
   }
   MutableKeyAt(pos) = key;
   // The first bucket with room from the home on: there is one, the index is
@@ -162,10 +163,10 @@ bool FlowIndex::Remove(uint32_t pos, uint32_t sig) noexcept {
 }
 
 void FlowIndex::Reset() noexcept {
-  if (fresh_ == 0) return;  // never used: nothing to clear (and no page to touch)
+  if (fresh() == 0) return;  // never used: nothing to clear (and no page to touch)
   std::memset(buckets_, 0, sizeof(Bucket) * (uint64_t{mask_} + 1));
   free_top_ = 0;
-  fresh_ = 0;
+  fresh_.store(0, std::memory_order_relaxed);
   size_ = 0;
 }
 

@@ -36,6 +36,7 @@
 //   index->Remove(pos, sig);                       // the key at pos
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -77,6 +78,10 @@ class FlowIndex {
   // Removes the key at `pos`, added with signature `sig`; its position is
   // free again. False if no entry holds `pos` (nothing changes).
   bool Remove(uint32_t pos, uint32_t sig) noexcept;
+  // How many positions were ever given out (0..fresh()-1 have been written):
+  // the one member safe to read from another thread, as a prefaulter does to
+  // stay ahead of the owner (table_prefault.h).
+  uint32_t fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
   // Empties the index: every position is free.
   void Reset() noexcept;
   // The key at `pos` (meaningful while it is in the index).
@@ -120,8 +125,11 @@ class FlowIndex {
   FlowTableKey* own_keys_ = nullptr;  // null when the caller keeps the keys
   uint32_t* free_ = nullptr;          // positions given back, a stack
   uint32_t free_top_ = 0;
-  uint32_t fresh_ = 0;  // positions from here on were never given out
-  uint32_t mask_ = 0;   // buckets - 1
+  // Positions from here on were never given out. Written by the owner only;
+  // atomic so that fresh() may be read from another thread (relaxed: plain
+  // moves on x86, nothing per packet).
+  std::atomic<uint32_t> fresh_{0};
+  uint32_t mask_ = 0;  // buckets - 1
   uint32_t capacity_ = 0;
   uint32_t size_ = 0;
 };

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -187,6 +188,21 @@ class FlowTable {
   bool IsLive(uint32_t pos) const { return (hot_[pos].flags & kFlowLive) != 0; }
   int64_t now_ns() const { return now_ns_; }
   const TableCounters& counters() const { return counters_; }
+
+  // The records' memory by position, for a prefaulter on another thread
+  // (table_prefault.h): each array's base and stride, constant from Create
+  // to LeaveToProcessExit. positions_used() (positions ever given to a
+  // flow) is the one figure safe to read from another thread.
+  struct RecordArray {
+    uint8_t* base;
+    size_t stride;
+  };
+  std::array<RecordArray, 3> record_arrays() const noexcept {
+    return {RecordArray{reinterpret_cast<uint8_t*>(hot_), sizeof(FlowHot)},
+            RecordArray{reinterpret_cast<uint8_t*>(cold_), sizeof(FlowCold)},
+            RecordArray{reinterpret_cast<uint8_t*>(uuids_), sizeof(uint64_t)}};
+  }
+  uint32_t positions_used() const noexcept { return index_->fresh(); }
 
   // Fills `out` from the flow at `pos` (used for records and queries).
   void FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason, FlowSnapshot* out) const;
