@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
+
+#include "skyprobe/idle_backoff.h"
 
 // Linux 5.14; older C library headers lack the name.
 #ifndef MADV_POPULATE_WRITE
@@ -17,8 +18,11 @@ namespace {
 
 // Positions populated per call: a few MiB, so a stop request waits little.
 constexpr uint32_t kStepPositions = 8 * 1024;
-// How long the thread rests when every table is far enough ahead.
-constexpr auto kRest = std::chrono::microseconds(200);
+// How the thread rests when every table is far enough ahead: 200 us at
+// first, doubling up to 10 ms while nothing moves (a probe at rest wakes it
+// 100 times a second), back to 200 us at the next work.
+constexpr IdleBackoff::Options kRest{
+    .adaptive = true, .spins = 0, .first_sleep_us = 200, .max_sleep_us = 10'000};
 
 }  // namespace
 
@@ -56,9 +60,12 @@ bool TablePrefaulter::Populate(const Target& t, uint32_t from, uint32_t to) {
 }
 
 void TablePrefaulter::Run() {
+  IdleBackoff rest(kRest);
   while (!stop_.load(std::memory_order_relaxed)) {
     bool worked = false;
+    bool all_done = true;
     for (Target& t : targets_) {
+      all_done &= t.done == t.capacity;
       const uint32_t want = static_cast<uint32_t>(
           std::min<uint64_t>(uint64_t{t.table->positions_used()} + ahead_, t.capacity));
       if (t.done >= want) continue;
@@ -67,7 +74,12 @@ void TablePrefaulter::Run() {
       t.done = to;
       worked = true;
     }
-    if (!worked) std::this_thread::sleep_for(kRest);
+    if (all_done) return;  // every table resident to its end: nothing left to do
+    if (worked) {
+      rest.Work();
+    } else {
+      rest.Idle();
+    }
   }
 }
 

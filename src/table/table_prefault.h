@@ -11,6 +11,8 @@
 // already there. It stays `ahead` positions past the count, so what is
 // resident follows what the table uses (a table sized for a million flows
 // that holds a thousand stays small) and never passes the arrays' ends.
+// When nothing moves it rests, up to 10 ms at a time; once every table is
+// resident to its end it is done and its thread returns.
 //
 // Only for memory the kernel faults in page by page (EAL --no-huge: replays
 // and tests); hugepage memory is populated when EAL maps it (the probe does
