@@ -224,19 +224,50 @@ inline uint32_t KeyedSig(const uint64_t* w, int n) noexcept {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+// Where each section of a key sits (LookupKey's layout).
+struct KeyLayout {
+  unsigned ip_version;
+  TransportKeyKind transport_key;
+  uint64_t endpoint_type;
+  uint64_t transport;  // ports, VNI and port, or the ICMP word (icmp_inline)
+  bool icmp;
+  bool icmp_inline;
+  bool macs;
+  bool has_parent;
+  int mac_word;     // index of the first MAC word (macs)
+  int icmp_word;    // index of the ICMP word's own word (icmp, !icmp_inline, !macs)
+  int parent_word;  // index of the parent UUID (has_parent)
+};
+
+KeyLayout LayoutOf(const FlowTableKey& key) noexcept {
+  const uint64_t w0 = key.w[0];
+  KeyLayout l;
+  l.ip_version = KeyIpVersion(key);
+  l.transport_key = static_cast<TransportKeyKind>((w0 >> 4) & 3);
+  l.endpoint_type = (w0 >> 6) & 7;
+  l.icmp = KeyHasIcmp(key);
+  l.macs = (w0 >> 10) & 1;
+  l.has_parent = (w0 >> 11) & 1;
+  l.transport = (w0 >> 16) & ((uint64_t{1} << 40) - 1);  // below the capture point's byte
+  l.icmp_inline = l.icmp && l.transport_key == TransportKeyKind::kNone;
+  int n = 1 + (l.ip_version == 4 ? 1 : l.ip_version == 6 ? 4 : 0);
+  l.mac_word = n;
+  l.icmp_word = n;
+  if (l.macs) {
+    n += 2;
+  } else if (l.icmp && !l.icmp_inline) {
+    n += 1;
+  }
+  l.parent_word = n;
+  return l;
+}
+
 }  // namespace
 
+// The words a key uses: its sections, then the parent UUID last.
 int KeyWords(const FlowTableKey& key) noexcept {
-  const uint64_t w0 = key.w[0];
-  const uint64_t ip_version = w0 & 0xf;
-  const bool ports = ((w0 >> 4) & 3) != 0;
-  const bool icmp = (w0 >> 9) & 1;
-  const bool macs = (w0 >> 10) & 1;
-  return 1 +
-         (ip_version == 4   ? 1
-          : ip_version == 6 ? 4
-                            : 0) +
-         (icmp && ports && !macs ? 1 : 0) + (macs ? 2 : 0) + static_cast<int>((w0 >> 11) & 1);
+  const KeyLayout l = LayoutOf(key);
+  return l.parent_word + (l.has_parent ? 1 : 0);
 }
 
 uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uint64_t parent_uuid,
@@ -305,48 +336,6 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 }
 
 uint32_t TableHashSig(const FlowTableKey& key) noexcept { return KeyedSig(key.w, KeyWords(key)); }
-
-namespace {
-
-// Where each section of a key sits (LookupKey's layout).
-struct KeyLayout {
-  unsigned ip_version;
-  TransportKeyKind transport_key;
-  uint64_t endpoint_type;
-  uint64_t transport;  // ports, VNI and port, or the ICMP word (icmp_inline)
-  bool icmp;
-  bool icmp_inline;
-  bool macs;
-  bool has_parent;
-  int mac_word;     // index of the first MAC word (macs)
-  int icmp_word;    // index of the ICMP word's own word (icmp, !icmp_inline, !macs)
-  int parent_word;  // index of the parent UUID (has_parent)
-};
-
-KeyLayout LayoutOf(const FlowTableKey& key) noexcept {
-  const uint64_t w0 = key.w[0];
-  KeyLayout l;
-  l.ip_version = static_cast<unsigned>(w0 & 0xf);
-  l.transport_key = static_cast<TransportKeyKind>((w0 >> 4) & 3);
-  l.endpoint_type = (w0 >> 6) & 7;
-  l.icmp = (w0 >> 9) & 1;
-  l.macs = (w0 >> 10) & 1;
-  l.has_parent = (w0 >> 11) & 1;
-  l.transport = (w0 >> 16) & ((uint64_t{1} << 40) - 1);  // below the capture point's byte
-  l.icmp_inline = l.icmp && l.transport_key == TransportKeyKind::kNone;
-  int n = 1 + (l.ip_version == 4 ? 1 : l.ip_version == 6 ? 4 : 0);
-  l.mac_word = n;
-  l.icmp_word = n;
-  if (l.macs) {
-    n += 2;
-  } else if (l.icmp && !l.icmp_inline) {
-    n += 1;
-  }
-  l.parent_word = n;
-  return l;
-}
-
-}  // namespace
 
 void KeyBytesOf(const FlowTableKey& key, KeyBytes* kb) noexcept {
   const KeyLayout l = LayoutOf(key);

@@ -119,6 +119,11 @@ uint32_t LookupKey(const uint8_t* frame, const SubPacket& sub, KeyMode mode, uin
 // not say how the first packet had it.
 void KeyBytesOf(const FlowTableKey& key, KeyBytes* kb) noexcept;
 
+// The IP version of a key's addresses (0: none).
+inline uint8_t KeyIpVersion(const FlowTableKey& key) noexcept {
+  return static_cast<uint8_t>(key.w[0] & 0xf);
+}
+
 // Where a key keeps its IP addresses (the first or the second in canonical
 // order: the first packet's source is the first unless it was swapped), 4 or
 // 16 bytes as on the wire; nullptr when the key has no IP layer. Points into
@@ -127,7 +132,7 @@ void KeyBytesOf(const FlowTableKey& key, KeyBytes* kb) noexcept;
 inline const uint8_t* KeyIp(const FlowTableKey& key, bool second) noexcept {
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the key's words are little-endian");
   const auto* w1 = reinterpret_cast<const uint8_t*>(&key.w[1]);
-  switch (key.w[0] & 0xf) {
+  switch (KeyIpVersion(key)) {
     case 4:
       return second ? w1 : w1 + 4;  // one word: first << 32 | second
     case 6:
@@ -135,11 +140,6 @@ inline const uint8_t* KeyIp(const FlowTableKey& key, bool second) noexcept {
     default:
       return nullptr;
   }
-}
-
-// The IP version of a key's addresses (0: none).
-inline uint8_t KeyIpVersion(const FlowTableKey& key) noexcept {
-  return static_cast<uint8_t>(key.w[0] & 0xf);
 }
 
 // The capture point a key's flow was seen at (LookupKey's `input`: the

@@ -49,7 +49,7 @@ void FlowTable::FillSnapshot(uint32_t pos, FlowEvent event, ExpireReason reason,
   if (const uint8_t* first = KeyIp(h.key, false); first != nullptr) {
     const uint8_t* second = KeyIp(h.key, true);
     const bool swapped = (h.flags & kFlowFirstSwap) != 0;
-    const size_t len = KeyIpVersion(h.key) == 4 ? 4 : 16;
+    const size_t len = s->ip_version == 4 ? 4 : 16;
     std::memcpy(s->network_a, swapped ? second : first, len);
     std::memcpy(s->network_b, swapped ? first : second, len);
   }
