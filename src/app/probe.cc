@@ -173,7 +173,10 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
 #endif
   r.backend.reset();
   // Everything below lives in EAL memory: free it before rte_eal_cleanup.
-  r.sflow.reset();  // stops and joins its thread first if start-up failed after Start
+  // Stops and joins its thread first if start-up failed after Start; its
+  // agent tables go with the process, as the RX tables below.
+  if (r.sflow) r.sflow->LeaveToProcessExit();
+  r.sflow.reset();
   r.dispatcher.reset();
   r.workers.clear();
   r.query_ports.clear();

@@ -225,10 +225,21 @@ bool SflowSource::FlushAll() noexcept {
   bool all = true;
   for (uint32_t i = 0; i < n; ++i) {
     FlowTable* t = table_ptrs_[i];
-    // Finish pending expiry work first, then hand over what is left.
-    all = all && t->AdvanceClock(t->now_ns()) && t->FlushAll();
+    // Finish pending expiry work first, then hand over what is left: the
+    // records of FlushAll, without taking each key and timer out one by one
+    // (Retire; an agent table taken again starts from an empty index).
+    all = all && t->AdvanceClock(t->now_ns()) && t->Retire();
   }
   return all;
+}
+
+void SflowSource::LeaveToProcessExit() noexcept {
+  quit_.store(true, std::memory_order_relaxed);
+  Join();
+  const uint32_t n = num_tables_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (table_ptrs_[i] != nullptr) table_ptrs_[i]->LeaveToProcessExit();
+  }
 }
 
 void SflowSource::Run() noexcept {

@@ -124,6 +124,12 @@ class SflowSource {
   void Tick(int64_t now_ns) noexcept;
   // Hands every flow over (expire path); true when all are out.
   bool FlushAll() noexcept;
+  // The process is about to exit: stops and joins the thread (its flows are
+  // handed over already when the control loop ended), then leaves the agent
+  // tables' memory to the exit instead of rewriting it
+  // (FlowTable::LeaveToProcessExit). Nothing may use the source after this
+  // but its destructor.
+  void LeaveToProcessExit() noexcept;
 
   RecordChannel* channel() const { return setup_.channel.get(); }
   QueryPort* query_port() const { return setup_.queries.get(); }

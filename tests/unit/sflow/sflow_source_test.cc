@@ -6,6 +6,7 @@
 // /proc/sys/net/core/rmem_max), not from the collector.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <rte_malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,14 +61,15 @@ TestDatagram From(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint32_t sequence 
 
 class SflowSourceTest : public ::testing::Test {
  protected:
-  void Build(uint32_t max_agents, std::vector<IpNetwork> allowed = {}, int64_t idle_ns = 0) {
+  void Build(uint32_t max_agents, std::vector<IpNetwork> allowed = {}, int64_t idle_ns = 0,
+             uint32_t max_flows = 64) {
     static std::atomic<int> n{0};
     SflowSetup setup;
     auto channel = RecordChannel::Create("sfsrc" + std::to_string(n++), 1024, -1);
     ASSERT_TRUE(channel.ok()) << channel.status();
     channel_ = channel->get();
     setup.channel = *std::move(channel);
-    setup.table.max_flows = 64;
+    setup.table.max_flows = max_flows;
     setup.max_agents = max_agents;
     setup.allowed = std::move(allowed);
     setup.agent_idle_ns = idle_ns;
@@ -134,6 +136,65 @@ TEST_F(SflowSourceTest, ScaledCountersSaturateAtTheLimits) {
   EXPECT_EQ(f.scaled_metric.ab_packets, 3 * int64_t{0xffffffff});
   EXPECT_EQ(f.scaled_metric.ab_bytes, INT64_MAX);
   EXPECT_EQ(f.scaled_metric.sampling_rate, int64_t{0xffffffff});
+}
+
+// The exit's flush hands every agent's flows over, each once, as final
+// records; an agent table used again afterwards starts empty and counts its
+// frames into new flows (the keys the flush left behind are gone).
+TEST_F(SflowSourceTest, FlushAllHandsEveryFlowOverAndTablesStayUsable) {
+  Build(4);
+  for (uint8_t f = 1; f <= 5; ++f) Send(From(192, 0, 2, 1), kT0, PeerAddress(), f);
+  for (uint8_t f = 1; f <= 3; ++f) Send(From(192, 0, 2, 2), kT0, PeerAddress(), f);
+  ASSERT_EQ(src_->agent_count(), 2u);
+  ASSERT_TRUE(src_->FlushAll());
+  const std::vector<FlowSnapshot> out = Drain();
+  ASSERT_EQ(out.size(), 8u);
+  for (const FlowSnapshot& r : out) {
+    EXPECT_EQ(r.event, FlowEvent::kExpire);
+    EXPECT_EQ(r.expire_reason, ExpireReason::kFlush);
+    EXPECT_EQ(r.metric.ab_packets + r.metric.ba_packets, 1) << r.transport_a;
+  }
+  EXPECT_EQ(src_->agent_table(0).size(), 0u);
+  EXPECT_EQ(src_->agent_table(1).size(), 0u);
+  Send(From(192, 0, 2, 1), kT0 + kSec, PeerAddress(), 1);
+  Send(From(192, 0, 2, 1), kT0 + kSec, PeerAddress(), 1);
+  const std::vector<FlowSnapshot> again = Live(0);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].metric.ab_packets, 2);
+}
+
+// At exit the agent tables' memory is left to the process: destroying the
+// source afterwards gives none of it back to the EAL heap (a free would
+// write every byte of it), where destroying it without gives it all back.
+TEST_F(SflowSourceTest, TablesLeftToTheProcessExitAreNotFreed) {
+  auto heap_bytes = [] {
+    rte_malloc_socket_stats st{};
+    uint64_t total = 0;
+    for (int socket = 0; socket < RTE_MAX_NUMA_NODES; ++socket) {
+      if (rte_malloc_get_socket_stats(socket, &st) == 0) total += st.heap_allocsz_bytes;
+    }
+    return total;
+  };
+  for (const bool leave : {false, true}) {
+    Build(4, {}, 0, 1u << 16);  // tables far larger than the rest of the source
+    Send(From(192, 0, 2, 1), kT0);
+    Send(From(192, 0, 2, 2), kT0);
+    ASSERT_EQ(src_->agent_count(), 2u);
+    ASSERT_TRUE(src_->FlushAll());
+    Drain();
+    const uint64_t tables = src_->agent_table(0).capacity();
+    ASSERT_GT(tables, 0u);
+    const uint64_t before = heap_bytes();
+    if (leave) src_->LeaveToProcessExit();
+    src_.reset();
+    const uint64_t freed = before - heap_bytes();
+    // Each agent table holds at least its records (FlowHot, 128 bytes a flow).
+    if (leave) {
+      EXPECT_LT(freed, 2 * tables * 128) << "the tables' arrays were freed";
+    } else {
+      EXPECT_GE(freed, 2 * tables * 128);
+    }
+  }
 }
 
 TEST_F(SflowSourceTest, AllowListChecksSenderAndAgent) {
