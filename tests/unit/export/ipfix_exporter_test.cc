@@ -204,7 +204,7 @@ TEST(IpfixExporterTest, FileReopenStartsANewFileWithTemplates) {
   for (uint64_t i = 0; i < 1000; ++i) (*h)->OnRecord(Flow(i));
   (*h)->Flush();
   // The exporter has written them once the file stops growing at their size.
-  for (int i = 0; i < 500 && (*h)->counters().delivered.load() < 1000; ++i) {
+  for (int i = 0; i < 1000 && (*h)->counters().delivered.load() < 1000; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ((*h)->counters().delivered.load(), 1000u);
@@ -460,7 +460,7 @@ TEST(IpfixExporterTest, TcpCollectorKilledWithUnreadBytesLosesNothing) {
     }
   }
   (*h)->Flush();
-  for (int i = 0; i < 500 && first->finished == 0; ++i) {
+  for (int i = 0; i < 1000 && first->finished == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   first->Stop();

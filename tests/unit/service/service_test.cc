@@ -263,7 +263,7 @@ TEST_F(ServiceTest, SubscribeReceivesMatchingRecordsAndCancelLeavesServerHealthy
   while (reader->Read(&f)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  for (int i = 0; i < 200 && backend_.subscriber_count() != 0; ++i) {
+  for (int i = 0; i < 1000 && backend_.subscriber_count() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(backend_.subscriber_count(), 0u);
