@@ -29,6 +29,10 @@
 // a random place in the table, as on a real link, where BM_Worker's walk
 // in creation order reads the records one after the other.
 // BM_Retire/<flows>: the records of a replay's end (below).
+// BM_RetireRing/<flows>: the same records written into a ring of 4608 slots
+// (a record channel's pool at the default --ring-size), each given a
+// Community ID as the control lcore's enhancer gives it: a slot is out of
+// the worker's nearest caches when it comes round again, as in a probe.
 // BM_WorkerNic/<flows>: BM_Worker's traffic in a NIC-like set of 1024 mbufs
 // recycled burst after burst (bench_common.h RecycledFrames): the same
 // conversations without BM_Worker's mbuf cache misses.
@@ -54,6 +58,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -98,6 +103,25 @@ void AddPort(S& ws, const RxQueueSpec& q) {
   if constexpr (requires { ws.ports.push_back(q); }) ws.ports.push_back(q);
 }
 
+// Slots in turn, as a record channel's pool hands them out; publishing a
+// record does to it what the control lcore's Community ID enhancer does.
+struct RingSink {
+  static constexpr size_t kSlots = 4096 + 512;
+  std::vector<FlowSnapshot> slots = std::vector<FlowSnapshot>(kSlots);
+  size_t next = 0;
+  static FlowSnapshot* Acquire(void* ctx) {
+    auto* r = static_cast<RingSink*>(ctx);
+    FlowSnapshot* s = &r->slots[r->next];
+    r->next = r->next + 1 == kSlots ? 0 : r->next + 1;
+    return s;
+  }
+  static void Publish(void*, FlowSnapshot* s) {
+    static constexpr char kId[] = "1:p2mFo/qqnJKWY7y1t2PvE8hjnJ8=";
+    std::memcpy(s->community_id, kId, sizeof(kId));
+  }
+  RecordSink AsSink() { return RecordSink{this, &Acquire, &Publish}; }
+};
+
 struct Rig {
   bench::DiscardSink sink;
   std::unique_ptr<FlowTable> table;
@@ -106,7 +130,7 @@ struct Rig {
   explicit Rig(uint32_t max_flows, OverloadPolicy overload = OverloadPolicy::kEvictOldest,
                uint32_t (*hash_fn)(const void*, uint32_t, uint32_t) = nullptr,
                bool tcp_trackers = false, uint32_t keep_expired_max = 0, int64_t expire_ns = 0,
-               bool app = false) {
+               bool app = false, const RecordSink* records = nullptr) {
     static std::atomic<int> n = 0;  // BM_WorkerScale builds rigs in several threads
     FlowTableOptions o;
     o.name = "bench" + std::to_string(n++);
@@ -125,7 +149,7 @@ struct Rig {
       o.app_metadata = app;
       o.extra_layers = app ? 7 : 0;
     }
-    table = std::move(FlowTable::Create(o, sink.AsSink()).value());
+    table = std::move(FlowTable::Create(o, records != nullptr ? *records : sink.AsSink()).value());
     WorkerSetup ws;
     if constexpr (requires { ws.app_payload; }) ws.app_payload = app;
     RxQueueSpec q;
@@ -225,10 +249,11 @@ void BM_WorkerAppNew(benchmark::State& state) {
 // The end of a replay: a table of <flows> conversations (filled outside the
 // timing, each round) retired, every flow's final record built
 // (FillSnapshot) and handed to a sink that discards it: records per second.
-void BM_Retire(benchmark::State& state) {
+void RunRetire(benchmark::State& state, const RecordSink* sink) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   bench::Frames frames(flows);
-  Rig rig(flows + flows / 4 + 1024);
+  Rig rig(flows + flows / 4 + 1024, OverloadPolicy::kEvictOldest, nullptr, false, 0, 0, false,
+          sink);
   uint64_t records = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -243,6 +268,14 @@ void BM_Retire(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(records), benchmark::Counter::kIsRate);
   state.counters["ns_per_record"] = benchmark::Counter(
       static_cast<double>(records), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_Retire(benchmark::State& state) { RunRetire(state, nullptr); }
+
+void BM_RetireRing(benchmark::State& state) {
+  RingSink ring;
+  const RecordSink sink = ring.AsSink();
+  RunRetire(state, &sink);
 }
 
 void BM_WorkerNic(benchmark::State& state) {
@@ -489,6 +522,7 @@ BENCHMARK(BM_WorkerRandom)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_WorkerNic)->Arg(1 << 10)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->MinTime(2.0);
 BENCHMARK(BM_NewFlows)->Arg(1 << 20)->MinTime(2.0);
 BENCHMARK(BM_Retire)->Arg(1 << 20)->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RetireRing)->Arg(1 << 20)->Iterations(5)->Unit(benchmark::kMillisecond);
 // Trackers off and on side by side, for each mix, at 1k and 1M flows.
 BENCHMARK(BM_WorkerTcp)
     ->ArgsProduct({{1 << 10, 1 << 20}, {0, 1}, {0, 1}})
