@@ -236,10 +236,9 @@ bool SflowSource::FlushAll() noexcept {
 void SflowSource::LeaveToProcessExit() noexcept {
   quit_.store(true, std::memory_order_relaxed);
   Join();
+  // Slots below num_tables_ all hold a table (FindOrAddAgent fills them in order).
   const uint32_t n = num_tables_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < n; ++i) {
-    if (table_ptrs_[i] != nullptr) table_ptrs_[i]->LeaveToProcessExit();
-  }
+  for (uint32_t i = 0; i < n; ++i) table_ptrs_[i]->LeaveToProcessExit();
 }
 
 void SflowSource::Run() noexcept {

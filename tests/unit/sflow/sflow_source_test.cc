@@ -182,17 +182,17 @@ TEST_F(SflowSourceTest, TablesLeftToTheProcessExitAreNotFreed) {
     ASSERT_EQ(src_->agent_count(), 2u);
     ASSERT_TRUE(src_->FlushAll());
     Drain();
-    const uint64_t tables = src_->agent_table(0).capacity();
-    ASSERT_GT(tables, 0u);
+    const uint64_t flows = src_->agent_table(0).capacity();  // each agent table's
+    ASSERT_GT(flows, 0u);
     const uint64_t before = heap_bytes();
     if (leave) src_->LeaveToProcessExit();
     src_.reset();
     const uint64_t freed = before - heap_bytes();
     // Each agent table holds at least its records (FlowHot, 128 bytes a flow).
     if (leave) {
-      EXPECT_LT(freed, 2 * tables * 128) << "the tables' arrays were freed";
+      EXPECT_LT(freed, 2 * flows * 128) << "the tables' arrays were freed";
     } else {
-      EXPECT_GE(freed, 2 * tables * 128);
+      EXPECT_GE(freed, 2 * flows * 128);
     }
   }
 }
