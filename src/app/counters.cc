@@ -146,6 +146,7 @@ void CollectIpfix(const Running& r, Summary* s) {
     s->Add(absl::StrCat(prefix, "bytes"), c.bytes.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "reconnects"), c.reconnects.load(std::memory_order_relaxed));
     s->Add(absl::StrCat(prefix, "spool_bytes"), c.spool_bytes.load(std::memory_order_relaxed));
+    s->Add(absl::StrCat(prefix, "strings_cut"), c.strings_cut.load(std::memory_order_relaxed));
   }
 }
 

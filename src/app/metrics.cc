@@ -162,6 +162,8 @@ const std::vector<Rule>& Rules() {
        "TCP connections an IPFIX destination made after losing one."},
       {R"(output\.(ipfix:.+)\.spool_bytes)", "skyprobe_ipfix_spool_bytes", kG, {"output"},
        "Bytes an IPFIX destination holds in its spool now, not yet delivered."},
+      {R"(output\.(ipfix:.+)\.strings_cut)", "skyprobe_ipfix_strings_cut_total", kC,
+       {"output"}, "IPFIX records whose application metadata strings were cut to fit a record."},
       // The RX loop: time between two polls of a worker (capture/loop_gap.h),
       // percentiles since start, from each worker's histogram and from all of
       // them merged (not a sum: worker="all"). Seconds, as Prometheus wants.

@@ -48,6 +48,7 @@ ipfix::IpfixOptions IpfixOptionsOf(const Config& cfg, const IpfixDestination& d,
   o.encoder.pen = cfg.ipfix_pen;
   o.encoder.uniflow = cfg.ipfix_uniflow;
   o.encoder.node_tid = cfg.node_tid;
+  o.encoder.app_metadata = cfg.app_metadata;
   o.encoder.points = std::move(points);  // filled by SetUpPorts, before any record is encoded
   return o;
 }

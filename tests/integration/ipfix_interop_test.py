@@ -12,11 +12,11 @@
   every message as it arrives; its raw stream, read again, equals the JSON
   records element by element.
 - tshark decodes every message of a UDP export (with skyprobe's enterprise
-  elements, tunnels and MPLS label stacks) with no malformed packet and no
-  expert warning, and counts every record.
+  elements, tunnels, MPLS label stacks and application metadata) with no
+  malformed packet and no expert warning, counts every record, and reads
+  each HTTP request's Host from IANA's httpRequestHost.
 """
 
-import collections
 import json
 import os
 import shutil
@@ -27,6 +27,7 @@ import sys
 import time
 import unittest
 
+import app_meta_test
 import ipfix_records as ir
 import skyprobe_harness as h
 from ipfix_test import require_ipfix_module, tool
@@ -364,6 +365,7 @@ class IpfixInteropTest(unittest.TestCase):
             run = h.run_skyprobe(['--pcap', pcap, '--pcap',
                                   os.path.join(h.source_root(), 'tests', 'data', 'demo.pcap'),
                                   '--pcap', tunnels_capture(self.out),
+                                  '--pcap', app_meta_test.capture(), '--app-metadata',
                                   '--ipfix', 'udp://127.0.0.1:%d' % port, '--ipfix-pen',
                                   str(ir.PEN), '--ipfix-mtu', '1200'],
                                  json_path=json_path, timeout=120)
@@ -400,6 +402,14 @@ class IpfixInteropTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=120, check=True)
         decoded = sum(len(line.split(',')) for line in reasons.stdout.split() if line)
         self.assertEqual(decoded, len(run.records))
+        # HTTP's IANA elements (459, 460) by tshark's names, one per record with them.
+        hosts = subprocess.run([tshark, '-r', wrapped, '-T', 'fields', '-E', 'aggregator=\x1f',
+                                '-e', 'cflow.http_request_host'],
+                               capture_output=True, text=True, timeout=120, check=True)
+        got = sorted(v for line in hosts.stdout.splitlines() for v in line.split('\x1f') if v)
+        want = sorted(r['HTTP']['Host'] for r in run.records if 'Host' in r.get('HTTP', {}))
+        self.assertGreater(len(want), 10)
+        self.assertEqual(got, want)
         self.assertEqual(len(frames), run.summary['output.ipfix:udp://127.0.0.1:%d.messages'
                                                   % port])
 

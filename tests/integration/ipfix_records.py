@@ -55,10 +55,39 @@ def ipfix_available():
     return None
 
 
+# IANA elements newer than python3-ipfix's registry file, as IANA's registry
+# lists them (tshark's and libfixbuf's decoders know them by these numbers).
+NEWER_IANA = ['httpRequestMethod(459)<string>', 'httpRequestHost(460)<string>']
+# The application metadata under the PEN (--app-metadata), as named by the
+# export's own RFC 5610 type records.
+APP_ELEMENTS = ['TLSSNI', 'TLSALPN', 'TLSVersion', 'TLSJA3', 'TLSJA4', 'DNSQueryName',
+                'DNSQueryType', 'DNSResponseCode']
+# The JSON record's TLS.Version and DNSQuery names (record/app_format.h,
+# record/dns_message.h) as the numbers IPFIX carries.
+TLS_VERSION_NUMBERS = {'TLS 1.3': 0x0304, 'TLS 1.2': 0x0303, 'TLS 1.1': 0x0302,
+                       'TLS 1.0': 0x0301, 'SSL 3.0': 0x0300}
+DNS_TYPE_NUMBERS = {'A': 1, 'NS': 2, 'CNAME': 5, 'SOA': 6, 'PTR': 12, 'MX': 15, 'TXT': 16,
+                    'AAAA': 28, 'SRV': 33, 'ANY': 255}
+DNS_RCODE_NUMBERS = {'NOERROR': 0, 'FORMERR': 1, 'SERVFAIL': 2, 'NXDOMAIN': 3, 'NOTIMP': 4,
+                     'REFUSED': 5}
+
+
+def _number(name, table, prefix):
+    """A JSON mnemonic as its number: the table's, else PREFIX and the number
+    (decimal; hexadecimal after '0x')."""
+    if name in table:
+        return table[name]
+    if not name.startswith(prefix):
+        raise ValueError('%r: a name this test does not know' % name)
+    return int(name[len(prefix):], 16 if prefix == '0x' else 10)
+
+
 def _fresh_model():
     ipfix.ie.clear_infomodel()
     ipfix.ie.use_iana_default()
     ipfix.ie.use_5103_default()
+    for spec in NEWER_IANA:
+        ipfix.ie.for_spec(spec)
 
 
 def _records(data):
@@ -182,6 +211,28 @@ def expected_elements(rec, input_index=None, pen=None, node_tid=''):
         e[MPLS_ELEMENTS[0]] = None
         for name in MPLS_ELEMENTS[1:]:
             e[name] = OPTIONAL
+    http = rec.get('HTTP') or {}
+    if 'Method' in http:
+        e['httpRequestMethod'] = http['Method']
+    if 'Host' in http:
+        e['httpRequestHost'] = http['Host']
+    tls = rec.get('TLS')
+    if pen and tls:
+        e['TLSVersion'] = _number(tls['Version'], TLS_VERSION_NUMBERS, '0x')
+        if 'SNI' in tls:
+            e['TLSSNI'] = tls['SNI']
+        if tls.get('ALPN'):
+            e['TLSALPN'] = ','.join(tls['ALPN'])
+        if 'JA3' in tls:
+            e['TLSJA3'] = tls['JA3']
+            e['TLSJA4'] = tls['JA4']
+    dns = rec.get('DNSQuery')
+    if pen and dns:
+        if 'Name' in dns:
+            e['DNSQueryName'] = dns['Name']
+            e['DNSQueryType'] = _number(dns['Type'], DNS_TYPE_NUMBERS, 'TYPE')
+        if 'ResponseCode' in dns:
+            e['DNSResponseCode'] = _number(dns['ResponseCode'], DNS_RCODE_NUMBERS, 'RCODE')
     if pen:
         e['TrackingID'] = int(rec['TrackingID'], 16)
         e['L3TrackingID'] = int(rec['L3TrackingID'], 16)

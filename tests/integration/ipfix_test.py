@@ -96,7 +96,8 @@ class IpfixFileTest(unittest.TestCase):
                                      'LayersPath', 'Application', 'NodeTID', 'CommunityID'] +
                                     [side + name for side in ('AB', 'BA')
                                      for name in ir.HEALTH_COUNTERS] +
-                                    ['ServerHandshakeLatency', 'ClientHandshakeLatency']))
+                                    ['ServerHandshakeLatency', 'ClientHandshakeLatency'] +
+                                    ir.APP_ELEMENTS))
         else:
             self.assertEqual(types, [])
         problems = ir.compare_with_json(run.records, flows, inputs=inputs or (lambda r: 1),
@@ -327,6 +328,82 @@ class IpfixFileTest(unittest.TestCase):
                                for f in with_health), 0)
         self.assertGreater(sum(f['ABLostSegments'] + f['BALostSegments'] for f in with_health), 0)
         self.assertTrue(any('ServerHandshakeLatency' in f for f in with_health))
+
+    def test_application_metadata_against_tshark(self):
+        """--app-metadata on the generated TLS/HTTP/DNS capture
+        (tests/data/gen_pcap_app.py): every record equals the JSON record
+        element by element (check), and, flow by flow, what python3-ipfix reads
+        from the export equals tshark's view of the capture itself:
+        httpRequestMethod and httpRequestHost (IANA) are http.request.method
+        and http.host; TLSSNI, TLSALPN and TLSJA3 are the ClientHello's
+        extensions_server_name, its extensions_alpn_str joined by ',' and its
+        ja3; DNSQueryName, DNSQueryType and DNSResponseCode are dns.qry.name
+        and dns.qry.type of the flow's latest DNS message and dns.flags.rcode
+        of its latest response. Without a PEN, HTTP's two IANA elements
+        still go out."""
+        import app_meta_test as am  # pylint: disable=import-outside-toplevel
+        tshark = h.tshark_path()
+        pcap = am.capture()
+        run, path = self.export([pcap], ['--ipfix-pen', str(PEN), '--app-metadata'],
+                                label='app-metadata')
+        records = self.check(run, path)
+        final = {}
+        for rec in records:  # the last record of each flow
+            final[rec['flowId']] = rec
+        by_key = collections.defaultdict(list)
+        for rec in final.values():
+            if 'sourceTransportPort' not in rec:
+                continue
+            v6 = 'sourceIPv6Address' in rec
+            src = rec['sourceIPv6Address' if v6 else 'sourceIPv4Address']
+            dst = rec['destinationIPv6Address' if v6 else 'destinationIPv4Address']
+            by_key[am.conversation_key(am.endpoint(src, rec['sourceTransportPort']),
+                                       am.endpoint(dst, rec['destinationTransportPort']))
+                   ].append(rec)
+        diffs = []
+
+        def compare(key, want):
+            got = by_key.get(key)
+            if not got or len(got) != 1:
+                diffs.append('%s: %d IPFIX flows' % (sorted(key), len(got or [])))
+                return
+            for name, value in want.items():
+                if got[0].get(name) != value:
+                    diffs.append('%s %s: tshark %r, IPFIX %r'
+                                 % (sorted(key), name, value, got[0].get(name)))
+
+        http = am.tshark_rows(tshark, pcap, 'http.request', ['http.request.method', 'http.host'])
+        self.assertGreaterEqual(len(http), 16)
+        for row in http:
+            compare(row['key'], {'httpRequestMethod': am.text(row['http.request.method']),
+                                 'httpRequestHost': am.text(row['http.host'])})
+        hellos = am.tshark_rows(tshark, pcap, 'tls.handshake.type == 1', am.TLS_FIELDS)
+        self.assertGreaterEqual(len(hellos), 50)
+        for row in hellos:
+            alpn = [v.decode('latin-1') for v in row['tls.handshake.extensions_alpn_str']]
+            compare(row['key'], {'TLSSNI': am.text(row['tls.handshake.extensions_server_name']),
+                                 'TLSALPN': ','.join(alpn) or None,
+                                 'TLSJA3': am.text(row['tls.handshake.ja3'])})
+        latest, response = {}, {}
+        for row in am.tshark_rows(tshark, pcap, 'dns', ['dns.qry.name', 'dns.qry.type',
+                                                         'dns.flags.response', 'dns.flags.rcode']):
+            latest[row['key']] = row  # frame order: the last one wins
+            if am.text(row['dns.flags.response']) in ('1', 'True'):
+                response[row['key']] = row
+        self.assertGreaterEqual(len(latest), 16)
+        for key, row in latest.items():
+            want = {'DNSQueryName': am.text(row['dns.qry.name']),
+                    'DNSQueryType': int(am.text(row['dns.qry.type']))}
+            if key in response:
+                want['DNSResponseCode'] = int(am.text(response[key]['dns.flags.rcode']))
+            compare(key, want)
+        self.assertFalse(diffs, '%d differences:\n  %s' % (len(diffs), '\n  '.join(diffs[:30])))
+        # Without a PEN: the HTTP elements, nothing else of the metadata.
+        run, path = self.export([pcap], ['--app-metadata'], label='app-metadata-iana')
+        records = self.check(run, path, pen=False)
+        hosts = sum('httpRequestHost' in r for r in records)
+        self.assertEqual(hosts, sum('Host' in (rec.get('HTTP') or {}) for rec in run.records))
+        self.assertGreater(hosts, 10)
 
     def test_without_pen_only_iana_elements(self):
         trace = os.path.join(h.shared_dir('skydive'), 'geneve.pcap')

@@ -62,6 +62,8 @@ constexpr Ie kIana[] = {
     ie::kMplsTopLabelStackSection,
     ie::kMplsLabelStackSection2,
     ie::kMplsLabelStackSection3,
+    ie::kHttpRequestMethod,
+    ie::kHttpRequestHost,
     ie::kPrivateEnterpriseNumber,
     ie::kInformationElementId,
     ie::kInformationElementDataType,

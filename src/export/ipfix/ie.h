@@ -97,6 +97,13 @@ inline constexpr Ie kMplsLabelStackSection2{"mplsLabelStackSection2", 71, 0, IeT
                                             3};
 inline constexpr Ie kMplsLabelStackSection3{"mplsLabelStackSection3", 72, 0, IeType::kOctetArray,
                                             3};
+// The HTTP request of a flow (--app-metadata; RFC 7011 strings). IANA
+// registered them after the registry file python3-ipfix ships: the unit test
+// checks them against the IANA registry's entries written out in the test,
+// the integration test against tshark's and libfixbuf's decoders.
+inline constexpr Ie kHttpRequestMethod{"httpRequestMethod", 459, 0, IeType::kString,
+                                       kVariableLength};
+inline constexpr Ie kHttpRequestHost{"httpRequestHost", 460, 0, IeType::kString, kVariableLength};
 
 // RFC 5610 type information records (an options template scoped on these two).
 inline constexpr Ie kPrivateEnterpriseNumber{"privateEnterpriseNumber", 346, 0, IeType::kUnsigned32,
@@ -199,6 +206,24 @@ inline constexpr EnterpriseIe kEnterpriseElements[] = {
      IeUnits::kMicroseconds, 8, "SYN to SYN/ACK at the probe"},
     {"ClientHandshakeLatency", 22, IeType::kUnsigned64, IeSemantics::kQuantity,
      IeUnits::kMicroseconds, 8, "SYN/ACK to the client's ACK at the probe"},
+    // Application metadata (--app-metadata; docs/app-metadata.md): the JSON
+    // record's TLS and DNSQuery objects. IANA has no elements for them.
+    {"TLSSNI", 23, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
+     "server_name of the flow's first TLS ClientHello"},
+    {"TLSALPN", 24, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
+     "ALPN protocol names of that ClientHello, joined by commas"},
+    {"TLSVersion", 25, IeType::kUnsigned16, IeSemantics::kIdentifier, IeUnits::kNone, 2,
+     "TLS version it offers (0x0304: TLS 1.3)"},
+    {"TLSJA3", 26, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
+     "JA3 client fingerprint (MD5, 32 hex digits)"},
+    {"TLSJA4", 27, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
+     "JA4 client fingerprint"},
+    {"DNSQueryName", 28, IeType::kString, IeSemantics::kDefault, IeUnits::kNone, kVariableLength,
+     "first question name of the flow's latest DNS message"},
+    {"DNSQueryType", 29, IeType::kUnsigned16, IeSemantics::kIdentifier, IeUnits::kNone, 2,
+     "its question type (1: A, 28: AAAA)"},
+    {"DNSResponseCode", 30, IeType::kUnsigned8, IeSemantics::kIdentifier, IeUnits::kNone, 1,
+     "RCODE of the flow's latest DNS response"},
 };
 inline constexpr int kEnterpriseTrackingId = 0;
 inline constexpr int kEnterpriseL3TrackingId = 1;

@@ -32,7 +32,9 @@ void IpfixHandler::OnRecord(const FlowSnapshot& s) {
 }
 
 void IpfixHandler::Flush() {
-  if (!closed_ && !current_->bytes.empty()) Submit(false);
+  if (closed_) return;
+  counters_.strings_cut.store(encoder_.strings_cut(), std::memory_order_relaxed);
+  if (!current_->bytes.empty()) Submit(false);
 }
 
 void IpfixHandler::Submit(bool at_close) {
@@ -86,6 +88,7 @@ void IpfixHandler::Reopen() {
 
 absl::Status IpfixHandler::Close() {
   if (closed_ || exporter_ == nullptr) return absl::OkStatus();
+  counters_.strings_cut.store(encoder_.strings_cut(), std::memory_order_relaxed);
   if (!current_->bytes.empty()) Submit(true);
   closed_ = true;
   absl::Status st = exporter_->Finish();

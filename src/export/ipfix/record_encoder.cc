@@ -72,6 +72,10 @@ const Ie& IanaIeOf(FieldKind k) {
       return ie::kMplsLabelStackSection2;
     case FieldKind::kMplsLabel3:
       return ie::kMplsLabelStackSection3;
+    case FieldKind::kHttpRequestMethod:
+      return ie::kHttpRequestMethod;
+    case FieldKind::kHttpRequestHost:
+      return ie::kHttpRequestHost;
     default:
       return ie::kGreKey;
   }
@@ -82,6 +86,13 @@ static_assert(kMaxMplsEntries == 3, "a FieldKind and a shape bit per label stack
 bool IsEnterprise(FieldKind k) { return k >= FieldKind::kTrackingId; }
 const EnterpriseIe& EnterpriseIeOf(FieldKind k) {
   return kEnterpriseElements[static_cast<int>(k) - static_cast<int>(FieldKind::kTrackingId)];
+}
+
+// The bytes a field takes in a record at least: its length, a string its
+// one length octet.
+size_t FieldBytes(FieldKind k) {
+  const uint16_t len = IsEnterprise(k) ? EnterpriseIeOf(k).length : IanaIeOf(k).length;
+  return len == kVariableLength ? 1 : len;
 }
 
 // The tunnel header that gave the flow its Network.ID (the last one in its
@@ -111,6 +122,31 @@ uint8_t* PutString(uint8_t* p, std::string_view v) {
     p = Put16(p, static_cast<uint16_t>(n));
   }
   return PutBytes(p, v.data(), n);
+}
+
+// A string in at most `room` bytes, its length octets included (room >= 1);
+// `*cut` set when it had to be shortened.
+uint8_t* PutStringWithin(uint8_t* p, std::string_view v, size_t room, bool* cut) {
+  size_t n = std::min(v.size(), kMaxStringBytes);
+  if (n + (n < 255 ? 1 : 3) > room) {
+    n = room >= 258 ? room - 3 : std::min<size_t>(room - 1, 254);
+    *cut = true;
+  }
+  return PutString(p, v.substr(0, n));
+}
+
+// Shape bits of a record's application metadata.
+Shape AppShapeOf(const AppValues& v) {
+  Shape sh = 0;
+  if (!v.http_method.empty()) sh |= shape::kHttpMethod;
+  if (!v.http_host.empty()) sh |= shape::kHttpHost;
+  if (v.tls) sh |= shape::kTlsVersion;
+  if (!v.sni.empty()) sh |= shape::kTlsSni;
+  if (!v.alpn.empty()) sh |= shape::kTlsAlpn;
+  if (!v.ja4.empty()) sh |= shape::kTlsFingerprints;
+  if (v.dns_question) sh |= shape::kDnsQuestion;
+  if (v.dns_rcode) sh |= shape::kDnsRcode;
+  return sh;
 }
 
 // IPFIX counters are unsigned; the table's never go negative, but a
@@ -169,7 +205,45 @@ uint8_t ProtocolOf(const FlowSnapshot& s) {
   return 0;
 }
 
+void ReadAppValues(const FlowSnapshot& s, const EncoderOptions& o, AppValues* v) {
+  v->http_method = v->http_host = v->sni = v->alpn = v->ja3 = v->ja4 = v->dns_name = {};
+  v->tls = v->dns_question = v->dns_rcode = false;
+  const AppMeta* m = o.app_metadata ? s.app.get() : nullptr;
+  if (m == nullptr) return;
+  if (HasHttp(*m)) {
+    v->http_method = HttpMethodOf(*m);
+    v->http_host = HttpHostOf(*m);
+  }
+  if (o.pen == 0) return;
+  if (HasTls(*m)) {
+    v->tls = true;
+    v->tls_version = m->tls.version;
+    v->sni = TlsSni(*m);
+    v->ja4 = Ja4Of(*m);
+    v->text.clear();
+    AppendTlsAlpnJoined(*m, &v->text);
+    const size_t alpn_len = v->text.size();
+    AppendJa3(*m, &v->text);  // empty when the fingerprints were not taken
+    v->alpn = std::string_view(v->text).substr(0, alpn_len);
+    v->ja3 = std::string_view(v->text).substr(alpn_len);
+    if (v->ja3.empty()) v->ja4 = {};  // both or neither (kTlsFingerprints)
+  }
+  if (ReadDnsSummary(*m, &v->dns)) {
+    v->dns_question = v->dns.has_question;
+    v->dns_type = v->dns.type;
+    v->dns_name = v->dns.name;
+    v->dns_rcode = v->dns.has_rcode;
+    v->rcode = v->dns.rcode;
+  }
+}
+
 Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
+  AppValues app;
+  ReadAppValues(s, o, &app);
+  return BaseShapeOf(s, o) | AppShapeOf(app);
+}
+
+Shape BaseShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   Shape sh = 0;
   if (s.ip_version == 4) sh |= shape::kIpv4;
   if (s.ip_version == 6) sh |= shape::kIpv6;
@@ -254,6 +328,17 @@ std::vector<FieldKind> FieldsOf(Shape sh) {
        K::kBaLostSegments, K::kAbDupAcks, K::kBaDupAcks, K::kAbZeroWindows, K::kBaZeroWindows});
   add(shape::kServerHandshake, {K::kServerHandshakeLatency});
   add(shape::kClientHandshake, {K::kClientHandshakeLatency});
+  // The application metadata last, fixed sizes before strings (the strings
+  // share what room the record has left: AppendRecord).
+  add(shape::kHttpMethod, {K::kHttpRequestMethod});
+  add(shape::kHttpHost, {K::kHttpRequestHost});
+  add(shape::kTlsVersion, {K::kTlsVersion});
+  add(shape::kTlsSni, {K::kTlsSni});
+  add(shape::kTlsAlpn, {K::kTlsAlpn});
+  add(shape::kTlsFingerprints, {K::kTlsJa3, K::kTlsJa4});
+  add(shape::kDnsQuestion, {K::kDnsQueryType});
+  add(shape::kDnsRcode, {K::kDnsResponseCode});
+  add(shape::kDnsQuestion, {K::kDnsQueryName});
   return f;
 }
 
@@ -368,8 +453,12 @@ const RecordEncoder::Template& RecordEncoder::TemplateFor(Shape shape, ByteBuffe
   uint32_t index;
   if (it == index_.end()) {
     index = static_cast<uint32_t>(templates_.size());
-    templates_.push_back(
-        Template{shape, static_cast<uint16_t>(kFirstDataTemplateId + index), FieldsOf(shape)});
+    Template t{shape, static_cast<uint16_t>(kFirstDataTemplateId + index), FieldsOf(shape), {}};
+    t.min_after.assign(t.fields.size(), 0);
+    for (size_t i = t.fields.size(); i-- > 1;) {
+      t.min_after[i - 1] = static_cast<uint16_t>(t.min_after[i] + FieldBytes(t.fields[i]));
+    }
+    templates_.push_back(std::move(t));
     index_.emplace(shape, index);
     AppendTemplate(templates_.back(), out);
   } else {
@@ -389,17 +478,33 @@ void RecordEncoder::Append(const FlowSnapshot& s, ByteBuffer* out) {
   // Uniflow with B to A packets: that direction too, as the companion of the
   // first (entry.h), right after it: its template (a new shape when the
   // reverse has no ICMP type) goes first.
+  // The reverse has the same metadata (ReverseOf copies it).
   ReverseOf(s, &reverse_);
-  TemplateFor(ShapeOf(reverse_, opts_), out);
+  TemplateFor(BaseShapeOf(reverse_, opts_) | ReadApp(s), out);
   AppendRecord(s, out, false);
   AppendRecord(reverse_, out, true);
 }
 
+Shape RecordEncoder::ReadApp(const FlowSnapshot& s) {
+  // Off, app_ is left as it is: no field of a template reads it then.
+  if (!opts_.app_metadata) return 0;
+  ReadAppValues(s, opts_, &app_);
+  return AppShapeOf(app_);
+}
+
 void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool companion) {
-  const Template& t = TemplateFor(ShapeOf(s, opts_), out);
+  const Template& t = TemplateFor(BaseShapeOf(s, opts_) | ReadApp(s), out);
   const FlowMetric& d = s.has_last_update_metric ? s.last_update_metric : s.metric;
-  uint8_t* p = BeginEntry(out, t.id, kMaxRecordBytes, false, companion);
-  for (const FieldKind k : t.fields) {
+  uint8_t* const begin = BeginEntry(out, t.id, kMaxRecordBytes, false, companion);
+  uint8_t* p = begin;
+  bool cut = false;
+  // A string's room: what the record has left less the least the fields
+  // after it take (FieldBytes: a string at least its length octet).
+  auto room = [&](size_t i) {
+    return kMaxRecordBytes - static_cast<size_t>(p - begin) - t.min_after[i];
+  };
+  for (size_t i = 0; i < t.fields.size(); ++i) {
+    const FieldKind k = t.fields[i];
     switch (k) {
       case FieldKind::kFlowId:
         p = Put64(p, s.uuid);
@@ -429,7 +534,7 @@ void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool co
         p = Put32(p, s.input);
         break;
       case FieldKind::kInterfaceName:
-        p = PutString(p, RecordCaptureId(s, "", opts_.points.get()));
+        p = PutStringWithin(p, RecordCaptureId(s, "", opts_.points.get()), room(i), &cut);
         break;
       case FieldKind::kIpVersion:
         p = Put8(p, s.ip_version);
@@ -507,16 +612,16 @@ void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool co
       case FieldKind::kLayersPath:
         scratch_.clear();
         AppendLayersPath(s, &scratch_);
-        p = PutString(p, scratch_);
+        p = PutStringWithin(p, scratch_, room(i), &cut);
         break;
       case FieldKind::kApplication:
-        p = PutString(p, ApplicationName(s));
+        p = PutStringWithin(p, ApplicationName(s), room(i), &cut);
         break;
       case FieldKind::kNodeTid:
-        p = PutString(p, RecordNodeTid(s, opts_.node_tid, opts_.points.get()));
+        p = PutStringWithin(p, RecordNodeTid(s, opts_.node_tid, opts_.points.get()), room(i), &cut);
         break;
       case FieldKind::kCommunityId:
-        p = PutString(p, CommunityId(s));
+        p = PutStringWithin(p, CommunityId(s), room(i), &cut);
         break;
       case FieldKind::kAbRetransmissions:
       case FieldKind::kBaRetransmissions:
@@ -538,8 +643,39 @@ void RecordEncoder::AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool co
       case FieldKind::kClientHandshakeLatency:
         p = Put64(p, Counter(s.tcp_metric.client_handshake_us));
         break;
+      case FieldKind::kHttpRequestMethod:
+        p = PutStringWithin(p, app_.http_method, room(i), &cut);
+        break;
+      case FieldKind::kHttpRequestHost:
+        p = PutStringWithin(p, app_.http_host, room(i), &cut);
+        break;
+      case FieldKind::kTlsSni:
+        p = PutStringWithin(p, app_.sni, room(i), &cut);
+        break;
+      case FieldKind::kTlsAlpn:
+        p = PutStringWithin(p, app_.alpn, room(i), &cut);
+        break;
+      case FieldKind::kTlsVersion:
+        p = Put16(p, app_.tls_version);
+        break;
+      case FieldKind::kTlsJa3:
+        p = PutStringWithin(p, app_.ja3, room(i), &cut);
+        break;
+      case FieldKind::kTlsJa4:
+        p = PutStringWithin(p, app_.ja4, room(i), &cut);
+        break;
+      case FieldKind::kDnsQueryName:
+        p = PutStringWithin(p, app_.dns_name, room(i), &cut);
+        break;
+      case FieldKind::kDnsQueryType:
+        p = Put16(p, app_.dns_type);
+        break;
+      case FieldKind::kDnsResponseCode:
+        p = Put8(p, app_.rcode);
+        break;
     }
   }
+  if (cut && !companion) ++strings_cut_;
   EndEntry(out, p);
 }
 

@@ -22,6 +22,17 @@
 //     ABRetransmissions ... BAZeroWindows, totals since the flow's first
 //     packet as in the JSON record, and the handshake latencies (us) once
 //     measured.
+//   - application metadata (--app-metadata): an HTTP request's method and
+//     Host as IANA's httpRequestMethod and httpRequestHost, with or without a
+//     PEN; with one, the TLS ClientHello's SNI, ALPN names (joined by ','),
+//     offered version and JA3/JA4 fingerprints, and the DNS summary's question
+//     name, type and response code, each only when the JSON record has it.
+//     They come last in a record.
+// A record never exceeds kMaxRecordBytes: each string is cut to what the
+// record has left once the fields after it have their least (the CaptureID
+// first, the application metadata last), and a record with a string cut so
+// is counted (strings_cut). Only strings near their 255-byte limit together
+// (a NodeTID, a CaptureID, a LayersPath of 16 long layer names) come to it.
 // With EncoderOptions::uniflow a record is one or two uniflow data records
 // instead (ReverseOf: the B to A one); both carry the flow's flowId.
 //
@@ -32,11 +43,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
-#include <unordered_map>
 #include "export/ipfix/entry.h"
 #include "export/ipfix/ie.h"
+#include "record/app_format.h"
 #include "record/capture_points.h"
 #include "record/flow_snapshot.h"
 
@@ -54,6 +67,9 @@ struct EncoderOptions {
   // without RFC 5103's reverse elements: A to B always, then B to A (its
   // addresses, ports, MACs and TCP flags swapped in) when it has packets.
   bool uniflow = false;
+  // --app-metadata: records may carry application metadata. Off, the
+  // encoder never reads a record's (its line of the record stays untouched).
+  bool app_metadata = false;
 };
 
 // One field of a template, in record order.
@@ -89,6 +105,8 @@ enum class FieldKind : uint8_t {
   kMplsLabel1,  // the top label stack entry
   kMplsLabel2,
   kMplsLabel3,
+  kHttpRequestMethod,
+  kHttpRequestHost,
   // Enterprise elements (kEnterpriseElements order).
   kTrackingId,
   kL3TrackingId,
@@ -112,10 +130,18 @@ enum class FieldKind : uint8_t {
   kBaZeroWindows,
   kServerHandshakeLatency,
   kClientHandshakeLatency,
+  kTlsSni,  // application metadata (kTlsSni ... kDnsResponseCode)
+  kTlsAlpn,
+  kTlsVersion,
+  kTlsJa3,
+  kTlsJa4,
+  kDnsQueryName,
+  kDnsQueryType,
+  kDnsResponseCode,
 };
 
 // Which optional parts a record has (bits below); a template per shape.
-using Shape = uint32_t;
+using Shape = uint64_t;
 namespace shape {
 inline constexpr Shape kIpv4 = 1u << 0;
 inline constexpr Shape kIpv6 = 1u << 1;
@@ -145,12 +171,22 @@ inline constexpr Shape kTcpHealth = 1u << 22;
 inline constexpr Shape kServerHandshake = 1u << 23;
 inline constexpr Shape kClientHandshake = 1u << 24;
 inline constexpr Shape kCaptureId = 1u << 25;  // the record's capture point has a CaptureID
+// Application metadata: HTTP with or without a PEN, the others under one.
+inline constexpr Shape kHttpMethod = 1u << 26;
+inline constexpr Shape kHttpHost = 1u << 27;
+inline constexpr Shape kTlsVersion = 1u << 28;  // the flow has TLS metadata
+inline constexpr Shape kTlsSni = 1u << 29;
+inline constexpr Shape kTlsAlpn = 1u << 30;
+inline constexpr Shape kTlsFingerprints = 1u << 31;       // JA3 and JA4
+inline constexpr Shape kDnsQuestion = uint64_t{1} << 32;  // name and type
+inline constexpr Shape kDnsRcode = uint64_t{1} << 33;
 }  // namespace shape
 
-// Strings are cut to this many bytes (NodeTID) so that any record fits a
-// 1200-byte message; LayersPath (16 layers at most) and the others are shorter.
+// Strings are cut to this many bytes (one with a 1-byte length would be 254:
+// 255 takes the 3-byte form).
 inline constexpr size_t kMaxStringBytes = 255;
-// The largest data record this encoder can write (all parts, longest strings).
+// The largest data record this encoder writes (strings cut to fit, above),
+// so that any record fits a 1200-byte message (--ipfix-mtu's least).
 inline constexpr size_t kMaxRecordBytes = 1024;
 
 // Helpers the encoder uses, exposed for tests.
@@ -158,6 +194,8 @@ FlowEndReason EndReasonOf(const FlowSnapshot& s);
 // IP protocol number of the flow's transport, 0 when unknown.
 uint8_t ProtocolOf(const FlowSnapshot& s);
 Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
+// The same without the application metadata's bits.
+Shape BaseShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
 // Fields of a shape's template, in record order.
 std::vector<FieldKind> FieldsOf(Shape shape);
 // The B to A direction of a record as a record of its own (uniflow export):
@@ -166,6 +204,25 @@ std::vector<FieldKind> FieldsOf(Shape shape);
 // left unknown (has_icmp_raw_type false: no type/code sent); a reply's
 // becomes its request's.
 void ReverseOf(const FlowSnapshot& s, FlowSnapshot* r);
+
+// A record's application metadata as the encoder sends it (ReadAppValues):
+// views into the record or into `text`.
+struct AppValues {
+  std::string_view http_method, http_host;
+  bool tls = false;
+  uint16_t tls_version = 0;
+  std::string_view sni, alpn, ja3, ja4;  // alpn and ja3 in `text`
+  bool dns_question = false, dns_rcode = false;
+  uint16_t dns_type = 0;
+  uint8_t rcode = 0;
+  std::string_view dns_name;  // in `dns.name`
+  std::string text;
+  DnsSummary dns;
+};
+// Fills `v` from the record (everything empty or false without metadata or
+// without o.app_metadata); with no PEN only HTTP's, the others needing the
+// PEN's elements.
+void ReadAppValues(const FlowSnapshot& s, const EncoderOptions& o, AppValues* v);
 
 class RecordEncoder {
  public:
@@ -180,23 +237,32 @@ class RecordEncoder {
 
   // Data templates defined so far.
   size_t templates() const { return templates_.size(); }
+  // Records with a string cut to fit kMaxRecordBytes (see above).
+  uint64_t strings_cut() const { return strings_cut_; }
 
  private:
   struct Template {
     Shape shape;
     uint16_t id;
     std::vector<FieldKind> fields;
+    // The least bytes the fields after each one take: what a string leaves
+    // them of kMaxRecordBytes.
+    std::vector<uint16_t> min_after;
   };
   const Template& TemplateFor(Shape shape, ByteBuffer* out);
   void AppendTemplate(const Template& t, ByteBuffer* out) const;
   void AppendRecord(const FlowSnapshot& s, ByteBuffer* out, bool companion);
+  // Reads the record's application metadata into app_; its shape bits.
+  Shape ReadApp(const FlowSnapshot& s);
 
   EncoderOptions opts_;
   std::unordered_map<Shape, uint32_t> index_;  // shape -> templates_ index
   std::vector<Template> templates_;
   Shape last_shape_ = ~0u;
   uint32_t last_index_ = 0;
-  std::string scratch_;   // LayersPath text
+  std::string scratch_;  // LayersPath text
+  AppValues app_;        // the record's application metadata, as sent
+  uint64_t strings_cut_ = 0;
   FlowSnapshot reverse_;  // uniflow: the B to A record being encoded
 };
 
