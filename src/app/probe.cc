@@ -99,6 +99,11 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
     loop.AddPeriodic(uint64_t{cfg.stats_interval_sec} * 1000,
                      [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
+  // NIC clocks drift from the host's: each port's fit is renewed every second
+  // (device_clock.h), from the control lcore while the workers read it.
+  if (!r->ports.device_clocks.empty()) {
+    loop.AddPeriodic(1000, [&] { RefitPortClocks(&r->ports, cfg.quiet); });
+  }
   if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
     if (r->dispatcher) absl::StrAppend(&where, ", dispatcher on lcore ", r->dispatcher_lcore);

@@ -48,4 +48,29 @@ absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
   return c;
 }
 
+void LiveDeviceClock::Publish(const DeviceClock& c) noexcept {
+  const uint64_t seq = seq_.load(std::memory_order_relaxed);
+  seq_.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  base_ticks_.store(c.base_ticks, std::memory_order_relaxed);
+  base_ns_.store(c.base_ns, std::memory_order_relaxed);
+  ns_per_tick_fixed_.store(c.ns_per_tick_fixed, std::memory_order_relaxed);
+  seq_.store(seq + 2, std::memory_order_release);
+}
+
+absl::Status LiveDeviceClock::Refit(const DeviceClockSample& now) {
+  absl::StatusOr<DeviceClock> fit = FitDeviceClock(last_, now);
+  if (!fit.ok()) return fit.status();
+  const uint64_t rate = ns_per_tick_fixed_.load(std::memory_order_relaxed);
+  const uint64_t diff =
+      fit->ns_per_tick_fixed > rate ? fit->ns_per_tick_fixed - rate : rate - fit->ns_per_tick_fixed;
+  if (static_cast<unsigned __int128>(diff) * 1'000'000 >
+      static_cast<unsigned __int128>(rate) * kStepPpm) {
+    fit->ns_per_tick_fixed = rate;  // a step of the host's clock: the base only
+  }
+  Publish(*fit);
+  last_ = now;
+  return absl::OkStatus();
+}
+
 }  // namespace skyprobe

@@ -1,8 +1,9 @@
 // device_clock.h: a NIC's receive timestamps (RTE_ETH_RX_OFFLOAD_TIMESTAMP, in
 // the device's clock ticks) as Unix nanoseconds.
 //
-// Owner: the main thread fits a port's clock at start-up (port.cc); RX workers
-// and the dispatcher then only read it (ToNs, one multiply per frame).
+// Owner: the main thread fits a port's clock at start-up (port.cc), the
+// control lcore refits it (LiveDeviceClock::Refit); RX workers and the
+// dispatcher only read it (ToNs: a seqlock read and one multiply per frame).
 //
 //   DeviceClock c = FitDeviceClock(first, second).value();   // two samples 100 ms apart
 //   ts_ns = c.ToNs(raw_ticks);                                // per frame
@@ -14,11 +15,18 @@
 // device's reading between two host readings and takes their midpoint, so its
 // error is at most half the bracket, and the rate's relative error at most the
 // two brackets over the gap (1 us of brackets over 100 ms: 10 ppm, 10 us a
-// second away from the base). The rate is fitted once, at start-up: the NIC's
-// oscillator and the host's clock then drift apart by their frequency
-// difference (tens of ppm is common), which this does not follow.
+// second away from the base). The NIC's oscillator and the host's clock drift
+// apart by their frequency difference (tens of ppm is common: a second a day),
+// so a running port's fit is renewed: LiveDeviceClock, refitted by the control
+// lcore about once a second from its previous sample to a new one, which the
+// workers read without a lock.
+//
+//   LiveDeviceClock live(c, second_sample);          // start-up
+//   live.Refit(sample_now);                          // control lcore, each second
+//   ts_ns = live.ToNs(raw_ticks);                    // RX workers, per frame
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 
@@ -65,5 +73,55 @@ struct DeviceClock {
 // move forward, the host's did not, or a bracket is wider than the gap).
 absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
                                            const DeviceClockSample& later);
+
+// A port's clock as the RX lcores read it while one thread refits it. The fit
+// is published under a sequence number (a seqlock: a reader retries when a
+// refit ran meanwhile, which happens about once a second for a few
+// nanoseconds), so a reader never mixes two fits' fields and never waits.
+class LiveDeviceClock {
+ public:
+  // The start-up fit and the later of its two samples (the next refit's
+  // first).
+  LiveDeviceClock(const DeviceClock& fit, const DeviceClockSample& last) : last_(last) {
+    Publish(fit);
+  }
+
+  // The current fit (any thread).
+  DeviceClock Load() const noexcept {
+    for (;;) {
+      const uint64_t seq = seq_.load(std::memory_order_acquire);
+      DeviceClock c;
+      c.base_ticks = base_ticks_.load(std::memory_order_relaxed);
+      c.base_ns = base_ns_.load(std::memory_order_relaxed);
+      c.ns_per_tick_fixed = ns_per_tick_fixed_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if ((seq & 1) == 0 && seq_.load(std::memory_order_relaxed) == seq) return c;
+    }
+  }
+  int64_t ToNs(uint64_t ticks) const noexcept { return Load().ToNs(ticks); }
+
+  // The refitting thread only: fits from the last sample to `now` and
+  // publishes it (its base at `now`); `now` becomes the last sample. A pair
+  // that gives no rate (FitDeviceClock's errors) changes nothing. A rate more
+  // than kStepPpm from the current one is no oscillator's drift but a step of
+  // the host's clock (settimeofday, an NTP step) between the samples: the
+  // rate is kept and only the base moves to `now`, so stamps follow the
+  // host's new time as the kernel's would.
+  absl::Status Refit(const DeviceClockSample& now);
+  static constexpr uint64_t kStepPpm = 1000;
+
+  // Refits published since start-up (the refitting thread's count).
+  uint64_t refits() const noexcept { return (seq_.load(std::memory_order_relaxed) >> 1) - 1; }
+
+ private:
+  friend class LiveDeviceClockTestPeer;  // a fit caught half written (device_clock_test.cc)
+  void Publish(const DeviceClock& c) noexcept;
+
+  std::atomic<uint64_t> seq_{0};  // odd while a fit is being written
+  std::atomic<uint64_t> base_ticks_{0};
+  std::atomic<int64_t> base_ns_{0};
+  std::atomic<uint64_t> ns_per_tick_fixed_{0};
+  DeviceClockSample last_;  // the refitting thread's
+};
 
 }  // namespace skyprobe

@@ -136,16 +136,23 @@ int64_t HostNs() {
 // A started port's clock, fitted as DPDK documents (device_clock.h): two
 // readings 100 ms apart, each bracketed by the host's clock. An error when the
 // PMD cannot read its clock (rte_eth_read_clock), or the readings give no rate.
-absl::StatusOr<DeviceClock> FitPortClock(uint16_t port_id) {
+absl::StatusOr<DeviceClockSample> SamplePortClock(uint16_t port_id) {
+  DeviceClockSample s;
+  s.host_before_ns = HostNs();
+  const int rc = rte_eth_read_clock(port_id, &s.ticks);
+  s.host_after_ns = HostNs();
+  if (rc != 0) return ErrnoToStatus(-rc, "rte_eth_read_clock");
+  return s;
+}
+
+absl::StatusOr<std::shared_ptr<LiveDeviceClock>> FitPortClock(uint16_t port_id) {
   DeviceClockSample s[2];
   for (int i = 0; i < 2; ++i) {
     if (i == 1) rte_delay_us_sleep(100'000);
-    s[i].host_before_ns = HostNs();
-    const int rc = rte_eth_read_clock(port_id, &s[i].ticks);
-    s[i].host_after_ns = HostNs();
-    if (rc != 0) return ErrnoToStatus(-rc, "rte_eth_read_clock");
+    SKYPROBE_ASSIGN_OR_RETURN(s[i], SamplePortClock(port_id));
   }
-  return FitDeviceClock(s[0], s[1]);
+  SKYPROBE_ASSIGN_OR_RETURN(const DeviceClock fit, FitDeviceClock(s[0], s[1]));
+  return std::make_shared<LiveDeviceClock>(fit, s[1]);
 }
 
 }  // namespace
@@ -353,13 +360,12 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     if (device_time) {
       // A clock that cannot be read or gives no rate: the port's frames are
       // timed by the TSC per burst, as without the offload (said once).
-      absl::StatusOr<DeviceClock> clock = FitPortClock(port_id);
+      absl::StatusOr<std::shared_ptr<LiveDeviceClock>> clock = FitPortClock(port_id);
       if (clock.ok()) {
-        auto shared = std::make_shared<const DeviceClock>(*clock);
         for (size_t i = first_queue; i < ports.queues.size(); ++i) {
-          ports.queues[i].device_clock = shared.get();
+          ports.queues[i].device_clock = clock->get();
         }
-        ports.device_clocks.push_back(std::move(shared));
+        ports.device_clocks.push_back(Ports::PortClock{port_id, std::move(*clock)});
         any_device_time = true;
       } else if (!info.quiet) {
         std::fprintf(stderr, "skyprobe: %s: NIC timestamps not used (%s): TSC per burst\n",
@@ -413,6 +419,18 @@ void StopPorts(const Ports& ports) {
     ForgetKernelRings(q.port_id);  // before the PMD closes its sockets
     rte_eth_dev_stop(q.port_id);
     rte_eth_dev_close(q.port_id);
+  }
+}
+
+void RefitPortClocks(Ports* ports, bool quiet) {
+  for (Ports::PortClock& pc : ports->device_clocks) {
+    absl::StatusOr<DeviceClockSample> now = SamplePortClock(pc.port_id);
+    absl::Status st = now.ok() ? pc.clock->Refit(*now) : now.status();
+    if (!st.ok() && !pc.warned && !quiet) {
+      std::fprintf(stderr, "skyprobe: port %u: NIC clock not refitted (%s): its last fit goes on\n",
+                   pc.port_id, std::string(st.message()).c_str());
+    }
+    pc.warned |= !st.ok();
   }
 }
 

@@ -22,7 +22,7 @@ struct rte_mempool;
 namespace skyprobe {
 
 class MappedFileQueue;
-struct DeviceClock;
+class LiveDeviceClock;
 
 // One RX queue as a worker sees it.
 struct RxQueueSpec {
@@ -39,8 +39,9 @@ struct RxQueueSpec {
   bool kernel_time = false;
   // A port whose PMD stamps each frame with the NIC's clock
   // (RTE_ETH_RX_OFFLOAD_TIMESTAMP): that clock's conversion to Unix ns (owned
-  // by Ports), null otherwise. Its frames keep their own time, as kernel_time's.
-  const DeviceClock* device_clock = nullptr;
+  // by Ports, refitted by RefitPortClocks), null otherwise. Its frames keep
+  // their own time, as kernel_time's.
+  const LiveDeviceClock* device_clock = nullptr;
   std::string name;  // for messages: file path or device name
   // A file queue read from the mapped file (owned by Ports) instead of the
   // port's net_pcap queue; null: rte_eth_rx_burst.
@@ -56,7 +57,12 @@ struct Ports {
   // The file queues read from their mapped files (RxQueueSpec::mapped).
   std::vector<std::shared_ptr<MappedFileQueue>> mapped;
   // The device clocks of NIC ports that stamp their frames (RxQueueSpec::device_clock).
-  std::vector<std::shared_ptr<const DeviceClock>> device_clocks;
+  struct PortClock {
+    uint16_t port_id = 0;
+    std::shared_ptr<LiveDeviceClock> clock;
+    bool warned = false;  // a failed refit said once
+  };
+  std::vector<PortClock> device_clocks;
 };
 
 // rte_eal_init with `args` (args[0] is the program name). EAL's own
@@ -108,5 +114,11 @@ struct PortCounters {
 PortCounters ReadPortCounters(uint16_t port_id);
 
 void StopPorts(const Ports& ports);
+
+// Refits each NIC clock of `ports` from its last sample to a reading now
+// (device_clock.h: the NIC's oscillator drifts from the host's clock). The
+// control lcore calls it about once a second while the ports run; a port
+// whose clock cannot be read keeps its fit (said once on stderr).
+void RefitPortClocks(Ports* ports, bool quiet);
 
 }  // namespace skyprobe

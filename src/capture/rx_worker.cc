@@ -95,7 +95,7 @@ int64_t RxWorker::FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept {
   // hence the same UUID as the one that left). Nor past the limit
   // (capture_clock.h): such a frame is counted and taken at the current
   // time too.
-  const DeviceClock* dc =
+  const LiveDeviceClock* dc =
       device_clock_[SKYPROBE_LIKELY(mb->port < RTE_MAX_ETHPORTS) ? mb->port : 0];
   const int64_t raw = dc != nullptr ? dc->ToNs(CaptureStampRaw(mb, setup_.timestamp_offset))
                                     : CaptureTimeNs(mb, setup_.timestamp_offset);

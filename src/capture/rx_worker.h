@@ -229,7 +229,7 @@ class RxWorker {
   std::vector<uint32_t> snaplen_;         // by port id
   // By port id: the NIC's clock of a port that stamps frames in its ticks
   // (null: a stamp is microseconds, net_pcap's, or there is none).
-  std::vector<const DeviceClock*> device_clock_;
+  std::vector<const LiveDeviceClock*> device_clock_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
   uint64_t tsc_hz_ = 0;

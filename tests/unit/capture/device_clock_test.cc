@@ -4,8 +4,13 @@
 // rate as a fraction (exact integer arithmetic), not from the code's fixed point.
 #include "capture/device_clock.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -101,6 +106,121 @@ TEST(DeviceClockTest, SaturatesInsteadOfOverflowing) {
   EXPECT_EQ(clock->ToNs(100 + 1), kT0 + 101 * kMs);
   EXPECT_EQ(clock->ToNs(uint64_t{1} << 62), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(clock->ToNs(100 - (uint64_t{1} << 62)), 0);
+}
+
+// A NIC oscillator warming up: 50 ppm fast against the host at start-up,
+// 0.2 ppm more each second (90 ppm after 200 s; NTP slewing the host's clock
+// looks the same). The start-up fit (100 ms) knows only the first rate: after
+// 200 s it is 4 ms off. Refitted each second from 1 us brackets, the
+// conversion stays within 2 us of the host's time of every reading.
+TEST(LiveDeviceClockTest, RefitsFollowAnOscillatorThatDrifts) {
+  // Ticks counted at host time kT0 + ns: 156.25 MHz times (1 + ppm(t) 10^-6)
+  // integrated, ppm(t) = 50 + 0.2 t (t in seconds).
+  const auto ticks_at = [](int64_t ns) {
+    const double t = static_cast<double>(ns) / 1e9;
+    return uint64_t{1'000'000} +
+           static_cast<uint64_t>(std::llround(156.25e6 * (t + 1e-6 * (50 * t + 0.1 * t * t))));
+  };
+  const auto sample = [&](int64_t ns) { return At(ticks_at(ns), kT0 + ns, 1'000); };
+  const auto fit = FitDeviceClock(sample(0), sample(100 * kMs));
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  const DeviceClock startup = *fit;
+  LiveDeviceClock live(*fit, sample(100 * kMs));
+  int64_t worst = 0;
+  for (int64_t s = 1; s <= 200; ++s) {
+    const int64_t at = 100 * kMs + s * 1'000 * kMs;
+    ASSERT_TRUE(live.Refit(sample(at)).ok()) << s;
+    // Readings over the next second, before the next refit.
+    for (int64_t step = 0; step < 1'000 * kMs; step += 250 * kMs) {
+      const int64_t err = live.ToNs(ticks_at(at + step)) - (kT0 + at + step);
+      worst = std::max(worst, err < 0 ? -err : err);
+    }
+  }
+  EXPECT_EQ(live.refits(), 200u);
+  EXPECT_LT(worst, 2'000);
+  const int64_t end = 100 * kMs + 200'000 * kMs;
+  const int64_t startup_err = startup.ToNs(ticks_at(end)) - (kT0 + end);
+  EXPECT_GT(startup_err < 0 ? -startup_err : startup_err, 3 * kMs);  // what the refits remove
+}
+
+// A step of the host's clock between two samples (an NTP step of 2 s) is no
+// drift: the rate is kept and the base moves, so readings after it follow the
+// host's new time; a sample that gives no rate changes nothing.
+TEST(LiveDeviceClockTest, AHostClockStepMovesTheBaseNotTheRate) {
+  const uint64_t t0 = 123'456'789;
+  const uint64_t per_100ms = 15'625'000;  // 156.25 MHz
+  const auto fit = FitDeviceClock(At(t0, kT0), At(t0 + per_100ms, kT0 + 100 * kMs));
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  LiveDeviceClock live(*fit, At(t0 + per_100ms, kT0 + 100 * kMs));
+  // One second later on the device, three on the host's stepped clock.
+  const uint64_t later = t0 + 11 * per_100ms;
+  ASSERT_TRUE(live.Refit(At(later, kT0 + 3'100 * kMs)).ok());
+  const DeviceClock c = live.Load();
+  EXPECT_EQ(c.ns_per_tick_fixed, fit->ns_per_tick_fixed);
+  EXPECT_EQ(c.base_ns, kT0 + 3'100 * kMs);
+  EXPECT_NEAR(live.ToNs(later + per_100ms), kT0 + 3'200 * kMs, 1);
+  // The device's clock did not move: refused, the fit unchanged.
+  EXPECT_FALSE(live.Refit(At(later, kT0 + 4'100 * kMs)).ok());
+  EXPECT_EQ(live.Load().base_ns, c.base_ns);
+  EXPECT_EQ(live.refits(), 1u);
+}
+
+}  // namespace
+
+// Holds a refit half written, as a reader could find it between two stores.
+class LiveDeviceClockTestPeer {
+ public:
+  static void BeginWrite(LiveDeviceClock* c, uint64_t base_ticks) {
+    c->seq_.fetch_add(1, std::memory_order_relaxed);
+    c->base_ticks_.store(base_ticks, std::memory_order_relaxed);
+  }
+  static void EndWrite(LiveDeviceClock* c, int64_t base_ns) {
+    c->base_ns_.store(base_ns, std::memory_order_relaxed);
+    c->seq_.fetch_add(1, std::memory_order_release);
+  }
+};
+
+namespace {
+
+// A reader that finds a fit half written waits for the whole of it: it never
+// returns the new base ticks with the old base time. Then, readers loading
+// while a thread refits as fast as it can (each fit's fields tied together: a
+// 1 GHz clock whose host time is kT0 + its ticks) only ever see whole fits.
+TEST(LiveDeviceClockTest, ReadersSeeWholeFits) {
+  const auto sample = [](uint64_t n) {
+    return At(n * 1'000'000'000, kT0 + static_cast<int64_t>(n) * 1'000'000'000, 0);
+  };
+  const auto fit = FitDeviceClock(sample(1), sample(2));
+  ASSERT_TRUE(fit.ok());
+  LiveDeviceClock live(*fit, sample(2));
+  LiveDeviceClockTestPeer::BeginWrite(&live, 7'000'000'000);
+  std::atomic<bool> loaded{false};
+  DeviceClock seen;
+  std::thread reader([&] {
+    seen = live.Load();
+    loaded.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(loaded.load());  // still waiting for the fit's end
+  LiveDeviceClockTestPeer::EndWrite(&live, kT0 + 7'000'000'000);
+  reader.join();
+  EXPECT_EQ(seen.base_ticks, 7'000'000'000u);
+  EXPECT_EQ(seen.base_ns, kT0 + 7'000'000'000);
+
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (uint64_t n = 8; n < 100'000; ++n) (void)live.Refit(sample(n));
+    done.store(true);
+  });
+  uint64_t loads = 0;
+  while (!done.load()) {
+    const DeviceClock c = live.Load();
+    ASSERT_EQ(c.base_ns, kT0 + static_cast<int64_t>(c.base_ticks)) << loads;
+    ASSERT_EQ(c.ns_per_tick_fixed, uint64_t{1} << DeviceClock::kFractionBits) << loads;
+    ++loads;
+  }
+  writer.join();
+  EXPECT_GT(loads, 0u);
 }
 
 }  // namespace

@@ -296,13 +296,14 @@ TEST(RxWorkerTest, NicTimestampsAreConvertedByThePortsClock) {
   constexpr int64_t kMs = 1'000'000;
   const int64_t t1 = (WallNs() / kMs - 500) * kMs;  // half a second ago, whole ms
   const uint64_t base_ticks = 987'654'321;
-  const auto clock =
-      FitDeviceClock(DeviceClockSample{base_ticks - 15'625'000, t1 - 100 * kMs, t1 - 100 * kMs},
-                     DeviceClockSample{base_ticks, t1, t1});
-  ASSERT_TRUE(clock.ok()) << clock.status();
+  const DeviceClockSample second{base_ticks, t1, t1};
+  const auto fit = FitDeviceClock(
+      DeviceClockSample{base_ticks - 15'625'000, t1 - 100 * kMs, t1 - 100 * kMs}, second);
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  const LiveDeviceClock clock(*fit, second);
   RxQueueSpec q;
   q.name = "nic0";
-  q.device_clock = &*clock;
+  q.device_clock = &clock;
 
   // ms after t1 -> ticks: 156,250 ticks a millisecond; stamps in the middle
   // of a millisecond, as Start/Last are whole Unix ms.
