@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench_pcap.sh: the pcap path: skyprobe on net_pcap vs a bare libpcap loop.
+# bench_pcap.sh: the pcap path: skyprobe's replay (the mapped reader, the
+# default) vs a bare libpcap loop.
 #
 #   scripts/bench_pcap.sh [REPEAT]     # default 100 copies of the 100k-packet capture
 #

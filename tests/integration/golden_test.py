@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden tests: Skydive's flow-test traces through the real skyprobe binary.
 
-Each trace of ../shared/pcaps/skydive is read through DPDK net_pcap; the
+Each trace of ../shared/pcaps/skydive is replayed (the mapped reader); the
 flows of the JSON output are compared with the values Skydive's own tests
 assert (pcaps/skydive/MANIFEST.md) and with "derived" values: TrackingID,
 L3TrackingID and UUID computed by a re-implementation of Skydive's key
