@@ -205,41 +205,9 @@ uint8_t ProtocolOf(const FlowSnapshot& s) {
   return 0;
 }
 
-void ReadAppValues(const FlowSnapshot& s, const EncoderOptions& o, AppValues* v) {
-  v->http_method = v->http_host = v->sni = v->alpn = v->ja3 = v->ja4 = v->dns_name = {};
-  v->tls = v->dns_question = v->dns_rcode = false;
-  const AppMeta* m = o.app_metadata ? s.app.get() : nullptr;
-  if (m == nullptr) return;
-  if (HasHttp(*m)) {
-    v->http_method = HttpMethodOf(*m);
-    v->http_host = HttpHostOf(*m);
-  }
-  if (o.pen == 0) return;
-  if (HasTls(*m)) {
-    v->tls = true;
-    v->tls_version = m->tls.version;
-    v->sni = TlsSni(*m);
-    v->ja4 = Ja4Of(*m);
-    v->text.clear();
-    AppendTlsAlpnJoined(*m, &v->text);
-    const size_t alpn_len = v->text.size();
-    AppendJa3(*m, &v->text);  // empty when the fingerprints were not taken
-    v->alpn = std::string_view(v->text).substr(0, alpn_len);
-    v->ja3 = std::string_view(v->text).substr(alpn_len);
-    if (v->ja3.empty()) v->ja4 = {};  // both or neither (kTlsFingerprints)
-  }
-  if (ReadDnsSummary(*m, &v->dns)) {
-    v->dns_question = v->dns.has_question;
-    v->dns_type = v->dns.type;
-    v->dns_name = v->dns.name;
-    v->dns_rcode = v->dns.has_rcode;
-    v->rcode = v->dns.rcode;
-  }
-}
-
 Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   AppValues app;
-  ReadAppValues(s, o, &app);
+  if (o.app_metadata) ReadAppValues(s, o.pen != 0, &app);
   return BaseShapeOf(s, o) | AppShapeOf(app);
 }
 
@@ -488,7 +456,7 @@ void RecordEncoder::Append(const FlowSnapshot& s, ByteBuffer* out) {
 Shape RecordEncoder::ReadApp(const FlowSnapshot& s) {
   // Off, app_ is left as it is: no field of a template reads it then.
   if (!opts_.app_metadata) return 0;
-  ReadAppValues(s, opts_, &app_);
+  ReadAppValues(s, opts_.pen != 0, &app_);
   return AppShapeOf(app_);
 }
 

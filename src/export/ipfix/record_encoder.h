@@ -47,9 +47,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "export/ipfix/app_values.h"
 #include "export/ipfix/entry.h"
 #include "export/ipfix/ie.h"
-#include "record/app_format.h"
 #include "record/capture_points.h"
 #include "record/flow_snapshot.h"
 
@@ -204,25 +204,6 @@ std::vector<FieldKind> FieldsOf(Shape shape);
 // left unknown (has_icmp_raw_type false: no type/code sent); a reply's
 // becomes its request's.
 void ReverseOf(const FlowSnapshot& s, FlowSnapshot* r);
-
-// A record's application metadata as the encoder sends it (ReadAppValues):
-// views into the record or into `text`.
-struct AppValues {
-  std::string_view http_method, http_host;
-  bool tls = false;
-  uint16_t tls_version = 0;
-  std::string_view sni, alpn, ja3, ja4;  // alpn and ja3 in `text`
-  bool dns_question = false, dns_rcode = false;
-  uint16_t dns_type = 0;
-  uint8_t rcode = 0;
-  std::string_view dns_name;  // in `dns.name`
-  std::string text;
-  DnsSummary dns;
-};
-// Fills `v` from the record (everything empty or false without metadata or
-// without o.app_metadata); with no PEN only HTTP's, the others needing the
-// PEN's elements.
-void ReadAppValues(const FlowSnapshot& s, const EncoderOptions& o, AppValues* v);
 
 class RecordEncoder {
  public:
