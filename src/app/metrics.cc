@@ -163,7 +163,7 @@ const std::vector<Rule>& Rules() {
       {R"(output\.(ipfix:.+)\.spool_bytes)", "skyprobe_ipfix_spool_bytes", kG, {"output"},
        "Bytes an IPFIX destination holds in its spool now, not yet delivered."},
       {R"(output\.(ipfix:.+)\.strings_cut)", "skyprobe_ipfix_strings_cut_total", kC,
-       {"output"}, "IPFIX records whose application metadata strings were cut to fit a record."},
+       {"output"}, "IPFIX records with a string shortened to fit 1024 bytes."},
       // The RX loop: time between two polls of a worker (capture/loop_gap.h),
       // percentiles since start, from each worker's histogram and from all of
       // them merged (not a sum: worker="all"). Seconds, as Prometheus wants.

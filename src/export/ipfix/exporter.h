@@ -66,7 +66,7 @@ struct ExporterCounters {
                                          // left at exit)
   std::atomic<uint64_t> queue_lost{0};   // records dropped by the control lcore (queue full)
   std::atomic<uint64_t> spool_bytes{0};  // gauge: bytes in the spool now (not yet delivered)
-  // Records whose application metadata strings were cut to fit a record
+  // Records with a string cut to fit kMaxRecordBytes
   // (RecordEncoder::strings_cut): written by the control lcore, whose
   // encoder counts them, at each flush and at close.
   std::atomic<uint64_t> strings_cut{0};

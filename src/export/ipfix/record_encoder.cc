@@ -205,12 +205,6 @@ uint8_t ProtocolOf(const FlowSnapshot& s) {
   return 0;
 }
 
-Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
-  AppValues app;
-  if (o.app_metadata) ReadAppValues(s, o.pen != 0, &app);
-  return BaseShapeOf(s, o) | AppShapeOf(app);
-}
-
 Shape BaseShapeOf(const FlowSnapshot& s, const EncoderOptions& o) {
   Shape sh = 0;
   if (s.ip_version == 4) sh |= shape::kIpv4;

@@ -193,8 +193,8 @@ inline constexpr size_t kMaxRecordBytes = 1024;
 FlowEndReason EndReasonOf(const FlowSnapshot& s);
 // IP protocol number of the flow's transport, 0 when unknown.
 uint8_t ProtocolOf(const FlowSnapshot& s);
-Shape ShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
-// The same without the application metadata's bits.
+// A record's shape but for its application metadata's bits (the encoder
+// reads the metadata itself: RecordEncoder::ReadApp, app_values.h).
 Shape BaseShapeOf(const FlowSnapshot& s, const EncoderOptions& o);
 // Fields of a shape's template, in record order.
 std::vector<FieldKind> FieldsOf(Shape shape);
@@ -239,7 +239,7 @@ class RecordEncoder {
   EncoderOptions opts_;
   std::unordered_map<Shape, uint32_t> index_;  // shape -> templates_ index
   std::vector<Template> templates_;
-  Shape last_shape_ = ~0u;
+  Shape last_shape_ = ~Shape{0};
   uint32_t last_index_ = 0;
   std::string scratch_;  // LayersPath text
   AppValues app_;        // the record's application metadata, as sent
