@@ -280,6 +280,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   if (const uint64_t bound = ReplayFlowBound(cfg); bound != 0 && bound < per_shard) {
     per_shard = static_cast<uint32_t>(bound);
   }
+  // Live frames without a time of their own are timed by the TSC (tsc_clock.h).
+  r->tsc_clock = StartTscClock(r->tsc_early);
   for (uint32_t i = 0; i < w; ++i) {
     const unsigned lcore = r->worker_lcores[i];
     const int socket = static_cast<int>(rte_lcore_to_socket_id(lcore));
@@ -326,6 +328,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
 
     WorkerSetup ws;
     ws.worker_id = static_cast<uint8_t>(i);
+    ws.tsc_clock = r->tsc_clock.get();
     ws.table = table.get();
     ws.key_mode = cfg.key_mode;
     ws.ip_defrag = cfg.ip_defrag;

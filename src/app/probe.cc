@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,10 +100,30 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
     loop.AddPeriodic(uint64_t{cfg.stats_interval_sec} * 1000,
                      [&] { PrintStatsLine(Collect(*r, loop), stderr); });
   }
-  // NIC clocks drift from the host's: each port's fit is renewed every second
-  // (device_clock.h), from the control lcore while the workers read it.
-  if (!r->ports.device_clocks.empty()) {
-    loop.AddPeriodic(1000, [&] { RefitPortClocks(&r->ports, cfg.quiet); });
+  // The TSC's rate and the NIC clocks' drift from the host's clock: each fit
+  // is renewed every second (tsc_clock.h, device_clock.h), from the control
+  // lcore while the workers read it. A TSC refit that fails (a sample's
+  // bracket too wide) keeps the last fit until the next one. A step of the
+  // host's clock is not followed by the TSC's: said when it passes a second.
+  if (r->tsc_clock != nullptr || !r->ports.device_clocks.empty()) {
+    loop.AddPeriodic(1000, [&, said_ns = int64_t{0}]() mutable {
+      if (LiveDeviceClock* tsc = r->tsc_clock.get(); tsc != nullptr) {
+        RefitTscClock(tsc).IgnoreError();
+        const int64_t off = tsc->offset_ns();
+        if (std::abs(off - said_ns) >= 1'000'000'000) {
+          if (!cfg.quiet) {
+            std::fprintf(stderr,
+                         "skyprobe: the host's clock stepped %+.3f s: live frame times keep "
+                         "their course, %.3f s %s the host's (restart to take its time)\n",
+                         static_cast<double>(off - said_ns) / 1e9,
+                         static_cast<double>(std::abs(off)) / 1e9,
+                         off >= 0 ? "behind" : "ahead of");
+          }
+          said_ns = off;
+        }
+      }
+      RefitPortClocks(&r->ports, cfg.quiet);
+    });
   }
   if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
@@ -167,8 +188,11 @@ absl::Status RunProbe(const Config& cfg, const std::atomic<bool>* stop,
                       const std::atomic<uint64_t>* reopen, TerminalRelay* progress) {
   // Before any flow table exists: --hash-seed replaces the random secret.
   if (cfg.hash_seed_set) SetTableHashSeed(cfg.hash_seed);
-  SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
+  // The TSC's first sample: the workers' clock is fitted from here to their
+  // start, across EAL's and the tables' set-up (tsc_clock.h).
   Running r;
+  r.tsc_early = SampleTsc();
+  SKYPROBE_RETURN_IF_ERROR(InitEal(EalArguments(cfg)));
   absl::Status st = Run(cfg, stop, reopen, progress, &r);
   // Lcores may still run if start-up failed half-way: stop them first.
   rte_eal_mp_wait_lcore();

@@ -22,6 +22,7 @@
 #include "capture/query_port.h"
 #include "capture/record_channel.h"
 #include "capture/rx_worker.h"
+#include "capture/tsc_clock.h"
 #include "control/enhancer_pipeline.h"
 #include "export/ipfix/ipfix_handler.h"
 #include "export/kafka_sink.h"
@@ -64,6 +65,10 @@ struct Running {
   std::unique_ptr<GrpcServer> server;
 #endif
   std::unique_ptr<Dispatcher> dispatcher;
+  // The TSC read before EAL started, and the clock fitted from it when the
+  // workers are made (tsc_clock.h), which the control lcore refits.
+  DeviceClockSample tsc_early;
+  std::unique_ptr<LiveDeviceClock> tsc_clock;
   std::unique_ptr<Pacer> pacer;  // --pcap-rate / --pcap-realtime, shared by the readers
   std::vector<std::unique_ptr<BpfFilter>> filters;  // --bpf, one per port
   std::vector<unsigned> worker_lcores;

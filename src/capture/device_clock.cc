@@ -58,16 +58,49 @@ void LiveDeviceClock::Publish(const DeviceClock& c) noexcept {
   seq_.store(seq + 2, std::memory_order_release);
 }
 
+namespace {
+
+// Whether `a` is more than `ppm` millionths away from `b`.
+bool Apart(uint64_t a, uint64_t b, uint64_t ppm) {
+  const uint64_t diff = a > b ? a - b : b - a;
+  return static_cast<unsigned __int128>(diff) * 1'000'000 > static_cast<unsigned __int128>(b) * ppm;
+}
+
+}  // namespace
+
 absl::Status LiveDeviceClock::Refit(const DeviceClockSample& now) {
+  const DeviceClock current = Load();
   absl::StatusOr<DeviceClock> fit = FitDeviceClock(last_, now);
-  if (!fit.ok()) return fit.status();
-  const uint64_t rate = ns_per_tick_fixed_.load(std::memory_order_relaxed);
-  const uint64_t diff =
-      fit->ns_per_tick_fixed > rate ? fit->ns_per_tick_fixed - rate : rate - fit->ns_per_tick_fixed;
-  if (static_cast<unsigned __int128>(diff) * 1'000'000 >
-      static_cast<unsigned __int128>(rate) * kStepPpm) {
-    fit->ns_per_tick_fixed = rate;  // a step of the host's clock: the base only
+  bool step = false;
+  if (!fit.ok()) {
+    // The host's clock went back between two good samples while the
+    // device's went forward: a step back. Anything else tells nothing.
+    const uint64_t ticks = now.ticks - last_.ticks;
+    if (now.host_after_ns < now.host_before_ns || Midpoint(now) >= Midpoint(last_) || ticks == 0 ||
+        ticks > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return fit.status();
+    }
+    fit = DeviceClock{now.ticks, Midpoint(now), current.ns_per_tick_fixed};
+    step = true;
+    outlier_rate_ = 0;
+  } else if (!Apart(fit->ns_per_tick_fixed, current.ns_per_tick_fixed, kStepPpm)) {
+    outlier_rate_ = 0;
+  } else if (outlier_rate_ != 0 && !Apart(fit->ns_per_tick_fixed, outlier_rate_, kStepPpm)) {
+    // The second interval in a row at that rate: the clock's, not a step.
+    outlier_rate_ = 0;
+    offset_ns_ -= last_step_ns_;
+  } else {
+    outlier_rate_ = fit->ns_per_tick_fixed;
+    fit->ns_per_tick_fixed = current.ns_per_tick_fixed;
+    step = true;
   }
+  last_step_ns_ = 0;
+  if (step && steps_ == Steps::kKeepCourse) {
+    // Times go on from the current fit's: the host's jump is kept apart.
+    last_step_ns_ = Midpoint(now) - offset_ns_ - current.ToNs(now.ticks);
+    offset_ns_ += last_step_ns_;
+  }
+  fit->base_ns -= offset_ns_;
   Publish(*fit);
   last_ = now;
   return absl::OkStatus();

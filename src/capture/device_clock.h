@@ -80,9 +80,19 @@ absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
 // nanoseconds), so a reader never mixes two fits' fields and never waits.
 class LiveDeviceClock {
  public:
+  // What a step of the host's clock does to the times it gives. kFollow: they
+  // follow the host's new time, as the kernel's stamps would (a NIC's stamps
+  // are frame times only). kKeepCourse: they go on from where they were, off
+  // from the host's by the step (offset_ns()), so that a clock which is also
+  // a table's (the TSC's, tsc_clock.h) never stops for the length of a step
+  // back nor jumps every flow past its timeouts on a step forward.
+  enum class Steps : uint8_t { kFollow, kKeepCourse };
+
   // The start-up fit and the later of its two samples (the next refit's
   // first).
-  LiveDeviceClock(const DeviceClock& fit, const DeviceClockSample& last) : last_(last) {
+  LiveDeviceClock(const DeviceClock& fit, const DeviceClockSample& last,
+                  Steps steps = Steps::kFollow)
+      : last_(last), steps_(steps) {
     Publish(fit);
   }
 
@@ -102,16 +112,25 @@ class LiveDeviceClock {
 
   // The refitting thread only: fits from the last sample to `now` and
   // publishes it (its base at `now`); `now` becomes the last sample. A pair
-  // that gives no rate (FitDeviceClock's errors) changes nothing. A rate more
-  // than kStepPpm from the current one is no oscillator's drift but a step of
-  // the host's clock (settimeofday, an NTP step) between the samples: the
-  // rate is kept and only the base moves to `now`, so stamps follow the
-  // host's new time as the kernel's would.
+  // that gives no rate (FitDeviceClock's errors) changes nothing, unless the
+  // host's clock went back between them while the device's went on: a step.
+  // A rate more than kStepPpm from the current one is no oscillator's drift
+  // but a step of the host's clock (settimeofday, an NTP step) between the
+  // samples: the rate is kept, and the base moves to `now` (kFollow) or to
+  // the current fit's time at `now` (kKeepCourse). A step is one interval's;
+  // two intervals in a row that agree (within kStepPpm) on a rate that far
+  // from the current one are the clock's true rate (the first fit was wrong:
+  // the TSC's from EAL's rounded rate, tsc_clock.h), and it is taken, the
+  // first interval's offset undone.
   absl::Status Refit(const DeviceClockSample& now);
   static constexpr uint64_t kStepPpm = 1000;
 
   // Refits published since start-up (the refitting thread's count).
   uint64_t refits() const noexcept { return (seq_.load(std::memory_order_relaxed) >> 1) - 1; }
+  // kKeepCourse: the sum of the host's steps the times did not follow (the
+  // refitting thread's): times are this much before the host's (after it
+  // when negative).
+  int64_t offset_ns() const noexcept { return offset_ns_; }
 
  private:
   friend class LiveDeviceClockTestPeer;  // a fit caught half written (device_clock_test.cc)
@@ -121,7 +140,12 @@ class LiveDeviceClock {
   std::atomic<uint64_t> base_ticks_{0};
   std::atomic<int64_t> base_ns_{0};
   std::atomic<uint64_t> ns_per_tick_fixed_{0};
-  DeviceClockSample last_;  // the refitting thread's
+  // The refitting thread's:
+  DeviceClockSample last_;
+  Steps steps_;
+  uint64_t outlier_rate_ = 0;  // the last interval's rate if it was kStepPpm off, else 0
+  int64_t offset_ns_ = 0;      // kKeepCourse: the steps not followed
+  int64_t last_step_ns_ = 0;   // the part of offset_ns_ the last interval added
 };
 
 }  // namespace skyprobe

@@ -1,6 +1,7 @@
 #include "capture/rx_worker.h"
 
 #include "capture/device_clock.h"
+#include "capture/tsc_clock.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -9,7 +10,6 @@
 #include <rte_pause.h>
 
 #include <algorithm>
-#include <chrono>
 
 namespace skyprobe {
 namespace {
@@ -58,18 +58,19 @@ RxWorker::RxWorker(WorkerSetup setup)
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
   merge_ = std::make_unique<FileMerge>(&rxqs_, setup_.timestamp_offset, CaptureTimeLimitNs());
-  tsc_hz_ = rte_get_tsc_hz();
-  tsc_per_us_ = tsc_hz_ / 1'000'000;
+  tsc_per_us_ = rte_get_tsc_hz() / 1'000'000;
   for (const RxQueueSpec& q : setup_.ports) {
     kernel_time_ |= q.kernel_time || q.device_clock != nullptr;
   }
   // Stamped live ports (--iface-time kernel; --iface is never combined with
   // --pcap) keep the live clock for the table.
   capture_clock_ = setup_.timestamp_offset >= 0 && !kernel_time_;
-  tsc_start_ = rte_rdtsc();
-  wall_start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  tsc_clock_ = setup_.tsc_clock;
+  if (tsc_clock_ == nullptr) {
+    const DeviceClockSample now = SampleTsc();
+    own_clock_ = std::make_unique<LiveDeviceClock>(NominalTscClock(now), now);
+    tsc_clock_ = own_clock_.get();
+  }
 }
 
 int RxWorker::LaunchThunk(void* self) {
@@ -77,10 +78,11 @@ int RxWorker::LaunchThunk(void* self) {
   return 0;
 }
 
-int64_t RxWorker::ClockNs() const noexcept {
-  const uint64_t cycles = rte_rdtsc() - tsc_start_;
-  return wall_start_ns_ + static_cast<int64_t>(cycles / tsc_hz_ * 1'000'000'000ULL +
-                                               cycles % tsc_hz_ * 1'000'000'000ULL / tsc_hz_);
+int64_t RxWorker::ClockNs() noexcept {
+  // A refit moves the fit's base to the host's time of its sample, which can
+  // be a little before what the previous fit gave: never back.
+  last_clock_ns_ = std::max(last_clock_ns_, tsc_clock_->ToNs(rte_rdtsc()));
+  return last_clock_ns_;
 }
 
 int64_t RxWorker::FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept {

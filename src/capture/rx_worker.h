@@ -33,6 +33,7 @@
 
 #include "bpf/bpf_filter.h"
 #include "capture/capture_clock.h"
+#include "capture/device_clock.h"
 #include "capture/dispatcher.h"
 #include "capture/file_merge.h"
 #include "capture/loop_gap.h"
@@ -102,6 +103,10 @@ struct WorkerSetup {
   int timestamp_offset = -1;  // mbuf dynfield with capture time (us), -1: use TSC
   uint64_t timestamp_flag = 0;  // the ol_flags bit of a frame whose field is set
   Pacer* pacer = nullptr;       // replay pacing of file queues (direct mode), shared; may be null
+  // The TSC as Unix time (tsc_clock.h), refitted by the control lcore: the
+  // time of live frames without their own and of a live table. Null: the
+  // worker's own fit through EAL's rate from its construction (benchmarks).
+  const LiveDeviceClock* tsc_clock = nullptr;
   const std::atomic<bool>* stop = nullptr;  // set by signals: flush and leave
 };
 
@@ -153,7 +158,7 @@ class RxWorker {
   // table, so the queries see it as it was before them.
   void Rest(uint32_t max_sleep_us) noexcept;
   static void RestWhilePaced(void* self, uint32_t max_sleep_us) noexcept;
-  int64_t ClockNs() const noexcept;
+  int64_t ClockNs() noexcept;
   // The time of frame `mb` of a burst read at `burst_clock` (0 with a capture
   // clock): its timestamp through clock_, or the burst's time.
   int64_t FrameTime(const rte_mbuf* mb, int64_t burst_clock) noexcept;
@@ -232,9 +237,11 @@ class RxWorker {
   std::vector<const LiveDeviceClock*> device_clock_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
-  uint64_t tsc_hz_ = 0;
-  uint64_t tsc_start_ = 0;
-  int64_t wall_start_ns_ = 0;
+  // The live clock: the probe's TSC clock, or own_clock_ without one. Read
+  // through last_clock_ns_, so that a refit never takes the time back.
+  const LiveDeviceClock* tsc_clock_ = nullptr;
+  std::unique_ptr<LiveDeviceClock> own_clock_;
+  int64_t last_clock_ns_ = 0;
   CaptureClock clock_;  // capture time of pcap inputs (the latest believable stamp)
   uint32_t loops_ = 0;
   IdleBackoff idle_;

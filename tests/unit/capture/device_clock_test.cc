@@ -165,6 +165,99 @@ TEST(LiveDeviceClockTest, AHostClockStepMovesTheBaseNotTheRate) {
   EXPECT_EQ(live.refits(), 1u);
 }
 
+// A first fit 1490 ppm off (the TSC's, through EAL's rate rounded to 10 MHz:
+// 2600 MHz for 2596.13): the first refit takes it for a step of the host's
+// clock and moves only the base; the second, agreeing with the first on the
+// true rate, takes the rate. A single step between steady intervals is still
+// only a step (AHostClockStepMovesTheBaseNotTheRate; and below, after it).
+TEST(LiveDeviceClockTest, TwoIntervalsAgreeingOnAnotherRateReplaceIt) {
+  constexpr uint64_t kHz = 2'596'130'000;  // the true rate
+  const auto ticks_at = [](int64_t ns) {
+    return static_cast<uint64_t>(static_cast<unsigned __int128>(ns) * kHz / 1'000'000'000);
+  };
+  const auto sample = [&](int64_t ns) { return At(ticks_at(ns) + 1'000, kT0 + ns); };
+  DeviceClock wrong;
+  wrong.base_ticks = sample(0).ticks;
+  wrong.base_ns = kT0;
+  wrong.ns_per_tick_fixed = static_cast<uint64_t>(
+      (static_cast<unsigned __int128>(1'000'000'000) << DeviceClock::kFractionBits) /
+      2'600'000'000);
+  LiveDeviceClock live(wrong, sample(0));
+  const auto err_at = [&](int64_t ns) { return live.ToNs(ticks_at(ns) + 1'000) - (kT0 + ns); };
+  EXPECT_LT(err_at(1'000 * kMs), -kMs);  // 1.49 ms behind after a second
+  ASSERT_TRUE(live.Refit(sample(1'000 * kMs)).ok());
+  EXPECT_EQ(live.Load().ns_per_tick_fixed, wrong.ns_per_tick_fixed);  // taken for a step
+  EXPECT_LT(err_at(2'000 * kMs), -kMs);
+  ASSERT_TRUE(live.Refit(sample(2'000 * kMs)).ok());
+  EXPECT_NE(live.Load().ns_per_tick_fixed, wrong.ns_per_tick_fixed);  // the true rate
+  EXPECT_NEAR(err_at(3'000 * kMs), 0, 2);
+  EXPECT_NEAR(err_at(100'000 * kMs), 0, 2);
+  // A host step of 2 s now is one interval's: the rate stays.
+  const uint64_t rate = live.Load().ns_per_tick_fixed;
+  ASSERT_TRUE(live.Refit(At(ticks_at(3'000 * kMs) + 1'000, kT0 + 5'000 * kMs)).ok());
+  EXPECT_EQ(live.Load().ns_per_tick_fixed, rate);
+  ASSERT_TRUE(live.Refit(At(ticks_at(4'000 * kMs) + 1'000, kT0 + 6'000 * kMs)).ok());
+  EXPECT_EQ(live.Load().ns_per_tick_fixed, rate);
+  EXPECT_EQ(live.refits(), 4u);
+}
+
+// The TSC's clock (kKeepCourse): a step of the host's clock, back an hour
+// then forward two seconds, is not followed: the times go on from where they
+// were at the rate they had, and offset_ns() says how far they are from the
+// host's. A first rate 1490 ppm off is still corrected by two agreeing
+// intervals, its first interval's offset undone.
+TEST(LiveDeviceClockTest, KeepingCourseTimesDoNotFollowTheHostsSteps) {
+  constexpr uint64_t kHz = 2'596'130'000;
+  const auto ticks_at = [](int64_t ns) {  // ns of true time since kT0
+    return static_cast<uint64_t>(static_cast<unsigned __int128>(ns) * kHz / 1'000'000'000);
+  };
+  // The host's clock reads true time plus `host_off`.
+  int64_t host_off = 0;
+  const auto sample = [&](int64_t ns) { return At(ticks_at(ns), kT0 + ns + host_off); };
+  DeviceClock wrong;
+  wrong.base_ticks = 0;
+  wrong.base_ns = kT0;
+  wrong.ns_per_tick_fixed = static_cast<uint64_t>(
+      (static_cast<unsigned __int128>(1'000'000'000) << DeviceClock::kFractionBits) /
+      2'600'000'000);
+  LiveDeviceClock live(wrong, sample(0), LiveDeviceClock::Steps::kKeepCourse);
+  const auto err_at = [&](int64_t ns) { return live.ToNs(ticks_at(ns)) - (kT0 + ns); };
+  ASSERT_TRUE(live.Refit(sample(1'000 * kMs)).ok());
+  EXPECT_NEAR(live.offset_ns(), 1'490'000, 10'000);      // taken for a step, for now
+  EXPECT_NEAR(err_at(1'000 * kMs), -1'490'000, 10'000);  // no jump at the refit
+  ASSERT_TRUE(live.Refit(sample(2'000 * kMs)).ok());
+  EXPECT_EQ(live.offset_ns(), 0);  // the rate was wrong: no step after all
+  EXPECT_NEAR(err_at(2'500 * kMs), 0, 2);
+  // The host's clock set back an hour between two refits: refused by the
+  // fit (no rate), taken as a step; times go on, an hour after the host's.
+  host_off = -3'600'000 * kMs;
+  ASSERT_TRUE(live.Refit(sample(3'000 * kMs)).ok());
+  EXPECT_NEAR(err_at(3'500 * kMs), 0, 2);
+  EXPECT_NEAR(live.offset_ns(), -3'600'000 * kMs, 2);
+  ASSERT_TRUE(live.Refit(sample(4'000 * kMs)).ok());
+  EXPECT_NEAR(err_at(4'500 * kMs), 0, 2);
+  // Then forward two seconds: the same.
+  host_off += 2'000 * kMs;
+  ASSERT_TRUE(live.Refit(sample(5'000 * kMs)).ok());
+  ASSERT_TRUE(live.Refit(sample(6'000 * kMs)).ok());
+  EXPECT_NEAR(err_at(6'500 * kMs), 0, 2);
+  EXPECT_NEAR(live.offset_ns(), -3'598'000 * kMs, 2);
+  EXPECT_EQ(live.refits(), 6u);
+}
+
+// The NIC's clock (kFollow) follows a step back too: the refit the fit alone
+// refused (the host's clock went back, no rate) moves the base.
+TEST(LiveDeviceClockTest, FollowingAStepBackMovesTheBase) {
+  const uint64_t per_s = 156'250'000;
+  const auto fit = FitDeviceClock(At(0, kT0), At(per_s / 10, kT0 + 100 * kMs));
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  LiveDeviceClock live(*fit, At(per_s / 10, kT0 + 100 * kMs));
+  ASSERT_TRUE(live.Refit(At(per_s / 10 + per_s, kT0 - 3'600'000 * kMs)).ok());
+  EXPECT_EQ(live.Load().base_ns, kT0 - 3'600'000 * kMs);
+  EXPECT_EQ(live.Load().ns_per_tick_fixed, fit->ns_per_tick_fixed);
+  EXPECT_EQ(live.offset_ns(), 0);
+}
+
 }  // namespace
 
 // Holds a refit half written, as a reader could find it between two stores.

@@ -1,0 +1,53 @@
+#include "capture/tsc_clock.h"
+
+#include <rte_cycles.h>
+
+#include <ctime>
+
+namespace skyprobe {
+namespace {
+
+int64_t RealtimeNs() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+DeviceClockSample SampleTsc() noexcept {
+  constexpr int kTries = 3;
+  DeviceClockSample best;
+  for (int i = 0; i < kTries; ++i) {
+    DeviceClockSample s;
+    s.host_before_ns = RealtimeNs();
+    s.ticks = rte_rdtsc_precise();
+    s.host_after_ns = RealtimeNs();
+    if (i == 0 || s.host_after_ns - s.host_before_ns < best.host_after_ns - best.host_before_ns) {
+      best = s;
+    }
+  }
+  return best;
+}
+
+DeviceClock NominalTscClock(const DeviceClockSample& at) noexcept {
+  DeviceClock c;
+  c.base_ticks = at.ticks;
+  c.base_ns = at.host_before_ns + (at.host_after_ns - at.host_before_ns) / 2;
+  const uint64_t hz = rte_get_tsc_hz();
+  c.ns_per_tick_fixed = static_cast<uint64_t>(
+      ((static_cast<unsigned __int128>(1'000'000'000) << DeviceClock::kFractionBits) + hz / 2) /
+      (hz != 0 ? hz : 1));
+  return c;
+}
+
+std::unique_ptr<LiveDeviceClock> StartTscClock(const DeviceClockSample& early) {
+  const DeviceClockSample now = SampleTsc();
+  absl::StatusOr<DeviceClock> fit = FitDeviceClock(early, now);
+  return std::make_unique<LiveDeviceClock>(fit.ok() ? *fit : NominalTscClock(now), now,
+                                           LiveDeviceClock::Steps::kKeepCourse);
+}
+
+absl::Status RefitTscClock(LiveDeviceClock* clock) { return clock->Refit(SampleTsc()); }
+
+}  // namespace skyprobe

@@ -1,0 +1,69 @@
+// The TSC as Unix time (tsc_clock.h): a fit from a sample taken early to one
+// taken later predicts the host's clock (CLOCK_REALTIME, the oracle) at a
+// third reading, as a refit does. The bounds allow for each sample's bracket
+// (a reading preempted between its clock reads) and are far inside what
+// EAL's 10 MHz rounding of the rate would give over the same spans (2000 ppm
+// at worst: 200 us over 100 ms).
+#include "capture/tsc_clock.h"
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace skyprobe {
+namespace {
+
+int64_t Mid(const DeviceClockSample& s) {
+  return s.host_before_ns + (s.host_after_ns - s.host_before_ns) / 2;
+}
+int64_t Bracket(const DeviceClockSample& s) { return s.host_after_ns - s.host_before_ns; }
+
+// 20 us over 100 ms (200 ppm), plus the samples' own uncertainty scaled by
+// how far past the fit the reading is (at most 2 fit spans here).
+int64_t Bound(const DeviceClockSample& a, const DeviceClockSample& b, const DeviceClockSample& at) {
+  return 20'000 + 2 * (Bracket(a) + Bracket(b)) + Bracket(at);
+}
+
+TEST(TscClockTest, ASampleBracketsItsReading) {
+  const DeviceClockSample s = SampleTsc();
+  EXPECT_LE(s.host_before_ns, s.host_after_ns);
+  EXPECT_NE(s.ticks, 0u);
+  const DeviceClockSample later = SampleTsc();
+  EXPECT_GT(later.ticks, s.ticks);
+  EXPECT_GE(later.host_after_ns, s.host_before_ns);
+}
+
+TEST(TscClockTest, AFitFromAnEarlySamplePredictsTheHostsClockLater) {
+  const DeviceClockSample early = SampleTsc();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const std::unique_ptr<LiveDeviceClock> clock = StartTscClock(early);
+  const DeviceClock fit = clock->Load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const DeviceClockSample at = SampleTsc();
+  const int64_t off = clock->ToNs(at.ticks) - Mid(at);
+  // The fit's later sample is its base: its bracket is the one we bound by.
+  DeviceClockSample base;
+  base.ticks = fit.base_ticks;
+  base.host_before_ns = base.host_after_ns = fit.base_ns;
+  EXPECT_LE(std::llabs(off), Bound(early, base, at)) << off << " ns off after 100 ms";
+}
+
+TEST(TscClockTest, ARefitKeepsPredictingAndCounts) {
+  const DeviceClockSample early = SampleTsc();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const std::unique_ptr<LiveDeviceClock> clock = StartTscClock(early);
+  EXPECT_EQ(clock->refits(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  ASSERT_TRUE(RefitTscClock(clock.get()).ok());
+  EXPECT_EQ(clock->refits(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const DeviceClockSample at = SampleTsc();
+  const int64_t off = clock->ToNs(at.ticks) - Mid(at);
+  EXPECT_LE(std::llabs(off), Bound(early, early, at) + 20'000) << off << " ns off";
+}
+
+}  // namespace
+}  // namespace skyprobe
