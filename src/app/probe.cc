@@ -3,6 +3,7 @@
 // its accounting check, then teardown in the order EAL memory needs.
 #include "app/probe.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -124,6 +125,17 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
       }
       RefitPortClocks(&r->ports, cfg.quiet);
     });
+  }
+  bool live = false;
+  for (const RxQueueSpec& q : r->ports.queues) live |= !q.is_file;
+  if (!cfg.quiet && live && r->tsc_clock != nullptr) {
+    // The rate live times run at, beside EAL's (tsc_clock.h says why they may differ).
+    const double fixed = static_cast<double>(r->tsc_clock->Load().ns_per_tick_fixed);
+    const double mhz = 1e3 * static_cast<double>(uint64_t{1} << DeviceClock::kFractionBits) / fixed;
+    std::fprintf(stderr,
+                 "skyprobe: live clock (expiry, frames without a time of their own): the TSC "
+                 "at %.3f MHz, fitted to the host's clock each second (EAL's rate %.3f MHz)\n",
+                 mhz, static_cast<double>(rte_get_tsc_hz()) / 1e6);
   }
   if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
