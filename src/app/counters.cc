@@ -369,6 +369,7 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
     ports.Add(absl::StrCat("port", q.port_id, "_ierrors"), c.ierrors);
     ports.Add(absl::StrCat("port", q.port_id, "_rx_nombuf"), c.rx_nombuf);
   }
+  if (r.links != nullptr) r.links->AddTo(&ports);
   s.Add("file_errors", file_errors);
   s.Add("port_imissed", pc.imissed);
   s.Add("port_ierrors", pc.ierrors);

@@ -106,8 +106,11 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   // lcore while the workers read it. A TSC refit that fails (a sample's
   // bracket too wide) keeps the last fit until the next one. A step of the
   // host's clock is not followed by the TSC's: said when it passes a second.
-  if (r->tsc_clock != nullptr || !r->ports.device_clocks.empty()) {
+  // Each live port's link too (link_watch.h): a change is said on stderr.
+  r->links = std::make_unique<LinkWatch>(r->ports, cfg.quiet);
+  if (r->tsc_clock != nullptr || !r->ports.device_clocks.empty() || r->links->size() > 0) {
     loop.AddPeriodic(1000, [&, said_ns = int64_t{0}]() mutable {
+      r->links->Poll();
       if (LiveDeviceClock* tsc = r->tsc_clock.get(); tsc != nullptr) {
         RefitTscClock(tsc).IgnoreError();
         const int64_t off = tsc->offset_ns();

@@ -17,6 +17,7 @@
 #include "app/probe_backend_impl.h"
 #include "bpf/bpf_filter.h"
 #include "capture/dispatcher.h"
+#include "capture/link_watch.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
 #include "capture/query_port.h"
@@ -65,6 +66,8 @@ struct Running {
   std::unique_ptr<GrpcServer> server;
 #endif
   std::unique_ptr<Dispatcher> dispatcher;
+  // The live ports' links (link_watch.h), polled by the control lcore.
+  std::unique_ptr<LinkWatch> links;
   // The TSC read before EAL started, and the clock fitted from it when the
   // workers are made (tsc_clock.h), which the control lcore refits.
   DeviceClockSample tsc_early;

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skyprobe_harness as h  # noqa: E402
@@ -588,6 +589,76 @@ class LiveTest(LiveNetwork):
         self.assertFalse(os.path.exists(out))
         watch.kill()
         self.assertNotIn('kept_expired', h.parse_summary(probe_stop(probe)))
+
+    def check_link_changes(self, extra):
+        """The host end's link taken down (its peer set down: NO-CARRIER),
+        brought back, then the pair deleted, while the probe runs: each change
+        said on stderr within the watch's second, frames read again once the
+        link is back, and the summary's link counters."""
+        port = 9993
+        json_path, err_path = fresh_outputs('live-link')
+        in_ns = ['ip', 'netns', 'exec', NETNS]
+        send = in_ns + [sys.executable, '-c',
+                        'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)'
+                        '.sendto(b"after", ("%s", %d))' % (HOST_IP, port)]
+
+        def said(text):
+            deadline = time.monotonic() + 10
+            while text not in read_text(err_path):
+                self.assertLess(time.monotonic(), deadline,
+                                'not said: %r\n%s' % (text, read_text(err_path)))
+                time.sleep(0.1)
+
+        free = socket.socket()
+        free.bind(('127.0.0.1', 0))
+        metrics_port = free.getsockname()[1]
+        free.close()
+
+        def link_metrics():
+            """Prometheus' view: (link up, downs) of port 0."""
+            url = 'http://127.0.0.1:%d/metrics' % metrics_port
+            with urllib.request.urlopen(url, timeout=30) as r:
+                text = r.read().decode()
+            up = re.search(r'^skyprobe_port_link_up\{port="0"\} (\S+)$', text, re.M)
+            downs = re.search(r'^skyprobe_port_link_down_total\{port="0"\} (\S+)$', text, re.M)
+            self.assertTrue(up and downs, text)
+            return float(up.group(1)), float(downs.group(1))
+
+        with running_probe(self, ['--iface', HOST_IF, '--grpc-listen', 'none', '--json',
+                                  json_path, '--bpf', 'udp port %d' % port,
+                                  '--metrics-listen', '127.0.0.1:%d' % metrics_port] + extra,
+                           err_path) as proc:
+            self.assertEqual(link_metrics(), (1, 0))
+            run(in_ns + ['ip', 'link', 'set', PEER_IF, 'down'])
+            # The kernel's own view, the oracle: no carrier on the host end.
+            self.assertIn('NO-CARRIER', run(['ip', '-o', 'link', 'show', HOST_IF]))
+            said('skyprobe: port 0 (%s): link down: no frames meanwhile' % HOST_IF)
+            self.assertEqual(link_metrics(), (0, 1))
+            run(in_ns + ['ip', 'link', 'set', PEER_IF, 'up'])
+            said('skyprobe: port 0 (%s): link up' % HOST_IF)
+            self.assertEqual(link_metrics(), (1, 1))
+            # Routes and static neighbours survive a link flap: frames flow again.
+            run(send)
+            time.sleep(0.5)
+            run(['ip', 'link', 'del', HOST_IF])
+            said('skyprobe: port 0 (%s): the interface is gone: nothing more is read from it'
+                 % HOST_IF)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=60), 0, read_text(err_path))
+        stderr = read_text(err_path)
+        order = [stderr.index(t) for t in ('link down', 'link up', 'interface is gone')]
+        self.assertEqual(order, sorted(order), stderr)
+        summary = h.parse_summary(stderr)
+        self.assertEqual(summary.get('port0_link_downs'), 2, stderr)  # the flap, then gone
+        self.assertEqual(summary.get('port0_link_up'), 0, stderr)
+        flows = h.final_flows(self, h.parse_json_lines(read_text(json_path)), 'link')
+        self.assertEqual([h.flow_packets(f) for f in flows], [1], [h.brief(f) for f in flows])
+
+    def test_link_changes_are_said_and_counted(self):
+        self.check_link_changes([])
+
+    def test_link_changes_are_said_and_counted_burst_time(self):
+        self.check_link_changes(['--iface-time', 'burst'])
 
     def test_missing_interface_is_one_clear_line(self):
         run_ = h.run_skyprobe(['--iface', 'nosuch%d' % (PID % 10**6)], timeout=60)
