@@ -130,6 +130,11 @@ StatsView MakeStatsView(const std::string& probe, const v1::StatsReply* before,
     }
     v.outputs.push_back(std::move(o));
   }
+  for (const auto& [scope, entries] : cur) {
+    const uint64_t* up = Find(cur, scope, "link_up");
+    const uint64_t* downs = Find(cur, scope, "link_downs");
+    if (up != nullptr && downs != nullptr) v.links.push_back(LinkRow{scope, *up != 0, *downs});
+  }
   return v;
 }
 
@@ -156,6 +161,11 @@ std::string StatsTable(const StatsView& v) {
   for (const OutputRow& o : v.outputs) {
     absl::StrAppend(&out, "output ", o.name, "\n");
     for (const StatsRow& r : o.counters) line(r.name, r.value, r.has_rate, r.rate);
+  }
+  if (!v.links.empty()) absl::StrAppend(&out, "links\n");
+  for (const LinkRow& l : v.links) {
+    absl::StrAppend(&out, absl::StrFormat("  %-26s %16s   went down %d time(s)\n", l.port,
+                                          l.up ? "up" : "DOWN", l.downs));
   }
   return out;
 }
@@ -191,6 +201,13 @@ std::string StatsJson(const StatsView& v) {
       AppendRowJson(v.outputs[i].counters[j], &out);
     }
     out.push_back('}');
+  }
+  out += "},\"links\":{";
+  for (size_t i = 0; i < v.links.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(v.links[i].port, &out);
+    absl::StrAppend(&out, ":{\"up\":", v.links[i].up ? "true" : "false",
+                    ",\"downs\":", v.links[i].downs, "}");
   }
   out += "}}\n";
   return out;

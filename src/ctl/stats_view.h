@@ -28,6 +28,13 @@ struct OutputRow {
   std::vector<StatsRow> counters;  // records_lost, output_errors, then the output's own
 };
 
+// A live port's link (Stats scope portP: link_up, link_downs).
+struct LinkRow {
+  std::string port;  // "port0"
+  bool up = false;
+  uint64_t downs = 0;  // times it went down or away since the probe started
+};
+
 struct StatsView {
   std::string probe;
   std::string node_tid;
@@ -37,6 +44,7 @@ struct StatsView {
   double drops_rate = 0;
   std::vector<StatsRow> drop_reasons;  // every reason (drop_*, port_imissed, ...), zeros too
   std::vector<OutputRow> outputs;
+  std::vector<LinkRow> links;  // live ports only (files have no link)
 };
 
 // `before` null: totals only. Counters that went down between the two (a
@@ -44,12 +52,14 @@ struct StatsView {
 StatsView MakeStatsView(const std::string& probe, const skyprobe::v1::StatsReply* before,
                         const skyprobe::v1::StatsReply& now);
 
-// A few aligned lines; drop reasons that are zero are left out.
+// A few aligned lines; drop reasons that are zero are left out; a live port's
+// link, up or DOWN, with the times it went down.
 std::string StatsTable(const StatsView& v);
 
 // One line: {"probe":..,"node_tid":..,"interval_sec":.. (ns precision),"traffic":{"packets_in":
 // {"total":N,"per_sec":R},..},"drops":{"total":N,"per_sec":R,"reasons":{..}},
-// "outputs":{"kafka":{"records_lost":{"total":N,..},..}}}; per_sec only with rates.
+// "outputs":{"kafka":{"records_lost":{"total":N,..},..}},"links":{"port0":{"up":true,
+// "downs":N},..}}; per_sec only with rates; links of live ports only.
 std::string StatsJson(const StatsView& v);
 
 }  // namespace skyprobe::ctl

@@ -46,6 +46,11 @@ struct Pair {
       Add(r, "output.kafka", "records_lost", k);
       Add(r, "output.kafka", "output_errors", 0);
       Add(r, "output.kafka", "records", 91 * k);
+      Add(r, "port0", "imissed", 0);
+      Add(r, "port0", "link_up", 1);
+      Add(r, "port0", "link_downs", 0);
+      Add(r, "port1", "link_up", 2 - k);  // went down between the readings
+      Add(r, "port1", "link_downs", k - 1);
     }
   }
 };
@@ -107,6 +112,10 @@ TEST(StatsViewTest, Table) {
   EXPECT_THAT(
       t,
       HasSubstr("output kafka\n  records                                 182           45.5/s\n"));
+  EXPECT_THAT(t,
+              HasSubstr("links\n"
+                        "  port0                                    up   went down 0 time(s)\n"
+                        "  port1                                  DOWN   went down 1 time(s)\n"));
   // One reading: totals only.
   const std::string once = StatsTable(MakeStatsView("h:1", nullptr, p.now));
   EXPECT_THAT(once, HasSubstr("probe h:1 (probe-1)\n"));
@@ -124,6 +133,19 @@ TEST(StatsViewTest, Json) {
   EXPECT_THAT(j, HasSubstr("\"drops\":{\"total\":11,\"per_sec\":2.000000,\"reasons\":{"
                            "\"drop_parse_no_layer\":{\"total\":0,\"per_sec\":0.000000},"));
   EXPECT_THAT(j, HasSubstr("\"kafka\":{\"records\":{\"total\":182,\"per_sec\":45.500000},"));
+  EXPECT_THAT(j, HasSubstr(",\"links\":{\"port0\":{\"up\":true,\"downs\":0},"
+                           "\"port1\":{\"up\":false,\"downs\":1}}}\n"));
+}
+
+// A probe reading files only: no link section.
+TEST(StatsViewTest, FilesHaveNoLinks) {
+  v1::StatsReply r;
+  Add(&r, "total", "packets_in", 5);
+  Add(&r, "port0", "imissed", 0);
+  const StatsView v = MakeStatsView("h:1", nullptr, r);
+  EXPECT_TRUE(v.links.empty());
+  EXPECT_THAT(StatsTable(v), Not(HasSubstr("links")));
+  EXPECT_THAT(StatsJson(v), HasSubstr(",\"links\":{}}\n"));
 }
 
 }  // namespace
