@@ -14,38 +14,10 @@
 //
 // If a later DPDK renames the function, the wrap matches nothing and EAL
 // measures as before: nothing here is called, nothing breaks.
-#include <rte_cycles.h>
-
 #include <cstdint>
 #include <ctime>
 
-namespace {
-
-struct Reading {
-  uint64_t ticks;
-  int64_t mid_ns;
-  int64_t bracket_ns;
-};
-
-int64_t RawNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-Reading Read() {
-  Reading best{0, 0, INT64_MAX};
-  for (int i = 0; i < 3; ++i) {
-    const int64_t before = RawNs();
-    const uint64_t ticks = rte_rdtsc_precise();
-    const int64_t after = RawNs();
-    if (after - before < best.bracket_ns)
-      best = {ticks, before + (after - before) / 2, after - before};
-  }
-  return best;
-}
-
-}  // namespace
+#include "capture/tsc_clock.h"
 
 // The name EAL's caller links against, through --wrap: the linker's, hence
 // reserved and not in our case style. 0 (only if the clock failed) sends EAL
@@ -55,10 +27,10 @@ extern "C" uint64_t __wrap_get_tsc_freq(void);
 
 extern "C" uint64_t __wrap_get_tsc_freq(void) {
   constexpr timespec kGap{0, 10'000'000};
-  const Reading a = Read();
+  const skyprobe::DeviceClockSample a = skyprobe::SampleTsc(CLOCK_MONOTONIC_RAW);
   nanosleep(&kGap, nullptr);
-  const Reading b = Read();
-  const int64_t ns = b.mid_ns - a.mid_ns;
+  const skyprobe::DeviceClockSample b = skyprobe::SampleTsc(CLOCK_MONOTONIC_RAW);
+  const int64_t ns = b.mid_ns() - a.mid_ns();
   if (ns <= 0 || b.ticks <= a.ticks) return 0;
   return static_cast<uint64_t>(static_cast<unsigned __int128>(b.ticks - a.ticks) * 1'000'000'000u /
                                static_cast<uint64_t>(ns));

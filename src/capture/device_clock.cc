@@ -5,14 +5,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace skyprobe {
-namespace {
 
-// The host's time of a sample: the middle of its bracket.
-int64_t Midpoint(const DeviceClockSample& s) {
-  return s.host_before_ns + (s.host_after_ns - s.host_before_ns) / 2;
+int64_t HostNs(clockid_t clock) noexcept {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
-
-}  // namespace
 
 absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
                                            const DeviceClockSample& later) {
@@ -20,7 +18,7 @@ absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
       later.host_after_ns < later.host_before_ns) {
     return absl::InvalidArgumentError("device clock: the host's clock went back within a sample");
   }
-  const int64_t host_ns = Midpoint(later) - Midpoint(earlier);
+  const int64_t host_ns = later.mid_ns() - earlier.mid_ns();
   const int64_t bracket = (earlier.host_after_ns - earlier.host_before_ns) +
                           (later.host_after_ns - later.host_before_ns);
   if (host_ns <= 0 || bracket >= host_ns) {
@@ -43,7 +41,7 @@ absl::StatusOr<DeviceClock> FitDeviceClock(const DeviceClockSample& earlier,
   }
   DeviceClock c;
   c.base_ticks = later.ticks;
-  c.base_ns = Midpoint(later);
+  c.base_ns = later.mid_ns();
   c.ns_per_tick_fixed = static_cast<uint64_t>(fixed);
   return c;
 }
@@ -76,11 +74,11 @@ absl::Status LiveDeviceClock::Refit(const DeviceClockSample& now) {
     // The host's clock went back between two good samples while the
     // device's went forward: a step back. Anything else tells nothing.
     const uint64_t ticks = now.ticks - last_.ticks;
-    if (now.host_after_ns < now.host_before_ns || Midpoint(now) >= Midpoint(last_) || ticks == 0 ||
+    if (now.host_after_ns < now.host_before_ns || now.mid_ns() >= last_.mid_ns() || ticks == 0 ||
         ticks > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return fit.status();
     }
-    fit = DeviceClock{now.ticks, Midpoint(now), current.ns_per_tick_fixed};
+    fit = DeviceClock{now.ticks, now.mid_ns(), current.ns_per_tick_fixed};
     step = true;
     outlier_rate_ = 0;
   } else if (!Apart(fit->ns_per_tick_fixed, current.ns_per_tick_fixed, kStepPpm)) {
@@ -97,7 +95,7 @@ absl::Status LiveDeviceClock::Refit(const DeviceClockSample& now) {
   last_step_ns_ = 0;
   if (step && steps_ == Steps::kKeepCourse) {
     // Times go on from the current fit's: the host's jump is kept apart.
-    last_step_ns_ = Midpoint(now) - offset_ns_ - current.ToNs(now.ticks);
+    last_step_ns_ = now.mid_ns() - offset_ns_ - current.ToNs(now.ticks);
     offset_ns_ += last_step_ns_;
   }
   fit->base_ns -= offset_ns_;

@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <limits>
 
 #include "absl/status/statusor.h"
@@ -40,7 +41,13 @@ struct DeviceClockSample {
   uint64_t ticks = 0;
   int64_t host_before_ns = 0;
   int64_t host_after_ns = 0;
+  // The host's time of the reading: the middle of its bracket.
+  int64_t mid_ns() const noexcept { return host_before_ns + (host_after_ns - host_before_ns) / 2; }
 };
+
+// A reading of `clock` (CLOCK_REALTIME: the host's clock that samples bracket
+// a device's reading with) in ns.
+int64_t HostNs(clockid_t clock = CLOCK_REALTIME) noexcept;
 
 struct DeviceClock {
   uint64_t base_ticks = 0;  // the reference pair: this reading of the device...

@@ -18,17 +18,6 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   return text.str();
 }
 
-const char* StatusName(LinkStatus s) {
-  switch (s) {
-    case LinkStatus::kUp:
-      return "up";
-    case LinkStatus::kDown:
-      return "down";
-    default:
-      return "gone";
-  }
-}
-
 }  // namespace
 
 LinkReading KernelLinkFrom(const std::string* operstate) {
@@ -92,7 +81,8 @@ void LinkWatch::Say(const Watched& w, const LinkReading& now, bool at_start) con
     what = at_start ? ": no frames until it comes up" : ": no frames meanwhile";
   }
   std::fprintf(stderr, "skyprobe: port %u (%s): link %s%s%s%s\n", w.port_id, w.name.c_str(),
-               StatusName(now.status), at_start ? " at start" : "", speed.c_str(), what);
+               now.status == LinkStatus::kUp ? "up" : "down", at_start ? " at start" : "",
+               speed.c_str(), what);
 }
 
 void LinkWatch::Poll() {

@@ -127,12 +127,6 @@ bool WantsDeviceTime(const PortInfo& info, const rte_eth_dev_info& dev) {
          (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
 }
 
-int64_t HostNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 // A started port's clock, fitted as DPDK documents (device_clock.h): two
 // readings 100 ms apart, each bracketed by the host's clock. An error when the
 // PMD cannot read its clock (rte_eth_read_clock), or the readings give no rate.

@@ -2,27 +2,16 @@
 
 #include <rte_cycles.h>
 
-#include <ctime>
-
 namespace skyprobe {
-namespace {
 
-int64_t RealtimeNs() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
-
-DeviceClockSample SampleTsc() noexcept {
+DeviceClockSample SampleTsc(clockid_t clock) noexcept {
   constexpr int kTries = 3;
   DeviceClockSample best;
   for (int i = 0; i < kTries; ++i) {
     DeviceClockSample s;
-    s.host_before_ns = RealtimeNs();
+    s.host_before_ns = HostNs(clock);
     s.ticks = rte_rdtsc_precise();
-    s.host_after_ns = RealtimeNs();
+    s.host_after_ns = HostNs(clock);
     if (i == 0 || s.host_after_ns - s.host_before_ns < best.host_after_ns - best.host_before_ns) {
       best = s;
     }
@@ -33,7 +22,7 @@ DeviceClockSample SampleTsc() noexcept {
 DeviceClock NominalTscClock(const DeviceClockSample& at) noexcept {
   DeviceClock c;
   c.base_ticks = at.ticks;
-  c.base_ns = at.host_before_ns + (at.host_after_ns - at.host_before_ns) / 2;
+  c.base_ns = at.mid_ns();
   const uint64_t hz = rte_get_tsc_hz();
   c.ns_per_tick_fixed = static_cast<uint64_t>(
       ((static_cast<unsigned __int128>(1'000'000'000) << DeviceClock::kFractionBits) + hz / 2) /

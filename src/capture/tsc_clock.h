@@ -27,10 +27,11 @@
 
 namespace skyprobe {
 
-// One TSC reading between two of the host's clock (CLOCK_REALTIME): the
-// tightest of a few tries, so that a preemption between the readings does not
-// widen the bracket.
-DeviceClockSample SampleTsc() noexcept;
+// One TSC reading between two of `clock` (CLOCK_REALTIME: the host's; EAL's
+// measure of the rate takes CLOCK_MONOTONIC_RAW): the tightest of a few
+// tries, so that a preemption between the readings does not widen the
+// bracket. Needs no EAL (the TSC is read inline).
+DeviceClockSample SampleTsc(clockid_t clock = CLOCK_REALTIME) noexcept;
 
 // The TSC's fit from `early` to a sample now. Where the two give no rate (too
 // close, the host's clock went back between them), EAL's rate from now on:

@@ -16,9 +16,6 @@
 namespace skyprobe {
 namespace {
 
-int64_t Mid(const DeviceClockSample& s) {
-  return s.host_before_ns + (s.host_after_ns - s.host_before_ns) / 2;
-}
 int64_t Bracket(const DeviceClockSample& s) { return s.host_after_ns - s.host_before_ns; }
 
 // 20 us over 100 ms (200 ppm), plus the samples' own uncertainty scaled by
@@ -43,7 +40,7 @@ TEST(TscClockTest, AFitFromAnEarlySamplePredictsTheHostsClockLater) {
   const DeviceClock fit = clock->Load();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const DeviceClockSample at = SampleTsc();
-  const int64_t off = clock->ToNs(at.ticks) - Mid(at);
+  const int64_t off = clock->ToNs(at.ticks) - at.mid_ns();
   // The fit's later sample is its base: its bracket is the one we bound by.
   DeviceClockSample base;
   base.ticks = fit.base_ticks;
@@ -61,7 +58,7 @@ TEST(TscClockTest, ARefitKeepsPredictingAndCounts) {
   EXPECT_EQ(clock->refits(), 1u);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const DeviceClockSample at = SampleTsc();
-  const int64_t off = clock->ToNs(at.ticks) - Mid(at);
+  const int64_t off = clock->ToNs(at.ticks) - at.mid_ns();
   EXPECT_LE(std::llabs(off), Bound(early, early, at) + 20'000) << off << " ns off";
 }
 
