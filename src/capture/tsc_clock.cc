@@ -30,13 +30,15 @@ DeviceClock NominalTscClock(const DeviceClockSample& at) noexcept {
   return c;
 }
 
-std::unique_ptr<LiveDeviceClock> StartTscClock(const DeviceClockSample& early) {
-  const DeviceClockSample now = SampleTsc();
+std::unique_ptr<LiveDeviceClock> StartTscClock(const DeviceClockSample& early, clockid_t clock) {
+  const DeviceClockSample now = SampleTsc(clock);
   absl::StatusOr<DeviceClock> fit = FitDeviceClock(early, now);
   return std::make_unique<LiveDeviceClock>(fit.ok() ? *fit : NominalTscClock(now), now,
                                            LiveDeviceClock::Steps::kKeepCourse);
 }
 
-absl::Status RefitTscClock(LiveDeviceClock* clock) { return clock->Refit(SampleTsc()); }
+absl::Status RefitTscClock(LiveDeviceClock* live, clockid_t clock) {
+  return live->Refit(SampleTsc(clock));
+}
 
 }  // namespace skyprobe

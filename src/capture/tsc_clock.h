@@ -33,17 +33,21 @@ namespace skyprobe {
 // bracket. Needs no EAL (the TSC is read inline).
 DeviceClockSample SampleTsc(clockid_t clock = CLOCK_REALTIME) noexcept;
 
-// The TSC's fit from `early` to a sample now. Where the two give no rate (too
+// The TSC's fit from `early` to a sample now of `clock`, the clock `early`
+// was taken against (the probe's: CLOCK_REALTIME; tests take
+// CLOCK_MONOTONIC_RAW, which nothing slews). Where the two give no rate (too
 // close, the host's clock went back between them), EAL's rate from now on:
 // the first refits then correct it within a second (a rate that far off is
 // taken as the host's clock stepping, so each refit moves the base).
-std::unique_ptr<LiveDeviceClock> StartTscClock(const DeviceClockSample& early);
+std::unique_ptr<LiveDeviceClock> StartTscClock(const DeviceClockSample& early,
+                                               clockid_t clock = CLOCK_REALTIME);
 
 // The fit through EAL's rate (rte_get_tsc_hz) with its base at `at`, for
 // workers made without a probe's clock (benchmarks, tests).
 DeviceClock NominalTscClock(const DeviceClockSample& at) noexcept;
 
-// Refits `clock` from its last sample to a reading now (control lcore).
-absl::Status RefitTscClock(LiveDeviceClock* clock);
+// Refits `live` from its last sample to a reading of `clock` now (control
+// lcore), the clock it was started on.
+absl::Status RefitTscClock(LiveDeviceClock* live, clockid_t clock = CLOCK_REALTIME);
 
 }  // namespace skyprobe
