@@ -3,6 +3,7 @@
 #include <rte_ethdev.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -41,6 +42,7 @@ LinkWatch::LinkWatch(const Ports& ports, bool quiet) : quiet_(quiet) {
     w->port_id = q.port_id;
     w->kernel = q.is_kernel;
     w->name = q.name;
+    w->pause = q.pause;
     w->last = Read(*w);
     const bool up = w->last.status == LinkStatus::kUp;
     w->up.store(up, std::memory_order_relaxed);
@@ -51,9 +53,12 @@ LinkWatch::LinkWatch(const Ports& ports, bool quiet) : quiet_(quiet) {
 
 LinkReading LinkWatch::Read(const Watched& w) const {
   if (w.kernel) {
-    const std::optional<std::string> state =
-        ReadSmallFile("/sys/class/net/" + w.name + "/operstate");
-    return KernelLinkFrom(state ? &*state : nullptr);
+    const std::string dir = "/sys/class/net/" + w.name;
+    const std::optional<std::string> state = ReadSmallFile(dir + "/operstate");
+    LinkReading r = KernelLinkFrom(state ? &*state : nullptr);
+    const std::optional<std::string> index = ReadSmallFile(dir + "/ifindex");
+    if (r.status != LinkStatus::kGone && index) r.ifindex = std::atoll(index->c_str());
+    return r;
   }
   rte_eth_link link{};
   LinkReading r;
@@ -70,10 +75,12 @@ void LinkWatch::Say(const Watched& w, const LinkReading& now, bool at_start) con
     speed = " (" + std::to_string(now.speed_mbps) + " Mb/s)";
   }
   if (now.status == LinkStatus::kGone) {
-    std::fprintf(stderr,
-                 "skyprobe: port %u (%s): the interface is gone: nothing more is read from it "
-                 "(restart the probe once it is back)\n",
-                 w.port_id, w.name.c_str());
+    std::fprintf(stderr, "skyprobe: port %u (%s): the interface is gone: %s\n", w.port_id,
+                 w.name.c_str(),
+                 w.pause != nullptr ? "nothing is read from it until an interface of that name "
+                                      "is back, then it is reopened"
+                                    : "nothing more is read from it (restart the probe once it "
+                                      "is back)");
     return;
   }
   const char* what = "";
@@ -85,10 +92,49 @@ void LinkWatch::Say(const Watched& w, const LinkReading& now, bool at_start) con
                speed.c_str(), what);
 }
 
+void LinkWatch::Reopen(Watched* w, const LinkReading& now) {
+  const absl::Status reopened = ReopenPort(w->port_id, w->pause);
+  if (!reopened.ok()) {
+    // Said once; tried again at each poll while the interface is there.
+    if (!quiet_ && !w->reopen_failed_said) {
+      std::fprintf(stderr,
+                   "skyprobe: port %u (%s): the interface is back but could not be reopened "
+                   "(%s): tried again each second\n",
+                   w->port_id, w->name.c_str(), std::string(reopened.message()).c_str());
+    }
+    w->reopen_failed_said = true;
+    return;
+  }
+  w->reopen_failed_said = false;
+  w->last = now;
+  w->up.store(now.status == LinkStatus::kUp, std::memory_order_relaxed);
+  if (!quiet_) {
+    std::fprintf(stderr, "skyprobe: port %u (%s): the interface is back: reopened, link %s\n",
+                 w->port_id, w->name.c_str(), now.status == LinkStatus::kUp ? "up" : "down");
+  }
+}
+
 void LinkWatch::Poll() {
   for (const auto& w : ports_) {
-    if (w->last.status == LinkStatus::kGone) continue;  // its socket is dead
-    const LinkReading now = Read(*w);
+    const bool gone = w->last.status == LinkStatus::kGone;
+    if (gone && w->pause == nullptr) continue;  // its socket is dead
+    LinkReading now = Read(*w);
+    if (gone) {
+      if (now.status != LinkStatus::kGone) Reopen(w.get(), now);
+      continue;
+    }
+    if (w->pause != nullptr && now.status != LinkStatus::kGone && now.ifindex != 0 &&
+        w->last.ifindex != 0 && now.ifindex != w->last.ifindex) {
+      // Deleted and made again since the last poll: gone, then back.
+      const LinkReading back = now;
+      now.status = LinkStatus::kGone;
+      if (w->last.status == LinkStatus::kUp) w->downs.fetch_add(1, std::memory_order_relaxed);
+      w->up.store(false, std::memory_order_relaxed);
+      w->last = now;
+      Say(*w, now, false);
+      Reopen(w.get(), back);
+      continue;
+    }
     if (now.status == w->last.status && now.speed_mbps == w->last.speed_mbps) continue;
     if (now.status != LinkStatus::kUp && w->last.status == LinkStatus::kUp) {
       w->downs.fetch_add(1, std::memory_order_relaxed);

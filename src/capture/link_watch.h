@@ -14,8 +14,12 @@
 // and "unknown" (interfaces whose driver reports none: lo, tun) counted as
 // up; down, lowerlayerdown (a veth whose peer is down), dormant, notpresent
 // as down; no such interface any more as gone (a later interface of that name
-// is a new one, which this probe's socket does not see: restart). Capture
-// files have no link.
+// is a new one, which an AF_PACKET socket (--iface-time burst) does not see:
+// restart; net_pcap's live mode (--iface-time kernel, the default) opens the
+// interface by name, so the port is reopened on it: ReopenPort). A new
+// interface is told by its index (/sys/class/net/NAME/ifindex), so one
+// deleted and made again between two polls is reopened too. Capture files
+// have no link.
 #pragma once
 
 #include <atomic>
@@ -33,6 +37,7 @@ enum class LinkStatus : uint8_t { kUp = 0, kDown = 1, kGone = 2 };
 struct LinkReading {
   LinkStatus status = LinkStatus::kUp;
   uint32_t speed_mbps = 0;  // 0: not known (kernel interfaces, some PMDs)
+  int64_t ifindex = 0;      // an --iface's kernel index (0: not known)
 };
 
 // An --iface's link from its operstate text ("up\n"), or gone when there is
@@ -44,7 +49,9 @@ class LinkWatch {
   // The live ports of `ports` (one entry a port, files left out), read now.
   LinkWatch(const Ports& ports, bool quiet);
 
-  // Reads every port again; a change is said on stderr (unless quiet).
+  // Reads every port again; a change is said on stderr (unless quiet). A
+  // reopenable port whose interface is back is reopened here (ReopenPort:
+  // this thread waits for its poller's answer, a millisecond or so).
   void Poll();
 
   // portP_link_up (1/0) and portP_link_downs (times it went from up to
@@ -64,14 +71,17 @@ class LinkWatch {
  private:
   struct Watched {
     uint16_t port_id = 0;
-    bool kernel = false;  // --iface: the kernel's operstate
-    std::string name;     // the interface or device, for messages and /sys
+    bool kernel = false;          // --iface: the kernel's operstate
+    std::string name;             // the interface or device, for messages and /sys
+    QueuePause* pause = nullptr;  // reopenable (RxQueueSpec::pause)
+    bool reopen_failed_said = false;
     LinkReading last;
     std::atomic<bool> up{true};
     std::atomic<uint64_t> downs{0};
   };
   LinkReading Read(const Watched& w) const;
   void Say(const Watched& w, const LinkReading& now, bool at_start) const;
+  void Reopen(Watched* w, const LinkReading& now);
 
   std::vector<std::unique_ptr<Watched>> ports_;
   bool quiet_;

@@ -8,10 +8,12 @@
 #include <rte_mbuf_dyn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <set>
 #include <string_view>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "capture/device_clock.h"
@@ -342,6 +344,10 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
       if (rc != 0) return Annotate(ErrnoToStatus(rc, "rte_eth_rx_queue_setup"), ctx);
       RxQueueSpec q = info.spec;
       q.queue_id = qid;
+      if (q.kernel_time) {
+        ports.pauses.push_back(std::make_shared<QueuePause>());
+        q.pause = ports.pauses.back().get();
+      }
       ports.queues.push_back(q);
     }
     if (nb_tx > 0) {
@@ -414,6 +420,26 @@ void StopPorts(const Ports& ports) {
     rte_eth_dev_stop(q.port_id);
     rte_eth_dev_close(q.port_id);
   }
+}
+
+absl::Status ReopenPort(uint16_t port_id, QueuePause* pause) {
+  const uint32_t off = pause->request.load(std::memory_order_relaxed) | 1;
+  pause->request.store(off, std::memory_order_release);
+  // The poller answers at its next poll: within a burst's work or an idle
+  // rest (at most a millisecond or so), unless it has stopped.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (pause->acked.load(std::memory_order_acquire) != off) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      pause->request.store(off + 1, std::memory_order_release);
+      return absl::DeadlineExceededError("its worker did not leave the queue within a second");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  rte_eth_dev_stop(port_id);  // closes the dead handle
+  const int rc = rte_eth_dev_start(port_id);
+  if (rc == 0) rte_eth_promiscuous_enable(port_id);
+  pause->request.store(off + 1, std::memory_order_release);
+  return rc == 0 ? absl::OkStatus() : ErrnoToStatus(rc, "rte_eth_dev_start");
 }
 
 void RefitPortClocks(Ports* ports, bool quiet) {

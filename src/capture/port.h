@@ -8,6 +8,7 @@
 //   SKYPROBE_ASSIGN_OR_RETURN(Ports ports, StartPorts(infos, queues, rss, rss_l4, extra_mbufs));
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +24,17 @@ namespace skyprobe {
 
 class MappedFileQueue;
 class LiveDeviceClock;
+
+// The handshake that keeps a queue's poller off its device while the
+// control lcore reopens it (ReopenPort): DPDK's rule is that a queue is
+// never polled while its port stops or starts. `request` is a count, odd
+// while the poller must stay off; the poller, at its next poll, answers with
+// that count in `acked` and polls nothing until `request` is even again (one
+// relaxed load a burst otherwise, on the queues that can be reopened only).
+struct QueuePause {
+  std::atomic<uint32_t> request{0};
+  std::atomic<uint32_t> acked{0};
+};
 
 // One RX queue as a worker sees it.
 struct RxQueueSpec {
@@ -46,6 +58,10 @@ struct RxQueueSpec {
   // A file queue read from the mapped file (owned by Ports) instead of the
   // port's net_pcap queue; null: rte_eth_rx_burst.
   MappedFileQueue* mapped = nullptr;
+  // An --iface read through net_pcap's live mode, which opens the interface
+  // by name when the port starts: the port can be reopened on an interface
+  // of that name made again (owned by Ports); null for every other queue.
+  QueuePause* pause = nullptr;
 };
 
 struct Ports {
@@ -63,6 +79,8 @@ struct Ports {
     bool warned = false;  // a failed refit said once
   };
   std::vector<PortClock> device_clocks;
+  // The queues that can be reopened (RxQueueSpec::pause).
+  std::vector<std::shared_ptr<QueuePause>> pauses;
 };
 
 // rte_eal_init with `args` (args[0] is the program name). EAL's own
@@ -114,6 +132,13 @@ struct PortCounters {
 PortCounters ReadPortCounters(uint16_t port_id);
 
 void StopPorts(const Ports& ports);
+
+// Stops and starts again the port of a queue whose `pause` is set, its poller
+// kept off meanwhile: net_pcap's live mode opens its interface by name again
+// (the control lcore, when an --iface deleted meanwhile is back). An error
+// when the poller did not answer within a second (the port is left as it
+// was) or the port did not start (the interface is not there yet).
+absl::Status ReopenPort(uint16_t port_id, QueuePause* pause);
 
 // Refits each NIC clock of `ports` from its last sample to a reading now
 // (device_clock.h: the NIC's oscillator drifts from the host's clock). The

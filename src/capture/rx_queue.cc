@@ -8,6 +8,14 @@ namespace skyprobe {
 
 uint16_t RxQueue::Receive(rte_mbuf** m, const std::atomic<bool>* stop,
                           uint64_t* pacing_waits) noexcept {
+  if (spec_.pause != nullptr) [[unlikely]] {
+    // Kept off the device while the control lcore reopens it (port.h).
+    const uint32_t r = spec_.pause->request.load(std::memory_order_acquire);
+    if ((r & 1) != 0) {
+      spec_.pause->acked.store(r, std::memory_order_release);
+      return 0;
+    }
+  }
   const uint16_t max = pacer_ != nullptr ? pacer_->burst() : kMaxBurst;
   const uint16_t n = spec_.mapped != nullptr
                          ? spec_.mapped->Burst(m, max)

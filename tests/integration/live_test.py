@@ -294,9 +294,26 @@ class LiveNetwork(unittest.TestCase):
         h.require_skyprobe(self)
         self.addCleanup(self.teardown_network)
         run(['ip', 'netns', 'add', NETNS])
-        run(['ip', 'link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF,
-             'netns', NETNS])
+        self.make_pair()
+        self.servers = Servers()
+        self.addCleanup(self.servers.close)
+
+    @staticmethod
+    def make_pair(replace=False):
+        """The veth pair, addressed, up, with static neighbours (the
+        namespace exists). `replace`: the pair there now is replaced by a new
+        one, its names free for only the few milliseconds of a rename (made
+        under other names, the old pair deleted, the new one renamed)."""
         in_ns = ['ip', 'netns', 'exec', NETNS]
+        if replace:
+            run(['ip', 'link', 'add', HOST_IF + 'n', 'type', 'veth', 'peer', 'name',
+                 PEER_IF + 'n', 'netns', NETNS])
+            run(['ip', 'link', 'del', HOST_IF])
+            run(['ip', 'link', 'set', HOST_IF + 'n', 'name', HOST_IF])
+            run(in_ns + ['ip', 'link', 'set', PEER_IF + 'n', 'name', PEER_IF])
+        else:
+            run(['ip', 'link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', PEER_IF,
+                 'netns', NETNS])
         # No IPv6 (router solicitations, DAD) and static neighbours (no ARP): the
         # pair carries only the test's traffic.
         for prefix, ifname in (([], HOST_IF), (in_ns, PEER_IF)):
@@ -312,8 +329,6 @@ class LiveNetwork(unittest.TestCase):
              'nud', 'permanent'])
         run(in_ns + ['ip', 'neigh', 'replace', HOST_IP, 'lladdr', host_mac, 'dev', PEER_IF,
                      'nud', 'permanent'])
-        self.servers = Servers()
-        self.addCleanup(self.servers.close)
 
     @staticmethod
     def teardown_network():
@@ -641,8 +656,7 @@ class LiveTest(LiveNetwork):
             run(send)
             time.sleep(0.5)
             run(['ip', 'link', 'del', HOST_IF])
-            said('skyprobe: port 0 (%s): the interface is gone: nothing more is read from it'
-                 % HOST_IF)
+            said('skyprobe: port 0 (%s): the interface is gone: nothing ' % HOST_IF)
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(timeout=60), 0, read_text(err_path))
         stderr = read_text(err_path)
@@ -653,6 +667,73 @@ class LiveTest(LiveNetwork):
         self.assertEqual(summary.get('port0_link_up'), 0, stderr)
         flows = h.final_flows(self, h.parse_json_lines(read_text(json_path)), 'link')
         self.assertEqual([h.flow_packets(f) for f in flows], [1], [h.brief(f) for f in flows])
+
+    def test_a_recreated_interface_is_reopened(self):
+        self.check_reopen([])
+
+    def test_a_recreated_interface_is_reopened_under_the_dispatcher(self):
+        # Two workers on the interface's one queue: the dispatcher polls it.
+        self.check_reopen(['--workers', '2'])
+
+    def check_reopen(self, extra):
+        """--iface-time kernel (net_pcap's live mode, the default) opens the
+        interface by name: deleted and made again while the probe runs, it is
+        reopened and read, whether the probe saw it gone for a while or it
+        came back between two of the watch's polls (a new ifindex). The
+        oracle is what was sent: one datagram from a source port of its own
+        at each stage, each a flow of one packet."""
+        port = 9992
+        json_path, err_path = fresh_outputs('live-reopen')
+        in_ns = ['ip', 'netns', 'exec', NETNS]
+
+        def send(source_port):
+            run(in_ns + [sys.executable, '-c',
+                         'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
+                         's.bind(("%s", %d)); s.sendto(b"reopen", ("%s", %d))'
+                         % (PEER_IP, source_port, HOST_IP, port)])
+
+        def said(text, times=1):
+            deadline = time.monotonic() + 10
+            while read_text(err_path).count(text) < times:
+                self.assertLess(time.monotonic(), deadline,
+                                'not said %d times: %r\n%s' % (times, text, read_text(err_path)))
+                time.sleep(0.1)
+
+        # Reopened as soon as the name is back, maybe before the pair is up
+        # (the link said then as it is, its coming up said after).
+        back = 'skyprobe: port 0 (%s): the interface is back: reopened, link ' % HOST_IF
+        with running_probe(self, ['--iface', HOST_IF, '--grpc-listen', 'none', '--json',
+                                  json_path, '--bpf', 'udp port %d' % port] + extra,
+                           err_path) as proc:
+            send(41001)
+            time.sleep(0.5)
+            run(['ip', 'link', 'del', HOST_IF])
+            said('skyprobe: port 0 (%s): the interface is gone: nothing is read from it until '
+                 'an interface of that name is back, then it is reopened' % HOST_IF)
+            self.make_pair()
+            said(back)
+            send(41002)
+            time.sleep(0.5)
+            # Replaced by an interface of the same name between two polls (the
+            # name free for a few milliseconds): told by its new ifindex.
+            old_index = run(['cat', '/sys/class/net/%s/ifindex' % HOST_IF]).strip()
+            self.make_pair(replace=True)
+            self.assertNotEqual(run(['cat', '/sys/class/net/%s/ifindex' % HOST_IF]).strip(),
+                                old_index)
+            said(back, 2)
+            send(41003)
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=60), 0, read_text(err_path))
+        stderr = read_text(err_path)
+        summary = h.parse_summary(stderr)
+        self.assertEqual(summary.get('port0_link_downs'), 2, stderr)
+        self.assertEqual(summary.get('port0_link_up'), 1, stderr)
+        flows = h.final_flows(self, h.parse_json_lines(read_text(json_path)), 'reopen')
+        got = sorted((f['Transport']['A'], f['Transport']['B'], h.flow_packets(f))
+                     for f in flows)
+        self.assertEqual(got, [(41001, port, 1), (41002, port, 1), (41003, port, 1)],
+                         [h.brief(f) for f in flows])
 
     def test_link_changes_are_said_and_counted(self):
         self.check_link_changes([])
