@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "capture/mapping_guard.h"
 #include "skyprobe/link_types.h"
 
 namespace skyprobe {
@@ -55,8 +57,8 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::Open(const std::string
     return absl::UnimplementedError(absl::StrCat(path, ": not a regular file"));
   }
   void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
   if (p == MAP_FAILED) {
+    close(fd);
     return absl::UnimplementedError(absl::StrCat(path, ": mmap: ", std::strerror(errno)));
   }
   // Read front to back once: the kernel reads ahead of the reader.
@@ -66,6 +68,9 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::Open(const std::string
   f->base_ = static_cast<const uint8_t*>(p);
   f->size_ = static_cast<size_t>(st.st_size);
   f->mapped_ = true;
+  f->fd_ = fd;
+  f->mapped_size_ = f->size_;
+  f->guard_ = GuardMapping(p, f->size_);
   if (absl::Status s = f->ReadHeader(); !s.ok()) return s;
   return f;
 }
@@ -82,13 +87,33 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::FromBuffer(const uint8
 }
 
 CaptureFile::~CaptureFile() {
-  if (mapped_) munmap(const_cast<uint8_t*>(base_), size_);
+  if (!mapped_) return;
+  UnguardMapping(guard_);
+  munmap(const_cast<uint8_t*>(base_), mapped_size_);
+  close(fd_);
 }
 
 bool CaptureFile::Fail(const std::string& why) noexcept {
   error_ = absl::StrCat(name_, ": byte ", pos_, " (after ", frames_, " frames): ", why);
+  if (cut_) {
+    absl::StrAppend(&error_, " (the file was cut to ", cut_size_,
+                    " bytes while being read: another program wrote it)");
+  }
   pos_ = size_;
   return false;
+}
+
+bool CaptureFile::CheckSize() noexcept {
+  size_window_ = pos_ >> kSizeCheckShift;
+  const int64_t now = MappingFileSize(fd_);
+  if (now < 0 || static_cast<size_t>(now) >= size_) return true;
+  cut_ = true;
+  cut_size_ = static_cast<size_t>(now);
+  if (cut_size_ >= pos_) {
+    size_ = cut_size_;  // ahead of the reader: the file ends there
+    return true;
+  }
+  return Fail("the reader was past the new end");
 }
 
 absl::Status CaptureFile::ReadHeader() {
@@ -154,7 +179,34 @@ absl::Status CaptureFile::ReadSectionHeader(size_t at, bool first) {
   return absl::UnimplementedError(absl::StrCat(name_, ": no interface block found"));
 }
 
-bool CaptureFile::Next(CaptureFrame* f) noexcept { return pcapng_ ? NextPcapng(f) : NextPcap(f); }
+bool CaptureFile::Next(CaptureFrame* f) noexcept {
+  if (guard_ < 0) return pcapng_ ? NextPcapng(f) : NextPcap(f);
+  return NextGuarded(f);
+}
+
+bool CaptureFile::NextGuarded(CaptureFrame* f) noexcept {
+  if (SKYPROBE_UNLIKELY(pos_ >> kSizeCheckShift != size_window_) && !CheckSize()) return false;
+  const size_t at = pos_;
+  const bool read = pcapng_ ? NextPcapng(f) : NextPcap(f);
+  // A read reached a page wholly past the file's new end (it read zeros:
+  // mapping_guard.h), or a record of no bytes, what the zeros past the new
+  // end in its last page read as: the record is the file's only if the size
+  // says so.
+  const bool faulted = MappingFaultAt(guard_) < pos_;
+  if (SKYPROBE_UNLIKELY(faulted || (read && f->caplen == 0))) {
+    const size_t end = pos_;
+    pos_ = at;
+    if (!CheckSize()) return false;
+    if (!faulted && end <= size_) {
+      pos_ = end;  // an empty record of the file's own
+      return true;
+    }
+    return Fail(faulted ? "a read past the file's end" : "an empty record past the file's end");
+  }
+  // The reader reached the new end, between two records.
+  if (SKYPROBE_UNLIKELY(!read && cut_ && error_.empty())) return Fail("the file ends here now");
+  return read;
+}
 
 bool CaptureFile::NextPcap(CaptureFrame* f) noexcept {
   if (pos_ == size_) return false;

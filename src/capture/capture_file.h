@@ -22,7 +22,10 @@
 // (another magic, a link type whose data libpcap rewrites): the caller reads
 // it through libpcap instead. A damaged record mid-file ends the file:
 // Next() returns false and error() says where and why (libpcap stops there
-// too, silently).
+// too, silently). So does a file that another program cuts short while it
+// is read (mapping_guard.h keeps the read past its new end from killing the
+// process): the reader checks the file's size every 64 KiB and after a
+// fault, and stops at the new end with an error that says so.
 #pragma once
 
 #include <cstddef>
@@ -76,6 +79,12 @@ class CaptureFile {
   bool NextPcap(CaptureFrame* f) noexcept;
   bool NextPcapng(CaptureFrame* f) noexcept;
   bool Fail(const std::string& why) noexcept;
+  // A mapped file's Next: with the checks below.
+  bool NextGuarded(CaptureFrame* f) noexcept;
+  // The file's size now: where it shrank, the reader stops at the new end
+  // (false: it is behind the reader already, and the file failed).
+  bool CheckSize() noexcept;
+  static constexpr int kSizeCheckShift = 16;  // every 64 KiB
   // Fields in the file's byte order (inlined: every record reads four).
   SKYPROBE_ALWAYS_INLINE uint32_t U32(size_t at) const noexcept {
     uint32_t v;
@@ -101,6 +110,12 @@ class CaptureFile {
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  int fd_ = -1;     // a mapped file's, open while mapped (its size is asked)
+  int guard_ = -1;  // its mapping_guard slot
+  size_t mapped_size_ = 0;
+  size_t size_window_ = 0;  // pos_ >> kSizeCheckShift at the last size check
+  bool cut_ = false;        // the file was cut short while being read...
+  size_t cut_size_ = 0;     // ...to this size
   size_t pos_ = 0;
   bool swapped_ = false;
   bool pcapng_ = false;

@@ -33,8 +33,10 @@ import csv
 import json
 import os
 import struct
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -277,6 +279,47 @@ class PcapReaderTest(unittest.TestCase):
             mapped, net_pcap = both(['--pcap', ng, '--pcap-realtime',
                                      '--pcap-speed', '1000'], workdir, 'paced')
             self.assert_same(mapped, net_pcap, 'paced')
+
+    def test_a_file_cut_while_it_is_read(self):
+        """Another program cuts the file short during a paced replay (ahead of
+        the reader): the probe used to die of SIGBUS reading the mapping past
+        the new end. Now it reads every frame before the cut, says where and
+        why it stopped, and counts the file's error. The oracle is tshark on
+        the file as it is after the cut. Cut inside a record, then between
+        two records (the file then ends cleanly, yet it was cut: said too)."""
+        tshark = h.tshark_path()
+        record = 16 + len(tcp_frame(0, 46))
+        frames = [(1700000000 + i // 1000, i % 1000 * 1000, tcp_frame(i, 46), 100)
+                  for i in range(20000)]  # 20 s of capture, 2.4 MB
+        with tempfile.TemporaryDirectory() as workdir:
+            for label, cut in (('inside a record', 24 + 12000 * record + 40),
+                               ('between records', 24 + 12000 * record)):
+                path = os.path.join(workdir, 'cut.pcap')
+                write_pcap(path, frames)
+                err_path = os.path.join(workdir, 'stderr.txt')
+                with open(err_path, 'wb') as err:
+                    proc = subprocess.Popen(
+                        [h.skyprobe_path(), '--pcap', path, '--pcap-realtime', '--pcap-speed',
+                         '5', '--max-flows', MAX_FLOWS], stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL, stderr=err)
+                # A second into the 4 s replay: the reader is near frame 5000,
+                # the cut at frame 12000.
+                time.sleep(1)
+                os.truncate(path, cut)
+                self.assertEqual(proc.wait(timeout=60), 0, label)
+                with open(err_path) as err:
+                    stderr = err.read()
+                shown = subprocess.run([tshark, '-r', path, '-T', 'fields', '-e',
+                                        'frame.number'], capture_output=True, text=True)
+                expected = len(shown.stdout.split())
+                self.assertEqual(expected, 12000, shown.stderr)
+                summary = h.parse_summary(stderr)
+                self.assertEqual(summary.get('packets_in'), expected, label + '\n' + stderr)
+                self.assertEqual(summary.get('file_errors'), 1, label)
+                self.assertIn('the file was cut to %d bytes while being read' % cut, stderr,
+                              label)
+                self.assertIn('byte %d (after 12000 frames)' % (24 + 12000 * record), stderr,
+                              label)
 
     def test_tcpdump_corpus(self):
         """Every capture of a decoded link type, both readers."""

@@ -8,6 +8,8 @@
 
 #include <pcap/pcap.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -416,6 +418,55 @@ TEST(CaptureFileTest, RandomCorruptionsReadAsLibpcapReadsThem) {
   // Most corruptions leave a file both read: the comparison is not vacuous.
   EXPECT_GT(compared, 10000);
 }
+
+}  // namespace
+}  // namespace skyprobe
+
+namespace skyprobe {
+namespace {
+
+// A file cut short by another program while it is read: the reads past its
+// new end fault (SIGBUS), which used to end the process. Now the reader
+// stops at the new end: every frame before the cut as written, then false
+// with an error that says the file was cut, whether the cut lies ahead of
+// the reader (seen by its size checks) or behind it (seen by the fault).
+class CutFileTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
+  // 64k frames of 100 bytes: 7.3 MB, far more than the reader's 64 KiB
+  // between size checks.
+  std::vector<std::pair<Bytes, uint32_t>> recs;
+  for (int i = 0; i < 65536; ++i) recs.push_back({Payload(100, static_cast<uint8_t>(i)), 100});
+  const Bytes file = Pcap(false, false, 65535, 1, recs);
+  char path[] = "/tmp/skyprobe-cut-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, file.data(), file.size()), static_cast<ssize_t>(file.size()));
+  auto f = CaptureFile::Open(path);
+  ASSERT_TRUE(f.ok()) << f.status();
+  CaptureFrame fr;
+  const size_t record = 16 + 100;
+  // Read a third of it, then cut it: in the middle of a record a quarter of
+  // the way (behind the reader: its pages are gone) or at two thirds (ahead).
+  const size_t read_first = 65536 / 3;
+  for (size_t i = 0; i < read_first; ++i) ASSERT_TRUE((*f)->Next(&fr)) << i;
+  const size_t cut_frames = GetParam() == 0 ? 65536 / 4 : 2 * 65536 / 3;
+  const size_t cut_at = 24 + cut_frames * record + 50;
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(cut_at)), 0);
+  size_t n = read_first;
+  while ((*f)->Next(&fr)) {
+    // Every frame handed over is the one written there.
+    ASSERT_EQ(fr.caplen, 100u) << n;
+    ASSERT_EQ(Bytes(fr.data, fr.data + fr.caplen), recs[n].first) << n;
+    ++n;
+  }
+  EXPECT_EQ(n, GetParam() == 0 ? read_first : cut_frames);
+  EXPECT_NE((*f)->error().find("cut to"), std::string::npos) << (*f)->error();
+  close(fd);
+  unlink(path);
+}
+
+INSTANTIATE_TEST_SUITE_P(BehindAndAhead, CutFileTest, ::testing::Values(0, 1));
 
 }  // namespace
 }  // namespace skyprobe
