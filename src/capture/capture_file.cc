@@ -201,7 +201,9 @@ bool CaptureFile::NextGuarded(CaptureFrame* f) noexcept {
       pos_ = end;  // an empty record of the file's own
       return true;
     }
-    return Fail(faulted ? "a read past the file's end" : "an empty record past the file's end");
+    if (!faulted) return Fail("an empty record past the file's end");
+    // Faulted with no cut to explain it: the kernel could not read the page.
+    return Fail(cut_ ? "a read past the file's end" : "a page of the file could not be read");
   }
   // The reader reached the new end, between two records.
   if (SKYPROBE_UNLIKELY(!read && cut_ && error_.empty())) return Fail("the file ends here now");
