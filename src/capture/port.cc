@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -23,6 +24,13 @@
 
 namespace skyprobe {
 namespace {
+
+// A port that ReopenPort may stop and start: its statistics are read under
+// g_reopen_lock, which the reopening holds (net_pcap's statistics read its
+// libpcap handles, which a stop closes). Other ports' need no lock (a
+// worker reads a net_pcap file's when a burst comes back empty).
+std::atomic<bool> g_reopenable[RTE_MAX_ETHPORTS];
+std::mutex g_reopen_lock;
 
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint32_t kMbufsPerQueue = 8191;
@@ -347,6 +355,7 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
       if (q.kernel_time) {
         ports.pauses.push_back(std::make_shared<QueuePause>());
         q.pause = ports.pauses.back().get();
+        g_reopenable[port_id].store(true, std::memory_order_relaxed);
       }
       ports.queues.push_back(q);
     }
@@ -402,6 +411,10 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
 PortCounters ReadPortCounters(uint16_t port_id) {
   rte_eth_stats st{};
   PortCounters c;
+  std::unique_lock<std::mutex> lock(g_reopen_lock, std::defer_lock);
+  if (port_id < RTE_MAX_ETHPORTS && g_reopenable[port_id].load(std::memory_order_relaxed)) {
+    lock.lock();
+  }
   if (rte_eth_stats_get(port_id, &st) == 0) {
     c.ipackets = st.ipackets;
     // The kernel's drops on net_af_packet's rings, which its stats leave out.
@@ -435,9 +448,13 @@ absl::Status ReopenPort(uint16_t port_id, QueuePause* pause) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
-  rte_eth_dev_stop(port_id);  // closes the dead handle
-  const int rc = rte_eth_dev_start(port_id);
-  if (rc == 0) rte_eth_promiscuous_enable(port_id);
+  int rc;
+  {
+    const std::lock_guard<std::mutex> lock(g_reopen_lock);  // no statistics read meanwhile
+    rte_eth_dev_stop(port_id);                              // closes the dead handle
+    rc = rte_eth_dev_start(port_id);
+    if (rc == 0) rte_eth_promiscuous_enable(port_id);
+  }
   pause->request.store(off + 1, std::memory_order_release);
   return rc == 0 ? absl::OkStatus() : ErrnoToStatus(rc, "rte_eth_dev_start");
 }
