@@ -33,6 +33,10 @@ constexpr size_t kPrefetchAhead = 1024;       // bytes of the file ahead of the 
 
 uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
 
+// The fault note of what no fault can reach (bytes in memory, a mapping the
+// guard had no room for).
+const std::atomic<size_t> g_never_faulted{SIZE_MAX};
+
 // The link types whose frames libpcap hands over as stored: the ones the
 // parser decodes (LINKTYPE values as in the file, include/skyprobe/link_types.h), except
 // Linux cooked capture in a byte-swapped file (libpcap rewrites CAN headers in it).
@@ -64,6 +68,7 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::Open(const std::string
   // Read front to back once: the kernel reads ahead of the reader.
   madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
   std::unique_ptr<CaptureFile> f(new CaptureFile());
+  f->fault_at_ = &g_never_faulted;
   f->name_ = path;
   f->base_ = static_cast<const uint8_t*>(p);
   f->size_ = static_cast<size_t>(st.st_size);
@@ -71,6 +76,10 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::Open(const std::string
   f->fd_ = fd;
   f->mapped_size_ = f->size_;
   f->guard_ = GuardMapping(p, f->size_);
+  if (f->guard_ >= 0) {
+    f->fault_at_ = MappingFaultNote(f->guard_);
+    f->check_at_ = kSizeCheckEvery;
+  }
   if (absl::Status s = f->ReadHeader(); !s.ok()) return s;
   return f;
 }
@@ -79,6 +88,7 @@ absl::StatusOr<std::unique_ptr<CaptureFile>> CaptureFile::FromBuffer(const uint8
                                                                      size_t size,
                                                                      std::string name) {
   std::unique_ptr<CaptureFile> f(new CaptureFile());
+  f->fault_at_ = &g_never_faulted;
   f->name_ = std::move(name);
   f->base_ = data;
   f->size_ = size;
@@ -104,7 +114,7 @@ bool CaptureFile::Fail(const std::string& why) noexcept {
 }
 
 bool CaptureFile::CheckSize() noexcept {
-  size_window_ = pos_ >> kSizeCheckShift;
+  check_at_ = (pos_ | (kSizeCheckEvery - 1)) + 1;
   const int64_t now = MappingFileSize(fd_);
   if (now < 0 || static_cast<size_t>(now) >= size_) return true;
   cut_ = true;
@@ -180,34 +190,42 @@ absl::Status CaptureFile::ReadSectionHeader(size_t at, bool first) {
 }
 
 bool CaptureFile::Next(CaptureFrame* f) noexcept {
-  if (guard_ < 0) return pcapng_ ? NextPcapng(f) : NextPcap(f);
-  return NextGuarded(f);
-}
-
-bool CaptureFile::NextGuarded(CaptureFrame* f) noexcept {
-  if (SKYPROBE_UNLIKELY(pos_ >> kSizeCheckShift != size_window_) && !CheckSize()) return false;
+  if (SKYPROBE_UNLIKELY(pos_ >= check_at_) && !CheckSize()) return false;
   const size_t at = pos_;
   const bool read = pcapng_ ? NextPcapng(f) : NextPcap(f);
-  // A read reached a page wholly past the file's new end (it read zeros:
-  // mapping_guard.h), or a record of no bytes, what the zeros past the new
-  // end in its last page read as: the record is the file's only if the size
-  // says so.
-  const bool faulted = MappingFaultAt(guard_) < pos_;
-  if (SKYPROBE_UNLIKELY(faulted || (read && f->caplen == 0))) {
-    const size_t end = pos_;
+  if (SKYPROBE_UNLIKELY(!read || f->caplen == 0 ||
+                        fault_at_->load(std::memory_order_relaxed) < pos_)) {
+    return Unusual(at, read);
+  }
+  return true;
+}
+
+bool CaptureFile::Unusual(size_t at, bool read) noexcept {
+  if (guard_ < 0) return read;  // bytes in memory: nothing can cut them
+  // A read reached a page wholly past the file's new end: it read zeros
+  // (mapping_guard.h), and so may this record.
+  if (fault_at_->load(std::memory_order_relaxed) < pos_) {
     pos_ = at;
+    error_.clear();  // what the zeros made of the record, if anything
     if (!CheckSize()) return false;
-    if (!faulted && end <= size_) {
-      pos_ = end;  // an empty record of the file's own
-      return true;
-    }
-    if (!faulted) return Fail("an empty record past the file's end");
     // Faulted with no cut to explain it: the kernel could not read the page.
     return Fail(cut_ ? "a read past the file's end" : "a page of the file could not be read");
   }
-  // The reader reached the new end, between two records.
-  if (SKYPROBE_UNLIKELY(!read && cut_ && error_.empty())) return Fail("the file ends here now");
-  return read;
+  if (!read) {
+    // The end, or a damaged record; the end of a file cut short is said.
+    if (cut_ && error_.empty()) return Fail("the file ends here now");
+    return false;
+  }
+  // An empty record: the file's own, or the zeros past a new end in the
+  // last page of the file (no fault there).
+  const size_t end = pos_;
+  pos_ = at;
+  if (!CheckSize()) return false;
+  if (end <= size_) {
+    pos_ = end;
+    return true;
+  }
+  return Fail("an empty record past the file's end");
 }
 
 bool CaptureFile::NextPcap(CaptureFrame* f) noexcept {

@@ -24,10 +24,11 @@
 // Next() returns false and error() says where and why (libpcap stops there
 // too, silently). So does a file that another program cuts short while it
 // is read (mapping_guard.h keeps the read past its new end from killing the
-// process): the reader checks the file's size every 64 KiB and after a
-// fault, and stops at the new end with an error that says so.
+// process): the reader checks the file's size every MiB, after a fault and
+// at an empty record, and stops at the new end with an error that says so.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -79,12 +80,13 @@ class CaptureFile {
   bool NextPcap(CaptureFrame* f) noexcept;
   bool NextPcapng(CaptureFrame* f) noexcept;
   bool Fail(const std::string& why) noexcept;
-  // A mapped file's Next: with the checks below.
-  bool NextGuarded(CaptureFrame* f) noexcept;
+  // Next's rare cases (the end, an empty record, a fault in the mapping),
+  // for the record read from `at`.
+  bool Unusual(size_t at, bool read) noexcept;
   // The file's size now: where it shrank, the reader stops at the new end
   // (false: it is behind the reader already, and the file failed).
   bool CheckSize() noexcept;
-  static constexpr int kSizeCheckShift = 16;  // every 64 KiB
+  static constexpr size_t kSizeCheckEvery = size_t{1} << 20;  // bytes read
   // Fields in the file's byte order (inlined: every record reads four).
   SKYPROBE_ALWAYS_INLINE uint32_t U32(size_t at) const noexcept {
     uint32_t v;
@@ -113,9 +115,13 @@ class CaptureFile {
   int fd_ = -1;     // a mapped file's, open while mapped (its size is asked)
   int guard_ = -1;  // its mapping_guard slot
   size_t mapped_size_ = 0;
-  size_t size_window_ = 0;  // pos_ >> kSizeCheckShift at the last size check
-  bool cut_ = false;        // the file was cut short while being read...
-  size_t cut_size_ = 0;     // ...to this size
+  // Where the next size check is due (never for a buffer), and the guard's
+  // note of the lowest page that faulted (SIZE_MAX: none; a buffer's never
+  // changes).
+  size_t check_at_ = SIZE_MAX;
+  const std::atomic<size_t>* fault_at_ = nullptr;
+  bool cut_ = false;     // the file was cut short while being read...
+  size_t cut_size_ = 0;  // ...to this size
   size_t pos_ = 0;
   bool swapped_ = false;
   bool pcapng_ = false;

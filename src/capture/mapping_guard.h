@@ -53,6 +53,10 @@ void UnguardMapping(int slot);
 inline size_t MappingFaultAt(int slot) noexcept {
   return mapping_guard_internal::g_ranges[slot].fault_at.load(std::memory_order_relaxed);
 }
+// The same note, to be read in place (a reader keeps the pointer).
+inline const std::atomic<size_t>* MappingFaultNote(int slot) noexcept {
+  return &mapping_guard_internal::g_ranges[slot].fault_at;
+}
 
 // The size of the file open at `fd` now (fstat), or -1.
 int64_t MappingFileSize(int fd) noexcept;
