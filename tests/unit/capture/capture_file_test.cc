@@ -433,7 +433,7 @@ namespace {
 class CutFileTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
-  // 64k frames of 100 bytes: 7.3 MB, far more than the reader's 64 KiB
+  // 64k frames of 100 bytes: 7.3 MB, far more than the reader's MiB
   // between size checks.
   std::vector<std::pair<Bytes, uint32_t>> recs;
   for (int i = 0; i < 65536; ++i) recs.push_back({Payload(100, static_cast<uint8_t>(i)), 100});
