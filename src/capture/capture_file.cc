@@ -206,13 +206,25 @@ bool CaptureFile::Unusual(size_t at, bool read) noexcept {
   // (mapping_guard.h), and so may this record.
   if (fault_at_->load(std::memory_order_relaxed) < pos_) {
     pos_ = at;
-    error_.clear();  // what the zeros made of the record, if anything
+    if (read) --frames_;  // not a record of the file's
+    error_.clear();       // what the zeros made of the record, if anything
     if (!CheckSize()) return false;
     // Faulted with no cut to explain it: the kernel could not read the page.
     return Fail(cut_ ? "a read past the file's end" : "a page of the file could not be read");
   }
   if (!read) {
-    // The end, or a damaged record; the end of a file cut short is said.
+    // A damaged record: the zeros past a new end in the file's last page
+    // (no fault there) read as one. The error then says the file was cut.
+    if (!cut_ && !error_.empty()) {
+      const int64_t now = MappingFileSize(fd_);
+      if (now >= 0 && static_cast<size_t>(now) < mapped_size_) {
+        cut_ = true;
+        cut_size_ = static_cast<size_t>(now);
+        absl::StrAppend(&error_, " (the file was cut to ", cut_size_,
+                        " bytes while being read: another program wrote it)");
+      }
+    }
+    // The end of a file cut short is said.
     if (cut_ && error_.empty()) return Fail("the file ends here now");
     return false;
   }
@@ -220,9 +232,11 @@ bool CaptureFile::Unusual(size_t at, bool read) noexcept {
   // last page of the file (no fault there).
   const size_t end = pos_;
   pos_ = at;
+  --frames_;  // until the size says it is the file's
   if (!CheckSize()) return false;
   if (end <= size_) {
     pos_ = end;
+    ++frames_;
     return true;
   }
   return Fail("an empty record past the file's end");

@@ -468,5 +468,35 @@ TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
 
 INSTANTIATE_TEST_SUITE_P(BehindAndAhead, CutFileTest, ::testing::Values(0, 1));
 
+// Cut 4 bytes before the next record, in the same page: no fault there (the
+// page's tail past the new end reads as zeros), so the reader meets a record
+// of zeros: an empty pcap record, a pcapng block of length 0. Either way it
+// stops before it, saying the file was cut.
+TEST(CutFileTest, ZerosInTheLastPageAreNoRecord) {
+  std::vector<std::pair<Bytes, uint32_t>> recs;
+  for (int i = 0; i < 8; ++i) recs.push_back({Payload(60, static_cast<uint8_t>(i)), 60});
+  for (const Bytes& file : {Pcap(false, false, 65535, 1, recs), Pcapng(false)}) {
+    char path[] = "/tmp/skyprobe-cut-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, file.data(), file.size()), static_cast<ssize_t>(file.size()));
+    auto f = CaptureFile::Open(path);
+    ASSERT_TRUE(f.ok()) << f.status();
+    CaptureFrame fr;
+    ASSERT_TRUE((*f)->Next(&fr));
+    ASSERT_TRUE((*f)->Next(&fr));
+    const size_t next = (*f)->offset();
+    ASSERT_LT(next, 4096u);  // the whole file is in its first page
+    ASSERT_EQ(ftruncate(fd, static_cast<off_t>(next - 4)), 0);
+    EXPECT_FALSE((*f)->Next(&fr));
+    EXPECT_NE((*f)->error().find("the file was cut to " + std::to_string(next - 4) + " bytes"),
+              std::string::npos)
+        << (*f)->error();
+    EXPECT_EQ((*f)->frames(), 2u);
+    close(fd);
+    unlink(path);
+  }
+}
+
 }  // namespace
 }  // namespace skyprobe
