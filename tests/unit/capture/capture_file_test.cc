@@ -432,18 +432,35 @@ namespace {
 // the reader (seen by its size checks) or behind it (seen by the fault).
 class CutFileTest : public ::testing::TestWithParam<int> {};
 
+// `bytes` in a file of its own, opened by the mapped reader; removed at the
+// end of the scope. `fd` stays open for the test to cut the file.
+struct CutFile {
+  char path[32] = "/tmp/skyprobe-cut-XXXXXX";
+  int fd = mkstemp(path);
+  absl::StatusOr<std::unique_ptr<CaptureFile>> file = absl::UnknownError("not written");
+  explicit CutFile(const Bytes& bytes) {
+    if (fd >= 0 && write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())) {
+      file = CaptureFile::Open(path);
+    }
+  }
+  ~CutFile() {
+    if (fd < 0) return;
+    close(fd);
+    unlink(path);
+  }
+  CutFile(const CutFile&) = delete;
+  CutFile& operator=(const CutFile&) = delete;
+  bool Cut(size_t size) const { return ftruncate(fd, static_cast<off_t>(size)) == 0; }
+};
+
 TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
   // 64k frames of 100 bytes: 7.3 MB, far more than the reader's MiB
   // between size checks.
   std::vector<std::pair<Bytes, uint32_t>> recs;
   for (int i = 0; i < 65536; ++i) recs.push_back({Payload(100, static_cast<uint8_t>(i)), 100});
-  const Bytes file = Pcap(false, false, 65535, 1, recs);
-  char path[] = "/tmp/skyprobe-cut-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, file.data(), file.size()), static_cast<ssize_t>(file.size()));
-  auto f = CaptureFile::Open(path);
-  ASSERT_TRUE(f.ok()) << f.status();
+  CutFile cut(Pcap(false, false, 65535, 1, recs));
+  ASSERT_TRUE(cut.file.ok()) << cut.file.status();
+  auto& f = cut.file;
   CaptureFrame fr;
   const size_t record = 16 + 100;
   // Read a third of it, then cut it: in the middle of a record a quarter of
@@ -452,7 +469,7 @@ TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
   for (size_t i = 0; i < read_first; ++i) ASSERT_TRUE((*f)->Next(&fr)) << i;
   const size_t cut_frames = GetParam() == 0 ? 65536 / 4 : 2 * 65536 / 3;
   const size_t cut_at = 24 + cut_frames * record + 50;
-  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(cut_at)), 0);
+  ASSERT_TRUE(cut.Cut(cut_at));
   size_t n = read_first;
   while ((*f)->Next(&fr)) {
     // Every frame handed over is the one written there.
@@ -462,8 +479,6 @@ TEST_P(CutFileTest, ReadingStopsAtTheNewEnd) {
   }
   EXPECT_EQ(n, GetParam() == 0 ? read_first : cut_frames);
   EXPECT_NE((*f)->error().find("cut to"), std::string::npos) << (*f)->error();
-  close(fd);
-  unlink(path);
 }
 
 INSTANTIATE_TEST_SUITE_P(BehindAndAhead, CutFileTest, ::testing::Values(0, 1));
@@ -476,25 +491,20 @@ TEST(CutFileTest, ZerosInTheLastPageAreNoRecord) {
   std::vector<std::pair<Bytes, uint32_t>> recs;
   for (int i = 0; i < 8; ++i) recs.push_back({Payload(60, static_cast<uint8_t>(i)), 60});
   for (const Bytes& file : {Pcap(false, false, 65535, 1, recs), Pcapng(false)}) {
-    char path[] = "/tmp/skyprobe-cut-XXXXXX";
-    const int fd = mkstemp(path);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(write(fd, file.data(), file.size()), static_cast<ssize_t>(file.size()));
-    auto f = CaptureFile::Open(path);
-    ASSERT_TRUE(f.ok()) << f.status();
+    CutFile cut(file);
+    ASSERT_TRUE(cut.file.ok()) << cut.file.status();
+    auto& f = cut.file;
     CaptureFrame fr;
     ASSERT_TRUE((*f)->Next(&fr));
     ASSERT_TRUE((*f)->Next(&fr));
     const size_t next = (*f)->offset();
     ASSERT_LT(next, 4096u);  // the whole file is in its first page
-    ASSERT_EQ(ftruncate(fd, static_cast<off_t>(next - 4)), 0);
+    ASSERT_TRUE(cut.Cut(next - 4));
     EXPECT_FALSE((*f)->Next(&fr));
     EXPECT_NE((*f)->error().find("the file was cut to " + std::to_string(next - 4) + " bytes"),
               std::string::npos)
         << (*f)->error();
     EXPECT_EQ((*f)->frames(), 2u);
-    close(fd);
-    unlink(path);
   }
 }
 
