@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -105,20 +104,27 @@ CaptureFile::~CaptureFile() {
 
 bool CaptureFile::Fail(const std::string& why) noexcept {
   error_ = absl::StrCat(name_, ": byte ", pos_, " (after ", frames_, " frames): ", why);
-  if (cut_) {
-    absl::StrAppend(&error_, " (the file was cut to ", cut_size_,
-                    " bytes while being read: another program wrote it)");
-  }
+  if (cut_) AppendCutNote();
   pos_ = size_;
   return false;
 }
 
-bool CaptureFile::CheckSize() noexcept {
-  check_at_ = (pos_ | (kSizeCheckEvery - 1)) + 1;
+void CaptureFile::AppendCutNote() {
+  absl::StrAppend(&error_, " (the file was cut to ", cut_size_,
+                  " bytes while being read: another program wrote it)");
+}
+
+bool CaptureFile::SizeShrank() noexcept {
   const int64_t now = MappingFileSize(fd_);
-  if (now < 0 || static_cast<size_t>(now) >= size_) return true;
+  if (now < 0 || static_cast<size_t>(now) >= size_) return false;
   cut_ = true;
   cut_size_ = static_cast<size_t>(now);
+  return true;
+}
+
+bool CaptureFile::CheckSize() noexcept {
+  check_at_ = (pos_ | (kSizeCheckEvery - 1)) + 1;
+  if (!SizeShrank()) return true;
   if (cut_size_ >= pos_) {
     size_ = cut_size_;  // ahead of the reader: the file ends there
     return true;
@@ -215,15 +221,7 @@ bool CaptureFile::Unusual(size_t at, bool read) noexcept {
   if (!read) {
     // A damaged record: the zeros past a new end in the file's last page
     // (no fault there) read as one. The error then says the file was cut.
-    if (!cut_ && !error_.empty()) {
-      const int64_t now = MappingFileSize(fd_);
-      if (now >= 0 && static_cast<size_t>(now) < mapped_size_) {
-        cut_ = true;
-        cut_size_ = static_cast<size_t>(now);
-        absl::StrAppend(&error_, " (the file was cut to ", cut_size_,
-                        " bytes while being read: another program wrote it)");
-      }
-    }
+    if (!cut_ && !error_.empty() && SizeShrank()) AppendCutNote();
     // The end of a file cut short is said.
     if (cut_ && error_.empty()) return Fail("the file ends here now");
     return false;

@@ -86,6 +86,11 @@ class CaptureFile {
   // The file's size now: where it shrank, the reader stops at the new end
   // (false: it is behind the reader already, and the file failed).
   bool CheckSize() noexcept;
+  // Whether the file is now shorter than the reader's end (cut_, cut_size_
+  // then say so).
+  bool SizeShrank() noexcept;
+  // " (the file was cut to ...)" after error_.
+  void AppendCutNote();
   static constexpr size_t kSizeCheckEvery = size_t{1} << 20;  // bytes read
   // Fields in the file's byte order (inlined: every record reads four).
   SKYPROBE_ALWAYS_INLINE uint32_t U32(size_t at) const noexcept {

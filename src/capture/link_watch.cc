@@ -123,25 +123,22 @@ void LinkWatch::Poll() {
       if (now.status != LinkStatus::kGone) Reopen(w.get(), now);
       continue;
     }
+    // Deleted and made again since the last poll: gone, then back.
+    std::optional<LinkReading> back;
     if (w->pause != nullptr && now.status != LinkStatus::kGone && now.ifindex != 0 &&
         w->last.ifindex != 0 && now.ifindex != w->last.ifindex) {
-      // Deleted and made again since the last poll: gone, then back.
-      const LinkReading back = now;
+      back = now;
       now.status = LinkStatus::kGone;
-      if (w->last.status == LinkStatus::kUp) w->downs.fetch_add(1, std::memory_order_relaxed);
-      w->up.store(false, std::memory_order_relaxed);
+    }
+    if (now.status != w->last.status || now.speed_mbps != w->last.speed_mbps) {
+      if (now.status != LinkStatus::kUp && w->last.status == LinkStatus::kUp) {
+        w->downs.fetch_add(1, std::memory_order_relaxed);
+      }
+      w->up.store(now.status == LinkStatus::kUp, std::memory_order_relaxed);
       w->last = now;
       Say(*w, now, false);
-      Reopen(w.get(), back);
-      continue;
     }
-    if (now.status == w->last.status && now.speed_mbps == w->last.speed_mbps) continue;
-    if (now.status != LinkStatus::kUp && w->last.status == LinkStatus::kUp) {
-      w->downs.fetch_add(1, std::memory_order_relaxed);
-    }
-    w->up.store(now.status == LinkStatus::kUp, std::memory_order_relaxed);
-    w->last = now;
-    Say(*w, now, false);
+    if (back) Reopen(w.get(), *back);
   }
 }
 

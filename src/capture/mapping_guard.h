@@ -10,12 +10,13 @@
 //
 // Owner: Guard and Unguard on the thread that maps and unmaps (the main
 // thread at start-up and exit); the handler on whichever thread faulted (the
-// reader, or a worker parsing a frame it was handed); Faulted from the
-// reader. The handler only reads the table of guarded ranges and writes
+// reader, or a worker parsing a frame it was handed); the fault note read by
+// the reader. The handler only reads the table of guarded ranges and writes
 // their fault notes (atomics), and calls mmap and nothing else.
 //
 //   const int slot = GuardMapping(base, size);   // -1: not guarded
-//   if (MappingFaultAt(slot) < end_of_what_was_read) ... MappingFileSize(fd) ...
+//   const std::atomic<size_t>* note = MappingFaultNote(slot);
+//   if (note->load() < end_of_what_was_read) ... MappingFileSize(fd) ...
 //   UnguardMapping(slot);                        // before munmap
 //
 // A SIGBUS outside every guarded range goes to the handler that was there
@@ -25,7 +26,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 
 namespace skyprobe {
 
@@ -48,12 +48,9 @@ int GuardMapping(const void* base, size_t size);
 // The slot's range is no longer guarded (before its munmap).
 void UnguardMapping(int slot);
 
-// The offset in the slot's range of the lowest page a read faulted on (the
-// file was cut short: from there on the range reads zeros), or SIZE_MAX.
-inline size_t MappingFaultAt(int slot) noexcept {
-  return mapping_guard_internal::g_ranges[slot].fault_at.load(std::memory_order_relaxed);
-}
-// The same note, to be read in place (a reader keeps the pointer).
+// The slot's fault note: the offset in its range of the lowest page a read
+// faulted on (the file was cut short: from there on the range reads zeros),
+// or SIZE_MAX; read in place (a reader keeps the pointer).
 inline const std::atomic<size_t>* MappingFaultNote(int slot) noexcept {
   return &mapping_guard_internal::g_ranges[slot].fault_at;
 }
