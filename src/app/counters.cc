@@ -353,11 +353,18 @@ Summary Collect(const Running& r, const ControlLoop& loop) {
   // rest of such a file is not read) in file_errors.
   uint64_t file_errors = 0;
   std::vector<uint64_t> mapped_nombuf(RTE_MAX_ETHPORTS, 0);
+  // A file read in shares (one port) counts once, if any reader met damage.
+  std::vector<bool> shared_file_error(RTE_MAX_ETHPORTS, false);
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.mapped == nullptr) continue;
     mapped_nombuf[q.port_id] += q.mapped->nombuf();
-    file_errors += q.mapped->error().empty() ? 0 : 1;
+    if (q.mapped->share_count() > 1) {
+      shared_file_error[q.port_id] = shared_file_error[q.port_id] || !q.mapped->error().empty();
+    } else {
+      file_errors += q.mapped->error().empty() ? 0 : 1;
+    }
   }
+  for (const bool e : shared_file_error) file_errors += e ? 1 : 0;
   for (const RxQueueSpec& q : r.ports.queues) {
     if (q.queue_id != 0) continue;  // port counters cover every queue
     PortCounters c = ReadPortCounters(q.port_id);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "capture/mapped_file_queue.h"
 #include "parse/parsed_packet.h"
 #include "skyprobe/status.h"
 
@@ -98,6 +99,22 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
     mode = Mode::kSingle;
   } else if (RssPossible(infos, w)) {
     mode = Mode::kRss;
+  } else if (FileSharesPlanned(cfg) && infos.size() == 1 && infos[0].file_shareable) {
+    mode = Mode::kShares;
+  } else if (FileSharesPlanned(cfg) && w + 1 > avail) {
+    // EAL was given no lcore for a dispatcher: the file turned out to be one
+    // only libpcap reads, which one lcore must read for every worker.
+    w = avail - 1;
+    if (w == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          infos.empty() ? std::string("the capture") : infos[0].spec.name,
+          " is read through net_pcap: several workers need a dispatcher lcore; use --workers 1"));
+    }
+    std::fprintf(stderr,
+                 "skyprobe: %s is read through net_pcap: a dispatcher spreads its frames, on "
+                 "one of the lcores: %u RX worker(s)\n",
+                 infos.empty() ? "the capture" : infos[0].spec.name.c_str(), w);
+    mode = Mode::kDispatch;
   } else if (cfg.distribution == Distribution::kRss) {
     if (!cfg.ifaces.empty() && cfg.iface_time == IfaceTime::kKernel) {
       return absl::FailedPreconditionError(
@@ -227,8 +244,22 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
   constexpr uint32_t kDispatchRing = 2048;
   const uint16_t queues = r->mode == Mode::kRss ? static_cast<uint16_t>(w) : 1;
   const uint32_t extra_mbufs = r->mode == Mode::kDispatch ? w * (kDispatchRing + 64) : 0;
-  SKYPROBE_ASSIGN_OR_RETURN(
-      r->ports, StartPorts(infos, queues, r->mode == Mode::kRss, !cfg.ip_defrag, extra_mbufs));
+  const uint16_t shares = r->mode == Mode::kShares ? static_cast<uint16_t>(w) : 1;
+  SKYPROBE_ASSIGN_OR_RETURN(r->ports, StartPorts(infos, queues, r->mode == Mode::kRss,
+                                                 !cfg.ip_defrag, extra_mbufs, shares));
+  if (r->mode == Mode::kShares) {
+    // Share i of the file is worker i's, its clock marks the dispatcher's.
+    uint32_t made = 0;
+    for (const RxQueueSpec& q : r->ports.queues) {
+      if (q.mapped == nullptr) continue;
+      q.mapped->SetShare(q.queue_id, w, q.link_type, int64_t{cfg.timer_tick_ms} * 1'000'000);
+      ++made;
+    }
+    if (made != w) {
+      return absl::InternalError(absl::StrCat("file shares: ", made, " readers for ", w,
+                                              " workers"));
+    }
+  }
   bool any_stamped = false;
   for (const RxQueueSpec& q : r->ports.queues) any_stamped |= q.is_file || q.kernel_time;
   if (any_stamped && r->ports.timestamp_offset < 0) {
@@ -353,10 +384,12 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
       ws.ring = ring.get();
       r->rings.push_back(std::move(ring));
     } else {
-      // rss: worker i polls queue i of every port (file queues i, i+w, ...).
+      // rss: worker i polls queue i of every port (file queues i, i+w, ...);
+      // file shares: worker i reads share i.
       for (const RxQueueSpec& q : r->ports.queues) {
         if (r->mode == Mode::kSingle || q.queue_id % w == i) ws.queues.push_back(q);
       }
+      if (r->mode == Mode::kShares) ws.share = ws.queues.at(0).mapped;
     }
     // A worker of the dispatcher rests as the dispatcher does.
     ws.adaptive = AdaptivePolling(cfg, r->mode == Mode::kDispatch ? r->ports.queues : ws.queues);

@@ -8,10 +8,12 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,9 +51,18 @@ void AddProgress(const Config& cfg, Running* r, ControlLoop* loop, TerminalRelay
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     p.bytes_total = files->total();
     p.bytes_read = files->Read();
+    // A file read in shares counts once, as far as its slowest reader is.
     for (const auto& mq : r->ports.mapped) {
+      if (mq->share_index() != 0) continue;
+      size_t read = mq->file().progress();
+      for (const auto& other : r->ports.mapped) {
+        if (other->share_count() > 1 && &other->file() != &mq->file() &&
+            other->file().name() == mq->file().name()) {
+          read = std::min(read, other->file().progress());
+        }
+      }
       p.bytes_total += mq->file().size();
-      p.bytes_read += mq->file().progress();
+      p.bytes_read += read;
     }
     p.packets = s.Get("packets_in");
     p.flows_live = s.Get("flows_live");
@@ -180,8 +191,10 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   if (progress != nullptr) progress->Clear();
   if (!cfg.quiet) PrintSummary(s, stderr);
   // A damaged capture file: what was read is in the records, the rest lost.
+  // (A file read in shares: each reader met the damage; said once.)
+  std::set<std::string> said;
   for (const auto& mq : r->ports.mapped) {
-    if (!mq->error().empty()) {
+    if (!mq->error().empty() && said.insert(mq->error()).second) {
       std::fprintf(stderr, "skyprobe: warning: %s; the rest of the file is not read\n",
                    mq->error().c_str());
     }

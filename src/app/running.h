@@ -36,7 +36,11 @@
 
 namespace skyprobe {
 
-enum class Mode { kSingle, kRss, kDispatch };
+// How frames reach the workers: one worker polls every queue; each worker
+// its own queues (NIC RSS, --pcap-queues, AF_PACKET fanout); each worker
+// reads the one file and keeps its share (MappedFileQueue::BurstShare); or
+// a dispatcher lcore spreads them.
+enum class Mode { kSingle, kRss, kShares, kDispatch };
 
 inline const char* ModeName(Mode m) {
   switch (m) {
@@ -44,6 +48,8 @@ inline const char* ModeName(Mode m) {
       return "single worker";
     case Mode::kRss:
       return "rss";
+    case Mode::kShares:
+      return "file shares";
     default:
       return "dispatch";
   }

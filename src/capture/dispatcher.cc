@@ -42,7 +42,7 @@ uint32_t DispatchRing::Dequeue(DispatchItem* items, uint32_t max) noexcept {
 uint32_t DispatchRing::capacity() const { return rte_ring_get_capacity(ring_); }
 
 Dispatcher::Dispatcher(DispatcherSetup setup)
-    : setup_(std::move(setup)), clock_(CaptureTimeLimitNs()) {
+    : setup_(std::move(setup)), marks_(setup_.mark_every_ns), clock_(CaptureTimeLimitNs()) {
   for (const RxQueueSpec& q : setup_.queues) {
     rxqs_.emplace_back(q, setup_.pacer, setup_.timestamp_offset);
   }
@@ -129,15 +129,10 @@ void Dispatcher::Distribute(size_t qi, rte_mbuf* const* m, uint16_t n) noexcept 
     } else if (stamped) {
       ts = clock_.Take(CaptureTimeNs(mb, setup_.timestamp_offset), &counters_.clock_jumps);
     }
-    if (SKYPROBE_UNLIKELY(ts != 0 && ts >= next_mark_ns_)) {
-      // Every mark_every_ns of capture time the other workers learn the
-      // time at this very frame's place in the sequence: where the marks
-      // fall depends on the frames alone, not on how the reader cut them
-      // into bursts (the workers' records then do not either).
+    if (SKYPROBE_UNLIKELY(marks_.Due(ts))) {
       for (uint32_t o = 0; o < workers; ++o) {
         if (o != w) staged_[o].push_back(DispatchItem{nullptr, ts});
       }
-      next_mark_ns_ = ts - ts % setup_.mark_every_ns + setup_.mark_every_ns;
     }
     staged_[w].push_back(DispatchItem{mb, ts});
     counters_.rx_bytes += mb->pkt_len;

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "capture/capture_clock.h"
+#include "capture/dispatch_item.h"
 #include "capture/file_merge.h"
 #include "capture/pacer.h"
 #include "capture/port.h"
@@ -32,17 +33,6 @@ struct rte_mbuf;
 struct rte_ring;
 
 namespace skyprobe {
-
-// One ring entry: a frame, or (frame == nullptr) a clock or end mark.
-struct DispatchItem {
-  rte_mbuf* frame = nullptr;
-  // A frame: its capture time, as the dispatcher's clock took it (pcap
-  // inputs, --iface-time kernel; 0 for other live ports: the worker times
-  // those by burst). A mark (no frame): the capture time reached;
-  // kEndOfInput at the end.
-  int64_t clock_ns = 0;
-};
-inline constexpr int64_t kEndOfInput = INT64_MIN;
 
 // The ring from the dispatcher to one worker.
 class DispatchRing {
@@ -116,7 +106,7 @@ class Dispatcher {
   DispatcherSetup setup_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
-  int64_t next_mark_ns_ = 0;          // the next frame at or past it sends clock marks
+  ClockMarks marks_;  // which frames send clock marks to the other workers
   std::vector<std::vector<DispatchItem>> staged_;
   // Capture time of every frame, in the order they arrive: frames and marks
   // carry it to the workers, so that a worker's times are those one worker

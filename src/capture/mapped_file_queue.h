@@ -19,6 +19,17 @@
 // file from disk while the worker processes the frames before; two windows
 // behind, it is let go of (MADV_DONTNEED), so the resident set does not grow
 // with the file. Two madvise calls per 8 MiB read, none per frame.
+//
+// Shares (file shares, several workers on one file with no dispatcher): each
+// worker has a queue of its own over its own mapping of the file (the page
+// cache holds the file once) and takes, with BurstShare, the frames the
+// dispatcher would have given it (SymmetricFrameHash), with their capture
+// times and the dispatcher's clock marks (ClockMarks) at the frames of the
+// other shares. A frame of another share costs its record header, the hash
+// of its addresses and its time; no mbuf.
+//
+//   q->SetShare(i, workers, LinkType::kEthernet, tick_ns);
+//   uint16_t n = q->BurstShare(items, 32, &counters.clock_jumps);
 #pragma once
 
 #include <rte_mbuf.h>
@@ -27,7 +38,10 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "capture/capture_clock.h"
 #include "capture/capture_file.h"
+#include "capture/dispatch_item.h"
+#include "parse/parsed_packet.h"
 
 namespace skyprobe {
 
@@ -44,6 +58,21 @@ class MappedFileQueue {
   // free mbuf (the frames wait in the file: call again once mbufs are freed).
   uint16_t Burst(rte_mbuf** m, uint16_t max) noexcept;
 
+  // Makes this queue share `index` of `count` of the file's frames (before
+  // the first burst): frames of link type `link` are picked by their
+  // symmetric hash as the dispatcher picks a worker, and clock marks fall
+  // every `mark_every_ns` of capture time.
+  void SetShare(uint32_t index, uint32_t count, LinkType link, int64_t mark_every_ns);
+  // Up to `max` items of this share: its frames (mbufs as Burst gives them)
+  // with their capture times, and clock marks at frames of other shares,
+  // in file order; then, once, the end mark (kEndOfInput) at the end of the
+  // file. 0: no free mbuf for now (call again), or after the end mark. A
+  // frame of this share stamped past the capture time limit is counted in
+  // `*clock_jumps` (another share's, by its own reader).
+  uint16_t BurstShare(DispatchItem* items, uint16_t max, uint64_t* clock_jumps) noexcept;
+  uint32_t share_index() const { return share_index_; }
+  uint32_t share_count() const { return share_count_; }
+
   bool at_end() const { return at_end_; }
   // Frames dropped for want of mbufs: a frame over 64 KiB whose chain could
   // not be completed (reported as the port's rx_nombuf).
@@ -56,6 +85,16 @@ class MappedFileQueue {
   MappedFileQueue() = default;
   // A frame longer than an mbuf segment can say (64 KiB): a chain.
   bool AttachLong(rte_mbuf* m, const CaptureFrame& f) noexcept;
+  // The read-ahead and release of the mapping around the reader.
+  void Advise() noexcept;
+  // Frame `f` into `mb` (data, length, port, time); false when a frame over
+  // 64 KiB found no mbufs for its chain (`mb` is then freed, the frame
+  // counted in nombuf_).
+  bool Attach(rte_mbuf* mb, const CaptureFrame& f) noexcept;
+  // Whether the file is read to its end (or to a damaged record).
+  void NoteEnd() noexcept {
+    if (file_->offset() >= file_->size()) at_end_ = true;
+  }
 
   static constexpr size_t kWindow = size_t{8} << 20;  // read-ahead request size
 
@@ -69,6 +108,14 @@ class MappedFileQueue {
   bool at_end_ = false;
   uint64_t nombuf_ = 0;
   rte_mbuf_ext_shared_info shinfo_{};
+  // Shares (SetShare): which one this is, and every frame's capture time
+  // and clock marks as the dispatcher would take them.
+  uint32_t share_index_ = 0;
+  uint32_t share_count_ = 1;
+  LinkType share_link_ = LinkType::kEthernet;
+  CaptureClock share_clock_{0};
+  ClockMarks share_marks_{1};
+  bool end_sent_ = false;
 };
 
 }  // namespace skyprobe

@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -63,7 +64,7 @@ struct MappedFile {
 };
 
 absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortInfo>& infos,
-                                                        uint16_t rx_queues) {
+                                                        uint16_t rx_queues, uint16_t file_shares) {
   std::vector<MappedFile> out;
   for (const PortInfo& info : infos) {
     if (!info.map_files) continue;
@@ -80,6 +81,12 @@ absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortIn
       }
       if (!file.ok()) return file.status();
       out.push_back(MappedFile{info.spec.port_id, qid, *std::move(file)});
+      // File shares: the other shares' readers, each with its own mapping.
+      if (!info.file_shareable || file_shares < 2) continue;
+      for (uint16_t share = 1; share < file_shares; ++share) {
+        SKYPROBE_ASSIGN_OR_RETURN(std::unique_ptr<CaptureFile> again, CaptureFile::Open(path));
+        out.push_back(MappedFile{info.spec.port_id, share, std::move(again)});
+      }
     }
   }
   return out;
@@ -90,6 +97,19 @@ absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortIn
 // stays configured but is never polled).
 absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
   for (MappedFile& f : files) {
+    bool found = false;
+    for (RxQueueSpec& q : ports->queues) found |= q.port_id == f.port_id && q.queue_id == f.queue_id;
+    if (!found) {
+      // A file share past the first: a queue of the port that only its
+      // reader feeds (the port itself has one queue).
+      for (const RxQueueSpec& q : ports->queues) {
+        if (q.port_id != f.port_id || q.queue_id != 0) continue;
+        RxQueueSpec share = q;
+        share.queue_id = f.queue_id;
+        ports->queues.push_back(share);
+        break;
+      }
+    }
     for (RxQueueSpec& q : ports->queues) {
       if (q.port_id != f.port_id || q.queue_id != f.queue_id) continue;
       SKYPROBE_ASSIGN_OR_RETURN(
@@ -113,16 +133,46 @@ absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
 // never uses. Every port needs a pool for its queues' set-up, even one whose
 // queues are all mapped (never polled): then the smallest one. `extra` (a
 // dispatcher's rings) goes to each pool in use.
+//
+// Lcores that share a CPU (more lcores than CPUs: small machines, tests) get
+// pools on rings in relaxed tail sync ("ring_mt_rts"). With the default
+// rings, an lcore preempted between reserving ring slots and publishing
+// them keeps every other lcore that touches the ring spinning until it runs
+// again, a whole time slice each time: a replay with two workers on two CPUs
+// then crawled at tens of thousands of frames a second.
+bool LcoresShareCpus() {
+  unsigned a;
+  RTE_LCORE_FOREACH(a) {
+    const rte_cpuset_t mine = rte_lcore_cpuset(a);
+    unsigned b;
+    RTE_LCORE_FOREACH(b) {
+      if (b <= a) continue;
+      rte_cpuset_t theirs = rte_lcore_cpuset(b);
+      rte_cpuset_t both;
+      CPU_AND(&both, &mine, &theirs);
+      if (CPU_COUNT(&both) > 0) return true;
+    }
+  }
+  return false;
+}
+
+rte_mempool* CreatePool(const char* name, uint32_t n, uint32_t cache, uint16_t data_room) {
+  if (LcoresShareCpus()) {
+    return rte_pktmbuf_pool_create_by_ops(name, n, cache, 0, data_room, rte_socket_id(),
+                                          "ring_mt_rts");
+  }
+  return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, rte_socket_id());
+}
+
 absl::Status CreatePools(uint32_t filled_queues, uint32_t mapped_queues, uint32_t extra,
                          Ports* ports) {
   const uint32_t n = filled_queues != 0 ? kMbufsPerQueue * filled_queues + extra : kSetUpOnlyMbufs;
-  ports->mbuf_pool = rte_pktmbuf_pool_create("skyprobe_mbufs", n, filled_queues != 0 ? 256 : 0, 0,
-                                             RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  ports->mbuf_pool = CreatePool("skyprobe_mbufs", n, filled_queues != 0 ? 256 : 0,
+                                RTE_MBUF_DEFAULT_BUF_SIZE);
   if (ports->mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
   if (mapped_queues == 0) return absl::OkStatus();
   ports->mapped_pool =
-      rte_pktmbuf_pool_create("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra,
-                              kMappedCache, 0, 0, rte_socket_id());
+      CreatePool("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra, kMappedCache, 0);
   if (ports->mapped_pool == nullptr) {
     return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create(skyprobe_mapped)");
   }
@@ -210,6 +260,10 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       attrs = &InputAttributesAt(cfg.pcap_attrs, files[0]);
       for (const size_t f : files) info.files.push_back(cfg.pcap_inputs[f].path);
       info.map_files = cfg.pcap_reader == PcapReader::kMapped;
+      // One file the mapped reader takes on (opened here to ask: its header
+      // decides) can be read in shares by several workers.
+      info.file_shareable = info.map_files && files.size() == 1 && !cfg.pcap_queues &&
+                            CaptureFile::Open(in.path).ok();
       if (cfg.pcap_queues) {
         info.file_queues = static_cast<uint16_t>(files.size());
         for (const size_t f : files) {
@@ -294,7 +348,7 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
 }
 
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
-                                 bool rss_l4_ports, uint32_t extra_mbufs) {
+                                 bool rss_l4_ports, uint32_t extra_mbufs, uint16_t file_shares) {
   Ports ports;
   uint32_t total_queues = 0;
   bool any_stamped = false;
@@ -303,10 +357,18 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
     any_stamped |= info.spec.is_file || info.spec.kernel_time;
   }
   bool any_device_time = false;
-  SKYPROBE_ASSIGN_OR_RETURN(std::vector<MappedFile> mapped, OpenMappedFiles(infos, rx_queues));
+  SKYPROBE_ASSIGN_OR_RETURN(std::vector<MappedFile> mapped,
+                            OpenMappedFiles(infos, rx_queues, file_shares));
   const auto mapped_queues = static_cast<uint32_t>(mapped.size());
+  // A file's shares past the first are queues of their own (MapFiles).
+  uint32_t port_mapped = 0;
+  for (const MappedFile& f : mapped) {
+    for (const PortInfo& info : infos) {
+      if (info.spec.port_id == f.port_id && f.queue_id < PortQueues(info, rx_queues)) ++port_mapped;
+    }
+  }
   SKYPROBE_RETURN_IF_ERROR(
-      CreatePools(total_queues - mapped_queues, mapped_queues, extra_mbufs, &ports));
+      CreatePools(total_queues - port_mapped, mapped_queues, extra_mbufs, &ports));
 
   for (const PortInfo& info : infos) {
     const uint16_t port_id = info.spec.port_id;

@@ -106,6 +106,9 @@ struct PortInfo {
   // their mapping (--pcap-reader mapped) rather than through net_pcap.
   std::vector<std::string> files;
   bool map_files = false;
+  // Its one file can be read in shares (file shares, StartPorts): mapped,
+  // and the mapped reader takes it on.
+  bool file_shareable = false;
   bool quiet = false;  // no start-up note (a file left to net_pcap, NIC time unused)
 };
 
@@ -119,8 +122,13 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 // `rss_l4_ports`. With IP defragmentation it must not: a NIC hashes a fragment
 // on its addresses only, while the unfragmented packets of the same TCP/UDP
 // flow would be hashed on their ports too and could reach another worker.
+// `file_shares` > 1: the file of each port that is file_shareable is read
+// by that many queues (queue ids 0..file_shares-1), each with a reader and a
+// mapping of its own, for the caller to make shares (MappedFileQueue::
+// SetShare): several workers on one file without a dispatcher.
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
-                                 bool rss_l4_ports, uint32_t extra_mbufs);
+                                 bool rss_l4_ports, uint32_t extra_mbufs,
+                                 uint16_t file_shares = 1);
 
 // Per-port counters from the NIC/PMD.
 struct PortCounters {

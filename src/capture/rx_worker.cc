@@ -1,6 +1,7 @@
 #include "capture/rx_worker.h"
 
 #include "capture/device_clock.h"
+#include "capture/mapped_file_queue.h"
 #include "capture/tsc_clock.h"
 
 #include <rte_cycles.h>
@@ -450,6 +451,26 @@ void RxWorker::RunDirect() noexcept {
   }
 }
 
+uint32_t RxWorker::TakeItems() noexcept {
+  if (setup_.ring != nullptr) return setup_.ring->Dequeue(ring_items_, kBurst);
+  // A file share: a stop ends it here, as the dispatcher ends its rings
+  // (every item taken before was handled: none is held).
+  if (setup_.stop != nullptr && setup_.stop->load(std::memory_order_relaxed)) {
+    ring_items_[0] = DispatchItem{nullptr, kEndOfInput};
+    return 1;
+  }
+  const uint16_t n = setup_.share->BurstShare(ring_items_, kBurst, &counters_.clock_jumps);
+  uint16_t frames = 0;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (ring_items_[i].frame == nullptr) continue;
+    ++frames;
+    bytes += ring_items_[i].frame->pkt_len;
+  }
+  if (frames != 0) rxqs_[0].Count(frames, bytes);
+  return n;
+}
+
 void RxWorker::RunFromRing() noexcept {
   rte_mbuf* batch[kBurst];
   int64_t times[kBurst];  // each frame's capture time, from the dispatcher
@@ -465,7 +486,7 @@ void RxWorker::RunFromRing() noexcept {
       // The dispatcher watches the stop flag and ends every ring with an end
       // mark, after the frames it already took: those are accounted too.
       NotePoll();
-      n = setup_.ring->Dequeue(ring_items_, kBurst);
+      n = TakeItems();
       ring_n_ = n;
       ring_next_ = 0;
     }
@@ -518,7 +539,7 @@ void RxWorker::RunFromRing() noexcept {
 }
 
 void RxWorker::Run() noexcept {
-  if (setup_.ring != nullptr) {
+  if (setup_.ring != nullptr || setup_.share != nullptr) {
     RunFromRing();
   } else {
     RunDirect();

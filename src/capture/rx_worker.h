@@ -52,6 +52,8 @@ struct rte_mbuf;
 
 namespace skyprobe {
 
+class MappedFileQueue;
+
 // X(field, name, kind, shown, help) (skyprobe/counters.h): an RX worker's
 // scalar counters, declared once. app/counters.cc sums every kDrop line into
 // the probe's drops and reports it by name; the others it reads by field.
@@ -83,6 +85,11 @@ struct WorkerSetup {
   std::vector<RxQueueSpec> queues;
   // Dispatch mode: frames come from the dispatcher over this ring instead.
   DispatchRing* ring = nullptr;
+  // File shares: frames come, as from a ring, from this worker's own reader
+  // of the file (MappedFileQueue::BurstShare), which takes the frames the
+  // dispatcher would have given it; `queues` holds its spec (for the queue
+  // counters), and is not polled otherwise.
+  MappedFileQueue* share = nullptr;
   // Every port's description (link type, snaplen), indexed by port id, for
   // frames whatever queue they came from.
   std::vector<RxQueueSpec> ports;
@@ -145,7 +152,10 @@ class RxWorker {
   // a burst held as PollQueue holds one.
   uint16_t PollMerged(WorkBudget* budget) noexcept;
   void RunDirect() noexcept;
+  // Dispatch mode, and file shares: items (frames, clock marks, the end)
+  // from the ring or the share, into ring_items_.
   void RunFromRing() noexcept;
+  uint32_t TakeItems() noexcept;
   // An iteration found nothing to do: spin or sleep (IdleBackoff).
   void Idle() noexcept;
   // The input ended (--hold): Rest until stopped; only queries come now.

@@ -419,6 +419,13 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
 // (Ports that can do symmetric RSS refine this at start-up.)
 bool NeedsDispatcher(const Config& cfg, uint32_t queues);
 
+// True when several workers can each read the one --pcap file themselves,
+// taking the frames the dispatcher would give them (file shares, no
+// dispatcher lcore): one file, the mapped reader, no pacing, no live input,
+// --distribution auto or rss. (A file only libpcap reads falls back to a
+// dispatcher at start-up.)
+bool FileSharesPlanned(const Config& cfg);
+
 // net_af_packet ring geometry for --iface: 2 KB frames hold a 1500-byte-MTU frame (longer
 // ones are cut to kAfPacketFrameSize - 66 bytes, the TPACKET_V2 header and alignment), and
 // 4096 of them per queue absorb bursts before the kernel drops or rolls frames over.

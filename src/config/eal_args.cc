@@ -73,19 +73,16 @@ bool VdevNameTaken(const std::vector<std::string>& args, uint32_t index,
 
 // Lcore 0 is control; lcores 1..n-1 are the dispatcher (if any) and the RX workers. Lcore
 // ids stay 0..n-1; the CPUs under them follow the affinity mask (containers, taskset).
-// With fewer CPUs than lcores the RX lcores share the CPUs after the first
-// (oversubscribed: fine for pcap replay and tests, not for line rate).
+// With fewer CPUs than lcores, lcore i runs on the (i mod CPUs)-th CPU: the RX lcores
+// spread over every CPU, the first one shared with control, which sleeps while no record
+// comes (oversubscribed: fine for pcap replay and tests, not for line rate).
 std::vector<std::string> LcoreArgs(const std::vector<int>& cpus, uint32_t n) {
   bool identity = cpus.size() >= n;
   for (uint32_t i = 0; identity && i < n; ++i) identity = cpus[i] == static_cast<int>(i);
   if (identity) return {"-l", n == 1 ? "0" : absl::StrCat("0-", n - 1)};
-  const int first = cpus.empty() ? 0 : cpus[0];
-  std::string spec = absl::StrCat("0@", first);
-  for (uint32_t i = 1; i < n; ++i) {
-    int cpu = first;
-    if (cpus.size() > 1) cpu = cpus[1 + (i - 1) % (cpus.size() - 1)];
-    absl::StrAppend(&spec, ",", i, "@", cpu);
-  }
+  const std::vector<int> any = cpus.empty() ? std::vector<int>{0} : cpus;
+  std::string spec = absl::StrCat("0@", any[0]);
+  for (uint32_t i = 1; i < n; ++i) absl::StrAppend(&spec, ",", i, "@", any[i % any.size()]);
   return {"--lcores", spec};
 }
 
@@ -181,10 +178,18 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
   return config_internal::EalArgumentsForCpus(cfg, prefix, cpus);
 }
 
+bool FileSharesPlanned(const Config& cfg) {
+  return cfg.workers > 1 && cfg.distribution != Distribution::kDispatch &&
+         cfg.pcap_reader == PcapReader::kMapped && cfg.pcap_files.size() == 1 &&
+         !cfg.pcap_queues && cfg.ifaces.empty() && cfg.eal_args.empty() && cfg.pcap_rate == 0 &&
+         !cfg.pcap_realtime;
+}
+
 bool NeedsDispatcher(const Config& cfg, uint32_t queues) {
   const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
   if (cfg.distribution == Distribution::kDispatch) return true;
   if (workers == 1) return false;  // one worker polls every queue itself
+  if (FileSharesPlanned(cfg)) return false;  // each worker reads the file
   // Live interfaces: the kernel's fanout gives each worker its own queue; net_pcap's live
   // mode has one queue per interface.
   if (!cfg.ifaces.empty() && cfg.pcap_files.empty()) {

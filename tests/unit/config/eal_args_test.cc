@@ -154,13 +154,38 @@ namespace {
 TEST(EalLcoresTest, WorkersAndDispatcherGetLcoresOversubscribedOnTwoCpus) {
   Config cfg;
   cfg.pcap_files = {"/data/a.pcap"};
-  cfg.workers = 4;  // one port, one queue: a dispatcher is needed
+  cfg.workers = 4;  // one port, one queue read by net_pcap: a dispatcher is needed
+  cfg.pcap_reader = PcapReader::kNetPcap;
+  EXPECT_FALSE(FileSharesPlanned(cfg));
   EXPECT_TRUE(NeedsDispatcher(cfg, 1));
   EXPECT_EQ(PcapLcoreCount(cfg), 6u);
   const std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1});
   const auto it = std::find(args.begin(), args.end(), "--lcores");
   ASSERT_NE(it, args.end());
-  EXPECT_EQ(*(it + 1), "0@0,1@1,2@1,3@1,4@1,5@1");
+  EXPECT_EQ(*(it + 1), "0@0,1@1,2@0,3@1,4@0,5@1");
+}
+
+TEST(EalLcoresTest, OneMappedFileIsReadInSharesWithoutADispatcher) {
+  Config cfg;
+  cfg.pcap_files = {"/data/a.pcap"};
+  cfg.workers = 4;  // the mapped reader (the default): each worker reads the file
+  EXPECT_TRUE(FileSharesPlanned(cfg));
+  EXPECT_FALSE(NeedsDispatcher(cfg, 1));
+  EXPECT_EQ(PcapLcoreCount(cfg), 5u);
+  const std::vector<std::string> args = EalArgumentsForCpus(cfg, "t", {0, 1});
+  const auto it = std::find(args.begin(), args.end(), "--lcores");
+  ASSERT_NE(it, args.end());
+  EXPECT_EQ(*(it + 1), "0@0,1@1,2@0,3@1,4@0");
+  // Not with pacing (the dispatcher paces), several files, or when asked.
+  cfg.pcap_rate = 1000;
+  EXPECT_FALSE(FileSharesPlanned(cfg));
+  cfg.pcap_rate = 0;
+  cfg.pcap_files.push_back("/data/b.pcap");
+  EXPECT_FALSE(FileSharesPlanned(cfg));
+  cfg.pcap_files.pop_back();
+  cfg.distribution = Distribution::kDispatch;
+  EXPECT_FALSE(FileSharesPlanned(cfg));
+  EXPECT_TRUE(NeedsDispatcher(cfg, 1));
 }
 
 TEST(EalLcoresTest, OneQueuePerWorkerNeedsNoDispatcher) {
