@@ -2,9 +2,10 @@
 """Same answer at any number of RX workers.
 
 For every Skydive trace and for the synthetic capture, skyprobe with 1, 2
-and 4 workers in dispatch mode must produce the same set of flows: same
+and 4 workers, in dispatch mode and in file shares (each worker reads the
+file itself and keeps its share), must produce the same set of flows: same
 UUID, TrackingIDs, endpoints, the four counters, Start and Last. On this
-2-core machine 4 workers plus the dispatcher are oversubscribed lcores,
+2-core machine 4 workers (plus the dispatcher) are oversubscribed lcores,
 which must work too. The rss path without a NIC (--pcap-queues: one
 net_pcap port, one queue per file) must agree with a single worker reading
 the same files.
@@ -51,16 +52,20 @@ class WorkersTest(unittest.TestCase):
         base, _ = self.flows(sum((['--pcap', p] for p in pcaps), []) + ['--workers', '1']
                              + list(extra), label + ' 1 worker')
         self.assertTrue(base, '%s: no flows at all' % label)
+        # One file: --distribution auto reads it in shares.
+        modes = (('dispatch', 'dispatch'), ('auto', 'file shares'))
         for workers in (2, 4):
-            args = (sum((['--pcap', p] for p in pcaps), [])
-                    + ['--workers', str(workers), '--distribution', 'dispatch'] + list(extra))
-            got, run = self.flows(args, '%s %d workers' % (label, workers))
-            self.assertIn('distribution dispatch', run.stderr, run.describe())
-            if got != base:
-                only_base = [f for f in base if f not in got][:5]
-                only_got = [f for f in got if f not in base][:5]
-                self.fail('%s: %d workers differ from 1 worker\n  only with 1: %s\n'
-                          '  only with %d: %s' % (label, workers, only_base, workers, only_got))
+            for asked, mode in modes[:2 if len(pcaps) == 1 else 1]:
+                args = (sum((['--pcap', p] for p in pcaps), [])
+                        + ['--workers', str(workers), '--distribution', asked] + list(extra))
+                name = '%s %d workers (%s)' % (label, workers, mode)
+                got, run = self.flows(args, name)
+                self.assertIn('distribution ' + mode, run.stderr, run.describe())
+                if got != base:
+                    only_base = [f for f in base if f not in got][:5]
+                    only_got = [f for f in got if f not in base][:5]
+                    self.fail('%s differs from 1 worker\n  only with 1: %s\n'
+                              '  only with %d: %s' % (name, only_base, workers, only_got))
         return base
 
     def test_skydive_traces(self):
@@ -77,11 +82,18 @@ class WorkersTest(unittest.TestCase):
         """The 100k-packet capture: same flows, and every worker gets work."""
         pcap, _ = conversations_test.synthetic_capture()
         self.compare([pcap], 'synthetic')
-        _, run = self.flows(['--pcap', pcap, '--workers', '4', '--distribution', 'dispatch'],
-                            'synthetic 4 workers')
-        for i in range(4):
-            self.assertGreater(run.summary.get('worker%d_packets_in' % i, 0), 1000,
-                               'worker %d got almost nothing: %s' % (i, run.describe()))
+        for mode in ('dispatch', 'auto'):
+            _, run = self.flows(['--pcap', pcap, '--workers', '4', '--distribution', mode],
+                                'synthetic 4 workers')
+            for i in range(4):
+                self.assertGreater(run.summary.get('worker%d_packets_in' % i, 0), 1000,
+                                   'worker %d got almost nothing: %s' % (i, run.describe()))
+        # File shares: each worker's share is a queue of the file's port, and
+        # the shares' frames add up to the file's.
+        queues = [run.summary.get('port0.queue%d_packets_in' % i) for i in range(4)]
+        self.assertNotIn(None, queues, run.describe())
+        self.assertEqual(sum(queues), run.summary['packets_in'], run.describe())
+        self.assertEqual(queues, [run.summary['worker%d_packets_in' % i] for i in range(4)])
 
     def test_rss_with_one_queue_per_file(self):
         """--pcap-queues: each worker reads its own queue (file), no dispatcher.
