@@ -154,6 +154,9 @@ absl::Status Run(const Config& cfg, const std::atomic<bool>* stop,
   if (!cfg.quiet && w > 0) {
     std::string where = absl::StrCat("control on lcore ", rte_get_main_lcore());
     if (r->dispatcher) absl::StrAppend(&where, ", dispatcher on lcore ", r->dispatcher_lcore);
+    if (r->ports.pools_rts) {
+      absl::StrAppend(&where, " (lcores share CPUs: mbuf pools on relaxed-tail-sync rings)");
+    }
     std::fprintf(stderr,
                  "skyprobe: %zu RX queue(s), distribution %s, %u RX worker(s) on lcore(s) %s, %s\n",
                  r->ports.queues.size(), ModeName(r->mode), w,

@@ -156,8 +156,9 @@ bool LcoresShareCpus() {
   return false;
 }
 
-rte_mempool* CreatePool(const char* name, uint32_t n, uint32_t cache, uint16_t data_room) {
-  if (LcoresShareCpus()) {
+rte_mempool* CreatePool(const char* name, uint32_t n, uint32_t cache, uint16_t data_room,
+                        bool rts) {
+  if (rts) {
     return rte_pktmbuf_pool_create_by_ops(name, n, cache, 0, data_room, rte_socket_id(),
                                           "ring_mt_rts");
   }
@@ -167,12 +168,14 @@ rte_mempool* CreatePool(const char* name, uint32_t n, uint32_t cache, uint16_t d
 absl::Status CreatePools(uint32_t filled_queues, uint32_t mapped_queues, uint32_t extra,
                          Ports* ports) {
   const uint32_t n = filled_queues != 0 ? kMbufsPerQueue * filled_queues + extra : kSetUpOnlyMbufs;
+  ports->pools_rts = LcoresShareCpus();
   ports->mbuf_pool = CreatePool("skyprobe_mbufs", n, filled_queues != 0 ? 256 : 0,
-                                RTE_MBUF_DEFAULT_BUF_SIZE);
+                                RTE_MBUF_DEFAULT_BUF_SIZE, ports->pools_rts);
   if (ports->mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
   if (mapped_queues == 0) return absl::OkStatus();
   ports->mapped_pool =
-      CreatePool("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra, kMappedCache, 0);
+      CreatePool("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra, kMappedCache, 0,
+                 ports->pools_rts);
   if (ports->mapped_pool == nullptr) {
     return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create(skyprobe_mapped)");
   }

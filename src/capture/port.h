@@ -68,6 +68,8 @@ struct Ports {
   std::vector<RxQueueSpec> queues;
   rte_mempool* mbuf_pool = nullptr;    // the PMDs' queues (net_pcap, NICs, kernel rings)
   rte_mempool* mapped_pool = nullptr;  // mapped files' queues: bare mbufs, no data room
+  // Lcores share CPUs: the pools are on relaxed-tail-sync rings (port.cc).
+  bool pools_rts = false;
   int timestamp_offset = -1;           // mbuf dynfield of RX timestamps, -1 if none
   uint64_t timestamp_flag = 0;
   // The file queues read from their mapped files (RxQueueSpec::mapped).
