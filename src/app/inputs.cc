@@ -103,18 +103,13 @@ absl::Status Plan(const Config& cfg, const std::vector<PortInfo>& infos, Running
     mode = Mode::kShares;
   } else if (FileSharesPlanned(cfg) && w + 1 > avail) {
     // EAL was given no lcore for a dispatcher: the file turned out to be one
-    // only libpcap reads, which one lcore must read for every worker.
+    // only libpcap reads, which one lcore must read for every worker. One of
+    // the lcores becomes the dispatcher (with two, one worker reads alone).
     w = avail - 1;
-    if (w == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          infos.empty() ? std::string("the capture") : infos[0].spec.name,
-          " is read through net_pcap: several workers need a dispatcher lcore; use --workers 1"));
-    }
-    std::fprintf(stderr,
-                 "skyprobe: %s is read through net_pcap: a dispatcher spreads its frames, on "
-                 "one of the lcores: %u RX worker(s)\n",
-                 infos.empty() ? "the capture" : infos[0].spec.name.c_str(), w);
-    mode = Mode::kDispatch;
+    mode = w > 1 ? Mode::kDispatch : Mode::kSingle;
+    std::fprintf(stderr, "skyprobe: %s is read through net_pcap, by one lcore: %u RX worker(s)%s\n",
+                 infos.empty() ? "the capture" : infos[0].spec.name.c_str(), w,
+                 w > 1 ? " behind a dispatcher" : "");
   } else if (cfg.distribution == Distribution::kRss) {
     if (!cfg.ifaces.empty() && cfg.iface_time == IfaceTime::kKernel) {
       return absl::FailedPreconditionError(
@@ -256,8 +251,8 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
       ++made;
     }
     if (made != w) {
-      return absl::InternalError(absl::StrCat("file shares: ", made, " readers for ", w,
-                                              " workers"));
+      return absl::InternalError(
+          absl::StrCat("file shares: ", made, " readers for ", w, " workers"));
     }
   }
   bool any_stamped = false;

@@ -106,7 +106,7 @@ class Dispatcher {
   DispatcherSetup setup_;
   std::vector<RxQueue> rxqs_;
   std::unique_ptr<FileMerge> merge_;  // over rxqs_ (which never moves after construction)
-  ClockMarks marks_;  // which frames send clock marks to the other workers
+  ClockMarks marks_;                  // which frames send clock marks to the other workers
   std::vector<std::vector<DispatchItem>> staged_;
   // Capture time of every frame, in the order they arrive: frames and marks
   // carry it to the workers, so that a worker's times are those one worker

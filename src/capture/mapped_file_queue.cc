@@ -156,8 +156,8 @@ uint16_t MappedFileQueue::BurstShare(DispatchItem* items, uint16_t max,
   Advise();
   rte_mbuf* m[kMax];
   if (rte_pktmbuf_alloc_bulk(pool_, m, max) != 0) return 0;
-  uint16_t n = 0;     // items
-  uint16_t used = 0;  // mbufs
+  uint16_t n = 0;            // items
+  uint16_t used = 0;         // mbufs
   uint64_t other_jumps = 0;  // another share's reader counts its frames
   CaptureFrame f;
   // Each frame read adds at most one item: its own, or a mark.

@@ -3,8 +3,8 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_lcore.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
@@ -98,7 +98,8 @@ absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortIn
 absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
   for (MappedFile& f : files) {
     bool found = false;
-    for (RxQueueSpec& q : ports->queues) found |= q.port_id == f.port_id && q.queue_id == f.queue_id;
+    for (RxQueueSpec& q : ports->queues)
+      found |= q.port_id == f.port_id && q.queue_id == f.queue_id;
     if (!found) {
       // A file share past the first: a queue of the port that only its
       // reader feeds (the port itself has one queue).
@@ -173,9 +174,8 @@ absl::Status CreatePools(uint32_t filled_queues, uint32_t mapped_queues, uint32_
                                 RTE_MBUF_DEFAULT_BUF_SIZE, ports->pools_rts);
   if (ports->mbuf_pool == nullptr) return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create");
   if (mapped_queues == 0) return absl::OkStatus();
-  ports->mapped_pool =
-      CreatePool("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra, kMappedCache, 0,
-                 ports->pools_rts);
+  ports->mapped_pool = CreatePool("skyprobe_mapped", kMappedMbufsPerQueue * mapped_queues + extra,
+                                  kMappedCache, 0, ports->pools_rts);
   if (ports->mapped_pool == nullptr) {
     return ErrnoToStatus(-rte_errno, "rte_pktmbuf_pool_create(skyprobe_mapped)");
   }

@@ -70,7 +70,7 @@ struct Ports {
   rte_mempool* mapped_pool = nullptr;  // mapped files' queues: bare mbufs, no data room
   // Lcores share CPUs: the pools are on relaxed-tail-sync rings (port.cc).
   bool pools_rts = false;
-  int timestamp_offset = -1;           // mbuf dynfield of RX timestamps, -1 if none
+  int timestamp_offset = -1;  // mbuf dynfield of RX timestamps, -1 if none
   uint64_t timestamp_flag = 0;
   // The file queues read from their mapped files (RxQueueSpec::mapped).
   std::vector<std::shared_ptr<MappedFileQueue>> mapped;
@@ -129,8 +129,7 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 // mapping of its own, for the caller to make shares (MappedFileQueue::
 // SetShare): several workers on one file without a dispatcher.
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
-                                 bool rss_l4_ports, uint32_t extra_mbufs,
-                                 uint16_t file_shares = 1);
+                                 bool rss_l4_ports, uint32_t extra_mbufs, uint16_t file_shares = 1);
 
 // Per-port counters from the NIC/PMD.
 struct PortCounters {

@@ -23,6 +23,15 @@ namespace skyprobe::config_internal {
 // Lcores a pcap run needs: control, the RX workers, and a dispatcher if one is needed.
 uint32_t PcapLcoreCount(const Config& cfg);
 
+// The CPUs of the process's affinity mask (every online CPU if it cannot be read).
+std::vector<int> AffinityCpus();
+
+// --workers auto on one large file read in shares: how many workers (0: leave auto).
+// `cpus` is how many CPUs the process may run on.
+uint32_t AutoShareWorkers(const Config& cfg, size_t cpus);
+inline constexpr uint64_t kAutoShareMinBytes = uint64_t{256} << 20;
+inline constexpr uint32_t kAutoShareMaxWorkers = 8;
+
 // Every setting that can come from a flag or a YAML key, in one table: the
 // enumerator, its flag (without "--") and its dotted YAML key. The enum and
 // FieldFlag/FieldYamlKey are made from it, so a field cannot be added to one

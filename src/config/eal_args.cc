@@ -163,7 +163,9 @@ uint64_t ReplayFlowBound(const Config& cfg) {
   return std::max<uint64_t>(1, bytes / 16 * kReplayFlowsPerFrame);
 }
 
-std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix) {
+namespace config_internal {
+
+std::vector<int> AffinityCpus() {
   std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -175,20 +177,38 @@ std::vector<std::string> EalArguments(const Config& cfg, const std::string& pref
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     for (long cpu = 0; cpu < online; ++cpu) cpus.push_back(static_cast<int>(cpu));
   }
-  return config_internal::EalArgumentsForCpus(cfg, prefix, cpus);
+  return cpus;
+}
+
+uint32_t AutoShareWorkers(const Config& cfg, size_t cpus) {
+  if (cfg.workers != 0 || cpus < 2) return 0;
+  Config shared = cfg;
+  shared.workers = static_cast<uint32_t>(std::min<size_t>(cpus, kAutoShareMaxWorkers));
+  if (!FileSharesPlanned(shared)) return 0;
+  struct stat st;
+  if (stat(cfg.pcap_files[0].c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) < kAutoShareMinBytes) {
+    return 0;
+  }
+  return shared.workers;
+}
+
+}  // namespace config_internal
+
+std::vector<std::string> EalArguments(const Config& cfg, const std::string& prefix) {
+  return config_internal::EalArgumentsForCpus(cfg, prefix, config_internal::AffinityCpus());
 }
 
 bool FileSharesPlanned(const Config& cfg) {
   return cfg.workers > 1 && cfg.distribution != Distribution::kDispatch &&
-         cfg.pcap_reader == PcapReader::kMapped && cfg.pcap_files.size() == 1 &&
-         !cfg.pcap_queues && cfg.ifaces.empty() && cfg.eal_args.empty() && cfg.pcap_rate == 0 &&
-         !cfg.pcap_realtime;
+         cfg.pcap_reader == PcapReader::kMapped && cfg.pcap_files.size() == 1 && !cfg.pcap_queues &&
+         cfg.ifaces.empty() && cfg.eal_args.empty() && cfg.pcap_rate == 0 && !cfg.pcap_realtime;
 }
 
 bool NeedsDispatcher(const Config& cfg, uint32_t queues) {
   const uint32_t workers = std::max<uint32_t>(cfg.workers, 1);
   if (cfg.distribution == Distribution::kDispatch) return true;
-  if (workers == 1) return false;  // one worker polls every queue itself
+  if (workers == 1) return false;            // one worker polls every queue itself
   if (FileSharesPlanned(cfg)) return false;  // each worker reads the file
   // Live interfaces: the kernel's fanout gives each worker its own queue; net_pcap's live
   // mode has one queue per interface.

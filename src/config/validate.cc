@@ -515,7 +515,15 @@ absl::Status FinishConfig(const FieldLabels& labels, Config* cfg) {
   // Skydive's convention: a capture length of 0 means "the default".
   if (cfg->capture_length == 0) cfg->capture_length = kCaptureLengthDefault;
   SKYPROBE_RETURN_IF_ERROR(ProbePcapInputs(labels, cfg));
-  return ValidateWithLabels(*cfg, labels);
+  SKYPROBE_RETURN_IF_ERROR(ValidateWithLabels(*cfg, labels));
+  // --workers auto on a large file: a worker per CPU reading it in shares,
+  // where the configuration holds with that many (else one, as before).
+  if (const uint32_t n = AutoShareWorkers(*cfg, AffinityCpus().size()); n != 0) {
+    Config shared = *cfg;
+    shared.workers = n;
+    if (ValidateWithLabels(shared, labels).ok()) cfg->workers = n;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace config_internal

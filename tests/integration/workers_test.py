@@ -12,6 +12,7 @@ the same files.
 """
 
 import os
+import struct
 import sys
 import unittest
 
@@ -99,6 +100,27 @@ class WorkersTest(unittest.TestCase):
         self.assertNotIn(None, queues, run.describe())
         self.assertEqual(sum(queues), run.summary['packets_in'], run.describe())
         self.assertEqual(queues, [run.summary['worker%d_packets_in' % i] for i in range(4)])
+
+    def test_a_file_only_libpcap_reads_falls_back(self):
+        """File shares need the mapped reader: a file it leaves to libpcap (a
+        pcap 2.3 header) is read by one lcore, for one worker or, with lcores
+        to spare, for workers behind a dispatcher; the same flows."""
+        src = os.path.join(h.shared_dir('skydive'), 'simple-tcpv4.pcap')
+        with open(src, 'rb') as f:
+            data = bytearray(f.read())
+        order = '<' if data[:4] == b'\xd4\xc3\xb2\xa1' else '>'
+        self.assertEqual(struct.unpack(order + 'H', data[6:8])[0], 4)
+        data[6:8] = struct.pack(order + 'H', 3)
+        old = os.path.join(h.scratch_dir('workers'), 'version-2.3.pcap')
+        with open(old, 'wb') as f:
+            f.write(data)
+        base, _ = self.flows(['--pcap', src], 'simple-tcpv4')
+        for workers, said in ((2, '1 RX worker(s)\n'), (3, '2 RX worker(s) behind a dispatcher')):
+            got, run = self.flows(['--pcap', old, '--workers', str(workers)],
+                                  'pcap 2.3, %d workers' % workers)
+            self.assertIn('is read through net_pcap, by one lcore: ' + said, run.stderr,
+                          run.describe())
+            self.assertEqual(got, base, run.describe())
 
     def test_rss_with_one_queue_per_file(self):
         """--pcap-queues: each worker reads its own queue (file), no dispatcher.

@@ -1,7 +1,10 @@
 // Tests for the EAL argv derived from a Config.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -186,6 +189,36 @@ TEST(EalLcoresTest, OneMappedFileIsReadInSharesWithoutADispatcher) {
   cfg.distribution = Distribution::kDispatch;
   EXPECT_FALSE(FileSharesPlanned(cfg));
   EXPECT_TRUE(NeedsDispatcher(cfg, 1));
+}
+
+TEST(EalLcoresTest, AutoWorkersReadALargeFileInSharesOnEveryCpu) {
+  // A sparse file: its size is what counts, not its pages.
+  const std::string big = ::testing::TempDir() + "/auto_share_big.pcap";
+  const std::string small = ::testing::TempDir() + "/auto_share_small.pcap";
+  for (const auto& [path, size] : {std::pair{big, kAutoShareMinBytes}, {small, uint64_t{4096}}}) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(ftruncate(fileno(f), static_cast<off_t>(size)), 0);
+    std::fclose(f);
+  }
+  Config cfg;
+  cfg.pcap_files = {big};
+  EXPECT_EQ(AutoShareWorkers(cfg, 2), 2u);
+  EXPECT_EQ(AutoShareWorkers(cfg, 64), kAutoShareMaxWorkers);
+  EXPECT_EQ(AutoShareWorkers(cfg, 1), 0u) << "one CPU: one worker";
+  cfg.workers = 1;
+  EXPECT_EQ(AutoShareWorkers(cfg, 4), 0u) << "asked for";
+  cfg.workers = 0;
+  cfg.pcap_realtime = true;
+  EXPECT_EQ(AutoShareWorkers(cfg, 4), 0u) << "paced: the dispatcher paces";
+  cfg.pcap_realtime = false;
+  cfg.pcap_reader = PcapReader::kNetPcap;
+  EXPECT_EQ(AutoShareWorkers(cfg, 4), 0u) << "net_pcap cannot be shared";
+  cfg.pcap_reader = PcapReader::kMapped;
+  cfg.pcap_files = {small};
+  EXPECT_EQ(AutoShareWorkers(cfg, 4), 0u) << "a small file is over before a worker starts";
+  std::remove(big.c_str());
+  std::remove(small.c_str());
 }
 
 TEST(EalLcoresTest, OneQueuePerWorkerNeedsNoDispatcher) {
