@@ -26,7 +26,8 @@ uint32_t PcapLcoreCount(const Config& cfg);
 // The CPUs of the process's affinity mask (every online CPU if it cannot be read).
 std::vector<int> AffinityCpus();
 
-// --workers auto on one large file read in shares: how many workers (0: leave auto).
+// --workers auto on one large file read in shares: how many workers (0: leave auto):
+// one per CPU besides the control lcore's, at most kAutoShareMaxWorkers, from two up.
 // `cpus` is how many CPUs the process may run on.
 uint32_t AutoShareWorkers(const Config& cfg, size_t cpus);
 inline constexpr uint64_t kAutoShareMinBytes = uint64_t{256} << 20;

@@ -181,9 +181,12 @@ std::vector<int> AffinityCpus() {
 }
 
 uint32_t AutoShareWorkers(const Config& cfg, size_t cpus) {
-  if (cfg.workers != 0 || cpus < 2) return 0;
+  // The control lcore keeps a CPU of its own: with an output it formats every
+  // record, and a worker beside it slowed a 1M-flow replay to JSON by a tenth
+  // on two CPUs (BENCHMARKS.md, "File shares").
+  if (cfg.workers != 0 || cpus < 3) return 0;
   Config shared = cfg;
-  shared.workers = static_cast<uint32_t>(std::min<size_t>(cpus, kAutoShareMaxWorkers));
+  shared.workers = static_cast<uint32_t>(std::min<size_t>(cpus - 1, kAutoShareMaxWorkers));
   if (!FileSharesPlanned(shared)) return 0;
   struct stat st;
   if (stat(cfg.pcap_files[0].c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||

@@ -238,8 +238,9 @@ RUNTIME
                              --progress, one on stderr when it is a terminal, never
                              otherwise)
     --workers N              RX workers, one flow-table shard each (default: 0 = auto:
-                             1 for pcap inputs (one per CPU, at most 8, for one file of
-                             256 MiB or more), every spare EAL lcore with --eal)
+                             1 for pcap inputs (one per CPU but control's, at most 8, for
+                             one file of 256 MiB or more), every spare EAL lcore with
+                             --eal)
     --distribution MODE      auto, rss (one RX queue per worker, symmetric RSS; for one
                              --pcap file, each worker reads it and keeps its share) or
                              dispatch (one RX lcore spreads frames by a symmetric

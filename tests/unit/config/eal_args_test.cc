@@ -191,7 +191,7 @@ TEST(EalLcoresTest, OneMappedFileIsReadInSharesWithoutADispatcher) {
   EXPECT_TRUE(NeedsDispatcher(cfg, 1));
 }
 
-TEST(EalLcoresTest, AutoWorkersReadALargeFileInSharesOnEveryCpu) {
+TEST(EalLcoresTest, AutoWorkersReadALargeFileInSharesOnTheCpusControlLeaves) {
   // A sparse file: its size is what counts, not its pages.
   const std::string big = ::testing::TempDir() + "/auto_share_big.pcap";
   const std::string small = ::testing::TempDir() + "/auto_share_small.pcap";
@@ -203,8 +203,9 @@ TEST(EalLcoresTest, AutoWorkersReadALargeFileInSharesOnEveryCpu) {
   }
   Config cfg;
   cfg.pcap_files = {big};
-  EXPECT_EQ(AutoShareWorkers(cfg, 2), 2u);
+  EXPECT_EQ(AutoShareWorkers(cfg, 3), 2u) << "a CPU for control, one per worker";
   EXPECT_EQ(AutoShareWorkers(cfg, 64), kAutoShareMaxWorkers);
+  EXPECT_EQ(AutoShareWorkers(cfg, 2), 0u) << "two CPUs: one worker, control beside it";
   EXPECT_EQ(AutoShareWorkers(cfg, 1), 0u) << "one CPU: one worker";
   cfg.workers = 1;
   EXPECT_EQ(AutoShareWorkers(cfg, 4), 0u) << "asked for";
