@@ -126,12 +126,16 @@ uint16_t MappedFileQueue::Burst(rte_mbuf** m, uint16_t max) noexcept {
   }
   if (n < max) {
     // The file ended (or broke) within this burst: the spare mbufs go back.
-    for (uint16_t i = n; i < max; ++i) {
-      if (m[i] != nullptr) rte_pktmbuf_free(m[i]);
-    }
+    FreeSpares(m + n, static_cast<uint16_t>(max - n));
     NoteEnd();
   }
   return n;
+}
+
+void MappedFileQueue::FreeSpares(rte_mbuf** m, uint16_t n) noexcept {
+  for (uint16_t i = 0; i < n; ++i) {
+    if (m[i] != nullptr) rte_pktmbuf_free(m[i]);
+  }
 }
 
 void MappedFileQueue::SetShare(uint32_t index, uint32_t count, LinkType link,
@@ -178,11 +182,7 @@ uint16_t MappedFileQueue::BurstShare(DispatchItem* items, uint16_t max,
       break;
     }
   }
-  if (used < max) {
-    for (uint16_t i = used; i < max; ++i) {
-      if (m[i] != nullptr) rte_pktmbuf_free(m[i]);
-    }
-  }
+  FreeSpares(m + used, static_cast<uint16_t>(max - used));
   if (n < max) NoteEnd();
   return n;
 }

@@ -91,6 +91,8 @@ class MappedFileQueue {
   // 64 KiB found no mbufs for its chain (`mb` is then freed, the frame
   // counted in nombuf_).
   bool Attach(rte_mbuf* mb, const CaptureFrame& f) noexcept;
+  // The `n` mbufs of a burst left unused (null: none there) go back.
+  static void FreeSpares(rte_mbuf** m, uint16_t n) noexcept;
   // Whether the file is read to its end (or to a damaged record).
   void NoteEnd() noexcept {
     if (file_->offset() >= file_->size()) at_end_ = true;
