@@ -98,18 +98,18 @@ absl::StatusOr<std::vector<MappedFile>> OpenMappedFiles(const std::vector<PortIn
 absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
   for (MappedFile& f : files) {
     bool found = false;
-    for (RxQueueSpec& q : ports->queues)
-      found |= q.port_id == f.port_id && q.queue_id == f.queue_id;
-    if (!found) {
+    const RxQueueSpec* first = nullptr;
+    for (const RxQueueSpec& q : ports->queues) {
+      if (q.port_id != f.port_id) continue;
+      found |= q.queue_id == f.queue_id;
+      if (q.queue_id == 0) first = &q;
+    }
+    if (!found && first != nullptr) {
       // A file share past the first: a queue of the port that only its
       // reader feeds (the port itself has one queue).
-      for (const RxQueueSpec& q : ports->queues) {
-        if (q.port_id != f.port_id || q.queue_id != 0) continue;
-        RxQueueSpec share = q;
-        share.queue_id = f.queue_id;
-        ports->queues.push_back(share);
-        break;
-      }
+      RxQueueSpec share = *first;
+      share.queue_id = f.queue_id;
+      ports->queues.push_back(share);
     }
     for (RxQueueSpec& q : ports->queues) {
       if (q.port_id != f.port_id || q.queue_id != f.queue_id) continue;
@@ -264,8 +264,9 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg) {
       for (const size_t f : files) info.files.push_back(cfg.pcap_inputs[f].path);
       info.map_files = cfg.pcap_reader == PcapReader::kMapped;
       // One file the mapped reader takes on (opened here to ask: its header
-      // decides) can be read in shares by several workers.
-      info.file_shareable = info.map_files && files.size() == 1 && !cfg.pcap_queues &&
+      // decides) can be read in shares by several workers (asked only when
+      // several are planned).
+      info.file_shareable = FileSharesPlanned(cfg) && info.map_files && files.size() == 1 &&
                             CaptureFile::Open(in.path).ok();
       if (cfg.pcap_queues) {
         info.file_queues = static_cast<uint16_t>(files.size());
