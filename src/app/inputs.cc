@@ -42,20 +42,6 @@ bool RssPossible(const std::vector<PortInfo>& infos, uint32_t workers) {
   return true;
 }
 
-// True if `lcore` shares a CPU with another lcore (oversubscribed set-up).
-bool SharesCpu(unsigned lcore) {
-  const rte_cpuset_t mine = rte_lcore_cpuset(lcore);
-  unsigned other;
-  RTE_LCORE_FOREACH(other) {
-    if (other == lcore) continue;
-    rte_cpuset_t theirs = rte_lcore_cpuset(other);
-    rte_cpuset_t both;
-    CPU_AND(&both, &mine, &theirs);
-    if (CPU_COUNT(&both) > 0) return true;
-  }
-  return false;
-}
-
 // --poll: adaptive (rest when idle) or busy; auto is adaptive when every
 // queue is a file or a kernel ring (--pcap, --iface), whose idle spinning
 // would only steal a core, and busy on a NIC's queues, whose ring a sleep
@@ -364,7 +350,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ws.stop = stop;
     ws.ports = port_specs;
     ws.filters = filters;
-    ws.shares_cpu = SharesCpu(lcore);
+    ws.shares_cpu = LcoreSharesCpu(lcore);
     // With sFlow beside the ports the probe runs until a signal: a finished
     // capture keeps its flows (and answers queries) meanwhile, as with --hold.
     ws.hold = cfg.hold || !cfg.sflow_listen.empty();
@@ -403,7 +389,7 @@ absl::Status SetUpPorts(const Config& cfg, const std::atomic<bool>* stop, Contro
     ds.timestamp_flag = r->ports.timestamp_flag;
     ds.mark_every_ns = int64_t{cfg.timer_tick_ms} * 1'000'000;
     ds.stop = stop;
-    ds.shares_cpu = SharesCpu(r->dispatcher_lcore);
+    ds.shares_cpu = LcoreSharesCpu(r->dispatcher_lcore);
     ds.adaptive = AdaptivePolling(cfg, r->ports.queues);
     ds.pacer = r->pacer.get();
     r->dispatcher = std::make_unique<Dispatcher>(ds);

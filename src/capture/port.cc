@@ -142,17 +142,9 @@ absl::Status MapFiles(std::vector<MappedFile> files, Ports* ports) {
 // again, a whole time slice each time: a replay with two workers on two CPUs
 // then crawled at tens of thousands of frames a second.
 bool LcoresShareCpus() {
-  unsigned a;
-  RTE_LCORE_FOREACH(a) {
-    const rte_cpuset_t mine = rte_lcore_cpuset(a);
-    unsigned b;
-    RTE_LCORE_FOREACH(b) {
-      if (b <= a) continue;
-      rte_cpuset_t theirs = rte_lcore_cpuset(b);
-      rte_cpuset_t both;
-      CPU_AND(&both, &mine, &theirs);
-      if (CPU_COUNT(&both) > 0) return true;
-    }
+  unsigned lcore;
+  RTE_LCORE_FOREACH(lcore) {
+    if (LcoreSharesCpu(lcore)) return true;
   }
   return false;
 }
@@ -472,6 +464,19 @@ absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx
   }
   SKYPROBE_RETURN_IF_ERROR(MapFiles(std::move(mapped), &ports));
   return ports;
+}
+
+bool LcoreSharesCpu(unsigned lcore) {
+  const rte_cpuset_t mine = rte_lcore_cpuset(lcore);
+  unsigned other;
+  RTE_LCORE_FOREACH(other) {
+    if (other == lcore) continue;
+    rte_cpuset_t theirs = rte_lcore_cpuset(other);
+    rte_cpuset_t both;
+    CPU_AND(&both, &mine, &theirs);
+    if (CPU_COUNT(&both) > 0) return true;
+  }
+  return false;
 }
 
 PortCounters ReadPortCounters(uint16_t port_id) {

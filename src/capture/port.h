@@ -131,6 +131,11 @@ absl::StatusOr<std::vector<PortInfo>> ProbePorts(const Config& cfg);
 absl::StatusOr<Ports> StartPorts(const std::vector<PortInfo>& infos, uint16_t rx_queues, bool rss,
                                  bool rss_l4_ports, uint32_t extra_mbufs, uint16_t file_shares = 1);
 
+// True if `lcore` shares a CPU with another lcore (an oversubscribed set-up:
+// its poller yields when idle, the mbuf pools are made on rings a preempted
+// lcore does not stall).
+bool LcoreSharesCpu(unsigned lcore);
+
 // Per-port counters from the NIC/PMD.
 struct PortCounters {
   uint64_t ipackets = 0;

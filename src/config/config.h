@@ -422,8 +422,8 @@ bool NeedsDispatcher(const Config& cfg, uint32_t queues);
 // True when several workers can each read the one --pcap file themselves,
 // taking the frames the dispatcher would give them (file shares, no
 // dispatcher lcore): one file, the mapped reader, no pacing, no live input,
-// --distribution auto or rss. (A file only libpcap reads falls back to a
-// dispatcher at start-up.)
+// --distribution auto or rss. (A file only libpcap reads falls back at
+// start-up to one lcore reading it: one worker, or workers behind a dispatcher.)
 bool FileSharesPlanned(const Config& cfg);
 
 // net_af_packet ring geometry for --iface: 2 KB frames hold a 1500-byte-MTU frame (longer

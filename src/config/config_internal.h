@@ -27,7 +27,8 @@ uint32_t PcapLcoreCount(const Config& cfg);
 std::vector<int> AffinityCpus();
 
 // --workers auto on one large file read in shares: how many workers (0: leave auto):
-// one per CPU besides the control lcore's, at most kAutoShareMaxWorkers, from two up.
+// one per CPU besides the control lcore's, at most kAutoShareMaxWorkers, and only when
+// that makes two or more (three CPUs and up).
 // `cpus` is how many CPUs the process may run on.
 uint32_t AutoShareWorkers(const Config& cfg, size_t cpus);
 inline constexpr uint64_t kAutoShareMinBytes = uint64_t{256} << 20;
